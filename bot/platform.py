@@ -1,0 +1,96 @@
+"""The protocol every chat adapter implements, and the plain data it exchanges with ``bot``.
+
+Modelled on python-zulip-api's ``AbstractBotHandler``: a small surface the core calls, which
+a recording stand-in can implement in tests. Adapters translate; they decide nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from bot.events import Emoji, ReplyPosted
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """Where to post: ``workspace_id`` is the Discord guild id or the Slack team id."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """One message the adapter posted: ``part`` counts from 0 in posting order.
+
+    ``thread_id`` is the id replies will carry as their thread (the first part's id on both
+    platforms).
+    """
+
+    channel: ChannelRef
+    message_id: str
+    thread_id: str | None
+    part: int
+
+
+@dataclass(frozen=True, slots=True)
+class SectionPost:
+    """A section to post: ``title`` and ``body`` are Markdown in the round's language.
+
+    ``seed_emoji`` are the stance reactions to add to the first part, in order.
+    """
+
+    key: str
+    title: str
+    body: str
+    seed_emoji: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionState:
+    """Who currently holds ``emoji`` on a message, as the platform reports it."""
+
+    emoji: Emoji
+    user_ids: tuple[str, ...]
+    bot_user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPost:
+    """A digest rendered for one platform: ``parts`` are platform payloads posted in order.
+
+    Each part is a dict the adapter understands (Discord: ``content``/``embeds``; Slack:
+    ``text``/``blocks``); ``files`` maps a file name to PNG bytes attached to the first part.
+    """
+
+    parts: list[dict]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ChatPlatform(Protocol):
+    """What ``bot`` needs from a chat platform.
+
+    Every method may raise the platform library's network errors; the core logs them and
+    retries on the next reconciliation.
+    """
+
+    name: str
+
+    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
+        """Post ``section`` (split within the platform's limits), open its thread, seed reactions."""
+
+    async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
+        """Post a rendered digest's parts in order; returns one entry per message posted."""
+
+    async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
+        """Current reactions on one message (for reconciliation after downtime)."""
+
+    async def fetch_replies(
+        self, channel: ChannelRef, thread_id: str, after_message_id: str | None
+    ) -> list[ReplyPosted]:
+        """Replies in a thread after ``after_message_id`` (all when ``None``), oldest first,
+        as ``ReplyPosted`` events tagged ``backfill=True``."""

@@ -1,0 +1,45 @@
+"""Suite-wide fixtures: fail any test during which a watched logger recorded an ERROR.
+
+discord.py and slack-bolt only log exceptions raised in handlers, so without this a broken
+handler leaves tests green (platform-facts.md, "Errors raised in event handlers ...").
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+WATCHED = ("discord", "slack_bolt", "slack_sdk", "bot", "integrations", "storage")
+
+
+class _ErrorCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in WATCHED:
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_logged_errors(request):
+    """Collect ERROR records from watched loggers; fail the test if any appeared.
+
+    A test that expects an error marks itself ``@pytest.mark.allow_logged_errors``.
+    """
+    collector = _ErrorCollector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        root.removeHandler(collector)
+    if request.node.get_closest_marker("allow_logged_errors") is None and collector.records:
+        lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in collector.records)
+        pytest.fail(f"ERROR logged during test:\n{lines}")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "allow_logged_errors: the test expects ERROR log records")
