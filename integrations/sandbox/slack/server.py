@@ -1,0 +1,449 @@
+"""A local Slack: Web API, Events API, Socket Mode and simulated people, on 127.0.0.1.
+
+The real ``slack_sdk`` / ``slack_bolt`` talk to it unchanged: point
+``AsyncWebClient(base_url=local.base_url)`` at it (trailing slash included), then either run
+``AsyncSocketModeHandler`` (``apps.connections.open`` answers with this server's websocket)
+or serve ``app.web_app()`` and call :meth:`LocalSlack.use_http`.
+
+Usage::
+
+    slack = LocalSlack()
+    await slack.start()
+    slack.add_user("U1", "ana", locale="en-US"); slack.add_channel("C1", "plan")
+    ...  # start the app against slack.base_url
+    ts = await slack.user_replies("U1", "C1", section_ts, "Yes, but...")
+    answer = await slack.user_runs_command("U1", "C1", "open", plan="sample")
+    await slack.stop()
+
+Every people method returns once Slack's delivery of the resulting event is over (acked, or
+retried and given up), so with an app that handles before it acks, the store is up to date
+when it returns. Events Slack sends because the app itself called a method are delivered in
+the background; :meth:`LocalSlack.settle` waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from integrations.sandbox.slack.delivery import AckResult, Delivery
+from integrations.sandbox.slack.webapi import WebApi, message_changed, reaction_event
+from integrations.sandbox.slack.workspace import Message, SlackApiFailure, User, Workspace
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecordedCall:
+    """One request the app made: ``method`` is the Web API method or the route (e.g.
+    ``response_url``); ``status`` the HTTP status; ``error`` Slack's error code, if any."""
+
+    method: str
+    params: dict[str, Any]
+    status: int
+    error: str | None = None
+
+
+@dataclass
+class BotAnswer:
+    """What the app answered to a slash command (ack body or ``response_url`` post)."""
+
+    text: str
+    ephemeral: bool
+    blocks: list[dict] | None = None
+
+
+@dataclass
+class _Command:
+    answers: list[BotAnswer] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LocalSlack:
+    """One workspace served over HTTP and websocket on 127.0.0.1 (port chosen by the OS).
+
+    ``clock`` drives message ``ts`` and signing timestamps (seconds since the epoch; bolt checks
+    signatures against the real ``time.time()``, so a test moves it only to make requests stale).
+    ``ack_timeout`` is how long an event may wait for its acknowledgement (Slack: 3 s).
+    """
+
+    def __init__(self, *, team_id: str = "T0PLANBOT", bot_user_id: str = "U0PLANBOT",
+                 bot_id: str = "B0PLANBOT", app_id: str = "A0PLANBOT",
+                 bot_token: str = "xoxb-local", app_token: str = "xapp-local",
+                 signing_secret: str = "local-signing-secret",
+                 clock: Callable[[], float] = time.time, ack_timeout: float = 3.0) -> None:
+        self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
+        self.app_id = app_id
+        self.clock = clock
+        self.workspace = Workspace(team_id, clock=clock)
+        self.workspace.add_user(User(bot_user_id, "planbot", is_bot=True, bot_id=bot_id))
+        self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout)
+        self.api = WebApi(self.workspace, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id,
+                          emit=self._emit_later, socket_url=self._new_socket_url,
+                          upload_url=lambda fid: f"{self.url}/upload/{fid}")
+        self.requests: list[RecordedCall] = []
+        self.events: list[dict] = []
+        self._rate_limits: dict[str, list[int]] = {}
+        self._tickets: set[str] = set()
+        self._commands: dict[str, _Command] = {}
+        self._background: set[asyncio.Task] = set()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 on a free port."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/socket/{ticket}", self._socket)
+        app.router.add_post("/response/{token}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_route("*", "/{tail:.*}", self._unknown_route)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """Stop delivering, close sockets and the listener."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.delivery.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL for ``AsyncWebClient(base_url=...)`` (trailing slash)."""
+        return f"{self.url}/api/"
+
+    # -- set-up and on-demand behaviour -----------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, *, locale: str = "fr-FR",
+                 is_bot: bool = False, bot_id: str | None = None) -> None:
+        """Add a member (or another bot: ``is_bot=True`` with a ``bot_id``)."""
+        self.workspace.add_user(User(user_id, name, locale=locale, is_bot=is_bot, bot_id=bot_id))
+
+    def add_channel(self, channel_id: str, name: str) -> None:
+        """Add a public channel the app is in."""
+        self.workspace.add_channel(channel_id, name)
+
+    def add_usergroup(self, group_id: str, handle: str, user_ids: list[str]) -> None:
+        """Add a user group (e.g. the facilitators)."""
+        self.workspace.add_usergroup(group_id, handle, user_ids)
+
+    def use_http(self, request_url: str | None) -> None:
+        """Deliver over HTTP to ``request_url`` (Events API); ``None`` returns to Socket Mode."""
+        self.delivery.http_url = request_url
+
+    def set_away(self, away: bool) -> None:
+        """While away, every event is lost (the app is down and Slack gives up)."""
+        self.delivery.away = away
+
+    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
+        self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0) -> None:
+        """Send ``{"type": "disconnect"}``; the client opens a new connection and closes the
+        old one. With ``wait``, return once that swap is done (bounded by ``timeout``)."""
+        old = await self.delivery.disconnect_sockets()
+        if wait:
+            await self.delivery.wait_replaced(old, timeout)
+
+    async def wait_connected(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until ``count`` Socket Mode connections are open."""
+        await self.delivery.wait_sockets(lambda n: n >= count, timeout)
+
+    async def settle(self, timeout: float = 5.0) -> None:
+        """Wait until every background delivery (events caused by the app's calls) is over."""
+        async def _drain() -> None:
+            while self._background:
+                await asyncio.gather(*list(self._background), return_exceptions=True)
+        await asyncio.wait_for(_drain(), timeout)
+
+    def calls(self, method: str) -> list[RecordedCall]:
+        """Recorded calls of one method, in order."""
+        return [c for c in self.requests if c.method == method]
+
+    # -- world state, for assertions ---------------------------------------------------------
+
+    def messages(self, channel_id: str) -> list[Message]:
+        """Top-level messages of a channel (broadcast replies included), oldest first."""
+        return self.workspace.top_level(channel_id)
+
+    def thread_messages(self, channel_id: str, thread_id: str) -> list[Message]:
+        """A thread's replies (not its parent), oldest first."""
+        return self.workspace.thread(channel_id, thread_id)[1:]
+
+    def message(self, channel_id: str, message_id: str) -> Message:
+        """One message by ``ts``."""
+        return self.workspace.message(channel_id, message_id)
+
+    # -- simulated people -------------------------------------------------------------------
+
+    async def user_reacts(self, user_id: str, channel_id: str, message_id: str,
+                          emoji: str) -> AckResult | None:
+        """``user_id`` adds reaction ``emoji`` (a short name, e.g. ``+1::skin-tone-3``).
+
+        Reacting twice changes nothing and sends nothing, as on Slack.
+        """
+        msg = self.workspace.message(channel_id, message_id)
+        name = emoji.strip(":")
+        users = msg.reactions.setdefault(name, [])
+        if user_id in users:
+            return None
+        users.append(user_id)
+        return await self.send_event(reaction_event("reaction_added", user_id, msg, name,
+                                                    self.workspace.next_ts()))
+
+    async def user_unreacts(self, user_id: str, channel_id: str, message_id: str,
+                            emoji: str) -> AckResult | None:
+        """``user_id`` removes their reaction ``emoji``; nothing happens if they had none."""
+        msg = self.workspace.message(channel_id, message_id)
+        name = emoji.strip(":")
+        users = msg.reactions.get(name, [])
+        if user_id not in users:
+            return None
+        users.remove(user_id)
+        if not users:
+            del msg.reactions[name]
+        return await self.send_event(reaction_event("reaction_removed", user_id, msg, name,
+                                                    self.workspace.next_ts()))
+
+    async def moderator_clears_reactions(self, channel_id: str, message_id: str,
+                                         emoji: str | None = None) -> None:
+        """Remove every reaction (or only ``emoji``): Slack reports each as ``reaction_removed``."""
+        msg = self.workspace.message(channel_id, message_id)
+        for name in [emoji.strip(":")] if emoji else list(msg.reactions):
+            for user_id in list(msg.reactions.get(name, [])):
+                await self.user_unreacts(user_id, channel_id, message_id, name)
+
+    async def user_posts(self, user_id: str, channel_id: str, text: str) -> str:
+        """A top-level message in the channel; returns its ``ts``."""
+        msg = self.workspace.post(channel_id, user_id, text)
+        await self.send_event(self._message_event(msg))
+        return msg.ts
+
+    async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
+                           broadcast: bool = False, bot_id: str | None = None) -> str:
+        """A reply in the thread rooted at ``thread_id``; ``broadcast`` also sends it to the
+        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another bot's message.
+        Returns the reply's ``ts``."""
+        msg = self.workspace.post(channel_id, user_id, text, thread_ts=thread_id,
+                                  reply_broadcast=broadcast, bot_id=bot_id)
+        if broadcast:
+            msg.subtype = "thread_broadcast"
+        event = self._message_event(msg)
+        if broadcast:
+            event["root"] = self.workspace.message(channel_id, thread_id).to_api()
+        await self.send_event(event)
+        return msg.ts
+
+    async def user_edits(self, user_id: str, channel_id: str, message_id: str, text: str) -> None:
+        """Edit a message: ``message_changed`` with the new message nested."""
+        msg = self.workspace.message(channel_id, message_id)
+        previous = msg.to_api()
+        msg.text = text
+        msg.edited = {"user": user_id, "ts": self.workspace.next_ts()}
+        await self.send_event(message_changed(msg, previous, self.workspace.next_ts()))
+
+    async def unfurl_links(self, channel_id: str, message_id: str) -> None:
+        """Slack unfurls a link: ``message_changed`` with attachments and the same text."""
+        msg = self.workspace.message(channel_id, message_id)
+        previous = msg.to_api()
+        msg.attachments = [{"id": 1, "title": "A link", "from_url": "https://example.org/"}]
+        await self.send_event(message_changed(msg, previous, self.workspace.next_ts()))
+
+    async def user_deletes(self, user_id: str, channel_id: str, message_id: str) -> None:
+        """Delete a message: ``message_deleted``, or for a parent with replies a tombstone
+        (``message_changed`` whose message has subtype ``tombstone``)."""
+        previous = self.workspace.message(channel_id, message_id).to_api()
+        msg, tombstone = self.workspace.remove(channel_id, message_id)
+        event_ts = self.workspace.next_ts()
+        if tombstone:
+            await self.send_event(message_changed(msg, previous, event_ts))
+            return
+        await self.send_event({"type": "message", "subtype": "message_deleted", "hidden": True,
+                               "channel": channel_id, "ts": event_ts, "event_ts": event_ts,
+                               "deleted_ts": message_id, "previous_message": previous,
+                               "channel_type": "channel"})
+
+    async def user_runs_command(self, user_id: str, channel_id: str, action: str,
+                                **options: str) -> BotAnswer:
+        """``/planbot <action> key=value...``; returns the app's first answer."""
+        text = " ".join([action, *(f"{k}={v}" for k, v in options.items())])
+        return await self.run_slash_command(user_id, channel_id, text)
+
+    async def run_slash_command(self, user_id: str, channel_id: str, text: str, *,
+                                command: str = "/planbot", timeout: float = 5.0) -> BotAnswer:
+        """Send a slash command with raw ``text``; wait (bounded) for the first answer, from
+        the ack body or from a ``response_url`` post. ``TimeoutError`` if none comes."""
+        token = secrets.token_hex(8)
+        pending = self._commands[token] = _Command()
+        form = {
+            "token": "verification-token", "team_id": self.workspace.team_id,
+            "team_domain": "planbot", "channel_id": channel_id,
+            "channel_name": self.workspace.channels.get(channel_id, ""),
+            "user_id": user_id, "user_name": self.workspace.users[user_id].name,
+            "command": command, "text": text, "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": f"{self.url}/response/{token}", "trigger_id": token,
+        }
+        result = await self.delivery.send_command(form)
+        if result.acked and result.body and result.body.get("text"):
+            self._answer(token, result.body)
+        await asyncio.wait_for(pending.arrived.wait(), timeout)
+        return pending.answers[0]
+
+    def command_answers(self) -> list[BotAnswer]:
+        """Every answer to every slash command so far."""
+        return [a for c in self._commands.values() for a in c.answers]
+
+    # -- events -----------------------------------------------------------------------------
+
+    def event_body(self, event: dict, *, event_id: str | None = None) -> dict:
+        """Wrap ``event`` in an Events API ``event_callback`` body with a fresh ``event_id``."""
+        return {
+            "token": "verification-token", "team_id": self.workspace.team_id,
+            "api_app_id": self.app_id, "event": event, "type": "event_callback",
+            "event_id": event_id or "Ev" + secrets.token_hex(6).upper(),
+            "event_time": int(self.clock()),
+            "authorizations": [{"enterprise_id": None, "team_id": self.workspace.team_id,
+                                "user_id": self.api.bot_user_id, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+        }
+
+    async def send_event(self, event: dict) -> AckResult:
+        """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`."""
+        body = self.event_body(event)
+        self.events.append(body)
+        return await self.delivery.send_event(body)
+
+    async def redeliver(self, body: dict, retry_num: int, reason: str = "http_timeout") -> AckResult:
+        """Send one retry of an earlier body (``X-Slack-Retry-Num: retry_num``), freshly signed."""
+        return await self.delivery.send_once(body, retry_num=retry_num, retry_reason=reason)
+
+    def _emit_later(self, event: dict) -> None:
+        task = asyncio.get_running_loop().create_task(self.send_event(event))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _message_event(self, msg: Message) -> dict:
+        return {**msg.to_api(), "channel": msg.channel, "event_ts": msg.ts,
+                "channel_type": "channel"}
+
+    def _answer(self, token: str, body: dict) -> None:
+        pending = self._commands.get(token)
+        if pending is None:
+            return
+        pending.answers.append(BotAnswer(
+            text=body.get("text") or "",
+            ephemeral=body.get("response_type", "ephemeral") != "in_channel",
+            blocks=body.get("blocks"),
+        ))
+        pending.arrived.set()
+
+    # -- HTTP handlers ----------------------------------------------------------------------
+
+    def _new_socket_url(self) -> str:
+        ticket = secrets.token_hex(8)
+        self._tickets.add(ticket)
+        return f"ws://127.0.0.1:{self.port}/socket/{ticket}"
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(await request.post())
+        return params
+
+    def _json(self, body: dict, status: int = 200, headers: dict | None = None) -> web.Response:
+        return web.Response(text=json.dumps(body), status=status, headers=headers,
+                            content_type="application/json")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
+        shown = {k: v for k, v in params.items() if k != "token"}
+        handlers = self.api.methods()
+        if method not in handlers:
+            self.requests.append(RecordedCall(method, shown, 200, "unknown_method"))
+            return self._json({"ok": False, "error": "unknown_method"})
+        waits = self._rate_limits.get(method)
+        if waits:
+            retry_after = waits.pop(0)
+            self.requests.append(RecordedCall(method, shown, 429, "ratelimited"))
+            return self._json({"ok": False, "error": "ratelimited"}, 429,
+                              {"Retry-After": str(retry_after)})
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
+        if error is None:
+            try:
+                body = {"ok": True, **handlers[method](params)}
+            except SlackApiFailure as exc:
+                error = exc.code
+        self.requests.append(RecordedCall(method, shown, 200, error))
+        if error is not None:
+            return self._json({"ok": False, "error": error})
+        return self._json(body)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.match_info["ticket"]
+        if ticket not in self._tickets:
+            return web.Response(status=401)
+        self._tickets.discard(ticket)
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({
+            "type": "hello", "num_connections": self.delivery.socket_count + 1,
+            "debug_info": {"host": "local-slack", "approximate_connection_time": 3600},
+            "connection_info": {"app_id": self.app_id},
+        }))
+        await self.delivery.socket_opened(ws)
+        try:
+            async for frame in ws:
+                if frame.type == WSMsgType.TEXT:
+                    self.delivery.socket_acked(json.loads(frame.data))
+        finally:
+            await self.delivery.socket_closed(ws)
+        return ws
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(RecordedCall("response_url", body, 200))
+        self._answer(request.match_info["token"], body)
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.api.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404)
+        upload["data"] = await request.read()
+        self.requests.append(RecordedCall("upload", {"file_id": upload["id"]}, 200))
+        return web.Response(text="OK - " + str(len(upload["data"])))
+
+    async def _unknown_route(self, request: web.Request) -> web.Response:
+        self.requests.append(RecordedCall(request.path, dict(request.query), 404, "unknown_route"))
+        return web.Response(status=404)
