@@ -1,0 +1,133 @@
+"""Apply neutral events to the store, exactly once.
+
+Decisions live here (what counts, what is ignored); ``storage.Store`` does the writing and
+its unique keys make a second delivery harmless. Each ``apply`` call is one transaction per
+store write, run on the core's database thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+from bot.clock import Clock
+from bot.events import (
+    ReactionAdded,
+    ReactionRemoved,
+    ReactionsCleared,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+)
+from bot.identity import Pseudonymizer
+from bot.stances import StanceMap, emoji_key
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+
+
+class EventApplier:
+    """Applies one neutral event to the store; returns True when the store changed.
+
+    Ignored quietly (False): events from bots, events on messages planbot does not know,
+    events on closed rounds, duplicate deliveries. Raises nothing for such input.
+    """
+
+    def __init__(self, store: Store, stances: StanceMap, pseudonyms: Pseudonymizer,
+                 clock: Clock) -> None:
+        self.store = store
+        self.stances = stances
+        self.pseudonyms = pseudonyms
+        self.clock = clock
+
+    def apply(self, event) -> bool:
+        handler = {
+            ReactionAdded: self._reaction_added,
+            ReactionRemoved: self._reaction_removed,
+            ReactionsCleared: self._reactions_cleared,
+            ReplyPosted: self._reply_posted,
+            ReplyEdited: self._reply_edited,
+            ReplyDeleted: self._reply_deleted,
+        }.get(type(event))
+        if handler is None:
+            _log.warning("skipped an event of unknown kind %s", type(event).__name__)
+            return False
+        return handler(event)
+
+    def _participant(self, event, actor) -> int:
+        return self.store.participant(self.pseudonyms.key(event.platform, actor.user_id),
+                                      event.platform, self.clock.now(), actor.display_name)
+
+    def _target(self, event, message_id: str):
+        target = self.store.find_message(event.platform, event.channel_id, message_id)
+        if target is None:
+            _log.debug("ignored %s on unknown message %s", type(event).__name__, message_id)
+            return None
+        if not target.round_open:
+            _log.info("ignored %s on a closed round (%s)", type(event).__name__, target.round_id)
+            return None
+        return target
+
+    def _source(self, event) -> str:
+        return "backfill" if event.backfill else "live"
+
+    def _reaction_added(self, ev: ReactionAdded) -> bool:
+        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+            return False
+        key, stance = self.stances.stance_of(ev.emoji)
+        return self.store.add_reaction(
+            event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
+            statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
+            emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
+            source=self._source(ev))
+
+    def _reaction_removed(self, ev: ReactionRemoved) -> bool:
+        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+            return False
+        return self.store.remove_reactions(
+            event_key=ev.event_key, statement_id=target.statement_id,
+            participant_id=self._participant(ev, ev.actor), emoji_key=emoji_key(ev.emoji),
+            at=ev.occurred_at)
+
+    def _reactions_cleared(self, ev: ReactionsCleared) -> bool:
+        if (target := self._target(ev, ev.message_id)) is None:
+            return False
+        return self.store.remove_reactions(
+            event_key=ev.event_key, statement_id=target.statement_id, participant_id=None,
+            emoji_key=emoji_key(ev.emoji) if ev.emoji else None, at=ev.occurred_at)
+
+    def _reply_posted(self, ev: ReplyPosted) -> bool:
+        if ev.actor.is_bot:
+            return False
+        thread = self.store.find_thread(ev.platform, ev.thread_id)
+        if thread is None or not thread.round_open:
+            return False
+        parent = thread.statement_id
+        if ev.parent_message_id:
+            replied = self.store.find_message(ev.platform, ev.channel_id, ev.parent_message_id)
+            if replied is not None and replied.round_id == thread.round_id:
+                parent = replied.statement_id
+        text = None if ev.text_withheld else unicodedata.normalize("NFC", ev.text)
+        return self.store.add_reply(
+            event_key=ev.event_key, round_id=thread.round_id,
+            section_statement_id=thread.statement_id, parent_statement_id=parent,
+            author_id=self._participant(ev, ev.actor), platform=ev.platform,
+            workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
+            thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
+            at=ev.occurred_at, source=self._source(ev))
+
+    def _reply_edited(self, ev: ReplyEdited) -> bool:
+        target = self._target(ev, ev.message_id)
+        if target is None or target.kind != "reply":
+            return False
+        text = None if ev.text_withheld else unicodedata.normalize("NFC", ev.text)
+        return self.store.edit_reply(event_key=ev.event_key, statement_id=target.statement_id,
+                                     text=text, text_withheld=ev.text_withheld,
+                                     at=ev.occurred_at)
+
+    def _reply_deleted(self, ev: ReplyDeleted) -> bool:
+        if self._target(ev, ev.message_id) is None:
+            return False
+        return self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
+                                         channel_id=ev.channel_id, message_id=ev.message_id,
+                                         at=ev.occurred_at)

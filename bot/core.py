@@ -1,0 +1,269 @@
+"""The platform-neutral core adapters talk to: events in, commands in, posts out.
+
+``Planbot`` owns no connection of its own: store, settings, clock and the stance map come in
+through the constructor (discord.py ``examples/advanced_startup.py`` style). Store work runs
+on one dedicated thread so the event loop never blocks on the database and writes are
+applied in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+from bot.apply import EventApplier
+from bot.clock import Clock
+from bot.config import Settings, parse_duration
+from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
+from bot.events import CommandInvoked, InboundEvent
+from bot.i18n import language_of, translate
+from bot.identity import Pseudonymizer
+from bot.platform import ChannelRef, ChatPlatform, SectionPost
+from bot.reconcile import ReconcileReport, Reconciler
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+FACILITATOR_ACTIONS = frozenset({"open", "close", "status", "digest"})
+ACTIONS = FACILITATOR_ACTIONS | {"plans", "help"}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """What to answer the user: ``text`` in their language; ``ephemeral`` = only they see it."""
+
+    text: str
+    ephemeral: bool = True
+
+
+class Planbot:
+    """The core service. Async methods are safe to call from the adapters' event loop.
+
+    ``digest_publisher``, when set, is called as ``await publisher(round_id, kind, platform,
+    channel)`` by the ``digest`` command to post a digest in a channel (the service wires it).
+    """
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.pseudonyms = Pseudonymizer(settings.participant_secret)
+        self.applier = EventApplier(store, settings.stance_map, self.pseudonyms, clock)
+        self.reconciler = Reconciler(self)
+        self.digest_publisher: Callable | None = None
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-db")
+        self._open_locks: dict[tuple, asyncio.Lock] = {}
+        self.applied = 0
+
+    async def db(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run a store call on the database thread and await its result."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_thread, partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        """Finish queued store work and stop the database thread."""
+        self._db_thread.shutdown(wait=True)
+
+    # ---- events ------------------------------------------------------------------------
+
+    async def handle(self, event: InboundEvent) -> bool:
+        """Apply a neutral event exactly once; False when ignored or already applied.
+
+        Never raises for bad input: a malformed event is logged (WARNING) and skipped.
+        Database failures propagate so the adapter does not acknowledge what was not stored.
+        """
+        try:
+            changed = await self.db(self.applier.apply, event)
+        except (AttributeError, TypeError, ValueError, KeyError) as err:
+            _log.warning("skipped malformed %s: %s", type(event).__name__, err)
+            return False
+        self.applied += changed
+        return changed
+
+    async def reconcile(self, platform: ChatPlatform) -> ReconcileReport:
+        """Compare every open round on ``platform`` with the platform's state and apply what
+        was missed, tagged backfill (see :class:`bot.reconcile.Reconciler`)."""
+        return await self.reconciler.run(platform)
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def is_facilitator(self, cmd: CommandInvoked) -> bool:
+        """Manage Server, a configured role or user group, or a configured user id."""
+        allowed = self.settings.facilitator_ids
+        return cmd.is_admin or cmd.actor.user_id in allowed or bool(cmd.roles & allowed)
+
+    async def run_command(self, cmd: CommandInvoked, platform: ChatPlatform) -> CommandReply:
+        """Run a facilitator command; every user error becomes a reply in the user's language.
+
+        The adapter must acknowledge the interaction before awaiting this: opening a round
+        posts every section and may wait on rate limits.
+        """
+        lang = language_of(cmd.locale, self.settings.language)
+        try:
+            if cmd.action not in ACTIONS:
+                raise BadArgument("error.unknown_action", action=cmd.action)
+            if cmd.action in FACILITATOR_ACTIONS and not self.is_facilitator(cmd):
+                raise NotAllowed("error.not_facilitator")
+            handler = getattr(self, f"_cmd_{cmd.action}")
+            return await handler(cmd, platform, lang)
+        except PlanbotError as err:
+            return CommandReply(err.message(lang))
+
+    async def _cmd_help(self, cmd, platform, lang) -> CommandReply:
+        return CommandReply(translate("help.text", lang))
+
+    async def _cmd_plans(self, cmd, platform, lang) -> CommandReply:
+        plans = await self.db(self.store.list_plans)
+        if not plans:
+            return CommandReply(translate("plans.none", lang))
+        lines = [translate("plans.header", lang)] + [
+            f"• `{slug}` (v{n}) — {titles.get(lang) or next(iter(titles.values()))}"
+            for slug, n, titles in plans]
+        return CommandReply("\n".join(lines))
+
+    def parse_closes(self, text: str | None) -> datetime | None:
+        """``7d``/``36h`` from now, or an ISO date (end of that day in the configured zone) or
+        datetime. Raises ``BadArgument`` for anything else or a time already past."""
+        if not text:
+            return None
+        now = self.clock.now()
+        try:
+            closes = now + parse_duration(text)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(text.strip())
+            except ValueError:
+                raise BadArgument("error.bad_closes", value=text) from None
+            if len(text.strip()) == 10:
+                parsed = parsed.replace(hour=23, minute=59)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=self.settings.timezone)
+            closes = parsed
+        if closes <= now:
+            raise BadArgument("error.closes_past", value=text)
+        return closes
+
+    async def open_round(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
+                         sections: list[str] | None = None, closes: str | None = None,
+                         language: str | None = None) -> tuple[int, int, int]:
+        """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
+
+        An open round over the same plan is reused, so one round can span Discord and Slack,
+        and re-running the same open posts nothing twice. Returns (round id, sections posted
+        now, sections already there). Raises ``NotFound``, ``BadArgument``, ``Conflict``.
+        """
+        version = await self.db(self.store.latest_plan_version, plan)
+        if version is None:
+            raise NotFound("error.no_plan", plan=plan)
+        if language and language not in version.languages:
+            raise BadArgument("error.bad_language", language=language,
+                              languages=", ".join(version.languages))
+        by_key = {s.key: s for s in version.sections}
+        wanted = [k.strip() for k in sections or [] if k.strip()]
+        unknown = [k for k in wanted if k not in by_key]
+        if unknown:
+            raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
+        closes_at = self.parse_closes(closes)
+        lock = self._open_locks.setdefault((plan, channel), asyncio.Lock())
+        async with lock:
+            round_id = await self.db(self.store.open_round_for_plan, plan)
+            if round_id is None:
+                chosen = [s for s in version.sections if not wanted or s.key in wanted]
+                lang = language or version.languages[0]
+                round_id = await self.db(
+                    self.store.create_round, name=version.titles.get(lang) or plan,
+                    language=lang, plan_version_id=version.version_id,
+                    section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
+                    closes_at=closes_at)
+                _log.info("opened round %s over plan %s", round_id, plan)
+            elif wanted:
+                present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
+                if not set(wanted) <= present:
+                    raise Conflict("error.round_open_other_sections", round=round_id)
+            await self.db(self.store.add_round_channel, round_id, channel.platform,
+                          channel.workspace_id, channel.channel_id)
+            rnd = await self.db(self.store.get_round, round_id)
+            statements = await self.db(self.store.round_sections, round_id)
+            done = await self.db(self.store.posted_statements, round_id, channel.platform,
+                                 channel.channel_id)
+            posted = 0
+            for st in statements:
+                if st.statement_id in done:
+                    continue
+                post = SectionPost(
+                    key=st.section_key,
+                    title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
+                    body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
+                    seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
+                messages = await platform.post_section(channel, post)
+                await self.db(self.store.record_messages, st.statement_id, [
+                    (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
+                     m.message_id, m.thread_id, m.part) for m in messages])
+                posted += 1
+            return round_id, posted, len(statements) - posted
+
+    async def _cmd_open(self, cmd: CommandInvoked, platform, lang) -> CommandReply:
+        plan = cmd.args.get("plan", "").strip()
+        if not plan:
+            raise BadArgument("error.plan_required")
+        channel = ChannelRef(cmd.platform, cmd.workspace_id,
+                             cmd.args.get("channel") or cmd.channel_id)
+        sections = cmd.args.get("sections", "").split(",") if cmd.args.get("sections") else None
+        round_id, posted, already = await self.open_round(
+            plan=plan, channel=channel, platform=platform, sections=sections,
+            closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
+        if posted == 0:
+            return CommandReply(translate("round.already_posted", lang, round=round_id,
+                                          n=already))
+        return CommandReply(translate("round.opened", lang, round=round_id, n=posted))
+
+    async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool) -> int:
+        raw = cmd.args.get("round", "").strip().lstrip("#")
+        if raw:
+            if not raw.isdigit():
+                raise BadArgument("error.bad_round", value=raw)
+            rnd = await self.db(self.store.get_round, int(raw))
+            if rnd is None:
+                raise NotFound("error.no_round", round=raw)
+            return rnd.id
+        round_id = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
+                                 open_only=open_only)
+        if round_id is None:
+            raise NotFound("error.no_round_here")
+        return round_id
+
+    async def _cmd_close(self, cmd, platform, lang) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=True)
+        if not await self.db(self.store.close_round, round_id, self.clock.now()):
+            raise Conflict("error.round_closed", round=round_id)
+        return CommandReply(translate("round.closed", lang, round=round_id))
+
+    async def _cmd_status(self, cmd, platform, lang) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=False)
+        rnd = await self.db(self.store.get_round, round_id)
+        counts = await self.db(self.store.statement_counts, round_id)
+        people = await self.db(self.store.participation, round_id)
+        closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
+            if rnd.closes_at else "—"
+        return CommandReply(translate(
+            "round.status", lang, round=rnd.id, name=rnd.name,
+            status=translate(f"round.state_{rnd.status}", lang), closes=closes,
+            sections=sum(1 for c in counts if c["kind"] == "section"),
+            replies=sum(1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None),
+            stances=sum(c["agree"] + c["disagree"] + c["pass"] for c in counts),
+            participants=people["all"]))
+
+    async def _cmd_digest(self, cmd, platform, lang) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=False)
+        if self.digest_publisher is None:
+            raise Conflict("error.digest_unavailable")
+        channel = ChannelRef(cmd.platform, cmd.workspace_id, cmd.channel_id)
+        await self.digest_publisher(round_id, "on_demand", platform, channel)
+        return CommandReply(translate("digest.posted", lang, round=round_id))
+

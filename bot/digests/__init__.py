@@ -1,0 +1,1 @@
+"""Digests: plain data built from the store (``build``), rendered per target (``render_*``)."""

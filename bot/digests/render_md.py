@@ -1,0 +1,41 @@
+"""Render a digest (see ``bot.digests.build``) as Markdown with a Jinja2 template."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+
+from bot.i18n import language_of, translate
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment over ``bot/digests/templates`` (no HTML autoescape for .md)."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def quote(text: str | None, limit: int = 280) -> str:
+    """One line of user text for a list item: whitespace folded, cut at ``limit`` characters."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def render_markdown(digest: dict, lang: str | None = None) -> str:
+    """The digest as Markdown in ``lang`` (default the round's language)."""
+    lang = language_of(lang or digest["round"]["language"])
+    by_id = {s["id"]: s for s in digest["statements"]}
+    template = environment().get_template("digest.md.j2")
+    return template.render(
+        d=digest, by_id=by_id, lang=lang, quote=quote,
+        _=lambda msgid, **kw: translate(msgid, lang, **kw),
+    )

@@ -1,0 +1,50 @@
+"""French and English texts from gettext message catalogues (Babel ``.po`` files).
+
+Catalogues live in ``bot/locales/<lang>/LC_MESSAGES/planbot.po`` with symbolic message ids
+(``round.opened``...), read with Babel and served through the standard ``gettext`` machinery.
+The default language is Quebec French (``fr-CA``), the community planbot was built for.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES = Path(__file__).with_name("locales")
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+DOMAIN = "planbot"
+
+
+def language_of(tag: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """Map a platform locale tag (``fr``, ``fr-CA``, ``en_US``, ``en-GB``...) to ``fr``/``en``."""
+    if not tag:
+        return default
+    base = tag.replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else default
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> gettext.GNUTranslations:
+    """The compiled catalogue of ``lang``; raises ``FileNotFoundError`` if it is missing."""
+    with open(LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as fh:
+        cat = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, cat)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def translate(msgid: str, lang: str | None = None, **params: object) -> str:
+    """The text of ``msgid`` in ``lang`` with ``{name}`` fields filled from ``params``.
+
+    An id missing from the catalogue comes back as the id itself (gettext's rule), which the
+    catalogue test catches.
+    """
+    text = catalogue(language_of(lang)).gettext(msgid)
+    return text.format(**params) if params else text

@@ -1,0 +1,113 @@
+"""Reconciliation after downtime: read platform state, apply what the store missed.
+
+python-discord/bot's ``_syncers.py`` pattern: compute the difference between what the
+platform holds and what the store holds, then apply only the difference, as ordinary neutral
+events tagged ``backfill``. Applying events is idempotent, so running this twice, or while
+live events arrive, changes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from bot.events import Actor, ReactionAdded
+from bot.platform import ChannelRef, ChatPlatform
+from bot.stances import emoji_key
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    """Counts of what one reconciliation applied."""
+
+    rounds: int = 0
+    replies_added: int = 0
+    reactions_added: int = 0
+    reactions_removed: int = 0
+
+
+def _order(message_id: str) -> Decimal:
+    """Discord snowflakes and Slack ``ts`` values both sort as numbers."""
+    try:
+        return Decimal(message_id)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+class Reconciler:
+    """Brings the store level with one platform for every open round posted there."""
+
+    def __init__(self, core) -> None:
+        self.core = core
+
+    async def run(self, platform: ChatPlatform) -> ReconcileReport:
+        """Reconcile every open round on ``platform``; platform errors on one message are
+        logged and the rest goes on (the next reconciliation retries)."""
+        core, store = self.core, self.core.store
+        report = ReconcileReport()
+        for rnd in await core.db(store.rounds, "open"):
+            if not any(p == platform.name for p, _, _ in rnd.channels):
+                continue
+            report.rounds += 1
+            await self._replies(platform, rnd.id, report)
+            await self._reactions(platform, rnd.id, report)
+        _log.info("reconciled %s: %s", platform.name, report)
+        return report
+
+    async def _replies(self, platform: ChatPlatform, round_id: int, report) -> None:
+        core = self.core
+        messages = await core.db(core.store.round_messages, round_id, platform.name)
+        for _sid, ws, chan, _mid, thread, part, kind in messages:
+            if kind != "section" or part != 0 or thread is None:
+                continue
+            known = await core.db(core.store.thread_replies, platform.name, thread)
+            after = max(known, key=_order) if known else None
+            try:
+                replies = await platform.fetch_replies(ChannelRef(platform.name, ws, chan),
+                                                       thread, after)
+            except Exception as err:  # a platform failure must not stop the whole pass
+                _log.warning("could not read thread %s on %s: %s", thread, platform.name, err)
+                continue
+            for reply in replies:
+                report.replies_added += await core.handle(reply)
+
+    async def _reactions(self, platform: ChatPlatform, round_id: int, report) -> None:
+        core, store = self.core, self.core.store
+        now = core.clock.now()
+        seen: dict[int, set[tuple[str, str]]] = {}
+        raw: dict[tuple[int, str, str], tuple] = {}
+        for sid, ws, chan, mid, _thread, _part, _kind in await core.db(
+                store.round_messages, round_id, platform.name):
+            try:
+                states = await platform.fetch_reactions(ChannelRef(platform.name, ws, chan), mid)
+            except Exception as err:  # a platform failure must not stop the whole pass
+                _log.warning("could not read reactions of %s on %s: %s", mid, platform.name, err)
+                continue
+            bucket = seen.setdefault(sid, set())
+            for state in states:
+                key = emoji_key(state.emoji)
+                for user in state.user_ids:
+                    if user in state.bot_user_ids:
+                        continue
+                    pkey = core.pseudonyms.key(platform.name, user)
+                    bucket.add((pkey, key))
+                    raw[(sid, pkey, key)] = (user, state.emoji, ws, chan, mid)
+        for sid, on_platform in seen.items():
+            in_store = await core.db(store.present_reactions_on, sid, platform.name)
+            for pkey, key in on_platform - in_store:
+                user, emoji, ws, chan, mid = raw[(sid, pkey, key)]
+                report.reactions_added += await core.handle(ReactionAdded(
+                    platform=platform.name, workspace_id=ws, channel_id=chan, occurred_at=now,
+                    backfill=True, actor=Actor(user), message_id=mid, emoji=emoji))
+            for pkey, key in in_store - on_platform:
+                report.reactions_removed += await core.db(
+                    self._withdraw, sid, pkey, key, now)
+
+    def _withdraw(self, statement_id: int, participant_key: str, key: str, now) -> bool:
+        store = self.core.store
+        pid = store.participant_by_key(participant_key)
+        return pid is not None and store.remove_reactions(
+            event_key=None, statement_id=statement_id, participant_id=pid, emoji_key=key, at=now)

@@ -1,0 +1,277 @@
+"""Typed SQLAlchemy 2 models of the central store.
+
+Unique keys make re-delivery harmless: applying the same platform event twice cannot create a
+second row, whatever the code above does (``processed_events.event_key``,
+``platform_messages (platform, channel_id, message_id)``, ``stances (participant, statement,
+emoji_key)``, ``digests (round_id, kind, period_end)``).
+
+A *statement* is what participants vote on, as in Polis: each section of a round is one, and so
+is each reply. Stances point at statements.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value
+
+    def process_result_value(self, value, dialect):
+        from datetime import timezone
+
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable Alembic diffs)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Plan(Base):
+    """A plan document, identified by its slug across versions."""
+
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlanVersion(Base):
+    """One import of a plan: ``titles`` maps language -> title; ``languages`` in file order."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    titles: Mapped[dict] = mapped_column(JSON)
+    languages: Mapped[list] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Section(Base):
+    """A section's identity: its stable key within a plan, kept across versions."""
+
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    key: Mapped[str] = mapped_column(String(100))
+
+
+class SectionVersion(Base):
+    """A section's content in one plan version: ``titles``/``bodies`` map language -> text."""
+
+    __tablename__ = "section_versions"
+    __table_args__ = (UniqueConstraint("plan_version_id", "section_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"))
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    titles: Mapped[dict] = mapped_column(JSON)
+    bodies: Mapped[dict] = mapped_column(JSON)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Round(Base):
+    """A discussion round over some sections of one plan version.
+
+    ``status`` is ``open`` or ``closed``; ``source`` is ``chat`` or ``polis`` (imported).
+    """
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    source: Mapped[str] = mapped_column(String(10), default="chat")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoundChannel(Base):
+    """A channel a round is posted in; one per platform, workspace and channel."""
+
+    __tablename__ = "round_channels"
+    __table_args__ = (UniqueConstraint("round_id", "platform", "workspace_id", "channel_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+
+
+class Participant(Base):
+    """A pseudonymous participant.
+
+    ``key_hash`` is HMAC-SHA256(secret, platform + ":" + user id) so analysis tables never
+    hold raw platform ids. ``external_id`` keeps Polis' anonymous integer ids for round trips.
+    """
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Statement(Base):
+    """Something participants vote on: a round's section (``kind='section'``) or a reply.
+
+    For replies: ``text`` is NFC-normalised, ``text_withheld`` marks text the platform did not
+    give us, ``parent_id`` is the statement replied to (the section, or another reply),
+    ``moderated`` is false when excluded from analysis, ``external_id`` keeps a Polis comment id.
+    """
+
+    __tablename__ = "statements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    text_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    moderated: Mapped[bool] = mapped_column(Boolean, default=True)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(10), default="live")
+
+
+class StatementEdit(Base):
+    """Edit history of a reply: the text it had before ``replaced_at``."""
+
+    __tablename__ = "statement_edits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
+    previous_text: Mapped[str | None] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PlatformMessage(Base):
+    """A platform message planbot knows: a section part, a reply, or a digest part.
+
+    ``message_id`` is a Discord snowflake or a Slack ``ts``; ``thread_id`` the thread it roots
+    or lives in. Unique per platform and channel, so recording it twice is harmless.
+    """
+
+    __tablename__ = "platform_messages"
+    __table_args__ = (UniqueConstraint("platform", "channel_id", "message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    part: Mapped[int] = mapped_column(Integer, default=0)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"), index=True)
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Stance(Base):
+    """One participant's reaction with one emoji on one statement.
+
+    ``stance`` is ``agree``/``disagree``/``pass``, or NULL for an unmapped emoji (kept raw,
+    counting for nothing). ``is_current`` marks the single stance that counts for the pair
+    (participant, statement): the most recently added present mapped one; a partial unique
+    index enforces at most one. ``source`` is ``live``, ``backfill`` or ``import``.
+    """
+
+    __tablename__ = "stances"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "statement_id", "emoji_key"),
+        Index(
+            "uq_stances_current",
+            "participant_id",
+            "statement_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+        Index("ix_stances_statement_current", "statement_id", "is_current"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"))
+    emoji_key: Mapped[str] = mapped_column(String(100))
+    emoji_raw: Mapped[str] = mapped_column(String(200))
+    stance: Mapped[str | None] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProcessedEvent(Base):
+    """A platform delivery key already applied (Slack ``event_id``): exactly-once on retries."""
+
+    __tablename__ = "processed_events"
+    event_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Digest(Base):
+    """A digest of a round over [period_start, period_end).
+
+    ``kind`` is ``weekly``, ``final`` or ``on_demand``. The unique key (round, kind, period_end)
+    is the claim two schedulers race for: only the one whose insert succeeds posts.
+    ``content`` is the plain digest data; ``outputs`` maps a target (md, html, ...) to its text.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("round_id", "kind", "period_end"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="claimed")
+    content: Mapped[dict | None] = mapped_column(JSON)
+    outputs: Mapped[dict | None] = mapped_column(JSON)

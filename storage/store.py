@@ -1,0 +1,699 @@
+"""Queries and idempotent writes of the central store.
+
+Each public method is one unit of work: it opens a session, commits or rolls back, and returns
+plain data (dataclasses, tuples), never ORM objects, so callers hold no session. Exactly-once
+is enforced by the database's unique keys (see ``storage.models``), not only by this code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, String, and_, case, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import (
+    Digest,
+    Participant,
+    Plan,
+    PlanVersion,
+    PlatformMessage,
+    ProcessedEvent,
+    Round,
+    RoundChannel,
+    Section,
+    SectionVersion,
+    Stance,
+    Statement,
+    StatementEdit,
+)
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionData:
+    """A section of one plan version: ``titles``/``bodies`` map language -> text."""
+
+    section_id: int
+    key: str
+    position: int
+    titles: dict
+    bodies: dict
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanVersionData:
+    """A plan version with its sections in position order."""
+
+    plan_id: int
+    slug: str
+    version_id: int
+    number: int
+    titles: dict
+    languages: list
+    content_hash: str
+    sections: list[SectionData]
+
+
+@dataclass(frozen=True, slots=True)
+class RoundData:
+    """A round: ``channels`` are (platform, workspace_id, channel_id) triples."""
+
+    id: int
+    name: str
+    plan_slug: str | None
+    language: str
+    status: str
+    source: str
+    opened_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+    channels: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageTarget:
+    """What a platform message is to planbot: the statement it carries and its round."""
+
+    statement_id: int
+    round_id: int
+    kind: str
+    round_open: bool
+    channel_id: str
+    thread_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundStatement:
+    """A section statement of a round, for posting: the section's key and content."""
+
+    statement_id: int
+    section_key: str
+    position: int
+    titles: dict
+    bodies: dict
+
+
+class Store:
+    """The central store over one SQLAlchemy ``Engine``.
+
+    Methods raise ``sqlalchemy.exc.SQLAlchemyError`` on database failures; callers decide
+    whether to retry. Nothing here knows chat platforms beyond their names and ids.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def _insert_ignore(self, table):
+        """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert(table).on_conflict_do_nothing()
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+    # ---- plans -------------------------------------------------------------------------
+
+    def save_plan_version(
+        self,
+        slug: str,
+        titles: dict,
+        languages: list,
+        content_hash: str,
+        sections: Sequence[tuple[str, dict, dict, str]],
+        now: datetime,
+    ) -> tuple[PlanVersionData, bool]:
+        """Store a parsed plan; ``sections`` are (key, titles, bodies, content_hash) in order.
+
+        Returns the version and whether it is new: importing the same content as the latest
+        version creates nothing. Sections keep their identity (plan, key) across versions.
+        """
+        with self._tx() as s:
+            plan = s.scalar(select(Plan).where(Plan.slug == slug))
+            if plan is None:
+                plan = Plan(slug=slug, created_at=now)
+                s.add(plan)
+                s.flush()
+            latest = s.scalar(
+                select(PlanVersion)
+                .where(PlanVersion.plan_id == plan.id)
+                .order_by(PlanVersion.number.desc())
+                .limit(1)
+            )
+            if latest is not None and latest.content_hash == content_hash:
+                return self._plan_version(s, plan, latest), False
+            version = PlanVersion(
+                plan_id=plan.id,
+                number=(latest.number + 1) if latest else 1,
+                titles=titles,
+                languages=list(languages),
+                content_hash=content_hash,
+                imported_at=now,
+            )
+            s.add(version)
+            s.flush()
+            known = {k: i for k, i in s.execute(
+                select(Section.key, Section.id).where(Section.plan_id == plan.id))}
+            for position, (key, s_titles, s_bodies, s_hash) in enumerate(sections):
+                if key not in known:
+                    section = Section(plan_id=plan.id, key=key)
+                    s.add(section)
+                    s.flush()
+                    known[key] = section.id
+                s.add(SectionVersion(
+                    plan_version_id=version.id, section_id=known[key], position=position,
+                    titles=s_titles, bodies=s_bodies, content_hash=s_hash))
+            s.flush()
+            return self._plan_version(s, plan, version), True
+
+    def _plan_version(self, s: Session, plan: Plan, version: PlanVersion) -> PlanVersionData:
+        rows = s.execute(
+            select(SectionVersion, Section.key)
+            .join(Section, Section.id == SectionVersion.section_id)
+            .where(SectionVersion.plan_version_id == version.id)
+            .order_by(SectionVersion.position)
+        ).all()
+        return PlanVersionData(
+            plan_id=plan.id, slug=plan.slug, version_id=version.id, number=version.number,
+            titles=version.titles, languages=version.languages,
+            content_hash=version.content_hash,
+            sections=[SectionData(sv.section_id, key, sv.position, sv.titles, sv.bodies,
+                                  sv.content_hash) for sv, key in rows],
+        )
+
+    def latest_plan_version(self, slug: str) -> PlanVersionData | None:
+        """The newest version of plan ``slug``, or None if no such plan."""
+        with self._tx() as s:
+            plan = s.scalar(select(Plan).where(Plan.slug == slug))
+            if plan is None:
+                return None
+            version = s.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
+                               .order_by(PlanVersion.number.desc()).limit(1))
+            return self._plan_version(s, plan, version)
+
+    def list_plans(self) -> list[tuple[str, int, dict]]:
+        """All plans as (slug, latest version number, titles by language), by slug."""
+        with self._tx() as s:
+            latest = (select(PlanVersion.plan_id, func.max(PlanVersion.number).label("n"))
+                      .group_by(PlanVersion.plan_id).subquery())
+            rows = s.execute(
+                select(Plan.slug, PlanVersion.number, PlanVersion.titles)
+                .join(latest, latest.c.plan_id == Plan.id)
+                .join(PlanVersion, and_(PlanVersion.plan_id == Plan.id,
+                                        PlanVersion.number == latest.c.n))
+                .order_by(Plan.slug)
+            ).all()
+            return [(slug, n, titles) for slug, n, titles in rows]
+
+    # ---- rounds ------------------------------------------------------------------------
+
+    def create_round(
+        self,
+        *,
+        name: str,
+        language: str,
+        plan_version_id: int | None,
+        section_ids: Sequence[int],
+        opened_at: datetime,
+        closes_at: datetime | None = None,
+        source: str = "chat",
+    ) -> int:
+        """Create an open round with one section statement per ``section_ids``; returns its id."""
+        with self._tx() as s:
+            rnd = Round(plan_version_id=plan_version_id, name=name, language=language,
+                        status="open", source=source, opened_at=opened_at, closes_at=closes_at)
+            s.add(rnd)
+            s.flush()
+            for section_id in section_ids:
+                s.add(Statement(round_id=rnd.id, kind="section", section_id=section_id,
+                                created_at=opened_at, moderated=True))
+            return rnd.id
+
+    def _round_data(self, s: Session, rnd: Round) -> RoundData:
+        slug = None
+        if rnd.plan_version_id is not None:
+            slug = s.scalar(select(Plan.slug).join(PlanVersion, PlanVersion.plan_id == Plan.id)
+                            .where(PlanVersion.id == rnd.plan_version_id))
+        channels = s.execute(
+            select(RoundChannel.platform, RoundChannel.workspace_id, RoundChannel.channel_id)
+            .where(RoundChannel.round_id == rnd.id).order_by(RoundChannel.id)).all()
+        return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
+                         rnd.opened_at, rnd.closes_at, rnd.closed_at,
+                         [tuple(c) for c in channels])
+
+    def get_round(self, round_id: int) -> RoundData | None:
+        """The round ``round_id``, or None."""
+        with self._tx() as s:
+            rnd = s.get(Round, round_id)
+            return self._round_data(s, rnd) if rnd else None
+
+    def rounds(self, status: str | None = None) -> list[RoundData]:
+        """All rounds (optionally only ``open`` or ``closed``), oldest first."""
+        with self._tx() as s:
+            q = select(Round).order_by(Round.id)
+            if status:
+                q = q.where(Round.status == status)
+            return [self._round_data(s, r) for r in s.scalars(q)]
+
+    def open_round_for_plan(self, plan_slug: str) -> int | None:
+        """The id of the newest open chat round over plan ``plan_slug``, or None."""
+        with self._tx() as s:
+            return s.scalar(
+                select(Round.id).join(PlanVersion, PlanVersion.id == Round.plan_version_id)
+                .join(Plan, Plan.id == PlanVersion.plan_id)
+                .where(Plan.slug == plan_slug, Round.status == "open")
+                .order_by(Round.id.desc()).limit(1))
+
+    def round_for_channel(self, platform: str, channel_id: str, *, open_only: bool) -> int | None:
+        """The newest round posted in a channel (only open ones if ``open_only``), or None."""
+        with self._tx() as s:
+            q = (select(Round.id).join(RoundChannel, RoundChannel.round_id == Round.id)
+                 .where(RoundChannel.platform == platform, RoundChannel.channel_id == channel_id))
+            if open_only:
+                q = q.where(Round.status == "open")
+            return s.scalar(q.order_by(Round.id.desc()).limit(1))
+
+    def latest_round(self) -> int | None:
+        """The id of the newest round of any kind, or None."""
+        with self._tx() as s:
+            return s.scalar(select(func.max(Round.id)))
+
+    def add_round_channel(self, round_id: int, platform: str, workspace_id: str,
+                          channel_id: str) -> None:
+        """Attach a channel to a round; attaching it twice is harmless."""
+        with self._tx() as s:
+            s.execute(self._insert_ignore(RoundChannel).values(
+                round_id=round_id, platform=platform, workspace_id=workspace_id,
+                channel_id=channel_id))
+
+    def round_sections(self, round_id: int) -> list[RoundStatement]:
+        """The section statements of a round, in plan order, with their content."""
+        with self._tx() as s:
+            rnd = s.get(Round, round_id)
+            rows = s.execute(
+                select(Statement.id, Section.key, SectionVersion.position, SectionVersion.titles,
+                       SectionVersion.bodies)
+                .join(Section, Section.id == Statement.section_id)
+                .join(SectionVersion, and_(SectionVersion.section_id == Section.id,
+                                           SectionVersion.plan_version_id == rnd.plan_version_id))
+                .where(Statement.round_id == round_id, Statement.kind == "section")
+                .order_by(SectionVersion.position)).all()
+            return [RoundStatement(*r) for r in rows]
+
+    def posted_statements(self, round_id: int, platform: str, channel_id: str) -> set[int]:
+        """Ids of the round's section statements already posted in that channel."""
+        with self._tx() as s:
+            return set(s.scalars(
+                select(PlatformMessage.statement_id).join(
+                    Statement, Statement.id == PlatformMessage.statement_id)
+                .where(Statement.round_id == round_id, Statement.kind == "section",
+                       PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id)))
+
+    def record_messages(self, statement_id: int | None, messages: Iterable[tuple],
+                        digest_id: int | None = None) -> None:
+        """Record posted messages: (platform, workspace_id, channel_id, message_id, thread_id,
+        part) tuples for a statement or a digest. Recording one twice is harmless."""
+        rows = [dict(platform=p, workspace_id=w, channel_id=c, message_id=m, thread_id=t,
+                     part=part, statement_id=statement_id, digest_id=digest_id)
+                for p, w, c, m, t, part in messages]
+        if rows:
+            with self._tx() as s:
+                s.execute(self._insert_ignore(PlatformMessage), rows)
+
+    def close_round(self, round_id: int, now: datetime) -> bool:
+        """Close an open round; False if it was not open."""
+        with self._tx() as s:
+            res = s.execute(update(Round).where(Round.id == round_id, Round.status == "open")
+                            .values(status="closed", closed_at=now))
+            return res.rowcount == 1
+
+    # ---- participants and events -------------------------------------------------------
+
+    def participant(self, key_hash: str, platform: str, now: datetime,
+                    display_name: str | None = None, external_id: str | None = None) -> int:
+        """The id of the participant with ``key_hash``, created if new."""
+        with self._tx() as s:
+            s.execute(self._insert_ignore(Participant).values(
+                key_hash=key_hash, platform=platform, display_name=display_name,
+                external_id=external_id, first_seen_at=now))
+            pid = s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+            if display_name is not None:
+                s.execute(update(Participant).where(Participant.id == pid,
+                          Participant.display_name.is_distinct_from(display_name))
+                          .values(display_name=display_name))
+            return pid
+
+    def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
+        """What the message is (a section part or a reply), or None if planbot does not know it."""
+        with self._tx() as s:
+            row = s.execute(
+                select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
+                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id,
+                       PlatformMessage.message_id == message_id)).first()
+            if row is None:
+                return None
+            sid, rid, kind, status, chan, thread = row
+            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+
+    def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
+        """The section statement whose first message roots thread ``thread_id``, or None."""
+        with self._tx() as s:
+            row = s.execute(
+                select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
+                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id,
+                       PlatformMessage.part == 0, Statement.kind == "section")).first()
+            if row is None:
+                return None
+            sid, rid, kind, status, chan, thread = row
+            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+
+    def _claim(self, s: Session, event_key: str | None, now: datetime) -> bool:
+        """Record ``event_key`` in this transaction; False if it was already applied."""
+        if event_key is None:
+            return True
+        res = s.execute(self._insert_ignore(ProcessedEvent).values(
+            event_key=event_key, processed_at=now))
+        return res.rowcount == 1
+
+    def _recompute_current(self, s: Session, participant_id: int, statement_id: int) -> None:
+        """Mark the one stance that counts: the latest-added present mapped reaction."""
+        s.execute(update(Stance).where(Stance.participant_id == participant_id,
+                                       Stance.statement_id == statement_id,
+                                       Stance.is_current.is_(True)).values(is_current=False))
+        winner = s.scalar(
+            select(Stance.id).where(Stance.participant_id == participant_id,
+                                    Stance.statement_id == statement_id,
+                                    Stance.removed_at.is_(None), Stance.stance.is_not(None))
+            .order_by(Stance.added_at.desc(), Stance.id.desc()).limit(1))
+        if winner is not None:
+            s.execute(update(Stance).where(Stance.id == winner).values(is_current=True))
+
+    def add_reaction(self, *, event_key: str | None, participant_id: int, statement_id: int,
+                     platform: str, emoji_key: str, emoji_raw: str, stance: str | None,
+                     at: datetime, source: str) -> bool:
+        """Record a present reaction; True if the store changed.
+
+        Adding a reaction already present changes nothing, so re-delivery is harmless even
+        without an event key.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            row = s.scalar(select(Stance).where(
+                Stance.participant_id == participant_id, Stance.statement_id == statement_id,
+                Stance.emoji_key == emoji_key))
+            if row is not None and row.removed_at is None:
+                return False
+            if row is None:
+                s.add(Stance(participant_id=participant_id, statement_id=statement_id,
+                             emoji_key=emoji_key, emoji_raw=emoji_raw, stance=stance,
+                             source=source, platform=platform, added_at=at, is_current=False))
+            else:
+                row.removed_at, row.added_at, row.source = None, at, source
+                row.emoji_raw, row.stance = emoji_raw, stance
+            s.flush()
+            if stance is not None:
+                self._recompute_current(s, participant_id, statement_id)
+            return True
+
+    def remove_reactions(self, *, event_key: str | None, statement_id: int,
+                         participant_id: int | None, emoji_key: str | None, at: datetime) -> bool:
+        """Withdraw present reactions on a statement: one participant's (or everyone's when
+        ``participant_id`` is None), one emoji (or all when ``emoji_key`` is None).
+
+        True if the store changed; removing what is already gone changes nothing.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            q = select(Stance.id, Stance.participant_id).where(
+                Stance.statement_id == statement_id, Stance.removed_at.is_(None))
+            if participant_id is not None:
+                q = q.where(Stance.participant_id == participant_id)
+            if emoji_key is not None:
+                q = q.where(Stance.emoji_key == emoji_key)
+            hits = s.execute(q).all()
+            if not hits:
+                return False
+            s.execute(update(Stance).where(Stance.id.in_([h[0] for h in hits]))
+                      .values(removed_at=at))
+            for pid in {h[1] for h in hits}:
+                self._recompute_current(s, pid, statement_id)
+            return True
+
+    def present_reactions(self, statement_id: int) -> set[tuple[str, str]]:
+        """(participant key_hash, emoji_key) of every present reaction on a statement."""
+        with self._tx() as s:
+            return {tuple(r) for r in s.execute(
+                select(Participant.key_hash, Stance.emoji_key)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Stance.statement_id == statement_id, Stance.removed_at.is_(None)))}
+
+    def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
+                  parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
+                  channel_id: str, message_id: str, thread_id: str, text: str | None,
+                  text_withheld: bool, at: datetime, source: str) -> bool:
+        """Record a reply as a statement and its platform message; True if new.
+
+        The platform message's unique key makes a second delivery a no-op.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            known = s.scalar(select(PlatformMessage.id).where(
+                PlatformMessage.platform == platform, PlatformMessage.channel_id == channel_id,
+                PlatformMessage.message_id == message_id))
+            if known is not None:
+                return False
+            section_id = s.scalar(select(Statement.section_id)
+                                  .where(Statement.id == section_statement_id))
+            stmt = Statement(round_id=round_id, kind="reply", section_id=section_id,
+                             parent_id=parent_statement_id, author_id=author_id,
+                             platform=platform, text=text, text_withheld=text_withheld,
+                             moderated=True, created_at=at, source=source)
+            s.add(stmt)
+            s.flush()
+            s.add(PlatformMessage(platform=platform, workspace_id=workspace_id,
+                                  channel_id=channel_id, message_id=message_id,
+                                  thread_id=thread_id, part=0, statement_id=stmt.id))
+            return True
+
+    def edit_reply(self, *, event_key: str | None, statement_id: int, text: str | None,
+                   text_withheld: bool, at: datetime) -> bool:
+        """Replace a reply's text, keeping the previous text in the edit history.
+
+        True if the text changed; the same edit applied twice changes nothing.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            stmt = s.get(Statement, statement_id)
+            if stmt is None or stmt.kind != "reply" or stmt.deleted_at is not None:
+                return False
+            if stmt.text == text and stmt.text_withheld == text_withheld:
+                return False
+            s.add(StatementEdit(statement_id=statement_id, previous_text=stmt.text,
+                                replaced_at=at))
+            stmt.text, stmt.text_withheld, stmt.edited_at = text, text_withheld, at
+            return True
+
+    def delete_message(self, *, event_key: str | None, platform: str, channel_id: str,
+                       message_id: str, at: datetime) -> bool:
+        """Mark a platform message deleted; a deleted reply leaves the analysis.
+
+        A deleted section message (a Slack tombstone) keeps its statement, replies and stances.
+        True if the store changed.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            msg = s.scalar(select(PlatformMessage).where(
+                PlatformMessage.platform == platform, PlatformMessage.channel_id == channel_id,
+                PlatformMessage.message_id == message_id))
+            if msg is None or msg.deleted_at is not None:
+                return False
+            msg.deleted_at = at
+            stmt = s.get(Statement, msg.statement_id) if msg.statement_id else None
+            if stmt is not None and stmt.kind == "reply" and stmt.deleted_at is None:
+                stmt.deleted_at = at
+            return True
+
+    def thread_replies(self, platform: str, thread_id: str) -> list[str]:
+        """Message ids of the replies recorded in a thread, deleted ones included."""
+        with self._tx() as s:
+            return list(s.scalars(
+                select(PlatformMessage.message_id)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id, Statement.kind == "reply")))
+
+    def round_messages(self, round_id: int, platform: str) -> list[tuple[int, str, str, str, str | None, int, str]]:
+        """Every live section-part and reply message of a round on ``platform``:
+        (statement_id, workspace_id, channel_id, message_id, thread_id, part, kind)."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
+                       PlatformMessage.channel_id, PlatformMessage.message_id,
+                       PlatformMessage.thread_id, PlatformMessage.part, Statement.kind)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .where(Statement.round_id == round_id, PlatformMessage.platform == platform,
+                       PlatformMessage.deleted_at.is_(None))
+                .order_by(PlatformMessage.id)).all()
+            return [tuple(r) for r in rows]
+
+    def participant_by_key(self, key_hash: str) -> int | None:
+        """The id of the participant with ``key_hash``, or None."""
+        with self._tx() as s:
+            return s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+
+    def present_reactions_on(self, statement_id: int, platform: str) -> set[tuple[str, str]]:
+        """(participant key_hash, emoji_key) of present reactions on a statement made on
+        ``platform`` (reconciliation compares one platform at a time)."""
+        with self._tx() as s:
+            return {tuple(r) for r in s.execute(
+                select(Participant.key_hash, Stance.emoji_key)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Stance.statement_id == statement_id, Stance.platform == platform,
+                       Stance.removed_at.is_(None)))}
+
+    # ---- digests -----------------------------------------------------------------------
+
+    def statement_counts(self, round_id: int) -> list[dict]:
+        """Per statement of a round: id, kind, section key, text, author platform, external
+        id, moderated, deleted, created_at, and agree / disagree / pass counts of current
+        stances. One SQL aggregate; statements with no stance have zeros."""
+        agree = func.sum(case((Stance.stance == "agree", 1), else_=0))
+        disagree = func.sum(case((Stance.stance == "disagree", 1), else_=0))
+        passed = func.sum(case((Stance.stance == "pass", 1), else_=0))
+        with self._tx() as s:
+            rows = s.execute(
+                select(Statement.id, Statement.kind, Section.key, Statement.text,
+                       Statement.text_withheld, Statement.platform, Statement.external_id,
+                       Statement.moderated, Statement.deleted_at, Statement.created_at,
+                       Statement.parent_id, func.coalesce(agree, 0), func.coalesce(disagree, 0),
+                       func.coalesce(passed, 0))
+                .outerjoin(Section, Section.id == Statement.section_id)
+                .outerjoin(Stance, and_(Stance.statement_id == Statement.id,
+                                        Stance.is_current.is_(True)))
+                .where(Statement.round_id == round_id)
+                .group_by(Statement.id, Section.key)
+                .order_by(Statement.id)).all()
+        keys = ("id", "kind", "section_key", "text", "text_withheld", "platform", "external_id",
+                "moderated", "deleted_at", "created_at", "parent_id", "agree", "disagree", "pass")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def participation(self, round_id: int) -> dict[str, int]:
+        """Distinct participants of a round (a current stance or a live reply), per platform,
+        with the total under ``"all"``."""
+        with self._tx() as s:
+            voters = (select(Stance.participant_id.label("pid"), Participant.platform.label("p"))
+                      .join(Participant, Participant.id == Stance.participant_id)
+                      .join(Statement, Statement.id == Stance.statement_id)
+                      .where(Statement.round_id == round_id, Stance.is_current.is_(True)))
+            authors = (select(Statement.author_id.label("pid"), Participant.platform.label("p"))
+                       .join(Participant, Participant.id == Statement.author_id)
+                       .where(Statement.round_id == round_id, Statement.kind == "reply",
+                              Statement.deleted_at.is_(None)))
+            both = voters.union(authors).subquery()
+            rows = s.execute(select(both.c.p, func.count(func.distinct(both.c.pid)))
+                             .group_by(both.c.p)).all()
+            total = s.scalar(select(func.count(func.distinct(both.c.pid))))
+        counts = {platform: n for platform, n in rows}
+        counts["all"] = total or 0
+        return counts
+
+    def stance_activity(self, round_id: int) -> list[tuple[datetime, str]]:
+        """(added_at, stance) of every current stance of a round, oldest first (for charts)."""
+        with self._tx() as s:
+            return [tuple(r) for r in s.execute(
+                select(Stance.added_at, Stance.stance)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True))
+                .order_by(Stance.added_at))]
+
+    def vote_triples(self, round_id: int) -> tuple[list[tuple[str, str, int]], list[str], list[str]]:
+        """The round's vote matrix as Polis-export triples, read in one query.
+
+        Returns (votes, statement ids, excluded statement ids): votes are (participant,
+        statement, 1 agree / -1 disagree / 0 pass) over current stances on live statements;
+        ids are strings (Polis' own ids for imported conversations). Statements moderated
+        out are listed as excluded.
+        """
+        pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
+        with self._tx() as s:
+            statements = s.execute(
+                select(Statement.id, Statement.external_id, Statement.moderated)
+                .where(Statement.round_id == round_id, Statement.deleted_at.is_(None))
+                .order_by(Statement.id)).all()
+            votes = s.execute(
+                select(pid, Stance.statement_id, Stance.stance)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.deleted_at.is_(None))).all()
+        names = {sid: ext if ext is not None else str(sid) for sid, ext, _ in statements}
+        value = {"agree": 1, "disagree": -1, "pass": 0}
+        triples = [(str(p), names[sid], value[st]) for p, sid, st in votes if sid in names]
+        return (triples, [names[sid] for sid, _, _ in statements],
+                [names[sid] for sid, _, moderated in statements if not moderated])
+
+    def claim_digest(self, round_id: int, kind: str, period_start: datetime,
+                     period_end: datetime, now: datetime) -> int | None:
+        """Claim a digest period; returns the new digest id, or None when another process
+        (or an earlier run) already claimed the same (round, kind, period_end)."""
+        with self._tx() as s:
+            res = s.execute(self._insert_ignore(Digest).values(
+                round_id=round_id, kind=kind, period_start=period_start,
+                period_end=period_end, created_at=now, status="claimed"))
+            if res.rowcount != 1:
+                return None
+            return s.scalar(select(Digest.id).where(Digest.round_id == round_id,
+                            Digest.kind == kind, Digest.period_end == period_end))
+
+    def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
+        """Store what a claimed digest said and how it was rendered; marks it posted."""
+        with self._tx() as s:
+            s.execute(update(Digest).where(Digest.id == digest_id)
+                      .values(content=content, outputs=outputs, status="posted"))
+
+    def last_digest_end(self, round_id: int, kinds: Sequence[str] = ("weekly", "final")) -> datetime | None:
+        """End of the latest claimed scheduled digest of a round, or None."""
+        with self._tx() as s:
+            return s.scalar(select(func.max(Digest.period_end))
+                            .where(Digest.round_id == round_id, Digest.kind.in_(kinds)))
+
+    def digests(self, round_id: int) -> list[dict]:
+        """Every digest of a round with its posted message ids, oldest first."""
+        with self._tx() as s:
+            rows = s.execute(select(Digest).where(Digest.round_id == round_id)
+                             .order_by(Digest.id)).scalars().all()
+            posted = s.execute(
+                select(PlatformMessage.digest_id, PlatformMessage.platform,
+                       PlatformMessage.channel_id, PlatformMessage.message_id,
+                       PlatformMessage.part)
+                .where(PlatformMessage.digest_id.in_([d.id for d in rows]))
+                .order_by(PlatformMessage.id)).all()
+        return [dict(id=d.id, kind=d.kind, period_start=d.period_start, period_end=d.period_end,
+                     status=d.status, content=d.content, outputs=d.outputs,
+                     messages=[tuple(p[1:]) for p in posted if p[0] == d.id]) for d in rows]

@@ -1,0 +1,86 @@
+"""Test helpers: a Planbot on a fresh store with the sample plan, and a recording platform.
+
+``RecordingPlatform`` follows python-zulip-api's ``StubBotHandler``: it implements the
+``ChatPlatform`` protocol in memory and records every call, for core tests that need no
+chat library. The adapters' own tests run the real libraries against the local servers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.core import Planbot
+from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
+from bot.plans import import_plan, sample_plan_paths
+from storage.db import create_store_engine, upgrade
+from storage.store import Store
+
+START = datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)
+
+
+def make_settings(tmp_path: Path, **overrides) -> Settings:
+    """Settings on a SQLite file under ``tmp_path``; ``overrides`` replace any field."""
+    values = dict(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'planbot.db'}",
+                  participant_secret="test-secret-0123456789")
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_store(url: str) -> Store:
+    """A store on ``url`` with the schema upgraded to head."""
+    engine = create_store_engine(url)
+    upgrade(engine)
+    return Store(engine)
+
+
+def make_planbot(tmp_path: Path, *, facilitator_ids=frozenset({"facilitator"}),
+                 clock: ManualClock | None = None, database_url: str | None = None,
+                 **overrides) -> Planbot:
+    """A Planbot on a fresh store with the bundled sample plan imported as ``sample``.
+
+    ``facilitator_ids`` become both Discord role ids and Slack facilitator ids.
+    """
+    settings = make_settings(tmp_path, discord_facilitator_role_ids=frozenset(facilitator_ids),
+                             slack_facilitator_ids=frozenset(facilitator_ids), **overrides)
+    if database_url:
+        settings = make_settings(tmp_path, database_url=database_url,
+                                 discord_facilitator_role_ids=frozenset(facilitator_ids),
+                                 slack_facilitator_ids=frozenset(facilitator_ids), **overrides)
+    store = make_store(settings.database_url)
+    clock = clock or ManualClock(START)
+    import_plan(store, sample_plan_paths(), clock.now())
+    return Planbot(store, settings, clock)
+
+
+@dataclass
+class RecordingPlatform:
+    """An in-memory ``ChatPlatform`` that records calls; ids count up from 1000."""
+
+    name: str = "discord"
+    sections: list[tuple[ChannelRef, SectionPost]] = field(default_factory=list)
+    digests: list[tuple[ChannelRef, DigestPost]] = field(default_factory=list)
+    reactions: dict[str, list[ReactionState]] = field(default_factory=dict)
+    replies: dict[str, list] = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+
+    async def post_section(self, channel, section):
+        self.sections.append((channel, section))
+        mid = str(next(self._ids))
+        return [PostedMessage(channel, mid, mid, 0)]
+
+    async def post_digest(self, channel, digest):
+        self.digests.append((channel, digest))
+        return [PostedMessage(channel, str(next(self._ids)), None, i)
+                for i, _ in enumerate(digest.parts)]
+
+    async def fetch_reactions(self, channel, message_id):
+        return self.reactions.get(message_id, [])
+
+    async def fetch_replies(self, channel, thread_id, after_message_id):
+        return [r for r in self.replies.get(thread_id, [])
+                if after_message_id is None or int(r.message_id) > int(after_message_id)]
