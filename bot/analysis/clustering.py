@@ -1,0 +1,197 @@
+"""Who is clustered, base clusters and opinion groups, as in Polis.
+
+Sources (compdemocracy/polis, math/src/polismath/math/):
+- conversation.clj ``:in-conv``: a participant is clustered once they voted on at least
+  ``min(7, n_statements)`` statements; with fewer than 15 such participants, the most active
+  voters top the set up to 15.
+- conversation.clj ``:base-clusters``: k-means with k = 100 ("base clusters") on the projected
+  clustered participants.
+- conversation.clj ``:group-clusterings`` / ``max-k-fn``: the base-cluster centres, weighted by
+  their member counts, are clustered with k in 2..min(5, 2 + n_base // 12); the k with the best
+  silhouette (clusters.clj ``silhouette``, computed on the base-cluster centres) wins.
+- clusters.clj ``kmeans``/``init-clusters``/``cluster-step``: Lloyd iterations started from the
+  first k distinct points, empty clusters dropped, stopping when no centre moves by 0.01.
+
+Polis starts each update from the previous clusters and only changes k after the new k won
+several consecutive updates; a one-shot analysis has no history, so here each k-means is run
+from Polis' own cold start and, in addition, from k-means++ seeds, keeping the lowest inertia
+(a deterministic stand-in for the converged state Polis reaches over many updates).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+_log = logging.getLogger(__name__)
+
+MIN_VOTES = 7
+GREEDY_N = 15
+BASE_K = 100
+MAX_GROUPS = 5
+
+
+def in_conversation(vote_counts: np.ndarray, n_statements: int) -> np.ndarray:
+    """Boolean mask of the participants Polis clusters.
+
+    Args:
+        vote_counts: votes per participant, shape (n,), on all statements with votes (votes on
+            moderated-out statements count, as Polis counts the raw rating matrix).
+        n_statements: number of statements that have votes.
+
+    Returns:
+        bool array (n,). Rule: conversation.clj ``:in-conv``.
+    """
+    mask = vote_counts >= min(MIN_VOTES, n_statements)
+    mask &= vote_counts > 0
+    missing = GREEDY_N - int(mask.sum())
+    if missing > 0:
+        # Most active voters first; ties by row order (stable sort) for determinism.
+        order = np.argsort(-vote_counts, kind="stable")
+        extra = [i for i in order if not mask[i] and vote_counts[i] > 0][:missing]
+        mask[extra] = True
+    return mask
+
+
+def first_distinct(points: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` distinct rows of ``points`` (clusters.clj ``init-clusters``)."""
+    _, first_index = np.unique(points, axis=0, return_index=True)
+    return points[np.sort(first_index)[:k]]
+
+
+def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | None = None,
+                 max_iter: int = 100, threshold: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means as Polis runs it (clusters.clj ``kmeans``, ``cluster-step``).
+
+    Args:
+        points: (n, d) coordinates.
+        init: (k, d) starting centres.
+        weights: optional (n,) point weights for the centre means.
+        max_iter: iteration cap.
+        threshold: stop once every centre moved less than this.
+
+    Returns:
+        ``(labels, centres)``: labels (n,) in 0..k'-1 and centres (k', d), where k' <= k after
+        clusters that lost all members were dropped.
+    """
+    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    centres = np.asarray(init, dtype=np.float64)
+    labels = np.zeros(len(points), dtype=np.int64)
+    for _ in range(max_iter + 1):
+        labels = _nearest(points, centres)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, labels, points * w[:, None])
+        mass = np.bincount(labels, weights=w, minlength=len(centres))
+        alive = mass > 0
+        new = sums[alive] / mass[alive, None]
+        moved = len(new) != len(centres) or bool(
+            np.any(np.linalg.norm(new - centres, axis=1) >= threshold))
+        centres = new
+        if not moved:
+            break
+    labels = _nearest(points, centres)
+    return labels, centres
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    return np.argmin(d2, axis=1)
+
+
+def _inertia(points, weights, labels, centres) -> float:
+    return float((weights * ((points - centres[labels]) ** 2).sum(axis=1)).sum())
+
+
+def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter: int,
+                random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins.
+
+    Returns ``(labels, centres)`` as :func:`polis_kmeans`. Deterministic for a fixed
+    ``random_state``.
+    """
+    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    best = polis_kmeans(points, first_distinct(points, k), w, max_iter)
+    best_cost = _inertia(points, w, *best)
+    distinct = len(np.unique(points, axis=0))
+    if n_init > 0 and distinct > k:
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state, max_iter=max_iter)
+        km.fit(points, sample_weight=w)
+        candidate = polis_kmeans(points, km.cluster_centers_, w, max_iter)
+        cost = _inertia(points, w, *candidate)
+        if cost < best_cost - 1e-9:
+            best, best_cost = candidate, cost
+    return best
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Opinion groups of the clustered participants.
+
+    Attributes:
+        labels: group id per clustered participant, shape (n_clustered,), ids 0..k-1 ordered by
+            decreasing size (ties by first member).
+        k: number of groups.
+        silhouette: silhouette of the chosen grouping over base-cluster centres (NaN if k < 2).
+        silhouettes: silhouette per tried k.
+        base_labels: base cluster per clustered participant, shape (n_clustered,).
+        base_centres: (n_base, 2) base-cluster centres.
+    """
+
+    labels: np.ndarray
+    k: int
+    silhouette: float
+    silhouettes: dict[int, float]
+    base_labels: np.ndarray
+    base_centres: np.ndarray
+
+
+def group_participants(coords: np.ndarray, random_state: int = 0, n_init: int = 10) -> Grouping:
+    """Base clusters, then opinion groups with k chosen by silhouette (see module docstring).
+
+    Args:
+        coords: (n_clustered, 2) projected coordinates of the clustered participants.
+        random_state: seed of the k-means++ restarts.
+        n_init: k-means++ restarts per k-means besides Polis' cold start.
+
+    Returns:
+        :class:`Grouping`. Fewer than 2 distinct base clusters give one group (k = 1).
+    """
+    n = len(coords)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Grouping(empty, 0, float("nan"), {}, empty, np.zeros((0, coords.shape[1])))
+    base_k = min(BASE_K, len(np.unique(coords, axis=0)))
+    base_labels, base_centres = best_kmeans(coords, base_k, None, 100, random_state, n_init)
+    weights = np.bincount(base_labels, minlength=len(base_centres)).astype(np.float64)
+    n_base = len(base_centres)
+    max_k = min(MAX_GROUPS, 2 + n_base // 12)
+    silhouettes: dict[int, float] = {}
+    choices: dict[int, np.ndarray] = {}
+    for k in range(2, max_k + 1):
+        if k >= n_base:
+            break
+        labels, _ = best_kmeans(base_centres, k, weights, 20, random_state, n_init)
+        if len(np.unique(labels)) < 2:
+            continue
+        silhouettes[k] = float(silhouette_score(base_centres, labels))
+        choices[k] = labels
+    if not silhouettes:
+        group_of_base = np.zeros(n_base, dtype=np.int64)
+        k, score = 1, float("nan")
+    else:
+        k = max(silhouettes, key=lambda key: (silhouettes[key], -key))
+        group_of_base, score = choices[k], silhouettes[k]
+    labels = _relabel_by_size(group_of_base[base_labels])
+    return Grouping(labels, int(labels.max()) + 1, score, silhouettes, base_labels, base_centres)
+
+
+def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+    ids, first, sizes = np.unique(labels, return_index=True, return_counts=True)
+    order = sorted(range(len(ids)), key=lambda i: (-sizes[i], first[i]))
+    mapping = np.empty(ids.max() + 1, dtype=np.int64)
+    mapping[ids[order]] = np.arange(len(ids))
+    return mapping[labels]

@@ -1,0 +1,125 @@
+"""The participant x statement vote matrix of one round, held sparse.
+
+Votes use the Polis export convention: 1 = agree, -1 = disagree, 0 = pass. A pass is a vote
+(it is stored as an explicit entry); a statement a participant never saw is simply absent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+_log = logging.getLogger(__name__)
+
+AGREE, DISAGREE, PASS = 1, -1, 0
+_VALID_VOTES = frozenset((AGREE, DISAGREE, PASS))
+
+
+def _natural_key(value: str) -> tuple:
+    """Sort key that orders ``"2"`` before ``"10"`` (Polis ids are join-ordered integers)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", value) if part)
+
+
+@dataclass(frozen=True, eq=False)
+class VoteMatrix:
+    """Sparse vote matrix: one row per participant, one column per statement.
+
+    Attributes:
+        participants: participant ids, row order (natural sort of the ids, so numeric ids keep
+            their join order as in Polis' rating matrix).
+        statements: statement ids, column order (as given, or natural sort of the voted ids).
+        excluded: statement ids moderated out; they stay in the matrix (Polis counts votes on
+            them when deciding who is clustered) but are left out of every analysis.
+        votes: ``scipy.sparse.csr_matrix`` of shape (len(participants), len(statements)),
+            dtype int8, one explicit entry per vote, passes stored as explicit zeros.
+    """
+
+    participants: tuple[str, ...]
+    statements: tuple[str, ...]
+    excluded: frozenset[str]
+    votes: sp.csr_matrix
+
+    @classmethod
+    def from_votes(
+        cls,
+        votes: Iterable[tuple[str, str, int]],
+        statements: Sequence[str] | None = None,
+        excluded: Iterable[str] = (),
+    ) -> VoteMatrix:
+        """Build the matrix from deduplicated votes.
+
+        Args:
+            votes: ``(participant_id, statement_id, vote)`` triples, vote in {1, -1, 0}, at most
+                one per (participant, statement) pair (the last vote stands; the caller
+                deduplicates).
+            statements: all statement ids in display order, so statements nobody voted on still
+                get a column. Statements voted on but missing here are appended.
+            excluded: statement ids moderated out.
+
+        Raises:
+            ValueError: a vote outside {1, -1, 0}, or two votes for the same pair.
+        """
+        pids: list[str] = []
+        tids: list[str] = []
+        values: list[int] = []
+        for pid, tid, vote in votes:
+            if vote not in _VALID_VOTES:
+                raise ValueError(f"vote must be 1, -1 or 0, got {vote!r} ({pid}, {tid})")
+            pids.append(str(pid))
+            tids.append(str(tid))
+            values.append(int(vote))
+        participants = tuple(sorted(set(pids), key=_natural_key))
+        if statements is None:
+            statement_order = sorted(set(tids), key=_natural_key)
+        else:
+            statement_order = [str(t) for t in dict.fromkeys(statements)]
+            known = set(statement_order)
+            statement_order += sorted({t for t in tids if t not in known}, key=_natural_key)
+        row_of = {pid: i for i, pid in enumerate(participants)}
+        col_of = {tid: j for j, tid in enumerate(statement_order)}
+        rows = np.fromiter((row_of[p] for p in pids), dtype=np.int64, count=len(pids))
+        cols = np.fromiter((col_of[t] for t in tids), dtype=np.int64, count=len(tids))
+        data = np.asarray(values, dtype=np.int8)
+        shape = (len(participants), len(statement_order))
+        if len(rows):
+            flat = rows * max(shape[1], 1) + cols
+            if np.unique(flat).size != flat.size:
+                raise ValueError("more than one vote for a (participant, statement) pair")
+        matrix = sp.csr_matrix((data, (rows, cols)), shape=shape, dtype=np.int8)
+        matrix.sort_indices()
+        return cls(participants, tuple(statement_order), frozenset(map(str, excluded)), matrix)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(participants, statements)."""
+        return self.votes.shape
+
+    def counts_per_participant(self) -> np.ndarray:
+        """Votes cast by each participant on any statement (moderated-out ones included), int64."""
+        return np.diff(self.votes.indptr).astype(np.int64)
+
+    def voted_statements(self) -> np.ndarray:
+        """Boolean mask over columns: the statement has at least one vote."""
+        return np.bincount(self.votes.indices, minlength=self.shape[1]) > 0
+
+    def included_statements(self) -> np.ndarray:
+        """Boolean mask over columns: the statement is not moderated out."""
+        return np.array([t not in self.excluded for t in self.statements], dtype=bool)
+
+    def indicator(self, vote: int) -> sp.csr_matrix:
+        """0/1 float64 matrix of the entries equal to ``vote`` (same shape, same structure)."""
+        out = self.votes.astype(np.float64)
+        out.data = (self.votes.data == vote).astype(np.float64)
+        return out
+
+    def seen(self) -> sp.csr_matrix:
+        """0/1 float64 matrix with a 1 wherever a vote (pass included) exists."""
+        out = self.votes.astype(np.float64)
+        out.data = np.ones_like(out.data)
+        return out

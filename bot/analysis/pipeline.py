@@ -1,0 +1,73 @@
+"""The Polis pipeline end to end: who is clustered, PCA, groups, statistics, selections.
+
+Order of steps as polismath's conversation update (math/src/polismath/math/conversation.clj):
+in-conv participants, PCA of the mean-imputed matrix with moderated-out columns zeroed,
+sparsity-aware projection, base clusters then opinion groups by silhouette, group votes, repness,
+group-informed consensus and consensus statements.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from bot.analysis import highlights
+from bot.analysis.clustering import group_participants, in_conversation
+from bot.analysis.matrix import VoteMatrix
+from bot.analysis.pca import polis_pca
+from bot.analysis.result import AnalysisResult
+from bot.analysis.stats import (count_votes, group_informed_consensus, group_stats,
+                                select_consensus, select_representative)
+
+_log = logging.getLogger(__name__)
+
+
+def analyse(matrix: VoteMatrix, random_state: int = 0) -> AnalysisResult:
+    """Run the Polis-style analysis on one round's votes.
+
+    Args:
+        matrix: the round's :class:`VoteMatrix`.
+        random_state: seed of the k-means++ restarts; the result is a pure function of the
+            matrix and this seed.
+
+    Returns:
+        :class:`AnalysisResult`. With nobody clustered, it has no groups (k = 0); with a
+        single group (k = 1) there are no representative statements against other groups.
+    """
+    voted = matrix.voted_statements()
+    included = matrix.included_statements()
+    columns = np.flatnonzero(voted & included)
+    n_zeroed = int(np.count_nonzero(voted & ~included))
+    projection = polis_pca(matrix.votes, columns, n_zeroed=n_zeroed)
+    clustered = in_conversation(matrix.counts_per_participant(), int(voted.sum()))
+    rows = np.flatnonzero(clustered)
+    grouping = group_participants(projection.coords[rows], random_state=random_state)
+    k = grouping.k
+    candidates = np.flatnonzero(included)
+    if k:
+        counts = count_votes(matrix.votes[rows], grouping.labels, k)
+    else:
+        counts = count_votes(matrix.votes[rows][:0], np.zeros(0, dtype=np.int64), 0)
+    stats = group_stats(counts)
+    overall = count_votes(matrix.votes)
+    gic = group_informed_consensus(counts)
+    representative = select_representative(stats, candidates) if k > 1 else [[] for _ in range(k)]
+    _log.debug("analysed %d participants x %d statements: %d clustered, k=%d",
+               *matrix.shape, len(rows), k)
+    return AnalysisResult(
+        matrix=matrix,
+        projection=projection,
+        clustered_rows=rows,
+        grouping=grouping,
+        group_counts=counts,
+        overall_counts=overall,
+        stats=stats,
+        gic=gic,
+        representative=representative,
+        consensus=select_consensus(overall, candidates),
+        common_ground=highlights.common_ground(stats, gic, candidates) if k else
+        {"agree": [], "disagree": []},
+        divisive=highlights.divisive(stats, candidates) if k > 1 else [],
+        uncertain=highlights.uncertain(overall, candidates),
+    )

@@ -1,0 +1,170 @@
+"""The outcome of :func:`bot.analysis.analyse` and its JSON-ready form."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from bot.analysis.clustering import Grouping
+from bot.analysis.matrix import VoteMatrix
+from bot.analysis.pca import Projection
+from bot.analysis.stats import Counts, GroupStats
+
+_log = logging.getLogger(__name__)
+
+
+def _num(value: float) -> float | None:
+    """JSON has no NaN/inf: map them to None."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    """Everything the analysis computed, indexed by matrix rows and columns.
+
+    Use :meth:`group_of` and :meth:`to_dict`; the array attributes are for callers that need
+    more (plots, exports). Shapes: ``clustered_rows`` (n_clustered,) row indices;
+    ``grouping.labels`` (n_clustered,) group ids; ``group_counts``/``stats`` (k, statements);
+    ``overall_counts`` (statements,) over every participant; ``gic`` two arrays (statements,).
+    Selections (``representative``, ``consensus``, ``common_ground``, ``divisive``,
+    ``uncertain``) refer to statements by column index.
+    """
+
+    matrix: VoteMatrix
+    projection: Projection
+    clustered_rows: np.ndarray
+    grouping: Grouping
+    group_counts: Counts
+    overall_counts: Counts
+    stats: GroupStats
+    gic: tuple[np.ndarray, np.ndarray]
+    representative: list[list[dict]]
+    consensus: dict[str, list[dict]]
+    common_ground: dict[str, list[dict]]
+    divisive: list[dict]
+    uncertain: list[dict]
+
+    @property
+    def k(self) -> int:
+        """Number of opinion groups (0 when nobody is clustered)."""
+        return self.grouping.k
+
+    @cached_property
+    def _group_by_participant(self) -> dict[str, int]:
+        ids = self.matrix.participants
+        return {ids[row]: int(g) for row, g in zip(self.clustered_rows, self.grouping.labels)}
+
+    def group_of(self, participant_id: str) -> int | None:
+        """Opinion group id (0-based, 0 = largest group) of a participant, or None when the
+        participant is not clustered (too few votes) or unknown."""
+        return self._group_by_participant.get(str(participant_id))
+
+    def members(self, group_id: int) -> list[str]:
+        """Participant ids of a group, in matrix row order."""
+        ids = self.matrix.participants
+        return [ids[r] for r, g in zip(self.clustered_rows, self.grouping.labels) if g == group_id]
+
+    def coordinates(self) -> dict[str, tuple[float, float]]:
+        """Projected (x, y) of every participant (Polis' sparsity-aware projection)."""
+        return {pid: (float(x), float(y))
+                for pid, (x, y) in zip(self.matrix.participants, self.projection.coords[:, :2])}
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary.
+
+        Keys: ``participants`` (count), ``statements`` (count of analysed statements),
+        ``clustered`` (participant ids), ``k``, ``silhouette``, ``silhouettes`` (per tried k),
+        ``groups`` (id, size, members, representative statements with their Polis statistics),
+        ``common_ground`` ({agree, disagree}), ``divisive``, ``uncertain``, ``consensus``
+        (Polis' consensus statements {agree, disagree}), ``statement_stats`` (per statement:
+        votes overall and per group, group-informed consensus) and ``pca`` (summary).
+        Statement references are statement ids under the key ``statement``.
+        """
+        sid = self.matrix.statements
+        ids = self.matrix.participants
+
+        def ref(item: dict) -> dict:
+            out = {"statement": sid[item["column"]]}
+            out.update({key: _clean(value) for key, value in item.items() if key != "column"})
+            return out
+
+        groups = []
+        for g in range(self.k):
+            members = self.members(g)
+            reps = []
+            for item in self.representative[g] if g < len(self.representative) else []:
+                j = item["column"]
+                entry = ref(item)
+                entry.update({name: _num(getattr(self.stats, name)[g, j]) for name in
+                              ("pa", "pd", "pat", "pdt", "ra", "rd", "rat", "rdt")})
+                entry.update({"na": int(self.stats.na[g, j]), "nd": int(self.stats.nd[g, j]),
+                              "ns": int(self.stats.ns[g, j])})
+                entry.setdefault("best_agree", False)
+                reps.append(entry)
+            groups.append({"id": g, "size": len(members), "members": members,
+                           "representative": reps})
+        included = self.matrix.included_statements()
+        statement_stats = {}
+        for j in np.flatnonzero(included):
+            statement_stats[sid[j]] = {
+                "agree": int(self.overall_counts.agree[j]),
+                "disagree": int(self.overall_counts.disagree[j]),
+                "pass": int(self.overall_counts.passes[j]),
+                "votes": int(self.overall_counts.seen[j]),
+                "consensus_agree": _num(self.gic[0][j]) if self.k else None,
+                "consensus_disagree": _num(self.gic[1][j]) if self.k else None,
+                "groups": [{"agree": int(self.group_counts.agree[g, j]),
+                            "disagree": int(self.group_counts.disagree[g, j]),
+                            "votes": int(self.group_counts.seen[g, j]),
+                            "pa": _num(self.stats.pa[g, j]), "pd": _num(self.stats.pd[g, j])}
+                           for g in range(self.k)],
+            }
+        coords = self.projection.coords[self.clustered_rows]
+        pca = {
+            "statements_used": int(len(self.projection.columns)),
+            "eigenvalues": [_num(v) for v in self.projection.eigenvalues],
+            "x_range": _range(coords[:, 0]) if len(coords) else None,
+            "y_range": _range(coords[:, 1]) if len(coords) else None,
+            "group_centres": [[_num(v) for v in coords[self.grouping.labels == g].mean(axis=0)]
+                              for g in range(self.k)],
+            "base_clusters": int(len(self.grouping.base_centres)),
+        }
+        return {
+            "participants": len(ids),
+            "statements": int(included.sum()),
+            "clustered": [ids[r] for r in self.clustered_rows],
+            "k": self.k,
+            "silhouette": _num(self.grouping.silhouette),
+            "silhouettes": {str(k): _num(v) for k, v in self.grouping.silhouettes.items()},
+            "groups": groups,
+            "common_ground": {side: [ref(i) for i in items]
+                              for side, items in self.common_ground.items()},
+            "divisive": [ref(i) for i in self.divisive],
+            "uncertain": [ref(i) for i in self.uncertain],
+            "consensus": {side: [ref(i) for i in items] for side, items in self.consensus.items()},
+            "statement_stats": statement_stats,
+            "pca": pca,
+        }
+
+
+def _range(values: np.ndarray) -> list[float | None]:
+    return [_num(values.min()), _num(values.max())]
+
+
+def _clean(value):
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _num(value)
+    return value
