@@ -1,0 +1,289 @@
+"""The local Discord gateway: one websocket session speaking Discord's gateway protocol.
+
+Opcodes, close codes and the READY/RESUME flow follow Discord's docs (topics/gateway,
+topics/opcodes-and-status-codes). Frames are plain JSON text, which discord.py always accepts
+even when it asked for ``compress=zlib-stream`` (platform-facts.md).
+
+Faults: :meth:`Gateway.ask_reconnect` (op 7), :meth:`Gateway.invalidate_session` (op 9),
+:meth:`Gateway.go_offline` / :meth:`Gateway.come_back` (the bot is cut off; new connections are
+held before HELLO; events meanwhile are buffered for a resume or lost with the session), and
+close code 4014 when IDENTIFY asks for a privileged intent the application lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from dataclasses import dataclass, field
+from collections.abc import Callable
+
+from aiohttp import WSMsgType, web
+
+from integrations.sandbox.discord.world import Message, World
+
+_log = logging.getLogger(__name__)
+
+# Gateway intents (docs: topics/gateway#gateway-intents).
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_PRESENCES = 1 << 8
+GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
+MESSAGE_CONTENT = 1 << 15
+PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+_EVENT_INTENT = {
+    "MESSAGE_CREATE": GUILD_MESSAGES,
+    "MESSAGE_UPDATE": GUILD_MESSAGES,
+    "MESSAGE_DELETE": GUILD_MESSAGES,
+    "MESSAGE_REACTION_ADD": GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE": GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE_ALL": GUILD_MESSAGE_REACTIONS,
+    "MESSAGE_REACTION_REMOVE_EMOJI": GUILD_MESSAGE_REACTIONS,
+    "THREAD_CREATE": GUILDS,
+    "THREAD_UPDATE": GUILDS,
+}
+
+OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
+OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 8, 9, 10, 11
+CLOSE_UNKNOWN_ERROR = 4000
+CLOSE_AUTHENTICATION_FAILED = 4004
+CLOSE_DISALLOWED_INTENTS = 4014
+
+
+@dataclass
+class Session:
+    """One identified gateway session: ``buffer`` keeps every dispatch for RESUME replays."""
+
+    id: str
+    intents: int
+    seq: int = 0
+    resumable: bool = True
+    buffer: list[tuple[int, str, dict]] = field(default_factory=list)
+
+
+class Gateway:
+    """The gateway half of the local Discord; serve :meth:`handle` on a websocket route.
+
+    ``resume_url`` returns the URL READY advertises as ``resume_gateway_url`` (it must be local,
+    or a RESUME would leave for discord.com). ``allowed_intents`` are the privileged intents
+    the application may use (the developer portal's switches).
+    """
+
+    def __init__(
+        self,
+        world: World,
+        *,
+        token: str,
+        resume_url: Callable[[], str],
+        allowed_intents: int,
+    ) -> None:
+        self.world = world
+        self._token = token
+        self._resume_url = resume_url
+        self.allowed_intents = allowed_intents
+        self.session: Session | None = None
+        self.ws: web.WebSocketResponse | None = None
+        self.opcodes: list[int] = []  # every opcode the client sent, in order
+        self.identified = 0
+        self.resumed = 0
+        self.connected_paths: list[str] = []
+        self._online = asyncio.Event()
+        self._online.set()
+        self._session_ids = itertools.count(1)
+        self._beats: asyncio.Condition = asyncio.Condition()
+        self._last_beat: int | None = None
+        self._ready = asyncio.Condition()
+
+    # -- serving -------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        """aiohttp handler for one gateway connection."""
+        ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await ws.prepare(request)
+        self.connected_paths.append(request.path)
+        # While "offline" the connection is held before HELLO, as if the network were down.
+        await self._online.wait()
+        if ws.closed:
+            return ws
+        self.ws = ws
+        try:
+            await self._send(ws, {"op": OP_HELLO, "d": {"heartbeat_interval": 41250}})
+            async for msg in ws:
+                if msg.type is not WSMsgType.TEXT:
+                    continue
+                await self._received(ws, json.loads(msg.data))
+        finally:
+            if self.ws is ws:
+                self.ws = None
+        return ws
+
+    async def _received(self, ws: web.WebSocketResponse, payload: dict) -> None:
+        op, data = payload.get("op"), payload.get("d")
+        self.opcodes.append(op)
+        if op == OP_HEARTBEAT:
+            await self._send(ws, {"op": OP_HEARTBEAT_ACK})
+            async with self._beats:
+                self._last_beat = data
+                self._beats.notify_all()
+        elif op == OP_IDENTIFY:
+            await self._identify(ws, data)
+        elif op == OP_RESUME:
+            await self._resume(ws, data)
+        elif op == OP_REQUEST_MEMBERS:
+            chunk = {
+                "guild_id": data["guild_id"],
+                "members": [],
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "nonce": data.get("nonce"),
+            }
+            await self._dispatch_now("GUILD_MEMBERS_CHUNK", chunk)
+        else:
+            _log.warning("local gateway: unhandled opcode %s", op)
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict) -> None:
+        if data.get("token") != self._token:
+            await ws.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
+            return
+        intents = int(data.get("intents", 0))
+        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+            await ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
+            return
+        self.session = Session(id=f"local-session-{next(self._session_ids)}", intents=intents)
+        self.identified += 1
+        ready = {
+            "v": 10,
+            "user": self.world.bot.payload(),
+            "guilds": [{"id": g, "unavailable": True} for g in self.world.guilds],
+            "session_id": self.session.id,
+            "resume_gateway_url": self._resume_url(),
+            "application": {"id": self.world.application_id, "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+        }
+        await self._dispatch_now("READY", ready)
+        for guild in self.world.guilds.values():
+            await self._dispatch_now("GUILD_CREATE", self.world.guild_payload(guild))
+        async with self._ready:
+            self._ready.notify_all()
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict) -> None:
+        session = self.session
+        if (
+            session is None
+            or not session.resumable
+            or data.get("session_id") != session.id
+            or data.get("token") != self._token
+        ):
+            await self._send(ws, {"op": OP_INVALID_SESSION, "d": False})
+            return
+        since = data.get("seq") or 0
+        for seq, name, payload in session.buffer:
+            if seq > since:
+                await self._send(ws, {"op": OP_DISPATCH, "t": name, "s": seq, "d": payload})
+        self.resumed += 1
+        await self._dispatch_now("RESUMED", {})
+        async with self._ready:
+            self._ready.notify_all()
+
+    # -- dispatching ---------------------------------------------------------------------
+
+    async def dispatch(self, name: str, data: dict) -> None:
+        """Send event ``name`` to the bot if its intents ask for it, buffering it for RESUME.
+
+        When the bot is offline the event is only buffered: delivered on a resume, lost if the
+        session cannot be resumed.
+        """
+        session = self.session
+        if session is None:
+            return
+        needed = _EVENT_INTENT.get(name, 0)
+        if needed and not session.intents & needed:
+            return
+        await self._dispatch_now(name, data)
+
+    async def dispatch_message(self, name: str, message: Message) -> None:
+        """MESSAGE_CREATE/UPDATE with content withheld unless the session has the intent."""
+        session = self.session
+        withhold = session is not None and not session.intents & MESSAGE_CONTENT
+        payload = message.payload(me=self.world.bot.id, withhold_content=withhold)
+        guild = self.world.guilds[message.guild_id]
+        if message.author.id in guild.members:
+            payload["member"] = self.world.member_payload(guild, message.author, with_user=False)
+        await self.dispatch(name, payload)
+
+    async def _dispatch_now(self, name: str, data: dict) -> None:
+        session = self.session
+        if session is None:
+            return
+        session.seq += 1
+        session.buffer.append((session.seq, name, data))
+        ws = self.ws
+        if ws is not None and not ws.closed and self._online.is_set():
+            await self._send(ws, {"op": OP_DISPATCH, "t": name, "s": session.seq, "d": data})
+
+    @staticmethod
+    async def _send(ws: web.WebSocketResponse, payload: dict) -> None:
+        await ws.send_str(json.dumps(payload))
+
+    # -- waiting and faults --------------------------------------------------------------
+
+    async def wait_connected(self, *, identified: int = 1, resumed: int = 0) -> None:
+        """Wait until the bot has identified (and resumed) at least that many times."""
+        async with self._ready:
+            await self._ready.wait_for(
+                lambda: self.identified >= identified and self.resumed >= resumed
+            )
+
+    async def barrier(self) -> None:
+        """Return once the bot has read every dispatch sent so far.
+
+        Sends op 1, which obliges the client to answer with a heartbeat carrying the last
+        sequence it processed (docs: "Heartbeat Requests"); frames are handled in order.
+        """
+        ws, session = self.ws, self.session
+        if ws is None or ws.closed or session is None:
+            return
+        target = session.seq
+        await self._send(ws, {"op": OP_HEARTBEAT, "d": None})
+        async with self._beats:
+            await self._beats.wait_for(
+                lambda: self._last_beat is not None and self._last_beat >= target
+            )
+
+    async def ask_reconnect(self) -> None:
+        """Op 7: the client closes and RESUMEs on ``resume_gateway_url``."""
+        if self.ws is not None:
+            await self._send(self.ws, {"op": OP_RECONNECT, "d": None})
+
+    async def invalidate_session(self) -> None:
+        """Op 9 ``false``: the session is gone; the client must IDENTIFY again."""
+        if self.session is not None:
+            self.session.resumable = False
+        if self.ws is not None:
+            await self._send(self.ws, {"op": OP_INVALID_SESSION, "d": False})
+
+    async def go_offline(self, *, resumable: bool) -> None:
+        """Cut the bot off: close its socket (code 4000) and hold reconnections.
+
+        With ``resumable`` false the session is invalidated, so what happens meanwhile is lost
+        to the bot and only reconciliation can recover it.
+        """
+        self._online.clear()
+        if self.session is not None and not resumable:
+            self.session.resumable = False
+        if self.ws is not None:
+            await self.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
+
+    def come_back(self) -> None:
+        """End the outage: held connections get their HELLO."""
+        self._online.set()
+
+    async def close(self) -> None:
+        """Close the live connection (code 1000), releasing held ones."""
+        self._online.set()
+        if self.ws is not None:
+            await self.ws.close(code=1000)
