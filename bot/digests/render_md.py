@@ -35,7 +35,29 @@ def render_markdown(digest: dict, lang: str | None = None) -> str:
     lang = language_of(lang or digest["round"]["language"])
     by_id = {s["id"]: s for s in digest["statements"]}
     template = environment().get_template("digest.md.j2")
-    return template.render(
-        d=digest, by_id=by_id, lang=lang, quote=quote,
-        _=lambda msgid, **kw: translate(msgid, lang, **kw),
-    )
+    return template.render(d=digest, by_id=by_id, lang=lang, quote=quote,
+                           **helpers(digest, lang))
+
+
+def group_name(group_id: int) -> str:
+    """Opinion groups are shown as letters, as Polis reports do (0 -> A)."""
+    return chr(ord("A") + group_id)
+
+
+def helpers(digest: dict, lang: str) -> dict:
+    """Functions every digest template uses: ``_`` (catalogue), ``text_of`` (statement id ->
+    its text), ``group_name`` and ``group_names``."""
+    by_id = {s["id"]: s for s in digest["statements"]}
+
+    def text_of(statement_id: str) -> str:
+        s = by_id.get(statement_id)
+        if s is None:
+            return statement_id
+        return translate("digest.withheld", lang) if s["text_withheld"] else (s["text"] or "")
+
+    return {
+        "_": lambda msgid, **kw: translate(msgid, lang, **kw),
+        "text_of": text_of,
+        "group_name": group_name,
+        "group_names": lambda ids: ", ".join(group_name(i) for i in ids),
+    }

@@ -1,0 +1,217 @@
+"""The ``planbot`` command line (argparse): the service, the demo, and facilitator tools.
+
+Exit codes: 0 success, 1 a user error (bad file, unknown round...), 2 bad configuration or
+usage. Errors are printed in the configured language; secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import ConfigError, Settings
+from bot.errors import NotFound, PlanbotError
+from bot.i18n import translate
+from storage.db import create_store_engine, upgrade
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="planbot", description=(
+        "Discuss a plan section by section on Discord and Slack; digests of where consensus "
+        "sits and where opinion divides."))
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the bot on the configured platforms with the scheduler")
+    demo = sub.add_parser("demo", help="run the whole flow on local Discord and Slack servers")
+    demo.add_argument("--conversation", default="brexit-consensus",
+                      help="bundled Polis conversation to replay (default brexit-consensus)")
+    demo.add_argument("--platforms", default="discord,slack",
+                      help="comma-separated: discord, slack (default both)")
+    demo.add_argument("--out", type=Path, default=None,
+                      help="output folder (default a fresh folder under .planbot/demo)")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+
+    plan = sub.add_parser("plan", help="plan documents")
+    plan_sub = plan.add_subparsers(dest="plan_action", required=True)
+    imp = plan_sub.add_parser("import", help="import <slug>.fr.md and/or <slug>.en.md")
+    imp.add_argument("files", nargs="+", type=Path)
+    plan_sub.add_parser("list", help="list imported plans")
+
+    rnd = sub.add_parser("round", help="discussion rounds")
+    rnd_sub = rnd.add_subparsers(dest="round_action", required=True)
+    rnd_sub.add_parser("list", help="list rounds")
+    for name in ("status", "close"):
+        cmd = rnd_sub.add_parser(name, help=f"{name} a round")
+        cmd.add_argument("round", type=int)
+
+    digest = sub.add_parser("digest", help="print a digest of a round")
+    digest.add_argument("--round", type=int, help="round id (default the newest round)")
+    digest.add_argument("--format", choices=["md", "json"], default="md")
+    digest.add_argument("--lang", choices=["fr", "en"], default=None)
+
+    analyse = sub.add_parser("analyse", help="print the opinion-group analysis of a round")
+    analyse.add_argument("--round", type=int)
+    analyse.add_argument("--format", choices=["json", "text"], default="text")
+
+    polis = sub.add_parser("import-polis", help="replay a Polis export folder as a round")
+    polis.add_argument("folder", type=Path)
+
+    export = sub.add_parser("export", help="export a round")
+    export.add_argument("--format", choices=["polis"], default="polis")
+    export.add_argument("--round", type=int)
+    export.add_argument("folder", type=Path)
+    return parser
+
+
+def open_store(settings: Settings) -> Store:
+    """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
+    engine = create_store_engine(settings.database_url)
+    upgrade(engine)
+    return Store(engine)
+
+
+def _round_id(store: Store, requested: int | None) -> int:
+    round_id = requested or store.latest_round()
+    if round_id is None or store.get_round(round_id) is None:
+        raise NotFound("error.no_round", round=requested or "?")
+    return round_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``planbot`` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load()
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    from bot.logs import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        return _dispatch(args, settings)
+    except PlanbotError as err:
+        print(err.message(settings.language), file=sys.stderr)
+        return 1
+
+
+def _dispatch(args, settings: Settings) -> int:
+    if args.command == "run":
+        from bot.app import run
+
+        return run(settings)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(settings, conversation=args.conversation,
+                        platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
+                        out=args.out)
+    store = open_store(settings)
+    clock = SystemClock()
+    lang = settings.language
+    if args.command == "db":
+        print("schema up to date")
+    elif args.command == "plan" and args.plan_action == "import":
+        from bot.plans import import_plan
+
+        version, created = import_plan(store, args.files, clock.now(), settings.language)
+        key = "plan.imported" if created else "plan.unchanged"
+        print(translate(key, lang, slug=version.slug, version=version.number,
+                        n=len(version.sections)))
+    elif args.command == "plan":
+        for slug, number, titles in store.list_plans():
+            print(f"{slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
+    elif args.command == "round" and args.round_action == "list":
+        for r in store.rounds():
+            print(f"{r.id}\t{r.status}\t{r.source}\t{r.name}")
+    elif args.command == "round":
+        return _round_action(store, settings, args)
+    elif args.command == "digest":
+        return _digest(store, settings, args)
+    elif args.command == "analyse":
+        from bot.findings import analyse_round
+
+        result = analyse_round(store, _round_id(store, args.round))
+        if args.format == "json":
+            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            print(result.summary())
+    elif args.command == "import-polis":
+        return _import_polis(store, settings, args.folder)
+    elif args.command == "export":
+        from bot.findings import analyse_round
+        from bot.polis import export_conversation
+
+        round_id = _round_id(store, args.round)
+        result = analyse_round(store, round_id)
+        export_conversation(store, round_id, args.folder, group_of=result.group_of)
+        print(translate("export.written", lang, path=args.folder))
+    return 0
+
+
+def _round_action(store: Store, settings: Settings, args) -> int:
+    from bot.errors import Conflict
+
+    round_id = _round_id(store, args.round)
+    if args.round_action == "close":
+        if not store.close_round(round_id, SystemClock().now()):
+            raise Conflict("error.round_closed", round=round_id)
+        print(translate("round.closed", settings.language, round=round_id))
+        return 0
+    r = store.get_round(round_id)
+    people = store.participation(round_id)
+    print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
+                      "opened_at": r.opened_at.isoformat(),
+                      "closes_at": r.closes_at.isoformat() if r.closes_at else None,
+                      "channels": r.channels, "participants": people},
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+def _digest(store: Store, settings: Settings, args) -> int:
+    from bot.digests.build import Period, build_digest
+    from bot.digests.render_md import render_markdown
+    from bot.findings import analyse_round
+
+    round_id = _round_id(store, args.round)
+    rnd = store.get_round(round_id)
+    start = store.last_digest_end(round_id) or rnd.opened_at
+    end = SystemClock().now()
+    digest = build_digest(store, round_id, Period(start, end),
+                          analysis=analyse_round(store, round_id).to_dict(),
+                          language=args.lang)
+    if args.format == "json":
+        print(json.dumps(digest, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(render_markdown(digest, args.lang))
+    return 0
+
+
+def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
+    from rich.progress import Progress
+
+    from bot.identity import Pseudonymizer
+    from bot.polis import import_conversation
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("votes", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
+                                             folder, SystemClock().now(), advance)
+    print(translate("polis.imported", settings.language, round=round_id,
+                    statements=len(conv.statements), participants=len(conv.participants),
+                    votes=len(conv.votes)))
+    return 0

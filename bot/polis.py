@@ -1,0 +1,163 @@
+"""Polis exports in and out: replay a conversation as a round, write a round as Polis files.
+
+Format (compdemocracy/openData; platform-facts.md): ``comments.csv`` (timestamp ms, datetime,
+comment-id, author-id, agrees, disagrees, moderated, comment-body), ``votes.csv`` (timestamp,
+datetime, comment-id, voter-id, vote) and ``participants-votes.csv`` (participant, group-id,
+n-comments, n-votes, n-agree, n-disagree, then one column per comment id). Exports write agree
+as 1, disagree as -1, pass as 0; a participant's last vote on a statement stands.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.errors import BadArgument
+from bot.identity import Pseudonymizer
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+STANCE_OF_VOTE = {1: "agree", -1: "disagree", 0: "pass"}
+PLATFORM = "polis"
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A parsed Polis export: statements, final votes (one per pair) and its topic."""
+
+    topic: str
+    statements: list[dict]
+    votes: list[tuple[str, str, str, datetime]]
+    participants: list[str]
+
+
+def _millis(value: str) -> datetime:
+    return datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise BadArgument("error.bad_polis", path=str(path), problem="missing file")
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def read_conversation(folder: Path) -> Conversation:
+    """Read ``comments.csv`` and ``votes.csv`` (and ``summary.csv`` for the topic if present).
+
+    Votes are reduced to each participant's last vote per statement, by timestamp then file
+    order. Raises ``BadArgument`` naming the file and row for a missing file or column, or
+    a vote that is not 1, -1 or 0.
+    """
+    folder = Path(folder)
+    statements = []
+    for line, row in enumerate(_rows(folder / "comments.csv"), start=2):
+        try:
+            statements.append(dict(
+                external_id=row["comment-id"].strip(), author=row["author-id"].strip() or None,
+                text=row["comment-body"], moderated=row.get("moderated", "1").strip() != "-1",
+                created_at=_millis(row["timestamp"])))
+        except (KeyError, ValueError, AttributeError) as err:
+            raise BadArgument("error.bad_polis", path=f"{folder / 'comments.csv'}:{line}",
+                              problem=f"bad row ({err})") from None
+    known = {s["external_id"] for s in statements}
+    last: dict[tuple[str, str], tuple[int, int, str, datetime]] = {}
+    for line, row in enumerate(_rows(folder / "votes.csv"), start=2):
+        try:
+            vote = int(row["vote"])
+            stance = STANCE_OF_VOTE[vote]
+            ts = int(float(row["timestamp"]))
+            key = (row["voter-id"].strip(), row["comment-id"].strip())
+        except (KeyError, ValueError) as err:
+            raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
+                              problem=f"bad vote ({err})") from None
+        if key[1] not in known:
+            raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
+                              problem=f"vote on unknown comment {key[1]}")
+        previous = last.get(key)
+        if previous is None or (ts, line) >= previous[:2]:
+            last[key] = (ts, line, stance, _millis(ts))
+    votes = [(p, c, stance, at) for (p, c), (_, _, stance, at) in last.items()]
+    voters = {p for p, _ in last} | {s["author"] for s in statements if s["author"]}
+    topic = folder.name
+    summary = folder / "summary.csv"
+    if summary.is_file():
+        with summary.open(newline="", encoding="utf-8") as fh:
+            topic = next((r[1] for r in csv.reader(fh) if len(r) > 1 and r[0] == "topic"), topic)
+    return Conversation(topic, statements, votes, sorted(voters, key=_natural))
+
+
+def _natural(value: str):
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, now: datetime,
+                        progress: Callable[[int, int], None] | None = None) -> tuple[int, Conversation]:
+    """Replay a Polis export as a new round (source ``polis``); returns (round id, data).
+
+    Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
+    export gives them back; pseudonym keys are scoped to the conversation folder's name.
+    """
+    conv = read_conversation(folder)
+    scope = Path(folder).resolve().name
+    round_id = store.create_round(name=conv.topic[:200], language="en", plan_version_id=None,
+                                  section_ids=[], opened_at=min(
+                                      (s["created_at"] for s in conv.statements), default=now),
+                                  source="polis")
+    store.import_conversation(
+        round_id=round_id, platform=PLATFORM,
+        participants=[(pseudonyms.key(PLATFORM, f"{scope}:{p}"), p) for p in conv.participants],
+        statements=conv.statements, votes=conv.votes, now=now,
+        progress=(lambda n: progress(n, len(conv.votes))) if progress else None)
+    _log.info("imported %s: %d statements, %d votes", folder, len(conv.statements),
+              len(conv.votes))
+    return round_id, conv
+
+
+def export_conversation(store: Store, round_id: int, folder: Path,
+                        group_of: Callable[[str], int | None] | None = None) -> None:
+    """Write ``comments.csv``, ``votes.csv`` and ``participants-votes.csv`` for a round.
+
+    ``group_of`` maps a participant id to its opinion group (empty column when None or
+    not clustered). Raises ``OSError`` if the folder cannot be written.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    statements, votes = store.export_conversation(round_id)
+    statements.sort(key=lambda st: _natural(st["id"]))
+    agrees = Counter(c for _, c, _, v in votes if v == 1)
+    disagrees = Counter(c for _, c, _, v in votes if v == -1)
+    with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees",
+                      "disagrees", "moderated", "comment-body"])
+        for st in statements:
+            at = st["created_at"]
+            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st["id"], st["author"] or "",
+                          agrees[st["id"]], disagrees[st["id"]], st["moderated"], st["text"]])
+    with (folder / "votes.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
+        for at, comment, voter, vote in votes:
+            out.writerow([int(at.timestamp() * 1000), at.isoformat(), comment, voter, vote])
+    ids = [st["id"] for st in statements]
+    matrix: dict[str, dict[str, int]] = {}
+    for _, comment, voter, vote in votes:
+        matrix.setdefault(voter, {})[comment] = vote
+    authored = Counter(st["author"] for st in statements if st["author"])
+    with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["participant", "group-id", "n-comments", "n-votes", "n-agree",
+                      "n-disagree", *ids])
+        for voter in sorted(set(matrix) | set(authored), key=_natural):
+            row = matrix.get(voter, {})
+            group = group_of(voter) if group_of else None
+            out.writerow([voter, "" if group is None else group, authored[voter], len(row),
+                          sum(1 for v in row.values() if v == 1),
+                          sum(1 for v in row.values() if v == -1),
+                          *[row.get(i, "") for i in ids]])
