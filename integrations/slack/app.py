@@ -1,0 +1,219 @@
+"""planbot on Slack: a slack-bolt ``AsyncApp`` that translates and hands over to the core.
+
+:class:`SlackBot` gets the core (:class:`bot.core.Planbot`) and a Web API client through its
+constructor and registers:
+
+* ``/planbot <action> [options]`` (:mod:`integrations.slack.commands`): acknowledged at once
+  with an empty ack, then a lazy listener looks up the user's locale and user groups, runs the
+  command in the core and answers through ``respond`` (ephemeral unless the core says
+  otherwise). Slack wants the ack within 3 s
+  (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
+* ``reaction_added``, ``reaction_removed`` and ``message`` (every subtype: replies,
+  ``thread_broadcast``, ``message_changed``, ``message_deleted``; others are ignored quietly):
+  translated by :mod:`integrations.slack.translate` and passed to ``Planbot.handle``. A
+  listener exists for every subscribed event, since bolt answers 404 to an event nobody
+  listens to and Slack would then retry it.
+
+Acknowledging events: handle first, then ack (bolt's ``process_before_response=True``).
+Slack delivers an event at least once: until it is acknowledged it is retried, up to three
+times over about five minutes (https://api.slack.com/apis/events-api#retries). The core
+records each ``event_id`` in the store in the same transaction as the change, so a retry is
+recognised however late it comes. Handling before acking therefore loses nothing: if the
+process dies before the store write, Slack has no ack and sends the event again; if it dies
+after, the retry is recognised and skipped. Acking first would open a window where an
+acknowledged event is lost with the process. The cost is the store write (a few
+milliseconds, measured by ``bench/bench_slack.py``) added to the ack latency, far inside the
+3 s deadline. Should a write ever take longer than ``handle_budget`` seconds (a locked
+database), the event is acknowledged anyway and the write finishes in the background, so
+that Slack does not pile retries on a slow store; that late window is covered by
+reconciliation, which :class:`SlackBot` runs on every Socket Mode (re)connection and at HTTP
+start. A failing write raises, bolt answers 500 / does not ack, and Slack retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock, SystemClock
+from bot.core import Planbot
+from bot.events import Actor, CommandInvoked, InboundEvent
+from bot.i18n import language_of
+from bot.reconcile import ReconcileReport
+from integrations.slack.commands import UsageError, parse_command, usage_text
+from integrations.slack.directory import Directory
+from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.platform import SlackPlatform
+from integrations.slack.translate import PLATFORM, message_event, reaction_event
+
+_log = logging.getLogger(__name__)
+
+_FAILED = {
+    "fr": "La commande a échoué de notre côté ; réessayez dans un instant.",
+    "en": "The command failed on our side; please try again in a moment.",
+}
+
+
+class SlackBot:
+    """The Slack side of planbot, in Socket Mode (default) or HTTP mode.
+
+    ``client`` should come from :func:`integrations.slack.client.make_web_client`.
+    ``default_language`` answers users whose locale Slack does not give. ``handle_budget``
+    (seconds) bounds how long an event's store write may delay its ack.
+    """
+
+    def __init__(self, planbot: Planbot, client: AsyncWebClient, *, app_token: str | None = None,
+                 signing_secret: str | None = None, command: str = "/planbot",
+                 default_language: str = "fr", handle_budget: float = 2.0,
+                 clock: Clock | None = None) -> None:
+        self.planbot = planbot
+        self.client = client
+        self.platform = SlackPlatform(client)
+        self.directory = Directory(client)
+        self.app_token = app_token
+        self.default_language = default_language
+        self.handle_budget = handle_budget
+        self.clock = clock or SystemClock()
+        self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
+                            process_before_response=True)
+        self.app.event("reaction_added")(self._on_reaction)
+        self.app.event("reaction_removed")(self._on_reaction)
+        self.app.event("message")(self._on_message)
+        self.app.command(command)(ack=self._ack_command, lazy=[self._run_command])
+        self._socket: AsyncSocketModeHandler | None = None
+        self._http: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self._reconcile_lock = asyncio.Lock()
+        self._reconciled = asyncio.Condition()
+        self.reconciliations = 0
+
+    # -- running ------------------------------------------------------------------------
+
+    async def start_socket_mode(self) -> None:
+        """Connect over Socket Mode with the app-level token (``xapp-``); reconcile on every
+        ``hello`` (each new connection), since events sent while away are lost."""
+        if not self.app_token:
+            raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
+        self._socket = AsyncSocketModeHandler(self.app, self.app_token)
+        self._socket.client.message_listeners.append(self._on_socket_message)
+        await self._socket.connect_async()
+
+    async def start_http(self, host: str = "127.0.0.1", port: int = 0,
+                         path: str = "/slack/events") -> str:
+        """Serve the Events API and the slash command on ``host:port`` (0 = any free port);
+        returns the request URL to give Slack. Reconciles once started."""
+        self._http = web.AppRunner(self.app.web_app(path=path), access_log=None)
+        await self._http.setup()
+        site = web.TCPSite(self._http, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._spawn(self.reconcile())
+        return f"http://{host}:{bound}{path}"
+
+    async def stop(self) -> None:
+        """Disconnect, stop serving, and wait for background work (bounded by 5 s)."""
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._http is not None:
+            await self._http.cleanup()
+        await self.wait_idle()
+
+    async def wait_idle(self, timeout: float = 5.0) -> None:
+        """Wait until background work (reconciliations, late store writes) is done."""
+        async def _drain() -> None:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await asyncio.wait_for(_drain(), timeout)
+
+    async def reconcile(self) -> ReconcileReport:
+        """Apply what Slack holds and the store missed (one pass at a time)."""
+        async with self._reconcile_lock:
+            report = await self.planbot.reconcile(self.platform)
+        async with self._reconciled:
+            self.reconciliations += 1
+            self._reconciled.notify_all()
+        return report
+
+    async def wait_reconciled(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until ``count`` reconciliation passes have finished since start."""
+        async def _wait() -> None:
+            async with self._reconciled:
+                await self._reconciled.wait_for(lambda: self.reconciliations >= count)
+        await asyncio.wait_for(_wait(), timeout)
+
+    def _spawn(self, work: Awaitable[Any]) -> asyncio.Task:
+        return self._track(asyncio.ensure_future(work))
+
+    def _track(self, task: asyncio.Task) -> asyncio.Task:
+        """Keep ``task`` until it ends and log its failure (nobody else awaits it)."""
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("background Slack work failed", exc_info=task.exception())
+
+    async def _on_socket_message(self, client: Any, message: dict, raw: str | None) -> None:
+        if message.get("type") == "hello":
+            self._spawn(self.reconcile())
+
+    # -- events -------------------------------------------------------------------------
+
+    async def _on_reaction(self, body: dict, context: dict) -> None:
+        await self._apply(reaction_event(body, context.get("bot_user_id")))
+
+    async def _on_message(self, body: dict, context: dict) -> None:
+        await self._apply(message_event(body, context.get("bot_user_id")))
+
+    async def _apply(self, event: InboundEvent | None) -> None:
+        """Hand ``event`` to the core before the ack, within ``handle_budget`` (module doc)."""
+        if event is None:
+            return
+        task = asyncio.ensure_future(self.planbot.handle(event))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.handle_budget)
+        except asyncio.TimeoutError:
+            _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
+                         event.event_key, self.handle_budget)
+            self._track(task)
+
+    # -- the slash command ----------------------------------------------------------------
+
+    async def _ack_command(self, ack: Callable[..., Awaitable[None]]) -> None:
+        await ack()
+
+    async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
+        user_id = body.get("user_id", "")
+        locale = await self.directory.locale_of(user_id)
+        lang = language_of(locale, self.default_language)
+        try:
+            parsed = parse_command(body.get("text") or "")
+        except UsageError as err:
+            await respond(text=usage_text(lang, err), response_type="ephemeral")
+            return
+        if parsed.action == "help":
+            await respond(text=usage_text(lang), response_type="ephemeral")
+            return
+        cmd = CommandInvoked(
+            platform=PLATFORM, workspace_id=body.get("team_id", ""),
+            channel_id=body.get("channel_id", ""), occurred_at=self.clock.now(),
+            actor=Actor(user_id=user_id, display_name=body.get("user_name")),
+            action=parsed.action, args=parsed.args, locale=locale,
+            roles=await self.directory.groups_of(user_id))
+        try:
+            reply = await self.planbot.run_command(cmd, self.platform)
+        except Exception:
+            _log.exception("/planbot %s failed", parsed.action)
+            await respond(text=_FAILED[lang], response_type="ephemeral")
+            return
+        await respond(text=markdown_to_mrkdwn(reply.text),
+                      response_type="ephemeral" if reply.ephemeral else "in_channel")

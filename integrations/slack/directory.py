@@ -1,0 +1,61 @@
+"""Facts about users that Slack leaves out of slash commands: locale and user groups.
+
+A slash command carries no locale, so the user's language comes from ``users.info`` with
+``include_locale`` (https://api.slack.com/methods/users.info). The user groups a user belongs
+to come from one ``usergroups.list`` with ``include_users``
+(https://api.slack.com/methods/usergroups.list), shared by everyone; both are cached so that a
+burst of commands costs one call each. Failures (missing scope, free workspace without user
+groups) give no answer rather than an error: the core then falls back to the default
+language and to facilitator user ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+_log = logging.getLogger(__name__)
+
+
+class Directory:
+    """Cached look-ups; ``ttl`` in seconds, ``monotonic`` the clock the cache reads."""
+
+    def __init__(self, client: AsyncWebClient, *, ttl: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._now = monotonic
+        self._locales: dict[str, tuple[float, str | None]] = {}
+        self._groups: tuple[float, dict[str, frozenset[str]]] | None = None
+
+    async def locale_of(self, user_id: str) -> str | None:
+        """The user's locale tag (``fr-FR``, ``en-US``), or ``None`` if Slack does not say."""
+        cached = self._locales.get(user_id)
+        if cached is not None and self._now() - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            resp = await self._client.users_info(user=user_id, include_locale=True)
+            locale = (resp.get("user") or {}).get("locale")
+        except SlackApiError as exc:
+            _log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            locale = None
+        self._locales[user_id] = (self._now(), locale)
+        return locale
+
+    async def groups_of(self, user_id: str) -> frozenset[str]:
+        """Ids of the user groups ``user_id`` belongs to (empty when unavailable)."""
+        if self._groups is None or self._now() - self._groups[0] >= self._ttl:
+            members: dict[str, set[str]] = {}
+            try:
+                resp = await self._client.usergroups_list(include_users=True)
+                for group in resp.get("usergroups") or []:
+                    for member in group.get("users") or []:
+                        members.setdefault(member, set()).add(group["id"])
+            except SlackApiError as exc:
+                _log.warning("usergroups.list failed: %s", exc.response.get("error"))
+            self._groups = (self._now(), {u: frozenset(g) for u, g in members.items()})
+        return self._groups[1].get(user_id, frozenset())

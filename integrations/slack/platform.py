@@ -1,0 +1,134 @@
+"""Slack's implementation of :class:`bot.platform.ChatPlatform`, over ``AsyncWebClient``.
+
+Methods used: ``chat.postMessage``, ``reactions.add``, ``reactions.get`` (``full``),
+``conversations.replies`` (``oldest``, cursor pagination), ``files.uploadV2`` steps and
+``auth.test`` (https://api.slack.com/methods). The client should come from
+:func:`integrations.slack.client.make_web_client`, whose only retry handler is the rate-limit
+one: a 429 means Slack did nothing, so waiting ``Retry-After`` and sending again never posts
+twice, whereas retrying after a connection error could.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.events import Emoji, ReplyPosted
+from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
+from bot.stances import SLACK_ALIASES
+from integrations.slack.blocks import section_messages
+from integrations.slack.translate import reply_from_history
+
+_log = logging.getLogger(__name__)
+
+_VARIATION = ("\ufe0f", "\ufe0e")
+
+
+def short_name(emoji: str) -> str | None:
+    """The Slack short name for a seed emoji: ``👍`` -> ``+1``; a name given as ``:shrug:`` or
+    ``shrug`` is kept. ``None`` for a Unicode emoji with no known name."""
+    if emoji.isascii():
+        return emoji.strip(":") or None
+    bare = "".join(ch for ch in emoji if ch not in _VARIATION)
+    for name, char in SLACK_ALIASES.items():
+        if char == bare:
+            return name
+    return None
+
+
+class SlackPlatform:
+    """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``)."""
+
+    name = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._bot_user_id: str | None = None
+
+    async def bot_user_id(self) -> str:
+        """The app's bot user id (``auth.test``, asked once)."""
+        if self._bot_user_id is None:
+            self._bot_user_id = (await self._client.auth_test())["user_id"]
+        return self._bot_user_id
+
+    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
+        """Post the section's messages in order, then seed reactions on the first one.
+
+        Returns one :class:`PostedMessage` per message; all share the first message's ``ts``
+        as ``thread_id``, since replies go in that thread. Raises ``SlackApiError``.
+        """
+        posted: list[PostedMessage] = []
+        for part, payload in enumerate(section_messages(section)):
+            resp = await self._client.chat_postMessage(
+                channel=channel.channel_id, unfurl_links=False, unfurl_media=False, **payload)
+            root = posted[0].message_id if posted else resp["ts"]
+            posted.append(PostedMessage(channel, resp["ts"], root, part))
+        for emoji in section.seed_emoji:
+            name = short_name(emoji)
+            if name is None:
+                _log.warning("no Slack name for seed emoji %r; not seeded", emoji)
+                continue
+            await self._react(channel.channel_id, posted[0].message_id, name)
+        return posted
+
+    async def _react(self, channel_id: str, ts: str, name: str) -> None:
+        try:
+            await self._client.reactions_add(channel=channel_id, timestamp=ts, name=name)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "already_reacted":
+                raise
+
+    async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
+        """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's
+        thread. Raises ``SlackApiError``."""
+        posted: list[PostedMessage] = []
+        for part, payload in enumerate(digest.parts):
+            resp = await self._client.chat_postMessage(
+                channel=channel.channel_id, text=payload.get("text", ""),
+                blocks=payload.get("blocks"), unfurl_links=False, unfurl_media=False)
+            root = posted[0].message_id if posted else resp["ts"]
+            posted.append(PostedMessage(channel, resp["ts"], root, part))
+        if digest.files and posted:
+            await self._client.files_upload_v2(
+                channel=channel.channel_id, thread_ts=posted[0].message_id,
+                file_uploads=[{"file": data, "filename": name, "title": name}
+                              for name, data in digest.files.items()])
+        return posted
+
+    async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
+        """Reactions on one message (``reactions.get`` with ``full``), the app's own user
+        reported apart in ``bot_user_ids``. Raises ``SlackApiError`` (``message_not_found``)."""
+        bot = await self.bot_user_id()
+        resp = await self._client.reactions_get(channel=channel.channel_id, timestamp=message_id,
+                                                full=True)
+        states = []
+        for reaction in (resp.get("message") or {}).get("reactions") or []:
+            users = reaction.get("users") or []
+            states.append(ReactionState(
+                emoji=Emoji(reaction["name"]),
+                user_ids=tuple(u for u in users if u != bot),
+                bot_user_ids=tuple(u for u in users if u == bot),
+            ))
+        return states
+
+    async def fetch_replies(self, channel: ChannelRef, thread_id: str,
+                            after_message_id: str | None) -> list[ReplyPosted]:
+        """Replies in the thread after ``after_message_id`` (exclusive), oldest first, as
+        backfill events; bots' messages and the parent are left out. Raises ``SlackApiError``."""
+        bot = await self.bot_user_id()
+        replies: list[ReplyPosted] = []
+        cursor = None
+        while True:
+            kwargs = {"oldest": after_message_id} if after_message_id else {}
+            resp = await self._client.conversations_replies(
+                channel=channel.channel_id, ts=thread_id, limit=200, cursor=cursor, **kwargs)
+            for message in resp.get("messages") or []:
+                reply = reply_from_history(message, workspace_id=channel.workspace_id,
+                                           channel_id=channel.channel_id, bot_user_id=bot)
+                if reply is not None:
+                    replies.append(reply)
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return replies

@@ -1,0 +1,89 @@
+"""Fixtures: a local Slack, a Planbot on a fresh store, and the real bolt app between them.
+
+``slackbot`` runs once in Socket Mode and once in HTTP mode (signed Events API requests).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.sandbox.slack import LocalSlack
+from integrations.slack import SlackBot, make_web_client
+from tests.helpers import make_planbot
+
+FACILITATOR = "UFACIL"
+GROUP_MEMBER = "UGROUP"
+FACILITATOR_GROUP = "S0FACIL"
+ANA, BEN, CHLOE = "UANA", "UBEN", "UCHLOE"
+OTHER_BOT, OTHER_BOT_ID = "UOTHERBOT", "B0OTHER"
+CHANNEL = "C0PLAN"
+
+
+@pytest.fixture
+async def slack():
+    local = LocalSlack()
+    await local.start()
+    local.add_user(FACILITATOR, "fanny", locale="fr-CA")
+    local.add_user(GROUP_MEMBER, "gus", locale="en-GB")
+    local.add_user(ANA, "ana", locale="en-US")
+    local.add_user(BEN, "ben", locale="fr-FR")
+    local.add_user(CHLOE, "chloe", locale="fr-CA")
+    local.add_user(OTHER_BOT, "otherbot", is_bot=True, bot_id=OTHER_BOT_ID)
+    local.add_channel(CHANNEL, "plan-numerique")
+    local.add_usergroup(FACILITATOR_GROUP, "animation", [GROUP_MEMBER])
+    yield local
+    await local.stop()
+
+
+@pytest.fixture
+def planbot(tmp_path):
+    core = make_planbot(tmp_path, facilitator_ids=frozenset({FACILITATOR, FACILITATOR_GROUP}))
+    yield core
+    core.close()
+
+
+async def start_bot(slack: LocalSlack, planbot, mode: str, **kwargs) -> SlackBot:
+    """A SlackBot connected to ``slack`` in ``mode``, after its start-up reconciliation."""
+    bot = SlackBot(planbot, make_web_client(slack.bot_token, base_url=slack.base_url),
+                   app_token=slack.app_token, signing_secret=slack.signing_secret,
+                   clock=planbot.clock, **kwargs)
+    if mode == "socket":
+        await bot.start_socket_mode()
+        await slack.wait_connected()
+    else:
+        slack.use_http(await bot.start_http())
+    await bot.wait_reconciled(1)
+    return bot
+
+
+@pytest.fixture(params=["socket", "http"])
+async def slackbot(request, slack, planbot):
+    bot = await start_bot(slack, planbot, request.param)
+    yield bot
+    await bot.stop()
+
+
+def section_messages(slack: LocalSlack) -> list:
+    """The bot's top-level messages in the plan channel, oldest first."""
+    return [m for m in slack.messages(CHANNEL) if m.bot_id]
+
+
+async def open_round(slack: LocalSlack, planbot, sections: str = "broadband,digital-skills"):
+    """Open a round as the facilitator; returns (answer, round id, section ts list)."""
+    answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
+                                           sections=sections, closes="7d")
+    round_id = planbot.store.round_for_channel("slack", CHANNEL, open_only=True)
+    await slack.settle()
+    return answer, round_id, [m.ts for m in section_messages(slack)]
+
+
+def sections(planbot, round_id: int) -> dict[str, dict]:
+    """Section statements of a round, with their current stance counts, by section key."""
+    return {row["section_key"]: row for row in planbot.store.statement_counts(round_id)
+            if row["kind"] == "section"}
+
+
+def replies(planbot, round_id: int, *, live: bool = True) -> list[dict]:
+    """Reply statements of a round, oldest first (only those not deleted, if ``live``)."""
+    return [row for row in planbot.store.statement_counts(round_id)
+            if row["kind"] == "reply" and not (live and row["deleted_at"] is not None)]

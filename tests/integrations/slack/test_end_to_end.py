@@ -1,0 +1,153 @@
+"""The real slack-bolt and slack-sdk against the local Slack, in Socket Mode and HTTP mode.
+
+A facilitator opens a round; members react (with skin tones), reply, broadcast a reply, edit
+and delete; the store must hold exactly the expected stances and replies. Any ERROR logged by
+slack_bolt, slack_sdk or planbot fails the test (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+from tests.integrations.slack.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    CHLOE,
+    FACILITATOR,
+    GROUP_MEMBER,
+    OTHER_BOT,
+    OTHER_BOT_ID,
+    open_round,
+    replies,
+    section_messages,
+    sections,
+)
+
+
+async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, planbot):
+    answer, round_id, (broadband, skills) = await open_round(slack, planbot)
+
+    assert answer.ephemeral
+    assert answer.text == f"Tour n° {round_id} ouvert : 2 section(s) publiée(s)."
+    first = slack.message(CHANNEL, broadband)
+    assert first.blocks[0]["text"]["text"].startswith("*Internet haute vitesse partout*")
+    assert first.reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"], "shrug": ["U0PLANBOT"]}
+    assert set(sections(planbot, round_id)) == {"broadband", "digital-skills"}
+    assert all(row["agree"] + row["disagree"] + row["pass"] == 0
+               for row in sections(planbot, round_id).values())
+    assert slack.message(CHANNEL, skills).reactions.keys() == {"+1", "-1", "shrug"}
+
+
+async def test_members_react_reply_edit_delete(slack, slackbot, planbot):
+    _, round_id, (broadband, skills) = await open_round(slack, planbot)
+
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1::skin-tone-3")
+    await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
+    await slack.user_reacts(BEN, CHANNEL, skills, "shrug::skin-tone-5")
+    await slack.user_reacts(CHLOE, CHANNEL, skills, "+1")
+    await slack.user_unreacts(CHLOE, CHANNEL, skills, "+1")
+    await slack.user_reacts(CHLOE, CHANNEL, skills, "thumbsdown::skin-tone-2")
+
+    kept = await slack.user_replies(ANA, CHANNEL, broadband, "Oui, & <!channel> aussi")
+    broadcast = await slack.user_replies(BEN, CHANNEL, broadband, "Diffusé au canal", broadcast=True)
+    gone = await slack.user_replies(CHLOE, CHANNEL, skills, "Je retire ça")
+    await slack.user_replies(OTHER_BOT, CHANNEL, broadband, "I am a bot", bot_id=OTHER_BOT_ID)
+    await slack.user_edits(ANA, CHANNEL, kept, "Oui, modifié")
+    await slack.unfurl_links(CHANNEL, broadcast)
+    await slack.user_deletes(CHLOE, CHANNEL, gone)
+    await slack.user_reacts(CHLOE, CHANNEL, kept, "+1::skin-tone-6")
+
+    by_key = sections(planbot, round_id)
+    assert (by_key["broadband"]["agree"], by_key["broadband"]["disagree"],
+            by_key["broadband"]["pass"]) == (1, 1, 0)
+    assert (by_key["digital-skills"]["agree"], by_key["digital-skills"]["disagree"],
+            by_key["digital-skills"]["pass"]) == (0, 1, 1)
+    live = replies(planbot, round_id)
+    assert [r["text"] for r in live] == ["Oui, modifié", "Diffusé au canal"]
+    assert live[0]["agree"] == 1
+    assert len(replies(planbot, round_id, live=False)) == 3
+    participation = planbot.store.participation(round_id)
+    assert participation == {"slack": 3, "all": 3}
+
+
+async def test_reply_text_is_stored_as_typed(slack, slackbot, planbot):
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    # Slack sends & < > escaped inside events; the store keeps what the user typed.
+    await slack.user_replies(ANA, CHANNEL, broadband, "a &amp; b &lt;@UBEN&gt;")
+    assert replies(planbot, round_id)[0]["text"] == "a & b <@UBEN>"
+
+
+async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackbot, planbot):
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+    await slack.user_replies(BEN, CHANNEL, broadband, "Une réponse")
+
+    await slack.user_deletes(FACILITATOR, CHANNEL, broadband)
+
+    assert slack.message(CHANNEL, broadband).subtype == "tombstone"
+    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    assert [r["text"] for r in replies(planbot, round_id)] == ["Une réponse"]
+    report = await slackbot.reconcile()
+    assert (report.reactions_removed, report.replies_added) == (0, 0)
+    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+
+
+async def test_group_member_is_a_facilitator(slack, slackbot, planbot):
+    answer = await slack.user_runs_command(GROUP_MEMBER, CHANNEL, "status")
+    assert answer.text == "No round is posted in this channel; give `round=N`."
+
+
+async def test_non_facilitator_is_refused_in_their_language(slack, slackbot, planbot):
+    english = await slack.user_runs_command(ANA, CHANNEL, "open", plan="sample")
+    french = await slack.user_runs_command(BEN, CHANNEL, "close")
+    assert (english.text, english.ephemeral) == ("Only facilitators can do that.", True)
+    assert french.text == "Seuls les animateurs et animatrices peuvent faire cela."
+    assert section_messages(slack) == []
+
+
+async def test_bad_command_gets_usage_in_the_users_language(slack, slackbot):
+    english = await slack.run_slash_command(ANA, CHANNEL, "frobnicate now")
+    french = await slack.run_slash_command(BEN, CHANNEL, "open sample a,b 7d fr de-trop extra")
+    helped = await slack.run_slash_command(CHLOE, CHANNEL, "")
+    assert english.ephemeral and english.text.startswith("Command not understood: unknown action")
+    assert "Usage: `/planbot <action> [options]`" in english.text.replace("&lt;", "<").replace("&gt;", ">")
+    assert french.text.startswith("Commande non comprise : argument en trop")
+    assert helped.text.startswith("Utilisation")
+
+
+async def test_echoed_user_text_notifies_no_one(slack, slackbot):
+    answer = await slack.run_slash_command(FACILITATOR, CHANNEL, "open plan=<!channel>")
+    assert "&lt;!channel&gt;" in answer.text
+    assert "<!" not in answer.text
+    odd = await slack.run_slash_command(ANA, CHANNEL, "<@UBEN> <!here>")
+    assert "&lt;@UBEN&gt;" in odd.text and "<@" not in odd.text
+
+
+async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, planbot):
+    slack.rate_limit("chat.postMessage", retry_after=0)
+    slack.rate_limit("reactions.add", retry_after=0)
+    answer, round_id, posted = await open_round(slack, planbot, sections="broadband")
+
+    assert answer.text == f"Tour n° {round_id} ouvert : 1 section(s) publiée(s)."
+    assert len(posted) == 1
+    assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200]
+    assert sorted(slack.message(CHANNEL, posted[0]).reactions) == ["+1", "-1", "shrug"]
+
+
+async def test_reopening_posts_nothing_twice(slack, slackbot, planbot):
+    await open_round(slack, planbot)
+    again = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
+                                          sections="broadband,digital-skills")
+    round_id = planbot.store.round_for_channel("slack", CHANNEL, open_only=True)
+    assert again.text == (f"Le tour n° {round_id} est déjà publié ici (2 section(s)) ; "
+                          "rien n’a été republié.")
+    assert len(section_messages(slack)) == 2
+
+
+async def test_ignored_subtypes_are_acknowledged_quietly(slack, slackbot, planbot):
+    _, round_id, _ = await open_round(slack, planbot)
+    result = await slack.send_event({"type": "message", "subtype": "channel_join",
+                                     "user": ANA, "channel": CHANNEL, "ts": "1.000001",
+                                     "text": "<@UANA> has joined"})
+    top = await slack.user_posts(ANA, CHANNEL, "not in a thread")
+    assert result.acked and top
+    assert replies(planbot, round_id, live=False) == []
