@@ -83,9 +83,9 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
     labels = np.zeros(len(points), dtype=np.int64)
     for _ in range(max_iter + 1):
         labels = _nearest(points, centres)
-        sums = np.zeros_like(centres)
-        np.add.at(sums, labels, points * w[:, None])
         mass = np.bincount(labels, weights=w, minlength=len(centres))
+        sums = np.stack([np.bincount(labels, weights=points[:, d] * w, minlength=len(centres))
+                         for d in range(points.shape[1])], axis=1)
         alive = mass > 0
         new = sums[alive] / mass[alive, None]
         moved = len(new) != len(centres) or bool(
@@ -98,7 +98,9 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
 
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    """Index of the closest centre per point (ties: lowest index, as Polis' min-key keeps the
+    first cluster). Squared distances up to the per-point constant |p|²."""
+    d2 = (centres ** 2).sum(axis=1)[None, :] - 2.0 * (points @ centres.T)
     return np.argmin(d2, axis=1)
 
 
@@ -171,13 +173,14 @@ def group_participants(coords: np.ndarray, random_state: int = 0, n_init: int = 
     max_k = min(MAX_GROUPS, 2 + n_base // 12)
     silhouettes: dict[int, float] = {}
     choices: dict[int, np.ndarray] = {}
-    for k in range(2, max_k + 1):
-        if k >= n_base:
-            break
+    for k in range(2, min(max_k, n_base) + 1):
         labels, _ = best_kmeans(base_centres, k, weights, 20, random_state, n_init)
-        if len(np.unique(labels)) < 2:
+        found = len(np.unique(labels))
+        if found < 2:
             continue
-        silhouettes[k] = float(silhouette_score(base_centres, labels))
+        # Every group a single base cluster: clusters.clj scores singletons 0.
+        silhouettes[k] = (0.0 if found == n_base
+                          else float(silhouette_score(base_centres, labels)))
         choices[k] = labels
     if not silhouettes:
         group_of_base = np.zeros(n_base, dtype=np.int64)

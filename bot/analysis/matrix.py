@@ -65,15 +65,15 @@ class VoteMatrix:
         Raises:
             ValueError: a vote outside {1, -1, 0}, or two votes for the same pair.
         """
-        pids: list[str] = []
-        tids: list[str] = []
-        values: list[int] = []
-        for pid, tid, vote in votes:
-            if vote not in _VALID_VOTES:
-                raise ValueError(f"vote must be 1, -1 or 0, got {vote!r} ({pid}, {tid})")
-            pids.append(str(pid))
-            tids.append(str(tid))
-            values.append(int(vote))
+        triples = list(votes)
+        pids = [str(v[0]) for v in triples]
+        tids = [str(v[1]) for v in triples]
+        values = [v[2] for v in triples]
+        data = np.fromiter(map(int, values), dtype=np.int64, count=len(values))
+        bad = ~np.isin(data, list(_VALID_VOTES))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"vote must be 1, -1 or 0, got {values[i]!r} ({pids[i]}, {tids[i]})")
         participants = tuple(sorted(set(pids), key=_natural_key))
         if statements is None:
             statement_order = sorted(set(tids), key=_natural_key)
@@ -83,15 +83,12 @@ class VoteMatrix:
             statement_order += sorted({t for t in tids if t not in known}, key=_natural_key)
         row_of = {pid: i for i, pid in enumerate(participants)}
         col_of = {tid: j for j, tid in enumerate(statement_order)}
-        rows = np.fromiter((row_of[p] for p in pids), dtype=np.int64, count=len(pids))
-        cols = np.fromiter((col_of[t] for t in tids), dtype=np.int64, count=len(tids))
-        data = np.asarray(values, dtype=np.int8)
+        rows = np.fromiter(map(row_of.__getitem__, pids), dtype=np.int64, count=len(pids))
+        cols = np.fromiter(map(col_of.__getitem__, tids), dtype=np.int64, count=len(tids))
         shape = (len(participants), len(statement_order))
-        if len(rows):
-            flat = rows * max(shape[1], 1) + cols
-            if np.unique(flat).size != flat.size:
-                raise ValueError("more than one vote for a (participant, statement) pair")
-        matrix = sp.csr_matrix((data, (rows, cols)), shape=shape, dtype=np.int8)
+        matrix = sp.csr_matrix((data.astype(np.int8), (rows, cols)), shape=shape, dtype=np.int8)
+        if matrix.nnz != len(data):  # the conversion merged duplicate pairs
+            raise ValueError("more than one vote for a (participant, statement) pair")
         matrix.sort_indices()
         return cls(participants, tuple(statement_order), frozenset(map(str, excluded)), matrix)
 
