@@ -392,9 +392,10 @@ class Store:
         """Record ``event_key`` in this transaction; False if it was already applied."""
         if event_key is None:
             return True
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING.
         res = s.execute(self._insert_ignore(ProcessedEvent).values(
-            event_key=event_key, processed_at=now))
-        return res.rowcount == 1
+            event_key=event_key, processed_at=now).returning(ProcessedEvent.event_key))
+        return res.first() is not None
 
     def _recompute_current(self, s: Session, participant_id: int, statement_id: int) -> None:
         """Mark the one stance that counts: the latest-added present mapped reaction."""
@@ -663,13 +664,9 @@ class Store:
         """Claim a digest period; returns the new digest id, or None when another process
         (or an earlier run) already claimed the same (round, kind, period_end)."""
         with self._tx() as s:
-            res = s.execute(self._insert_ignore(Digest).values(
+            return s.scalar(self._insert_ignore(Digest).values(
                 round_id=round_id, kind=kind, period_start=period_start,
-                period_end=period_end, created_at=now, status="claimed"))
-            if res.rowcount != 1:
-                return None
-            return s.scalar(select(Digest.id).where(Digest.round_id == round_id,
-                            Digest.kind == kind, Digest.period_end == period_end))
+                period_end=period_end, created_at=now, status="claimed").returning(Digest.id))
 
     def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
         """Store what a claimed digest said and how it was rendered; marks it posted."""

@@ -12,7 +12,6 @@ import pytest
 
 WATCHED = ("discord", "slack_bolt", "slack_sdk", "bot", "integrations", "storage")
 
-
 class _ErrorCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)
@@ -21,7 +20,6 @@ class _ErrorCollector(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.split(".")[0] in WATCHED:
             self.records.append(record)
-
 
 @pytest.fixture(autouse=True)
 def fail_on_logged_errors(request):
@@ -40,6 +38,47 @@ def fail_on_logged_errors(request):
         lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in collector.records)
         pytest.fail(f"ERROR logged during test:\n{lines}")
 
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_logged_errors: the test expects ERROR log records")
+
+PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
+
+def _pg_available() -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres",
+                        connect_timeout=2).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh, empty database URL: a SQLite file, then a private PostgreSQL schema.
+
+    PostgreSQL tests are skipped only outside CI when the server is down; in CI (CI=true)
+    an unreachable server fails them, so they always run there.
+    """
+    import os
+    import uuid
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable in CI")
+        pytest.skip("PostgreSQL is not running")
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres",
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

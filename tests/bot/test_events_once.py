@@ -1,0 +1,188 @@
+"""Exactly-once application of every neutral event kind, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.events import (
+    Actor,
+    Emoji,
+    ReactionAdded,
+    ReactionRemoved,
+    ReactionsCleared,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+)
+from tests.helpers import START, RecordingPlatform, make_planbot
+
+CH = dict(platform="discord", workspace_id="g1", channel_id="c1")
+
+
+async def open_sample(pb):
+    platform = RecordingPlatform()
+    round_id, posted, _ = await pb.open_round(plan="sample", platform=platform,
+                                              channel=_channel())
+    assert posted == 8
+    return round_id, platform
+
+
+def _channel():
+    from bot.platform import ChannelRef
+
+    return ChannelRef("discord", "g1", "c1")
+
+
+def react(user, msg="1000", emoji="👍", at=START, key=None, **kw):
+    return ReactionAdded(**{**CH, **kw}, occurred_at=at, event_key=key, actor=Actor(user),
+                         message_id=msg, emoji=Emoji(emoji))
+
+
+def unreact(user, msg="1000", emoji="👍", at=START, key=None):
+    return ReactionRemoved(**CH, occurred_at=at, event_key=key, actor=Actor(user),
+                           message_id=msg, emoji=Emoji(emoji))
+
+
+def reply(user, mid, text="Bonne idée", thread="1000", at=START, key=None):
+    return ReplyPosted(platform="discord", workspace_id="g1", channel_id=thread,
+                       occurred_at=at, event_key=key, actor=Actor(user), message_id=mid,
+                       thread_id=thread, text=text)
+
+
+def snapshot(pb, round_id):
+    """Everything a digest or analysis reads: counts per statement, people, texts."""
+    counts = pb.store.statement_counts(round_id)
+    return ([(c["kind"], c["text"], c["agree"], c["disagree"], c["pass"],
+              c["deleted_at"] is not None) for c in counts],
+            pb.store.participation(round_id), pb.store.vote_triples(round_id))
+
+
+@pytest.fixture
+async def pb(tmp_path, database_url):
+    bot = make_planbot(tmp_path, database_url=database_url)
+    yield bot
+    bot.close()
+    bot.store.engine.dispose()
+
+
+@pytest.mark.parametrize("key", [None, "slack:Ev1"])
+async def test_reaction_added_twice(pb, key):
+    round_id, _ = await open_sample(pb)
+    assert await pb.handle(react("u1", key=key))
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(react("u1", key=key))
+    assert snapshot(pb, round_id) == before
+    assert before[0][0][2] == 1
+
+
+@pytest.mark.parametrize("key", [None, "slack:Ev2"])
+async def test_reaction_removed_twice(pb, key):
+    round_id, _ = await open_sample(pb)
+    await pb.handle(react("u1"))
+    assert await pb.handle(unreact("u1", key=key, at=START + timedelta(seconds=1)))
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(unreact("u1", key=key, at=START + timedelta(seconds=1)))
+    assert snapshot(pb, round_id) == before
+    assert before[0][0][2:5] == (0, 0, 0)
+
+
+async def test_stale_retry_of_an_add_after_its_removal_is_ignored(pb):
+    """Slack re-delivers an add five minutes after a remove: its event id was recorded."""
+    round_id, _ = await open_sample(pb)
+    await pb.handle(react("u1", key="slack:EvAdd"))
+    await pb.handle(unreact("u1", key="slack:EvDel", at=START + timedelta(seconds=5)))
+    assert not await pb.handle(react("u1", key="slack:EvAdd", at=START + timedelta(minutes=5)))
+    assert snapshot(pb, round_id)[0][0][2] == 0
+
+
+async def test_reactions_cleared_twice(pb):
+    round_id, _ = await open_sample(pb)
+    for user in ("u1", "u2"):
+        await pb.handle(react(user))
+    await pb.handle(react("u3", emoji="👎"))
+    clear_emoji = ReactionsCleared(**CH, occurred_at=START, message_id="1000", emoji=Emoji("👍"))
+    assert await pb.handle(clear_emoji)
+    assert not await pb.handle(clear_emoji)
+    assert snapshot(pb, round_id)[0][0][2:5] == (0, 1, 0)
+    clear_all = ReactionsCleared(**CH, occurred_at=START, message_id="1000")
+    assert await pb.handle(clear_all)
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(clear_all)
+    assert snapshot(pb, round_id) == before
+    assert before[0][0][2:5] == (0, 0, 0)
+
+
+async def test_reply_posted_twice(pb):
+    round_id, _ = await open_sample(pb)
+    assert await pb.handle(reply("u1", "5000", "Cafe\u0301 pour tous"))
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(reply("u1", "5000", "Cafe\u0301 pour tous"))
+    assert snapshot(pb, round_id) == before
+    replies = [c for c in before[0] if c[0] == "reply"]
+    assert replies == [("reply", "Café pour tous", 0, 0, 0, False)]  # NFC-normalised
+
+
+async def test_reply_edited_twice_keeps_history(pb):
+    round_id, _ = await open_sample(pb)
+    await pb.handle(reply("u1", "5000", "Premier jet"))
+    edit = ReplyEdited(platform="discord", workspace_id="g1", channel_id="1000",
+                       occurred_at=START + timedelta(minutes=1), message_id="5000",
+                       text="Version revue")
+    assert await pb.handle(edit)
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(edit)
+    assert snapshot(pb, round_id) == before
+    from sqlalchemy import select
+
+    from storage.models import StatementEdit
+
+    with pb.store.engine.connect() as conn:
+        history = conn.execute(select(StatementEdit.previous_text)).scalars().all()
+    assert history == ["Premier jet"]
+
+
+async def test_reply_deleted_twice(pb):
+    round_id, _ = await open_sample(pb)
+    await pb.handle(reply("u1", "5000"))
+    await pb.handle(react("u2", msg="5000", emoji="👍", channel_id="1000"))
+    delete = ReplyDeleted(platform="discord", workspace_id="g1", channel_id="1000",
+                          occurred_at=START, message_id="5000")
+    assert await pb.handle(delete)
+    before = snapshot(pb, round_id)
+    assert not await pb.handle(delete)
+    assert snapshot(pb, round_id) == before
+    assert before[1]["all"] == 1  # the deleted reply's author no longer counts; the voter does
+    assert all(sid != "9" for _, sid, _ in before[2][0])
+
+
+async def test_latest_reaction_wins_and_removal_falls_back(pb):
+    round_id, _ = await open_sample(pb)
+    await pb.handle(react("u1", emoji="👍"))
+    await pb.handle(react("u1", emoji="👎", at=START + timedelta(seconds=1)))
+    assert snapshot(pb, round_id)[0][0][2:5] == (0, 1, 0)
+    await pb.handle(unreact("u1", emoji="👎", at=START + timedelta(seconds=2)))
+    assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 0)
+    await pb.handle(unreact("u1", emoji="👍", at=START + timedelta(seconds=3)))
+    assert snapshot(pb, round_id)[0][0][2:5] == (0, 0, 0)
+
+
+async def test_bots_unknown_messages_and_unmapped_emoji_count_for_nothing(pb):
+    round_id, _ = await open_sample(pb)
+    bot_event = ReactionAdded(**CH, occurred_at=START, actor=Actor("b1", is_bot=True),
+                              message_id="1000", emoji=Emoji("👍"))
+    assert not await pb.handle(bot_event)
+    assert not await pb.handle(react("u1", msg="999999"))
+    assert await pb.handle(react("u1", emoji="🎉"))  # kept raw...
+    assert snapshot(pb, round_id)[0][0][2:5] == (0, 0, 0)  # ...counting for nothing
+    assert await pb.handle(react("u2", emoji="👍🏿"))
+    assert await pb.handle(react("u3", emoji="🤷\u200d♀\ufe0f"))
+    assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 1)
+
+
+async def test_closed_round_ignores_events(pb):
+    round_id, _ = await open_sample(pb)
+    pb.store.close_round(round_id, START)
+    assert not await pb.handle(react("u1"))
+    assert not await pb.handle(reply("u1", "5000"))
