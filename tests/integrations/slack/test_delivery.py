@@ -1,0 +1,87 @@
+"""Slack's delivery rules against the app: signatures, retries, exactly-once.
+
+Retries are signed with the current time, as Slack signs each retry afresh; "five minutes
+later" is the core's clock moved forward, not a sleep: the event id is kept in the store, so
+how late a retry comes does not matter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+
+from integrations.sandbox.slack.delivery import sign
+from integrations.sandbox.slack.webapi import reaction_event
+from tests.integrations.slack.conftest import ANA, BEN, CHANNEL, open_round, sections, start_bot
+
+
+def _reaction_body(slack, user: str, ts: str, name: str = "+1") -> dict:
+    msg = slack.message(CHANNEL, ts)
+    return slack.event_body(reaction_event("reaction_added", user, msg, name, ts))
+
+
+@pytest.fixture
+async def http_bot(slack, planbot):
+    bot = await start_bot(slack, planbot, "http")
+    yield bot
+    await bot.stop()
+
+
+@pytest.mark.parametrize("problem", ["bad signature", "stale timestamp"])
+async def test_unsigned_or_stale_request_is_refused(slack, http_bot, planbot, problem):
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    body = _reaction_body(slack, ANA, broadband)
+    raw = json.dumps(body).encode()
+    stamp = str(int(time.time()) - (301 if problem == "stale timestamp" else 0))
+    secret = "not-the-secret" if problem == "bad signature" else slack.signing_secret
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+               "X-Slack-Signature": sign(secret, stamp, raw)}
+
+    result, _, status = await slack.delivery.post_raw(raw, headers)
+
+    assert (result.acked, status) == (False, 401)
+    assert sections(planbot, round_id)["broadband"]["agree"] == 0
+    await slack.delivery.send_once(body)  # the same body, properly signed, is applied
+    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+
+
+async def test_event_delivered_four_times_is_applied_once(slack, slackbot, planbot):
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1::skin-tone-2")
+    body = slack.events[-1]
+    applied = planbot.applied
+
+    await slack.redeliver(body, 1, "http_timeout")
+    await slack.redeliver(body, 2, "http_timeout")
+    planbot.clock.advance(timedelta(minutes=5))
+    last = await slack.redeliver(body, 3, "http_timeout")
+
+    assert last.acked
+    assert planbot.applied == applied
+    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    ours = [a for a in slack.delivery.attempts if a.event_id == body["event_id"]]
+    assert [(a.retry_num, a.outcome) for a in ours] == [(0, "acked"), (1, "acked"),
+                                                         (2, "acked"), (3, "acked")]
+
+
+async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, planbot):
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    slack.delivery.lose_next(1)
+
+    await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
+
+    event_id = slack.events[-1]["event_id"]
+    ours = [(a.retry_num, a.outcome) for a in slack.delivery.attempts if a.event_id == event_id]
+    assert ours == [(0, "lost"), (1, "acked")]
+    assert sections(planbot, round_id)["broadband"]["disagree"] == 1
+
+
+async def test_acknowledgement_waits_for_the_store(slack, slackbot, planbot):
+    """Handled before the ack: once Slack has its ack, the stance is in the store."""
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    result = await slack.user_reacts(ANA, CHANNEL, broadband, "shrug")
+    assert result.acked
+    assert sections(planbot, round_id)["broadband"]["pass"] == 1
