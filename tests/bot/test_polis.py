@@ -1,0 +1,107 @@
+"""Polis conversations: replayed counts equal Polis' own final votes; export round-trips."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.digests.build import Period, build_digest
+from bot.errors import BadArgument
+from bot.identity import Pseudonymizer
+from bot.polis import export_conversation, import_conversation, read_conversation
+from tests.helpers import START, make_store
+
+POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"
+CONVERSATIONS = sorted(p.name for p in POLIS.iterdir() if p.is_dir())
+
+
+def final_votes(folder: Path) -> dict[str, Counter]:
+    """Per comment id, the agree/disagree/pass counts of participants-votes.csv."""
+    counts: dict[str, Counter] = {}
+    with (folder / "participants-votes.csv").open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        first = header.index("n-disagree") + 1  # some exports add an xid column
+        for row in reader:
+            for cid, value in zip(header[first:], row[first:]):
+                if value != "":
+                    counts.setdefault(cid, Counter())[{"1": "agree", "-1": "disagree",
+                                                       "0": "pass"}[value]] += 1
+    return counts
+
+
+def test_five_conversations_are_bundled():
+    assert CONVERSATIONS == ["15-per-hour-seattle", "brexit-consensus",
+                             "canadian-electoral-reform", "london.youth.policing",
+                             "scoop-hivemind.ubi"]
+
+
+@pytest.mark.parametrize("name", CONVERSATIONS)
+def test_digest_counts_equal_polis_final_votes(tmp_path, name):
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20), POLIS / name, START)
+    digest = build_digest(store, round_id, Period(START, START))
+    expected = final_votes(POLIS / name)
+    got = {s["id"]: Counter({k: s[k] for k in ("agree", "disagree", "pass") if s[k]})
+           for s in digest["statements"]}
+    assert {k: v for k, v in got.items() if v} == expected
+
+
+def test_counts_on_postgresql_too(tmp_path, database_url):
+    store = make_store(database_url)
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
+                                      POLIS / "london.youth.policing", START)
+    digest = build_digest(store, round_id, Period(START, START))
+    got = {s["id"]: Counter({k: s[k] for k in ("agree", "disagree", "pass") if s[k]})
+           for s in digest["statements"]}
+    assert {k: v for k, v in got.items() if v} == final_votes(POLIS / "london.youth.policing")
+    store.engine.dispose()
+
+
+def test_later_vote_replaces_earlier_and_moderated_are_kept_but_excluded(tmp_path):
+    folder = tmp_path / "conv"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        "1000,x,0,0,0,0,1,Kept\n1001,x,1,0,0,0,-1,Moderated out\n")
+    (folder / "votes.csv").write_text(
+        "timestamp,datetime,comment-id,voter-id,vote\n"
+        "2000,x,0,5,1\n3000,x,0,5,-1\n2500,x,1,5,1\n")
+    conv = read_conversation(folder)
+    assert [(p, c, s) for p, c, s, _ in conv.votes] == [("5", "0", "disagree"), ("5", "1", "agree")]
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
+    votes, statements, excluded = store.vote_triples(round_id)
+    assert statements == ["0", "1"] and excluded == ["1"]
+
+
+def test_bad_vote_names_file_and_line(tmp_path):
+    folder = tmp_path / "conv"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        "1000,x,0,0,0,0,1,Kept\n")
+    (folder / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote\n"
+                                      "2000,x,0,5,1\n2001,x,0,6,2\n")
+    with pytest.raises(BadArgument) as err:
+        read_conversation(folder)
+    assert "votes.csv:3" in err.value.message("en")
+
+
+def test_export_round_trip_gives_back_the_same_votes(tmp_path):
+    source = POLIS / "brexit-consensus"
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, conv = import_conversation(store, Pseudonymizer("s" * 20), source, START)
+    out = tmp_path / "out"
+    export_conversation(store, round_id, out, group_of=lambda p: 0 if p == "0" else None)
+    again = read_conversation(out)
+    assert {(p, c, s) for p, c, s, _ in again.votes} == {(p, c, s) for p, c, s, _ in conv.votes}
+    with (out / "participants-votes.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["participant"] == "0" and rows[0]["group-id"] == "0"
+    assert rows[1]["group-id"] == ""
+    expected = final_votes(source)
+    assert final_votes(out) == expected

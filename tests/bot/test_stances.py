@@ -1,0 +1,32 @@
+"""Emoji normalisation and the stance map."""
+
+import pytest
+
+from bot.errors import BadArgument
+from bot.events import Emoji
+from bot.stances import StanceMap, emoji_key
+
+
+@pytest.mark.parametrize("name,custom,key", [
+    ("👍", None, "👍"), ("👍🏽", None, "👍"), ("👍\ufe0f", None, "👍"),
+    ("+1", None, "👍"), ("thumbsup", None, "👍"), ("+1::skin-tone-4", None, "👍"),
+    (":-1:", None, "👎"), ("🤷\u200d♂\ufe0f", None, "🤷"), ("shrug::skin-tone-2", None, "🤷"),
+    ("partyparrot", None, "slack:partyparrot"), ("oldname", "1234", "custom:1234"),
+])
+def test_emoji_key(name, custom, key):
+    assert emoji_key(Emoji(name, custom)) == key
+
+
+def test_default_map_and_custom_emoji_by_id():
+    default = StanceMap.default()
+    assert default.stance_of(Emoji("-1")) == ("👎", "disagree")
+    assert default.stance_of(Emoji("🎉")) == ("🎉", None)
+    custom = StanceMap.parse("agree=✅,custom:42;disagree=❌;pass=🤷")
+    assert custom.stance_of(Emoji("renamed", "42"))[1] == "agree"
+    assert custom.stance_of(Emoji("white_check_mark"))[1] == "agree"
+    assert custom.seeds == ("✅", "❌", "🤷")
+
+
+def test_bad_map_is_rejected():
+    with pytest.raises(BadArgument):
+        StanceMap.parse("love=❤️")
