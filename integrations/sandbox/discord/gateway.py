@@ -16,8 +16,8 @@ import asyncio
 import itertools
 import json
 import logging
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
 

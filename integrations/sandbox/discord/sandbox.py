@@ -2,11 +2,12 @@
 
 Usage (tests and the demo)::
 
-    async with DiscordSandbox() as sandbox, discord_py_pointed_at(sandbox):
-        bot = ...  # a real discord.py client started with token=sandbox.token
-        await sandbox.gateway.wait_connected()
-        mid = ...  # a message the bot posted
-        await sandbox.user_reacts(sandbox.people["alice"].id, channel_id, mid, "👍")
+    async with DiscordSandbox() as sandbox:
+        with discord_py_pointed_at(sandbox):
+            bot = ...  # a real discord.py client started with token=sandbox.token
+            await sandbox.gateway.wait_connected()
+            mid = ...  # a message the bot posted
+            await sandbox.user_reacts(sandbox.people["alice"].id, channel_id, mid, "👍")
 
 Every people method mutates the world first and then dispatches the matching gateway event,
 so REST reads made afterwards agree with what the gateway said. Ids are strings.

@@ -1,0 +1,213 @@
+"""planbot's Discord bot: a discord.py ``commands.Bot`` around an injected core.
+
+Modelled on discord.py's ``examples/advanced_startup.py`` (dependencies through the
+constructor, wiring in ``setup_hook``) and ``examples/reaction_roles.py`` (raw reaction events,
+so nothing depends on the message cache). Each raw gateway event is translated
+(:mod:`integrations.discord.translate`) and handed to ``Planbot.handle``; the core decides.
+
+After every fresh session (start-up, or a reconnect that could not be resumed) ``on_ready``
+fires and the bot runs ``Planbot.reconcile`` to pick up what happened while it was away. A
+resumed session needs none: Discord replays the missed events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import discord
+from discord.ext import commands
+
+from bot.core import Planbot
+from bot.events import InboundEvent
+from integrations.discord import translate
+from integrations.discord.commands import (
+    PlanbotCommands,
+    PlanbotTranslator,
+    PlanbotTree,
+)
+from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
+
+_log = logging.getLogger(__name__)
+
+NO_CONTENT_BANNER = (
+    "\n*** planbot: the MESSAGE CONTENT intent is not available. Reply texts will be stored as "
+    "WITHHELD, not read. Enable 'Message Content Intent' for this application in the Discord "
+    "developer portal (Bot > Privileged Gateway Intents) and restart. ***"
+)
+
+
+def planbot_intents(*, message_content: bool) -> discord.Intents:
+    """Guilds, guild messages, guild reactions and (privileged) message content; nothing else."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.guild_messages = True
+    intents.guild_reactions = True
+    intents.message_content = message_content
+    return intents
+
+
+class PlanbotDiscord(commands.Bot):
+    """The Discord side of planbot.
+
+    ``core`` is the Planbot service. ``guild_ids``: sync the slash commands to these guilds
+    (instant) instead of globally. ``reidentify_delay`` replaces discord.py's fixed 5 s pause
+    before a non-initial IDENTIFY (the public ``before_identify_hook``). Other keyword options
+    go to ``commands.Bot`` (e.g. ``guild_ready_timeout``).
+
+    :meth:`wait_idle` and :meth:`wait_reconciled` let tests and the demo wait for the bot
+    instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        core: Planbot,
+        *,
+        message_content: bool = True,
+        guild_ids: frozenset[str] = frozenset(),
+        sync_commands: bool = True,
+        reidentify_delay: float = 5.0,
+        **options,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=planbot_intents(message_content=message_content),
+            allowed_mentions=NO_MENTIONS,
+            help_command=None,
+            tree_cls=PlanbotTree,
+            **options,
+        )
+        self.core = core
+        self.platform = DiscordPlatform(self)
+        self._guild_ids = guild_ids
+        self._sync_commands = sync_commands
+        self._reidentify_delay = reidentify_delay
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.reconciliations = 0
+        self._reconciled = asyncio.Condition()
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(PlanbotTranslator())
+        await self.add_cog(PlanbotCommands(self))
+        if not self._sync_commands:
+            return
+        if self._guild_ids:
+            for guild_id in sorted(self._guild_ids):
+                guild = discord.Object(int(guild_id))
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if not initial:
+            await asyncio.sleep(self._reidentify_delay)
+
+    # -- waiting -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _working(self):
+        """Count in-flight handlers; entered synchronously at the start of each handler."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once no event handler or reconciliation is running."""
+        await self._idle.wait()
+
+    async def wait_reconciled(self, count: int = 1) -> None:
+        """Return once ``count`` reconciliations have finished since start."""
+        async with self._reconciled:
+            await self._reconciled.wait_for(lambda: self.reconciliations >= count)
+
+    async def _handle(self, event: InboundEvent | None) -> None:
+        if event is not None:
+            await self.core.handle(event)
+
+    def _me(self) -> int:
+        return self.user.id if self.user else 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def on_ready(self) -> None:
+        with self._working():
+            if not self.intents.message_content:
+                _log.warning(NO_CONTENT_BANNER)
+            _log.info("connected as %s; reconciling open rounds", self.user)
+            report = await self.core.reconcile(self.platform)
+            _log.info("reconciliation: %s", report)
+            async with self._reconciled:
+                self.reconciliations += 1
+                self._reconciled.notify_all()
+
+    # -- raw gateway events --------------------------------------------------------------
+
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        with self._working():
+            if payload.user_id == self._me():
+                return
+            await self._handle(translate.reaction_added(payload, me=self._me(), now=self.core.clock.now()))
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        with self._working():
+            if payload.user_id == self._me():
+                return
+            await self._handle(translate.reaction_removed(payload, me=self._me(), now=self.core.clock.now()))
+
+    async def on_raw_reaction_clear(self, payload: discord.RawReactionClearEvent) -> None:
+        with self._working():
+            await self._handle(translate.reactions_cleared(payload, now=self.core.clock.now()))
+
+    async def on_raw_reaction_clear_emoji(self, payload: discord.RawReactionClearEmojiEvent) -> None:
+        with self._working():
+            await self._handle(translate.reactions_cleared(payload, now=self.core.clock.now()))
+
+    async def on_message(self, message: discord.Message) -> None:
+        with self._working():
+            if message.author.id == self._me() or isinstance(message.channel, discord.TextChannel):
+                return  # our own posts, and messages outside threads, are never replies
+            event = translate.reply_posted(
+                message, me=self._me(), content_intent=self.intents.message_content
+            )
+            await self._handle(event)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        with self._working():
+            if payload.message.author.id == self._me():
+                return
+            await self._handle(
+                translate.reply_edited(
+                    payload, content_intent=self.intents.message_content, now=self.core.clock.now()
+                )
+            )
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        with self._working():
+            await self._handle(translate.reply_deleted(payload, now=self.core.clock.now()))
+
+
+async def run_discord(make_bot: Callable[..., PlanbotDiscord], token: str) -> None:
+    """Run the bot until it is closed; without the message-content intent if Discord refuses it.
+
+    ``make_bot(message_content=...)`` builds a fresh bot (a discord.py client is not restarted
+    after a failed start). Discord closes the gateway with 4014 when a privileged intent is
+    not enabled for the application (docs: topics/opcodes-and-status-codes); planbot then
+    carries on without message text, says so loudly, and stores replies as withheld.
+    """
+    try:
+        async with make_bot(message_content=True) as bot:
+            await bot.start(token)
+    except discord.PrivilegedIntentsRequired:
+        _log.warning(NO_CONTENT_BANNER)
+        async with make_bot(message_content=False) as bot:
+            await bot.start(token)

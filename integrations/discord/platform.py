@@ -1,0 +1,116 @@
+"""bot.platform.ChatPlatform on Discord, through discord.py's public models.
+
+Channels are reached as ``PartialMessageable`` and messages as ``PartialMessage``, so nothing
+depends on discord.py's caches (threads and messages older than the bot's uptime are not cached).
+Everything is sent with mentions disabled: a section or digest quoting "@everyone" pings no one.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import discord
+
+from bot.events import ReplyPosted
+from bot.platform import (
+    ChannelRef,
+    DigestPost,
+    PostedMessage,
+    ReactionState,
+    SectionPost,
+)
+from bot.textsplit import split_text
+from integrations.discord.translate import emoji_of, reply_posted
+
+_log = logging.getLogger(__name__)
+
+MESSAGE_LIMIT = 2000
+"""Characters (code points) in one message's content (docs: resources/message#create-message)."""
+THREAD_NAME_LIMIT = 100
+"""Characters in a thread name (docs: resources/channel#start-thread-from-message)."""
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class DiscordPlatform:
+    """The ChatPlatform the core drives on Discord; ``client`` is a logged-in discord.py client.
+
+    Methods raise discord.py's ``HTTPException`` family on failures the library did not retry
+    (429s are waited out and retried by discord.py itself).
+    """
+
+    name = "discord"
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    def _channel(self, ref: ChannelRef, channel_id: str | None = None) -> discord.PartialMessageable:
+        return self.client.get_partial_messageable(
+            int(channel_id or ref.channel_id), guild_id=int(ref.workspace_id)
+        )
+
+    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
+        """Post the section in parts of at most 2,000 characters, then start its thread from
+        the first part and seed the stance reactions on it, in ``section.seed_emoji`` order."""
+        target = self._channel(channel)
+        text = f"## {section.title}\n\n{section.body}".strip()
+        sent = [await target.send(part, allowed_mentions=NO_MENTIONS) for part in split_text(text, MESSAGE_LIMIT)]
+        first = sent[0]
+        await first.create_thread(name=_thread_name(section.title))
+        for emoji in section.seed_emoji:
+            await first.add_reaction(emoji)
+        return [
+            PostedMessage(channel, str(m.id), str(first.id) if i == 0 else None, i)
+            for i, m in enumerate(sent)
+        ]
+
+    async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
+        """Post each part (``content`` and/or ``embeds`` as Discord embed dicts); ``files`` go
+        with the first part."""
+        target = self._channel(channel)
+        posted = []
+        for i, part in enumerate(digest.parts):
+            files = [discord.File(io.BytesIO(data), filename=name) for name, data in digest.files.items()] if i == 0 else []
+            message = await target.send(
+                part.get("content") or None,
+                embeds=[discord.Embed.from_dict(e) for e in part.get("embeds", [])],
+                files=files,
+                allowed_mentions=NO_MENTIONS,
+            )
+            posted.append(PostedMessage(channel, str(message.id), None, i))
+        return posted
+
+    async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
+        """Every reaction on the message and who holds it, reading all pages of users."""
+        message = await self._channel(channel).fetch_message(int(message_id))
+        states = []
+        for reaction in message.reactions:
+            users = [u async for u in reaction.users(limit=None)]
+            states.append(
+                ReactionState(
+                    emoji=emoji_of(reaction.emoji),
+                    user_ids=tuple(str(u.id) for u in users),
+                    bot_user_ids=tuple(str(u.id) for u in users if u.bot),
+                )
+            )
+        return states
+
+    async def fetch_replies(
+        self, channel: ChannelRef, thread_id: str, after_message_id: str | None
+    ) -> list[ReplyPosted]:
+        """Replies in the thread after ``after_message_id``, oldest first, tagged backfill."""
+        thread = self._channel(channel, thread_id)
+        after = discord.Object(int(after_message_id)) if after_message_id else None
+        content_intent = self.client.intents.message_content
+        me = self.client.user.id if self.client.user else 0
+        replies = []
+        async for message in thread.history(limit=None, after=after, oldest_first=True):
+            event = reply_posted(message, me=me, content_intent=content_intent, backfill=True)
+            if event is not None:
+                replies.append(event)
+        return replies
+
+
+def _thread_name(title: str) -> str:
+    name = " ".join(title.split()) or "discussion"
+    return name if len(name) <= THREAD_NAME_LIMIT else split_text(name, THREAD_NAME_LIMIT - 1)[0] + "…"

@@ -1,0 +1,31 @@
+"""Fixtures: a local Discord, a Planbot on a fresh store, and the real discord.py bot between."""
+
+from __future__ import annotations
+
+import pytest
+
+from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
+from tests.helpers import make_planbot
+from tests.integrations.discord.harness import start_bot, stop_bot
+
+
+@pytest.fixture
+async def sandbox():
+    async with DiscordSandbox() as local:
+        with discord_py_pointed_at(local):
+            yield local
+        assert local.unknown_requests() == [], "the bot called routes Discord does not have"
+
+
+@pytest.fixture
+def core(tmp_path, sandbox):
+    planbot = make_planbot(tmp_path, facilitator_ids=frozenset({sandbox.facilitator_role.id}))
+    yield planbot
+    planbot.close()
+
+
+@pytest.fixture
+async def discord_bot(sandbox, core):
+    harness = await start_bot(sandbox, core)
+    yield harness
+    await stop_bot(harness)
