@@ -36,6 +36,7 @@ from integrations.sandbox.discord.world import (
     EPHEMERAL_FLAG,
     MANAGE_GUILD,
     PUBLIC_THREAD,
+    Channel,
     Message,
     User,
     World,
@@ -176,6 +177,17 @@ class DiscordSandbox:
             yield
         finally:
             self.gateway.come_back()
+
+    # -- world changes -------------------------------------------------------------------
+
+    async def add_channel(self, name: str) -> Channel:
+        """A new text channel in ``guild``, announced with CHANNEL_CREATE.
+
+        (``world.add_channel`` alone makes a channel the bot cannot see.)
+        """
+        channel = self.world.add_channel(self.guild, name)
+        await self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
+        return channel
 
     # -- simulated people ----------------------------------------------------------------
 
