@@ -1,0 +1,187 @@
+"""Benchmark: signed Events API bursts through the Slack adapter (HTTP mode) into the store.
+
+A round over the sample plan is opened on the local Slack; then ``--events`` signed
+``reaction_added`` / thread-reply requests (a tenth of them sent twice, as Slack retries
+with ``X-Slack-Retry-Num: 1``) are POSTed ``--concurrency`` at a time to the real bolt app.
+The same burst goes to a bolt app with the same listeners that do nothing (same HTTP server,
+signature check and bolt dispatch), measured in the same process. Reported: events per
+second and acknowledgement latency (median, p99) of both, and their ratio. Since planbot
+writes to the store before acknowledging (integrations/slack/app.py), the difference is the
+cost of the store write on the ack path.
+
+    .venv/bin/python bench/bench_slack.py [--events 2000] [--concurrency 32] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from slack_bolt.async_app import AsyncApp  # noqa: E402
+
+from bot.clock import SystemClock  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.core import Planbot  # noqa: E402
+from bot.plans import import_plan, sample_plan_paths  # noqa: E402
+from integrations.sandbox.slack import LocalSlack  # noqa: E402
+from integrations.sandbox.slack.delivery import sign  # noqa: E402
+from integrations.slack import SlackBot, make_web_client  # noqa: E402
+from storage.db import create_store_engine, upgrade  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+FACILITATOR, CHANNEL = "UFACIL", "C0BENCH"
+REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")
+
+
+def make_core(tmp: Path, database_url: str | None) -> Planbot:
+    settings = Settings(data_dir=tmp, database_url=database_url or f"sqlite:///{tmp / 'b.db'}",
+                        participant_secret="bench-secret-0123456789",
+                        slack_facilitator_ids=frozenset({FACILITATOR}))
+    engine = create_store_engine(settings.database_url)
+    upgrade(engine)
+    store = Store(engine)
+    clock = SystemClock()
+    import_plan(store, sample_plan_paths(), clock.now())
+    return Planbot(store, settings, clock)
+
+
+def burst(slack: LocalSlack, section_ts: list[str], events: int) -> list[dict]:
+    """``events`` distinct event bodies, then a tenth of them again as retries."""
+    bodies = []
+    for n in range(events):
+        ts = section_ts[n % len(section_ts)]
+        user = f"U{n:08d}"
+        if n % 5 == 4:
+            event = {"type": "message", "user": user, "text": f"reply {n}", "channel": CHANNEL,
+                     "ts": slack.workspace.next_ts(), "thread_ts": ts, "channel_type": "channel"}
+        else:
+            event = {"type": "reaction_added", "user": user, "reaction": REACTIONS[n % 4],
+                     "item": {"type": "message", "channel": CHANNEL, "ts": ts},
+                     "event_ts": slack.workspace.next_ts()}
+        bodies.append(slack.event_body(event))
+    return bodies
+
+
+async def fire(url: str, secret: str, bodies: list[dict], retries: list[dict],
+               concurrency: int) -> tuple[float, list[float], int]:
+    """POST every body signed (retries with ``X-Slack-Retry-Num``); returns (seconds,
+    per-request latencies in ms, non-2xx count)."""
+    queue = [(b, 0) for b in bodies] + [(b, 1) for b in retries]
+    latencies: list[float] = []
+    failures = 0
+    position = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal position, failures
+        while position < len(queue):
+            body, retry = queue[position]
+            position += 1
+            raw = json.dumps(body).encode()
+            stamp = str(int(time.time()))
+            headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+                       "X-Slack-Signature": sign(secret, stamp, raw)}
+            if retry:
+                headers.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+            start = time.perf_counter()
+            async with session.post(url, data=raw, headers=headers) as resp:
+                await resp.read()
+                failures += resp.status >= 300
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        return time.perf_counter() - start, latencies, failures
+
+
+async def serve(app: AsyncApp) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app.web_app(path="/slack/events"), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/slack/events"
+
+
+def do_nothing_app(slack: LocalSlack) -> AsyncApp:
+    app = AsyncApp(client=make_web_client(slack.bot_token, base_url=slack.base_url),
+                   signing_secret=slack.signing_secret, process_before_response=True)
+
+    async def nothing() -> None:
+        return None
+
+    for kind in ("reaction_added", "reaction_removed", "message"):
+        app.event(kind)(nothing)
+    return app
+
+
+def summary(name: str, seconds: float, latencies: list[float], sent: int) -> tuple[float, float, float]:
+    rate = sent / seconds
+    median = statistics.median(latencies)
+    p99 = statistics.quantiles(latencies, n=100)[98]
+    print(f"{name:<22} {rate:>10.0f} ev/s   ack median {median:6.2f} ms   p99 {p99:6.2f} ms")
+    return rate, median, p99
+
+
+async def main(events: int, concurrency: int, database_url: str | None) -> None:
+    slack = LocalSlack()
+    await slack.start()
+    slack.add_user(FACILITATOR, "fanny")
+    slack.add_channel(CHANNEL, "bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        core = make_core(Path(tmp), database_url)
+        bot = SlackBot(core, make_web_client(slack.bot_token, base_url=slack.base_url),
+                       signing_secret=slack.signing_secret)
+        slack.use_http(await bot.start_http())
+        await bot.wait_reconciled(1)
+        await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
+        await slack.settle()
+        section_ts = [m.ts for m in slack.messages(CHANNEL) if m.bot_id]
+        bodies = burst(slack, section_ts, events)
+        retries = bodies[:: 10]
+        sent = len(bodies) + len(retries)
+        print(f"{len(bodies)} events + {len(retries)} retries, {concurrency} at a time, "
+              f"{len(section_ts)} sections")
+
+        idle = do_nothing_app(slack)
+        runner, idle_url = await serve(idle)
+        await fire(idle_url, slack.signing_secret, bodies[:50], [], concurrency)  # warm-up
+        base = await fire(idle_url, slack.signing_secret, bodies, retries, concurrency)
+        await runner.cleanup()
+
+        applied_before = core.applied
+        real = await fire(slack.delivery.http_url, slack.signing_secret, bodies, retries,
+                          concurrency)
+        await bot.stop()
+        applied = core.applied - applied_before
+        core.close()
+
+    await slack.stop()
+    b_rate, b_med, b_p99 = summary("bolt, no-op handler", base[0], base[1], sent)
+    r_rate, r_med, r_p99 = summary("planbot, into store", real[0], real[1], sent)
+    print(f"ratio planbot / no-op: throughput {r_rate / b_rate:.2f}x, "
+          f"ack median {r_med / b_med:.2f}x, p99 {r_p99 / b_p99:.2f}x")
+    print(f"applied {applied} of {len(bodies)} distinct events "
+          f"({len(retries)} retries recognised: {applied == len(bodies)}); "
+          f"non-2xx answers: {base[2] + real[2]}")
+    if applied != len(bodies) or base[2] or real[2]:
+        raise SystemExit("benchmark run was not clean")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.concurrency, args.database_url))
