@@ -91,6 +91,7 @@ class Gateway:
         self.identified = 0
         self.resumed = 0
         self.connected_paths: list[str] = []
+        self.close_codes: list[int] = []  # codes the server closed connections with
         self._online = asyncio.Event()
         self._online.set()
         self._session_ids = itertools.count(1)
@@ -147,10 +148,12 @@ class Gateway:
 
     async def _identify(self, ws: web.WebSocketResponse, data: dict) -> None:
         if data.get("token") != self._token:
+            self.close_codes.append(CLOSE_AUTHENTICATION_FAILED)
             await ws.close(code=CLOSE_AUTHENTICATION_FAILED, message=b"Authentication failed.")
             return
         intents = int(data.get("intents", 0))
         if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+            self.close_codes.append(CLOSE_DISALLOWED_INTENTS)
             await ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
             return
         self.session = Session(id=f"local-session-{next(self._session_ids)}", intents=intents)
@@ -277,6 +280,7 @@ class Gateway:
         if self.session is not None and not resumable:
             self.session.resumable = False
         if self.ws is not None:
+            self.close_codes.append(CLOSE_UNKNOWN_ERROR)
             await self.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
 
     def come_back(self) -> None:
