@@ -1,5 +1,5 @@
 """A local Slack for tests and the demo: see :class:`LocalSlack`."""
 
-from integrations.sandbox.slack.server import BotAnswer, LocalSlack, RecordedCall
+from integrations.sandbox.slack.server import CommandAnswer, LocalSlack, RecordedCall
 
-__all__ = ["BotAnswer", "LocalSlack", "RecordedCall"]
+__all__ = ["CommandAnswer", "LocalSlack", "RecordedCall"]

@@ -53,7 +53,7 @@ class RecordedCall:
 
 
 @dataclass
-class BotAnswer:
+class CommandAnswer:
     """What the app answered to a slash command (ack body or ``response_url`` post)."""
 
     text: str
@@ -63,7 +63,7 @@ class BotAnswer:
 
 @dataclass
 class _Command:
-    answers: list[BotAnswer] = field(default_factory=list)
+    answers: list[CommandAnswer] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -188,8 +188,13 @@ class LocalSlack:
         """Top-level messages of a channel (broadcast replies included), oldest first."""
         return self.workspace.top_level(channel_id)
 
-    def thread_messages(self, channel_id: str, thread_id: str) -> list[Message]:
-        """A thread's replies (not its parent), oldest first."""
+    def thread_messages(self, thread_id: str, channel_id: str | None = None) -> list[Message]:
+        """A thread's replies (not its parent), oldest first. ``channel_id`` may be left out
+        (as on the local Discord, whose thread ids are unique): the channel holding a message
+        with ``ts == thread_id`` is used."""
+        if channel_id is None:
+            channel_id = next(c for c in self.workspace.channels
+                              if thread_id in self.workspace.channel_messages(c))
         return self.workspace.thread(channel_id, thread_id)[1:]
 
     def message(self, channel_id: str, message_id: str) -> Message:
@@ -242,10 +247,12 @@ class LocalSlack:
         return msg.ts
 
     async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
-                           broadcast: bool = False, bot_id: str | None = None) -> str:
+                           broadcast: bool = False, reply_to: str | None = None,
+                           bot_id: str | None = None) -> str:
         """A reply in the thread rooted at ``thread_id``; ``broadcast`` also sends it to the
         channel (subtype ``thread_broadcast``). ``bot_id`` makes it another bot's message.
-        Returns the reply's ``ts``."""
+        ``reply_to`` exists for parity with the local Discord: Slack threads are flat, so it
+        changes nothing. Returns the reply's ``ts``."""
         msg = self.workspace.post(channel_id, user_id, text, thread_ts=thread_id,
                                   reply_broadcast=broadcast, bot_id=bot_id)
         if broadcast:
@@ -285,14 +292,18 @@ class LocalSlack:
                                "deleted_ts": message_id, "previous_message": previous,
                                "channel_type": "channel"})
 
-    async def user_runs_command(self, user_id: str, channel_id: str, action: str,
-                                **options: str) -> BotAnswer:
-        """``/planbot <action> key=value...``; returns the app's first answer."""
+    async def user_runs_command(self, user_id: str, channel_id: str, action: str, *,
+                                locale: str | None = None, **options: str) -> CommandAnswer:
+        """``/planbot <action> key=value...``; returns the app's first answer. ``locale``
+        (e.g. ``en-US``) first sets the user's Slack language, which users.info reports:
+        Slack puts no locale in slash commands."""
+        if locale is not None:
+            self.workspace.users[user_id].locale = locale
         text = " ".join([action, *(f"{k}={v}" for k, v in options.items())])
         return await self.run_slash_command(user_id, channel_id, text)
 
     async def run_slash_command(self, user_id: str, channel_id: str, text: str, *,
-                                command: str = "/planbot", timeout: float = 5.0) -> BotAnswer:
+                                command: str = "/planbot", timeout: float = 5.0) -> CommandAnswer:
         """Send a slash command with raw ``text``; wait (bounded) for the first answer, from
         the ack body or from a ``response_url`` post. ``TimeoutError`` if none comes."""
         token = secrets.token_hex(8)
@@ -312,7 +323,7 @@ class LocalSlack:
         await asyncio.wait_for(pending.arrived.wait(), timeout)
         return pending.answers[0]
 
-    def command_answers(self) -> list[BotAnswer]:
+    def command_answers(self) -> list[CommandAnswer]:
         """Every answer to every slash command so far."""
         return [a for c in self._commands.values() for a in c.answers]
 
@@ -354,7 +365,7 @@ class LocalSlack:
         pending = self._commands.get(token)
         if pending is None:
             return
-        pending.answers.append(BotAnswer(
+        pending.answers.append(CommandAnswer(
             text=body.get("text") or "",
             ephemeral=body.get("response_type", "ephemeral") != "in_channel",
             blocks=body.get("blocks"),

@@ -124,7 +124,6 @@ async def test_echoed_user_text_notifies_no_one(slack, slackbot):
 
 async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, planbot):
     slack.rate_limit("chat.postMessage", retry_after=0)
-    slack.rate_limit("reactions.add", retry_after=0)
     answer, round_id, posted = await open_round(slack, planbot, sections="broadband")
 
     assert answer.text == f"Tour n° {round_id} ouvert : 1 section(s) publiée(s)."

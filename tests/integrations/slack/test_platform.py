@@ -71,7 +71,7 @@ async def test_digest_parts_and_chart(slack, platform, channel):
     posted = await platform.post_digest(channel, digest)
 
     assert [slack.message(CHANNEL, p.message_id).text for p in posted] == ["Bilan", "Suite"]
-    shared = slack.thread_messages(CHANNEL, posted[0].message_id)
+    shared = slack.thread_messages(posted[0].message_id)
     assert shared[0].files[0]["name"] == "chart.png"
     assert next(iter(slack.api.uploads.values()))["data"] == b"\x89PNG\r\n\x1a\nfake"
 
