@@ -1,0 +1,86 @@
+"""One round opened on Discord and Slack at once, both real libraries against local servers:
+the digest counts both platforms' participants and stances, together and per platform."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.digests.build import Period, build_digest
+from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
+from integrations.sandbox.slack import LocalSlack
+from storage.models import Stance, Statement
+from tests.helpers import START, make_planbot
+from tests.integrations.discord.harness import start_bot as start_discord
+from tests.integrations.discord.harness import stop_bot as stop_discord
+from tests.integrations.slack.conftest import start_bot as start_slack
+
+SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
+ANA, BEN = "UANA", "UBEN"
+SECTIONS = "broadband,digital-skills"
+
+
+@pytest.fixture
+async def both(tmp_path):
+    async with DiscordSandbox() as discord_local:
+        with discord_py_pointed_at(discord_local):
+            core = make_planbot(tmp_path, facilitator_ids=frozenset(
+                {discord_local.facilitator_role.id, SLACK_FACILITATOR}))
+            slack_local = LocalSlack()
+            await slack_local.start()
+            for user in (SLACK_FACILITATOR, ANA, BEN):
+                slack_local.add_user(user, user.lower())
+            slack_local.add_channel(SLACK_CHANNEL, "plan")
+            harness = await start_discord(discord_local, core)
+            slackbot = await start_slack(slack_local, core, "socket")
+            try:
+                yield core, harness, slack_local
+            finally:
+                await slackbot.stop()
+                await stop_discord(harness)
+                await slack_local.stop()
+                core.close()
+
+
+def _stances_per_platform(core, round_id: int) -> dict[str, int]:
+    with core.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(Stance.platform, func.count())
+            .join(Statement, Statement.id == Stance.statement_id)
+            .where(Statement.round_id == round_id, Stance.is_current.is_(True))
+            .group_by(Stance.platform)).all()
+    return dict(rows)
+
+
+async def test_one_round_on_discord_and_slack(both):
+    core, h, slack = both
+    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    answer = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                           plan="sample", sections=SECTIONS)
+    await slack.settle()
+    round_id = h.round_id()
+    assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
+    assert answer.text == f"Tour n° {round_id} ouvert : 2 section(s) publiée(s)."
+
+    discord_bb = h.first_parts(round_id)["broadband"]
+    slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
+    await h.sandbox.user_reacts(h.person("bob"), h.channel_id, discord_bb, "👍")
+    await h.sandbox.user_reacts(h.person("chloe"), h.channel_id, discord_bb, "👎🏿")
+    await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb, "Depuis Discord")
+    await h.settle()
+    await slack.user_reacts(ANA, SLACK_CHANNEL, slack_bb, "+1::skin-tone-2")
+    await slack.user_reacts(BEN, SLACK_CHANNEL, slack_bb, "shrug")
+    await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Depuis Slack", broadcast=True)
+
+    digest = build_digest(core.store, round_id, Period(START, START + timedelta(days=60)))
+
+    assert digest["participants"] == {"discord": 3, "slack": 2, "all": 5}
+    broadband = next(s for s in digest["statements"] if s["section"] == "broadband"
+                     and s["kind"] == "section")
+    assert (broadband["agree"], broadband["disagree"], broadband["pass"]) == (2, 1, 1)
+    assert digest["totals"] == {"statements": 4, "replies": 2, "stances": 4}
+    assert {s["text"]: s["platform"] for s in digest["statements"] if s["kind"] == "reply"} == {
+        "Depuis Discord": "discord", "Depuis Slack": "slack"}
+    assert _stances_per_platform(core, round_id) == {"discord": 2, "slack": 2}
