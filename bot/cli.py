@@ -73,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def analysis_text(analysis: dict) -> str:
+    """A short plain-text view of an analysis dict: groups, common ground, division."""
+    lines = [f"participants: {analysis['participants']}, clustered: "
+             f"{len(analysis['clustered'])}, statements: {analysis['statements']}, "
+             f"opinion groups: {analysis['k']} (silhouette {analysis['silhouette'] or 0:.2f})"]
+    for group in analysis["groups"]:
+        reps = ", ".join(f"{r['statement']} ({r['repful_for']})" for r in group["representative"])
+        lines.append(f"group {group['id']}: {group['size']} participants; representative: {reps}")
+    agree = ", ".join(i["statement"] for i in analysis["common_ground"]["agree"])
+    lines.append(f"common ground (agree): {agree or '-'}")
+    divisive = ", ".join(i["statement"] for i in analysis["divisive"])
+    lines.append(f"divisive: {divisive or '-'}")
+    uncertain = ", ".join(i["statement"] for i in analysis["uncertain"])
+    lines.append(f"uncertain: {uncertain or '-'}")
+    return "\n".join(lines)
+
+
 def open_store(settings: Settings) -> Store:
     """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
     engine = create_store_engine(settings.database_url)
@@ -145,7 +162,7 @@ def _dispatch(args, settings: Settings) -> int:
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         else:
-            print(result.summary())
+            print(analysis_text(result.to_dict()))
     elif args.command == "import-polis":
         return _import_polis(store, settings, args.folder)
     elif args.command == "export":

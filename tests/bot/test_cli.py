@@ -1,0 +1,63 @@
+"""The ``planbot`` command line end to end on a SQLite store in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.plans import sample_plan_paths
+
+POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "PARTICIPANT_SECRET", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    return tmp_path
+
+
+def test_import_digest_analyse_export(env, capsys):
+    assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
+    assert "imported as round #1" in capsys.readouterr().out
+    assert main(["digest", "--format", "json"]) == 0
+    digest = json.loads(capsys.readouterr().out)
+    assert digest["participants"]["all"] > 0 and digest["analysis"]["k"] >= 2
+    assert main(["digest", "--lang", "fr"]) == 0
+    assert "Terrain d’entente" in capsys.readouterr().out
+    assert main(["analyse"]) == 0
+    assert "opinion groups" in capsys.readouterr().out
+    assert main(["export", "--format", "polis", str(env / "out")]) == 0
+    import csv
+
+    with (env / "out" / "participants-votes.csv").open() as fh:
+        grouped = {row["participant"] for row in csv.DictReader(fh) if row["group-id"] != ""}
+    assert grouped == set(digest["analysis"]["clustered"])
+
+
+def test_plan_import_errors_exit_1_with_file_and_line(env, capsys):
+    bad = env / "bad.fr.md"
+    bad.write_text("# Plan\n\n## A {#a}\n\n")
+    assert main(["plan", "import", str(bad)]) == 1
+    assert "bad.fr.md, line 3" in capsys.readouterr().err
+    assert main(["plan", "import", *map(str, sample_plan_paths())]) == 0
+    assert "version 1, 8 section(s)" in capsys.readouterr().out
+
+
+def test_bad_configuration_exit_2_names_every_key(env, monkeypatch, capsys):
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    monkeypatch.setenv("DIGEST_DAY", "someday")
+    assert main(["round", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "LOG_FORMAT" in err and "DIGEST_DAY" in err
+
+
+def test_unknown_round_is_a_user_error(env, capsys):
+    assert main(["round", "status", "42"]) == 1
+    assert "No round #42" in capsys.readouterr().err

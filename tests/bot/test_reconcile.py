@@ -1,0 +1,45 @@
+"""Reconciliation against a recording platform: missed replies and reactions are backfilled,
+vanished reactions withdrawn, and a second pass changes nothing."""
+
+from __future__ import annotations
+
+from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
+from bot.platform import ChannelRef, ReactionState
+from tests.helpers import START, RecordingPlatform, make_planbot
+
+CHANNEL = ChannelRef("discord", "g1", "c1")
+
+
+def counts(pb, round_id):
+    return [(c["kind"], c["agree"], c["disagree"], c["pass"])
+            for c in pb.store.statement_counts(round_id)]
+
+
+async def test_reconcile_backfills_and_withdraws_idempotently(tmp_path):
+    pb = make_planbot(tmp_path)
+    platform = RecordingPlatform()
+    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+    # Live: u1 agrees with section 1 (message 1000); the bot's own seed reaction is there too.
+    await pb.handle(ReactionAdded(platform="discord", workspace_id="g1", channel_id="c1",
+                                  occurred_at=START, actor=Actor("u1"), message_id="1000",
+                                  emoji=Emoji("👍")))
+    # While the bot was away: u1 removed 👍, u2 put 👎, u3 replied in thread 1001 and u4
+    # agreed with that reply.
+    platform.reactions["1000"] = [ReactionState(Emoji("👍"), ("bot",), ("bot",)),
+                                  ReactionState(Emoji("👎"), ("u2",))]
+    platform.replies["1001"] = [ReplyPosted(
+        platform="discord", workspace_id="g1", channel_id="1001", occurred_at=START,
+        backfill=True, actor=Actor("u3"), message_id="7000", thread_id="1001",
+        text="Et les régions éloignées ?")]
+    platform.reactions["7000"] = [ReactionState(Emoji("👍🏾"), ("u4",))]
+
+    report = await pb.reconcile(platform)
+    assert (report.replies_added, report.reactions_added, report.reactions_removed) == (1, 2, 1)
+    after = counts(pb, round_id)
+    assert after[0] == ("section", 0, 1, 0)
+    assert after[-1] == ("reply", 1, 0, 0)
+
+    again = await pb.reconcile(platform)
+    assert (again.replies_added, again.reactions_added, again.reactions_removed) == (0, 0, 0)
+    assert counts(pb, round_id) == after
+    pb.close()
