@@ -1,0 +1,89 @@
+"""The local Discord itself: record of requests, unknown routes, auth, content withholding, 4014."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import discord
+import pytest
+
+from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
+
+
+async def test_unknown_route_answers_404_and_is_recorded(sandbox):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.api_base}/guilds/1/audit-logs") as resp:
+            status, content_type = resp.status, resp.headers["Content-Type"]
+
+    assert status == 404 and content_type == "application/json"
+    assert [(r.method, r.path, r.known) for r in sandbox.unknown_requests()] == [
+        ("GET", "/guilds/1/audit-logs", False)
+    ]
+    sandbox.requests.clear()  # the fixture asserts the *bot* hit no unknown route
+
+
+async def test_rest_requires_the_bot_token_and_answers_exact_json(sandbox):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.api_base}/users/@me") as anonymous:
+            assert anonymous.status == 401
+        headers = {"Authorization": f"Bot {sandbox.token}"}
+        async with http.get(f"{sandbox.api_base}/users/@me", headers=headers) as resp:
+            assert resp.headers["Content-Type"] == "application/json"
+            assert json.loads(await resp.read())["id"] == sandbox.world.bot.id
+
+
+async def test_message_content_is_withheld_over_rest_without_the_intent():
+    async with DiscordSandbox(message_content_enabled=False) as sb:
+        thread_owner = sb.people["alice"]
+        starter = sb.world.post(sb.channel.id, thread_owner, "section")
+        sb.world.start_thread(starter, "fil", thread_owner)
+        await sb.user_replies(sb.people["bob"].id, sb.channel.id, starter.id, "secret")
+        headers = {"Authorization": f"Bot {sb.token}"}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{sb.api_base}/channels/{starter.id}/messages", headers=headers) as resp:
+                history = json.loads(await resp.read())
+
+    assert [m["content"] for m in history if m["type"] == 0] == [""]
+    assert [m.content for m in sb.thread_messages(starter.id)] == ["secret"]  # still in the world
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+async def test_identify_with_a_privileged_intent_the_app_lacks_is_closed_4014(enabled):
+    async with DiscordSandbox(message_content_enabled=enabled) as sb:
+        with discord_py_pointed_at(sb):
+            intents = discord.Intents.none()
+            intents.guilds = True
+            intents.message_content = True
+            client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+            ready = asyncio.Event()
+            client.event(_set_on_ready(ready))
+            async with client:
+                task = asyncio.create_task(client.start(sb.token))
+                waiter = asyncio.ensure_future(ready.wait())
+                await asyncio.wait({task, waiter}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+                if enabled:
+                    assert ready.is_set() and not task.done()
+                    await client.close()
+                    await task
+                else:
+                    waiter.cancel()
+                    assert isinstance(task.exception(), discord.PrivilegedIntentsRequired)
+                    assert sb.gateway.close_codes == [4014]
+
+
+def _set_on_ready(ready: asyncio.Event):
+    async def on_ready() -> None:
+        ready.set()
+
+    return on_ready
+
+
+async def test_resume_gateway_url_and_gateway_bot_point_at_the_local_server(sandbox):
+    headers = {"Authorization": f"Bot {sandbox.token}"}
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{sandbox.api_base}/gateway/bot", headers=headers) as resp:
+            data = json.loads(await resp.read())
+
+    assert data["url"] == sandbox.gateway_url and data["url"].startswith("ws://127.0.0.1:")
