@@ -43,10 +43,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
+from bot.config import Settings
 from bot.core import Planbot
 from bot.events import Actor, CommandInvoked, InboundEvent
 from bot.i18n import language_of
 from bot.reconcile import ReconcileReport
+from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
@@ -78,6 +80,7 @@ class SlackBot:
         self.platform = SlackPlatform(client)
         self.directory = Directory(client)
         self.app_token = app_token
+        self._signing_secret = signing_secret
         self.default_language = default_language
         self.handle_budget = handle_budget
         self.clock = clock or SystemClock()
@@ -94,7 +97,32 @@ class SlackBot:
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0
 
+    @classmethod
+    def from_settings(cls, planbot: Planbot, settings: Settings, *,
+                      base_url: str = SLACK_API) -> SlackBot:
+        """A bot from ``settings`` (``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``,
+        ``SLACK_SIGNING_SECRET``, the default language); ``base_url`` points elsewhere than
+        Slack (the local Slack). Raises ``ValueError`` without a bot token."""
+        if not settings.slack_bot_token:
+            raise ValueError("SLACK_BOT_TOKEN is not set")
+        return cls(planbot, make_web_client(settings.slack_bot_token, base_url=base_url),
+                   app_token=settings.slack_app_token,
+                   signing_secret=settings.slack_signing_secret,
+                   default_language=settings.language, clock=planbot.clock)
+
     # -- running ------------------------------------------------------------------------
+
+    async def start(self, mode: str = "socket", *, host: str = "127.0.0.1", port: int = 0) -> str | None:
+        """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``); in HTTP mode returns
+        the request URL served on ``host:port``."""
+        if mode == "socket":
+            await self.start_socket_mode()
+            return None
+        if mode == "http":
+            if not self._signing_secret:
+                raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
+            return await self.start_http(host, port)
+        raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
 
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode with the app-level token (``xapp-``); reconcile on every

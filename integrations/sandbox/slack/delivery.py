@@ -37,6 +37,10 @@ from aiohttp import web
 _log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
+# Attempt outcome -> the X-Slack-Retry-Reason of the next try (Slack's Events API docs list
+# http_timeout, connection_failed, http_error among the reasons).
+_RETRY_REASONS = {"http_timeout": "http_timeout", "lost": "connection_failed",
+                  "http_error": "http_error", "refused": "http_error"}
 
 
 @dataclass
@@ -163,7 +167,7 @@ class Delivery:
             result, outcome = await self._attempt("events_api", body, retry_num, reason)
             if result.acked:
                 return result
-            reason = outcome if outcome in ("http_timeout", "http_error") else "http_timeout"
+            reason = _RETRY_REASONS[outcome]
         return AckResult(False)
 
     async def send_once(self, body: dict, *, retry_num: int = 0, retry_reason: str = "",
@@ -213,7 +217,8 @@ class Delivery:
 
     async def post_raw(self, raw: bytes, headers: dict[str, str]) -> tuple[AckResult, str, int | None]:
         """POST ``raw`` to the app's request URL as is; for signature tests."""
-        assert self.http_url is not None, "no HTTP request URL set"
+        if self.http_url is None:
+            raise RuntimeError("no HTTP request URL set (LocalSlack.use_http)")
         if self._session is None:
             self._session = aiohttp.ClientSession()
         try:

@@ -29,7 +29,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -54,17 +54,23 @@ class RecordedCall:
 
 @dataclass
 class CommandAnswer:
-    """What the app answered to a slash command (ack body or ``response_url`` post)."""
+    """What the app answered to a slash command (ack body or ``response_url`` post).
+
+    ``calls_at_ack`` is how many Web API calls the app had made when its acknowledgement
+    arrived: work done after the ack shows up at or after that index of ``requests``.
+    """
 
     text: str
     ephemeral: bool
     blocks: list[dict] | None = None
+    calls_at_ack: int | None = None
 
 
 @dataclass
 class _Command:
     answers: list[CommandAnswer] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    calls_at_ack: int | None = None
 
 
 class LocalSlack:
@@ -318,10 +324,12 @@ class LocalSlack:
             "response_url": f"{self.url}/response/{token}", "trigger_id": token,
         }
         result = await self.delivery.send_command(form)
-        if result.acked and result.body and result.body.get("text"):
-            self._answer(token, result.body)
+        if result.acked:
+            pending.calls_at_ack = len(self.requests)
+            if result.body and result.body.get("text"):
+                self._answer(token, result.body)
         await asyncio.wait_for(pending.arrived.wait(), timeout)
-        return pending.answers[0]
+        return replace(pending.answers[0], calls_at_ack=pending.calls_at_ack)
 
     def command_answers(self) -> list[CommandAnswer]:
         """Every answer to every slash command so far."""

@@ -47,11 +47,11 @@ async def start_bot(slack: LocalSlack, planbot, mode: str, **kwargs) -> SlackBot
     bot = SlackBot(planbot, make_web_client(slack.bot_token, base_url=slack.base_url),
                    app_token=slack.app_token, signing_secret=slack.signing_secret,
                    clock=planbot.clock, **kwargs)
+    url = await bot.start(mode)
     if mode == "socket":
-        await bot.start_socket_mode()
         await slack.wait_connected()
     else:
-        slack.use_http(await bot.start_http())
+        slack.use_http(url)
     await bot.wait_reconciled(1)
     return bot
 
@@ -59,6 +59,14 @@ async def start_bot(slack: LocalSlack, planbot, mode: str, **kwargs) -> SlackBot
 @pytest.fixture(params=["socket", "http"])
 async def slackbot(request, slack, planbot):
     bot = await start_bot(slack, planbot, request.param)
+    yield bot
+    await bot.stop()
+
+
+@pytest.fixture
+async def socket_bot(slack, planbot):
+    """The app in Socket Mode only, for behaviour that does not depend on the transport."""
+    bot = await start_bot(slack, planbot, "socket")
     yield bot
     await bot.stop()
 

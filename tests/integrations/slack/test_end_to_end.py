@@ -7,6 +7,7 @@ slack_bolt, slack_sdk or planbot fails the test (tests/conftest.py).
 
 from __future__ import annotations
 
+from bot.publish import DigestPublisher
 from tests.integrations.slack.conftest import (
     ANA,
     BEN,
@@ -28,6 +29,9 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, pla
 
     assert answer.ephemeral
     assert answer.text == f"Tour n° {round_id} ouvert : 2 section(s) publiée(s)."
+    before_ack = [c.method for c in slack.requests[:answer.calls_at_ack]]
+    assert "chat.postMessage" not in before_ack  # acknowledged first, posted after
+    assert [a.outcome for a in slack.delivery.attempts if a.kind == "slash_commands"] == ["acked"]
     first = slack.message(CHANNEL, broadband)
     assert first.blocks[0]["text"]["text"].startswith("*Internet haute vitesse partout*")
     assert first.reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"], "shrug": ["U0PLANBOT"]}
@@ -150,3 +154,21 @@ async def test_ignored_subtypes_are_acknowledged_quietly(slack, slackbot, planbo
     top = await slack.user_posts(ANA, CHANNEL, "not in a thread")
     assert result.acked and top
     assert replies(planbot, round_id, live=False) == []
+
+
+async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, planbot):
+    planbot.digest_publisher = DigestPublisher(planbot, {"slack": socket_bot.platform})
+    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+    await slack.user_replies(BEN, CHANNEL, broadband, "<!here> lisez ça")
+
+    answer = await slack.run_slash_command(FACILITATOR, CHANNEL, "digest now")
+
+    digest = [m for m in section_messages(slack)[2:] if m.blocks]
+    assert answer.ephemeral and str(round_id) in answer.text
+    assert digest and all(len(m.blocks) <= 50 for m in digest)
+    texts = [b["text"]["text"] for m in digest for b in m.blocks]
+    assert all(len(t) <= 3000 for t in texts)
+    assert not any("<!here>" in t for t in texts)
+    chart = slack.thread_messages(digest[0].ts)
+    assert [f["name"] for f in chart[0].files] == ["digest.png"]
