@@ -1,0 +1,60 @@
+"""Render a digest as Slack messages of Block Kit blocks (payload dicts for ``DigestPost``).
+
+Slack's limits (https://api.slack.com/reference/block-kit/blocks#section, and
+https://api.slack.com/reference/block-kit/blocks): a section block's ``text`` is at most
+3,000 characters and a message holds at most 50 blocks. Longer digests are split over several
+messages, posted in order. Text is Slack ``mrkdwn`` with ``&``, ``<``, ``>`` escaped
+(https://api.slack.com/reference/surfaces/formatting#escaping) so quoted replies cannot
+ping ``<!channel>`` or anyone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.digests.render_md import render_markdown
+from bot.textsplit import split_text
+
+SECTION_LIMIT = 3000
+BLOCKS_PER_MESSAGE = 50
+FALLBACK_LIMIT = 3000
+"""``text`` of each message: the notification fallback; kept short, the blocks carry it all."""
+
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
+_BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.MULTILINE)
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """Escaped ``mrkdwn`` from the Markdown digests use: headings and ``**bold**`` become
+    ``*bold*``, ``- item`` becomes ``• item``. (The Slack adapter has its own converter;
+    ``bot`` cannot import it, layers point the other way.)"""
+    text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _HEADING.sub(lambda m: f"*{m.group(1)}*", text)
+    text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
+    return _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+
+
+def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,
+                   blocks_per_message: int = BLOCKS_PER_MESSAGE) -> list[dict]:
+    """Markdown into ordered ``{"text": fallback, "blocks": [section...]}`` messages.
+
+    Each block's text fits ``section_limit`` (split on paragraph, line, sentence, word
+    boundaries by :func:`bot.textsplit.split_text`) and each message has at most
+    ``blocks_per_message`` blocks. One block per paragraph keeps headings with their lists.
+    """
+    texts: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", to_mrkdwn(markdown)):
+        texts.extend(split_text(paragraph, section_limit))
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+    messages = []
+    for start in range(0, len(blocks), blocks_per_message):
+        chunk = blocks[start:start + blocks_per_message]
+        fallback = chunk[0]["text"]["text"]
+        messages.append({"text": split_text(fallback, FALLBACK_LIMIT)[0], "blocks": chunk})
+    return messages
+
+
+def render_slack(digest: dict, lang: str | None = None) -> list[dict]:
+    """The digest (``bot.digests.build``) as Slack message payloads, in posting order."""
+    return slack_messages(render_markdown(digest, lang))

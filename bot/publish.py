@@ -1,0 +1,189 @@
+"""Build, claim, render and post digests; the one path behind the weekly job, the final
+digest, ``/digest now`` and the demo.
+
+A digest covers [start, end): ``start`` is the end of the round's last scheduled digest read
+from the store (or the round's opening), so a run that catches up after downtime covers the
+whole gap. Before anything is posted the period is claimed in the store (unique key round,
+kind, period end, :meth:`storage.store.Store.claim_digest`): when two processes race for the
+same period only the one whose insert wins posts. Every posted message id is recorded with the
+digest, and its content and Markdown/HTML renderings are stored with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.core import Planbot
+from bot.digests.build import Period, build_digest
+from bot.digests.chart import render_chart
+from bot.digests.render_discord import discord_parts
+from bot.digests.render_html import render_html
+from bot.digests.render_md import render_markdown
+from bot.digests.render_slack import slack_messages
+from bot.findings import analyse_round
+from bot.i18n import translate
+from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
+
+_log = logging.getLogger(__name__)
+CHART_FILE = "digest.png"
+
+PARTS: dict[str, Callable[[str], list[dict]]] = {"discord": discord_parts, "slack": slack_messages}
+"""Platform name -> Markdown to that platform's ordered message payloads."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One digest in every form: the plain data and its Markdown, HTML and PNG chart."""
+
+    digest: dict
+    markdown: str
+    html: str
+    chart: bytes
+
+    def post_for(self, platform: str) -> DigestPost:
+        """The ``DigestPost`` for ``platform`` (``discord`` or ``slack``), chart attached.
+        Raises ``KeyError`` for a platform with no renderer."""
+        return DigestPost(parts=PARTS[platform](self.markdown), files={CHART_FILE: self.chart})
+
+
+@dataclass
+class PublishResult:
+    """``digest_id`` is None when the period was already claimed (nothing was posted)."""
+
+    digest_id: int | None
+    rendered: Rendered | None = None
+    posted: list[PostedMessage] = field(default_factory=list)
+
+
+class DigestPublisher:
+    """Posts digests of rounds on the platforms in ``platforms`` (name -> ``ChatPlatform``;
+    the service adds each platform once it is connected).
+
+    Calling the publisher is :attr:`bot.core.Planbot.digest_publisher`'s contract:
+    ``await publisher(round_id, kind, platform, channel)`` posts an on-demand digest in that
+    channel.
+    """
+
+    def __init__(self, planbot: Planbot, platforms: Mapping[str, ChatPlatform] | None = None) -> None:
+        self.planbot = planbot
+        self.platforms: dict[str, ChatPlatform] = dict(platforms or {})
+
+    @property
+    def clock(self):
+        return self.planbot.clock
+
+    @property
+    def settings(self):
+        return self.planbot.settings
+
+    async def period_start(self, round_id: int) -> datetime | None:
+        """End of the last scheduled digest, else the round's opening; None if no round."""
+        store = self.planbot.store
+        last = await self.planbot.db(store.last_digest_end, round_id)
+        if last is not None:
+            return last
+        rnd = await self.planbot.db(store.get_round, round_id)
+        return rnd.opened_at if rnd else None
+
+    def _build(self, round_id: int, period: Period, lang: str | None) -> dict:
+        store = self.planbot.store
+        analysis = analyse_round(store, round_id).to_dict()
+        return build_digest(store, round_id, period, analysis=analysis, language=lang)
+
+    async def render(self, round_id: int, period: Period, lang: str | None = None) -> Rendered:
+        """Build the digest from the store (with the analysis) and render every form.
+
+        Store reads run on the database thread; drawing and templating on a worker thread.
+        Raises ``bot.errors.NotFound`` for an unknown round.
+        """
+        digest = await self.planbot.db(self._build, round_id, period, lang)
+        activity = await self.planbot.db(self.planbot.store.stance_activity, round_id)
+        return await asyncio.to_thread(_render_all, digest, activity, lang)
+
+    async def publish(self, round_id: int, kind: str, *, end: datetime | None = None,
+                      channels: list[tuple[ChatPlatform, ChannelRef]] | None = None) -> PublishResult:
+        """Claim, build, render and post the ``kind`` digest (``weekly``, ``final``,
+        ``on_demand``) of a round for [last digest end, ``end`` (default now)).
+
+        Posts in ``channels`` (default every channel of the round whose platform is
+        connected), records every posted message id with the digest, then stores its
+        content. Returns ``PublishResult(None)`` when the period was already claimed. A
+        channel whose post fails is logged and skipped; the others are still posted.
+        """
+        store = self.planbot.store
+        # The store keeps UTC; a trigger's fire time comes in the configured zone.
+        end = (end or self.clock.now()).astimezone(UTC)
+        start = await self.period_start(round_id)
+        if start is None:
+            _log.warning("no round %s; no %s digest", round_id, kind)
+            return PublishResult(None)
+        start = min(start, end)
+        digest_id = await self.planbot.db(store.claim_digest, round_id, kind, start, end,
+                                          self.clock.now())
+        if digest_id is None:
+            _log.info("%s digest of round %s up to %s already claimed", kind, round_id,
+                      end.isoformat())
+            return PublishResult(None)
+        rendered = await self.render(round_id, Period(start, end))
+        if channels is None:
+            channels = await self._round_channels(round_id)
+        posted: list[PostedMessage] = []
+        for platform, channel in channels:
+            try:
+                messages = await platform.post_digest(channel, rendered.post_for(platform.name))
+            except Exception:  # noqa: BLE001 - any platform failure; other channels still get it
+                _log.exception("posting the %s digest of round %s in %s failed", kind,
+                               round_id, channel)
+                continue
+            await self.planbot.db(store.record_messages, None, [
+                (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
+                 m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
+            posted.extend(messages)
+        await self.planbot.db(store.finish_digest, digest_id, rendered.digest,
+                              {"md": rendered.markdown, "html": rendered.html})
+        _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
+                  round_id, len(posted))
+        return PublishResult(digest_id, rendered, posted)
+
+    async def __call__(self, round_id: int, kind: str, platform: ChatPlatform,
+                       channel: ChannelRef) -> PublishResult:
+        """The ``/digest`` hook: post a ``kind`` digest up to now in ``channel`` only."""
+        return await self.publish(round_id, kind, channels=[(platform, channel)])
+
+    async def remind(self, round_id: int) -> list[PostedMessage]:
+        """Post the closing reminder in every channel of an open round (nothing otherwise)."""
+        rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+        if rnd is None or rnd.status != "open" or rnd.closes_at is None:
+            return []
+        closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M")
+        text = translate("round.reminder", rnd.language, round=rnd.id, name=rnd.name,
+                         closes=closes)
+        posted: list[PostedMessage] = []
+        for platform, channel in await self._round_channels(round_id):
+            try:
+                posted += await platform.post_digest(
+                    channel, DigestPost(parts=PARTS[platform.name](text)))
+            except Exception:  # noqa: BLE001 - as in publish: one channel's failure only
+                _log.exception("posting the reminder of round %s in %s failed", round_id, channel)
+        return posted
+
+    async def _round_channels(self, round_id: int) -> list[tuple[ChatPlatform, ChannelRef]]:
+        rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+        found = []
+        for platform_name, workspace_id, channel_id in rnd.channels if rnd else []:
+            platform = self.platforms.get(platform_name)
+            if platform is None or platform_name not in PARTS:
+                _log.warning("round %s has a channel on %s, which is not connected",
+                             round_id, platform_name)
+                continue
+            found.append((platform, ChannelRef(platform_name, workspace_id, channel_id)))
+        return found
+
+
+def _render_all(digest: dict, activity: list, lang: str | None) -> Rendered:
+    chart = render_chart(digest, activity, lang)
+    return Rendered(digest, render_markdown(digest, lang), render_html(digest, chart, lang), chart)

@@ -1,0 +1,199 @@
+"""Scheduled work with APScheduler 3: weekly digests, round deadlines and reminders.
+
+Jobs are module-level coroutine functions taking plain arguments (a service name and a round
+id), so a persistent job store (``SQLAlchemyJobStore`` on the service's database) can hold
+them across restarts; they find the running service in :data:`SERVICES`. Job ids are stable
+(``digest:<round>``, ``close:<round>``, ``remind:<round>``): re-adding a job keeps the stored
+one, and with it its next run time, so a run missed while the service was down is still due
+when it comes back. Such a run happens once (``coalesce=True``) if it is within its misfire
+grace time (APScheduler 3 user guide, "Missed job executions and coalescing"), and its digest
+covers everything since the last digest posted, read from the store.
+
+Weekly runs use a ``CronTrigger`` in the configured time zone, so they stay at the configured
+local time (09:00) across daylight-saving changes.
+
+APScheduler reads the wall clock; the job functions read time from the service's clock, so
+tests call them directly with a ``ManualClock`` and compute fire times with the triggers'
+``get_next_fire_time``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.jobstores.base import ConflictingIdError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+
+from bot.config import Settings
+from bot.publish import DigestPublisher, PublishResult
+
+_log = logging.getLogger(__name__)
+
+WEEKLY_GRACE = timedelta(days=7)
+"""A missed weekly run still runs on return within a week; later, the next run covers the gap."""
+REMINDER_GRACE = timedelta(hours=1)
+CLOSE_GRACE = None
+"""A round always closes, however late the service comes back (APScheduler: None = no limit)."""
+SYNC_EVERY = timedelta(minutes=1)
+JOB_TABLE = "apscheduler_jobs"
+
+SERVICES: dict[str, DigestScheduler] = {}
+"""Running services by name: how persisted jobs, which hold only the name, find theirs."""
+
+
+def weekly_trigger(settings: Settings, start: datetime | None = None) -> CronTrigger:
+    """The weekly digest trigger: ``digest_day`` at ``digest_time`` in ``timezone``."""
+    return CronTrigger(day_of_week=settings.digest_day, hour=settings.digest_time.hour,
+                       minute=settings.digest_time.minute, timezone=settings.timezone,
+                       start_date=start)
+
+
+def last_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The latest fire time of a weekly ``trigger`` at or before ``now``, in UTC (None if none
+    in the past eight days). Both racing processes compute the same value, which is what makes the
+    digest's claim key (round, kind, period end) collide."""
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    last = None
+    while fire is not None and fire <= now:
+        last = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return last.astimezone(UTC) if last else None
+
+
+def make_scheduler(settings: Settings, engine: Engine | None = None) -> AsyncIOScheduler:
+    """An ``AsyncIOScheduler`` in the configured time zone; jobs persist in ``engine``'s
+    database (table ``apscheduler_jobs``, created by APScheduler) when given, else in memory.
+    Defaults: coalesce missed runs, one instance per job."""
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE) if engine else MemoryJobStore()
+    return AsyncIOScheduler(jobstores={"default": store}, timezone=settings.timezone,
+                            job_defaults={"coalesce": True, "max_instances": 1,
+                                          "misfire_grace_time": int(WEEKLY_GRACE.total_seconds())})
+
+
+def service(name: str) -> DigestScheduler:
+    """The running service ``name``; raises ``LookupError`` when none is registered."""
+    try:
+        return SERVICES[name]
+    except KeyError:
+        raise LookupError(f"no planbot service named {name!r} is running") from None
+
+
+# ---- job functions (module-level, plain arguments) -------------------------------------
+
+
+async def weekly_digest(name: str, round_id: int) -> PublishResult | None:
+    """Post the weekly digest of ``round_id`` for the latest weekly fire time at or before
+    the service's now; nothing if the round is not open. Safe to run twice (the claim)."""
+    svc = service(name)
+    rnd = await svc.planbot.db(svc.planbot.store.get_round, round_id)
+    if rnd is None or rnd.status != "open":
+        return None
+    now = svc.publisher.clock.now()
+    due = last_fire_time(weekly_trigger(svc.settings), now)
+    if due is None or due <= rnd.opened_at:
+        return None
+    return await svc.publisher.publish(round_id, "weekly", end=due)
+
+
+async def close_round(name: str, round_id: int) -> PublishResult | None:
+    """Close the round (if still open) and post its final digest, up to its closing time."""
+    svc = service(name)
+    store = svc.planbot.store
+    await svc.planbot.db(store.close_round, round_id, svc.publisher.clock.now())
+    rnd = await svc.planbot.db(store.get_round, round_id)
+    if rnd is None or rnd.closed_at is None:
+        return None
+    _log.info("round %s closed at %s", round_id, rnd.closed_at.isoformat())
+    svc.remove_jobs(round_id)
+    return await svc.publisher.publish(round_id, "final", end=rnd.closed_at)
+
+
+async def remind(name: str, round_id: int) -> None:
+    """Post the closing reminder of an open round."""
+    await service(name).publisher.remind(round_id)
+
+
+async def sync_jobs(name: str) -> None:
+    """Add the jobs of rounds opened since the last pass; drop those of closed rounds."""
+    await service(name).sync()
+
+
+# ---- the service ----------------------------------------------------------------------
+
+
+class DigestScheduler:
+    """Keeps one weekly digest job per open round, plus closing and reminder jobs, on
+    ``scheduler`` under the service name ``name`` (several services may share a process,
+    as in tests, under different names)."""
+
+    def __init__(self, publisher: DigestPublisher, scheduler: AsyncIOScheduler,
+                 name: str = "planbot") -> None:
+        self.publisher = publisher
+        self.planbot = publisher.planbot
+        self.settings = publisher.settings
+        self.scheduler = scheduler
+        self.name = name
+
+    async def start(self) -> None:
+        """Register, sync the jobs of open rounds, start the scheduler on the running loop,
+        and keep syncing every minute (rounds are opened by commands at any time)."""
+        SERVICES[self.name] = self
+        self.scheduler.start()
+        self._add(sync_jobs, "sync", IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
+                  args=[self.name], misfire_grace_time=None, replace=True)
+        await self.sync()
+
+    def shutdown(self) -> None:
+        """Stop the scheduler without waiting for running jobs (their awaiters finish them),
+        and unregister."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        SERVICES.pop(self.name, None)
+
+    def job_ids(self, round_id: int) -> tuple[str, str, str]:
+        return f"digest:{round_id}", f"close:{round_id}", f"remind:{round_id}"
+
+    async def sync(self) -> None:
+        """Ensure the jobs of every open round exist; remove the jobs of closed rounds."""
+        rounds = await self.planbot.db(self.planbot.store.rounds)
+        now = self.publisher.clock.now()
+        for rnd in rounds:
+            if rnd.status != "open" or rnd.source != "chat":
+                self.remove_jobs(rnd.id)
+                continue
+            digest_id, close_id, remind_id = self.job_ids(rnd.id)
+            self._add(weekly_digest, digest_id, weekly_trigger(self.settings, rnd.opened_at),
+                      args=[self.name, rnd.id], misfire_grace_time=WEEKLY_GRACE)
+            if rnd.closes_at is not None:
+                self._add(close_round, close_id, DateTrigger(run_date=rnd.closes_at),
+                          args=[self.name, rnd.id], misfire_grace_time=CLOSE_GRACE)
+                remind_at = rnd.closes_at - self.settings.reminder_before
+                if remind_at > now:
+                    self._add(remind, remind_id, DateTrigger(run_date=remind_at),
+                              args=[self.name, rnd.id], misfire_grace_time=REMINDER_GRACE)
+
+    def remove_jobs(self, round_id: int) -> None:
+        for job_id in self.job_ids(round_id):
+            if self.scheduler.get_job(job_id) is not None:
+                self.scheduler.remove_job(job_id)
+
+    def _add(self, func, job_id: str, trigger, *, args=(), misfire_grace_time,
+             replace: bool = False) -> None:
+        """Add a job unless one with ``job_id`` is already stored (keeping its next run time,
+        hence catch-up after a restart); two processes adding at once is harmless."""
+        if not replace and self.scheduler.get_job(job_id) is not None:
+            return
+        grace = None if misfire_grace_time is None else int(misfire_grace_time.total_seconds())
+        try:
+            self.scheduler.add_job(func, trigger, id=job_id, args=list(args), coalesce=True,
+                                   misfire_grace_time=grace, max_instances=1,
+                                   replace_existing=replace)
+        except ConflictingIdError:
+            pass

@@ -1,0 +1,97 @@
+"""Publishing: /digest posts in the asking channel, records every message id, says what the
+weekly job and ``planbot digest`` say, and a long digest is split and posted in order."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.digests.build import Period, build_digest
+from bot.digests.render_md import render_markdown
+from bot.events import Actor, CommandInvoked
+from bot.findings import analyse_round
+from bot.publish import DigestPublisher
+from tests.bot.digest_fixtures import DISCORD, SLACK, busy_round
+from tests.helpers import START, make_planbot
+
+
+@pytest.fixture
+def pb(tmp_path):
+    core = make_planbot(tmp_path)
+    core.digest_publisher = DigestPublisher(core)
+    yield core
+    core.close()
+
+
+def digest_command(channel, locale="fr"):
+    return CommandInvoked(platform=channel.platform, workspace_id=channel.workspace_id,
+                          channel_id=channel.channel_id, occurred_at=START,
+                          actor=Actor("facilitator"), action="digest", locale=locale,
+                          roles=frozenset({"facilitator"}))
+
+
+async def test_digest_command_posts_in_that_channel_and_records_ids(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    pb.clock.advance(timedelta(days=2))
+
+    reply = await pb.run_command(digest_command(SLACK), platforms["slack"])
+
+    assert f"{round_id}" in reply.text and "publiée" in reply.text
+    assert platforms["discord"].digests == []
+    ((channel, post),) = platforms["slack"].digests
+    assert channel == SLACK and "digest.png" in post.files
+    assert all(len(b["text"]["text"]) <= 3000 for p in post.parts for b in p["blocks"])
+    (digest,) = pb.store.digests(round_id)
+    assert digest["kind"] == "on_demand" and digest["status"] == "posted"
+    assert [m[0] for m in digest["messages"]] == ["slack"] * len(post.parts)
+    assert [m[3] for m in digest["messages"]] == list(range(len(post.parts)))
+
+
+async def test_on_demand_weekly_and_cli_say_the_same(pb):
+    round_id, platforms = await busy_round(pb)
+    publisher = pb.digest_publisher
+    publisher.platforms.update(platforms)
+    end = START + timedelta(days=7)
+    pb.clock.set(end)
+    on_demand = await publisher(round_id, "on_demand", platforms["discord"], DISCORD)
+    weekly = await publisher.publish(round_id, "weekly", end=end)
+    # What `planbot digest` prints for the same period (bot/cli.py _digest).
+    cli = render_markdown(build_digest(pb.store, round_id, Period(START, end),
+                                       analysis=analyse_round(pb.store, round_id).to_dict()))
+    assert on_demand.rendered.markdown == weekly.rendered.markdown == cli
+    stored = {d["kind"]: d for d in pb.store.digests(round_id)}
+    assert stored["weekly"]["outputs"]["md"] == cli
+    assert stored["weekly"]["content"]["totals"]["stances"] == 96
+
+
+async def test_a_long_digest_is_split_and_every_part_posted_in_order(pb):
+    long_reply = ("This proposal needs a budget line before anyone can judge it. " * 40).strip()
+    round_id, platforms = await busy_round(pb, people=40, reply_text=long_reply + " {i}")
+    pb.digest_publisher.platforms.update(platforms)
+    result = await pb.digest_publisher.publish(round_id, "weekly",
+                                               end=START + timedelta(days=7))
+
+    discord_post = platforms["discord"].digests[0][1]
+    slack_post = platforms["slack"].digests[0][1]
+    assert len(discord_post.parts) > 1
+    assert all(len(p["content"]) <= 2000 for p in discord_post.parts)
+    recorded = [(m[0], m[3]) for m in pb.store.digests(round_id)[0]["messages"]]
+    assert recorded == [("discord", i) for i in range(len(discord_post.parts))] + \
+        [("slack", i) for i in range(len(slack_post.parts))]
+    # Order: the parts, joined, read as the whole Markdown does.
+    text = " ".join(p["content"] for p in discord_post.parts)
+    headings = [line for line in result.rendered.markdown.splitlines() if line.startswith("## ")]
+    positions = [text.index(h) for h in headings]
+    assert positions == sorted(positions)
+
+
+async def test_a_claimed_period_is_not_posted_again(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    end = START + timedelta(days=7)
+    first = await pb.digest_publisher.publish(round_id, "weekly", end=end)
+    second = await pb.digest_publisher.publish(round_id, "weekly", end=end)
+    assert first.digest_id is not None and second.digest_id is None
+    assert len(platforms["discord"].digests) == 1

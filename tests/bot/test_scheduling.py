@@ -1,0 +1,222 @@
+"""Scheduling: fire times across DST, catch-up after downtime, one digest per period even
+with two services on one database, deadlines and reminders, persistence of jobs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.events import EVENT_JOB_EXECUTED
+
+from bot import scheduling
+from bot.clock import ManualClock
+from bot.publish import DigestPublisher
+from bot.scheduling import (
+    DigestScheduler,
+    last_fire_time,
+    make_scheduler,
+    weekly_digest,
+    weekly_trigger,
+)
+from storage.db import create_store_engine
+from tests.bot.digest_fixtures import busy_round
+from tests.helpers import START, make_planbot, make_settings
+
+MONTREAL = ZoneInfo("America/Montreal")
+
+
+def fire_times(trigger, after: datetime, n: int) -> list[datetime]:
+    out, previous, now = [], None, after
+    for _ in range(n):
+        previous = trigger.get_next_fire_time(previous, now)
+        out.append(previous)
+        now = previous + timedelta(seconds=1)
+    return out
+
+
+@pytest.mark.parametrize("after, expected_utc", [
+    # 2026-03-08: clocks go forward (EST -> EDT); Monday 09:00 stays 09:00 local.
+    (datetime(2026, 2, 28, tzinfo=UTC), ["2026-03-02T14:00", "2026-03-09T13:00", "2026-03-16T13:00"]),
+    # 2026-11-01: clocks go back (EDT -> EST).
+    (datetime(2026, 10, 24, tzinfo=UTC), ["2026-10-26T13:00", "2026-11-02T14:00", "2026-11-09T14:00"]),
+])
+def test_weekly_run_stays_at_nine_local_across_dst(tmp_path, after, expected_utc):
+    trigger = weekly_trigger(make_settings(tmp_path))
+    times = fire_times(trigger, after, 3)
+    assert [t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") for t in times] == expected_utc
+    assert {(t.astimezone(MONTREAL).weekday(), t.astimezone(MONTREAL).time()) for t in times} \
+        == {(0, time(9, 0))}
+
+
+def test_configured_day_time_and_zone(tmp_path):
+    settings = make_settings(tmp_path, digest_day="fri", digest_time=time(17, 30),
+                             timezone=ZoneInfo("Europe/Paris"))
+    (fire,) = fire_times(weekly_trigger(settings), datetime(2026, 3, 27, 12, tzinfo=UTC), 1)
+    assert fire.astimezone(UTC) == datetime(2026, 3, 27, 16, 30, tzinfo=UTC)  # CET, UTC+1
+
+
+def test_last_fire_time_is_the_latest_at_or_before_now(tmp_path):
+    trigger = weekly_trigger(make_settings(tmp_path))
+    monday = datetime(2026, 11, 9, 14, 0, tzinfo=UTC)
+    assert last_fire_time(trigger, monday) == monday
+    assert last_fire_time(trigger, monday - timedelta(seconds=1)) == monday - timedelta(days=7)
+    assert last_fire_time(trigger, monday + timedelta(days=6)) == monday
+
+
+class Service:
+    """A Planbot, its publisher and its scheduler registered under a unique name."""
+
+    def __init__(self, tmp_path, name, clock, database_url=None):
+        self.pb = make_planbot(tmp_path, clock=clock, database_url=database_url)
+        self.publisher = DigestPublisher(self.pb)
+        self.pb.digest_publisher = self.publisher
+        self.scheduler = DigestScheduler(self.publisher, make_scheduler(self.pb.settings), name)
+        scheduling.SERVICES[name] = self.scheduler
+        self.name = name
+
+    def close(self):
+        self.scheduler.shutdown()
+        self.pb.close()
+
+
+@pytest.fixture
+def service(tmp_path, request):
+    svc = Service(tmp_path, request.node.name, ManualClock(START))
+    yield svc
+    svc.close()
+
+
+async def test_a_service_down_over_two_runs_posts_one_catch_up_digest(service):
+    round_id, platforms = await busy_round(service.pb)
+    service.publisher.platforms.update(platforms)
+    first = datetime(2026, 11, 9, 14, 0, tzinfo=UTC)  # Monday 09:00 in Montreal
+    service.pb.clock.set(first + timedelta(minutes=1))
+    posted = await weekly_digest(service.name, round_id)
+    assert posted.digest_id is not None
+
+    # Down from Tuesday through the runs of Nov 16 and Nov 23; back on Tuesday Nov 24.
+    service.pb.clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    catch_up = await weekly_digest(service.name, round_id)
+    again = await weekly_digest(service.name, round_id)
+
+    assert again.digest_id is None
+    weekly = [d for d in service.pb.store.digests(round_id) if d["kind"] == "weekly"]
+    assert [(d["period_start"], d["period_end"]) for d in weekly] == [
+        (START, first), (first, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))]
+    assert catch_up.rendered.digest["period"]["start"] == first.isoformat()
+    # Two weekly digests, each in both channels.
+    assert [len(p.digests) for p in platforms.values()] == [2, 2]
+
+
+async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
+    """APScheduler itself: a job whose stored next run is two weeks late runs once."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    svc = Service(tmp_path, request.node.name, ManualClock(START))
+    try:
+        round_id, platforms = await busy_round(svc.pb)  # opened weeks ago, at START
+        svc.publisher.platforms.update(platforms)
+        svc.pb.clock.set(now)  # the job and APScheduler now agree on the time
+        done = asyncio.Event()
+        runs = []
+
+        def executed(event):
+            if event.job_id == f"digest:{round_id}":
+                runs.append(event.scheduled_run_time)
+                done.set()
+
+        svc.scheduler.scheduler.add_listener(executed, EVENT_JOB_EXECUTED)
+        await svc.scheduler.start()
+        job = svc.scheduler.scheduler.get_job(f"digest:{round_id}")
+        assert (job.coalesce, job.misfire_grace_time) == (True, 7 * 24 * 3600)
+        # As if the service had been down since two weeks before the last run.
+        last = last_fire_time(weekly_trigger(svc.pb.settings), now)
+        job.modify(next_run_time=last - timedelta(days=14))
+        await asyncio.wait_for(done.wait(), 10)
+        await asyncio.sleep(0)  # let a second (wrong) run be submitted if there were one
+        assert runs == [last]
+        digests = [d for d in svc.pb.store.digests(round_id) if d["kind"] == "weekly"]
+        assert [(d["period_start"], d["period_end"]) for d in digests] == [(START, last)]
+    finally:
+        svc.close()
+
+
+async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path, database_url):
+    clock = ManualClock(START)
+    a = Service(tmp_path / "a", "svc-a", clock, database_url=database_url)
+    b_pb = make_planbot(tmp_path / "b", clock=clock, database_url=database_url)  # 2nd process
+    b = Service.__new__(Service)
+    b.pb, b.name = b_pb, "svc-b"
+    b.publisher = DigestPublisher(b_pb)
+    b.scheduler = DigestScheduler(b.publisher, make_scheduler(b_pb.settings), "svc-b")
+    scheduling.SERVICES["svc-b"] = b.scheduler
+    try:
+        round_id, platforms = await busy_round(a.pb)
+        a.publisher.platforms.update(platforms)
+        b.publisher.platforms.update(platforms)
+        for week in range(3):
+            clock.set(datetime(2026, 11, 9, 14, 0, tzinfo=UTC) + timedelta(weeks=week))
+            results = await asyncio.gather(weekly_digest("svc-a", round_id),
+                                           weekly_digest("svc-b", round_id))
+            assert sorted(r.digest_id is None for r in results) == [False, True]
+        digests = a.pb.store.digests(round_id)
+        assert len(digests) == 3
+        assert [len(p.digests) for p in platforms.values()] == [3, 3]
+        assert all(d["status"] == "posted" and len(d["messages"]) >= 2 for d in digests)
+    finally:
+        a.close()
+        b.close()
+
+
+async def test_round_closes_itself_with_a_final_digest_and_reminds_before(service):
+    round_id, platforms = await busy_round(service.pb)
+    service.publisher.platforms.update(platforms)
+    closes = START + timedelta(days=3)
+    with service.pb.store._tx() as s:  # the sample round has no deadline; give it one
+        from storage.models import Round
+
+        s.get(Round, round_id).closes_at = closes
+    await service.scheduler.sync()
+    sched = service.scheduler.scheduler
+    remind_job = sched.get_job(f"remind:{round_id}")
+    close_job = sched.get_job(f"close:{round_id}")
+    assert remind_job.trigger.run_date == closes - timedelta(hours=24)
+    assert close_job.trigger.run_date == closes and close_job.misfire_grace_time is None
+
+    await scheduling.remind(service.name, round_id)
+    reminder = platforms["slack"].digests[-1][1].parts[0]
+    assert "closes on" in reminder["text"] or "se termine" in reminder["text"]
+
+    service.pb.clock.set(closes + timedelta(seconds=5))
+    final = await scheduling.close_round(service.name, round_id)
+    assert service.pb.store.get_round(round_id).status == "closed"
+    assert final.digest_id is not None
+    (digest,) = [d for d in service.pb.store.digests(round_id) if d["kind"] == "final"]
+    assert digest["period_end"] == closes + timedelta(seconds=5)
+    assert sched.get_job(f"digest:{round_id}") is None
+    assert await weekly_digest(service.name, round_id) is None  # closed: no more weeklies
+
+
+async def test_jobs_persist_across_restarts_with_stable_ids(tmp_path, request):
+    svc = Service(tmp_path, request.node.name, ManualClock(START))
+    engine = create_store_engine(svc.pb.settings.database_url)
+    try:
+        round_id, _ = await busy_round(svc.pb)
+        first = make_scheduler(svc.pb.settings, engine)
+        svc.scheduler.scheduler = first
+        await svc.scheduler.start()
+        job = first.get_job(f"digest:{round_id}")
+        stored_next = job.next_run_time
+        first.shutdown(wait=False)
+
+        second = make_scheduler(svc.pb.settings, engine)
+        svc.scheduler.scheduler = second
+        await svc.scheduler.start()  # re-syncing keeps the stored job and its next run
+        again = second.get_job(f"digest:{round_id}")
+        assert again.next_run_time == stored_next
+        assert (again.func, again.args) == (weekly_digest, (request.node.name, round_id))
+        assert {j.id for j in second.get_jobs()} == {"sync", f"digest:{round_id}"}
+    finally:
+        svc.close()
+        engine.dispose()
