@@ -25,19 +25,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
-from slack_bolt.async_app import AsyncApp  # noqa: E402
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.core import Planbot  # noqa: E402
-from bot.plans import import_plan, sample_plan_paths  # noqa: E402
-from integrations.sandbox.slack import LocalSlack  # noqa: E402
-from integrations.sandbox.slack.delivery import sign  # noqa: E402
-from integrations.slack import SlackBot, make_web_client  # noqa: E402
-from storage.db import create_store_engine, upgrade  # noqa: E402
-from storage.store import Store  # noqa: E402
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.core import Planbot
+from bot.plans import import_plan, sample_plan_paths
+from integrations.sandbox.slack import LocalSlack
+from integrations.sandbox.slack.delivery import sign
+from integrations.slack import SlackBot, make_web_client
+from storage.db import create_store_engine, upgrade
+from storage.store import Store
 
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCH"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")

@@ -209,7 +209,7 @@ class SlackBot:
         task = asyncio.ensure_future(self.planbot.handle(event))
         try:
             await asyncio.wait_for(asyncio.shield(task), self.handle_budget)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
                          event.event_key, self.handle_budget)
             self._track(task)
@@ -239,7 +239,7 @@ class SlackBot:
             roles=await self.directory.groups_of(user_id))
         try:
             reply = await self.planbot.run_command(cmd, self.platform)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure still gets the user an answer
             _log.exception("/planbot %s failed", parsed.action)
             await respond(text=_FAILED[lang], response_type="ephemeral")
             return

@@ -11,7 +11,6 @@ language and to facilitator user ids.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -45,7 +44,7 @@ class Directory:
         except SlackApiError as exc:
             _log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
             locale = None
-        except (ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ClientError) as exc:
             _log.warning("users.info unreachable for %s: %r", user_id, exc)
             return None
         self._locales[user_id] = (self._now(), locale)
@@ -62,7 +61,7 @@ class Directory:
                         members.setdefault(member, set()).add(group["id"])
             except SlackApiError as exc:
                 _log.warning("usergroups.list failed: %s", exc.response.get("error"))
-            except (ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ClientError) as exc:
                 _log.warning("usergroups.list unreachable: %r", exc)
                 return frozenset()
             self._groups = (self._now(), {u: frozenset(g) for u, g in members.items()})

@@ -16,7 +16,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.events import Emoji, ReplyPosted
-from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
+from bot.platform import (
+    ChannelRef,
+    DigestPost,
+    PostedMessage,
+    ReactionState,
+    SectionPost,
+)
 from bot.stances import SLACK_ALIASES
 from integrations.slack.blocks import section_messages
 from integrations.slack.translate import reply_from_history

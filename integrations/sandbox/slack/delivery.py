@@ -236,7 +236,7 @@ class Delivery:
                     return AckResult(True, payload), "acked", resp.status
                 outcome = "refused" if 400 <= resp.status < 500 else "http_error"
                 return AckResult(False), outcome, resp.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return AckResult(False), "http_timeout", None
         except aiohttp.ClientConnectionError:
             return AckResult(False), "lost", None
@@ -260,7 +260,7 @@ class Delivery:
         try:
             await live[-1].send_str(json.dumps(envelope))
             result = await asyncio.wait_for(fut, self.ack_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return AckResult(False), "http_timeout", None
         except ConnectionError:
             return AckResult(False), "lost", None

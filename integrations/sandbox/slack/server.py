@@ -36,7 +36,12 @@ from aiohttp import WSMsgType, web
 
 from integrations.sandbox.slack.delivery import AckResult, Delivery
 from integrations.sandbox.slack.webapi import WebApi, message_changed, reaction_event
-from integrations.sandbox.slack.workspace import Message, SlackApiFailure, User, Workspace
+from integrations.sandbox.slack.workspace import (
+    Message,
+    SlackApiFailure,
+    User,
+    Workspace,
+)
 
 _log = logging.getLogger(__name__)
 

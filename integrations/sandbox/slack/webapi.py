@@ -207,11 +207,9 @@ def _window(messages: list[Message], p: dict) -> list[Message]:
 
     def ok(m: Message) -> bool:
         t = float(m.ts)
-        if oldest is not None and (t < float(oldest) or (t == float(oldest) and not inclusive)):
-            return False
-        if latest is not None and (t > float(latest) or (t == float(latest) and not inclusive)):
-            return False
-        return True
+        after_oldest = oldest is None or t > float(oldest) or (inclusive and t == float(oldest))
+        before_latest = latest is None or t < float(latest) or (inclusive and t == float(latest))
+        return after_oldest and before_latest
 
     return [m for m in messages if ok(m)]
 

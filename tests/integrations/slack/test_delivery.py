@@ -15,7 +15,14 @@ import pytest
 
 from integrations.sandbox.slack.delivery import sign
 from integrations.sandbox.slack.webapi import reaction_event
-from tests.integrations.slack.conftest import ANA, BEN, CHANNEL, open_round, sections, start_bot
+from tests.integrations.slack.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    open_round,
+    sections,
+    start_bot,
+)
 
 
 def _reaction_body(slack, user: str, ts: str, name: str = "+1") -> dict:
