@@ -24,7 +24,8 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
+from scipy.spatial import cKDTree
+from sklearn.cluster import KMeans, kmeans_plusplus
 from sklearn.metrics import silhouette_score
 
 _log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ MIN_VOTES = 7
 GREEDY_N = 15
 BASE_K = 100
 MAX_GROUPS = 5
+_COMPILED_ABOVE = 1000  # points
 
 
 def in_conversation(vote_counts: np.ndarray, n_statements: int) -> np.ndarray:
@@ -98,10 +100,8 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
 
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the closest centre per point (ties: lowest index, as Polis' min-key keeps the
-    first cluster). Squared distances up to the per-point constant |p|²."""
-    d2 = (centres ** 2).sum(axis=1)[None, :] - 2.0 * (points @ centres.T)
-    return np.argmin(d2, axis=1)
+    """Index of the closest centre per point (clusters.clj ``add-to-closest``)."""
+    return cKDTree(centres).query(points)[1].astype(np.int64)
 
 
 def _inertia(points, weights, labels, centres) -> float:
@@ -112,17 +112,26 @@ def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter
                 random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
     """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins.
 
-    Returns ``(labels, centres)`` as :func:`polis_kmeans`. Deterministic for a fixed
+    Every candidate is finished by :func:`polis_kmeans`, so the result is a Polis fixed point.
+    On many points the restarts run in scikit-learn's compiled Lloyd loop; on few points (group
+    k-means over at most 100 base clusters) a numpy loop avoids its threading overhead.
+    Returns ``(labels, centres)`` as :func:`polis_kmeans`; deterministic for a fixed
     ``random_state``.
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
     best = polis_kmeans(points, first_distinct(points, k), w, max_iter)
     best_cost = _inertia(points, w, *best)
-    distinct = len(np.unique(points, axis=0))
-    if n_init > 0 and distinct > k:
+    if n_init <= 0 or len(np.unique(points, axis=0)) <= k:
+        return best
+    if len(points) > _COMPILED_ABOVE:
         km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state, max_iter=max_iter)
-        km.fit(points, sample_weight=w)
-        candidate = polis_kmeans(points, km.cluster_centers_, w, max_iter)
+        starts = [km.fit(points, sample_weight=w).cluster_centers_]
+    else:
+        rng = np.random.RandomState(random_state)
+        starts = (kmeans_plusplus(points, k, sample_weight=w, random_state=rng)[0]
+                  for _ in range(n_init))
+    for start in starts:
+        candidate = polis_kmeans(points, start, w, max_iter)
         cost = _inertia(points, w, *candidate)
         if cost < best_cost - 1e-9:
             best, best_cost = candidate, cost
@@ -151,13 +160,19 @@ class Grouping:
     base_centres: np.ndarray
 
 
-def group_participants(coords: np.ndarray, random_state: int = 0, n_init: int = 10) -> Grouping:
+BASE_RESTARTS = 10
+GROUP_RESTARTS = 50
+"""k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
+points, so many restarts are cheap; with 50 the chosen groups no longer depend on the seed on
+the bundled conversations."""
+
+
+def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     """Base clusters, then opinion groups with k chosen by silhouette (see module docstring).
 
     Args:
         coords: (n_clustered, 2) projected coordinates of the clustered participants.
         random_state: seed of the k-means++ restarts.
-        n_init: k-means++ restarts per k-means besides Polis' cold start.
 
     Returns:
         :class:`Grouping`. Fewer than 2 distinct base clusters give one group (k = 1).
@@ -167,14 +182,16 @@ def group_participants(coords: np.ndarray, random_state: int = 0, n_init: int = 
         empty = np.zeros(0, dtype=np.int64)
         return Grouping(empty, 0, float("nan"), {}, empty, np.zeros((0, coords.shape[1])))
     base_k = min(BASE_K, len(np.unique(coords, axis=0)))
-    base_labels, base_centres = best_kmeans(coords, base_k, None, 100, random_state, n_init)
+    base_labels, base_centres = best_kmeans(coords, base_k, None, 100, random_state,
+                                           BASE_RESTARTS)
     weights = np.bincount(base_labels, minlength=len(base_centres)).astype(np.float64)
     n_base = len(base_centres)
     max_k = min(MAX_GROUPS, 2 + n_base // 12)
     silhouettes: dict[int, float] = {}
     choices: dict[int, np.ndarray] = {}
     for k in range(2, min(max_k, n_base) + 1):
-        labels, _ = best_kmeans(base_centres, k, weights, 20, random_state, n_init)
+        # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
+        labels, _ = best_kmeans(base_centres, k, weights, 20, random_state, GROUP_RESTARTS)
         found = len(np.unique(labels))
         if found < 2:
             continue
