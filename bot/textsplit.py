@@ -38,8 +38,10 @@ _LEVELS: tuple[regex.Pattern[str], ...] = (
     regex.compile(_BREAKABLE_SPACE + "++" + _NOT_BEFORE_PUNCT),  # between words
 )
 
-# Tokens never cut: Markdown links, bare URLs (also inside Discord's <...> embed suppression).
-_ATOMIC = regex.compile(r"\[[^\]\n]*\]\([^)\s]+\)|<?[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>]+>?")
+# Tokens never cut: Markdown links, then (more important, also inside a link) bare URLs. A URL
+# ends before trailing punctuation, as autolinkers read it (GFM spec, "autolinks (extension)").
+_MARKDOWN_LINK = regex.compile(r"\[[^\]\n]*\]\([^)\s]+\)")
+_URL = regex.compile(r"<?[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>]*[^\s<>.,;:!?»\"')\]]>?")
 
 _GRAPHEME = regex.compile(r"\X")
 
@@ -77,26 +79,32 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
-def _cut_positions(text: str) -> tuple[frozenset[int], frozenset[int]]:
-    """(grapheme boundaries, grapheme boundaries outside URLs and Markdown links)."""
+def _cut_positions(text: str) -> tuple[frozenset[int], ...]:
+    """Allowed cut offsets, best first: grapheme boundaries outside Markdown links and URLs,
+    then outside URLs only, then every grapheme boundary."""
     boundaries = {m.start() for m in _GRAPHEME.finditer(text)}
     boundaries.add(len(text))
-    inside_atoms: set[int] = set()
-    for m in _ATOMIC.finditer(text):
-        inside_atoms.update(range(m.start() + 1, m.end()))
-    return frozenset(boundaries), frozenset(boundaries - inside_atoms)
+    in_urls = _inside(_URL, text)
+    outside_urls = boundaries - in_urls
+    return frozenset(outside_urls - _inside(_MARKDOWN_LINK, text)), frozenset(outside_urls), frozenset(boundaries)
 
 
-def _best_cut(
-    text: str, pos: int, limit: int, allowed: tuple[frozenset[int], frozenset[int]]
-) -> tuple[int, int]:
+def _inside(pattern: regex.Pattern[str], text: str) -> set[int]:
+    """Offsets strictly inside a match of ``pattern``."""
+    inside: set[int] = set()
+    for m in pattern.finditer(text):
+        inside.update(range(m.start() + 1, m.end()))
+    return inside
+
+
+def _best_cut(text: str, pos: int, limit: int, allowed: tuple[frozenset[int], ...]) -> tuple[int, int]:
     """The cut ``(end of this part, start of the next)`` for the part starting at ``pos``.
 
     Picks the last separator of the most preferred level whose cut keeps the part within
-    ``limit`` and non-empty; falls back to the last grapheme boundary (outside atoms if
-    possible), then to a plain code-point cut.
+    ``limit`` and non-empty; falls back to the last allowed grapheme boundary (see
+    :func:`_cut_positions`), then to a plain code-point cut.
     """
-    boundaries, safe = allowed
+    safe = allowed[0]
     window_end = pos + limit
     for level in _LEVELS:
         best: tuple[int, int] | None = None
@@ -108,7 +116,7 @@ def _best_cut(
                 best = (start, end)
         if best is not None:
             return best
-    for candidates in (safe, boundaries):
+    for candidates in allowed:
         cut = max((p for p in candidates if pos < p <= window_end), default=None)
         if cut is not None:
             return cut, cut

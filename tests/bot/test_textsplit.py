@@ -63,7 +63,7 @@ def _boundaries(text: str) -> set[int]:
     return {m.start() for m in _GRAPHEME.finditer(text)} | {len(text)}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(text=_texts(), limit=st.integers(min_value=8, max_value=400))
 def test_parts_fit_rejoin_and_cut_only_between_graphemes_and_outside_urls(text, limit):
     parts = split_text(text, limit)
@@ -81,7 +81,7 @@ def test_parts_fit_rejoin_and_cut_only_between_graphemes_and_outside_urls(text, 
             assert not (u_start < end < u_end), "part ends inside a URL"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None)
 @given(text=_texts())
 def test_text_within_limit_is_one_part_unchanged(text):
     assert split_text(text, len(text)) == [text]

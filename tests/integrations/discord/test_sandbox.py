@@ -13,9 +13,8 @@ from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
 
 
 async def test_unknown_route_answers_404_and_is_recorded(sandbox):
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sandbox.api_base}/guilds/1/audit-logs") as resp:
-            status, content_type = resp.status, resp.headers["Content-Type"]
+    async with aiohttp.ClientSession() as http, http.get(f"{sandbox.api_base}/guilds/1/audit-logs") as resp:
+        status, content_type = resp.status, resp.headers["Content-Type"]
 
     assert status == 404 and content_type == "application/json"
     assert [(r.method, r.path, r.known) for r in sandbox.unknown_requests()] == [
@@ -41,9 +40,9 @@ async def test_message_content_is_withheld_over_rest_without_the_intent():
         sb.world.start_thread(starter, "fil", thread_owner)
         await sb.user_replies(sb.people["bob"].id, sb.channel.id, starter.id, "secret")
         headers = {"Authorization": f"Bot {sb.token}"}
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{sb.api_base}/channels/{starter.id}/messages", headers=headers) as resp:
-                history = json.loads(await resp.read())
+        url = f"{sb.api_base}/channels/{starter.id}/messages"
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            history = json.loads(await resp.read())
 
     assert [m["content"] for m in history if m["type"] == 0] == [""]
     assert [m.content for m in sb.thread_messages(starter.id)] == ["secret"]  # still in the world
@@ -82,8 +81,8 @@ def _set_on_ready(ready: asyncio.Event):
 
 async def test_resume_gateway_url_and_gateway_bot_point_at_the_local_server(sandbox):
     headers = {"Authorization": f"Bot {sandbox.token}"}
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{sandbox.api_base}/gateway/bot", headers=headers) as resp:
-            data = json.loads(await resp.read())
+    url = f"{sandbox.api_base}/gateway/bot"
+    async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+        data = json.loads(await resp.read())
 
     assert data["url"] == sandbox.gateway_url and data["url"].startswith("ws://127.0.0.1:")
