@@ -7,11 +7,13 @@ how late a retry comes does not matter.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from integrations.sandbox.slack.delivery import sign
 from integrations.sandbox.slack.webapi import reaction_event
@@ -92,3 +94,65 @@ async def test_acknowledgement_waits_for_the_store(slack, slackbot, planbot):
     result = await slack.user_reacts(ANA, CHANNEL, broadband, "shrug")
     assert result.acked
     assert sections(planbot, round_id)["broadband"]["pass"] == 1
+
+
+class _StoreTrouble:
+    """The real core in front of a store that fails (``failures`` writes raise) or stalls
+    (each write waits for ``release``): what a locked or lost database does."""
+
+    def __init__(self, core, *, failures: int = 0) -> None:
+        self.core = core
+        self.failures = failures
+        self.release: asyncio.Event | None = None
+
+    def __getattr__(self, name):
+        return getattr(self.core, name)
+
+    async def handle(self, event):
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        if self.release is not None:
+            await self.release.wait()
+        return await self.core.handle(event)
+
+
+@pytest.mark.allow_logged_errors
+@pytest.mark.parametrize("mode", ["socket", "http"])
+async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, planbot, mode):
+    trouble = _StoreTrouble(planbot)
+    bot = await start_bot(slack, trouble, mode)
+    try:
+        _, round_id, (broadband, _) = await open_round(slack, planbot)
+        slack.delivery.ack_timeout = 0.3
+        trouble.failures = 1
+
+        result = await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+
+        assert result.acked
+        event_id = slack.events[-1]["event_id"]
+        outcomes = [a.outcome for a in slack.delivery.attempts if a.event_id == event_id]
+        assert outcomes == ["http_error" if mode == "http" else "http_timeout", "acked"]
+        assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    finally:
+        await bot.stop()
+
+
+async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack, planbot):
+    trouble = _StoreTrouble(planbot)
+    bot = await start_bot(slack, trouble, "http", handle_budget=0.05)
+    try:
+        _, round_id, (broadband, _) = await open_round(slack, planbot)
+        trouble.release = asyncio.Event()
+
+        result = await slack.user_reacts(ANA, CHANNEL, broadband, "-1")
+
+        assert result.acked
+        assert [a.retry_num for a in slack.delivery.attempts if a.event_id ==
+                slack.events[-1]["event_id"]] == [0]
+        assert sections(planbot, round_id)["broadband"]["disagree"] == 0
+        trouble.release.set()
+        await bot.wait_idle()
+        assert sections(planbot, round_id)["broadband"]["disagree"] == 1
+    finally:
+        await bot.stop()

@@ -189,3 +189,22 @@ async def test_tombstone_goes_with_its_last_reply(slack):
     await slack.user_deletes(ANA, CHANNEL, reply.ts)
     assert slack.messages(CHANNEL) == []
     assert slack.events[-1]["event"]["subtype"] == "message_deleted"
+
+
+async def test_update_ephemeral_and_history(slack, client):
+    first = await client.chat_postMessage(channel=CHANNEL, text="one")
+    await client.chat_postMessage(channel=CHANNEL, text="two")
+    await client.chat_update(channel=CHANNEL, ts=first["ts"], text="one, edited")
+    await client.chat_postEphemeral(channel=CHANNEL, user=ANA, text="only you")
+    await slack.settle()
+
+    page = await client.conversations_history(channel=CHANNEL, limit=1)
+    rest = await client.conversations_history(channel=CHANNEL, limit=1,
+                                              cursor=page["response_metadata"]["next_cursor"])
+
+    assert [m["text"] for m in page["messages"] + rest["messages"]] == ["two", "one, edited"]
+    assert not rest["has_more"]
+    assert slack.api.ephemerals[0]["text"] == "only you"
+    changed = [b["event"] for b in slack.events if b["event"].get("subtype") == "message_changed"]
+    assert changed[0]["message"]["text"] == "one, edited"
+    assert changed[0]["previous_message"]["text"] == "one"
