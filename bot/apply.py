@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.events import (
@@ -21,9 +22,11 @@ from bot.events import (
 )
 from bot.identity import Pseudonymizer
 from bot.stances import StanceMap, emoji_key
-from storage.store import Store
+from storage.store import MessageTarget, Store
 
 _log = logging.getLogger(__name__)
+TARGET_TTL = timedelta(seconds=60)
+CACHE_SIZE = 100_000
 
 
 class EventApplier:
@@ -39,6 +42,15 @@ class EventApplier:
         self.stances = stances
         self.pseudonyms = pseudonyms
         self.clock = clock
+        # Participant ids never change, and a message's statement never does; caching both
+        # saves two queries per event. Targets are re-read after TARGET_TTL so a round closed
+        # by another process stops counting soon after.
+        self._participants: dict[tuple[str, str | None], int] = {}
+        self._targets: dict[tuple[str, str, str], tuple[MessageTarget, datetime]] = {}
+
+    def forget_targets(self) -> None:
+        """Drop cached message targets (call after closing a round in this process)."""
+        self._targets.clear()
 
     def apply(self, event) -> bool:
         handler = {
@@ -55,11 +67,28 @@ class EventApplier:
         return handler(event)
 
     def _participant(self, event, actor) -> int:
-        return self.store.participant(self.pseudonyms.key(event.platform, actor.user_id),
-                                      event.platform, self.clock.now(), actor.display_name)
+        key = self.pseudonyms.key(event.platform, actor.user_id)
+        pid = self._participants.get((key, actor.display_name))
+        if pid is None:
+            if len(self._participants) > CACHE_SIZE:
+                self._participants.clear()
+            pid = self.store.participant(key, event.platform, self.clock.now(),
+                                         actor.display_name)
+            self._participants[(key, actor.display_name)] = pid
+        return pid
 
     def _target(self, event, message_id: str):
-        target = self.store.find_message(event.platform, event.channel_id, message_id)
+        now = self.clock.now()
+        cache_key = (event.platform, event.channel_id, message_id)
+        cached = self._targets.get(cache_key)
+        if cached is not None and now - cached[1] < TARGET_TTL:
+            target = cached[0]
+        else:
+            target = self.store.find_message(event.platform, event.channel_id, message_id)
+            if target is not None and target.round_open:
+                if len(self._targets) > CACHE_SIZE:
+                    self._targets.clear()
+                self._targets[cache_key] = (target, now)
         if target is None:
             _log.debug("ignored %s on unknown message %s", type(event).__name__, message_id)
             return None

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, String, and_, case, func, insert, select, update
+from sqlalchemy import Connection, Engine, String, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased, sessionmaker
@@ -112,11 +112,18 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._hot = _HotStatements(self._insert_ignore)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def _conn(self) -> Iterator[Connection]:
+        """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        with self.engine.begin() as conn:
+            yield conn
 
     def _insert_ignore(self, table):
         """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
@@ -345,21 +352,21 @@ class Store:
     def participant(self, key_hash: str, platform: str, now: datetime,
                     display_name: str | None = None, external_id: str | None = None) -> int:
         """The id of the participant with ``key_hash``, created if new."""
-        with self._tx() as s:
-            s.execute(self._insert_ignore(Participant).values(
+        with self._conn() as c:
+            c.execute(self._insert_ignore(Participant).values(
                 key_hash=key_hash, platform=platform, display_name=display_name,
                 external_id=external_id, first_seen_at=now))
-            pid = s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+            pid = c.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
             if display_name is not None:
-                s.execute(update(Participant).where(Participant.id == pid,
-                          Participant.display_name.is_distinct_from(display_name))
-                          .values(display_name=display_name))
+                c.execute(update(Participant).where(
+                    Participant.id == pid, Participant.display_name.is_distinct_from(display_name))
+                    .values(display_name=display_name))
             return pid
 
     def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
         """What the message is (a section part or a reply), or None if planbot does not know it."""
-        with self._tx() as s:
-            row = s.execute(
+        with self._conn() as c:
+            row = c.execute(
                 select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
                        Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
@@ -388,27 +395,19 @@ class Store:
             sid, rid, kind, status, chan, thread = row
             return MessageTarget(sid, rid, kind, status == "open", chan, thread)
 
-    def _claim(self, s: Session, event_key: str | None, now: datetime) -> bool:
+    def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
         """Record ``event_key`` in this transaction; False if it was already applied."""
         if event_key is None:
             return True
-        # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT DO NOTHING.
-        res = s.execute(self._insert_ignore(ProcessedEvent).values(
-            event_key=event_key, processed_at=now).returning(ProcessedEvent.event_key))
+        res = s.execute(self._hot.claim, {"event_key": event_key, "processed_at": now})
         return res.first() is not None
 
-    def _recompute_current(self, s: Session, participant_id: int, statement_id: int) -> None:
+    def _recompute_current(self, s: Session | Connection, participant_id: int,
+                           statement_id: int) -> None:
         """Mark the one stance that counts: the latest-added present mapped reaction."""
-        s.execute(update(Stance).where(Stance.participant_id == participant_id,
-                                       Stance.statement_id == statement_id,
-                                       Stance.is_current.is_(True)).values(is_current=False))
-        winner = s.scalar(
-            select(Stance.id).where(Stance.participant_id == participant_id,
-                                    Stance.statement_id == statement_id,
-                                    Stance.removed_at.is_(None), Stance.stance.is_not(None))
-            .order_by(Stance.added_at.desc(), Stance.id.desc()).limit(1))
-        if winner is not None:
-            s.execute(update(Stance).where(Stance.id == winner).values(is_current=True))
+        pair = {"pid": participant_id, "sid": statement_id}
+        s.execute(self._hot.clear_current, pair)
+        s.execute(self._hot.set_current, pair)
 
     def add_reaction(self, *, event_key: str | None, participant_id: int, statement_id: int,
                      platform: str, emoji_key: str, emoji_raw: str, stance: str | None,
@@ -418,24 +417,24 @@ class Store:
         Adding a reaction already present changes nothing, so re-delivery is harmless even
         without an event key.
         """
-        with self._tx() as s:
-            if not self._claim(s, event_key, at):
+        hot = self._hot
+        with self._conn() as c:
+            if not self._claim(c, event_key, at):
                 return False
-            row = s.scalar(select(Stance).where(
-                Stance.participant_id == participant_id, Stance.statement_id == statement_id,
-                Stance.emoji_key == emoji_key))
+            row = c.execute(hot.find_stance, {"pid": participant_id, "sid": statement_id,
+                                              "ek": emoji_key}).first()
             if row is not None and row.removed_at is None:
                 return False
+            values = {"emoji_raw": emoji_raw, "stance": stance, "source": source,
+                      "added_at": at}
             if row is None:
-                s.add(Stance(participant_id=participant_id, statement_id=statement_id,
-                             emoji_key=emoji_key, emoji_raw=emoji_raw, stance=stance,
-                             source=source, platform=platform, added_at=at, is_current=False))
+                c.execute(hot.insert_stance, dict(
+                    values, participant_id=participant_id, statement_id=statement_id,
+                    emoji_key=emoji_key, platform=platform, is_current=False, removed_at=None))
             else:
-                row.removed_at, row.added_at, row.source = None, at, source
-                row.emoji_raw, row.stance = emoji_raw, stance
-            s.flush()
+                c.execute(hot.revive_stance, dict(values, row_id=row.id))
             if stance is not None:
-                self._recompute_current(s, participant_id, statement_id)
+                self._recompute_current(c, participant_id, statement_id)
             return True
 
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
@@ -445,7 +444,7 @@ class Store:
 
         True if the store changed; removing what is already gone changes nothing.
         """
-        with self._tx() as s:
+        with self._conn() as s:
             if not self._claim(s, event_key, at):
                 return False
             q = select(Stance.id, Stance.participant_id).where(
@@ -771,3 +770,30 @@ class Store:
                        Statement.deleted_at.is_(None))
                 .order_by(Stance.added_at, Stance.id))]
         return statements, votes
+
+
+class _HotStatements:
+    """Statements of the per-event path, built once with bind parameters.
+
+    Building a SQLAlchemy statement costs more than running it on SQLite; these are built
+    on Core tables (no ORM compile step) and reused for every event. The current-stance
+    update takes two statements because the partial unique index is checked row by row: the
+    old current row must be cleared before the new one is set.
+    """
+
+    def __init__(self, insert_ignore) -> None:
+        t = Stance.__table__
+        pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
+        self.claim = insert_ignore(ProcessedEvent.__table__).returning(
+            ProcessedEvent.__table__.c.event_key)
+        self.find_stance = select(t.c.id, t.c.removed_at).where(
+            pair, t.c.emoji_key == bindparam("ek"))
+        self.insert_stance = t.insert()
+        self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
+            removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
+            emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"))
+        self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
+            is_current=False)
+        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
+                  .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
+        self.set_current = t.update().where(t.c.id == winner).values(is_current=True)

@@ -186,3 +186,11 @@ async def test_closed_round_ignores_events(pb):
     pb.store.close_round(round_id, START)
     assert not await pb.handle(react("u1"))
     assert not await pb.handle(reply("u1", "5000"))
+
+
+async def test_reaction_added_again_after_removal_counts_again(pb):
+    round_id, _ = await open_sample(pb)
+    await pb.handle(react("u1"))
+    await pb.handle(unreact("u1", at=START + timedelta(seconds=1)))
+    assert await pb.handle(react("u1", at=START + timedelta(seconds=2)))
+    assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 0)
