@@ -1,0 +1,176 @@
+"""``planbot run``: the store, the core, the configured platforms and the scheduler on one
+asyncio loop, until SIGINT or SIGTERM.
+
+Shutdown order, so that nothing acknowledged is lost: stop the scheduler (no new jobs), stop
+taking events (Slack: close the socket or HTTP server; Discord: close the gateway), let work in
+flight end (the adapters wait for their handlers), then drain the core's database thread
+(``Planbot.close``) and dispose of the engine. Both adapters acknowledge an event only after
+the core stored it, so an event cut off by the shutdown is not acknowledged: Slack sends it
+again, and the start-up reconciliation reads whatever was missed from the platform.
+
+Endpoints can be pointed elsewhere than Discord and Slack (a local server, in tests) with
+``DISCORD_API_BASE`` (e.g. ``http://127.0.0.1:PORT/api/v10``), ``DISCORD_GATEWAY_URL``
+(``ws://127.0.0.1:PORT/``) and ``SLACK_API_BASE`` (``http://127.0.0.1:PORT/api/``);
+``SLACK_HOST`` is the interface the HTTP-mode server listens on (default 127.0.0.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.core import Planbot
+from bot.publish import DigestPublisher
+from bot.scheduling import DigestScheduler, make_scheduler
+from storage.db import create_store_engine, upgrade
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = """\
+planbot run: no chat platform is configured.
+
+Set DISCORD_TOKEN to run on Discord, and/or SLACK_BOT_TOKEN (+ SLACK_APP_TOKEN for Socket
+Mode, or SLACK_SIGNING_SECRET with SLACK_MODE=http) to run on Slack, in the environment or
+in a .env file (every key is described in .env.example).
+
+To see planbot work without any account or token, try:  planbot demo
+"""
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the platforms' APIs are; None means the real Discord and Slack."""
+
+    discord_api: str | None = None
+    discord_gateway: str | None = None
+    slack_api: str | None = None
+    slack_host: str = "127.0.0.1"
+    """Interface of the HTTP-mode server (behind a reverse proxy by default; ``0.0.0.0`` to
+    expose it directly)."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Endpoints:
+        return cls(env.get("DISCORD_API_BASE") or None, env.get("DISCORD_GATEWAY_URL") or None,
+                   env.get("SLACK_API_BASE") or None, env.get("SLACK_HOST") or "127.0.0.1")
+
+
+def run(settings: Settings, env: Mapping[str, str] | None = None) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured,
+    1 a platform failed)."""
+    if not settings.discord_enabled and not settings.slack_enabled:
+        print(NOT_CONFIGURED, file=sys.stderr)
+        return 2
+    return asyncio.run(serve(settings, Endpoints.from_env(os.environ if env is None else env)))
+
+
+async def serve(settings: Settings, endpoints: Endpoints = Endpoints(),
+                stop: asyncio.Event | None = None) -> int:
+    """The service on the running loop until ``stop`` is set (by SIGINT/SIGTERM when not
+    given) or a platform client dies. Returns the exit code."""
+    stop = stop or _stop_on_signals()
+    engine = create_store_engine(settings.database_url)
+    upgrade(engine)
+    planbot = Planbot(Store(engine), settings, SystemClock())
+    publisher = DigestPublisher(planbot)
+    planbot.digest_publisher = publisher
+    scheduler = DigestScheduler(publisher, make_scheduler(settings, engine))
+    slack = discord = None
+    failed = False
+    try:
+        if settings.slack_enabled:
+            slack = await _start_slack(planbot, settings, endpoints)
+            publisher.platforms["slack"] = slack.platform
+        if settings.discord_enabled:
+            discord = _start_discord(planbot, settings, endpoints, publisher)
+        await scheduler.start()
+        _log.info("planbot running: %s", ", ".join(sorted(
+            p for p, on in (("discord", discord), ("slack", slack)) if on)))
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if discord is not None:
+            waiters.append(discord.task)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if discord is not None and discord.task.done():
+            failed = discord.task.cancelled() or discord.task.exception() is not None
+            if failed:
+                _log.error("the Discord client stopped: %r", discord.task.exception())
+        waiters[0].cancel()
+    finally:
+        _log.info("shutting down")
+        scheduler.shutdown()
+        if slack is not None:
+            await slack.stop()
+        if discord is not None:
+            await discord.stop()
+        planbot.close()
+        engine.dispose()
+        _log.info("stopped")
+    return 1 if failed else 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _start_slack(planbot: Planbot, settings: Settings, endpoints: Endpoints):
+    from integrations.slack import SlackBot
+    from integrations.slack.client import SLACK_API
+
+    bot = SlackBot.from_settings(planbot, settings, base_url=endpoints.slack_api or SLACK_API)
+    url = await bot.start(settings.slack_mode, host=endpoints.slack_host, port=settings.slack_port)
+    _log.info("Slack connected (%s mode%s)", settings.slack_mode, f", {url}" if url else "")
+    return bot
+
+
+class _Discord:
+    """The Discord client task and the bot it runs (rebuilt once without the content intent
+    if Discord refuses it, see ``integrations.discord.run_discord``)."""
+
+    def __init__(self) -> None:
+        self.bot = None
+        self.task: asyncio.Task | None = None
+
+    async def stop(self) -> None:
+        if self.bot is not None:
+            await self.bot.close()
+        if self.task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self.task, 10)
+
+
+def _start_discord(planbot: Planbot, settings: Settings, endpoints: Endpoints,
+                   publisher: DigestPublisher) -> _Discord:
+    from integrations.discord import PlanbotDiscord, run_discord
+
+    if endpoints.discord_api:
+        # discord.py has no per-client base URL: these class attributes are the only knobs
+        # (platform-facts.md, "Running the real libraries against local servers").
+        import yarl
+        from discord.gateway import DiscordWebSocket
+        from discord.http import Route
+
+        Route.BASE = endpoints.discord_api
+        if endpoints.discord_gateway:
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(endpoints.discord_gateway)
+    holder = _Discord()
+
+    def make_bot(*, message_content: bool):
+        holder.bot = PlanbotDiscord(planbot, message_content=message_content,
+                                    guild_ids=settings.discord_guild_ids)
+        publisher.platforms["discord"] = holder.bot.platform
+        return holder.bot
+
+    holder.task = asyncio.ensure_future(run_discord(make_bot, settings.discord_token))
+    return holder
