@@ -4,8 +4,8 @@ Runs both on each bundled Polis conversation (bot/data/polis/) and on a syntheti
 of Bowling Green 2050 size (8,000 participants, 3,500 statements, 1,000,000 votes, latent
 opinion groups, generated deterministically). Each run happens in a fresh subprocess pinned to
 one BLAS/OpenMP thread, which reports the seconds spent from the vote list to the result and
-the process' peak resident memory (``resource.getrusage`` maxrss) as well as the peak above
-the memory held once the input votes were built. Also printed: the adjusted Rand index of each
+the process' peak resident memory (VmHWM, i.e. ``getrusage`` maxrss, reset once the input votes
+are built so both tools start level) and that peak above the memory held at that point. Also printed: the adjusted Rand index of each
 tool's groups against Polis' own ``group-id`` (bundled data) or the latent groups (synthetic).
 
 Usage: ``.venv/bin/python bench/bench_analysis.py [--only NAME] [--skip-large]``
@@ -87,8 +87,27 @@ def _load(name: str):
     return export.votes, sorted(export.excluded), export.groups
 
 
-def _rss_mb() -> float:
+def _peak_mb() -> float:
+    """Peak resident memory of this process: Linux VmHWM (resettable), else ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _start_measuring() -> float:
+    """Reset the peak to the current resident size (Linux ``clear_refs`` 5) once the input
+    is built, so the input's own construction does not count; return the current size."""
+    import gc
+
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+    return _peak_mb()
 
 
 def _worker(tool: str, name: str) -> dict:
@@ -100,7 +119,7 @@ def _worker(tool: str, name: str) -> dict:
         sys.path.insert(0, str(ROOT))
         from bot.analysis import VoteMatrix, analyse
 
-        base = _rss_mb()
+        base = _start_measuring()
         start = time.perf_counter()
         matrix = VoteMatrix.from_votes(votes, excluded=excluded)
         result = analyse(matrix)
@@ -116,7 +135,7 @@ def _worker(tool: str, name: str) -> dict:
         warnings.filterwarnings("ignore")
         records = [{"participant_id": int(p), "statement_id": int(s), "vote": v}
                    for p, s, v in votes]
-        base = _rss_mb()
+        base = _start_measuring()
         start = time.perf_counter()
         result = run_pipeline(records, mod_out_statement_ids=[int(s) for s in excluded],
                               random_state=0)
@@ -126,7 +145,7 @@ def _worker(tool: str, name: str) -> dict:
         k = int(ids.nunique())
     pairs = [(labels[p], g) for p, g in truth.items() if labels.get(p) is not None]
     ari = adjusted_rand_score(*zip(*pairs)) if pairs else float("nan")
-    peak = _rss_mb()
+    peak = _peak_mb()
     return {"seconds": seconds, "peak_mb": peak, "delta_mb": peak - base, "ari": ari, "k": k,
             "compared": len(pairs)}
 

@@ -35,6 +35,11 @@ GREEDY_N = 15
 BASE_K = 100
 MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
+BASE_RESTARTS = 10
+GROUP_RESTARTS = 50
+"""k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
+points, so many restarts are cheap; with 50 the chosen groups no longer depend on the seed on
+the bundled conversations."""
 
 
 def in_conversation(vote_counts: np.ndarray, n_statements: int) -> np.ndarray:
@@ -160,13 +165,6 @@ class Grouping:
     base_centres: np.ndarray
 
 
-BASE_RESTARTS = 10
-GROUP_RESTARTS = 50
-"""k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
-points, so many restarts are cheap; with 50 the chosen groups no longer depend on the seed on
-the bundled conversations."""
-
-
 def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     """Base clusters, then opinion groups with k chosen by silhouette (see module docstring).
 
@@ -203,6 +201,7 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
         group_of_base = np.zeros(n_base, dtype=np.int64)
         k, score = 1, float("nan")
     else:
+        # On an exact tie the smaller k wins (fewer groups read more easily).
         k = max(silhouettes, key=lambda key: (silhouettes[key], -key))
         group_of_base, score = choices[k], silhouettes[k]
     labels = _relabel_by_size(group_of_base[base_labels])

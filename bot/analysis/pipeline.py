@@ -17,8 +17,13 @@ from bot.analysis.clustering import group_participants, in_conversation
 from bot.analysis.matrix import VoteMatrix
 from bot.analysis.pca import polis_pca
 from bot.analysis.result import AnalysisResult
-from bot.analysis.stats import (count_votes, group_informed_consensus, group_stats,
-                                select_consensus, select_representative)
+from bot.analysis.stats import (
+    count_votes,
+    group_informed_consensus,
+    group_stats,
+    select_consensus,
+    select_representative,
+)
 
 _log = logging.getLogger(__name__)
 

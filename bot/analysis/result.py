@@ -126,13 +126,13 @@ class AnalysisResult:
             }
         coords = self.projection.coords[self.clustered_rows]
         pca = {
-            "statements_used": int(len(self.projection.columns)),
+            "statements_used": len(self.projection.columns),
             "eigenvalues": [_num(v) for v in self.projection.eigenvalues],
             "x_range": _range(coords[:, 0]) if len(coords) else None,
             "y_range": _range(coords[:, 1]) if len(coords) else None,
             "group_centres": [[_num(v) for v in coords[self.grouping.labels == g].mean(axis=0)]
                               for g in range(self.k)],
-            "base_clusters": int(len(self.grouping.base_centres)),
+            "base_clusters": len(self.grouping.base_centres),
         }
         return {
             "participants": len(ids),

@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from bot.analysis.stats import Counts, group_informed_consensus, group_stats, prop_test, smoothed, two_prop_test
+from bot.analysis.stats import (
+    Counts,
+    group_informed_consensus,
+    group_stats,
+    prop_test,
+    smoothed,
+    two_prop_test,
+)
 
 
 def test_prop_test_matches_stats_clj():
