@@ -91,6 +91,12 @@ class Planbot:
         was missed, tagged backfill (see :class:`bot.reconcile.Reconciler`)."""
         return await self.reconciler.run(platform)
 
+    async def close_round(self, round_id: int) -> bool:
+        """Close an open round so its events stop counting; False if it was not open."""
+        closed = await self.db(self.store.close_round, round_id, self.clock.now())
+        self.applier.forget_targets()
+        return closed
+
     # ---- commands ----------------------------------------------------------------------
 
     def is_facilitator(self, cmd: CommandInvoked) -> bool:
@@ -240,7 +246,7 @@ class Planbot:
 
     async def _cmd_close(self, cmd, platform, lang) -> CommandReply:
         round_id = await self._round_arg(cmd, open_only=True)
-        if not await self.db(self.store.close_round, round_id, self.clock.now()):
+        if not await self.close_round(round_id):
             raise Conflict("error.round_closed", round=round_id)
         return CommandReply(translate("round.closed", lang, round=round_id))
 
