@@ -35,7 +35,8 @@ from bot.events import (
 from integrations.slack.mrkdwn import unescape
 
 PLATFORM = "slack"
-_REPLY_SUBTYPES = (None, "thread_broadcast")
+# A reply with a file attached comes as ``file_share`` and still carries the user's text.
+_REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
 
 
 def slack_time(ts: str | None) -> datetime:

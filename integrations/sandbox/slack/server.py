@@ -30,7 +30,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
@@ -108,11 +108,20 @@ class LocalSlack:
         self._background: set[asyncio.Task] = set()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self.people: dict[str, User] = {}
+        self.channel_id = ""
+        self.facilitator_group_id = ""
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 on a free port."""
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> Self:
+        """Listen on 127.0.0.1 on a free port; returns ``self``."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket/{ticket}", self._socket)
@@ -124,6 +133,7 @@ class LocalSlack:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
 
     async def stop(self) -> None:
         """Stop delivering, close sockets and the listener."""
@@ -145,6 +155,22 @@ class LocalSlack:
         return f"{self.url}/api/"
 
     # -- set-up and on-demand behaviour -----------------------------------------------------
+
+    def seed_cast(self) -> Self:
+        """The local Discord's cast, on Slack: channel ``channel_id`` (#plan-de-quartier);
+        ``people`` by name: ``admin``, ``alice`` (in the facilitator user group
+        ``facilitator_group_id``), ``bob`` (en-US), ``chloe``, ``dan`` (en-GB), and
+        ``otherbot`` (another app's bot). Returns ``self``."""
+        self.channel_id, self.facilitator_group_id = "C0PLANDEQ", "S0ANIMATION"
+        self.add_channel(self.channel_id, "plan-de-quartier")
+        cast = (("admin", "fr-FR"), ("alice", "fr-FR"), ("bob", "en-US"), ("chloe", "fr-CA"),
+                ("dan", "en-GB"))
+        for name, locale in cast:
+            self.add_user(f"U0{name.upper()}", name, locale=locale)
+        self.add_user("U0OTHERBOT", "otherbot", locale="en-US", is_bot=True, bot_id="B0OTHERBOT")
+        self.people = {u.name: u for u in self.workspace.users.values() if u.id != self.api.bot_user_id}
+        self.add_usergroup(self.facilitator_group_id, "animation", [self.people["alice"].id])
+        return self
 
     def add_user(self, user_id: str, name: str, *, locale: str = "fr-FR",
                  is_bot: bool = False, bot_id: str | None = None) -> None:

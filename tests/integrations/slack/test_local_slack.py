@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from integrations.sandbox.slack import LocalSlack
 from tests.integrations.slack.conftest import ANA, CHANNEL
 
 
@@ -208,3 +209,13 @@ async def test_update_ephemeral_and_history(slack, client):
     changed = [b["event"] for b in slack.events if b["event"].get("subtype") == "message_changed"]
     assert changed[0]["message"]["text"] == "one, edited"
     assert changed[0]["previous_message"]["text"] == "one"
+
+
+async def test_seeded_cast_matches_the_local_discord():
+    async with LocalSlack() as local:
+        local.seed_cast()
+        assert sorted(local.people) == ["admin", "alice", "bob", "chloe", "dan", "otherbot"]
+        assert local.workspace.usergroups[local.facilitator_group_id]["users"] == [
+            local.people["alice"].id]
+        assert local.people["otherbot"].is_bot
+        assert local.messages(local.channel_id) == []
