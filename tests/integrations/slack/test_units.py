@@ -76,6 +76,7 @@ def test_translate_messages():
     assert message_event(_body({**reply, "subtype": "bot_message"}), "UB") is None
     assert message_event(_body({**reply, "thread_ts": None}), "UB") is None
     assert message_event(_body({**reply, "subtype": "channel_join"}), "UB") is None
+    assert message_event(_body({**reply, "subtype": "file_share"}), "UB").text == "a < b"
     changed = {"type": "message", "subtype": "message_changed", "channel": "C1", "ts": "3.0",
                "message": {**reply, "text": "new"}, "previous_message": reply}
     assert isinstance(message_event(_body(changed), "UB"), ReplyEdited)
