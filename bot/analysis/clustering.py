@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.cluster import KMeans, kmeans_plusplus
+from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 _log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ GREEDY_N = 15
 BASE_K = 100
 MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
+_BRUTE_FORCE_PAIRS = 50_000  # points x centres
 BASE_RESTARTS = 10
 GROUP_RESTARTS = 50
 """k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
@@ -106,7 +107,34 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the closest centre per point (clusters.clj ``add-to-closest``)."""
+    if len(points) * len(centres) <= _BRUTE_FORCE_PAIRS:
+        d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        return np.argmin(d2, axis=1)
     return cKDTree(centres).query(points)[1].astype(np.int64)
+
+
+def _kmeans_plusplus(points: np.ndarray, k: int, weights: np.ndarray,
+                     rng: np.random.RandomState) -> np.ndarray:
+    """Greedy k-means++ seeds (Arthur & Vassilvitskii 2007; greedy variant as scikit-learn's
+    ``kmeans_plusplus``): each step draws ``2 + ln k`` candidates with probability proportional
+    to weight x squared distance to the nearest seed so far and keeps the one that lowers the
+    total the most. Returns (k', d), k' <= k (fewer when all points are covered)."""
+    trials = 2 + int(np.log(k))
+    first = rng.choice(len(points), p=weights / weights.sum())
+    seeds = [points[first]]
+    d2 = ((points - points[first]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        mass = weights * d2
+        total = mass.sum()
+        if total <= 0:
+            break
+        picks = rng.choice(len(points), size=trials, p=mass / total)
+        cand = np.minimum(d2[None, :], ((points[None, :, :] - points[picks][:, None, :]) ** 2)
+                          .sum(axis=2))
+        best = int(np.argmin(cand @ weights))
+        seeds.append(points[picks[best]])
+        d2 = cand[best]
+    return np.array(seeds)
 
 
 def _inertia(points, weights, labels, centres) -> float:
@@ -133,8 +161,7 @@ def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter
         starts = [km.fit(points, sample_weight=w).cluster_centers_]
     else:
         rng = np.random.RandomState(random_state)
-        starts = (kmeans_plusplus(points, k, sample_weight=w, random_state=rng)[0]
-                  for _ in range(n_init))
+        starts = (_kmeans_plusplus(points, k, w, rng) for _ in range(n_init))
     for start in starts:
         candidate = polis_kmeans(points, start, w, max_iter)
         cost = _inertia(points, w, *candidate)
