@@ -38,10 +38,11 @@ _LEVELS: tuple[regex.Pattern[str], ...] = (
     regex.compile(_BREAKABLE_SPACE + "++" + _NOT_BEFORE_PUNCT),  # between words
 )
 
-# Tokens never cut: Markdown links, then (more important, also inside a link) bare URLs. A URL
-# ends before trailing punctuation, as autolinkers read it (GFM spec, "autolinks (extension)").
-_MARKDOWN_LINK = regex.compile(r"\[[^\]\n]*\]\([^)\s]+\)")
-_URL = regex.compile(r"<?[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>]*[^\s<>.,;:!?»\"')\]]>?")
+# Tokens never cut: Markdown links and Discord's <url> (no preview) wrappers, then, more
+# important and also inside those, the URLs themselves. A URL ends before trailing punctuation,
+# as autolinkers read it (GFM spec, "autolinks (extension)").
+_WRAPPED_URL = regex.compile(r"\[[^\]\n]*\]\([^)\s]+\)|<[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>]+>")
+_URL = regex.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s<>]*[^\s<>.,;:!?»\"')\]]")
 
 _GRAPHEME = regex.compile(r"\X")
 
@@ -80,13 +81,13 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def _cut_positions(text: str) -> tuple[frozenset[int], ...]:
-    """Allowed cut offsets, best first: grapheme boundaries outside Markdown links and URLs,
-    then outside URLs only, then every grapheme boundary."""
+    """Allowed cut offsets, best first: grapheme boundaries outside Markdown links, ``<url>``
+    and URLs, then outside URLs only, then every grapheme boundary."""
     boundaries = {m.start() for m in _GRAPHEME.finditer(text)}
     boundaries.add(len(text))
     in_urls = _inside(_URL, text)
     outside_urls = boundaries - in_urls
-    return frozenset(outside_urls - _inside(_MARKDOWN_LINK, text)), frozenset(outside_urls), frozenset(boundaries)
+    return frozenset(outside_urls - _inside(_WRAPPED_URL, text)), frozenset(outside_urls), frozenset(boundaries)
 
 
 def _inside(pattern: regex.Pattern[str], text: str) -> set[int]:
