@@ -56,27 +56,28 @@ def divisive(stats: GroupStats, columns: np.ndarray) -> list[dict]:
         [{"pa", "pd"} per group]}`` where agree/disagree_groups list every group on each side.
     """
     k = stats.pa.shape[0]
+    cols = np.asarray(columns, dtype=np.int64)
+    pa, pd = stats.pa[:, cols], stats.pd[:, cols]
+    # (g, h, statement): g agrees, h disagrees.
+    z = two_prop_test(stats.na[:, None, cols], stats.na[None, :, cols],
+                      stats.ns[:, None, cols], stats.ns[None, :, cols])
+    score = pa[:, None, :] * pd[None, :, :]
+    split = (pa[:, None, :] > 0.5) & (pd[None, :, :] > 0.5) & (z > Z_90)
+    split &= ~np.eye(k, dtype=bool)[:, :, None]
+    score = np.where(split, score, -np.inf).reshape(k * k, len(cols))
+    best = np.argmax(score, axis=0) if len(cols) else np.zeros(0, dtype=np.int64)
     found = []
-    for j in columns:
-        best = None
-        for g in range(k):
-            for h in range(k):
-                if g == h or stats.pa[g, j] <= 0.5 or stats.pd[h, j] <= 0.5:
-                    continue
-                z = float(two_prop_test(stats.na[g, j], stats.na[h, j], stats.ns[g, j],
-                                        stats.ns[h, j]))
-                score = float(stats.pa[g, j] * stats.pd[h, j])
-                if z > Z_90 and (best is None or score > best[0]):
-                    best = (score, z)
-        if best is not None:
-            found.append({
-                "column": int(j), "score": best[0], "z": best[1],
-                "agree_groups": [g for g in range(k) if stats.pa[g, j] > 0.5],
-                "disagree_groups": [h for h in range(k) if stats.pd[h, j] > 0.5],
-                "groups": [{"pa": float(stats.pa[g, j]), "pd": float(stats.pd[g, j])}
-                           for g in range(k)],
-            })
-    found.sort(key=lambda item: -item["score"])
+    for idx in np.flatnonzero(split.any(axis=(0, 1))):
+        j = int(cols[idx])
+        g, h = divmod(int(best[idx]), k)
+        found.append({
+            "column": j, "score": float(score[best[idx], idx]), "z": float(z[g, h, idx]),
+            "agree_groups": [a for a in range(k) if stats.pa[a, j] > 0.5],
+            "disagree_groups": [d for d in range(k) if stats.pd[d, j] > 0.5],
+            "groups": [{"pa": float(stats.pa[a, j]), "pd": float(stats.pd[a, j])}
+                       for a in range(k)],
+        })
+    found.sort(key=lambda item: (-item["score"], item["column"]))
     return found[:PICK_MAX]
 
 
