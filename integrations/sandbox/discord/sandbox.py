@@ -189,6 +189,12 @@ class DiscordSandbox:
         await self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
         return channel
 
+    async def moderator_archives_thread(self, thread_id: str, archived: bool = True) -> None:
+        """Archive (or unarchive) a thread, as Discord does after inactivity; THREAD_UPDATE."""
+        thread = self.world.channels[thread_id]
+        thread.archived = archived
+        await self.gateway.dispatch("THREAD_UPDATE", thread.payload())
+
     # -- simulated people ----------------------------------------------------------------
 
     async def apply_reaction(self, user_id: str, message: Message, emoji: str) -> None:
@@ -243,8 +249,12 @@ class DiscordSandbox:
         return message
 
     async def user_reacts(self, user_id: str, channel_id: str, message_id: str, emoji: str) -> None:
-        """``emoji``: a Unicode emoji, or ``name:id`` for a custom one."""
-        await self.apply_reaction(user_id, self._find(channel_id, message_id), emoji)
+        """``emoji``: a Unicode emoji, or ``name:id`` for a custom one. Raises
+        ``PermissionError`` in an archived thread, which Discord's client does not allow."""
+        message = self._find(channel_id, message_id)
+        if self.world.channels[message.channel_id].archived:
+            raise PermissionError("the thread is archived")
+        await self.apply_reaction(user_id, message, emoji)
 
     async def user_unreacts(self, user_id: str, channel_id: str, message_id: str, emoji: str) -> None:
         await self.remove_reaction(user_id, self._find(channel_id, message_id), emoji)
@@ -266,6 +276,8 @@ class DiscordSandbox:
         thread = self.world.channels[thread_id]
         if thread.type != PUBLIC_THREAD or thread.parent_id != channel_id:
             raise KeyError(f"thread {thread_id} is not a thread of {channel_id}")
+        if thread.archived:  # a member's message unarchives an unlocked thread
+            await self.moderator_archives_thread(thread_id, archived=False)
         message = self.world.post(thread_id, self.world.users[user_id], text, reference_id=reply_to)
         await self.gateway.dispatch_message("MESSAGE_CREATE", message)
         return message.id

@@ -197,3 +197,26 @@ async def test_a_bad_option_gets_an_ephemeral_explanation(discord_bot, caplog):
     assert answer.ephemeral and answer.text.startswith("Option invalide")
     assert sb.messages(hidden.id) == [] and h.round_id() is None
     assert any("refused /round open" in r.getMessage() for r in caplog.records)
+
+
+async def test_archived_thread_refuses_reactions_and_a_reply_reopens_it(discord_bot):
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    bb = first["broadband"]
+    r1 = await sb.user_replies(h.person("bob"), h.channel_id, bb, "première")
+    await sb.moderator_archives_thread(bb)
+    await h.settle()
+
+    try:
+        await sb.user_reacts(h.person("alice"), h.channel_id, r1, AGREE)
+    except PermissionError:
+        pass
+    else:
+        raise AssertionError("reacted in an archived thread")
+    await sb.user_replies(h.person("chloe"), h.channel_id, bb, "ça rouvre le fil")
+    await sb.user_reacts(h.person("alice"), h.channel_id, r1, AGREE)
+    await h.settle()
+
+    assert not sb.world.channels[bb].archived
+    assert h.replies() == {("bob", "première", False, False), ("chloe", "ça rouvre le fil", False, False)}
+    assert h.stances() == {("alice", "reply:première", "agree")}
