@@ -40,6 +40,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
@@ -57,6 +58,13 @@ from integrations.slack.translate import PLATFORM, message_event, reaction_event
 
 _log = logging.getLogger(__name__)
 
+_CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
+_INVITE = {
+    "fr": "Je ne peux pas publier dans ce canal : invitez-moi d’abord avec `/invite @planbot`, "
+          "puis relancez la commande (rien ne sera publié deux fois).",
+    "en": "I cannot post in this channel: invite me first with `/invite @planbot`, then run "
+          "the command again (nothing will be posted twice).",
+}
 _FAILED = {
     "fr": "La commande a échoué de notre côté ; réessayez dans un instant.",
     "en": "The command failed on our side; please try again in a moment.",
@@ -239,9 +247,13 @@ class SlackBot:
             roles=await self.directory.groups_of(user_id))
         try:
             reply = await self.planbot.run_command(cmd, self.platform)
-        except Exception:  # noqa: BLE001 - any failure still gets the user an answer
-            _log.exception("/planbot %s failed", parsed.action)
-            await respond(text=_FAILED[lang], response_type="ephemeral")
+        except Exception as err:  # noqa: BLE001 - any failure still gets the user an answer
+            if isinstance(err, SlackApiError) and err.response.get("error") in _CHANNEL_PROBLEMS:
+                _log.warning("/planbot %s: %s", parsed.action, err.response.get("error"))
+                await respond(text=_INVITE[lang], response_type="ephemeral")
+            else:
+                _log.exception("/planbot %s failed", parsed.action)
+                await respond(text=_FAILED[lang], response_type="ephemeral")
             return
         await respond(text=markdown_to_mrkdwn(reply.text),
                       response_type="ephemeral" if reply.ephemeral else "in_channel")

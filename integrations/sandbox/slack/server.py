@@ -103,6 +103,7 @@ class LocalSlack:
         self.requests: list[RecordedCall] = []
         self.events: list[dict] = []
         self._rate_limits: dict[str, list[int]] = {}
+        self._failures: dict[str, list[str]] = {}
         self._tickets: set[str] = set()
         self._commands: dict[str, _Command] = {}
         self._background: set[asyncio.Task] = set()
@@ -177,9 +178,12 @@ class LocalSlack:
         """Add a member (or another bot: ``is_bot=True`` with a ``bot_id``)."""
         self.workspace.add_user(User(user_id, name, locale=locale, is_bot=is_bot, bot_id=bot_id))
 
-    def add_channel(self, channel_id: str, name: str) -> None:
-        """Add a public channel the app is in."""
+    def add_channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> None:
+        """Add a public channel; unless ``bot_member``, the app must be invited before it can
+        post there (``chat.postMessage`` answers ``not_in_channel``)."""
         self.workspace.add_channel(channel_id, name)
+        if bot_member:
+            self.invite_bot(channel_id)
 
     def add_usergroup(self, group_id: str, handle: str, user_ids: list[str]) -> None:
         """Add a user group (e.g. the facilitators)."""
@@ -192,6 +196,14 @@ class LocalSlack:
     def set_away(self, away: bool) -> None:
         """While away, every event is lost (the app is down and Slack gives up)."""
         self.delivery.away = away
+
+    def invite_bot(self, channel_id: str) -> None:
+        """``/invite @planbot`` in ``channel_id``."""
+        self.workspace.members.setdefault(channel_id, set()).add(self.api.bot_user_id)
+
+    def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        self._failures.setdefault(method, []).extend([error] * times)
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
@@ -449,6 +461,8 @@ class LocalSlack:
                               {"Retry-After": str(retry_after)})
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
+        if error is None and self._failures.get(method):
+            error = self._failures[method].pop(0)
         if error is None:
             try:
                 body = {"ok": True, **handlers[method](params)}

@@ -86,6 +86,9 @@ class WebApi:
 
     def chat_post_message(self, p: dict) -> dict:
         channel = p.get("channel") or ""
+        self.ws.channel_messages(channel)
+        if self.bot_user_id not in self.ws.members.get(channel, ()):
+            raise SlackApiFailure("not_in_channel")
         blocks = validate_blocks(p.get("blocks"))
         if not p.get("text") and not blocks:
             raise SlackApiFailure("no_text")

@@ -112,6 +112,7 @@ class Workspace:
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, str] = {}
+        self.members: dict[str, set[str]] = {}
         self._messages: dict[str, dict[str, Message]] = {}
         self._clock = clock
         self._last_micros = 0

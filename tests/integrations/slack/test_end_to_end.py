@@ -7,6 +7,8 @@ slack_bolt, slack_sdk or planbot fails the test (tests/conftest.py).
 
 from __future__ import annotations
 
+import pytest
+
 from bot.publish import DigestPublisher
 from tests.integrations.slack.conftest import (
     ANA,
@@ -172,3 +174,23 @@ async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, planbot):
     assert not any("<!here>" in t for t in texts)
     chart = slack.thread_messages(digest[0].ts)
     assert [f["name"] for f in chart[0].files] == ["digest.png"]
+
+
+async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot, planbot):
+    slack.add_channel("C0ELSEWHERE", "ailleurs", bot_member=False)
+    answer = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
+    assert answer.ephemeral and "/invite @planbot" in answer.text
+    assert answer.text.startswith("Je ne peux pas publier dans ce canal")
+
+    slack.invite_bot("C0ELSEWHERE")
+    again = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
+    round_id = planbot.store.round_for_channel("slack", "C0ELSEWHERE", open_only=True)
+    assert again.text == f"Tour n° {round_id} ouvert : 8 section(s) publiée(s)."
+    assert len([m for m in slack.messages("C0ELSEWHERE") if m.bot_id]) == 8
+
+
+@pytest.mark.allow_logged_errors
+async def test_unexpected_failure_still_answers(slack, socket_bot, planbot):
+    slack.fail_next("chat.postMessage", "internal_error")
+    answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
+    assert answer.text == "La commande a échoué de notre côté ; réessayez dans un instant."
