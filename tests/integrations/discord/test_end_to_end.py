@@ -220,3 +220,18 @@ async def test_archived_thread_refuses_reactions_and_a_reply_reopens_it(discord_
     assert not sb.world.channels[bb].archived
     assert h.replies() == {("bob", "première", False, False), ("chloe", "ça rouvre le fil", False, False)}
     assert h.stances() == {("alice", "reply:première", "agree")}
+
+
+async def test_custom_emoji_counts_for_nothing_by_default_and_survives_reconciliation(discord_bot):
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    bb = first["broadband"]
+    await sb.user_reacts(h.person("bob"), h.channel_id, bb, "planbot_oui:987654321")
+    await sb.user_reacts(h.person("bob"), h.channel_id, bb, AGREE)
+    await h.settle()
+
+    report = await h.core.reconcile(h.bot.platform)  # reads users of the custom emoji too
+
+    assert h.stances() == {("bob", "broadband", "agree")}
+    assert report.reactions_added == 0 and report.reactions_removed == 0
+    assert sb.requests_to("GET", f"/channels/{h.channel_id}/messages/{bb}/reactions/planbot_oui:987654321")

@@ -86,3 +86,14 @@ async def test_resume_gateway_url_and_gateway_bot_point_at_the_local_server(sand
         data = json.loads(await resp.read())
 
     assert data["url"] == sandbox.gateway_url and data["url"].startswith("ws://127.0.0.1:")
+
+
+async def test_pointing_discord_py_is_undone_on_exit():
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    before = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    async with DiscordSandbox() as sb:
+        with discord_py_pointed_at(sb):
+            assert Route.BASE == sb.api_base and str(DiscordWebSocket.DEFAULT_GATEWAY) == sb.gateway_url
+    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == before
