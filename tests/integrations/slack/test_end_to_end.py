@@ -194,3 +194,11 @@ async def test_unexpected_failure_still_answers(slack, socket_bot, planbot):
     slack.fail_next("chat.postMessage", "internal_error")
     answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
     assert answer.text == "La commande a échoué de notre côté ; réessayez dans un instant."
+
+
+async def test_locale_and_groups_are_looked_up_once_per_minute(slack, socket_bot):
+    for _ in range(3):
+        await slack.user_runs_command(GROUP_MEMBER, CHANNEL, "status")
+    await slack.user_runs_command(ANA, CHANNEL, "status")
+    assert [c.params["user"] for c in slack.calls("users.info")] == [GROUP_MEMBER, ANA]
+    assert len(slack.calls("usergroups.list")) == 1
