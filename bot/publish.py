@@ -102,7 +102,8 @@ class DigestPublisher:
         """
         digest = await self.planbot.db(self._build, round_id, period, lang)
         activity = await self.planbot.db(self.planbot.store.stance_activity, round_id)
-        return await asyncio.to_thread(_render_all, digest, activity, lang)
+        return await asyncio.to_thread(_render_all, digest, activity, lang,
+                                       self.settings.timezone)
 
     async def publish(self, round_id: int, kind: str, *, end: datetime | None = None,
                       channels: list[tuple[ChatPlatform, ChannelRef]] | None = None) -> PublishResult:
@@ -184,6 +185,6 @@ class DigestPublisher:
         return found
 
 
-def _render_all(digest: dict, activity: list, lang: str | None) -> Rendered:
-    chart = render_chart(digest, activity, lang)
+def _render_all(digest: dict, activity: list, lang: str | None, tz) -> Rendered:
+    chart = render_chart(digest, activity, lang, tz)
     return Rendered(digest, render_markdown(digest, lang), render_html(digest, chart, lang), chart)

@@ -7,9 +7,10 @@ renders in memory), so it is safe in a server process and in threads.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from bot.digests.render_md import helpers, quote
@@ -30,11 +31,11 @@ def _bars(digest: dict) -> list[dict]:
 
 
 def render_chart(digest: dict, activity: list[tuple[datetime, str]],
-                 lang: str | None = None) -> bytes:
+                 lang: str | None = None, tz: tzinfo = UTC) -> bytes:
     """PNG bytes of two panels: cumulative stances over time by stance (``activity`` is the
     store's ``stance_activity``: (UTC time, stance) oldest first), and stacked agree /
     disagree / pass bars per section (or most-voted statements for a round without sections).
-    Labels are in ``lang`` (default the round's language)."""
+    Labels are in ``lang`` (default the round's language); times are shown in ``tz``."""
     lang = lang or digest["round"]["language"]
     _ = helpers(digest, lang)["_"]
     fig = Figure(figsize=(9, 7.5), dpi=100, layout="constrained")
@@ -51,10 +52,17 @@ def render_chart(digest: dict, activity: list[tuple[datetime, str]],
                 running += s == stance
                 values.append(running)
             series.append(values)
+        end = datetime.fromisoformat(digest["period"]["end"])
+        if end > times[-1]:  # hold the totals to the period's end, so the last step shows
+            times.append(end)
+            for values in series:
+                values.append(values[-1])
         top.stackplot(times, *series, labels=[_(LABELS[s]) for s in STANCES],
                       colors=[COLOURS[s] for s in STANCES], step="post", alpha=0.85)
         top.legend(loc="upper left")
-        fig.autofmt_xdate()
+        locator = AutoDateLocator(tz=tz)
+        top.xaxis.set_major_locator(locator)
+        top.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
     else:
         top.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
                  transform=top.transAxes)
@@ -73,7 +81,7 @@ def render_chart(digest: dict, activity: list[tuple[datetime, str]],
     bottom.invert_yaxis()
     bottom.set_xlabel(_("chart.stances"))
     if bars:
-        bottom.legend(loc="lower right")
+        bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, frameon=False)
 
     out = io.BytesIO()
     fig.savefig(out, format="png")
