@@ -76,9 +76,7 @@ async def run_once(bot_cls: type[PlanbotDiscord], events: int, members: int, dat
                     sections = [m.id for m in sb.messages(sb.channel.id) if m.author.bot]
                     people = []
                     for i in range(members):
-                        user = sb.world.add_user(f"member{i}")
-                        sb.world.join(sb.guild, user)
-                        people.append(user.id)
+                        people.append(sb.add_person(f"member{i}").id)
                     plan = list(_burst(people, sections, events))
                     await sb.gateway.barrier()
                     await bot.wait_idle()

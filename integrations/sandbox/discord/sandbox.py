@@ -99,11 +99,8 @@ class DiscordSandbox:
         self.channel = w.add_channel(self.guild, "plan-de-quartier")
         self.people: dict[str, User] = {"admin": admin}
         for name, locale in (("alice", "fr"), ("bob", "en-US"), ("chloe", "fr"), ("dan", "en-GB")):
-            self.people[name] = w.add_user(name, locale=locale)
-            roles = (self.facilitator_role,) if name == "alice" else ()
-            w.join(self.guild, self.people[name], roles)
-        self.people["otherbot"] = w.add_user("otherbot", bot=True)
-        w.join(self.guild, self.people["otherbot"])
+            self.add_person(name, locale=locale, facilitator=name == "alice")
+        self.add_person("otherbot", bot=True)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -179,6 +176,15 @@ class DiscordSandbox:
             self.gateway.come_back()
 
     # -- world changes -------------------------------------------------------------------
+
+    def add_person(self, name: str, *, locale: str = "fr", facilitator: bool = False, bot: bool = False) -> User:
+        """A new member of ``guild`` (in ``people`` under ``name``), with the facilitator role
+        if asked. Discord announces members only to bots with the members intent, which
+        planbot does not ask for, so nothing is dispatched."""
+        user = self.world.add_user(name, bot=bot, locale=locale)
+        self.world.join(self.guild, user, (self.facilitator_role,) if facilitator else ())
+        self.people[name] = user
+        return user
 
     async def add_channel(self, name: str) -> Channel:
         """A new text channel in ``guild``, announced with CHANNEL_CREATE.
