@@ -35,8 +35,8 @@ GREEDY_N = 15
 BASE_K = 100
 MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
-_BRUTE_FORCE_PAIRS = 50_000  # points x centres
-BASE_RESTARTS = 10
+_BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
+BASE_RESTARTS = 20
 GROUP_RESTARTS = 50
 """k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
 points, so many restarts are cheap; with 50 the chosen groups no longer depend on the seed on
@@ -84,90 +84,130 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
 
     Returns:
         ``(labels, centres)``: labels (n,) in 0..k'-1 and centres (k', d), where k' <= k after
-        clusters that lost all members were dropped.
+        clusters that lost all members were dropped (order kept).
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
-    centres = np.asarray(init, dtype=np.float64)
-    labels = np.zeros(len(points), dtype=np.int64)
+    starts = np.asarray(init, dtype=np.float64)[None]
+    labels, centres, alive, _ = _lloyd_runs(points, w, starts, max_iter, threshold)
+    return _compact(labels[0], centres[0], alive[0])
+
+
+def _lloyd_runs(points, w, starts, max_iter, threshold):
+    """:func:`polis_kmeans` for R starts at once. ``starts`` (R, k, d).
+
+    Returns ``(labels (R, n), centres (R, k, d), alive (R, k), cost (R,))``; a dropped centre
+    has ``alive`` False. Iterating a converged run again changes nothing, so running all
+    starts until the last one converges gives each its own Polis result.
+    """
+    n_runs, k, dims = starts.shape
+    centres = starts.copy()
+    alive = np.ones((n_runs, k), dtype=bool)
+    offsets = (np.arange(n_runs) * k)[:, None]
+    w_all = np.tile(w, n_runs)
+    weighted = [np.tile(points[:, j] * w, n_runs) for j in range(dims)]
     for _ in range(max_iter + 1):
-        labels = _nearest(points, centres)
-        mass = np.bincount(labels, weights=w, minlength=len(centres))
-        sums = np.stack([np.bincount(labels, weights=points[:, d] * w, minlength=len(centres))
-                         for d in range(points.shape[1])], axis=1)
-        alive = mass > 0
-        new = sums[alive] / mass[alive, None]
-        moved = len(new) != len(centres) or bool(
-            np.any(np.linalg.norm(new - centres, axis=1) >= threshold))
-        centres = new
-        if not moved:
+        labels, _ = _nearest_runs(points, centres, alive)
+        flat = (labels + offsets).ravel()
+        mass = np.bincount(flat, weights=w_all, minlength=n_runs * k).reshape(n_runs, k)
+        sums = np.stack([np.bincount(flat, weights=wj, minlength=n_runs * k) for wj in weighted],
+                        axis=-1).reshape(n_runs, k, dims)
+        new_alive = mass > 0
+        new = np.where(new_alive[..., None], sums / np.where(new_alive, mass, 1.0)[..., None],
+                       centres)
+        shift = np.linalg.norm(new - centres, axis=2)
+        moved = (new_alive != alive).any(axis=1) | ((shift >= threshold) & new_alive).any(axis=1)
+        centres, alive = new, new_alive
+        if not moved.any():
             break
-    labels = _nearest(points, centres)
-    return labels, centres
+    labels, d2 = _nearest_runs(points, centres, alive)
+    return labels, centres, alive, d2 @ w
 
 
-def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the closest centre per point (clusters.clj ``add-to-closest``)."""
-    if len(points) * len(centres) <= _BRUTE_FORCE_PAIRS:
-        d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        return np.argmin(d2, axis=1)
-    return cKDTree(centres).query(points)[1].astype(np.int64)
+def _nearest_runs(points, centres, alive):
+    """Closest live centre per point and run (clusters.clj ``add-to-closest``).
+
+    Returns ``(labels (R, n), squared distances (R, n))``.
+    """
+    n_runs, k, _ = centres.shape
+    if n_runs * len(points) * k <= _BRUTE_FORCE_PAIRS:
+        d2 = ((points ** 2).sum(axis=1)[None, :, None] + (centres ** 2).sum(axis=2)[:, None, :]
+              - 2.0 * (points @ centres.transpose(0, 2, 1)))
+        np.maximum(d2, 0.0, out=d2)
+        d2[~np.broadcast_to(alive[:, None, :], d2.shape)] = np.inf
+        labels = np.argmin(d2, axis=2)
+        return labels, np.take_along_axis(d2, labels[..., None], axis=2)[..., 0]
+    labels = np.empty((n_runs, len(points)), dtype=np.int64)
+    d2 = np.empty((n_runs, len(points)))
+    for r in range(n_runs):
+        live = np.flatnonzero(alive[r])
+        dist, idx = cKDTree(centres[r, live]).query(points)
+        labels[r], d2[r] = live[idx], dist ** 2
+    return labels, d2
 
 
-def _kmeans_plusplus(points: np.ndarray, k: int, weights: np.ndarray,
-                     rng: np.random.RandomState) -> np.ndarray:
-    """Greedy k-means++ seeds (Arthur & Vassilvitskii 2007; greedy variant as scikit-learn's
-    ``kmeans_plusplus``): each step draws ``2 + ln k`` candidates with probability proportional
-    to weight x squared distance to the nearest seed so far and keeps the one that lowers the
-    total the most. Returns (k', d), k' <= k (fewer when all points are covered)."""
+def _compact(labels, centres, alive):
+    """Drop dead centres, renumbering labels in order."""
+    new_id = np.cumsum(alive) - 1
+    return new_id[labels], centres[alive]
+
+
+def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
+                          rng: np.random.RandomState, n_runs: int) -> np.ndarray:
+    """Greedy k-means++ seeds for ``n_runs`` runs at once (Arthur & Vassilvitskii 2007; greedy
+    variant as scikit-learn's ``kmeans_plusplus``): each step draws ``2 + ln k`` candidates
+    with probability proportional to weight x squared distance to the nearest seed so far and
+    keeps the one that lowers the total the most. Needs more than k distinct points.
+
+    Returns:
+        (n_runs, k, d) seeds.
+    """
+    n = len(points)
     trials = 2 + int(np.log(k))
-    first = rng.choice(len(points), p=weights / weights.sum())
-    seeds = [points[first]]
-    d2 = ((points - points[first]) ** 2).sum(axis=1)
-    for _ in range(1, k):
-        mass = weights * d2
-        total = mass.sum()
-        if total <= 0:
-            break
-        picks = rng.choice(len(points), size=trials, p=mass / total)
-        cand = np.minimum(d2[None, :], ((points[None, :, :] - points[picks][:, None, :]) ** 2)
-                          .sum(axis=2))
-        best = int(np.argmin(cand @ weights))
-        seeds.append(points[picks[best]])
-        d2 = cand[best]
-    return np.array(seeds)
-
-
-def _inertia(points, weights, labels, centres) -> float:
-    return float((weights * ((points - centres[labels]) ** 2).sum(axis=1)).sum())
+    rows = np.arange(n_runs)
+    seeds = np.empty((n_runs, k, points.shape[1]))
+    first = rng.choice(n, size=n_runs, p=w / w.sum())
+    seeds[:, 0] = points[first]
+    d2 = ((points[None, :, :] - seeds[:, 0][:, None, :]) ** 2).sum(axis=2)
+    for step in range(1, k):
+        cum = np.cumsum(w * d2, axis=1)
+        cum /= cum[:, -1:]
+        # One searchsorted for all runs: row r's cumulative shares live in (r, r + 1].
+        draws = rng.random_sample((n_runs, trials)) + rows[:, None]
+        picks = np.searchsorted((cum + rows[:, None]).ravel(), draws.ravel(), side="right")
+        picks = np.minimum(picks.reshape(n_runs, trials) - (rows * n)[:, None], n - 1)
+        cand = np.minimum(d2[:, None, :], ((points[None, None, :, :]
+                                            - points[picks][:, :, None, :]) ** 2).sum(axis=3))
+        best = np.argmin(cand @ w, axis=1)
+        seeds[:, step] = points[picks[rows, best]]
+        d2 = cand[rows, best]
+    return seeds
 
 
 def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter: int,
                 random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
-    """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins.
+    """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins
+    (the cold start on a tie).
 
-    Every candidate is finished by :func:`polis_kmeans`, so the result is a Polis fixed point.
-    On many points the restarts run in scikit-learn's compiled Lloyd loop; on few points (group
-    k-means over at most 100 base clusters) a numpy loop avoids its threading overhead.
-    Returns ``(labels, centres)`` as :func:`polis_kmeans`; deterministic for a fixed
-    ``random_state``.
+    Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so the result is
+    a Polis fixed point. On many points the k-means++ restarts run in scikit-learn's compiled
+    loop; on few points (e.g. group k-means over at most 100 base clusters) all restarts run
+    as one batch in numpy. Returns ``(labels, centres)`` as :func:`polis_kmeans`;
+    deterministic for a fixed ``random_state``.
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
-    best = polis_kmeans(points, first_distinct(points, k), w, max_iter)
-    best_cost = _inertia(points, w, *best)
-    if n_init <= 0 or len(np.unique(points, axis=0)) <= k:
-        return best
-    if len(points) > _COMPILED_ABOVE:
-        km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state, max_iter=max_iter)
-        starts = [km.fit(points, sample_weight=w).cluster_centers_]
-    else:
-        rng = np.random.RandomState(random_state)
-        starts = (_kmeans_plusplus(points, k, w, rng) for _ in range(n_init))
-    for start in starts:
-        candidate = polis_kmeans(points, start, w, max_iter)
-        cost = _inertia(points, w, *candidate)
-        if cost < best_cost - 1e-9:
-            best, best_cost = candidate, cost
-    return best
+    starts = [first_distinct(points, k)[None]]
+    if n_init > 0 and len(np.unique(points, axis=0)) > k:
+        if len(points) > _COMPILED_ABOVE:
+            km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state,
+                        max_iter=max_iter)
+            starts.append(km.fit(points, sample_weight=w).cluster_centers_[None])
+        else:
+            rng = np.random.RandomState(random_state)
+            starts.append(_kmeans_plusplus_runs(points, k, w, rng, n_init))
+    labels, centres, alive, cost = _lloyd_runs(points, w, np.concatenate(starts), max_iter,
+                                               0.01)
+    best = int(np.flatnonzero(cost <= cost.min() + 1e-9)[0])
+    return _compact(labels[best], centres[best], alive[best])
 
 
 @dataclass(frozen=True)
