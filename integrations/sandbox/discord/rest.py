@@ -283,7 +283,10 @@ class Rest:
         message = self._message(request)
         if self.world.channels[message.channel_id].archived:
             return _error(400, "Thread is archived", 50083)
-        await self.sb.apply_reaction(self.world.bot.id, message, request.match_info["emoji"])
+        try:
+            await self.sb.apply_reaction(self.world.bot.id, message, request.match_info["emoji"])
+        except PermissionError as exc:
+            return _error(400, str(exc), 30010)
         return web.Response(status=204)
 
     async def remove_own_reaction(self, request: web.Request) -> web.Response:

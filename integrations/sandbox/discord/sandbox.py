@@ -43,6 +43,9 @@ from integrations.sandbox.discord.world import (
     emoji_payload,
 )
 
+MAX_DISTINCT_REACTIONS = 20
+"""Distinct emoji on one message (docs: resources/message#create-reaction, error 30010)."""
+
 ANSWER_TIMEOUT = 10.0
 """Seconds :meth:`DiscordSandbox.user_runs_command` waits for the bot's answer."""
 
@@ -204,7 +207,12 @@ class DiscordSandbox:
     # -- simulated people ----------------------------------------------------------------
 
     async def apply_reaction(self, user_id: str, message: Message, emoji: str) -> None:
+        """Add a reaction and dispatch MESSAGE_REACTION_ADD. Raises ``PermissionError`` for a
+        21st distinct emoji (Discord: 20 per message, error 30010)."""
         key, payload = emoji_payload(emoji)
+        present = [k for k, (_, users) in message.reactions.items() if users]
+        if key not in present and len(present) >= MAX_DISTINCT_REACTIONS:
+            raise PermissionError("Maximum number of reactions reached (20)")
         _, users = message.reactions.setdefault(key, (payload, []))
         if user_id in users:
             return

@@ -97,3 +97,54 @@ async def test_pointing_discord_py_is_undone_on_exit():
         with discord_py_pointed_at(sb):
             assert Route.BASE == sb.api_base and str(DiscordWebSocket.DEFAULT_GATEWAY) == sb.gateway_url
     assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == before
+
+
+async def test_discord_limits_are_enforced_so_the_bot_cannot_get_away_with_overflows():
+    async with DiscordSandbox() as sb:
+        with discord_py_pointed_at(sb):
+            client = discord.Client(intents=discord.Intents.none())
+            async with client:
+                await client.login(sb.token)
+                channel = client.get_partial_messageable(int(sb.channel.id), guild_id=int(sb.guild.id))
+                with pytest.raises(discord.HTTPException) as too_long:
+                    await channel.send("é" * 2001)
+                fits = await channel.send("é" * 2000)
+                for i in range(20):
+                    await sb.user_reacts(sb.people["bob"].id, sb.channel.id, str(fits.id), f"e{i}:{1000 + i}")
+                with pytest.raises(discord.HTTPException) as too_many:
+                    await fits.add_reaction("👍")
+
+    assert too_long.value.status == 400 and too_many.value.code == 30010
+    assert len(sb.messages(sb.channel.id)) == 1
+
+
+async def test_events_follow_the_intents_the_bot_identified_with():
+    async with DiscordSandbox() as sb:
+        with discord_py_pointed_at(sb):
+            intents = discord.Intents.none()
+            intents.guilds = True
+            intents.guild_messages = True  # but not guild_reactions
+            client = discord.Client(intents=intents, guild_ready_timeout=0.05)
+            seen: list[str] = []
+            client.event(_record("on_raw_reaction_add", seen))
+            client.event(_record("on_message", seen))
+            async with client:
+                task = asyncio.create_task(client.start(sb.token))
+                await asyncio.wait_for(sb.gateway.wait_connected(), 10)
+                starter = sb.world.post(sb.channel.id, sb.people["alice"], "section")
+                sb.world.start_thread(starter, "fil", sb.people["alice"])
+                await sb.user_reacts(sb.people["bob"].id, sb.channel.id, starter.id, "👍")
+                await sb.user_replies(sb.people["bob"].id, sb.channel.id, starter.id, "réponse")
+                await asyncio.wait_for(sb.gateway.barrier(), 10)
+                await client.close()
+                await task
+
+    assert seen == ["on_message"]
+
+
+def _record(name: str, seen: list[str]):
+    async def handler(*_args) -> None:
+        seen.append(name)
+
+    handler.__name__ = name
+    return handler
