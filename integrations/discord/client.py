@@ -185,11 +185,7 @@ class PlanbotDiscord(commands.Bot):
         with self._working():
             if payload.message.author.id == self._me():
                 return
-            await self._handle(
-                translate.reply_edited(
-                    payload, content_intent=self.intents.message_content, now=self.core.clock.now()
-                )
-            )
+            await self._handle(translate.reply_edited(payload, content_intent=self.intents.message_content))
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         with self._working():

@@ -122,16 +122,20 @@ def reply_posted(
     )
 
 
-def reply_edited(payload: discord.RawMessageUpdateEvent, *, content_intent: bool, now: datetime) -> ReplyEdited | None:
-    """MESSAGE_UPDATE: the full new message is in ``payload.message`` (discord.py 2.5+)."""
-    if payload.guild_id is None:
-        return None
+def reply_edited(payload: discord.RawMessageUpdateEvent, *, content_intent: bool) -> ReplyEdited | None:
+    """MESSAGE_UPDATE: the full new message is in ``payload.message`` (discord.py 2.5+).
+
+    ``None`` when nobody edited it: Discord also sends MESSAGE_UPDATE when a link preview
+    (embed) is attached, with ``edited_timestamp`` left null.
+    """
     message = payload.message
+    if payload.guild_id is None or message.edited_at is None:
+        return None
     return ReplyEdited(
         platform=PLATFORM,
         workspace_id=str(payload.guild_id),
         channel_id=str(payload.channel_id),
-        occurred_at=message.edited_at or now,
+        occurred_at=message.edited_at,
         message_id=str(payload.message_id),
         text=message.content,
         text_withheld=withheld(message, content_intent=content_intent),

@@ -304,6 +304,13 @@ class DiscordSandbox:
         message.edited_at = self.world.now()
         await self.gateway.dispatch_message("MESSAGE_UPDATE", message)
 
+    async def link_preview_appears(self, channel_id: str, message_id: str) -> None:
+        """Discord attaches a link preview: MESSAGE_UPDATE with an embed, not an edit
+        (``edited_timestamp`` stays null)."""
+        message = self._find(channel_id, message_id)
+        message.embeds.append({"type": "link", "title": "Aperçu", "url": "https://example.org/"})
+        await self.gateway.dispatch_message("MESSAGE_UPDATE", message)
+
     async def user_deletes(self, user_id: str, channel_id: str, message_id: str) -> None:
         message = self._find(channel_id, message_id)
         del self.world.messages[message_id]

@@ -235,3 +235,19 @@ async def test_custom_emoji_counts_for_nothing_by_default_and_survives_reconcili
     assert h.stances() == {("bob", "broadband", "agree")}
     assert report.reactions_added == 0 and report.reactions_removed == 0
     assert sb.requests_to("GET", f"/channels/{h.channel_id}/messages/{bb}/reactions/planbot_oui:987654321")
+
+
+async def test_a_link_preview_is_not_an_edit(discord_bot):
+    from sqlalchemy import select
+
+    from storage.models import Statement
+
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    rid = await sb.user_replies(h.person("bob"), h.channel_id, first["broadband"], "voir https://example.org/")
+    await sb.link_preview_appears(h.channel_id, rid)
+    await h.settle()
+
+    with h.core.store.engine.connect() as conn:
+        edited = conn.execute(select(Statement.edited_at).where(Statement.kind == "reply")).scalars().all()
+    assert edited == [None]
