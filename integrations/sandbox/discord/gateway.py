@@ -110,7 +110,6 @@ class Gateway:
         await self._online.wait()
         if ws.closed:
             return ws
-        self.ws = ws
         try:
             await self._send(ws, {"op": OP_HELLO, "d": {"heartbeat_interval": 41250}})
             async for msg in ws:
@@ -158,6 +157,7 @@ class Gateway:
             return
         self.session = Session(id=f"local-session-{next(self._session_ids)}", intents=intents)
         self.identified += 1
+        self.ws = ws  # live from READY on: dispatches go to this connection
         ready = {
             "v": 10,
             "user": self.world.bot.payload(),
@@ -185,9 +185,15 @@ class Gateway:
             await self._send(ws, {"op": OP_INVALID_SESSION, "d": False})
             return
         since = data.get("seq") or 0
-        for seq, name, payload in session.buffer:
+        # Indexing the live buffer also replays what is dispatched during the replay; the
+        # connection becomes live only after it, so nothing is sent twice or skipped.
+        index = 0
+        while index < len(session.buffer):
+            seq, name, payload = session.buffer[index]
+            index += 1
             if seq > since:
                 await self._send(ws, {"op": OP_DISPATCH, "t": name, "s": seq, "d": payload})
+        self.ws = ws
         self.resumed += 1
         await self._dispatch_now("RESUMED", {})
         async with self._ready:
