@@ -39,8 +39,12 @@ _BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
 BASE_RESTARTS = 20
 GROUP_RESTARTS = 50
 """k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
-points, so many restarts are cheap; with 50 the chosen groups no longer depend on the seed on
-the bundled conversations."""
+points, so many restarts are cheap; with 20 base and 50 group restarts the chosen groups no
+longer depend on the seed on the bundled conversations."""
+COMPILED_RESTARTS = 5
+"""Restart cap above 1,000 points (base clusters of a large conversation): each restart costs
+a full k-means over every participant, and with thousands of points the 100 base clusters vary
+little between restarts."""
 
 
 def in_conversation(vote_counts: np.ndarray, n_statements: int) -> np.ndarray:
@@ -195,12 +199,16 @@ def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter
     deterministic for a fixed ``random_state``.
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
-    starts = [first_distinct(points, k)[None]]
+    cold = first_distinct(points, k)
+    starts = [cold[None]]
     if n_init > 0 and len(np.unique(points, axis=0)) > k:
         if len(points) > _COMPILED_ABOVE:
-            km = KMeans(n_clusters=k, n_init=n_init, random_state=random_state,
-                        max_iter=max_iter)
-            starts.append(km.fit(points, sample_weight=w).cluster_centers_[None])
+            # The long first descent from the cold start runs compiled too; the Polis loop
+            # below then only finishes it.
+            fits = [KMeans(n_clusters=k, init=cold, n_init=1, max_iter=max_iter),
+                    KMeans(n_clusters=k, n_init=min(n_init, COMPILED_RESTARTS),
+                           random_state=random_state, max_iter=max_iter)]
+            starts = [fit.fit(points, sample_weight=w).cluster_centers_[None] for fit in fits]
         else:
             rng = np.random.RandomState(random_state)
             starts.append(_kmeans_plusplus_runs(points, k, w, rng, n_init))
