@@ -63,6 +63,12 @@ class Endpoints:
                    env.get("SLACK_API_BASE") or None, env.get("SLACK_HOST") or "127.0.0.1")
 
 
+def no_voice_warning(record: logging.LogRecord) -> bool:
+    """Log filter: discord.py warns at start-up that its voice libraries are missing;
+    planbot has no voice, so the warning only misleads."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
 def run(settings: Settings, env: Mapping[str, str] | None = None) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured,
     1 a platform failed)."""
@@ -143,7 +149,12 @@ class _Discord:
         self.task: asyncio.Task | None = None
 
     async def stop(self) -> None:
+        """Let the handlers in flight (events, a reconciliation) end, within a bound, then
+        close the gateway and the HTTP session. Discord has no acknowledgements: anything
+        cut off is read back by the next start-up's reconciliation."""
         if self.bot is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.bot.wait_idle(), 10)
             await self.bot.close()
         if self.task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -153,6 +164,8 @@ class _Discord:
 def _start_discord(planbot: Planbot, settings: Settings, endpoints: Endpoints,
                    publisher: DigestPublisher) -> _Discord:
     from integrations.discord import PlanbotDiscord, run_discord
+
+    logging.getLogger("discord.client").addFilter(no_voice_warning)
 
     if endpoints.discord_api:
         # discord.py has no per-client base URL: these class attributes are the only knobs

@@ -45,6 +45,7 @@ from rich.progress import (
 )
 
 from bot import scheduling
+from bot.app import no_voice_warning
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Planbot
@@ -91,20 +92,15 @@ def run_demo(settings: Settings, *, conversation: str = "brexit-consensus",
     level = logging.getLogger().level
     if quiet:  # the progress display says what happens; library chatter would hide it
         logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("discord.client").addFilter(_no_voice_warning)
+        logging.getLogger("discord.client").addFilter(no_voice_warning)
     try:
         report = asyncio.run(Demo(settings, folder, chosen, out, console).run())
     finally:
         if quiet:
             logging.getLogger().setLevel(level)
-            logging.getLogger("discord.client").removeFilter(_no_voice_warning)
+            logging.getLogger("discord.client").removeFilter(no_voice_warning)
     print_summary(console, report, out)
     return 0 if report.counts_match else 1
-
-
-def _no_voice_warning(record: logging.LogRecord) -> bool:
-    """discord.py warns at start-up that voice libraries are missing; planbot has no voice."""
-    return "voice will NOT be supported" not in record.getMessage()
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """``planbot run`` as a real process: nothing configured exits 2 with help; SIGTERM during a
-burst of Slack events loses nothing acknowledged and doubles nothing after a restart; logs are
-JSON lines on request and never carry tokens."""
+burst of events (local Slack in Socket Mode, local Discord over its gateway) loses nothing
+acknowledged and doubles nothing after a restart; logs are JSON lines on request and never
+carry tokens."""
 
 from __future__ import annotations
 
@@ -12,109 +13,204 @@ import sys
 from datetime import UTC, datetime
 
 from bot.plans import import_plan, sample_plan_paths
+from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
 from tests.helpers import make_store
 
 WAIT = 30.0
-FACILITATOR, CHANNEL = "UFACIL", "C0PLAN"
 SECRET = "run-test-secret-0123456789"
 SECTIONS = "broadband,digital-skills,public-services"
-NAMES = ("+1", "-1", "shrug")
-STANCE = {"+1": "agree", "-1": "disagree", "shrug": "pass"}
+STANCES = ("agree", "disagree", "pass")
 
 
 def base_env(tmp_path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
     return {**keep, "PLANBOT_DATA_DIR": str(tmp_path / "data"), "PARTICIPANT_SECRET": SECRET,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'planbot.db'}"}
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'planbot.db'}", "LOG_FORMAT": "json"}
 
 
-async def planbot(args: list[str], env: dict[str, str], cwd, stderr_path):
-    with open(stderr_path, "ab") as err:  # noqa: ASYNC230 - opening a log file, not I/O-bound
-        return await asyncio.create_subprocess_exec(
+class Planbot:
+    """``python -m bot <args>`` in a subprocess; its stderr lines are collected as they come,
+    so a test can wait for a log line (an event, not a sleep)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._seen = asyncio.Condition()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, args: list[str], env: dict[str, str], cwd) -> Planbot:
+        self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
-            stdout=asyncio.subprocess.PIPE, stderr=err)
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        self._reader = asyncio.ensure_future(self._read())
+        return self
+
+    async def _read(self) -> None:
+        async for raw in self.proc.stderr:
+            async with self._seen:
+                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self._seen.notify_all()
+
+    async def wait_log(self, text: str, count: int = 1) -> None:
+        async def _wait() -> None:
+            async with self._seen:
+                await self._seen.wait_for(lambda: sum(text in ln for ln in self.lines) >= count)
+        await asyncio.wait_for(_wait(), WAIT)
+
+    async def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return await self.wait()
+
+    async def wait(self) -> int:
+        code = await asyncio.wait_for(self.proc.wait(), WAIT)
+        await self._reader
+        return code
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    def records(self) -> list[dict]:
+        return [json.loads(line) for line in self.lines if line.strip()]
+
+
+def sample_store(tmp_path):
+    store = make_store(f"sqlite:///{tmp_path / 'planbot.db'}")
+    import_plan(store, sample_plan_paths(), datetime.now(UTC))
+    return store
+
+
+def check_store(store, platform: str, channel: str, burst, people: int) -> None:
+    """Every stance of the burst is stored once: per section, counts equal the burst's."""
+    round_id = store.round_for_channel(platform, channel, open_only=True)
+    section_of = {mid: sid for sid, _w, _c, mid, _t, part, kind
+                  in store.round_messages(round_id, platform) if kind == "section" and part == 0}
+    triples, _, _ = store.vote_triples(round_id)
+    assert len(triples) == len({(p, s) for p, s, _v in triples}) == len(burst)
+    assert store.participation(round_id) == {platform: people, "all": people}
+    counts = {row["id"]: row for row in store.statement_counts(round_id)}
+    for mid in section_of:
+        expected = {s: sum(1 for _u, m, st in burst if m == mid and st == s) for s in STANCES}
+        assert {s: counts[section_of[mid]][s] for s in STANCES} == expected
+
+
+def check_logs(runs: list[Planbot], secrets: list[str]) -> None:
+    for run in runs:
+        records = run.records()  # every line is a JSON object
+        assert any(r["message"] == "stopped" for r in records)
+        text = "\n".join(run.lines)
+        assert not any(secret in text for secret in secrets), "a token was logged"
 
 
 async def test_run_without_platforms_explains_and_exits_2(tmp_path):
-    proc = await planbot(["run"], base_env(tmp_path), tmp_path, tmp_path / "stderr.log")
-    await asyncio.wait_for(proc.wait(), WAIT)
-    message = (tmp_path / "stderr.log").read_text()
-    assert proc.returncode == 2
+    run = await Planbot().start(["run"], base_env(tmp_path), tmp_path)
+    assert await run.wait() == 2
+    message = "\n".join(run.lines)
     assert "DISCORD_TOKEN" in message and "SLACK_BOT_TOKEN" in message
     assert "planbot demo" in message
 
 
-async def test_sigterm_during_a_burst_loses_nothing_acknowledged(tmp_path):
-    store = make_store(f"sqlite:///{tmp_path / 'planbot.db'}")
-    import_plan(store, sample_plan_paths(), datetime.now(UTC))
+async def test_sigterm_during_a_slack_burst_loses_nothing_acknowledged(tmp_path):
+    store = sample_store(tmp_path)
     slack = LocalSlack()
     await slack.start()
+    facilitator, channel = "UFACIL", "C0PLAN"
     people = [f"U{i:03d}" for i in range(60)]
-    for user in [FACILITATOR, *people]:
+    for user in [facilitator, *people]:
         slack.add_user(user, user.lower(), locale="en-US")
-    slack.add_channel(CHANNEL, "plan")
+    slack.add_channel(channel, "plan")
     env = {**base_env(tmp_path), "SLACK_BOT_TOKEN": slack.bot_token,
            "SLACK_APP_TOKEN": slack.app_token, "SLACK_MODE": "socket",
-           "SLACK_API_BASE": slack.base_url, "SLACK_FACILITATOR_IDS": FACILITATOR,
-           "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
-    log = tmp_path / "stderr.log"
+           "SLACK_API_BASE": slack.base_url, "SLACK_FACILITATOR_IDS": facilitator,
+           "LOG_LEVEL": "DEBUG"}
+    first, second = Planbot(), Planbot()
     try:
-        proc = await planbot(["run"], env, tmp_path, log)
+        await first.start(["run"], env, tmp_path)
         await slack.wait_connected(timeout=WAIT)
-        answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
+        answer = await slack.user_runs_command(facilitator, channel, "open", plan="sample",
                                                sections=SECTIONS)
         assert "3" in answer.text
         await slack.settle()
-        sections = [m.ts for m in slack.messages(CHANNEL) if m.bot_id]
+        sections = [m.ts for m in slack.messages(channel) if m.bot_id]
         assert len(sections) == 3
 
-        # A burst: every person takes a stance on every section, 20 at a time; SIGTERM once
-        # a third of them are acknowledged.
-        burst = [(u, ts, NAMES[(i + j) % 3]) for i, u in enumerate(people)
+        # Everyone takes a stance on every section, 20 at a time; SIGTERM once a third of
+        # the events are acknowledged.
+        burst = [(u, ts, STANCES[(i + j) % 3]) for i, u in enumerate(people)
                  for j, ts in enumerate(sections)]
+        name = {"agree": "+1", "disagree": "-1", "pass": "shrug"}
         acked: list[tuple[str, str, str]] = []
         gate = asyncio.Semaphore(20)
 
-        async def react(user, ts, name):
+        async def react(user, ts, stance):
             async with gate:
-                result = await slack.user_reacts(user, CHANNEL, ts, name)
+                result = await slack.user_reacts(user, channel, ts, name[stance])
             if result is not None and result.acked:
-                acked.append((user, ts, name))
+                acked.append((user, ts, stance))
                 if len(acked) == len(burst) // 3:
-                    proc.send_signal(signal.SIGTERM)
+                    first.proc.send_signal(signal.SIGTERM)
 
         await asyncio.gather(*(react(*r) for r in burst))
-        assert await asyncio.wait_for(proc.wait(), WAIT) == 0
+        assert await first.wait() == 0
         assert len(burst) // 3 <= len(acked) < len(burst), "the burst was not cut off"
 
-        # Restart: the start-up reconciliation reads what was missed while down.
-        proc = await planbot(["run"], env, tmp_path, log)
-        await slack.wait_connected(timeout=WAIT)
-        await slack.user_runs_command(FACILITATOR, CHANNEL, "status")
-        proc.send_signal(signal.SIGTERM)  # a clean stop waits for the reconciliation
-        assert await asyncio.wait_for(proc.wait(), WAIT) == 0
+        # Restart: the reconciliation on connecting reads what was missed while down.
+        await second.start(["run"], env, tmp_path)
+        await second.wait_log("reconciled slack: ReconcileReport(rounds=1")
+        assert await second.stop() == 0
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        await first.kill()
+        await second.kill()
         await slack.stop()
+    check_store(store, "slack", channel, burst, len(people))
+    check_logs([first, second], [slack.bot_token, slack.app_token])
 
-    round_id = store.round_for_channel("slack", CHANNEL, open_only=True)
-    section_of = {mid: sid for sid, _w, _c, mid, _t, part, kind
-                  in store.round_messages(round_id, "slack") if kind == "section" and part == 0}
-    triples, _, _ = store.vote_triples(round_id)
-    # Every stance of the burst (acknowledged or recovered by reconciliation), none twice.
-    assert len(triples) == len({(p, s) for p, s, _v in triples}) == len(burst)
-    assert store.participation(round_id) == {"slack": len(people), "all": len(people)}
-    counts = {row["id"]: row for row in store.statement_counts(round_id)}
-    for ts in sections:
-        row = counts[section_of[ts]]
-        expected = {s: sum(1 for _u, t, n in burst if t == ts and STANCE[n] == s)
-                    for s in ("agree", "disagree", "pass")}
-        assert {s: row[s] for s in expected} == expected
 
-    lines = [line for line in log.read_text().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line is a JSON object
-    assert any(r["message"] == "stopped" for r in records)
-    assert slack.bot_token not in log.read_text() and slack.app_token not in log.read_text()
+async def test_sigterm_during_a_discord_burst_loses_nothing(tmp_path):
+    store = sample_store(tmp_path)
+    async with DiscordSandbox() as discord:
+        people = []
+        for i in range(40):
+            user = discord.world.add_user(f"person{i}", locale="en-US")
+            discord.world.join(discord.guild, user)
+            people.append(user.id)
+        env = {**base_env(tmp_path), "DISCORD_TOKEN": discord.token,
+               "DISCORD_API_BASE": discord.api_base, "DISCORD_GATEWAY_URL": discord.gateway_url,
+               "DISCORD_GUILD_IDS": discord.guild.id,
+               "DISCORD_FACILITATOR_ROLE_IDS": discord.facilitator_role.id}
+        channel = discord.channel.id
+        first, second = Planbot(), Planbot()
+        try:
+            await first.start(["run"], env, tmp_path)
+            await first.wait_log("reconciliation:")
+            await discord.user_runs_command(discord.people["alice"].id, channel, "open",
+                                            plan="sample", sections=SECTIONS)
+            sections = [m.id for m in discord.messages(channel)
+                        if m.author.id == discord.world.bot.id and m.thread_id]
+            assert len(sections) == 3
+            emoji = {"agree": "👍", "disagree": "👎", "pass": "🤷"}
+            burst = [(u, mid, STANCES[(i + j) % 3]) for i, u in enumerate(people)
+                     for j, mid in enumerate(sections)]
+            # SIGTERM a third of the way into the burst, without pausing it; the last third
+            # happens while planbot is down.
+            during, after = burst[: 2 * len(burst) // 3], burst[2 * len(burst) // 3:]
+            for n, (user, mid, stance) in enumerate(during):
+                if n == len(burst) // 3:
+                    first.proc.send_signal(signal.SIGTERM)
+                await discord.user_reacts(user, channel, mid, emoji[stance])
+            assert await first.wait() == 0
+            for user, mid, stance in after:
+                await discord.user_reacts(user, channel, mid, emoji[stance])
+
+            await second.start(["run"], env, tmp_path)
+            await second.wait_log("reconciliation:")
+            assert await second.stop() == 0
+            (line,) = [ln for ln in second.lines if "reconciled discord" in ln]
+            recovered = int(line.split("reactions_added=")[1].split(",")[0])
+            assert recovered >= len(after)
+        finally:
+            await first.kill()
+            await second.kill()
+    check_store(store, "discord", channel, burst, len(people))
+    check_logs([first, second], [discord.token])
