@@ -1,6 +1,7 @@
 """planbot on Discord: the discord.py bot, its slash commands and the ChatPlatform adapter."""
 
 from integrations.discord.client import PlanbotDiscord, planbot_intents, run_discord
+from integrations.discord.endpoints import use_endpoints
 from integrations.discord.platform import DiscordPlatform
 
-__all__ = ["DiscordPlatform", "PlanbotDiscord", "planbot_intents", "run_discord"]
+__all__ = ["DiscordPlatform", "PlanbotDiscord", "planbot_intents", "run_discord", "use_endpoints"]

@@ -64,6 +64,14 @@ class DiscordPlatform:
             for i, m in enumerate(sent)
         ]
 
+    async def post_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> str:
+        """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
+        ``thread_id`` of ``channel`` as the bot, mentions disabled; returns the message id."""
+        message = await self._channel(channel, thread_id).send(
+            split_text(text, MESSAGE_LIMIT)[0], allowed_mentions=NO_MENTIONS
+        )
+        return str(message.id)
+
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``content`` and/or ``embeds`` as Discord embed dicts); ``files`` go
         with the first part."""

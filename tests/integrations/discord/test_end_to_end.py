@@ -251,3 +251,17 @@ async def test_a_link_preview_is_not_an_edit(discord_bot):
     with h.core.store.engine.connect() as conn:
         edited = conn.execute(select(Statement.edited_at).where(Statement.kind == "reply")).scalars().all()
     assert edited == [None]
+
+
+async def test_post_in_thread_is_a_bot_message_that_counts_for_nothing(discord_bot):
+    from bot.platform import ChannelRef
+
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    ref = ChannelRef("discord", sb.guild.id, h.channel_id)
+
+    mid = await h.bot.platform.post_in_thread(ref, first["broadband"], "💬 @everyone relayed")
+    await h.settle()
+
+    assert [m.id for m in sb.thread_messages(first["broadband"])] == [mid]
+    assert sb.sent_allowed_mentions[mid] == {"parse": []} and h.replies() == set()

@@ -148,3 +148,19 @@ def _record(name: str, seen: list[str]):
 
     handler.__name__ = name
     return handler
+
+
+def test_use_endpoints_points_discord_py_and_restores():
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from integrations.discord import use_endpoints
+
+    before = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    restore = use_endpoints("http://127.0.0.1:9/api/v10", "ws://127.0.0.1:9/")
+    try:
+        assert Route.BASE == "http://127.0.0.1:9/api/v10"
+        assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/"
+    finally:
+        restore()
+    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == before
