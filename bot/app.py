@@ -9,8 +9,8 @@ the core stored it, so an event cut off by the shutdown is not acknowledged: Sla
 again, and the start-up reconciliation reads whatever was missed from the platform.
 
 Endpoints can be pointed elsewhere than Discord and Slack (a local server, in tests) with
-``DISCORD_API_BASE`` (e.g. ``http://127.0.0.1:PORT/api/v10``), ``DISCORD_GATEWAY_URL``
-(``ws://127.0.0.1:PORT/``) and ``SLACK_API_BASE`` (``http://127.0.0.1:PORT/api/``);
+``DISCORD_API_BASE`` (e.g. ``http://127.0.0.1:PORT/api/v10``) with ``DISCORD_GATEWAY_URL``
+(``ws://127.0.0.1:PORT/``), and ``SLACK_API_BASE`` (``http://127.0.0.1:PORT/api/``);
 ``SLACK_HOST`` is the interface the HTTP-mode server listens on (default 127.0.0.1).
 """
 
@@ -24,6 +24,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -166,17 +167,6 @@ def _start_discord(planbot: Planbot, settings: Settings, endpoints: Endpoints,
     from integrations.discord import PlanbotDiscord, run_discord
 
     logging.getLogger("discord.client").addFilter(no_voice_warning)
-
-    if endpoints.discord_api:
-        # discord.py has no per-client base URL: these class attributes are the only knobs
-        # (platform-facts.md, "Running the real libraries against local servers").
-        import yarl
-        from discord.gateway import DiscordWebSocket
-        from discord.http import Route
-
-        Route.BASE = endpoints.discord_api
-        if endpoints.discord_gateway:
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(endpoints.discord_gateway)
     holder = _Discord()
 
     def make_bot(*, message_content: bool):
@@ -185,5 +175,21 @@ def _start_discord(planbot: Planbot, settings: Settings, endpoints: Endpoints,
         publisher.platforms["discord"] = holder.bot.platform
         return holder.bot
 
-    holder.task = asyncio.ensure_future(run_discord(make_bot, settings.discord_token))
+    async def run() -> None:
+        with _pointed_at(endpoints):
+            await run_discord(make_bot, settings.discord_token)
+
+    holder.task = asyncio.ensure_future(run())
     return holder
+
+
+def _pointed_at(endpoints: Endpoints) -> contextlib.AbstractContextManager:
+    """discord.py pointed at ``DISCORD_API_BASE``/``DISCORD_GATEWAY_URL`` while the client
+    runs, when both are set. discord.py has no per-client base URL, only process-wide class
+    attributes (platform-facts.md); the sandbox's helper sets and restores them."""
+    if not (endpoints.discord_api and endpoints.discord_gateway):
+        return contextlib.nullcontext()
+    from integrations.sandbox.discord import discord_py_pointed_at
+
+    return discord_py_pointed_at(SimpleNamespace(api_base=endpoints.discord_api,
+                                                 gateway_url=endpoints.discord_gateway))

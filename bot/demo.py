@@ -50,6 +50,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Planbot
 from bot.plans import import_plan, sample_plan_paths
+from bot.platform import ChannelRef, DigestPost
 from bot.polis import read_conversation
 from bot.publish import DigestPublisher, Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
@@ -445,16 +446,13 @@ class _DiscordSide(_Side):
         return self.sections[section]  # a Discord reply lives in the thread, a channel
 
     async def relay(self, core: Planbot, statement_id: int, section: int, text: str) -> str:
-        import discord
-
-        thread = self.bot.get_partial_messageable(int(self.sections[section]),
-                                                  guild_id=int(self.hands.guild.id))
-        message = await thread.send(f"💬 {text}"[:2000],
-                                    allowed_mentions=discord.AllowedMentions.none())
+        thread = ChannelRef("discord", self.hands.guild.id, self.sections[section])
+        (message,) = await self.platform.post_digest(
+            thread, DigestPost(parts=[{"content": f"💬 {text}"[:2000]}]))
         await core.db(core.store.record_messages, statement_id, [
-            ("discord", self.hands.guild.id, self.sections[section], str(message.id),
+            ("discord", self.hands.guild.id, self.sections[section], message.message_id,
              self.sections[section], 0)])
-        return str(message.id)
+        return message.message_id
 
     async def settle(self) -> None:
         if self.task.done():
