@@ -191,6 +191,11 @@ class PlanbotDiscord(commands.Bot):
         with self._working():
             await self._handle(translate.reply_deleted(payload, now=self.core.clock.now()))
 
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        with self._working():
+            for event in translate.replies_bulk_deleted(payload, now=self.core.clock.now()):
+                await self._handle(event)
+
 
 async def run_discord(make_bot: Callable[..., PlanbotDiscord], token: str) -> None:
     """Run the bot until it is closed; without the message-content intent if Discord refuses it.

@@ -153,3 +153,19 @@ def reply_deleted(payload: discord.RawMessageDeleteEvent, *, now: datetime) -> R
         occurred_at=now,
         message_id=str(payload.message_id),
     )
+
+
+def replies_bulk_deleted(payload: discord.RawBulkMessageDeleteEvent, *, now: datetime) -> list[ReplyDeleted]:
+    """MESSAGE_DELETE_BULK (a moderator's purge): one deletion per message, oldest id first."""
+    if payload.guild_id is None:
+        return []
+    return [
+        ReplyDeleted(
+            platform=PLATFORM,
+            workspace_id=str(payload.guild_id),
+            channel_id=str(payload.channel_id),
+            occurred_at=now,
+            message_id=str(message_id),
+        )
+        for message_id in sorted(payload.message_ids)
+    ]

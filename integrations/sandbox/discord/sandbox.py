@@ -319,6 +319,19 @@ class DiscordSandbox:
             {"id": message.id, "channel_id": message.channel_id, "guild_id": message.guild_id},
         )
 
+    async def moderator_bulk_deletes(self, channel_id: str, message_ids: list[str]) -> None:
+        """A purge: the messages (all in one channel or thread) go in one MESSAGE_DELETE_BULK."""
+        messages = [self._find(channel_id, mid) for mid in message_ids]
+        where = {m.channel_id for m in messages}
+        if len(where) != 1:
+            raise ValueError("a bulk delete covers one channel")
+        for m in messages:
+            del self.world.messages[m.id]
+        await self.gateway.dispatch(
+            "MESSAGE_DELETE_BULK",
+            {"ids": [m.id for m in messages], "channel_id": where.pop(), "guild_id": messages[0].guild_id},
+        )
+
     async def moderator_clears_reactions(self, channel_id: str, message_id: str, emoji: str | None = None) -> None:
         message = self._find(channel_id, message_id)
         base = {"channel_id": message.channel_id, "message_id": message.id, "guild_id": message.guild_id}

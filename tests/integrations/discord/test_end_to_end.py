@@ -265,3 +265,16 @@ async def test_post_in_thread_is_a_bot_message_that_counts_for_nothing(discord_b
 
     assert [m.id for m in sb.thread_messages(first["broadband"])] == [mid]
     assert sb.sent_allowed_mentions[mid] == {"parse": []} and h.replies() == set()
+
+
+async def test_a_moderator_purge_deletes_every_reply_it_covers(discord_bot):
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    bb = first["broadband"]
+    spam = [await sb.user_replies(h.person("dan"), h.channel_id, bb, f"pub {i}") for i in range(3)]
+    await sb.user_replies(h.person("bob"), h.channel_id, bb, "gardé")
+
+    await sb.moderator_bulk_deletes(h.channel_id, spam)
+    await h.settle()
+
+    assert h.replies() == {("bob", "gardé", False, False)} | {("dan", f"pub {i}", False, True) for i in range(3)}
