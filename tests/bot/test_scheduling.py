@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED
+from sqlalchemy import text
 
 from bot import scheduling
 from bot.clock import ManualClock
@@ -151,6 +152,7 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
     b.publisher = DigestPublisher(b_pb)
     b.scheduler = DigestScheduler(b.publisher, make_scheduler(b_pb.settings), "svc-b")
     scheduling.SERVICES["svc-b"] = b.scheduler
+    engines = []
     try:
         round_id, platforms = await busy_round(a.pb)
         a.publisher.platforms.update(platforms)
@@ -164,9 +166,21 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
         assert len(digests) == 3
         assert [len(p.digests) for p in platforms.values()] == [3, 3]
         assert all(d["status"] == "posted" and len(d["messages"]) >= 2 for d in digests)
+
+        # Both keep their jobs in the one database: the same stable ids, stored once.
+        for svc in (a, b):
+            engines.append(create_store_engine(database_url))
+            svc.scheduler.scheduler = make_scheduler(svc.pb.settings, engines[-1])
+            await svc.scheduler.start()
+        ids = [{j.id for j in svc.scheduler.scheduler.get_jobs()} for svc in (a, b)]
+        assert ids[0] == ids[1] == {"sync", f"digest:{round_id}"}
+        with engines[0].connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 2
     finally:
         a.close()
         b.close()
+        for engine in engines:
+            engine.dispose()
 
 
 async def test_round_closes_itself_with_a_final_digest_and_reminds_before(service):
