@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,6 +25,14 @@ def _natural_key(value: str) -> tuple:
     """Sort key that orders ``"2"`` before ``"10"`` (Polis ids are join-ordered integers)."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
                  for part in re.split(r"(\d+)", value) if part)
+
+
+def _natural_sorted(ids) -> list[str]:
+    """Ids in natural order; all-numeric ids (the common case) take a fast path."""
+    ids = list(ids)
+    if all(i.isdigit() for i in ids):
+        return sorted(ids, key=lambda i: (int(i), i))
+    return sorted(ids, key=_natural_key)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,25 +75,31 @@ class VoteMatrix:
             ValueError: a vote outside {1, -1, 0}, or two votes for the same pair.
         """
         triples = list(votes)
-        pids = [str(v[0]) for v in triples]
-        tids = [str(v[1]) for v in triples]
-        values = [v[2] for v in triples]
-        data = np.fromiter(map(int, values), dtype=np.int64, count=len(values))
+        raw_pids = list(map(itemgetter(0), triples))
+        raw_tids = list(map(itemgetter(1), triples))
+        data = np.fromiter(map(itemgetter(2), triples), dtype=np.int64, count=len(triples))
         bad = ~np.isin(data, list(_VALID_VOTES))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"vote must be 1, -1 or 0, got {values[i]!r} ({pids[i]}, {tids[i]})")
-        participants = tuple(sorted(set(pids), key=_natural_key))
+            raise ValueError(f"vote must be 1, -1 or 0, got {triples[i][2]!r} "
+                             f"({raw_pids[i]}, {raw_tids[i]})")
+        # Ids are converted to str once per distinct id, not once per vote.
+        pid_str = {raw: str(raw) for raw in dict.fromkeys(raw_pids)}
+        tid_str = {raw: str(raw) for raw in dict.fromkeys(raw_tids)}
+        participants = tuple(_natural_sorted(set(pid_str.values())))
+        voted = set(tid_str.values())
         if statements is None:
-            statement_order = sorted(set(tids), key=_natural_key)
+            statement_order = _natural_sorted(voted)
         else:
             statement_order = [str(t) for t in dict.fromkeys(statements)]
             known = set(statement_order)
-            statement_order += sorted({t for t in tids if t not in known}, key=_natural_key)
-        row_of = {pid: i for i, pid in enumerate(participants)}
-        col_of = {tid: j for j, tid in enumerate(statement_order)}
-        rows = np.fromiter(map(row_of.__getitem__, pids), dtype=np.int64, count=len(pids))
-        cols = np.fromiter(map(col_of.__getitem__, tids), dtype=np.int64, count=len(tids))
+            statement_order += _natural_sorted(voted - known)
+        row_index = {pid: i for i, pid in enumerate(participants)}
+        col_index = {tid: j for j, tid in enumerate(statement_order)}
+        row_of = {raw: row_index[text] for raw, text in pid_str.items()}
+        col_of = {raw: col_index[text] for raw, text in tid_str.items()}
+        rows = np.fromiter(map(row_of.__getitem__, raw_pids), dtype=np.int64, count=len(triples))
+        cols = np.fromiter(map(col_of.__getitem__, raw_tids), dtype=np.int64, count=len(triples))
         shape = (len(participants), len(statement_order))
         matrix = sp.csr_matrix((data.astype(np.int8), (rows, cols)), shape=shape, dtype=np.int8)
         if matrix.nnz != len(data):  # the conversion merged duplicate pairs
