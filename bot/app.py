@@ -101,15 +101,17 @@ async def serve(settings: Settings, endpoints: Endpoints = Endpoints(),
         await scheduler.start()
         _log.info("planbot running: %s", ", ".join(sorted(
             p for p, on in (("discord", discord), ("slack", slack)) if on)))
-        waiters = [asyncio.ensure_future(stop.wait())]
-        if discord is not None:
-            waiters.append(discord.task)
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if discord is not None and discord.task.done():
-            failed = discord.task.cancelled() or discord.task.exception() is not None
-            if failed:
-                _log.error("the Discord client stopped: %r", discord.task.exception())
-        waiters[0].cancel()
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopping] + ([discord.task] if discord else []),
+                           return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if discord is not None and discord.task.done() and not stop.is_set():
+            failed = True
+            error = None if discord.task.cancelled() else discord.task.exception()
+            _log.error("the Discord client stopped: %r", error)
+    except Exception:  # noqa: BLE001 - a platform that cannot start: say why, stop cleanly
+        _log.exception("planbot could not start")
+        failed = True
     finally:
         _log.info("shutting down")
         scheduler.shutdown()

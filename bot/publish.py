@@ -112,8 +112,9 @@ class DigestPublisher:
 
         Posts in ``channels`` (default every channel of the round whose platform is
         connected), records every posted message id with the digest, then stores its
-        content. Returns ``PublishResult(None)`` when the period was already claimed. A
-        channel whose post fails is logged and skipped; the others are still posted.
+        content. Returns ``PublishResult(None)`` when the period was already claimed or no
+        channel is connected (nothing claimed then). A channel whose post fails is logged
+        and skipped; the others are still posted.
         """
         store = self.planbot.store
         # The store keeps UTC; a trigger's fire time comes in the configured zone.
@@ -123,6 +124,12 @@ class DigestPublisher:
             _log.warning("no round %s; no %s digest", round_id, kind)
             return PublishResult(None)
         start = min(start, end)
+        if channels is None:
+            channels = await self._round_channels(round_id)
+        if not channels:
+            # Claiming would use up the period with nothing posted; the next run covers it.
+            _log.warning("no connected channel for the %s digest of round %s", kind, round_id)
+            return PublishResult(None)
         digest_id = await self.planbot.db(store.claim_digest, round_id, kind, start, end,
                                           self.clock.now())
         if digest_id is None:
@@ -130,8 +137,6 @@ class DigestPublisher:
                       end.isoformat())
             return PublishResult(None)
         rendered = await self.render(round_id, Period(start, end))
-        if channels is None:
-            channels = await self._round_channels(round_id)
         posted: list[PostedMessage] = []
         for platform, channel in channels:
             try:

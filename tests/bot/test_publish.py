@@ -95,3 +95,14 @@ async def test_a_claimed_period_is_not_posted_again(pb):
     second = await pb.digest_publisher.publish(round_id, "weekly", end=end)
     assert first.digest_id is not None and second.digest_id is None
     assert len(platforms["discord"].digests) == 1
+
+
+async def test_nothing_is_claimed_when_no_channel_is_connected(pb):
+    round_id, platforms = await busy_round(pb)
+    end = START + timedelta(days=7)
+    assert (await pb.digest_publisher.publish(round_id, "weekly", end=end)).digest_id is None
+    assert pb.store.digests(round_id) == []
+    pb.digest_publisher.platforms["slack"] = platforms["slack"]  # Discord still down
+    result = await pb.digest_publisher.publish(round_id, "weekly", end=end)
+    assert result.digest_id is not None
+    assert [m.channel.platform for m in result.posted] == ["slack"]
