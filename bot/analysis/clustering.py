@@ -172,6 +172,7 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     first = rng.choice(n, size=n_runs, p=w / w.sum())
     seeds[:, 0] = points[first]
     d2 = ((points[None, :, :] - seeds[:, 0][:, None, :]) ** 2).sum(axis=2)
+    sq_norms = (points ** 2).sum(axis=1)
     for step in range(1, k):
         cum = np.cumsum(w * d2, axis=1)
         cum /= cum[:, -1:]
@@ -179,8 +180,10 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
         draws = rng.random_sample((n_runs, trials)) + rows[:, None]
         picks = np.searchsorted((cum + rows[:, None]).ravel(), draws.ravel(), side="right")
         picks = np.minimum(picks.reshape(n_runs, trials) - (rows * n)[:, None], n - 1)
-        cand = np.minimum(d2[:, None, :], ((points[None, None, :, :]
-                                            - points[picks][:, :, None, :]) ** 2).sum(axis=3))
+        chosen = points[picks]  # (runs, trials, d)
+        dist = (sq_norms[None, None, :] + (chosen ** 2).sum(axis=2)[:, :, None]
+                - 2.0 * (chosen @ points.T))
+        cand = np.minimum(d2[:, None, :], np.maximum(dist, 0.0))
         best = np.argmin(cand @ w, axis=1)
         seeds[:, step] = points[picks[rows, best]]
         d2 = cand[rows, best]
