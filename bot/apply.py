@@ -29,6 +29,13 @@ TARGET_TTL = timedelta(seconds=60)
 CACHE_SIZE = 100_000
 
 
+def clean_text(text: str) -> str:
+    """User text as stored: NFC-normalised, without NUL characters (PostgreSQL refuses them)
+    or lone surrogates (not encodable)."""
+    text = unicodedata.normalize("NFC", text.replace("\x00", ""))
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 class EventApplier:
     """Applies one neutral event to the store; returns True when the store changed.
 
@@ -72,8 +79,8 @@ class EventApplier:
         if pid is None:
             if len(self._participants) > CACHE_SIZE:
                 self._participants.clear()
-            pid = self.store.participant(key, event.platform, self.clock.now(),
-                                         actor.display_name)
+            name = actor.display_name[:200] if actor.display_name else None
+            pid = self.store.participant(key, event.platform, self.clock.now(), name)
             self._participants[(key, actor.display_name)] = pid
         return pid
 
@@ -136,7 +143,7 @@ class EventApplier:
             replied = self.store.find_message(ev.platform, ev.channel_id, ev.parent_message_id)
             if replied is not None and replied.round_id == thread.round_id:
                 parent = replied.statement_id
-        text = None if ev.text_withheld else unicodedata.normalize("NFC", ev.text)
+        text = None if ev.text_withheld else clean_text(ev.text)
         return self.store.add_reply(
             event_key=ev.event_key, round_id=thread.round_id,
             section_statement_id=thread.statement_id, parent_statement_id=parent,
@@ -149,7 +156,7 @@ class EventApplier:
         target = self._target(ev, ev.message_id)
         if target is None or target.kind != "reply":
             return False
-        text = None if ev.text_withheld else unicodedata.normalize("NFC", ev.text)
+        text = None if ev.text_withheld else clean_text(ev.text)
         return self.store.edit_reply(event_key=ev.event_key, statement_id=target.statement_id,
                                      text=text, text_withheld=ev.text_withheld,
                                      at=ev.occurred_at)

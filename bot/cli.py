@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import NotFound, PlanbotError
@@ -98,7 +100,7 @@ def open_store(settings: Settings) -> Store:
 
 
 def _round_id(store: Store, requested: int | None) -> int:
-    round_id = requested or store.latest_round()
+    round_id = requested if requested is not None else store.latest_round()
     if round_id is None or store.get_round(round_id) is None:
         raise NotFound("error.no_round", round=requested or "?")
     return round_id
@@ -120,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
     except PlanbotError as err:
         print(err.message(settings.language), file=sys.stderr)
         return 1
+    except OSError as err:
+        print(f"{err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    except (SQLAlchemyError, ImportError) as err:
+        # Without the URL, which may hold a password.
+        print(f"DATABASE_URL: cannot use the database ({type(err).__name__})", file=sys.stderr)
+        return 2
 
 
 def _dispatch(args, settings: Settings) -> int:

@@ -17,6 +17,8 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+
 from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
@@ -80,7 +82,17 @@ class Planbot:
         """
         try:
             changed = await self.db(self.applier.apply, event)
-        except (AttributeError, TypeError, ValueError, KeyError) as err:
+        except IntegrityError:
+            # Another process applied the same delivery first: a duplicate, not a loss.
+            _log.info("skipped %s already applied concurrently", type(event).__name__)
+            return False
+        except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
+                DataError) as err:
+            _log.warning("skipped malformed %s: %s", type(event).__name__, err)
+            return False
+        except StatementError as err:
+            if isinstance(err, DBAPIError):
+                raise  # the database failed: the adapter must not acknowledge
             _log.warning("skipped malformed %s: %s", type(event).__name__, err)
             return False
         self.applied += changed
@@ -141,6 +153,8 @@ class Planbot:
         now = self.clock.now()
         try:
             closes = now + parse_duration(text)
+        except OverflowError:
+            raise BadArgument("error.bad_closes", value=text) from None
         except ValueError:
             try:
                 parsed = datetime.fromisoformat(text.strip())
@@ -176,7 +190,9 @@ class Planbot:
         if unknown:
             raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
         closes_at = self.parse_closes(closes)
-        lock = self._open_locks.setdefault((plan, channel), asyncio.Lock())
+        # One lock per plan: rounds are shared across channels, so two opens of one plan
+        # (even on two platforms) must not both create a round.
+        lock = self._open_locks.setdefault(plan, asyncio.Lock())
         async with lock:
             round_id = await self.db(self.store.open_round_for_plan, plan)
             if round_id is None:
@@ -232,7 +248,7 @@ class Planbot:
     async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool) -> int:
         raw = cmd.args.get("round", "").strip().lstrip("#")
         if raw:
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
                 raise BadArgument("error.bad_round", value=raw)
             rnd = await self.db(self.store.get_round, int(raw))
             if rnd is None:

@@ -79,8 +79,12 @@ class Reconciler:
         now = core.clock.now()
         seen: dict[int, set[tuple[str, str]]] = {}
         raw: dict[tuple[int, str, str], tuple] = {}
-        for sid, ws, chan, mid, _thread, _part, _kind in await core.db(
-                store.round_messages, round_id, platform.name):
+        messages = await core.db(store.round_messages, round_id, platform.name)
+        # Read the store before the platform: a reaction that arrives live while the platform
+        # is being read is in neither snapshot, so it is never withdrawn by mistake.
+        before = {sid: await core.db(store.present_reactions_on, sid, platform.name)
+                  for sid in {m[0] for m in messages}}
+        for sid, ws, chan, mid, _thread, _part, _kind in messages:
             try:
                 states = await platform.fetch_reactions(ChannelRef(platform.name, ws, chan), mid)
             except Exception as err:  # a platform failure must not stop the whole pass
@@ -96,13 +100,15 @@ class Reconciler:
                     bucket.add((pkey, key))
                     raw[(sid, pkey, key)] = (user, state.emoji, ws, chan, mid)
         for sid, on_platform in seen.items():
-            in_store = await core.db(store.present_reactions_on, sid, platform.name)
-            for pkey, key in on_platform - in_store:
+            in_store = before[sid]
+            # Sorted, so which of several reactions becomes current does not depend on the
+            # hash seed.
+            for pkey, key in sorted(on_platform - in_store):
                 user, emoji, ws, chan, mid = raw[(sid, pkey, key)]
                 report.reactions_added += await core.handle(ReactionAdded(
                     platform=platform.name, workspace_id=ws, channel_id=chan, occurred_at=now,
                     backfill=True, actor=Actor(user), message_id=mid, emoji=emoji))
-            for pkey, key in in_store - on_platform:
+            for pkey, key in sorted(in_store - on_platform):
                 report.reactions_removed += await core.db(
                     self._withdraw, sid, pkey, key, now)
 

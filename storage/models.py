@@ -11,7 +11,7 @@ is each reply. Stances point at statements.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
@@ -45,13 +45,14 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use timezone-aware UTC")
-        return value
+        # SQLite drops the offset, so anything not already UTC would be read back shifted.
+        return value.astimezone(timezone.utc)
 
     def process_result_value(self, value, dialect):
-        from datetime import timezone
-
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc) if value is not None else None

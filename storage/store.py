@@ -610,7 +610,8 @@ class Store:
             voters = (select(Stance.participant_id.label("pid"), Participant.platform.label("p"))
                       .join(Participant, Participant.id == Stance.participant_id)
                       .join(Statement, Statement.id == Stance.statement_id)
-                      .where(Statement.round_id == round_id, Stance.is_current.is_(True)))
+                      .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                             Statement.deleted_at.is_(None)))
             authors = (select(Statement.author_id.label("pid"), Participant.platform.label("p"))
                        .join(Participant, Participant.id == Statement.author_id)
                        .where(Statement.round_id == round_id, Statement.kind == "reply",

@@ -153,7 +153,7 @@ async def test_reply_deleted_twice(pb):
     before = snapshot(pb, round_id)
     assert not await pb.handle(delete)
     assert snapshot(pb, round_id) == before
-    assert before[1]["all"] == 1  # the deleted reply's author no longer counts; the voter does
+    assert before[1]["all"] == 0  # neither the deleted reply's author nor its voter counts
     assert all(sid != "9" for _, sid, _ in before[2][0])
 
 
@@ -194,3 +194,21 @@ async def test_reaction_added_again_after_removal_counts_again(pb):
     await pb.handle(unreact("u1", at=START + timedelta(seconds=1)))
     assert await pb.handle(react("u1", at=START + timedelta(seconds=2)))
     assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 0)
+
+
+async def test_malformed_events_are_skipped_not_raised(pb):
+    await open_sample(pb)
+    naive = ReactionAdded(**CH, occurred_at=START.replace(tzinfo=None), actor=Actor("u1"),
+                          message_id="1000", emoji=Emoji("👍"))
+    assert not await pb.handle(naive)
+    assert await pb.handle(reply("u1", "5001", "nul\x00 caractère \ud83d"))
+
+
+async def test_non_utc_times_are_stored_as_the_same_instant(pb):
+    from zoneinfo import ZoneInfo
+
+    round_id, _ = await open_sample(pb)
+    montreal = START.astimezone(ZoneInfo("America/Montreal"))
+    assert await pb.handle(react("u1", at=montreal))
+    (added_at, _), = pb.store.stance_activity(round_id)
+    assert added_at == START

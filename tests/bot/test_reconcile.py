@@ -43,3 +43,24 @@ async def test_reconcile_backfills_and_withdraws_idempotently(tmp_path):
     assert (again.replies_added, again.reactions_added, again.reactions_removed) == (0, 0, 0)
     assert counts(pb, round_id) == after
     pb.close()
+
+
+async def test_live_reaction_during_reconciliation_is_not_withdrawn(tmp_path):
+    pb = make_planbot(tmp_path)
+    platform = RecordingPlatform()
+    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+    original = platform.fetch_reactions
+
+    async def fetch_while_a_live_event_lands(channel, message_id):
+        if message_id == "1003":
+            await pb.handle(ReactionAdded(platform="discord", workspace_id="g1",
+                                          channel_id="c1", occurred_at=START,
+                                          actor=Actor("u9"), message_id="1000",
+                                          emoji=Emoji("👍")))
+        return await original(channel, message_id)
+
+    platform.fetch_reactions = fetch_while_a_live_event_lands
+    report = await pb.reconcile(platform)
+    assert report.reactions_removed == 0
+    assert counts(pb, round_id)[0] == ("section", 1, 0, 0)
+    pb.close()
