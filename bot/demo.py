@@ -206,8 +206,10 @@ class Demo:
 
     async def _replay(self, round_id: int, fire: datetime) -> None:
         """Replay statements and votes in Polis' order, in windows spread over the round's
-        week (the clock moves from one to the next): each window's replies first (then their copies on the other
-        platform), then its votes, many at once, each platform settled before the next."""
+        week (the clock moves from one to the next). In each window: its statements as
+        replies (then planbot's copies on the other platform), then its votes and the
+        section stances of people whose last vote in that section fell in it, many at once;
+        every platform is settled before the next window."""
         conv = self.conv
         names = list(self.sides)
         home = {p: names[i % len(names)] for i, p in enumerate(conv.participants)}
@@ -219,61 +221,65 @@ class Demo:
         n_sections = len(next(iter(self.sides.values())).sections)
         section_of = {s["external_id"]: i % n_sections for i, s in enumerate(statements)}
         windows = _windows(statements, votes)
+        leans = _section_leans(windows, section_of)
 
         replies_task = self._step("Statements posted as threaded replies", len(statements))
         votes_task = self._step("Votes replayed as reactions", len(votes))
-        where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> message
-        statement_id: dict[str, int] = {}
-        lean: Counter = Counter()
+        sections_task = self._step("Section stances (each person's net lean)",
+                                   sum(len(v) for v in leans.values()))
+        self.where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> id
+        self.statement_id: dict[str, int] = {}
         for window in sorted(windows):
             self.clock.set(_window_time(window, self._start_time, fire))
             posted, cast = windows[window]
             for s in posted:
                 author = s["author"] if s["author"] in home else conv.participants[0]
                 side = self.sides[home[author]]
-                where[s["external_id"]][side.name] = await side.reply(
+                self.where[s["external_id"]][side.name] = await side.reply(
                     author, section_of[s["external_id"]], s["text"])
                 self.report.replies[side.name] += 1
                 self.progress.advance(replies_task)
             for side in self.sides.values():
                 await side.settle()
-            for s in posted:
-                comment = s["external_id"]
-                origin = next(iter(where[comment]))
-                target = await self.core.db(
-                    self.core.store.find_message, origin,
-                    self.sides[origin].reply_channel(section_of[comment]), where[comment][origin])
-                if target is None:
-                    raise RuntimeError(f"planbot did not record statement {comment}")
-                statement_id[comment] = target.statement_id
-                for side in self.sides.values():
-                    if side.name != origin:
-                        where[comment][side.name] = await side.relay(
-                            self.core, target.statement_id, section_of[comment], s["text"])
-            per_side: dict[str, list] = defaultdict(list)
+            await self._relay(posted, section_of)
+            votes_by_side: dict[str, list] = defaultdict(list)
             for participant, comment, stance, _at in cast:
-                side = home[participant]
-                per_side[side].append((participant, where[comment][side], stance))
-                lean[(participant, section_of[comment])] += \
-                    {"agree": 1, "disagree": -1}.get(stance, 0)
-                self.report.stances[side] += 1
+                name = home[participant]
+                votes_by_side[name].append((participant, self.where[comment][name], stance))
+            sections_by_side: dict[str, list] = defaultdict(list)
+            for participant, section, stance in leans.get(window, []):
+                side = self.sides[home[participant]]
+                sections_by_side[side.name].append((participant, side.sections[section], stance))
             await asyncio.gather(*(
-                self.sides[name].react_all(items, lambda: self.progress.advance(votes_task))
-                for name, items in per_side.items()))
+                self.sides[name].react_all(
+                    items, lambda task=task: self.progress.advance(task))
+                for by_side, task in ((votes_by_side, votes_task),
+                                      (sections_by_side, sections_task))
+                for name, items in by_side.items()))
+            for by_side in (votes_by_side, sections_by_side):
+                for name, items in by_side.items():
+                    self.report.stances[name] += len(items)
         self.report.votes = len(votes)
-
-        task = self._step("Section stances (each person's net lean)", len(lean))
-        per_side = defaultdict(list)
-        for (participant, section), net in lean.items():
-            stance = "agree" if net > 0 else "disagree" if net < 0 else "pass"
-            side = self.sides[home[participant]]
-            per_side[side.name].append((participant, side.sections[section], stance))
-            self.report.stances[side.name] += 1
-        await asyncio.gather(*(self.sides[name].react_all(items, lambda: self.progress.advance(task))
-                               for name, items in per_side.items()))
         self.report.people = Counter({name: sum(1 for p in home.values() if p == name)
                                       for name in self.sides})
-        self._expected = (statement_id, votes)
+        self._expected = (self.statement_id, votes)
+
+    async def _relay(self, posted: list[dict], section_of: dict[str, int]) -> None:
+        """Find the statement planbot recorded for each reply just posted, and post its copy
+        on every other platform, recorded as the same statement."""
+        for s in posted:
+            comment = s["external_id"]
+            origin = next(iter(self.where[comment]))
+            target = await self.core.db(
+                self.core.store.find_message, origin,
+                self.sides[origin].reply_channel(section_of[comment]), self.where[comment][origin])
+            if target is None:
+                raise RuntimeError(f"planbot did not record statement {comment}")
+            self.statement_id[comment] = target.statement_id
+            for side in self.sides.values():
+                if side.name != origin:
+                    self.where[comment][side.name] = await side.relay(
+                        self.core, target.statement_id, section_of[comment], s["text"])
 
     # -- the weekly digest -----------------------------------------------------------------
 
@@ -332,6 +338,26 @@ def _windows(statements: list[dict], votes: list[tuple]) -> dict[int, tuple[list
         else:
             windows[window][1].append(votes[i])
     return windows
+
+
+def _section_leans(windows: dict[int, tuple[list, list]],
+                   section_of: dict[str, int]) -> dict[int, list[tuple[str, int, str]]]:
+    """Window -> [(participant, section index, stance)]: each participant's net lean on the
+    statements in a section's thread (more agrees: agree; more disagrees: disagree; even:
+    pass), placed in the window of their last vote there."""
+    net: Counter = Counter()
+    last: dict[tuple[str, int], int] = {}
+    for window in sorted(windows):
+        for participant, comment, stance, _at in windows[window][1]:
+            key = (participant, section_of[comment])
+            net[key] += {"agree": 1, "disagree": -1}.get(stance, 0)
+            last[key] = window
+    placed: dict[int, list] = defaultdict(list)
+    for (participant, section), window in last.items():
+        n = net[(participant, section)]
+        stance = "agree" if n > 0 else "disagree" if n < 0 else "pass"
+        placed[window].append((participant, section, stance))
+    return placed
 
 
 def _window_time(window: int, start: datetime, fire: datetime) -> datetime:
