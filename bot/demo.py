@@ -68,7 +68,6 @@ CONCURRENCY = 64
 """Simulated people acting at once on the local Slack (each waits for its event's ack)."""
 EMOJI = {"discord": {"agree": "👍", "disagree": "👎", "pass": "🤷"},
          "slack": {"agree": "+1", "disagree": "-1", "pass": "shrug"}}
-STANCE_OF_VOTE = {1: "agree", -1: "disagree", 0: "pass"}
 SLACK_CHANNEL, SLACK_FACILITATOR = "C0PLANBOT", "UFACILITATOR"
 
 
@@ -143,7 +142,7 @@ class Demo:
                 await self._start(stack)
                 round_id = await self._open_round()
                 fire = self._fire_time(round_id)
-                await self._replay(round_id, fire)
+                await self._replay(fire)
                 await self._weekly_digest(round_id, fire)
         self.report.seconds = time.perf_counter() - started
         return self.report
@@ -168,14 +167,12 @@ class Demo:
             self.sides["discord"] = await _DiscordSide.start(stack)
         if "slack" in self.platforms:
             self.sides["slack"] = await _SlackSide.start(stack, self.clock)
-        facilitators = {side.facilitator_group for side in self.sides.values()}
+        facilitator = {name: frozenset({side.facilitator_group})
+                       for name, side in self.sides.items()}
         settings = replace(self.settings, data_dir=self.out,
                            database_url=f"sqlite:///{db.resolve()}",
-                           discord_facilitator_role_ids=frozenset(
-                               {self.sides["discord"].facilitator_group} if "discord" in self.sides else ()),
-                           slack_facilitator_ids=frozenset(
-                               {self.sides["slack"].facilitator_group} if "slack" in self.sides else ()))
-        assert facilitators  # at least one platform (checked by run_demo)
+                           discord_facilitator_role_ids=facilitator.get("discord", frozenset()),
+                           slack_facilitator_ids=facilitator.get("slack", frozenset()))
         self.core = Planbot(store, settings, self.clock)
         stack.callback(self.core.close)
         self.publisher = DigestPublisher(self.core)
@@ -204,7 +201,7 @@ class Demo:
 
     # -- replay --------------------------------------------------------------------------
 
-    async def _replay(self, round_id: int, fire: datetime) -> None:
+    async def _replay(self, fire: datetime) -> None:
         """Replay statements and votes in Polis' order, in windows spread over the round's
         week (the clock moves from one to the next). In each window: its statements as
         replies (then planbot's copies on the other platform), then its votes and the
