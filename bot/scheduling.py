@@ -19,10 +19,11 @@ tests call them directly with a ``ManualClock`` and compute fire times with the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.jobstores.base import ConflictingIdError
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -43,6 +44,7 @@ CLOSE_GRACE = None
 """A round always closes, however late the service comes back (APScheduler: None = no limit)."""
 SYNC_EVERY = timedelta(minutes=1)
 JOB_TABLE = "apscheduler_jobs"
+ROUND_JOBS = ("digest", "close", "remind")
 
 SERVICES: dict[str, DigestScheduler] = {}
 """Running services by name: how persisted jobs, which hold only the name, find theirs."""
@@ -158,42 +160,55 @@ class DigestScheduler:
         SERVICES.pop(self.name, None)
 
     def job_ids(self, round_id: int) -> tuple[str, str, str]:
-        return f"digest:{round_id}", f"close:{round_id}", f"remind:{round_id}"
+        """The stable ids of a round's jobs: weekly digest, closing, reminder."""
+        return tuple(f"{kind}:{round_id}" for kind in ROUND_JOBS)
 
     async def sync(self) -> None:
-        """Ensure the jobs of every open round exist; remove the jobs of closed rounds."""
-        rounds = await self.planbot.db(self.planbot.store.rounds)
+        """Ensure the jobs of every open round exist (a weekly job whose day, time or zone
+        changed in the settings is rescheduled); remove the jobs of rounds no longer open.
+        Reads the job store once."""
+        rounds = [r for r in await self.planbot.db(self.planbot.store.rounds, "open")
+                  if r.source == "chat"]
         now = self.publisher.clock.now()
+        jobs = {job.id: job for job in self.scheduler.get_jobs()}
         for rnd in rounds:
-            if rnd.status != "open" or rnd.source != "chat":
-                self.remove_jobs(rnd.id)
-                continue
             digest_id, close_id, remind_id = self.job_ids(rnd.id)
-            self._add(weekly_digest, digest_id, weekly_trigger(self.settings, rnd.opened_at),
-                      args=[self.name, rnd.id], misfire_grace_time=WEEKLY_GRACE)
+            weekly = weekly_trigger(self.settings, rnd.opened_at)
+            if digest_id in jobs and repr(jobs[digest_id].trigger) != repr(weekly):
+                self.scheduler.reschedule_job(digest_id, trigger=weekly)
+            self._add(weekly_digest, digest_id, weekly, jobs, args=[self.name, rnd.id],
+                      misfire_grace_time=WEEKLY_GRACE)
             if rnd.closes_at is not None:
-                self._add(close_round, close_id, DateTrigger(run_date=rnd.closes_at),
+                self._add(close_round, close_id, DateTrigger(run_date=rnd.closes_at), jobs,
                           args=[self.name, rnd.id], misfire_grace_time=CLOSE_GRACE)
                 remind_at = rnd.closes_at - self.settings.reminder_before
                 if remind_at > now:
-                    self._add(remind, remind_id, DateTrigger(run_date=remind_at),
+                    self._add(remind, remind_id, DateTrigger(run_date=remind_at), jobs,
                               args=[self.name, rnd.id], misfire_grace_time=REMINDER_GRACE)
+        wanted = {job_id for rnd in rounds for job_id in self.job_ids(rnd.id)}
+        for job_id in jobs:
+            if job_id.partition(":")[0] in ROUND_JOBS and job_id not in wanted:
+                self._remove(job_id)
 
     def remove_jobs(self, round_id: int) -> None:
+        """Remove a round's jobs (those that exist)."""
         for job_id in self.job_ids(round_id):
-            if self.scheduler.get_job(job_id) is not None:
-                self.scheduler.remove_job(job_id)
+            self._remove(job_id)
 
-    def _add(self, func, job_id: str, trigger, *, args=(), misfire_grace_time,
-             replace: bool = False) -> None:
-        """Add a job unless one with ``job_id`` is already stored (keeping its next run time,
-        hence catch-up after a restart); two processes adding at once is harmless."""
-        if not replace and self.scheduler.get_job(job_id) is not None:
+    def _remove(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):  # already gone, or removed by another process
+            self.scheduler.remove_job(job_id)
+
+    def _add(self, func, job_id: str, trigger, existing: dict | None = None, *, args=(),
+             misfire_grace_time, replace: bool = False) -> None:
+        """Add a job unless one with ``job_id`` is already stored (``existing``: the stored
+        jobs by id, read once by the caller). Keeping a stored job keeps its next run time,
+        hence the catch-up after a restart; two processes adding at once is harmless."""
+        if not replace and job_id in (existing if existing is not None else
+                                      {j.id for j in self.scheduler.get_jobs()}):
             return
         grace = None if misfire_grace_time is None else int(misfire_grace_time.total_seconds())
-        try:
+        with contextlib.suppress(ConflictingIdError):  # another process added it just now
             self.scheduler.add_job(func, trigger, id=job_id, args=list(args), coalesce=True,
                                    misfire_grace_time=grace, max_instances=1,
                                    replace_existing=replace)
-        except ConflictingIdError:
-            pass

@@ -4,6 +4,7 @@ with two services on one database, deadlines and reminders, persistence of jobs.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -234,3 +235,22 @@ async def test_jobs_persist_across_restarts_with_stable_ids(tmp_path, request):
     finally:
         svc.close()
         engine.dispose()
+
+
+async def test_sync_follows_settings_and_drops_jobs_of_closed_rounds(service):
+    round_id, _ = await busy_round(service.pb)
+    await service.scheduler.sync()
+    sched = service.scheduler.scheduler
+    sched.start(paused=True)  # next run times are computed once the scheduler runs
+    monday = sched.get_job(f"digest:{round_id}").next_run_time
+    assert monday.astimezone(MONTREAL).weekday() == 0
+    service.scheduler.settings = replace(service.pb.settings, digest_day="fri")
+    await service.scheduler.sync()
+    friday = sched.get_job(f"digest:{round_id}").next_run_time
+    assert friday.astimezone(MONTREAL).weekday() == 4
+    assert friday.astimezone(MONTREAL).time() == time(9, 0)
+
+    service.pb.store.close_round(round_id, START + timedelta(days=1))
+    await service.scheduler.sync()
+    assert sched.get_job(f"digest:{round_id}") is None
+    service.scheduler.shutdown()  # on this test's loop
