@@ -60,6 +60,12 @@ class EventApplier:
         self._targets.clear()
 
     def apply(self, event) -> bool:
+        """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
+        if getattr(event, "event_key", None) == "":
+            raise ValueError("empty event key")
+        actor = getattr(event, "actor", None)
+        if actor is not None and not (isinstance(actor.user_id, str) and actor.user_id):
+            raise ValueError("event without a user id")
         handler = {
             ReactionAdded: self._reaction_added,
             ReactionRemoved: self._reaction_removed,

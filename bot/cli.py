@@ -101,8 +101,10 @@ def open_store(settings: Settings) -> Store:
 
 def _round_id(store: Store, requested: int | None) -> int:
     round_id = requested if requested is not None else store.latest_round()
-    if round_id is None or store.get_round(round_id) is None:
-        raise NotFound("error.no_round", round=requested or "?")
+    if round_id is None:
+        raise NotFound("error.no_rounds")
+    if not 0 < round_id < 2**31 or store.get_round(round_id) is None:
+        raise NotFound("error.no_round", round=round_id)
     return round_id
 
 

@@ -204,10 +204,8 @@ class Planbot:
                     section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
                     closes_at=closes_at)
                 _log.info("opened round %s over plan %s", round_id, plan)
-            elif wanted:
-                present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
-                if not set(wanted) <= present:
-                    raise Conflict("error.round_open_other_sections", round=round_id)
+            else:
+                await self._check_join(round_id, wanted, language, closes_at)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
             rnd = await self.db(self.store.get_round, round_id)
@@ -229,6 +227,23 @@ class Planbot:
                      m.message_id, m.thread_id, m.part) for m in messages])
                 posted += 1
             return round_id, posted, len(statements) - posted
+
+    async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
+                          closes_at: datetime | None) -> None:
+        """Joining an open round from another channel must not silently drop what was asked:
+        other sections, another language or another closing date are refused with the
+        round's current values."""
+        rnd = await self.db(self.store.get_round, round_id)
+        if wanted:
+            present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
+            if not set(wanted) <= present:
+                raise Conflict("error.round_open_other_sections", round=round_id)
+        if language and language != rnd.language:
+            raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
+        if closes_at and closes_at != rnd.closes_at:
+            when = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
+                if rnd.closes_at else "—"
+            raise Conflict("error.round_other_closes", round=round_id, closes=when)
 
     async def _cmd_open(self, cmd: CommandInvoked, platform, lang) -> CommandReply:
         plan = cmd.args.get("plan", "").strip()
@@ -257,6 +272,10 @@ class Planbot:
         round_id = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
                                  open_only=open_only)
         if round_id is None:
+            latest = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
+                                   open_only=False)
+            if open_only and latest is not None:
+                raise Conflict("error.round_closed", round=latest)
             raise NotFound("error.no_round_here")
         return round_id
 

@@ -10,6 +10,7 @@ as 1, disagree as -1, pass as 0; a participant's last vote on a statement stands
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.errors import BadArgument
+from bot.apply import clean_text
+from bot.errors import BadArgument, Conflict
 from bot.identity import Pseudonymizer
 from storage.store import Store
 
@@ -37,14 +39,33 @@ class Conversation:
 
 
 def _millis(value: str) -> datetime:
+    """Polis' millisecond timestamps; raises ValueError, OverflowError or OSError."""
     return datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
 
 
+BAD_VALUE = (KeyError, ValueError, AttributeError, TypeError, OverflowError, OSError)
+
+
 def _rows(path: Path) -> list[dict]:
+    """The rows of a CSV file (UTF-8, with or without the BOM spreadsheets add)."""
     if not path.is_file():
         raise BadArgument("error.bad_polis", path=str(path), problem="missing file")
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise BadArgument("error.bad_polis", path=f"{path}:{line}",
+                          problem="not UTF-8 text") from None
+    return list(csv.DictReader(text.splitlines()))
+
+
+def fingerprint(folder: Path) -> str:
+    """SHA-256 of ``comments.csv`` and ``votes.csv``: the same export imports only once."""
+    digest = hashlib.sha256()
+    for name in ("comments.csv", "votes.csv"):
+        digest.update((Path(folder) / name).read_bytes())
+    return digest.hexdigest()
 
 
 def read_conversation(folder: Path) -> Conversation:
@@ -56,32 +77,42 @@ def read_conversation(folder: Path) -> Conversation:
     """
     folder = Path(folder)
     statements = []
+    known: set[str] = set()
     for line, row in enumerate(_rows(folder / "comments.csv"), start=2):
+        where = f"{folder / 'comments.csv'}:{line}"
         try:
-            statements.append(dict(
+            statement = dict(
                 external_id=row["comment-id"].strip(), author=row["author-id"].strip() or None,
-                text=row["comment-body"], moderated=row.get("moderated", "1").strip() != "-1",
-                created_at=_millis(row["timestamp"])))
-        except (KeyError, ValueError, AttributeError) as err:
-            raise BadArgument("error.bad_polis", path=f"{folder / 'comments.csv'}:{line}",
-                              problem=f"bad row ({err})") from None
-    known = {s["external_id"] for s in statements}
+                text=clean_text(row["comment-body"]),
+                moderated=(row.get("moderated") or "1").strip() != "-1",
+                created_at=_millis(row["timestamp"]))
+        except BAD_VALUE as err:
+            raise BadArgument("error.bad_polis", path=where, problem=f"bad row ({err})") from None
+        if not statement["external_id"] or statement["external_id"] in known:
+            raise BadArgument("error.bad_polis", path=where,
+                              problem=f"missing or repeated comment-id {statement['external_id']!r}")
+        known.add(statement["external_id"])
+        statements.append(statement)
     last: dict[tuple[str, str], tuple[int, int, str, datetime]] = {}
     for line, row in enumerate(_rows(folder / "votes.csv"), start=2):
         try:
             vote = int(row["vote"])
             stance = STANCE_OF_VOTE[vote]
             ts = int(float(row["timestamp"]))
+            at = _millis(row["timestamp"])
             key = (row["voter-id"].strip(), row["comment-id"].strip())
-        except (KeyError, ValueError) as err:
+        except BAD_VALUE as err:
             raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
                               problem=f"bad vote ({err})") from None
+        if not key[0]:
+            raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
+                              problem="missing voter-id")
         if key[1] not in known:
             raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
                               problem=f"vote on unknown comment {key[1]}")
         previous = last.get(key)
         if previous is None or (ts, line) >= previous[:2]:
-            last[key] = (ts, line, stance, _millis(ts))
+            last[key] = (ts, line, stance, at)
     votes = [(p, c, stance, at) for (p, c), (_, _, stance, at) in last.items()]
     voters = {p for p, _ in last} | {s["author"] for s in statements if s["author"]}
     topic = folder.name
@@ -102,15 +133,19 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
 
     Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
     export gives them back; pseudonym keys are scoped to the conversation folder's name.
+    All or nothing: a failure leaves no round behind. Raises ``BadArgument`` for a bad file
+    and ``Conflict`` when the same export was already imported.
     """
     conv = read_conversation(folder)
+    source_hash = fingerprint(folder)
+    existing = store.round_by_source(source_hash)
+    if existing is not None:
+        raise Conflict("error.polis_already", round=existing)
     scope = Path(folder).resolve().name
-    round_id = store.create_round(name=conv.topic[:200], language="en", plan_version_id=None,
-                                  section_ids=[], opened_at=min(
-                                      (s["created_at"] for s in conv.statements), default=now),
-                                  source="polis")
-    store.import_conversation(
-        round_id=round_id, platform=PLATFORM,
+    round_id = store.import_conversation(
+        name=conv.topic, language="en", source_hash=source_hash,
+        opened_at=min((s["created_at"] for s in conv.statements), default=now),
+        platform=PLATFORM,
         participants=[(pseudonyms.key(PLATFORM, f"{scope}:{p}"), p) for p in conv.participants],
         statements=conv.statements, votes=conv.votes, now=now,
         progress=(lambda n: progress(n, len(conv.votes))) if progress else None)

@@ -114,7 +114,8 @@ class SectionVersion(Base):
 class Round(Base):
     """A discussion round over some sections of one plan version.
 
-    ``status`` is ``open`` or ``closed``; ``source`` is ``chat`` or ``polis`` (imported).
+    ``status`` is ``open`` or ``closed``; ``source`` is ``chat`` or ``polis`` (imported);
+    ``source_hash`` fingerprints an imported conversation so it is not imported twice.
     """
 
     __tablename__ = "rounds"
@@ -124,6 +125,7 @@ class Round(Base):
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default="open")
     source: Mapped[str] = mapped_column(String(10), default="chat")
+    source_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

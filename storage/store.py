@@ -697,35 +697,51 @@ class Store:
 
     # ---- bulk import -------------------------------------------------------------------
 
-    def import_conversation(self, *, round_id: int, platform: str,
+    def round_by_source(self, source_hash: str) -> int | None:
+        """The id of the round imported from a conversation with this fingerprint, or None."""
+        with self._tx() as s:
+            return s.scalar(select(Round.id).where(Round.source_hash == source_hash))
+
+    def import_conversation(self, *, name: str, language: str, opened_at: datetime,
+                            source_hash: str, platform: str,
                             participants: Sequence[tuple[str, str]],
                             statements: Sequence[dict], votes: Sequence[tuple[str, str, str, datetime]],
                             now: datetime, progress: Callable[[int], None] | None = None,
-                            batch: int = 50_000) -> None:
-        """Bulk-load a conversation into an existing round, in one transaction.
+                            batch: int = 50_000) -> int:
+        """Bulk-load a conversation as a new round, all in one transaction; returns its id.
 
         ``participants`` are (key_hash, external id); ``statements`` dicts with external_id,
         author (external participant id or None), text, moderated, created_at; ``votes``
         (external participant id, external statement id, stance, at), already reduced to one
         per pair. Votes go straight in as current stances (source ``import``). ``progress``
-        is called with the number of votes written after each batch.
+        is called with the number of votes written after each batch. A failure leaves
+        nothing behind; the unique ``source_hash`` refuses a second import of the same data
+        (``IntegrityError``).
         """
         with self._tx() as s:
-            s.execute(self._insert_ignore(Participant), [
-                dict(key_hash=k, platform=platform, external_id=ext, first_seen_at=now)
-                for k, ext in participants])
+            rnd = Round(plan_version_id=None, name=name[:200], language=language,
+                        status="open", source="polis", source_hash=source_hash,
+                        opened_at=opened_at)
+            s.add(rnd)
+            s.flush()
+            round_id = rnd.id
+            if participants:
+                s.execute(self._insert_ignore(Participant), [
+                    dict(key_hash=k, platform=platform, external_id=ext, first_seen_at=now)
+                    for k, ext in participants])
             keys = [k for k, _ in participants]
             pids: dict[str, int] = {}
             for i in range(0, len(keys), 10_000):
                 pids.update({ext: pid for pid, ext in s.execute(
                     select(Participant.id, Participant.external_id)
                     .where(Participant.key_hash.in_(keys[i:i + 10_000])))})
-            s.execute(insert(Statement), [
-                dict(round_id=round_id, kind="reply", author_id=pids.get(st["author"]),
-                     platform=platform, text=st["text"], moderated=st["moderated"],
-                     external_id=st["external_id"], created_at=st["created_at"],
-                     source="import", text_withheld=False)
-                for st in statements])
+            if statements:
+                s.execute(insert(Statement), [
+                    dict(round_id=round_id, kind="reply", author_id=pids.get(st["author"]),
+                         platform=platform, text=st["text"], moderated=st["moderated"],
+                         external_id=st["external_id"], created_at=st["created_at"],
+                         source="import", text_withheld=False)
+                    for st in statements])
             sids = {ext: sid for sid, ext in s.execute(
                 select(Statement.id, Statement.external_id).where(Statement.round_id == round_id))}
             for i in range(0, len(votes), batch):
@@ -736,6 +752,7 @@ class Store:
                     for p, c, st, at in votes[i:i + batch]])
                 if progress:
                     progress(min(i + batch, len(votes)))
+            return round_id
 
     def export_conversation(self, round_id: int) -> tuple[list[dict], list[tuple]]:
         """A round as Polis sees it: (statements, votes).
