@@ -3,12 +3,13 @@ weekly job and ``planbot digest`` say, and a long digest is split and posted in 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.digests.build import Period, build_digest
 from bot.digests.render_md import render_markdown
+from bot.clock import ManualClock
 from bot.events import Actor, CommandInvoked
 from bot.findings import analyse_round
 from bot.publish import DigestPublisher
@@ -106,3 +107,82 @@ async def test_nothing_is_claimed_when_no_channel_is_connected(pb):
     result = await pb.digest_publisher.publish(round_id, "weekly", end=end)
     assert result.digest_id is not None
     assert [m.channel.platform for m in result.posted] == ["slack"]
+
+
+# ---- against the real adapters and the local servers -----------------------------------
+
+SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
+
+
+@pytest.fixture
+async def both(tmp_path):
+    """The real Discord bot and Slack app on local servers, one core with the publisher."""
+    from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
+    from integrations.sandbox.slack import LocalSlack
+    from tests.integrations.discord.harness import start_bot as start_discord
+    from tests.integrations.discord.harness import stop_bot as stop_discord
+    from tests.integrations.slack.conftest import start_bot as start_slack
+
+    async with DiscordSandbox() as discord_local:
+        with discord_py_pointed_at(discord_local):
+            # The local Discord dates messages by the wall clock: start the core there too.
+            core = make_planbot(tmp_path, facilitator_ids=frozenset(
+                {discord_local.facilitator_role.id, SLACK_FACILITATOR}),
+                clock=ManualClock(datetime.now(UTC)))
+            slack_local = LocalSlack()
+            await slack_local.start()
+            slack_local.add_user(SLACK_FACILITATOR, "fanny", locale="en-US")
+            slack_local.add_channel(SLACK_CHANNEL, "plan")
+            harness = await start_discord(discord_local, core)
+            slackbot = await start_slack(slack_local, core, "socket")
+            core.digest_publisher = DigestPublisher(core, {"discord": harness.bot.platform,
+                                                           "slack": slackbot.platform})
+            try:
+                yield core, harness, slack_local
+            finally:
+                await slackbot.stop()
+                await stop_discord(harness)
+                await slack_local.stop()
+                core.close()
+
+
+async def test_long_digest_posted_in_order_on_both_real_platforms(both):
+    core, h, slack = both
+    await h.run("alice", "open", plan="sample", language="en")
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample")
+    await slack.settle()
+    round_id = h.round_id()
+    thread = h.first_parts(round_id)["broadband"]
+    names = ("bob", "chloe", "dan")
+    for i in range(12):
+        mid = await h.sandbox.user_replies(h.person(names[i % 3]), h.channel_id, thread,
+                                           f"Reply {i}: " + "a long and careful objection. " * 9)
+        await h.sandbox.user_reacts(h.person(names[(i + 1) % 3]), h.channel_id, mid, "👍")
+    await h.settle()
+    discord_before = len(h.sandbox.messages(h.channel_id))
+    slack_before = len(slack.messages(SLACK_CHANNEL))
+
+    # /digest on Discord posts there only; the weekly publish posts in both channels.
+    answer = await h.run("alice", "digest")
+    assert "posted" in answer.text or "publiée" in answer.text
+    core.clock.advance(timedelta(days=7))
+    result = await core.digest_publisher.publish(round_id, "weekly")
+    await h.settle()
+    await slack.settle()
+
+    discord_posts = [m for m in h.sandbox.messages(h.channel_id)[discord_before:]]
+    slack_posts = slack.messages(SLACK_CHANNEL)[slack_before:]
+    parts = result.rendered.post_for("discord").parts
+    assert len(parts) >= 2  # longer than one Discord message
+    # The on-demand digest's parts, then the weekly one's, each in order, chart on the first.
+    weekly = discord_posts[-len(parts):]
+    assert [m.content for m in weekly] == [p["content"] for p in parts]
+    assert [bool(m.attachments) for m in weekly] == [True] + [False] * (len(parts) - 1)
+    slack_parts = result.rendered.post_for("slack").parts
+    assert [m.blocks for m in slack_posts] == [p["blocks"] for p in slack_parts]
+    assert slack.calls("files.completeUploadExternal")
+
+    digests = {d["kind"]: d for d in core.store.digests(round_id)}
+    assert {m[0] for m in digests["on_demand"]["messages"]} == {"discord"}
+    recorded = [(m[0], m[2]) for m in digests["weekly"]["messages"]]
+    assert recorded == [("discord", m.id) for m in weekly] + [("slack", m.ts) for m in slack_posts]
