@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.digests.build import Period, build_digest
 from bot.digests.render_md import render_markdown
-from bot.clock import ManualClock
 from bot.events import Actor, CommandInvoked
 from bot.findings import analyse_round
 from bot.publish import DigestPublisher
