@@ -29,6 +29,7 @@ from types import SimpleNamespace
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import Planbot
+from bot.i18n import translate
 from bot.publish import DigestPublisher
 from bot.scheduling import DigestScheduler, make_scheduler
 from storage.db import create_store_engine, upgrade
@@ -36,15 +37,6 @@ from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = """\
-planbot run: no chat platform is configured.
-
-Set DISCORD_TOKEN to run on Discord, and/or SLACK_BOT_TOKEN (+ SLACK_APP_TOKEN for Socket
-Mode, or SLACK_SIGNING_SECRET with SLACK_MODE=http) to run on Slack, in the environment or
-in a .env file (every key is described in .env.example).
-
-To see planbot work without any account or token, try:  planbot demo
-"""
 
 
 @dataclass(frozen=True)
@@ -74,7 +66,7 @@ def run(settings: Settings, env: Mapping[str, str] | None = None) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured,
     1 a platform failed)."""
     if not settings.discord_enabled and not settings.slack_enabled:
-        print(NOT_CONFIGURED, file=sys.stderr)
+        print(translate("run.not_configured", settings.language), file=sys.stderr)
         return 2
     return asyncio.run(serve(settings, Endpoints.from_env(os.environ if env is None else env)))
 
