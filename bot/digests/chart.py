@@ -40,7 +40,9 @@ def render_chart(digest: dict, activity: list[tuple[datetime, str]],
     _ = helpers(digest, lang)["_"]
     fig = Figure(figsize=(9, 7.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, height_ratios=(1, 1.3))
+    # Two sub-figures, so the section labels' width does not narrow the time panel.
+    upper, lower = fig.subfigures(2, 1, height_ratios=(1, 1.3))
+    top, bottom = upper.subplots(), lower.subplots()
 
     top.set_title(_("chart.participation"))
     if activity:
