@@ -33,6 +33,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -49,6 +50,7 @@ from bot.app import no_voice_warning
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Planbot
+from bot.i18n import translate
 from bot.plans import import_plan, sample_plan_paths
 from bot.platform import ChannelRef, DigestPost
 from bot.polis import read_conversation
@@ -81,10 +83,10 @@ def run_demo(settings: Settings, *, conversation: str = "brexit-consensus",
     folder = POLIS / conversation
     if not (folder / "votes.csv").is_file():
         known = ", ".join(sorted(p.name for p in POLIS.iterdir() if (p / "votes.csv").is_file()))
-        console.print(f"[red]Unknown conversation {conversation!r}.[/] Bundled: {known}")
+        console.print(f"[red]{_(settings, 'demo.unknown_conversation', name=conversation, known=known)}[/]")
         return 2
     if not chosen or any(p not in PLATFORMS for p in chosen):
-        console.print(f"[red]--platforms takes discord, slack or both[/] (got {platforms})")
+        console.print(f"[red]{_(settings, 'demo.bad_platforms', value=','.join(chosen))}[/]")
         return 2
     out = Path(out) if out else settings.data_dir / "demo" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,7 @@ def run_demo(settings: Settings, *, conversation: str = "brexit-consensus",
         if quiet:
             logging.getLogger().setLevel(level)
             logging.getLogger("discord.client").removeFilter(no_voice_warning)
-    print_summary(console, report, out)
+    print_summary(console, report, out, settings.language)
     return 0 if report.counts_match else 1
 
 
@@ -147,13 +149,13 @@ class Demo:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _step(self, description: str, total: int | None = 1) -> int:
-        return self.progress.add_task(description, total=total)
+    def _step(self, msgid: str, total: int | None = 1) -> int:
+        return self.progress.add_task(_(self.settings, msgid), total=total)
 
     # -- set-up --------------------------------------------------------------------------
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
-        task = self._step("Local servers, store, bots and scheduler", 3)
+        task = self._step("demo.step.start", 3)
         db = self.out / "planbot.db"
         if db.exists():
             db.unlink()
@@ -187,7 +189,7 @@ class Demo:
         self.progress.advance(task)
 
     async def _open_round(self) -> int:
-        task = self._step("Facilitator opens the sample plan (slash command)", len(self.sides))
+        task = self._step("demo.step.open", len(self.sides))
         for side in self.sides.values():
             await side.open_round(self.settings.language)
             self.progress.advance(task)
@@ -220,9 +222,9 @@ class Demo:
         windows = _windows(statements, votes)
         leans = _section_leans(windows, section_of)
 
-        replies_task = self._step("Statements posted as threaded replies", len(statements))
-        votes_task = self._step("Votes replayed as reactions", len(votes))
-        sections_task = self._step("Section stances (each person's net lean)",
+        replies_task = self._step("demo.step.replies", len(statements))
+        votes_task = self._step("demo.step.votes", len(votes))
+        sections_task = self._step("demo.step.sections",
                                    sum(len(v) for v in leans.values()))
         self.where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> id
         self.statement_id: dict[str, int] = {}
@@ -290,7 +292,7 @@ class Demo:
         return fire
 
     async def _weekly_digest(self, round_id: int, fire: datetime) -> None:
-        task = self._step("Clock moved to the weekly job; digest posted", 2)
+        task = self._step("demo.step.digest", 2)
         self.clock.set(fire)
         self.report.fire_time = fire
         result = await scheduling.weekly_digest(SERVICE, round_id)
@@ -549,37 +551,46 @@ class _SlackSide(_Side):
 # ---- the summary ---------------------------------------------------------------------------
 
 
-def print_summary(console: Console, report: Report, out: Path) -> None:
-    """Where the outputs are, what was replayed per platform, and the digest's headlines."""
+def print_summary(console: Console, report: Report, out: Path, lang: str) -> None:
+    """Where the outputs are, what was replayed per platform, and the digest's headlines,
+    in ``lang``."""
+    t = partial(translate, lang=lang)
     d = report.rendered.digest if report.rendered else None
     console.print()
-    console.print(f"[bold]planbot demo[/] — Polis conversation [cyan]{report.conversation}[/] "
-                  f"replayed in {report.seconds:.1f} s")
+    console.print(f"[bold]{t('demo.title', name=report.conversation, seconds=f'{report.seconds:.1f}')}[/]")
     for name in sorted(report.people):
-        console.print(f"  {name.capitalize():8} {report.people[name]:4} participants · "
-                      f"{report.stances[name]:5} stances · {report.replies[name]:3} replies")
+        console.print("  " + t("demo.platform_line", platform=name.capitalize(),
+                                people=report.people[name], stances=report.stances[name],
+                                replies=report.replies[name]))
     if d is None:
         return
-    console.print(f"  Digest of round #{d['round']['id']} (weekly job, fired at "
-                  f"{report.fire_time:%Y-%m-%d %H:%M %Z}): {d['participants']['all']} "
-                  f"participants, {d['totals']['stances']} stances, {d['totals']['replies']} "
-                  "replies")
+    console.print("  " + t("demo.digest_line", round=d["round"]["id"],
+                            when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
+                            participants=d["participants"]["all"],
+                            stances=d["totals"]["stances"], replies=d["totals"]["replies"]))
     for name in sorted(report.posted):
-        console.print(f"  Posted in the local {name.capitalize()} channel: "
-                      f"{report.posted[name]} message(s) with the chart attached")
-    mark = "[green]✓ equal[/]" if report.counts_match else "[red]✗ differ[/]"
-    console.print(f"  Statement counts vs the conversation's {report.votes} final votes: {mark}")
+        console.print("  " + t("demo.posted_line", platform=name.capitalize(),
+                                n=report.posted[name]))
+    mark = f"[green]✓ {t('demo.equal')}[/]" if report.counts_match \
+        else f"[red]✗ {t('demo.differ')}[/]"
+    console.print(f"  {t('demo.counts', votes=report.votes)} {mark}")
     analysis = d.get("analysis") or {}
     text = {s["id"]: s["text"] for s in d["statements"]}
     if analysis:
-        console.print(f"  Opinion groups: {analysis.get('k', 0)}")
-        for label, items in (("Common ground", analysis.get("common_ground", {}).get("agree", [])),
-                             ("Divides", analysis.get("divisive", []))):
+        console.print("  " + t("demo.groups", k=analysis.get("k", 0)))
+        for msgid, items in (("demo.common_ground",
+                              analysis.get("common_ground", {}).get("agree", [])),
+                             ("demo.divides", analysis.get("divisive", []))):
             for item in items[:2]:
-                console.print(f"  {label}: {_short(text.get(item['statement']))}")
+                console.print("  " + t(msgid, text=_short(text.get(item["statement"]))))
     console.print()
+    console.print(t("demo.outputs"))
     for name in ("digest.md", "digest.html", "digest.png", "digest.json"):
         console.print(f"  {out / name}")
+
+
+def _(settings: Settings, msgid: str, **params: object) -> str:
+    return translate(msgid, settings.language, **params)
 
 
 def _short(text: str | None, limit: int = 100) -> str:
