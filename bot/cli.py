@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -75,20 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analysis_text(analysis: dict) -> str:
-    """A short plain-text view of an analysis dict: groups, common ground, division."""
+def analysis_text(analysis: dict, texts: dict[str, str | None]) -> str:
+    """A plain-text view of an analysis: groups with their representative statements,
+    common ground, division and uncertainty, each statement quoted (``texts``: id -> text)."""
+    from bot.digests.render_md import group_name, quote
+
+    def said(statement: str) -> str:
+        return f"[{statement}] {quote(texts.get(statement), 100)}"
+
     lines = [f"participants: {analysis['participants']}, clustered: "
              f"{len(analysis['clustered'])}, statements: {analysis['statements']}, "
              f"opinion groups: {analysis['k']} (silhouette {analysis['silhouette'] or 0:.2f})"]
     for group in analysis["groups"]:
-        reps = ", ".join(f"{r['statement']} ({r['repful_for']})" for r in group["representative"])
-        lines.append(f"group {group['id']}: {group['size']} participants; representative: {reps}")
-    agree = ", ".join(i["statement"] for i in analysis["common_ground"]["agree"])
-    lines.append(f"common ground (agree): {agree or '-'}")
-    divisive = ", ".join(i["statement"] for i in analysis["divisive"])
-    lines.append(f"divisive: {divisive or '-'}")
-    uncertain = ", ".join(i["statement"] for i in analysis["uncertain"])
-    lines.append(f"uncertain: {uncertain or '-'}")
+        lines.append(f"\ngroup {group_name(group['id'])}: {group['size']} participants")
+        lines += [f"  {r['repful_for']:>8}  {said(r['statement'])}" for r in group["representative"]]
+    for title, items in (("common ground (agree)", analysis["common_ground"]["agree"]),
+                         ("common ground (disagree)", analysis["common_ground"]["disagree"]),
+                         ("divisive", analysis["divisive"]), ("uncertain", analysis["uncertain"])):
+        lines.append(f"\n{title}:")
+        lines += [f"  {said(i['statement'])}" for i in items] or ["  -"]
     return "\n".join(lines)
 
 
@@ -118,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_format, settings.log_level)
+    # One-shot commands print their result; their INFO logs would only drown it.
+    level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
+        else "WARNING"
+    configure_logging(settings.log_format, level)
     try:
         return _dispatch(args, settings)
     except PlanbotError as err:
@@ -144,6 +153,9 @@ def _dispatch(args, settings: Settings) -> int:
         return run_demo(settings, conversation=args.conversation,
                         platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
                         out=args.out)
+    from bot.digests.build import Period, build_digest
+    from bot.findings import analyse_round
+
     store = open_store(settings)
     clock = SystemClock()
     lang = settings.language
@@ -167,13 +179,14 @@ def _dispatch(args, settings: Settings) -> int:
     elif args.command == "digest":
         return _digest(store, settings, args)
     elif args.command == "analyse":
-        from bot.findings import analyse_round
-
-        result = analyse_round(store, _round_id(store, args.round))
+        round_id = _round_id(store, args.round)
+        result = analyse_round(store, round_id)
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         else:
-            print(analysis_text(result.to_dict()))
+            texts = {s["id"]: s["text"] for s in build_digest(
+                store, round_id, Period(clock.now(), clock.now()), language=lang)["statements"]}
+            print(analysis_text(result.to_dict(), texts))
     elif args.command == "import-polis":
         return _import_polis(store, settings, args.folder)
     elif args.command == "export":
@@ -215,13 +228,13 @@ def _digest(store: Store, settings: Settings, args) -> int:
     rnd = store.get_round(round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = SystemClock().now()
+    lang = args.lang or settings.language
     digest = build_digest(store, round_id, Period(start, end),
-                          analysis=analyse_round(store, round_id).to_dict(),
-                          language=args.lang)
+                          analysis=analyse_round(store, round_id).to_dict(), language=lang)
     if args.format == "json":
         print(json.dumps(digest, ensure_ascii=False, indent=2, default=str))
     else:
-        print(render_markdown(digest, args.lang))
+        print(render_markdown(digest, lang))
     return 0
 
 
@@ -238,7 +251,8 @@ def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
             progress.update(task, completed=done, total=total)
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
-                                             folder, SystemClock().now(), advance)
+                                             folder, SystemClock().now(), advance,
+                                             language=settings.language)
     print(translate("polis.imported", settings.language, round=round_id,
                     statements=len(conv.statements), participants=len(conv.participants),
                     votes=len(conv.votes)))

@@ -128,12 +128,13 @@ def _natural(value: str):
 
 
 def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, now: datetime,
-                        progress: Callable[[int, int], None] | None = None) -> tuple[int, Conversation]:
+                        progress: Callable[[int, int], None] | None = None,
+                        language: str = "fr") -> tuple[int, Conversation]:
     """Replay a Polis export as a new round (source ``polis``); returns (round id, data).
 
     Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
     export gives them back; pseudonym keys are scoped to the conversation folder's name.
-    All or nothing: a failure leaves no round behind. Raises ``BadArgument`` for a bad file
+    ``language`` is the round's: the language its digests are written in. All or nothing: a failure leaves no round behind. Raises ``BadArgument`` for a bad file
     and ``Conflict`` when the same export was already imported.
     """
     conv = read_conversation(folder)
@@ -143,7 +144,7 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
         raise Conflict("error.polis_already", round=existing)
     scope = Path(folder).resolve().name
     round_id = store.import_conversation(
-        name=conv.topic, language="en", source_hash=source_hash,
+        name=conv.topic, language=language, source_hash=source_hash,
         opened_at=min((s["created_at"] for s in conv.statements), default=now),
         platform=PLATFORM,
         participants=[(pseudonyms.key(PLATFORM, f"{scope}:{p}"), p) for p in conv.participants],

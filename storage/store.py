@@ -624,6 +624,17 @@ class Store:
         counts["all"] = total or 0
         return counts
 
+    def stances_by_platform(self, round_id: int) -> dict[str, int]:
+        """Current stances of a round on live statements, counted per platform."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(Stance.platform, func.count())
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.deleted_at.is_(None), Statement.moderated.is_(True))
+                .group_by(Stance.platform)).all()
+        return {platform: n for platform, n in rows}
+
     def stance_activity(self, round_id: int) -> list[tuple[datetime, str]]:
         """(added_at, stance) of every current stance of a round, oldest first (for charts)."""
         with self._tx() as s:

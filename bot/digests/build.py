@@ -47,7 +47,8 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
     """The digest of round ``round_id`` over ``period`` as a JSON-ready dict.
 
     Keys: ``round`` (id, name, plan, language, status), ``period`` (ISO start/end),
-    ``participants`` (``all`` and per platform), ``statements`` (every statement with agree /
+    ``participants`` (``all`` and per platform), ``totals`` (statements and replies in the
+    analysis, those moderated out or deleted, stances overall and per platform), ``statements`` (every statement with agree /
     disagree / pass / votes / pa), ``consensus`` and ``division`` (first rankings, ids),
     ``new_replies`` (created in the period), ``top_replies`` (most agreed), and ``analysis``
     when given. Raises ``NotFound`` when the round does not exist.
@@ -82,17 +83,20 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
     replies = [s for s in statements if s["kind"] == "reply" and s["in_analysis"]]
     new = [s for s in replies
            if period.start.isoformat() <= s["created_at"] < period.end.isoformat()]
+    # "Most agreed" counts people: the replies with the most 👍 (consensus ranks by share).
     top_replies = sorted((s for s in replies if s["agree"]),
-                         key=lambda s: (-s["pa"], -s["agree"], s["id"]))[:TOP]
+                         key=lambda s: (-s["agree"], -s["pa"], s["id"]))[:TOP]
     return {
         "round": {"id": rnd.id, "name": rnd.name, "plan": rnd.plan_slug, "language": lang,
                   "status": rnd.status, "source": rnd.source},
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
         "participants": store.participation(round_id),
         "totals": {
-            "statements": len(statements),
-            "replies": sum(1 for s in statements if s["kind"] == "reply"),
-            "stances": sum(s["votes"] for s in statements),
+            "statements": sum(1 for s in statements if s["in_analysis"]),
+            "replies": len(replies),
+            "moderated_out": sum(1 for s in statements if not s["in_analysis"]),
+            "stances": sum(s["votes"] for s in statements if s["in_analysis"]),
+            "stances_by_platform": store.stances_by_platform(round_id),
         },
         "statements": statements,
         "consensus": [s["id"] for s in consensus],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
+from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from bot.i18n import language_of, translate
 
@@ -45,8 +48,10 @@ def group_name(group_id: int) -> str:
 
 
 def helpers(digest: dict, lang: str) -> dict:
-    """Functions every digest template uses: ``_`` (catalogue), ``text_of`` (statement id ->
-    its text), ``group_name`` and ``group_names``."""
+    """Functions every digest template uses: ``_`` (catalogue), ``day`` (ISO datetime -> a
+    date in the language, by Babel's CLDR data), ``score`` (a 0..1 index, two decimals in
+    the language's notation), ``text_of`` (statement id -> its text),
+    ``group_name`` and ``group_names``."""
     by_id = {s["id"]: s for s in digest["statements"]}
 
     def text_of(statement_id: str) -> str:
@@ -55,8 +60,13 @@ def helpers(digest: dict, lang: str) -> dict:
             return statement_id
         return translate("digest.withheld", lang) if s["text_withheld"] else (s["text"] or "")
 
+    def day(iso: str) -> str:
+        return format_date(datetime.fromisoformat(iso), format="long", locale=f"{lang}_CA")
+
     return {
         "_": lambda msgid, **kw: translate(msgid, lang, **kw),
+        "day": day,
+        "score": lambda value: format_decimal(value, format="0.00", locale=f"{lang}_CA"),
         "text_of": text_of,
         "group_name": group_name,
         "group_names": lambda ids: ", ".join(group_name(i) for i in ids),
