@@ -27,7 +27,7 @@ SECRET_KEYS = frozenset({
     "SLACK_SIGNING_SECRET", "DATABASE_URL",
 })
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DURATION = re.compile(r"^(?P<n>\d+)\s*(?P<unit>[mhdw])$")
+DURATION = re.compile(r"^(?P<n>[0-9]+)\s*(?P<unit>[mhdw])$")
 
 
 class ConfigError(Exception):
@@ -40,7 +40,8 @@ class ConfigError(Exception):
 
 
 def parse_duration(text: str) -> timedelta:
-    """``90m``, ``36h``, ``7d``, ``2w`` -> timedelta; raises ``ValueError``."""
+    """``90m``, ``36h``, ``7d``, ``2w`` -> timedelta; raises ``ValueError``, or
+    ``OverflowError`` for a duration beyond ``timedelta``'s range."""
     match = DURATION.match(text.strip().lower())
     if not match:
         raise ValueError(f"not a duration like 36h or 7d: {text!r}")
@@ -109,6 +110,8 @@ class Settings:
 
         data_dir = Path(get("PLANBOT_DATA_DIR", ".planbot")).expanduser()
         kw["data_dir"] = data_dir
+        if data_dir.exists() and not data_dir.is_dir():
+            problems["PLANBOT_DATA_DIR"] = "exists and is not a folder"
         kw["database_url"] = get("DATABASE_URL") or f"sqlite:///{(data_dir / 'planbot.db').resolve()}"
         if not re.match(r"^[a-z][a-z0-9+]*://", kw["database_url"]):
             problems["DATABASE_URL"] = "not a SQLAlchemy URL (sqlite:///path or postgresql://...)"
@@ -129,7 +132,7 @@ class Settings:
         kw["discord_facilitator_role_ids"] = _ids(get("DISCORD_FACILITATOR_ROLE_IDS"))
         kw["discord_guild_ids"] = _ids(get("DISCORD_GUILD_IDS"))
         for key in ("DISCORD_FACILITATOR_ROLE_IDS", "DISCORD_GUILD_IDS"):
-            if any(not i.isdigit() for i in _ids(get(key))):
+            if any(not (i.isascii() and i.isdigit()) for i in _ids(get(key))):
                 problems[key] = "must be comma-separated numeric Discord ids"
 
         kw["slack_bot_token"] = get("SLACK_BOT_TOKEN") or None
@@ -169,7 +172,7 @@ class Settings:
             problems["DIGEST_TIMEZONE"] = "must be an IANA time zone such as America/Montreal"
         try:
             kw["reminder_before"] = parse_duration(get("REMINDER_BEFORE", "24h"))
-        except ValueError:
+        except (ValueError, OverflowError):
             problems["REMINDER_BEFORE"] = "must be a duration such as 24h or 2d"
 
         log_format = get("LOG_FORMAT", "text").lower()

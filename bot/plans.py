@@ -20,10 +20,11 @@ from pathlib import Path
 from bot.errors import PlanFileError
 from bot.i18n import LANGUAGES
 
-TITLE = re.compile(r"^#\s+(?P<title>\S.*?)\s*$")
-SECTION = re.compile(r"^##\s+(?P<title>.*?)\s*(?:\{#(?P<key>[^}]*)\})?\s*$")
+TITLE = re.compile(r"^#\s+(?P<title>\S.*?)(?:\s+#+)?\s*$")
+# CommonMark ATX heading: optional closing sequence of #s; Pandoc's {#key} after the title.
+SECTION = re.compile(r"^##\s+(?P<title>.*?)\s*(?:\{#(?P<key>[^}]*)\})?(?:\s+#+)?\s*$")
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
-FENCE = re.compile(r"^\s*(```|~~~)")
+FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 FILE_NAME = re.compile(r"^(?P<slug>[A-Za-z0-9][A-Za-z0-9_-]*)(?:\.(?P<lang>[a-z]{2}))?\.md$")
 
 
@@ -105,13 +106,16 @@ def parse_file(path: Path, language: str, *, keys_required: bool) -> ParsedFile:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise PlanFileError("plan.not_text", path=str(path), line=line)
-    lines = unicodedata.normalize("NFC", text).splitlines()
+    # Only \n, \r\n and \r end lines in Markdown; str.splitlines would also split on form
+    # feeds and U+2028, shifting every line number after them.
+    normalised = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = normalised.removesuffix("\n").split("\n")
 
     title = None
     sections: list[ParsedSection] = []
     current: tuple[str, str, int] | None = None
     body: list[str] = []
-    in_fence = False
+    fence: str | None = None  # the opening fence while inside a code block
     seen: dict[str, int] = {}
 
     def close() -> None:
@@ -124,8 +128,15 @@ def parse_file(path: Path, language: str, *, keys_required: bool) -> ParsedFile:
         sections.append(ParsedSection(current[0], current[1], content, current[2]))
 
     for number, line in enumerate(lines, start=1):
-        if FENCE.match(line):
-            in_fence = not in_fence
+        opened_or_closed = False
+        fence_match = FENCE.match(line)
+        if fence_match:
+            mark = fence_match["fence"]
+            if fence is None and not (mark[0] == "`" and "`" in fence_match["info"]):
+                fence, opened_or_closed = mark, True
+            elif fence is not None and mark[0] == fence[0] and len(mark) >= len(fence) \
+                    and not fence_match["info"].strip():
+                fence, opened_or_closed = None, True
         if title is None:
             if not line.strip():
                 continue
@@ -134,7 +145,7 @@ def parse_file(path: Path, language: str, *, keys_required: bool) -> ParsedFile:
                 raise PlanFileError("plan.no_title", path=str(path), line=number)
             title = match["title"]
             continue
-        match = None if in_fence or FENCE.match(line) else SECTION.match(line)
+        match = None if fence is not None or opened_or_closed else SECTION.match(line)
         if match is None:
             if current is not None:
                 body.append(line)

@@ -81,7 +81,9 @@ class StanceMap:
     def parse(cls, spec: str) -> StanceMap:
         """Parse ``agree=👍,✅;disagree=👎;pass=🤷,custom:1234`` (Slack names allowed).
 
-        The first emoji of each stance is seeded on posts. Raises ``BadArgument``.
+        The first Unicode emoji of each stance is seeded on posts (custom and Slack-only
+        emoji cannot be). Raises ``BadArgument`` for an unknown stance or an emoji given to
+        two stances.
         """
         mapping: dict[str, str] = {}
         seeds: list[str] = []
@@ -91,12 +93,18 @@ class StanceMap:
             names = [e.strip() for e in emojis.split(",") if e.strip()]
             if not sep or stance not in STANCES or not names:
                 raise BadArgument("error.bad_stance_map", spec=chunk)
-            for i, name in enumerate(names):
-                key = name if name.startswith("custom:") else emoji_key(Emoji(name))
+            for name in names:
+                if name.startswith(("custom:", "slack:")):
+                    key = name
+                else:
+                    key = emoji_key(Emoji(name))
+                if mapping.get(key, stance) != stance:
+                    raise BadArgument("error.stance_twice", emoji=name)
                 mapping[key] = stance
-                if i == 0 and not key.startswith(("custom:", "slack:")):
-                    seeds.append(key)
-        return cls(mapping, tuple(seeds) or DEFAULT_SEEDS)
+            # Only Unicode emoji can be seeded on both platforms; the first one of a stance.
+            seeds += [k for k in dict.fromkeys(mapping) if mapping[k] == stance
+                      and not k.startswith(("custom:", "slack:"))][:1]
+        return cls(mapping, tuple(seeds))
 
     def stance_of(self, emoji: Emoji) -> tuple[str, str | None]:
         """(normalised key, stance or None when the emoji is unmapped)."""

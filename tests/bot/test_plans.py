@@ -83,3 +83,15 @@ def test_reimport_edited_plan_makes_a_version_and_keeps_section_identity(tmp_pat
     assert [s.section_id for s in v1.sections] == [s.section_id for s in v2.sections]
     assert v1.sections[0].content_hash == v2.sections[0].content_hash
     assert v1.sections[1].content_hash != v2.sections[1].content_hash
+
+
+def test_fences_closing_hashes_and_odd_line_breaks(tmp_path):
+    text = ("# T\n\n## One ##\n\nx\n\n~~~\n```\n## not a section {#no}\n~~~\n\n## Two {#two}\n\ny\n\n"
+            "````\n```\n## fake {#fake}\n````\n\n## Three\n\nz\x0cw\u2028v\n## Four\n\nq\n")
+    doc = load_plan([write(tmp_path, "p.md", text)])
+    assert [(k, t["fr"]) for k, t, _ in doc.sections] == [
+        ("one", "One"), ("two", "Two"), ("three", "Three"), ("four", "Four")]
+    bad = text.replace("## Four\n\nq\n", "## Four\n\n")
+    with pytest.raises(PlanFileError) as err:
+        load_plan([write(tmp_path, "p.md", bad)])
+    assert err.value.line == 24  # form feed and U+2028 do not shift line numbers

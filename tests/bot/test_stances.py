@@ -30,3 +30,11 @@ def test_default_map_and_custom_emoji_by_id():
 def test_bad_map_is_rejected():
     with pytest.raises(BadArgument):
         StanceMap.parse("love=❤️")
+
+
+def test_an_emoji_for_two_stances_is_refused_and_only_unicode_is_seeded():
+    with pytest.raises(BadArgument):
+        StanceMap.parse("agree=👍;disagree=👍")
+    only_custom = StanceMap.parse("agree=slack:party;disagree=custom:12")
+    assert only_custom.mapping == {"slack:party": "agree", "custom:12": "disagree"}
+    assert only_custom.seeds == ()
