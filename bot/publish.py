@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.core import Planbot
@@ -137,6 +137,10 @@ class DigestPublisher:
                       end.isoformat())
             return PublishResult(None)
         rendered = await self.render(round_id, Period(start, end))
+        if kind == "final":
+            notice = translate("digest.final_notice", rendered.digest["round"]["language"],
+                               round=round_id)
+            rendered = replace(rendered, markdown=f"{notice}\n\n{rendered.markdown}")
         posted: list[PostedMessage] = []
         for platform, channel in channels:
             try:

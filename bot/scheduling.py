@@ -148,6 +148,8 @@ class DigestScheduler:
         and keep syncing every minute (rounds are opened by commands at any time)."""
         SERVICES[self.name] = self
         self.scheduler.start()
+        _log.info("weekly digests on %s at %s (%s)", self.settings.digest_day,
+                  self.settings.digest_time.strftime("%H:%M"), self.settings.timezone)
         self._add(sync_jobs, "sync", IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
                   args=[self.name], misfire_grace_time=None, replace=True)
         await self.sync()
