@@ -81,9 +81,8 @@ class Planbot:
         Database failures propagate so the adapter does not acknowledge what was not stored.
         """
         try:
-            changed = await self.db(self.applier.apply, event)
+            changed = await self._apply_once_more_on_conflict(event)
         except IntegrityError:
-            # Another process applied the same delivery first: a duplicate, not a loss.
             _log.info("skipped %s already applied concurrently", type(event).__name__)
             return False
         except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
@@ -97,6 +96,15 @@ class Planbot:
             return False
         self.applied += changed
         return changed
+
+    async def _apply_once_more_on_conflict(self, event: InboundEvent) -> bool:
+        """Apply; if another process wrote the same rows meanwhile (a unique key refused
+        ours), apply again against the new state: a true duplicate then changes nothing,
+        and a different change (👎 racing 👍) is not lost."""
+        try:
+            return await self.db(self.applier.apply, event)
+        except IntegrityError:
+            return await self.db(self.applier.apply, event)
 
     async def reconcile(self, platform: ChatPlatform) -> ReconcileReport:
         """Compare every open round on ``platform`` with the platform's state and apply what

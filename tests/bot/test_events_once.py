@@ -212,3 +212,35 @@ async def test_non_utc_times_are_stored_as_the_same_instant(pb):
     assert await pb.handle(react("u1", at=montreal))
     (added_at, _), = pb.store.stance_activity(round_id)
     assert added_at == START
+
+
+async def test_joining_an_open_round_refuses_another_language_or_date(pb):
+    from bot.errors import Conflict
+    from bot.platform import ChannelRef
+
+    await pb.open_round(plan="sample", channel=_channel(), platform=RecordingPlatform(),
+                        closes="7d")
+    slack = RecordingPlatform(name="slack")
+    for kwargs, msgid in (({"language": "en"}, "error.round_other_language"),
+                          ({"closes": "1d"}, "error.round_other_closes")):
+        with pytest.raises(Conflict) as err:
+            await pb.open_round(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
+                                platform=slack, **kwargs)
+        assert err.value.msgid == msgid
+    assert slack.sections == []
+    round_id, posted, _ = await pb.open_round(plan="sample", platform=slack,
+                                              channel=ChannelRef("slack", "T1", "C1"))
+    assert posted == 8 and len(pb.store.rounds()) == 1
+
+
+async def test_two_opens_of_one_plan_at_once_make_one_round(pb):
+    import asyncio
+
+    from bot.platform import ChannelRef
+
+    results = await asyncio.gather(
+        pb.open_round(plan="sample", channel=_channel(), platform=RecordingPlatform()),
+        pb.open_round(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
+                      platform=RecordingPlatform(name="slack")))
+    assert len({r[0] for r in results}) == 1
+    assert len(pb.store.rounds("open")) == 1

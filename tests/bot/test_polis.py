@@ -105,3 +105,35 @@ def test_export_round_trip_gives_back_the_same_votes(tmp_path):
     assert rows[1]["group-id"] == ""
     expected = final_votes(source)
     assert final_votes(out) == expected
+
+
+def test_same_export_imports_once_and_a_failed_import_leaves_nothing(tmp_path):
+    from bot.errors import Conflict
+
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    pseudonyms = Pseudonymizer("s" * 20)
+    round_id, _ = import_conversation(store, pseudonyms, POLIS / "london.youth.policing", START)
+    with pytest.raises(Conflict) as err:
+        import_conversation(store, pseudonyms, POLIS / "london.youth.policing", START)
+    assert f"#{round_id}" in err.value.message("en")
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "\ufefftimestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n"
+        "1000,x,0,0,0,0,1,A\n1001,x,0,0,0,0,1,B\n", encoding="utf-8")
+    (folder / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote\n")
+    with pytest.raises(BadArgument) as err:
+        import_conversation(store, pseudonyms, folder, START)
+    assert "comments.csv:3" in err.value.message("en")
+    assert [r.id for r in store.rounds()] == [round_id]
+
+
+def test_an_export_without_votes_imports(tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    (folder / "comments.csv").write_text(
+        "timestamp,datetime,comment-id,author-id,agrees,disagrees,moderated,comment-body\n")
+    (folder / "votes.csv").write_text("timestamp,datetime,comment-id,voter-id,vote\n")
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, conv = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
+    assert conv.votes == [] and store.get_round(round_id).source == "polis"
