@@ -116,4 +116,5 @@ class Reconciler:
         store = self.core.store
         pid = store.participant_by_key(participant_key)
         return pid is not None and store.remove_reactions(
-            event_key=None, statement_id=statement_id, participant_id=pid, emoji_key=key, at=now)
+            event_key=None, statement_id=statement_id, participant_id=pid, emoji_key=key, at=now,
+            observed=True)

@@ -415,7 +415,8 @@ class Store:
         """Record a present reaction; True if the store changed.
 
         Adding a reaction already present changes nothing, so re-delivery is harmless even
-        without an event key.
+        without an event key; an add older than the reaction's last removal (a late
+        re-delivery) changes nothing either.
         """
         hot = self._hot
         with self._conn() as c:
@@ -423,8 +424,8 @@ class Store:
                 return False
             row = c.execute(hot.find_stance, {"pid": participant_id, "sid": statement_id,
                                               "ek": emoji_key}).first()
-            if row is not None and row.removed_at is None:
-                return False
+            if row is not None and (row.removed_at is None or row.removed_at > at):
+                return False  # already present, or this add is older than its removal
             values = {"emoji_raw": emoji_raw, "stance": stance, "source": source,
                       "added_at": at}
             if row is None:
@@ -438,17 +439,22 @@ class Store:
             return True
 
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
-                         participant_id: int | None, emoji_key: str | None, at: datetime) -> bool:
+                         participant_id: int | None, emoji_key: str | None, at: datetime,
+                         observed: bool = False) -> bool:
         """Withdraw present reactions on a statement: one participant's (or everyone's when
         ``participant_id`` is None), one emoji (or all when ``emoji_key`` is None).
 
-        True if the store changed; removing what is already gone changes nothing.
+        True if the store changed; removing what is already gone, or what was added after
+        ``at`` (a removal delivered late), changes nothing. ``observed`` marks a removal
+        seen on the platform by reconciliation: it holds whatever the timestamps say.
         """
         with self._conn() as s:
             if not self._claim(s, event_key, at):
                 return False
             q = select(Stance.id, Stance.participant_id).where(
                 Stance.statement_id == statement_id, Stance.removed_at.is_(None))
+            if not observed:
+                q = q.where(Stance.added_at <= at)
             if participant_id is not None:
                 q = q.where(Stance.participant_id == participant_id)
             if emoji_key is not None:
@@ -503,7 +509,8 @@ class Store:
                    text_withheld: bool, at: datetime) -> bool:
         """Replace a reply's text, keeping the previous text in the edit history.
 
-        True if the text changed; the same edit applied twice changes nothing.
+        True if the text changed; the same edit applied twice, or an edit older than the
+        last one applied, changes nothing.
         """
         with self._tx() as s:
             if not self._claim(s, event_key, at):
@@ -513,6 +520,8 @@ class Store:
                 return False
             if stmt.text == text and stmt.text_withheld == text_withheld:
                 return False
+            if stmt.edited_at is not None and at < stmt.edited_at:
+                return False  # an older edit delivered late
             s.add(StatementEdit(statement_id=statement_id, previous_text=stmt.text,
                                 replaced_at=at))
             stmt.text, stmt.text_withheld, stmt.edited_at = text, text_withheld, at

@@ -244,3 +244,20 @@ async def test_two_opens_of_one_plan_at_once_make_one_round(pb):
                       platform=RecordingPlatform(name="slack")))
     assert len({r[0] for r in results}) == 1
     assert len(pb.store.rounds("open")) == 1
+
+
+async def test_late_deliveries_do_not_undo_newer_state(pb):
+    round_id, _ = await open_sample(pb)
+    t = [START + timedelta(seconds=i) for i in range(4)]
+    await pb.handle(react("u1", at=t[1]))
+    await pb.handle(unreact("u1", at=t[2]))
+    assert not await pb.handle(react("u1", at=t[1]))  # the first add, delivered again late
+    assert not await pb.handle(unreact("u2", at=t[0]))
+    await pb.handle(react("u2", at=t[3]))
+    assert not await pb.handle(unreact("u2", at=t[0]))  # a removal older than the add
+    assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 0)
+    await pb.handle(reply("u1", "5000", "v1"))
+    for i, text in ((2, "v2"), (3, "v3"), (2, "v2")):
+        await pb.handle(ReplyEdited(platform="discord", workspace_id="g1", channel_id="1000",
+                                    occurred_at=t[i], message_id="5000", text=text))
+    assert [c[1] for c in snapshot(pb, round_id)[0] if c[0] == "reply"] == ["v3"]
