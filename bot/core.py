@@ -48,7 +48,9 @@ class Planbot:
     """The core service. Async methods are safe to call from the adapters' event loop.
 
     ``digest_publisher``, when set, is called as ``await publisher(round_id, kind, platform,
-    channel)`` by the ``digest`` command to post a digest in a channel (the service wires it).
+    channel)`` by the ``digest`` command to post a digest in a channel, and as
+    ``await publisher(round_id, "final")`` by ``close`` to post the final digest in every
+    channel of the round (the service wires it).
     """
 
     def __init__(self, store: Store, settings: Settings, clock: Clock) -> None:
@@ -291,6 +293,8 @@ class Planbot:
         round_id = await self._round_arg(cmd, open_only=True)
         if not await self.close_round(round_id):
             raise Conflict("error.round_closed", round=round_id)
+        if self.digest_publisher is not None:
+            await self.digest_publisher(round_id, "final")
         return CommandReply(translate("round.closed", lang, round=round_id))
 
     async def _cmd_status(self, cmd, platform, lang) -> CommandReply:

@@ -159,10 +159,12 @@ class DigestPublisher:
                   round_id, len(posted))
         return PublishResult(digest_id, rendered, posted)
 
-    async def __call__(self, round_id: int, kind: str, platform: ChatPlatform,
-                       channel: ChannelRef) -> PublishResult:
-        """The ``/digest`` hook: post a ``kind`` digest up to now in ``channel`` only."""
-        return await self.publish(round_id, kind, channels=[(platform, channel)])
+    async def __call__(self, round_id: int, kind: str, platform: ChatPlatform | None = None,
+                       channel: ChannelRef | None = None) -> PublishResult:
+        """The core's hook: a ``kind`` digest up to now, in ``channel`` only (``/digest``),
+        or in every channel of the round when ``channel`` is None (a facilitator's close)."""
+        channels = [(platform, channel)] if channel is not None else None
+        return await self.publish(round_id, kind, channels=channels)
 
     async def remind(self, round_id: int) -> list[PostedMessage]:
         """Post the closing reminder in every channel of an open round (nothing otherwise)."""

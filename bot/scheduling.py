@@ -107,9 +107,8 @@ async def weekly_digest(name: str, round_id: int) -> PublishResult | None:
 async def close_round(name: str, round_id: int) -> PublishResult | None:
     """Close the round (if still open) and post its final digest, up to its closing time."""
     svc = service(name)
-    store = svc.planbot.store
-    await svc.planbot.db(store.close_round, round_id, svc.publisher.clock.now())
-    rnd = await svc.planbot.db(store.get_round, round_id)
+    await svc.planbot.close_round(round_id)
+    rnd = await svc.planbot.db(svc.planbot.store.get_round, round_id)
     if rnd is None or rnd.closed_at is None:
         return None
     _log.info("round %s closed at %s", round_id, rnd.closed_at.isoformat())

@@ -186,3 +186,18 @@ async def test_long_digest_posted_in_order_on_both_real_platforms(both):
     assert {m[0] for m in digests["on_demand"]["messages"]} == {"discord"}
     recorded = [(m[0], m[2]) for m in digests["weekly"]["messages"]]
     assert recorded == [("discord", m.id) for m in weekly] + [("slack", m.ts) for m in slack_posts]
+
+
+async def test_a_facilitators_close_posts_the_final_digest_everywhere(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    pb.clock.advance(timedelta(days=2))
+    close = CommandInvoked(platform="discord", workspace_id=DISCORD.workspace_id,
+                           channel_id=DISCORD.channel_id, occurred_at=START,
+                           actor=Actor("facilitator"), action="close", locale="en",
+                           roles=frozenset({"facilitator"}))
+    reply = await pb.run_command(close, platforms["discord"])
+    assert reply.text == f"Round #{round_id} closed."
+    assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
+    (digest,) = pb.store.digests(round_id)
+    assert digest["kind"] == "final" and digest["status"] == "posted"
