@@ -19,10 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -38,7 +36,6 @@ from storage.store import Store
 _log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class Endpoints:
     """Where the platforms' APIs are; None means the real Discord and Slack."""
@@ -51,9 +48,9 @@ class Endpoints:
     expose it directly)."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Endpoints:
-        return cls(env.get("DISCORD_API_BASE") or None, env.get("DISCORD_GATEWAY_URL") or None,
-                   env.get("SLACK_API_BASE") or None, env.get("SLACK_HOST") or "127.0.0.1")
+    def from_settings(cls, settings: Settings) -> Endpoints:
+        return cls(settings.discord_api_base, settings.discord_gateway_url,
+                   settings.slack_api_base, settings.slack_host)
 
 
 def no_voice_warning(record: logging.LogRecord) -> bool:
@@ -62,13 +59,13 @@ def no_voice_warning(record: logging.LogRecord) -> bool:
     return "voice will NOT be supported" not in record.getMessage()
 
 
-def run(settings: Settings, env: Mapping[str, str] | None = None) -> int:
+def run(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured,
     1 a platform failed)."""
     if not settings.discord_enabled and not settings.slack_enabled:
         print(translate("run.not_configured", settings.language), file=sys.stderr)
         return 2
-    return asyncio.run(serve(settings, Endpoints.from_env(os.environ if env is None else env)))
+    return asyncio.run(serve(settings, Endpoints.from_settings(settings)))
 
 
 async def serve(settings: Settings, endpoints: Endpoints = Endpoints(),

@@ -77,6 +77,10 @@ class Settings:
     reminder_before: timedelta = timedelta(hours=24)
     log_format: str = "text"
     log_level: str = "INFO"
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    slack_api_base: str | None = None
+    slack_host: str = "127.0.0.1"
 
     @property
     def facilitator_ids(self) -> frozenset[str]:
@@ -104,7 +108,10 @@ class Settings:
         if env_file and Path(env_file).is_file():
             values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
         values.update(os.environ if env is None else env)
-        get = lambda key, default="": (values.get(key) or default).strip()  # noqa: E731
+
+        def get(key: str, default: str = "") -> str:
+            return (values.get(key) or default).strip()
+
         problems: dict[str, str] = {}
         kw: dict[str, object] = {}
 
@@ -183,6 +190,16 @@ class Settings:
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems["LOG_LEVEL"] = "must be DEBUG, INFO, WARNING or ERROR"
         kw["log_level"] = level
+
+        # Endpoints other than Discord's and Slack's own: local servers, in tests.
+        for key in ("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "SLACK_API_BASE"):
+            value = get(key) or None
+            if value and not re.match(r"^(https?|wss?)://", value):
+                problems[key] = "must be an http(s):// or ws(s):// URL"
+            kw[key.lower()] = value
+        if bool(kw["discord_api_base"]) != bool(kw["discord_gateway_url"]):
+            problems["DISCORD_GATEWAY_URL"] = "set together with DISCORD_API_BASE, or neither"
+        kw["slack_host"] = get("SLACK_HOST", "127.0.0.1")
 
         secret = get("PARTICIPANT_SECRET")
         if secret and len(secret) < 16:

@@ -70,3 +70,13 @@ def test_language_tags():
     assert language_of("fr-CA") == "fr" and language_of("en_US") == "en"
     assert language_of("de") == "fr" and language_of(None, "en") == "en"
     assert translate("round.closed", "en-GB", round=3) == "Round #3 closed."
+
+
+def test_env_example_documents_every_setting():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    documented = set(re.findall(r"^([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    read = set(re.findall(r'get\("([A-Z_]+)"', (root / "bot" / "config.py").read_text()))
+    read |= set(re.findall(r'"((?:DISCORD|SLACK)_[A-Z_]+)"', (root / "bot" / "config.py").read_text()))
+    assert read - documented == set()

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 API = "/api/v10"
+# The parsed JSON body, stored on the request by the recording middleware.
+JSON_BODY = web.RequestKey("json_body", object)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Rest:
         elif not self._authorised(request, path):
             response = _error(401, "401: Unauthorized")
         else:
-            request["json"] = body
+            request[JSON_BODY] = body
             try:
                 response = await handler(request)
             except KeyError as exc:
@@ -200,7 +202,7 @@ class Rest:
     async def sync_commands(self, request: web.Request) -> web.Response:
         guild_id = request.match_info.get("guild_id")
         commands = []
-        for payload in request["json"]:
+        for payload in request[JSON_BODY]:
             command = {
                 **payload,
                 "id": self.world.ids.next(),
@@ -223,7 +225,7 @@ class Rest:
         channel = self.world.channels[request.match_info["channel_id"]]
         if channel.archived:
             return _error(400, "Thread is archived", 50083)
-        data = request["json"]
+        data = request[JSON_BODY]
         error = _check_message(data)
         if error:
             return _error(400, error, 50035)
@@ -271,7 +273,7 @@ class Rest:
         message = self._message(request)
         if message.thread_id is not None:
             return _error(400, "A thread has already been created for this message", 160004)
-        data = request["json"]
+        data = request[JSON_BODY]
         thread = self.world.start_thread(message, data["name"][:100], self.world.bot)
         payload = {**thread.payload(), "newly_created": True}
         await self.sb.gateway.dispatch("THREAD_CREATE", payload)
@@ -312,7 +314,7 @@ class Rest:
             return _error(404, "Unknown interaction", 10062)
         if record.callbacks:
             return _error(400, "Interaction has already been acknowledged.", 40060)
-        data = request["json"]
+        data = request[JSON_BODY]
         record.callbacks.append((self.world.now(), data))
         kind = data["type"]
         inner = data.get("data") or {}
@@ -338,7 +340,7 @@ class Rest:
         record = self.sb.interaction_by_token(request.match_info["token"])
         if record is None or not record.callbacks:
             return _error(404, "Unknown Webhook", 10015)
-        data = request["json"]
+        data = request[JSON_BODY]
         record.followups.append((self.world.now(), data))
         record.answered.set()
         return json_response(self._interaction_message(record, data))
@@ -347,7 +349,7 @@ class Rest:
         record = self.sb.interaction_by_token(request.match_info["token"])
         if record is None or not record.callbacks:
             return _error(404, "Unknown Webhook", 10015)
-        data = request["json"]
+        data = request[JSON_BODY]
         record.followups.append((self.world.now(), data))
         record.answered.set()
         return json_response(self._interaction_message(record, data))
