@@ -12,7 +12,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bot.events import Actor, ReactionAdded
+from bot.apply import clean_text
+from bot.events import Actor, ReactionAdded, ReplyDeleted, ReplyEdited
 from bot.platform import ChannelRef, ChatPlatform
 from bot.stances import emoji_key
 
@@ -25,6 +26,8 @@ class ReconcileReport:
 
     rounds: int = 0
     replies_added: int = 0
+    replies_edited: int = 0
+    replies_deleted: int = 0
     reactions_added: int = 0
     reactions_removed: int = 0
 
@@ -58,21 +61,37 @@ class Reconciler:
         return report
 
     async def _replies(self, platform: ChatPlatform, round_id: int, report) -> None:
+        """Read every section thread in full and apply the difference: replies posted,
+        edited or deleted while planbot was away. A thread whose history cannot be read is
+        skipped whole, so a partial read never passes for deletions."""
         core = self.core
-        messages = await core.db(core.store.round_messages, round_id, platform.name)
+        messages = await core.db(core.store.round_messages, round_id, platform.name,
+                                 include_deleted=True)
+        now = core.clock.now()
         for _sid, ws, chan, _mid, thread, part, kind in messages:
             if kind != "section" or part != 0 or thread is None:
                 continue
             known = await core.db(core.store.thread_replies, platform.name, thread)
-            after = max(known, key=_order) if known else None
             try:
                 replies = await platform.fetch_replies(ChannelRef(platform.name, ws, chan),
-                                                       thread, after)
+                                                       thread, None)
             except Exception as err:  # a platform failure must not stop the whole pass
                 _log.warning("could not read thread %s on %s: %s", thread, platform.name, err)
                 continue
             for reply in replies:
-                report.replies_added += await core.handle(reply)
+                if reply.message_id not in known:
+                    report.replies_added += await core.handle(reply)
+                    continue
+                _chan, text, _withheld = known[reply.message_id]
+                if not reply.text_withheld and clean_text(reply.text) != text:
+                    report.replies_edited += await core.handle(ReplyEdited(
+                        platform=platform.name, workspace_id=ws, channel_id=reply.channel_id,
+                        occurred_at=now, backfill=True, message_id=reply.message_id,
+                        text=reply.text))
+            for message_id in sorted(set(known) - {r.message_id for r in replies}, key=_order):
+                report.replies_deleted += await core.handle(ReplyDeleted(
+                    platform=platform.name, workspace_id=ws, channel_id=known[message_id][0],
+                    occurred_at=now, backfill=True, message_id=message_id))
 
     async def _reactions(self, platform: ChatPlatform, round_id: int, report) -> None:
         core, store = self.core, self.core.store

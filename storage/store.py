@@ -548,28 +548,36 @@ class Store:
                 stmt.deleted_at = at
             return True
 
-    def thread_replies(self, platform: str, thread_id: str) -> list[str]:
-        """Message ids of the replies recorded in a thread, deleted ones included."""
-        with self._tx() as s:
-            return list(s.scalars(
-                select(PlatformMessage.message_id)
-                .join(Statement, Statement.id == PlatformMessage.statement_id)
-                .where(PlatformMessage.platform == platform,
-                       PlatformMessage.thread_id == thread_id, Statement.kind == "reply")))
-
-    def round_messages(self, round_id: int, platform: str) -> list[tuple[int, str, str, str, str | None, int, str]]:
-        """Every live section-part and reply message of a round on ``platform``:
-        (statement_id, workspace_id, channel_id, message_id, thread_id, part, kind)."""
+    def thread_replies(self, platform: str, thread_id: str) -> dict[str, tuple[str, str | None, bool]]:
+        """Live replies written on ``platform`` in a thread: message id -> (channel id, text,
+        text withheld). Copies planbot itself posted of replies from another platform are
+        left out: they are the bot's messages, which the platform's history also omits."""
         with self._tx() as s:
             rows = s.execute(
-                select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
-                       PlatformMessage.channel_id, PlatformMessage.message_id,
-                       PlatformMessage.thread_id, PlatformMessage.part, Statement.kind)
+                select(PlatformMessage.message_id, PlatformMessage.channel_id, Statement.text,
+                       Statement.text_withheld)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
-                .where(Statement.round_id == round_id, PlatformMessage.platform == platform,
-                       PlatformMessage.deleted_at.is_(None))
-                .order_by(PlatformMessage.id)).all()
-            return [tuple(r) for r in rows]
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id, Statement.kind == "reply",
+                       Statement.platform == platform, Statement.deleted_at.is_(None),
+                       PlatformMessage.deleted_at.is_(None))).all()
+        return {mid: (chan, text, withheld) for mid, chan, text, withheld in rows}
+
+    def round_messages(self, round_id: int, platform: str, *, include_deleted: bool = False
+                       ) -> list[tuple[int, str, str, str, str | None, int, str]]:
+        """Every live section-part and reply message of a round on ``platform`` (deleted
+        ones too with ``include_deleted``: a Slack tombstone still roots its thread):
+        (statement_id, workspace_id, channel_id, message_id, thread_id, part, kind)."""
+        with self._tx() as s:
+            q = (select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
+                        PlatformMessage.channel_id, PlatformMessage.message_id,
+                        PlatformMessage.thread_id, PlatformMessage.part, Statement.kind)
+                 .join(Statement, Statement.id == PlatformMessage.statement_id)
+                 .where(Statement.round_id == round_id, PlatformMessage.platform == platform)
+                 .order_by(PlatformMessage.id))
+            if not include_deleted:
+                q = q.where(PlatformMessage.deleted_at.is_(None))
+            return [tuple(r) for r in s.execute(q).all()]
 
     def participant_by_key(self, key_hash: str) -> int | None:
         """The id of the participant with ``key_hash``, or None."""

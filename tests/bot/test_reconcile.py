@@ -64,3 +64,27 @@ async def test_live_reaction_during_reconciliation_is_not_withdrawn(tmp_path):
     assert report.reactions_removed == 0
     assert counts(pb, round_id)[0] == ("section", 1, 0, 0)
     pb.close()
+
+
+async def test_replies_edited_or_deleted_while_away_are_caught_up(tmp_path):
+    pb = make_planbot(tmp_path)
+    platform = RecordingPlatform()
+    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+
+    def reply(mid, text):
+        return ReplyPosted(platform="discord", workspace_id="g1", channel_id="1001",
+                           occurred_at=START, actor=Actor("u3"), message_id=mid,
+                           thread_id="1001", text=text)
+
+    for mid, text in (("7000", "Avant"), ("7001", "Supprimée"), ("7002", "Inchangée")):
+        await pb.handle(reply(mid, text))
+    platform.replies["1001"] = [reply("7000", "Après"), reply("7002", "Inchangée")]
+
+    report = await pb.reconcile(platform)
+    assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 1, 1)
+    texts = [c["text"] for c in pb.store.statement_counts(round_id)
+             if c["kind"] == "reply" and c["deleted_at"] is None]
+    assert texts == ["Après", "Inchangée"]
+    again = await pb.reconcile(platform)
+    assert (again.replies_added, again.replies_edited, again.replies_deleted) == (0, 0, 0)
+    pb.close()
