@@ -81,10 +81,10 @@ def _load(name: str):
         votes, truth = synthetic_votes()
         return votes, [], truth
     sys.path.insert(0, str(ROOT))
-    from bot.analysis import load_polis_export
+    from bot.polis import read_conversation, read_groups
 
-    export = load_polis_export(DATA / name)
-    return export.votes, sorted(export.excluded), export.groups
+    conv = read_conversation(DATA / name)
+    return conv.vote_triples(), sorted(conv.excluded), read_groups(DATA / name)
 
 
 def _peak_mb() -> float:

@@ -37,6 +37,21 @@ class Conversation:
     votes: list[tuple[str, str, str, datetime]]
     participants: list[str]
 
+    def vote_triples(self) -> list[tuple[str, str, int]]:
+        """The final votes as (participant, statement, 1 / -1 / 0), the analysis' input."""
+        value = {stance: vote for vote, stance in STANCE_OF_VOTE.items()}
+        return [(p, c, value[stance]) for p, c, stance, _ in self.votes]
+
+    @property
+    def statement_ids(self) -> list[str]:
+        """Comment ids in file order."""
+        return [s["external_id"] for s in self.statements]
+
+    @property
+    def excluded(self) -> frozenset[str]:
+        """Comment ids moderated out (``moderated == -1``)."""
+        return frozenset(s["external_id"] for s in self.statements if not s["moderated"])
+
 
 def _millis(value: str) -> datetime:
     """Polis' millisecond timestamps; raises ValueError, OverflowError or OSError."""
@@ -121,6 +136,24 @@ def read_conversation(folder: Path) -> Conversation:
         with summary.open(newline="", encoding="utf-8") as fh:
             topic = next((r[1] for r in csv.reader(fh) if len(r) > 1 and r[0] == "topic"), topic)
     return Conversation(topic, statements, votes, sorted(voters, key=_natural))
+
+
+def read_groups(folder: Path) -> dict[str, int]:
+    """The opinion group Polis itself assigned to each clustered participant
+    (``participants-votes.csv``, ``group-id``, 0-based; blank for those not clustered).
+    Empty when the file is absent. Raises ``BadArgument`` for a malformed file."""
+    path = Path(folder) / "participants-votes.csv"
+    if not path.is_file():
+        return {}
+    groups: dict[str, int] = {}
+    for line, row in enumerate(_rows(path), start=2):
+        try:
+            if (row["group-id"] or "").strip():
+                groups[row["participant"].strip()] = int(row["group-id"])
+        except BAD_VALUE as err:
+            raise BadArgument("error.bad_polis", path=f"{path}:{line}",
+                              problem=f"bad row ({err})") from None
+    return groups
 
 
 def _natural(value: str):

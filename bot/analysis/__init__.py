@@ -12,7 +12,6 @@ cites the file and function its formulas come from.
 
 from bot.analysis.matrix import VoteMatrix
 from bot.analysis.pipeline import analyse
-from bot.analysis.polis_export import PolisExport, load_polis_export
 from bot.analysis.result import AnalysisResult
 
-__all__ = ["AnalysisResult", "PolisExport", "VoteMatrix", "analyse", "load_polis_export"]
+__all__ = ["AnalysisResult", "VoteMatrix", "analyse"]

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from bot.analysis import analyse, load_polis_export
+from bot.analysis import VoteMatrix, analyse
+from bot.polis import read_conversation, read_groups
 
 DATA = Path(__file__).resolve().parents[3] / "bot" / "data" / "polis"
 
@@ -33,8 +35,10 @@ FLOORS = {
 def outcomes():
     results = {}
     for name in FLOORS:
-        export = load_polis_export(DATA / name)
-        results[name] = (export, analyse(export.matrix()))
+        conv = read_conversation(DATA / name)
+        export = SimpleNamespace(groups=read_groups(DATA / name), excluded=conv.excluded)
+        matrix = VoteMatrix.from_votes(conv.vote_triples(), conv.statement_ids, conv.excluded)
+        results[name] = (export, analyse(matrix))
     return results
 
 
@@ -65,6 +69,6 @@ def test_digest_parts_on_real_data(outcomes):
     assert sum(g["size"] for g in d["groups"]) == len(d["clustered"])
     assert all(1 <= len(g["representative"]) <= 5 for g in d["groups"])
     assert d["divisive"] and all(i["agree_groups"] and i["disagree_groups"] for i in d["divisive"])
-    moderated = load_polis_export(DATA / "15-per-hour-seattle").excluded
+    moderated = outcomes["15-per-hour-seattle"][0].excluded
     seattle = outcomes["15-per-hour-seattle"][1].to_dict()
     assert not moderated & set(seattle["statement_stats"])
