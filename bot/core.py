@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
 from bot.events import CommandInvoked, InboundEvent
-from bot.i18n import language_of, translate
+from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform, SectionPost
 from bot.reconcile import ReconcileReport, Reconciler
@@ -32,8 +33,19 @@ from storage.store import Store
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
+DRAIN_CHUNK = 64
 FACILITATOR_ACTIONS = frozenset({"open", "close", "status", "digest"})
 ACTIONS = FACILITATOR_ACTIONS | {"plans", "help"}
+
+
+def _deliver(results: list) -> None:
+    for done, value, error in results:
+        if done.cancelled():
+            continue
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +74,9 @@ class Planbot:
         self.reconciler = Reconciler(self)
         self.digest_publisher: Callable | None = None
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-db")
-        self._open_locks: dict[tuple, asyncio.Lock] = {}
+        self._open_locks: dict[str, asyncio.Lock] = {}
+        self._pending: deque[tuple[InboundEvent, asyncio.Future]] = deque()
+        self._draining = False
         self.applied = 0
 
     async def db(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -81,32 +95,63 @@ class Planbot:
 
         Never raises for bad input: a malformed event is logged (WARNING) and skipped.
         Database failures propagate so the adapter does not acknowledge what was not stored.
+        Events are applied in arrival order by one drain on the database thread, which takes
+        every event queued meanwhile, so a burst pays one thread hand-over, not one each.
         """
-        try:
-            changed = await self._apply_once_more_on_conflict(event)
-        except IntegrityError:
-            _log.info("skipped %s already applied concurrently", type(event).__name__)
-            return False
-        except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
-                DataError) as err:
-            _log.warning("skipped malformed %s: %s", type(event).__name__, err)
-            return False
-        except StatementError as err:
-            if isinstance(err, DBAPIError):
-                raise  # the database failed: the adapter must not acknowledge
-            _log.warning("skipped malformed %s: %s", type(event).__name__, err)
-            return False
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._pending.append((event, done))
+        if not self._draining:
+            self._draining = True
+            loop.run_in_executor(self._db_thread, self._drain, loop)
+        changed = await done
         self.applied += changed
         return changed
 
-    async def _apply_once_more_on_conflict(self, event: InboundEvent) -> bool:
-        """Apply; if another process wrote the same rows meanwhile (a unique key refused
-        ours), apply again against the new state: a true duplicate then changes nothing,
-        and a different change (👎 racing 👍) is not lost."""
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the database thread: apply queued events in order, handing results back to
+        the loop in chunks; the loop decides whether to drain again (no lost wake-up)."""
+        results: list[tuple[asyncio.Future, bool | None, BaseException | None]] = []
+        while self._pending:
+            event, done = self._pending.popleft()
+            try:
+                results.append((done, self._apply_safely(event), None))
+            except Exception as err:  # handed to the awaiting adapter, not swallowed
+                results.append((done, None, err))
+            if len(results) >= DRAIN_CHUNK:
+                loop.call_soon_threadsafe(_deliver, results)
+                results = []
+        loop.call_soon_threadsafe(self._drained, loop, results)
+
+    def _drained(self, loop: asyncio.AbstractEventLoop, results: list) -> None:
+        _deliver(results)
+        if self._pending:
+            loop.run_in_executor(self._db_thread, self._drain, loop)
+        else:
+            self._draining = False
+
+    def _apply_safely(self, event: InboundEvent) -> bool:
+        """Apply one event on the database thread; bad input is logged and skipped.
+
+        A unique key refusing our write means another process wrote the same rows
+        meanwhile: applying again against the new state makes a true duplicate a no-op
+        and keeps a different change (👎 racing 👍)."""
+        name = type(event).__name__
         try:
-            return await self.db(self.applier.apply, event)
+            try:
+                return self.applier.apply(event)
+            except IntegrityError:
+                return self.applier.apply(event)
         except IntegrityError:
-            return await self.db(self.applier.apply, event)
+            _log.info("skipped %s already applied concurrently", name)
+        except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
+                DataError) as err:
+            _log.warning("skipped malformed %s: %s", name, err)
+        except StatementError as err:
+            if isinstance(err, DBAPIError):
+                raise  # the database failed: the adapter must not acknowledge
+            _log.warning("skipped malformed %s: %s", name, err)
+        return False
 
     async def reconcile(self, platform: ChatPlatform) -> ReconcileReport:
         """Compare every open round on ``platform`` with the platform's state and apply what
@@ -266,9 +311,9 @@ class Planbot:
             plan=plan, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
         if posted == 0:
-            return CommandReply(translate("round.already_posted", lang, round=round_id,
-                                          n=already))
-        return CommandReply(translate("round.opened", lang, round=round_id, n=posted))
+            return CommandReply(translate_plural("round.already_posted", already, lang,
+                                                 round=round_id))
+        return CommandReply(translate_plural("round.opened", posted, lang, round=round_id))
 
     async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool) -> int:
         raw = cmd.args.get("round", "").strip().lstrip("#")
@@ -307,10 +352,13 @@ class Planbot:
         return CommandReply(translate(
             "round.status", lang, round=rnd.id, name=rnd.name,
             status=translate(f"round.state_{rnd.status}", lang), closes=closes,
-            sections=sum(1 for c in counts if c["kind"] == "section"),
-            replies=sum(1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None),
-            stances=sum(c["agree"] + c["disagree"] + c["pass"] for c in counts),
-            participants=people["all"]))
+            sections=translate_plural("count.sections", sum(
+                1 for c in counts if c["kind"] == "section"), lang),
+            replies=translate_plural("count.replies", sum(
+                1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None), lang),
+            stances=translate_plural("count.stances", sum(
+                c["agree"] + c["disagree"] + c["pass"] for c in counts), lang),
+            participants=translate_plural("count.participants", people["all"], lang)))
 
     async def _cmd_digest(self, cmd, platform, lang) -> CommandReply:
         round_id = await self._round_arg(cmd, open_only=False)

@@ -351,16 +351,16 @@ class Store:
 
     def participant(self, key_hash: str, platform: str, now: datetime,
                     display_name: str | None = None, external_id: str | None = None) -> int:
-        """The id of the participant with ``key_hash``, created if new."""
+        """The id of the participant with ``key_hash``, created if new; a changed
+        ``display_name`` is kept as the latest snapshot."""
+        hot = self._hot
         with self._conn() as c:
-            c.execute(self._insert_ignore(Participant).values(
-                key_hash=key_hash, platform=platform, display_name=display_name,
-                external_id=external_id, first_seen_at=now))
-            pid = c.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+            c.execute(hot.insert_participant, {
+                "key_hash": key_hash, "platform": platform, "display_name": display_name,
+                "external_id": external_id, "first_seen_at": now})
+            pid = c.execute(hot.participant_id, {"key_hash": key_hash}).scalar_one()
             if display_name is not None:
-                c.execute(update(Participant).where(
-                    Participant.id == pid, Participant.display_name.is_distinct_from(display_name))
-                    .values(display_name=display_name))
+                c.execute(hot.rename_participant, {"pid": pid, "name": display_name})
             return pid
 
     def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
@@ -828,6 +828,12 @@ class _HotStatements:
     """
 
     def __init__(self, insert_ignore) -> None:
+        p = Participant.__table__
+        self.insert_participant = insert_ignore(p)
+        self.participant_id = select(p.c.id).where(p.c.key_hash == bindparam("key_hash"))
+        self.rename_participant = p.update().where(
+            p.c.id == bindparam("pid"), p.c.display_name.is_distinct_from(bindparam("name"))
+        ).values(display_name=bindparam("name"))
         t = Stance.__table__
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
         self.claim = insert_ignore(ProcessedEvent.__table__).returning(
