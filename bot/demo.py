@@ -50,7 +50,7 @@ from bot.app import no_voice_warning
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Planbot
-from bot.i18n import translate
+from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
 from bot.platform import ChannelRef, DigestPost
 from bot.polis import read_conversation
@@ -555,22 +555,25 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
     """Where the outputs are, what was replayed per platform, and the digest's headlines,
     in ``lang``."""
     t = partial(translate, lang=lang)
+    tn = partial(translate_plural, lang=lang)
     d = report.rendered.digest if report.rendered else None
     console.print()
     console.print(f"[bold]{t('demo.title', name=report.conversation, seconds=f'{report.seconds:.1f}')}[/]")
     for name in sorted(report.people):
         console.print("  " + t("demo.platform_line", platform=name.capitalize(),
-                                people=report.people[name], stances=report.stances[name],
-                                replies=report.replies[name]))
+                                people=tn("count.participants", report.people[name]),
+                                stances=tn("count.stances", report.stances[name]),
+                                replies=tn("count.replies", report.replies[name])))
     if d is None:
         return
     console.print("  " + t("demo.digest_line", round=d["round"]["id"],
                             when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
-                            participants=d["participants"]["all"],
-                            stances=d["totals"]["stances"], replies=d["totals"]["replies"]))
+                            participants=tn("count.participants", d["participants"]["all"]),
+                            stances=tn("count.stances", d["totals"]["stances"]),
+                            replies=tn("count.replies", d["totals"]["replies"])))
     for name in sorted(report.posted):
-        console.print("  " + t("demo.posted_line", platform=name.capitalize(),
-                                n=report.posted[name]))
+        console.print("  " + tn("demo.posted_line", report.posted[name],
+                                 platform=name.capitalize()))
     mark = f"[green]✓ {t('demo.equal')}[/]" if report.counts_match \
         else f"[red]✗ {t('demo.differ')}[/]"
     console.print(f"  {t('demo.counts', votes=report.votes)} {mark}")

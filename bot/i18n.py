@@ -3,6 +3,11 @@
 Catalogues live in ``bot/locales/<lang>/LC_MESSAGES/planbot.po`` with symbolic message ids
 (``round.opened``...), read with Babel and served through the standard ``gettext`` machinery.
 The default language is Quebec French (``fr-CA``), the community planbot was built for.
+
+Texts that hold a count are plural entries (``msgid`` + ``msgid_plural`` ``<msgid>.plural``, one
+``msgstr[i]`` per form of the language's ``Plural-Forms`` rule, which Babel takes from CLDR:
+English has ``one``/``other``; French ``one`` (0 and 1), ``many`` (exact millions, "1 000 000 de
+sections") and ``other``). Read them with :func:`translate_plural`, never :func:`translate`.
 """
 
 from __future__ import annotations
@@ -48,3 +53,13 @@ def translate(msgid: str, lang: str | None = None, **params: object) -> str:
     """
     text = catalogue(language_of(lang)).gettext(msgid)
     return text.format(**params) if params else text
+
+
+def translate_plural(msgid: str, n: int, lang: str | None = None, **params: object) -> str:
+    """The form of the plural entry ``msgid`` that suits the count ``n``, in ``lang``.
+
+    The form is chosen by the catalogue's ``Plural-Forms`` rule through ``ngettext`` (French:
+    0 and 1 are singular). ``n`` also fills the ``{n}`` field; ``params`` fill the others. A
+    missing id comes back as the id itself, as with :func:`translate`.
+    """
+    return catalogue(language_of(lang)).ngettext(msgid, msgid, n).format(n=n, **params)

@@ -10,7 +10,7 @@ import jinja2
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.i18n import language_of, translate
+from bot.i18n import language_of, translate, translate_plural
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -48,7 +48,8 @@ def group_name(group_id: int) -> str:
 
 
 def helpers(digest: dict, lang: str) -> dict:
-    """Functions every digest template uses: ``_`` (catalogue), ``day`` (ISO datetime -> a
+    """Functions every digest template uses: ``_`` (catalogue), ``_n`` (plural entry by count,
+    ``_n(msgid, n, **fields)``), ``day`` (ISO datetime -> a
     date in the language, by Babel's CLDR data), ``score`` (a 0..1 index, two decimals in
     the language's notation), ``text_of`` (statement id -> its text),
     ``group_name`` and ``group_names``."""
@@ -65,6 +66,7 @@ def helpers(digest: dict, lang: str) -> dict:
 
     return {
         "_": lambda msgid, **kw: translate(msgid, lang, **kw),
+        "_n": lambda msgid, n, **kw: translate_plural(msgid, n, lang, **kw),
         "day": day,
         "score": lambda value: format_decimal(value, format="0.00", locale=f"{lang}_CA"),
         "text_of": text_of,

@@ -6,10 +6,10 @@ the core's ``CommandReply`` (docs: interactions/receiving-and-responding#respond
 interaction). Who may run what is decided by the core, from the facts given here: the member's
 role ids and whether they hold Manage Server.
 
-Names and descriptions are English by default and French through :class:`PlanbotTranslator`
+Names, descriptions and answers come from the core's catalogues (``discord.*`` ids). Names and
+descriptions are English by default and localised through :class:`PlanbotTranslator`
 (Discord's per-locale ``name_localizations``/``description_localizations``, docs:
-interactions/application-commands#localization). They live here until the core's catalogues
-carry command texts.
+interactions/application-commands#localization).
 """
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
-from discord.app_commands import locale_str as _
 from discord.ext import commands
 
 from bot.events import Actor, CommandInvoked
-from bot.i18n import language_of
+from bot.i18n import language_of, translate
 from integrations.discord.platform import NO_MENTIONS
 
 if TYPE_CHECKING:
@@ -31,63 +30,32 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-FRENCH = {
-    # names (lowercase, no spaces: Discord's rule for command and option names)
-    "round": "tour",
-    "open": "ouvrir",
-    "close": "fermer",
-    "status": "état",
-    "digest": "synthèse",
-    "plans": "plans",
-    "plan": "plan",
-    "sections": "sections",
-    "closes": "clôture",
-    "channel": "salon",
-    "language": "langue",
-    # descriptions
-    "Discussion rounds over a plan": "Tours de discussion sur un plan",
-    "Open a round: post each section with its thread and stance reactions": (
-        "Ouvrir un tour : publier chaque section avec son fil et ses réactions d'avis"
-    ),
-    "Close a round": "Fermer un tour",
-    "Where a round stands": "Où en est un tour",
-    "Post a digest of the round now": "Publier maintenant la synthèse du tour",
-    "List the plans that can be discussed": "Lister les plans à discuter",
-    "Plan name (see /plans)": "Nom du plan (voir /plans)",
-    "Section keys, comma-separated (default: all)": "Clés des sections, séparées par des virgules (défaut : toutes)",
-    "Closing date (2026-12-24) or duration (7d, 36h)": "Date de clôture (2026-12-24) ou durée (7d, 36h)",
-    "Channel to post in (default: this one)": "Salon où publier (défaut : celui-ci)",
-    "Language of the round (default: the plan's first)": "Langue du tour (défaut : la première du plan)",
-    "Round number (default: the round posted here)": "Numéro du tour (défaut : le tour publié ici)",
-}
 
-ERROR_TEXT = {
-    "fr": "Cette commande n'a pas pu être exécutée. Réessayez ; si cela persiste, prévenez l'équipe.",
-    "en": "That command could not be run. Try again; if it keeps failing, tell the team.",
-}
-BAD_INPUT_TEXT = {
-    "fr": "Option invalide : {detail}",
-    "en": "Invalid option: {detail}",
-}
-NO_CONTENT_TEXT = {
-    "fr": "⚠️ planbot ne reçoit pas le texte des messages (intent « message content » désactivé) : "
-    "les réponses sont enregistrées comme masquées.",
-    "en": "⚠️ planbot cannot read message text (the message-content intent is off): replies are "
-    "stored as withheld.",
-}
+def _(msgid: str) -> app_commands.locale_str:
+    """A command name or description: its English catalogue text, which Discord shows by
+    default, carrying ``msgid`` for :class:`PlanbotTranslator`. Read when the cog class is
+    defined, since discord.py validates names then."""
+    return app_commands.locale_str(translate(msgid, "en"), msgid=msgid)
 
 
 class PlanbotTranslator(app_commands.Translator):
-    """French localisations of command names and descriptions; English is the default text."""
+    """Command names and descriptions from the catalogues for Discord's French and English
+    locales; other locales get the English default (``None``: no localisation)."""
+
+    LOCALES = {
+        discord.Locale.french: "fr",
+        discord.Locale.american_english: "en",
+        discord.Locale.british_english: "en",
+    }
 
     async def translate(
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
-        if locale is discord.Locale.french:
-            return FRENCH.get(string.message)
-        if locale in (discord.Locale.american_english, discord.Locale.british_english):
-            return string.message
-        return None
+        lang = self.LOCALES.get(locale)
+        msgid = string.extras.get("msgid")
+        if lang is None or msgid is None:
+            return None
+        return translate(msgid, lang)
 
 
 class PlanbotTree(app_commands.CommandTree):
@@ -102,10 +70,10 @@ class PlanbotTree(app_commands.CommandTree):
         lang = language_of(str(interaction.locale))
         if isinstance(error, (app_commands.TransformerError, app_commands.CheckFailure)):
             _log.warning("refused /%s: %s", _command_path(interaction), error)
-            text = BAD_INPUT_TEXT[lang].format(detail=error)
+            text = translate("discord.bad_input", lang, detail=error)
         else:
             _log.error("command /%s failed", _command_path(interaction), exc_info=error)
-            text = ERROR_TEXT[lang]
+            text = translate("discord.failed", lang)
         await answer(interaction, text)
 
 
@@ -124,7 +92,7 @@ def _command_path(interaction: discord.Interaction) -> str:
 class PlanbotCommands(commands.Cog):
     """The slash commands, bound to the bot whose core runs them."""
 
-    round = app_commands.Group(name=_("round"), description=_("Discussion rounds over a plan"), guild_only=True)
+    round = app_commands.Group(name=_("discord.name.round"), description=_("discord.about.round"), guild_only=True)
 
     def __init__(self, bot: PlanbotDiscord) -> None:
         self.bot = bot
@@ -148,21 +116,25 @@ class PlanbotCommands(commands.Cog):
         reply = await self.bot.core.run_command(cmd, self.bot.platform)
         text = reply.text
         if not self.bot.intents.message_content:
-            text = f"{text}\n\n{NO_CONTENT_TEXT[language_of(cmd.locale)]}"
+            text = f"{text}\n\n{translate('discord.no_content', cmd.locale)}"
         await interaction.followup.send(text, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS)
 
     @round.command(
-        name=_("open"), description=_("Open a round: post each section with its thread and stance reactions")
+        name=_("discord.name.open"), description=_("discord.about.open")
     )
     @app_commands.describe(
-        plan=_("Plan name (see /plans)"),
-        sections=_("Section keys, comma-separated (default: all)"),
-        closes=_("Closing date (2026-12-24) or duration (7d, 36h)"),
-        channel=_("Channel to post in (default: this one)"),
-        language=_("Language of the round (default: the plan's first)"),
+        plan=_("discord.about.opt_plan"),
+        sections=_("discord.about.opt_sections"),
+        closes=_("discord.about.opt_closes"),
+        channel=_("discord.about.opt_channel"),
+        language=_("discord.about.opt_language"),
     )
     @app_commands.rename(
-        plan=_("plan"), sections=_("sections"), closes=_("closes"), channel=_("channel"), language=_("language")
+        plan=_("discord.name.plan"),
+        sections=_("discord.name.sections"),
+        closes=_("discord.name.closes"),
+        channel=_("discord.name.channel"),
+        language=_("discord.name.language"),
     )
     async def open_round(
         self,
@@ -183,26 +155,26 @@ class PlanbotCommands(commands.Cog):
             language=language,
         )
 
-    @round.command(name=_("close"), description=_("Close a round"))
-    @app_commands.describe(round=_("Round number (default: the round posted here)"))
-    @app_commands.rename(round=_("round"))
+    @round.command(name=_("discord.name.close"), description=_("discord.about.close"))
+    @app_commands.describe(round=_("discord.about.opt_round"))
+    @app_commands.rename(round=_("discord.name.round"))
     async def close_round(self, interaction: discord.Interaction, round: int | None = None) -> None:
         await self._run(interaction, "close", round=str(round) if round else None)
 
-    @round.command(name=_("status"), description=_("Where a round stands"))
-    @app_commands.describe(round=_("Round number (default: the round posted here)"))
-    @app_commands.rename(round=_("round"))
+    @round.command(name=_("discord.name.status"), description=_("discord.about.status"))
+    @app_commands.describe(round=_("discord.about.opt_round"))
+    @app_commands.rename(round=_("discord.name.round"))
     async def round_status(self, interaction: discord.Interaction, round: int | None = None) -> None:
         await self._run(interaction, "status", round=str(round) if round else None)
 
-    @app_commands.command(name=_("digest"), description=_("Post a digest of the round now"))
-    @app_commands.describe(round=_("Round number (default: the round posted here)"))
-    @app_commands.rename(round=_("round"))
+    @app_commands.command(name=_("discord.name.digest"), description=_("discord.about.digest"))
+    @app_commands.describe(round=_("discord.about.opt_round"))
+    @app_commands.rename(round=_("discord.name.round"))
     @app_commands.guild_only()
     async def digest(self, interaction: discord.Interaction, round: int | None = None) -> None:
         await self._run(interaction, "digest", round=str(round) if round else None)
 
-    @app_commands.command(name=_("plans"), description=_("List the plans that can be discussed"))
+    @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()
     async def plans(self, interaction: discord.Interaction) -> None:
         await self._run(interaction, "plans")

@@ -5,7 +5,8 @@ https://api.slack.com/interactivity/slash-commands#app_command_handling). Option
 (``plan=sample sections=a,b closes=7d``) or positional in the order of :data:`POSITIONAL`
 (``/planbot open sample a,b 7d``). With "escape channels" on in the manifest, a channel typed as
 ``#plan`` arrives as ``<#C123|plan>`` and is reduced to its id. The actions and their options
-are the core's (notes/core_api.md); only the spelling is Slack's.
+are the core's (notes/core_api.md); only the spelling is Slack's. Answers come from the core's
+catalogues (``slack.*`` ids); the French action aliases are input words, kept here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.i18n import translate
 from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
@@ -33,11 +35,17 @@ _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 class UsageError(Exception):
-    """The command text cannot be understood; ``problem`` says why, per language."""
+    """The command text cannot be understood; ``msgid`` (a ``slack.*`` catalogue id) and
+    ``params`` say why, read in a language with :meth:`problem`."""
 
-    def __init__(self, fr: str, en: str) -> None:
-        super().__init__(en)
-        self.problem = {"fr": fr, "en": en}
+    def __init__(self, msgid: str, **params: str) -> None:
+        super().__init__(translate(msgid, "en", **params))
+        self.msgid = msgid
+        self.params = params
+
+    def problem(self, lang: str) -> str:
+        """What was wrong, in ``lang`` (``fr``/``en``)."""
+        return translate(self.msgid, lang, **self.params)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ def parse_command(text: str) -> ParsedCommand:
     if action == "help":
         return ParsedCommand("help")
     if action not in POSITIONAL:
-        raise UsageError(f"action inconnue « {words[0]} »", f"unknown action “{words[0]}”")
+        raise UsageError("slack.unknown_action", word=words[0])
     args: dict[str, str] = {}
     positional = list(POSITIONAL[action])
     for word in words[1:]:
@@ -71,12 +79,12 @@ def parse_command(text: str) -> ParsedCommand:
             key, value = _next_positional(positional, args, word)
         key = key.lower()
         if key not in POSITIONAL[action]:
-            raise UsageError(f"option inconnue « {key} »", f"unknown option “{key}”")
+            raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
-            raise UsageError(f"option « {key} » vide ou répétée", f"option “{key}” empty or repeated")
+            raise UsageError("slack.bad_option", key=key)
         args[key] = _channel_id(value) if key == "channel" else value
     if action == "open" and "plan" not in args:
-        raise UsageError("il manque le plan (plan=…)", "the plan is missing (plan=…)")
+        raise UsageError("slack.plan_missing")
     return ParsedCommand(action, args)
 
 
@@ -84,7 +92,7 @@ def _next_positional(positional: list[str], args: dict[str, str], word: str) -> 
     while positional and positional[0] in args:
         positional.pop(0)
     if not positional:
-        raise UsageError(f"argument en trop « {word} »", f"unexpected argument “{word}”")
+        raise UsageError("slack.extra_argument", word=word)
     return positional.pop(0), word
 
 
@@ -93,35 +101,11 @@ def _channel_id(value: str) -> str:
     return match.group(1) if match else value.lstrip("#")
 
 
-USAGE = {
-    "fr": (
-        "Utilisation : `/planbot <action> [options]`\n"
-        "• `open plan=<plan> [sections=a,b] [closes=7d|2026-12-24] [channel=#canal] "
-        "[language=fr|en]` : ouvrir une ronde\n"
-        "• `close [round=<id>]` : fermer la ronde\n"
-        "• `status [round=<id>]` : où en est la ronde\n"
-        "• `digest [round=<id>]` : publier le bilan maintenant\n"
-        "• `plans` : lister les plans\n"
-        "• `help` : cette aide"
-    ),
-    "en": (
-        "Usage: `/planbot <action> [options]`\n"
-        "• `open plan=<plan> [sections=a,b] [closes=7d|2026-12-24] [channel=#channel] "
-        "[language=fr|en]`: open a round\n"
-        "• `close [round=<id>]`: close the round\n"
-        "• `status [round=<id>]`: where the round stands\n"
-        "• `digest [round=<id>]`: post the digest now\n"
-        "• `plans`: list the plans\n"
-        "• `help`: this help"
-    ),
-}
-_NOT_UNDERSTOOD = {"fr": "Commande non comprise : {problem}.", "en": "Command not understood: {problem}."}
-
-
 def usage_text(lang: str, error: UsageError | None = None) -> str:
     """The usage answer in ``lang`` (``fr``/``en``), led by what was wrong, escaped for Slack
     since the problem quotes what the user typed."""
+    usage = translate("slack.usage", lang)
     if error is None:
-        return USAGE[lang]
-    head = _NOT_UNDERSTOOD[lang].format(problem=escape(error.problem[lang]))
-    return f"{head}\n{USAGE[lang]}"
+        return usage
+    head = translate("slack.not_understood", lang, problem=escape(error.problem(lang)))
+    return f"{head}\n{usage}"

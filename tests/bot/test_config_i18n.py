@@ -6,7 +6,7 @@ import string
 from babel.messages.pofile import read_po
 
 from bot.config import ConfigError, Settings
-from bot.i18n import LOCALES, language_of, translate
+from bot.i18n import LOCALES, language_of, translate, translate_plural
 
 
 def test_every_bad_key_reported_at_once_without_secret_values(tmp_path):
@@ -42,28 +42,77 @@ def _fields(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
+def _catalogue(lang: str):
+    with open(LOCALES / lang / "LC_MESSAGES" / "planbot.po", "rb") as fh:
+        return read_po(fh, locale=lang)
+
+
 def test_catalogues_have_the_same_ids_and_fields():
-    cats = {}
-    for lang in ("fr", "en"):
-        with open(LOCALES / lang / "LC_MESSAGES" / "planbot.po", "rb") as fh:
-            cats[lang] = {m.id: m.string for m in read_po(fh) if m.id}
-    assert cats["fr"].keys() == cats["en"].keys()
-    for msgid, fr in cats["fr"].items():
-        assert fr and cats["en"][msgid], msgid
-        assert _fields(fr) == _fields(cats["en"][msgid]), msgid
+    cats = {lang: _catalogue(lang) for lang in ("fr", "en")}
+    texts = {lang: {m.id if isinstance(m.id, str) else m.id[0]: m for m in cat if m.id}
+             for lang, cat in cats.items()}
+    assert texts["fr"].keys() == texts["en"].keys()
+    for key, fr in texts["fr"].items():
+        en = texts["en"][key]
+        assert fr.pluralizable == en.pluralizable, key
+        if not fr.pluralizable:
+            assert fr.string and en.string, key
+            assert _fields(fr.string) == _fields(en.string), key
+            continue
+        assert fr.id[1] == en.id[1] == f"{key}.plural", key
+        forms = {lang: texts[lang][key].string for lang in cats}
+        for lang, strings in forms.items():
+            # every form of the language's rule (Babel's CLDR data: fr one/many/other, en
+            # one/other), none empty, none still "(s)"-style
+            assert len(strings) == cats[lang].num_plurals and all(strings), (lang, key)
+            assert not any("(s)" in s or "(ies)" in s for s in strings), (lang, key)
+        fields = {frozenset(_fields(s)) for strings in forms.values() for s in strings}
+        assert len(fields) == 1, key
 
 
-def test_every_msgid_used_in_code_exists():
+def test_plural_forms_follow_each_language():
+    fr, en = ("fr", "en")
+    assert translate_plural("count.sections", 0, fr) == "0 section"
+    assert translate_plural("count.sections", 1, fr) == "1 section"
+    assert translate_plural("count.sections", 2, fr) == "2 sections"
+    assert translate_plural("count.sections", 1_000_000, fr) == "1000000 de sections"
+    assert translate_plural("count.replies", 0, en) == "0 replies"
+    assert translate_plural("count.replies", 1, en) == "1 reply"
+    assert translate_plural("round.opened", 1, "en-CA", round=4) == "Round #4 opened: 1 section posted."
+    assert translate_plural("no.such_id", 3, en) == "no.such_id"
+
+
+# a quoted dotted name under a catalogue prefix, except file names and logger names
+_ID = r"""(?<!getLogger\()["']((?:{prefixes})(?:\.[a-z_]*[a-z])+)(?<!\.html)(?<!\.png)(?<!\.md)(?<!\.json)(?<!\.py)["']"""
+_PREFIXES = "error|plan|round|digest|plans|help|polis|export|count|demo|chart|run|discord|slack"
+_PLURAL_CALL = r"""(?<![\w.])(?:_n|translate_plural|tn)\(\s*["']([a-z_.]+)["']"""
+_SINGULAR_CALL = r"""(?<![\w.])(?:_|translate|t)\(\s*["']([a-z_.]+)["']"""
+
+
+def _code_files():
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parents[2]
-    used = set()
-    for path in list((root / "bot").rglob("*.py")) + list((root / "bot").rglob("*.j2")):
-        used |= set(re.findall(r"""["']((?:error|plan|round|digest|plans|help|polis|export)\.(?!(?:html|png|md|json)\b)[a-z_]*[a-z])["']""",
-                               path.read_text()))
-    with open(LOCALES / "en" / "LC_MESSAGES" / "planbot.po", "rb") as fh:
-        known = {m.id for m in read_po(fh)}
+    for folder in ("bot", "integrations"):
+        for pattern in ("*.py", "*.j2", "*.html"):
+            yield from (root / folder).rglob(pattern)
+
+
+def test_every_msgid_used_in_code_exists_and_plurals_are_read_as_plurals():
+    used, used_plural, used_singular = set(), set(), set()
+    for path in _code_files():
+        text = path.read_text()
+        used |= set(re.findall(_ID.format(prefixes=_PREFIXES), text))
+        used_plural |= set(re.findall(_PLURAL_CALL, text))
+        used_singular |= set(re.findall(_SINGULAR_CALL, text))
+    cat = _catalogue("en")
+    known = {m.id if isinstance(m.id, str) else m.id[0] for m in cat if m.id}
+    plural = {m.id[0] for m in cat if m.pluralizable}
+    assert {"discord.name.round", "slack.usage", "digest.new_replies"} <= used  # the scan sees
     assert used - known == set()
+    # a plural entry read with translate() would come back as its id, and vice versa
+    assert used_plural - plural == set() and used_singular & plural == set()
+    assert (used & plural) - used_plural == set()
 
 
 def test_language_tags():

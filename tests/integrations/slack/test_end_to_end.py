@@ -30,7 +30,7 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, pla
     answer, round_id, (broadband, skills) = await open_round(slack, planbot)
 
     assert answer.ephemeral
-    assert answer.text == f"Tour n° {round_id} ouvert : 2 section(s) publiée(s)."
+    assert answer.text == f"Tour n° {round_id} ouvert : 2 sections publiées."
     before_ack = [c.method for c in slack.requests[:answer.calls_at_ack]]
     assert "chat.postMessage" not in before_ack  # acknowledged first, posted after
     assert [a.outcome for a in slack.delivery.attempts if a.kind == "slash_commands"] == ["acked"]
@@ -132,7 +132,7 @@ async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, planbot):
     slack.rate_limit("chat.postMessage", retry_after=0)
     answer, round_id, posted = await open_round(slack, planbot, sections="broadband")
 
-    assert answer.text == f"Tour n° {round_id} ouvert : 1 section(s) publiée(s)."
+    assert answer.text == f"Tour n° {round_id} ouvert : 1 section publiée."
     assert len(posted) == 1
     assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200]
     assert sorted(slack.message(CHANNEL, posted[0]).reactions) == ["+1", "-1", "shrug"]
@@ -143,7 +143,7 @@ async def test_reopening_posts_nothing_twice(slack, slackbot, planbot):
     again = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
                                           sections="broadband,digital-skills")
     round_id = planbot.store.round_for_channel("slack", CHANNEL, open_only=True)
-    assert again.text == (f"Le tour n° {round_id} est déjà publié ici (2 section(s)) ; "
+    assert again.text == (f"Le tour n° {round_id} est déjà publié ici (2 sections) ; "
                           "rien n’a été republié.")
     assert len(section_messages(slack)) == 2
 
@@ -185,7 +185,7 @@ async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot
     slack.invite_bot("C0ELSEWHERE")
     again = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
     round_id = planbot.store.round_for_channel("slack", "C0ELSEWHERE", open_only=True)
-    assert again.text == f"Tour n° {round_id} ouvert : 8 section(s) publiée(s)."
+    assert again.text == f"Tour n° {round_id} ouvert : 8 sections publiées."
     assert len([m for m in slack.messages("C0ELSEWHERE") if m.bot_id]) == 8
 
 
