@@ -20,16 +20,27 @@ BLOCKS_PER_MESSAGE = 50
 FALLBACK_LIMIT = 3000
 """``text`` of each message: the notification fallback; kept short, the blocks carry it all."""
 
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.MULTILINE)
 
 
+def escape(text: str) -> str:
+    """Escape Slack's three control characters (``&`` first, so nothing is escaped twice)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_mrkdwn(markdown: str) -> str:
-    """Escaped ``mrkdwn`` from the Markdown digests use: headings and ``**bold**`` become
-    ``*bold*``, ``- item`` becomes ``• item``. (The Slack adapter has its own converter;
-    ``bot`` cannot import it, layers point the other way.)"""
-    text = markdown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Convert the Markdown planbot writes (plans, digests, replies) to escaped ``mrkdwn``.
+
+    ``**bold**`` and headings become ``*bold*``, ``[text](https://...)`` becomes
+    ``<https://...|text>``, ``- item`` becomes ``• item``; everything else is escaped text
+    (``_italic_`` and ``` `code` ``` mean the same in both). The one converter: the Slack
+    adapter uses it for sections too.
+    """
+    text = escape(markdown)
+    text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
     text = _HEADING.sub(lambda m: f"*{m.group(1)}*", text)
     text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
     return _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
