@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import NotFound, PlanbotError
-from bot.i18n import translate
+from bot.i18n import translate, translate_plural
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
@@ -165,9 +165,11 @@ def _dispatch(args, settings: Settings) -> int:
         from bot.plans import import_plan
 
         version, created = import_plan(store, args.files, clock.now(), settings.language)
-        key = "plan.imported" if created else "plan.unchanged"
-        print(translate(key, lang, slug=version.slug, version=version.number,
-                        n=len(version.sections)))
+        if created:
+            print(translate_plural("plan.imported", len(version.sections), lang,
+                                   slug=version.slug, version=version.number))
+        else:
+            print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
     elif args.command == "plan":
         for slug, number, titles in store.list_plans():
             print(f"{slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
@@ -253,7 +255,10 @@ def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
                                              folder, SystemClock().now(), advance,
                                              language=settings.language)
-    print(translate("polis.imported", settings.language, round=round_id,
-                    statements=len(conv.statements), participants=len(conv.participants),
-                    votes=len(conv.votes)))
+    lang = settings.language
+    print(translate("polis.imported", lang, round=round_id,
+                    statements=translate_plural("count.statements", len(conv.statements), lang),
+                    participants=translate_plural("count.participants", len(conv.participants),
+                                                  lang),
+                    votes=translate_plural("count.votes", len(conv.votes), lang)))
     return 0

@@ -47,7 +47,7 @@ def test_plan_import_errors_exit_1_with_file_and_line(env, capsys):
     assert main(["plan", "import", str(bad)]) == 1
     assert "bad.fr.md, line 3" in capsys.readouterr().err
     assert main(["plan", "import", *map(str, sample_plan_paths())]) == 0
-    assert "version 1, 8 section(s)" in capsys.readouterr().out
+    assert "version 1, 8 sections." in capsys.readouterr().out
 
 
 def test_bad_configuration_exit_2_names_every_key(env, monkeypatch, capsys):
