@@ -1,25 +1,115 @@
 """The digest chart (PNG): participation over time and each section's stance split.
 
-Drawn with matplotlib's object API on a ``Figure`` (no pyplot, no display; the Agg canvas
-renders in memory), so it is safe in a server process and in threads.
+Drawn with matplotlib's object API on a ``Figure`` (no pyplot, no display, no rcParams; the
+Agg canvas renders in memory), so it is safe in a server process and in threads. Dates are
+written by Babel (CLDR) in the digest's language and the configured time zone; colours are
+the Okabe-Ito colour-blind-safe set (Okabe & Ito, "Color Universal Design", 2008).
 """
 
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, tzinfo
+from bisect import bisect_right
+from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import pairwise
 
+from babel.dates import format_datetime, format_interval, format_skeleton
+from babel.numbers import format_decimal
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 
 from bot.digests.render_md import helpers, quote
 
-COLOURS = {"agree": "#2e7d32", "disagree": "#c62828", "pass": "#9e9e9e"}
+COLOURS = {"agree": "#0072B2", "disagree": "#E69F00", "pass": "#CCCCCC"}
+"""Okabe-Ito blue / orange and a light grey: distinct under every common colour-vision
+deficiency and in greyscale (dark / mid / light)."""
+INK = {"agree": "white", "disagree": "black", "pass": "black"}
+"""Text colour for counts printed inside each stance's bar segment (contrast >= 4.5:1)."""
 STANCES = ("agree", "disagree", "pass")
 LABELS = {"agree": "chart.agree", "disagree": "chart.disagree", "pass": "chart.pass"}
 MAX_BARS = 12
 """Sections shown (a round over a whole plan rarely has more); the most voted otherwise."""
+MAX_BINS = 48
+"""Most time bins in the participation panel: about one per 4 hours over a weekly digest."""
+BIN_STEPS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30)) + tuple(
+    timedelta(hours=h) for h in (1, 2, 3, 6, 12)) + tuple(timedelta(days=d) for d in (1, 2, 7))
+WIDTH = 8.0
+"""Figure width in inches; at ``DPI`` 960 px, so text stays legible when a chat client
+shows the image at half size."""
+DPI = 120
+TITLE_ROOM = 0.85
+"""Share of the figure width a section title may take (the panel spans about 0.9 of it)."""
+BURST = 0.2
+"""Share of all stances in one bin above which that bin's rise is labelled."""
+FONT = {"title": 14, "label": 12, "tick": 11, "section": 12, "count": 10}
+"""Font sizes in points (passed to each call: no global rcParams)."""
+
+
+class BabelDateFormatter(Formatter):
+    """Tick labels for a matplotlib date axis written by Babel in ``locale`` (``fr_CA``...).
+
+    A tick at local midnight in ``tz`` shows its day (CLDR skeleton ``MMMd``: "2 déc.",
+    "Dec 2"), the first of a month over a long axis its month (``yMMM``), any other tick its
+    time (``Hm``: "14 h 30", "14:30")."""
+
+    def __init__(self, locale: str, tz: tzinfo):
+        self.locale, self.tz = locale, tz
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        when = num2date(x, tz=self.tz)
+        if when.time() != datetime.min.time():
+            skeleton = "Hm"
+        else:
+            low, high = self.axis.get_view_interval() if self.axis else (x, x)
+            skeleton = "yMMM" if high - low > 120 and when.day == 1 else "MMMd"
+        return format_skeleton(skeleton, when, tzinfo=self.tz, locale=self.locale)
+
+
+def _count_axis(axis, locale: str) -> None:
+    """Whole-number ticks written in the language's notation ("7 000", "7,000")."""
+    axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: format_decimal(v, locale=locale)))
+
+
+def time_bins(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
+    """Edges of the participation panel's bins, from ``start`` to ``end`` (aware datetimes).
+
+    The step is the smallest of ``BIN_STEPS`` giving at most ``MAX_BINS`` bins (a whole
+    number of days beyond); edges start at local midnight in ``tz`` and whole-day steps
+    follow the wall clock across DST changes. The first edge is the last one before
+    ``start`` (so the curve rises from zero); the last edge is ``end`` itself, so the final
+    value is the total at the period's end.
+    """
+    span = max(end - start, timedelta(minutes=1))
+    step = next((s for s in BIN_STEPS if span / s <= MAX_BINS),
+                timedelta(days=-(-span.days // MAX_BINS) or 1))
+    midnight = start.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    edges, k = [], 0
+    while True:
+        if step % timedelta(days=1):  # sub-day bins: elapsed time (UTC arithmetic)
+            edge = midnight.astimezone(UTC) + k * step
+        else:  # whole days: wall-clock midnights, 23 or 25 hours apart across DST changes
+            edge = (midnight.replace(tzinfo=None) + k * step).replace(tzinfo=tz)
+        if edge >= end:
+            break
+        if edge + step >= start:  # from the last edge before the first stance: 0 there
+            edges.append(edge)
+        k += 1
+    return (edges or [end - step]) + [end]
+
+
+def cumulative(activity: list[tuple[datetime, str]],
+               edges: list[datetime]) -> dict[str, list[int]]:
+    """For each stance, how many of ``activity`` (time, stance) came at or before each edge."""
+    times: dict[str, list[datetime]] = {s: [] for s in STANCES}
+    for when, stance in activity:
+        times[stance].append(when if when.tzinfo else when.replace(tzinfo=UTC))
+    for values in times.values():
+        values.sort()
+    return {s: [bisect_right(times[s], e) for e in edges] for s in STANCES}
 
 
 def _bars(digest: dict) -> list[dict]:
@@ -30,61 +120,147 @@ def _bars(digest: dict) -> list[dict]:
     return sections[:MAX_BARS]
 
 
+def _participation(ax, digest: dict, activity: list, _, locale: str, tz: tzinfo) -> None:
+    """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
+    edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
+    ax.set_title(_("chart.participation"), fontsize=FONT["title"], loc="left")
+    ax.set_ylabel(_("chart.stances"), fontsize=FONT["label"])
+    ax.tick_params(labelsize=FONT["tick"])
+    if not activity:
+        ax.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
+                fontsize=FONT["label"], transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return
+    first = min(t for t, _s in activity)
+    last = max(t for t, _s in activity)
+    end = max(last, datetime.fromisoformat(digest["period"]["end"]))
+    edges = time_bins(first, end, tz)
+    counts = cumulative(activity, edges)
+
+    def number(n: int) -> str:  # "6 812" in French, "6,812" in English
+        return format_decimal(n, locale=locale)
+
+    ax.stackplot(edges, *(counts[s] for s in STANCES), colors=[COLOURS[s] for s in STANCES],
+                 labels=[f"{_(LABELS[s])} ({number(counts[s][-1])})" for s in STANCES],
+                 edgecolor="white", linewidth=0.6)
+    total = sum(counts[s][-1] for s in STANCES)
+    totals = [sum(counts[s][i] for s in STANCES) for i in range(len(edges))]
+    _label_burst(ax, edges, totals, number)
+    ax.annotate(number(total), (edges[-1], total), xytext=(-4, 4), textcoords="offset points",
+                ha="right", va="bottom", fontsize=FONT["label"], fontweight="bold")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, total * 1.12 or 1)
+    ax.legend(loc="upper left", fontsize=FONT["tick"], frameon=False)
+    locator = AutoDateLocator(tz=tz, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(BabelDateFormatter(locale, tz))
+    offsets = dict.fromkeys(format_datetime(t, "ZZZZ", tzinfo=tz, locale=locale)
+                            for t in (first, end))
+    ax.set_xlabel(f"{format_interval(first, end, 'yMMMd', tzinfo=tz, locale=locale)}"
+                  f" ({' → '.join(offsets)})", fontsize=FONT["tick"])
+    _count_axis(ax.yaxis, locale)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _label_burst(ax, edges: list[datetime], totals: list[int], number) -> None:
+    """Write "+N" beside the steepest bin when it holds at least ``BURST`` of all stances and
+    four times a median bin's (e.g. a section's stances all recorded at digest time), so the
+    ramp is read as what it is: that many stances within that one bin."""
+    rises = [b - a for a, b in pairwise(totals)]
+    usual = sorted(r for r in rises if r)
+    if not usual:
+        return
+    i = max(range(len(rises)), key=rises.__getitem__)
+    if rises[i] >= BURST * totals[-1] and rises[i] >= 4 * usual[len(usual) // 2]:
+        ax.annotate(f"+{number(rises[i])}", (edges[i + 1], (totals[i] + totals[i + 1]) / 2),
+                    xytext=(-6, 0), textcoords="offset points", ha="right", va="center",
+                    fontsize=FONT["label"])
+
+
+def _fit(text: str, room: float, renderer, font: FontProperties) -> str:
+    """``text``, cut with an ellipsis to the longest prefix at most ``room`` pixels wide."""
+    def width(candidate: str) -> float:
+        return renderer.get_text_width_height_descent(candidate, font, ismath=False)[0]
+
+    if width(text) <= room:
+        return text
+    low, high = 0, len(text)  # binary search on the prefix length
+    while low < high:
+        mid = (low + high + 1) // 2
+        if width(text[:mid].rstrip() + "…") <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low].rstrip() + "…"
+
+
+def _sections(ax, bars: list[dict], _, locale: str) -> None:
+    """Horizontal stacked bars, each titled above its bar (so titles use the full width and
+    the panel lines up with the one above), counts inside segments wide enough to hold them."""
+    ax.set_title(_("chart.sections"), fontsize=FONT["title"], loc="left")
+    ax.tick_params(labelsize=FONT["tick"])
+    if not bars:
+        ax.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
+                fontsize=FONT["label"], transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    rows = range(len(bars))
+    widest = max(sum(s[k] for k in STANCES) for s in bars) or 1
+    left = [0] * len(bars)
+    for stance in STANCES:
+        values = [s[stance] for s in bars]
+        ax.barh(rows, values, left=left, height=0.5, color=COLOURS[stance],
+                edgecolor="white", linewidth=0.6, label=_(LABELS[stance]))
+        for row, start, value in zip(rows, left, values):
+            if value / widest >= 0.06:
+                ax.text(start + value / 2, row, format_decimal(value, locale=locale),
+                        ha="center", va="center", color=INK[stance], fontsize=FONT["count"])
+        left = [a + b for a, b in zip(left, values)]
+    renderer, font = ax.figure.canvas.get_renderer(), FontProperties(size=FONT["section"])
+    room = TITLE_ROOM * ax.figure.bbox.width
+    for row, s in zip(rows, bars):
+        title = _fit(quote(s["text"] or s["section"] or s["id"], 200), room, renderer, font)
+        ax.text(0, row - 0.32, title, ha="left", va="bottom", fontproperties=font)
+    ax.set_yticks([])
+    ax.set_ylim(len(bars) - 0.5, -0.95)  # inverted: first section on top, room for its title
+    ax.set_xlim(0, widest * 1.02)
+    ax.set_xlabel(_("chart.stances"), fontsize=FONT["label"])
+    _count_axis(ax.xaxis, locale)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+                     frameon=False, fontsize=FONT["tick"])
+
+
+def chart_figure(digest: dict, activity: list[tuple[datetime, str]],
+                 lang: str | None = None, tz: tzinfo = UTC) -> Figure:
+    """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
+    ``fig.axes`` is [participation panel, sections panel]."""
+    lang = lang or digest["round"]["language"]
+    _ = helpers(digest, lang)["_"]
+    locale = f"{lang}_CA"
+    bars = _bars(digest)
+    upper_height, lower_height = 3.6, 1.4 + 0.62 * max(len(bars), 2)
+    fig = Figure(figsize=(WIDTH, upper_height + lower_height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    # One column: constrained layout gives both panels the same left and right edges; the
+    # section titles sit above their bars, so no tick label widens the shared margin.
+    top, bottom = fig.subplots(2, 1, height_ratios=(upper_height, lower_height))
+    _participation(top, digest, activity, _, locale, tz)
+    _sections(bottom, bars, _, locale)
+    return fig
+
+
 def render_chart(digest: dict, activity: list[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
     """PNG bytes of two panels: cumulative stances over time by stance (``activity`` is the
     store's ``stance_activity``: (UTC time, stance) oldest first), and stacked agree /
     disagree / pass bars per section (or most-voted statements for a round without sections).
-    Labels are in ``lang`` (default the round's language); times are shown in ``tz``."""
-    lang = lang or digest["round"]["language"]
-    _ = helpers(digest, lang)["_"]
-    fig = Figure(figsize=(9, 7.5), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    # Two sub-figures, so the section labels' width does not narrow the time panel.
-    upper, lower = fig.subfigures(2, 1, height_ratios=(1, 1.3))
-    top, bottom = upper.subplots(), lower.subplots()
-
-    top.set_title(_("chart.participation"))
-    if activity:
-        times = [t for t, _s in activity]
-        series = []
-        for stance in STANCES:
-            running, values = 0, []
-            for _t, s in activity:
-                running += s == stance
-                values.append(running)
-            series.append(values)
-        end = datetime.fromisoformat(digest["period"]["end"])
-        if end > times[-1]:  # hold the totals to the period's end, so the last step shows
-            times.append(end)
-            for values in series:
-                values.append(values[-1])
-        top.stackplot(times, *series, labels=[_(LABELS[s]) for s in STANCES],
-                      colors=[COLOURS[s] for s in STANCES], step="post", alpha=0.85)
-        top.legend(loc="upper left")
-        locator = AutoDateLocator(tz=tz)
-        top.xaxis.set_major_locator(locator)
-        top.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=tz))
-    else:
-        top.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
-                 transform=top.transAxes)
-    top.set_ylabel(_("chart.stances"))
-
-    bottom.set_title(_("chart.sections"))
-    bars = _bars(digest)
-    labels = [quote(s["text"] or s["section"] or s["id"], 48) for s in bars]
-    left = [0] * len(bars)
-    for stance in STANCES:
-        values = [s[stance] for s in bars]
-        bottom.barh(range(len(bars)), values, left=left, color=COLOURS[stance],
-                    label=_(LABELS[stance]))
-        left = [a + b for a, b in zip(left, values)]
-    bottom.set_yticks(range(len(bars)), labels)
-    bottom.invert_yaxis()
-    bottom.set_xlabel(_("chart.stances"))
-    if bars:
-        bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, frameon=False)
-
+    Labels are in ``lang`` (default the round's language); times are shown in ``tz``.
+    The bytes depend only on the inputs (no software or time stamp in the PNG metadata)."""
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    chart_figure(digest, activity, lang, tz).savefig(out, format="png",
+                                                     metadata={"Software": None})
     return out.getvalue()
