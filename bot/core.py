@@ -24,7 +24,7 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
-from bot.events import CommandInvoked, InboundEvent
+from bot.events import CommandInvoked, InboundEvent, ReplyPosted
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform, SectionPost
@@ -59,7 +59,9 @@ class CommandReply:
 class Planbot:
     """The core service. Async methods are safe to call from the adapters' event loop.
 
-    ``digest_publisher``, when set, is called as ``await publisher(round_id, kind, platform,
+    ``platforms`` maps a platform name to its connected adapter (the wiring fills it): new
+    replies are copied to the round's other channels through them. ``digest_publisher``,
+    when set, is called as ``await publisher(round_id, kind, platform,
     channel)`` by the ``digest`` command to post a digest in a channel, and as
     ``await publisher(round_id, "final")`` by ``close`` to post the final digest in every
     channel of the round (the service wires it).
@@ -75,6 +77,8 @@ class Planbot:
         self.digest_publisher: Callable | None = None
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-db")
         self._open_locks: dict[str, asyncio.Lock] = {}
+        self.platforms: dict[str, ChatPlatform] = {}
+        self._relays: set[asyncio.Task] = set()
         self._pending: deque[tuple[InboundEvent, asyncio.Future]] = deque()
         self._draining = False
         self.applied = 0
@@ -106,7 +110,44 @@ class Planbot:
             loop.run_in_executor(self._db_thread, self._drain, loop)
         changed = await done
         self.applied += changed
+        if changed and isinstance(event, ReplyPosted) and not event.text_withheld:
+            task = asyncio.create_task(self._relay(event))
+            self._relays.add(task)
+            task.add_done_callback(self._relays.discard)
         return changed
+
+    async def _relay(self, reply: ReplyPosted) -> None:
+        """Copy a new reply into its section's thread in every other channel of the round
+        (other platforms included), recorded as the same statement, so that everyone can
+        read it and take a stance on it. A channel whose platform is not connected, or
+        whose post fails, is skipped; reconciliation on restart does not re-copy, so a
+        missed copy stays missed (logged)."""
+        found = await self.db(self.store.relay_targets, reply.platform, reply.channel_id,
+                              reply.message_id)
+        if found is None:
+            return
+        statement_id, language, threads = found
+        text = translate("relay.copy", language, platform=reply.platform.capitalize(),
+                         text=reply.text)
+        for platform_name, workspace_id, channel_id, thread_id in threads:
+            platform = self.platforms.get(platform_name)
+            if platform is None:
+                continue
+            try:
+                posted = await platform.post_copy(
+                    ChannelRef(platform_name, workspace_id, channel_id), thread_id, text)
+            except Exception:  # noqa: BLE001 - one channel's failure must not stop the others
+                _log.warning("could not copy reply %s to %s %s", reply.message_id,
+                             platform_name, channel_id, exc_info=True)
+                continue
+            await self.db(self.store.record_messages, statement_id, [
+                (posted.channel.platform, posted.channel.workspace_id,
+                 posted.channel.channel_id, posted.message_id, posted.thread_id, posted.part)])
+
+    async def settle_relays(self) -> None:
+        """Wait until every reply copy under way is posted (tests, the demo, shutdown)."""
+        while self._relays:
+            await asyncio.gather(*list(self._relays), return_exceptions=True)
 
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the database thread: apply queued events in order, handing results back to

@@ -52,7 +52,6 @@ from bot.config import Settings
 from bot.core import Planbot
 from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
-from bot.platform import ChannelRef, DigestPost
 from bot.polis import read_conversation
 from bot.publish import DigestPublisher, Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
@@ -240,7 +239,7 @@ class Demo:
                 self.progress.advance(replies_task)
             for side in self.sides.values():
                 await side.settle()
-            await self._relay(posted, section_of)
+            await self._find_copies(posted, section_of)
             votes_by_side: dict[str, list] = defaultdict(list)
             for participant, comment, stance, _at in cast:
                 name = home[participant]
@@ -263,9 +262,13 @@ class Demo:
                                       for name in self.sides})
         self._expected = (self.statement_id, votes)
 
-    async def _relay(self, posted: list[dict], section_of: dict[str, int]) -> None:
-        """Find the statement planbot recorded for each reply just posted, and post its copy
-        on every other platform, recorded as the same statement."""
+    async def _find_copies(self, posted: list[dict], section_of: dict[str, int]) -> None:
+        """planbot copies each new reply to the other platform's section thread (the core's
+        relay); find the statement recorded for each reply and its copy's message id, which
+        the other platform's people react to."""
+        await self.core.settle_relays()
+        for side in self.sides.values():
+            await side.settle()
         for s in posted:
             comment = s["external_id"]
             origin = next(iter(self.where[comment]))
@@ -275,10 +278,12 @@ class Demo:
             if target is None:
                 raise RuntimeError(f"planbot did not record statement {comment}")
             self.statement_id[comment] = target.statement_id
-            for side in self.sides.values():
-                if side.name != origin:
-                    self.where[comment][side.name] = await side.relay(
-                        self.core, target.statement_id, section_of[comment], s["text"])
+            for platform, _channel, message_id in await self.core.db(
+                    self.core.store.statement_messages, target.statement_id):
+                self.where[comment].setdefault(platform, message_id)
+            missing = set(self.sides) - set(self.where[comment])
+            if missing:
+                raise RuntimeError(f"planbot did not copy statement {comment} to {missing}")
 
     # -- the weekly digest -----------------------------------------------------------------
 
@@ -470,14 +475,6 @@ class _DiscordSide(_Side):
     def reply_channel(self, section: int) -> str:
         return self.sections[section]  # a Discord reply lives in the thread, a channel
 
-    async def relay(self, core: Planbot, statement_id: int, section: int, text: str) -> str:
-        thread = ChannelRef("discord", self.hands.guild.id, self.sections[section])
-        (message,) = await self.platform.post_digest(
-            thread, DigestPost(parts=[{"content": f"💬 {text}"[:2000]}]))
-        await core.db(core.store.record_messages, statement_id, [
-            ("discord", self.hands.guild.id, self.sections[section], message.message_id,
-             self.sections[section], 0)])
-        return message.message_id
 
     async def settle(self) -> None:
         if self.task.done():
@@ -532,15 +529,6 @@ class _SlackSide(_Side):
     def reply_channel(self, section: int) -> str:
         return SLACK_CHANNEL
 
-    async def relay(self, core: Planbot, statement_id: int, section: int, text: str) -> str:
-        from bot.digests.render_slack import to_mrkdwn
-
-        resp = await self.bot.client.chat_postMessage(
-            channel=SLACK_CHANNEL, thread_ts=self.sections[section], text=f"💬 {to_mrkdwn(text)}")
-        await core.db(core.store.record_messages, statement_id, [
-            ("slack", self.hands.workspace.team_id, SLACK_CHANNEL, resp["ts"],
-             self.sections[section], 0)])
-        return resp["ts"]
 
     async def settle(self) -> None:
         # Every people method returns once its event is acknowledged, and the bot acks after

@@ -86,6 +86,13 @@ class ChatPlatform(Protocol):
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post a rendered digest's parts in order; returns one entry per message posted."""
 
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+        """Post, as the bot, a copy of a reply written on another platform or channel into
+        the thread ``thread_id`` of ``channel``, so people here can read it and react to it.
+        ``text`` is Markdown from users: the adapter disables mentions and escapes it, and
+        cuts it to one message. The returned message's channel is where replies of that
+        thread live (the thread itself on Discord)."""
+
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
 

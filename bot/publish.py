@@ -60,8 +60,9 @@ class PublishResult:
 
 
 class DigestPublisher:
-    """Posts digests of rounds on the platforms in ``platforms`` (name -> ``ChatPlatform``;
-    the service adds each platform once it is connected).
+    """Posts digests of rounds on the connected platforms: the core's ``platforms``
+    registry (name -> ``ChatPlatform``, filled by the wiring as each one connects), unless
+    ``platforms`` is given.
 
     Calling the publisher is :attr:`bot.core.Planbot.digest_publisher`'s contract:
     ``await publisher(round_id, kind, platform, channel)`` posts an on-demand digest in that
@@ -70,7 +71,8 @@ class DigestPublisher:
 
     def __init__(self, planbot: Planbot, platforms: Mapping[str, ChatPlatform] | None = None) -> None:
         self.planbot = planbot
-        self.platforms: dict[str, ChatPlatform] = dict(platforms or {})
+        self.platforms: dict[str, ChatPlatform] = (
+            planbot.platforms if platforms is None else dict(platforms))
 
     @property
     def clock(self):

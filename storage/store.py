@@ -548,6 +548,49 @@ class Store:
                 stmt.deleted_at = at
             return True
 
+    def relay_targets(self, platform: str, channel_id: str, message_id: str
+                      ) -> tuple[int, str, list[tuple[str, str, str, str]]] | None:
+        """Where a reply should be copied: (its statement id, the round's language, and the
+        (platform, workspace, channel, thread) of its section's thread in every other
+        channel of the round that has no copy yet). None for an unknown message or a
+        statement that is not a live reply."""
+        with self._tx() as s:
+            row = s.execute(
+                select(Statement.id, Statement.round_id, Statement.section_id, Round.language,
+                       PlatformMessage.thread_id)
+                .join(PlatformMessage, PlatformMessage.statement_id == Statement.id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id,
+                       PlatformMessage.message_id == message_id,
+                       Statement.kind == "reply", Statement.deleted_at.is_(None))).first()
+            if row is None:
+                return None
+            statement_id, round_id, section_id, language, thread_id = row
+            section = aliased(Statement)
+            threads = s.execute(
+                select(PlatformMessage.platform, PlatformMessage.workspace_id,
+                       PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(section, section.id == PlatformMessage.statement_id)
+                .where(section.round_id == round_id, section.kind == "section",
+                       section.section_id == section_id, PlatformMessage.part == 0,
+                       PlatformMessage.thread_id.is_not(None))
+                .order_by(PlatformMessage.id)).all()
+            copied = {tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.thread_id)
+                .where(PlatformMessage.statement_id == statement_id))}
+        return statement_id, language, [tuple(t) for t in threads
+                                        if (t.platform, t.thread_id) not in copied]
+
+    def statement_messages(self, statement_id: int) -> list[tuple[str, str, str]]:
+        """(platform, channel_id, message_id) of every message carrying a statement."""
+        with self._tx() as s:
+            return [tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.channel_id,
+                       PlatformMessage.message_id)
+                .where(PlatformMessage.statement_id == statement_id)
+                .order_by(PlatformMessage.id))]
+
     def thread_replies(self, platform: str, thread_id: str) -> dict[str, tuple[str, str | None, bool]]:
         """Live replies written on ``platform`` in a thread: message id -> (channel id, text,
         text withheld). Copies planbot itself posted of replies from another platform are

@@ -66,12 +66,17 @@ class RecordingPlatform:
     digests: list[tuple[ChannelRef, DigestPost]] = field(default_factory=list)
     reactions: dict[str, list[ReactionState]] = field(default_factory=dict)
     replies: dict[str, list] = field(default_factory=dict)
+    copies: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section):
         self.sections.append((channel, section))
         mid = str(next(self._ids))
         return [PostedMessage(channel, mid, mid, 0)]
+
+    async def post_copy(self, channel, thread_id, text):
+        self.copies.append((channel, thread_id, text))
+        return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
 
     async def post_digest(self, channel, digest):
         self.digests.append((channel, digest))

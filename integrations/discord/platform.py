@@ -64,6 +64,13 @@ class DiscordPlatform:
             for i, m in enumerate(sent)
         ]
 
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+        """A reply from elsewhere, copied into the section's thread (a reply lives in the
+        thread, which is its channel on Discord)."""
+        message_id = await self.post_in_thread(channel, thread_id, text)
+        return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
+                             message_id, thread_id, 0)
+
     async def post_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> str:
         """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
         ``thread_id`` of ``channel`` as the bot, mentions disabled; returns the message id."""

@@ -24,7 +24,9 @@ from bot.platform import (
     SectionPost,
 )
 from bot.stances import SLACK_ALIASES
-from integrations.slack.blocks import section_messages
+from bot.textsplit import split_text
+from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_messages
+from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.translate import reply_from_history
 
 _log = logging.getLogger(__name__)
@@ -85,6 +87,15 @@ class SlackPlatform:
         except SlackApiError as exc:
             if exc.response.get("error") != "already_reacted":
                 raise
+
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+        """A reply from elsewhere, copied into the section's thread as escaped ``mrkdwn``
+        (cut to one section block's 3,000 characters). Raises ``SlackApiError``."""
+        body = split_text(markdown_to_mrkdwn(text), SECTION_TEXT_LIMIT)[0]
+        resp = await self._client.chat_postMessage(
+            channel=channel.channel_id, thread_ts=thread_id, text=body,
+            unfurl_links=False, unfurl_media=False)
+        return PostedMessage(channel, resp["ts"], thread_id, 0)
 
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's

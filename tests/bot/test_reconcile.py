@@ -3,6 +3,8 @@ vanished reactions withdrawn, and a second pass changes nothing."""
 
 from __future__ import annotations
 
+import itertools
+
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef, ReactionState
 from tests.helpers import START, RecordingPlatform, make_planbot
@@ -87,4 +89,34 @@ async def test_replies_edited_or_deleted_while_away_are_caught_up(tmp_path):
     assert texts == ["Après", "Inchangée"]
     again = await pb.reconcile(platform)
     assert (again.replies_added, again.replies_edited, again.replies_deleted) == (0, 0, 0)
+    pb.close()
+
+
+async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
+    from bot.platform import ChannelRef as Ref
+
+    pb = make_planbot(tmp_path)
+    discord = RecordingPlatform()
+    slack = RecordingPlatform(name="slack", _ids=itertools.count(5000))
+    pb.platforms.update(discord=discord, slack=slack)
+    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=discord)
+    await pb.open_round(plan="sample", channel=Ref("slack", "T1", "C1"), platform=slack)
+    reply = ReplyPosted(platform="discord", workspace_id="g1", channel_id="1001",
+                        occurred_at=START, actor=Actor("u3"), message_id="7000",
+                        thread_id="1001", text="Et les régions éloignées ? @everyone")
+    assert await pb.handle(reply)
+    assert not await pb.handle(reply)
+    await pb.settle_relays()
+    ((channel, thread, text),) = slack.copies
+    assert channel == Ref("slack", "T1", "C1") and thread == "5001"  # the same section
+    assert text == "💬 Sur Discord : Et les régions éloignées ? @everyone"
+    assert discord.copies == []
+    # A stance on the Slack copy counts for the same statement.
+    copy_id = pb.store.statement_messages(
+        pb.store.find_message("discord", "1001", "7000").statement_id)[-1][2]
+    assert await pb.handle(ReactionAdded(platform="slack", workspace_id="T1", channel_id="C1",
+                                         occurred_at=START, actor=Actor("U9"),
+                                         message_id=copy_id, emoji=Emoji("+1")))
+    replies = [c for c in pb.store.statement_counts(round_id) if c["kind"] == "reply"]
+    assert [(r["agree"], r["platform"]) for r in replies] == [(1, "discord")]
     pb.close()
