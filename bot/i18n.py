@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -34,7 +34,7 @@ def language_of(tag: str | None, default: str = DEFAULT_LANGUAGE) -> str:
     return base if base in LANGUAGES else default
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> gettext.GNUTranslations:
     """The compiled catalogue of ``lang``; raises ``FileNotFoundError`` if it is missing."""
     with open(LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as fh:

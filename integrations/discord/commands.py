@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 
+# Discord locales (interactions/application-commands#localization) served from our catalogues
+CATALOGUE_OF = {
+    discord.Locale.french: "fr",
+    discord.Locale.american_english: "en",
+    discord.Locale.british_english: "en",
+}
+
+
 def _(msgid: str) -> app_commands.locale_str:
     """A command name or description: its English catalogue text, which Discord shows by
     default, carrying ``msgid`` for :class:`PlanbotTranslator`. Read when the cog class is
@@ -42,16 +50,10 @@ class PlanbotTranslator(app_commands.Translator):
     """Command names and descriptions from the catalogues for Discord's French and English
     locales; other locales get the English default (``None``: no localisation)."""
 
-    LOCALES = {
-        discord.Locale.french: "fr",
-        discord.Locale.american_english: "en",
-        discord.Locale.british_english: "en",
-    }
-
     async def translate(
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
-        lang = self.LOCALES.get(locale)
+        lang = CATALOGUE_OF.get(locale)
         msgid = string.extras.get("msgid")
         if lang is None or msgid is None:
             return None
