@@ -11,7 +11,7 @@ is each reply. Stances point at statements.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 
 from sqlalchemy import (
     JSON,
@@ -50,12 +50,12 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use timezone-aware UTC")
         # SQLite drops the offset, so anything not already UTC would be read back shifted.
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc) if value is not None else None
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
 
 
 class Base(DeclarativeBase):

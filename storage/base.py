@@ -1,0 +1,87 @@
+"""The store's foundation: sessions, Core connections and the prebuilt hot statements."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import (
+    Participant,
+    ProcessedEvent,
+    Stance,
+)
+
+_log = logging.getLogger(__name__)
+
+
+class StoreBase:
+    """Holds the engine and opens units of work: an ORM session (``_tx``) or, on the hot
+    event path, a Core connection (``_conn``); each commits on success and rolls back on
+    error. The query modules build on it; :class:`storage.store.Store` assembles them."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._hot = _HotStatements(self._insert_ignore)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _conn(self) -> Iterator[Connection]:
+        """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _insert_ignore(self, table):
+        """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
+        if self.engine.dialect.name == "postgresql":
+            return pg_insert(table).on_conflict_do_nothing()
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+
+class _HotStatements:
+    """Statements of the per-event path, built once with bind parameters.
+
+    Building a SQLAlchemy statement costs more than running it on SQLite; these are built
+    on Core tables (no ORM compile step) and reused for every event. The current-stance
+    update takes two statements because the partial unique index is checked row by row: the
+    old current row must be cleared before the new one is set.
+    """
+
+    def __init__(self, insert_ignore) -> None:
+        p = Participant.__table__
+        self.insert_participant = insert_ignore(p)
+        self.participant_id = select(p.c.id).where(p.c.key_hash == bindparam("key_hash"))
+        self.rename_participant = p.update().where(
+            p.c.id == bindparam("pid"), p.c.display_name.is_distinct_from(bindparam("name"))
+        ).values(display_name=bindparam("name"))
+        t = Stance.__table__
+        pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
+        self.claim = insert_ignore(ProcessedEvent.__table__).returning(
+            ProcessedEvent.__table__.c.event_key)
+        self.find_stance = select(t.c.id, t.c.removed_at).where(
+            pair, t.c.emoji_key == bindparam("ek"))
+        self.insert_stance = t.insert()
+        self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
+            removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
+            emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"))
+        self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
+            is_current=False)
+        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
+                  .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
+        self.set_current = t.update().where(t.c.id == winner).values(is_current=True)

@@ -1,0 +1,120 @@
+"""Bulk import and export of whole conversations (Polis)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    String,
+    case,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from storage.base import StoreBase
+from storage.models import (
+    Participant,
+    Round,
+    Section,
+    Stance,
+    Statement,
+)
+
+
+class ConversationQueries(StoreBase):
+    """Whole conversations in and out, in one transaction each."""
+
+    def round_by_source(self, source_hash: str) -> int | None:
+        """The id of the round imported from a conversation with this fingerprint, or None."""
+        with self._tx() as s:
+            return s.scalar(select(Round.id).where(Round.source_hash == source_hash))
+
+    def import_conversation(self, *, name: str, language: str, opened_at: datetime,
+                            source_hash: str, platform: str,
+                            participants: Sequence[tuple[str, str]],
+                            statements: Sequence[dict], votes: Sequence[tuple[str, str, str, datetime]],
+                            now: datetime, progress: Callable[[int], None] | None = None,
+                            batch: int = 50_000) -> int:
+        """Bulk-load a conversation as a new round, all in one transaction; returns its id.
+
+        ``participants`` are (key_hash, external id); ``statements`` dicts with external_id,
+        author (external participant id or None), text, moderated, created_at; ``votes``
+        (external participant id, external statement id, stance, at), already reduced to one
+        per pair. Votes go straight in as current stances (source ``import``). ``progress``
+        is called with the number of votes written after each batch. A failure leaves
+        nothing behind; the unique ``source_hash`` refuses a second import of the same data
+        (``IntegrityError``).
+        """
+        with self._tx() as s:
+            rnd = Round(plan_version_id=None, name=name[:200], language=language,
+                        status="open", source="polis", source_hash=source_hash,
+                        opened_at=opened_at)
+            s.add(rnd)
+            s.flush()
+            round_id = rnd.id
+            if participants:
+                s.execute(self._insert_ignore(Participant), [
+                    dict(key_hash=k, platform=platform, external_id=ext, first_seen_at=now)
+                    for k, ext in participants])
+            keys = [k for k, _ in participants]
+            pids: dict[str, int] = {}
+            for i in range(0, len(keys), 10_000):
+                pids.update({ext: pid for pid, ext in s.execute(
+                    select(Participant.id, Participant.external_id)
+                    .where(Participant.key_hash.in_(keys[i:i + 10_000])))})
+            if statements:
+                s.execute(insert(Statement), [
+                    dict(round_id=round_id, kind="reply", author_id=pids.get(st["author"]),
+                         platform=platform, text=st["text"], moderated=st["moderated"],
+                         external_id=st["external_id"], created_at=st["created_at"],
+                         source="import", text_withheld=False)
+                    for st in statements])
+            sids = {ext: sid for sid, ext in s.execute(
+                select(Statement.id, Statement.external_id).where(Statement.round_id == round_id))}
+            for i in range(0, len(votes), batch):
+                s.execute(insert(Stance), [
+                    dict(participant_id=pids[p], statement_id=sids[c], emoji_key="polis",
+                         emoji_raw="polis", stance=st, source="import", platform=platform,
+                         added_at=at, is_current=True)
+                    for p, c, st, at in votes[i:i + batch]])
+                if progress:
+                    progress(min(i + batch, len(votes)))
+            return round_id
+
+    def export_conversation(self, round_id: int) -> tuple[list[dict], list[tuple]]:
+        """A round as Polis sees it: (statements, votes).
+
+        Statements: dicts with id (Polis' id when imported, else planbot's), author,
+        text, moderated (1 kept / -1 out), created_at; sections come first, titled by key.
+        Votes: (added_at, statement id, participant id, 1 / -1 / 0) for current stances on
+        statements not deleted, oldest first.
+        """
+        pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
+        author = aliased(Participant)
+        sid = func.coalesce(Statement.external_id, func.cast(Statement.id, String))
+        with self._tx() as s:
+            statements = [dict(id=i, author=a, text=t if t is not None else (k or ""),
+                               moderated=1 if m else -1, created_at=c)
+                          for i, a, t, k, m, c in s.execute(
+                              select(sid, func.coalesce(author.external_id,
+                                                        func.cast(author.id, String)),
+                                     Statement.text, Section.key, Statement.moderated,
+                                     Statement.created_at)
+                              .outerjoin(author, author.id == Statement.author_id)
+                              .outerjoin(Section, Section.id == Statement.section_id)
+                              .where(Statement.round_id == round_id,
+                                     Statement.deleted_at.is_(None))
+                              .order_by(Statement.id))]
+            value = case((Stance.stance == "agree", 1), (Stance.stance == "disagree", -1),
+                         else_=0)
+            votes = [tuple(r) for r in s.execute(
+                select(Stance.added_at, sid, pid, value)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.deleted_at.is_(None))
+                .order_by(Stance.added_at, Stance.id))]
+        return statements, votes

@@ -1,0 +1,156 @@
+"""Aggregates digests and the analysis read, and the digest claims."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    func,
+    select,
+    update,
+)
+
+from storage.base import StoreBase
+from storage.models import (
+    Digest,
+    Participant,
+    PlatformMessage,
+    Section,
+    Stance,
+    Statement,
+)
+
+
+class DigestQueries(StoreBase):
+    """SQL aggregates for digests and analysis; digest claims (one per round and period)."""
+
+    def statement_counts(self, round_id: int) -> list[dict]:
+        """Per statement of a round: id, kind, section key, text, author platform, external
+        id, moderated, deleted, created_at, and agree / disagree / pass counts of current
+        stances. One SQL aggregate; statements with no stance have zeros."""
+        agree = func.sum(case((Stance.stance == "agree", 1), else_=0))
+        disagree = func.sum(case((Stance.stance == "disagree", 1), else_=0))
+        passed = func.sum(case((Stance.stance == "pass", 1), else_=0))
+        with self._tx() as s:
+            rows = s.execute(
+                select(Statement.id, Statement.kind, Section.key, Statement.text,
+                       Statement.text_withheld, Statement.platform, Statement.external_id,
+                       Statement.moderated, Statement.deleted_at, Statement.created_at,
+                       Statement.parent_id, func.coalesce(agree, 0), func.coalesce(disagree, 0),
+                       func.coalesce(passed, 0))
+                .outerjoin(Section, Section.id == Statement.section_id)
+                .outerjoin(Stance, and_(Stance.statement_id == Statement.id,
+                                        Stance.is_current.is_(True)))
+                .where(Statement.round_id == round_id)
+                .group_by(Statement.id, Section.key)
+                .order_by(Statement.id)).all()
+        keys = ("id", "kind", "section_key", "text", "text_withheld", "platform", "external_id",
+                "moderated", "deleted_at", "created_at", "parent_id", "agree", "disagree", "pass")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def participation(self, round_id: int) -> dict[str, int]:
+        """Distinct participants of a round (a current stance or a live reply), per platform,
+        with the total under ``"all"``."""
+        with self._tx() as s:
+            voters = (select(Stance.participant_id.label("pid"), Participant.platform.label("p"))
+                      .join(Participant, Participant.id == Stance.participant_id)
+                      .join(Statement, Statement.id == Stance.statement_id)
+                      .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                             Statement.deleted_at.is_(None)))
+            authors = (select(Statement.author_id.label("pid"), Participant.platform.label("p"))
+                       .join(Participant, Participant.id == Statement.author_id)
+                       .where(Statement.round_id == round_id, Statement.kind == "reply",
+                              Statement.deleted_at.is_(None)))
+            both = voters.union(authors).subquery()
+            rows = s.execute(select(both.c.p, func.count(func.distinct(both.c.pid)))
+                             .group_by(both.c.p)).all()
+            total = s.scalar(select(func.count(func.distinct(both.c.pid))))
+        counts = {platform: n for platform, n in rows}
+        counts["all"] = total or 0
+        return counts
+
+    def stances_by_platform(self, round_id: int) -> dict[str, int]:
+        """Current stances of a round on live statements, counted per platform."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(Stance.platform, func.count())
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.deleted_at.is_(None), Statement.moderated.is_(True))
+                .group_by(Stance.platform)).all()
+        return {platform: n for platform, n in rows}
+
+    def stance_activity(self, round_id: int) -> list[tuple[datetime, str]]:
+        """(added_at, stance) of every current stance of a round, oldest first (for charts)."""
+        with self._tx() as s:
+            return [tuple(r) for r in s.execute(
+                select(Stance.added_at, Stance.stance)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True))
+                .order_by(Stance.added_at))]
+
+    def vote_triples(self, round_id: int) -> tuple[list[tuple[str, str, int]], list[str], list[str]]:
+        """The round's vote matrix as Polis-export triples, read in one query.
+
+        Returns (votes, statement ids, excluded statement ids): votes are (participant,
+        statement, 1 agree / -1 disagree / 0 pass) over current stances on live statements;
+        ids are strings (Polis' own ids for imported conversations). Statements moderated
+        out are listed as excluded.
+        """
+        pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
+        with self._tx() as s:
+            statements = s.execute(
+                select(Statement.id, Statement.external_id, Statement.moderated)
+                .where(Statement.round_id == round_id, Statement.deleted_at.is_(None))
+                .order_by(Statement.id)).all()
+            votes = s.execute(
+                select(pid, Stance.statement_id, Stance.stance)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.deleted_at.is_(None))).all()
+        names = {sid: ext if ext is not None else str(sid) for sid, ext, _ in statements}
+        value = {"agree": 1, "disagree": -1, "pass": 0}
+        triples = [(str(p), names[sid], value[st]) for p, sid, st in votes if sid in names]
+        return (triples, [names[sid] for sid, _, _ in statements],
+                [names[sid] for sid, _, moderated in statements if not moderated])
+
+    def claim_digest(self, round_id: int, kind: str, period_start: datetime,
+                     period_end: datetime, now: datetime) -> int | None:
+        """Claim a digest period; returns the new digest id, or None when another process
+        (or an earlier run) already claimed the same (round, kind, period_end)."""
+        with self._tx() as s:
+            return s.scalar(self._insert_ignore(Digest).values(
+                round_id=round_id, kind=kind, period_start=period_start,
+                period_end=period_end, created_at=now, status="claimed").returning(Digest.id))
+
+    def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
+        """Store what a claimed digest said and how it was rendered; marks it posted."""
+        with self._tx() as s:
+            s.execute(update(Digest).where(Digest.id == digest_id)
+                      .values(content=content, outputs=outputs, status="posted"))
+
+    def last_digest_end(self, round_id: int, kinds: Sequence[str] = ("weekly", "final")) -> datetime | None:
+        """End of the latest claimed scheduled digest of a round, or None."""
+        with self._tx() as s:
+            return s.scalar(select(func.max(Digest.period_end))
+                            .where(Digest.round_id == round_id, Digest.kind.in_(kinds)))
+
+    def digests(self, round_id: int) -> list[dict]:
+        """Every digest of a round with its posted message ids, oldest first."""
+        with self._tx() as s:
+            rows = s.execute(select(Digest).where(Digest.round_id == round_id)
+                             .order_by(Digest.id)).scalars().all()
+            posted = s.execute(
+                select(PlatformMessage.digest_id, PlatformMessage.platform,
+                       PlatformMessage.channel_id, PlatformMessage.message_id,
+                       PlatformMessage.part)
+                .where(PlatformMessage.digest_id.in_([d.id for d in rows]))
+                .order_by(PlatformMessage.id)).all()
+        return [dict(id=d.id, kind=d.kind, period_start=d.period_start, period_end=d.period_end,
+                     status=d.status, content=d.content, outputs=d.outputs,
+                     messages=[tuple(p[1:]) for p in posted if p[0] == d.id]) for d in rows]

@@ -1,0 +1,316 @@
+"""Participants, reactions and replies: the exactly-once event path."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Connection,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
+
+from storage.base import StoreBase
+from storage.models import (
+    Participant,
+    PlatformMessage,
+    Round,
+    Stance,
+    Statement,
+    StatementEdit,
+)
+from storage.records import (
+    MessageTarget,
+)
+
+
+class EventWrites(StoreBase):
+    """Idempotent writes of the event path and the reads reconciliation compares with."""
+
+    def participant(self, key_hash: str, platform: str, now: datetime,
+                    display_name: str | None = None, external_id: str | None = None) -> int:
+        """The id of the participant with ``key_hash``, created if new; a changed
+        ``display_name`` is kept as the latest snapshot."""
+        hot = self._hot
+        with self._conn() as c:
+            c.execute(hot.insert_participant, {
+                "key_hash": key_hash, "platform": platform, "display_name": display_name,
+                "external_id": external_id, "first_seen_at": now})
+            pid = c.execute(hot.participant_id, {"key_hash": key_hash}).scalar_one()
+            if display_name is not None:
+                c.execute(hot.rename_participant, {"pid": pid, "name": display_name})
+            return pid
+
+    def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
+        """What the message is (a section part or a reply), or None if planbot does not know it."""
+        with self._conn() as c:
+            row = c.execute(
+                select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
+                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id,
+                       PlatformMessage.message_id == message_id)).first()
+            if row is None:
+                return None
+            sid, rid, kind, status, chan, thread = row
+            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+
+    def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
+        """The section statement whose first message roots thread ``thread_id``, or None."""
+        with self._tx() as s:
+            row = s.execute(
+                select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
+                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id,
+                       PlatformMessage.part == 0, Statement.kind == "section")).first()
+            if row is None:
+                return None
+            sid, rid, kind, status, chan, thread = row
+            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+
+    def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
+        """Record ``event_key`` in this transaction; False if it was already applied."""
+        if event_key is None:
+            return True
+        res = s.execute(self._hot.claim, {"event_key": event_key, "processed_at": now})
+        return res.first() is not None
+
+    def _recompute_current(self, s: Session | Connection, participant_id: int,
+                           statement_id: int) -> None:
+        """Mark the one stance that counts: the latest-added present mapped reaction."""
+        pair = {"pid": participant_id, "sid": statement_id}
+        s.execute(self._hot.clear_current, pair)
+        s.execute(self._hot.set_current, pair)
+
+    def add_reaction(self, *, event_key: str | None, participant_id: int, statement_id: int,
+                     platform: str, emoji_key: str, emoji_raw: str, stance: str | None,
+                     at: datetime, source: str) -> bool:
+        """Record a present reaction; True if the store changed.
+
+        Adding a reaction already present changes nothing, so re-delivery is harmless even
+        without an event key; an add older than the reaction's last removal (a late
+        re-delivery) changes nothing either.
+        """
+        hot = self._hot
+        with self._conn() as c:
+            if not self._claim(c, event_key, at):
+                return False
+            row = c.execute(hot.find_stance, {"pid": participant_id, "sid": statement_id,
+                                              "ek": emoji_key}).first()
+            if row is not None and (row.removed_at is None or row.removed_at > at):
+                return False  # already present, or this add is older than its removal
+            values = {"emoji_raw": emoji_raw, "stance": stance, "source": source,
+                      "added_at": at}
+            if row is None:
+                c.execute(hot.insert_stance, dict(
+                    values, participant_id=participant_id, statement_id=statement_id,
+                    emoji_key=emoji_key, platform=platform, is_current=False, removed_at=None))
+            else:
+                c.execute(hot.revive_stance, dict(values, row_id=row.id))
+            if stance is not None:
+                self._recompute_current(c, participant_id, statement_id)
+            return True
+
+    def remove_reactions(self, *, event_key: str | None, statement_id: int,
+                         participant_id: int | None, emoji_key: str | None, at: datetime,
+                         observed: bool = False) -> bool:
+        """Withdraw present reactions on a statement: one participant's (or everyone's when
+        ``participant_id`` is None), one emoji (or all when ``emoji_key`` is None).
+
+        True if the store changed; removing what is already gone, or what was added after
+        ``at`` (a removal delivered late), changes nothing. ``observed`` marks a removal
+        seen on the platform by reconciliation: it holds whatever the timestamps say.
+        """
+        with self._conn() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            q = select(Stance.id, Stance.participant_id).where(
+                Stance.statement_id == statement_id, Stance.removed_at.is_(None))
+            if not observed:
+                q = q.where(Stance.added_at <= at)
+            if participant_id is not None:
+                q = q.where(Stance.participant_id == participant_id)
+            if emoji_key is not None:
+                q = q.where(Stance.emoji_key == emoji_key)
+            hits = s.execute(q).all()
+            if not hits:
+                return False
+            s.execute(update(Stance).where(Stance.id.in_([h[0] for h in hits]))
+                      .values(removed_at=at))
+            for pid in {h[1] for h in hits}:
+                self._recompute_current(s, pid, statement_id)
+            return True
+
+    def present_reactions(self, statement_id: int) -> set[tuple[str, str]]:
+        """(participant key_hash, emoji_key) of every present reaction on a statement."""
+        with self._tx() as s:
+            return {tuple(r) for r in s.execute(
+                select(Participant.key_hash, Stance.emoji_key)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Stance.statement_id == statement_id, Stance.removed_at.is_(None)))}
+
+    def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
+                  parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
+                  channel_id: str, message_id: str, thread_id: str, text: str | None,
+                  text_withheld: bool, at: datetime, source: str) -> bool:
+        """Record a reply as a statement and its platform message; True if new.
+
+        The platform message's unique key makes a second delivery a no-op.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            known = s.scalar(select(PlatformMessage.id).where(
+                PlatformMessage.platform == platform, PlatformMessage.channel_id == channel_id,
+                PlatformMessage.message_id == message_id))
+            if known is not None:
+                return False
+            section_id = s.scalar(select(Statement.section_id)
+                                  .where(Statement.id == section_statement_id))
+            stmt = Statement(round_id=round_id, kind="reply", section_id=section_id,
+                             parent_id=parent_statement_id, author_id=author_id,
+                             platform=platform, text=text, text_withheld=text_withheld,
+                             moderated=True, created_at=at, source=source)
+            s.add(stmt)
+            s.flush()
+            s.add(PlatformMessage(platform=platform, workspace_id=workspace_id,
+                                  channel_id=channel_id, message_id=message_id,
+                                  thread_id=thread_id, part=0, statement_id=stmt.id))
+            return True
+
+    def edit_reply(self, *, event_key: str | None, statement_id: int, text: str | None,
+                   text_withheld: bool, at: datetime) -> bool:
+        """Replace a reply's text, keeping the previous text in the edit history.
+
+        True if the text changed; the same edit applied twice, or an edit older than the
+        last one applied, changes nothing.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            stmt = s.get(Statement, statement_id)
+            if stmt is None or stmt.kind != "reply" or stmt.deleted_at is not None:
+                return False
+            if stmt.text == text and stmt.text_withheld == text_withheld:
+                return False
+            if stmt.edited_at is not None and at < stmt.edited_at:
+                return False  # an older edit delivered late
+            s.add(StatementEdit(statement_id=statement_id, previous_text=stmt.text,
+                                replaced_at=at))
+            stmt.text, stmt.text_withheld, stmt.edited_at = text, text_withheld, at
+            return True
+
+    def delete_message(self, *, event_key: str | None, platform: str, channel_id: str,
+                       message_id: str, at: datetime) -> bool:
+        """Mark a platform message deleted; a deleted reply leaves the analysis.
+
+        A deleted section message (a Slack tombstone) keeps its statement, replies and stances.
+        True if the store changed.
+        """
+        with self._tx() as s:
+            if not self._claim(s, event_key, at):
+                return False
+            msg = s.scalar(select(PlatformMessage).where(
+                PlatformMessage.platform == platform, PlatformMessage.channel_id == channel_id,
+                PlatformMessage.message_id == message_id))
+            if msg is None or msg.deleted_at is not None:
+                return False
+            msg.deleted_at = at
+            stmt = s.get(Statement, msg.statement_id) if msg.statement_id else None
+            if stmt is not None and stmt.kind == "reply" and stmt.deleted_at is None:
+                stmt.deleted_at = at
+            return True
+
+    def relay_targets(self, platform: str, channel_id: str, message_id: str
+                      ) -> tuple[int, str, list[tuple[str, str, str, str]]] | None:
+        """Where a reply should be copied: (its statement id, the round's language, and the
+        (platform, workspace, channel, thread) of its section's thread in every other
+        channel of the round that has no copy yet). None for an unknown message or a
+        statement that is not a live reply."""
+        with self._tx() as s:
+            row = s.execute(
+                select(Statement.id, Statement.round_id, Statement.section_id, Round.language)
+                .join(PlatformMessage, PlatformMessage.statement_id == Statement.id)
+                .join(Round, Round.id == Statement.round_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id,
+                       PlatformMessage.message_id == message_id,
+                       Statement.kind == "reply", Statement.deleted_at.is_(None))).first()
+            if row is None:
+                return None
+            statement_id, round_id, section_id, language = row
+            section = aliased(Statement)
+            threads = s.execute(
+                select(PlatformMessage.platform, PlatformMessage.workspace_id,
+                       PlatformMessage.channel_id, PlatformMessage.thread_id)
+                .join(section, section.id == PlatformMessage.statement_id)
+                .where(section.round_id == round_id, section.kind == "section",
+                       section.section_id == section_id, PlatformMessage.part == 0,
+                       PlatformMessage.thread_id.is_not(None))
+                .order_by(PlatformMessage.id)).all()
+            copied = {tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.thread_id)
+                .where(PlatformMessage.statement_id == statement_id))}
+        return statement_id, language, [tuple(t) for t in threads
+                                        if (t.platform, t.thread_id) not in copied]
+
+    def statement_messages(self, statement_id: int) -> list[tuple[str, str, str]]:
+        """(platform, channel_id, message_id) of every message carrying a statement."""
+        with self._tx() as s:
+            return [tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.channel_id,
+                       PlatformMessage.message_id)
+                .where(PlatformMessage.statement_id == statement_id)
+                .order_by(PlatformMessage.id))]
+
+    def thread_replies(self, platform: str, thread_id: str) -> dict[str, tuple[str, str | None, bool]]:
+        """Live replies written on ``platform`` in a thread: message id -> (channel id, text,
+        text withheld). Copies planbot itself posted of replies from another platform are
+        left out: they are the bot's messages, which the platform's history also omits."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(PlatformMessage.message_id, PlatformMessage.channel_id, Statement.text,
+                       Statement.text_withheld)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id, Statement.kind == "reply",
+                       Statement.platform == platform, Statement.deleted_at.is_(None),
+                       PlatformMessage.deleted_at.is_(None))).all()
+        return {mid: (chan, text, withheld) for mid, chan, text, withheld in rows}
+
+    def round_messages(self, round_id: int, platform: str, *, include_deleted: bool = False
+                       ) -> list[tuple[int, str, str, str, str | None, int, str]]:
+        """Every live section-part and reply message of a round on ``platform`` (deleted
+        ones too with ``include_deleted``: a Slack tombstone still roots its thread):
+        (statement_id, workspace_id, channel_id, message_id, thread_id, part, kind)."""
+        with self._tx() as s:
+            q = (select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
+                        PlatformMessage.channel_id, PlatformMessage.message_id,
+                        PlatformMessage.thread_id, PlatformMessage.part, Statement.kind)
+                 .join(Statement, Statement.id == PlatformMessage.statement_id)
+                 .where(Statement.round_id == round_id, PlatformMessage.platform == platform)
+                 .order_by(PlatformMessage.id))
+            if not include_deleted:
+                q = q.where(PlatformMessage.deleted_at.is_(None))
+            return [tuple(r) for r in s.execute(q).all()]
+
+    def participant_by_key(self, key_hash: str) -> int | None:
+        """The id of the participant with ``key_hash``, or None."""
+        with self._tx() as s:
+            return s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+
+    def present_reactions_on(self, statement_id: int, platform: str) -> set[tuple[str, str]]:
+        """(participant key_hash, emoji_key) of present reactions on a statement made on
+        ``platform`` (reconciliation compares one platform at a time)."""
+        with self._tx() as s:
+            return {tuple(r) for r in s.execute(
+                select(Participant.key_hash, Stance.emoji_key)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Stance.statement_id == statement_id, Stance.platform == platform,
+                       Stance.removed_at.is_(None)))}
