@@ -7,15 +7,21 @@ Sources (compdemocracy/polis, math/src/polismath/math/):
 - conversation.clj ``:base-clusters``: k-means with k = 100 ("base clusters") on the projected
   clustered participants.
 - conversation.clj ``:group-clusterings`` / ``max-k-fn``: the base-cluster centres, weighted by
-  their member counts, are clustered with k in 2..min(5, 2 + n_base // 12); the k with the best
-  silhouette (clusters.clj ``silhouette``, computed on the base-cluster centres) wins.
+  their member counts (clusters.clj ``weighted-mean``), are clustered with k in
+  2..min(5, 2 + n_base // 12), at most 20 Lloyd iterations; the k with the best silhouette
+  (``:group-clusterings-silhouettes``, clusters.clj ``silhouette`` over the unweighted distances
+  between base-cluster centres, a singleton scoring 0) wins.
 - clusters.clj ``kmeans``/``init-clusters``/``cluster-step``: Lloyd iterations started from the
   first k distinct points, empty clusters dropped, stopping when no centre moves by 0.01.
 
 Polis starts each update from the previous clusters and only changes k after the new k won
 several consecutive updates; a one-shot analysis has no history, so here each k-means is run
-from Polis' own cold start and, in addition, from k-means++ seeds, keeping the lowest inertia
-(a deterministic stand-in for the converged state Polis reaches over many updates).
+from Polis' own cold start and, in addition, from k-means++ seeds (a deterministic stand-in for
+the converged state Polis reaches over many updates). Base clusters keep the lowest-inertia fixed
+point. For the groups, each k is scored by its lowest-inertia fixed point; the chosen k then keeps,
+among its fixed points, the one with the best silhouette: where two fixed points differ only by a
+base cluster on the boundary (Polis' history decides which one it holds), the criterion Polis
+itself uses to compare groupings decides here.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 _log = logging.getLogger(__name__)
 
@@ -190,18 +195,16 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     return seeds
 
 
-def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter: int,
-                random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
-    """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins
-    (the cold start on a tie).
+def _candidate_runs(points: np.ndarray, k: int, w: np.ndarray, max_iter: int,
+                    random_state: int, n_init: int):
+    """Polis' Lloyd loop from the cold start and from ``n_init`` k-means++ seeds.
 
-    Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so the result is
-    a Polis fixed point. On many points the k-means++ restarts run in scikit-learn's compiled
-    loop; on few points (e.g. group k-means over at most 100 base clusters) all restarts run
-    as one batch in numpy. Returns ``(labels, centres)`` as :func:`polis_kmeans`;
-    deterministic for a fixed ``random_state``.
+    Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so each is a Polis
+    fixed point. On many points the k-means++ restarts run in scikit-learn's compiled loop; on
+    few points (e.g. group k-means over at most 100 base clusters) all restarts run as one
+    batch in numpy. Returns :func:`_lloyd_runs`' ``(labels, centres, alive, cost)``, the cold
+    start first.
     """
-    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
     cold = first_distinct(points, k)
     starts = [cold[None]]
     if n_init > 0 and len(np.unique(points, axis=0)) > k:
@@ -215,10 +218,59 @@ def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter
         else:
             rng = np.random.RandomState(random_state)
             starts.append(_kmeans_plusplus_runs(points, k, w, rng, n_init))
-    labels, centres, alive, cost = _lloyd_runs(points, w, np.concatenate(starts), max_iter,
-                                               0.01)
-    best = int(np.flatnonzero(cost <= cost.min() + 1e-9)[0])
+    return _lloyd_runs(points, w, np.concatenate(starts), max_iter, 0.01)
+
+
+def _lowest_cost(cost: np.ndarray) -> int:
+    """Index of the lowest-inertia run (the earliest, i.e. the cold start, on a tie)."""
+    return int(np.flatnonzero(cost <= cost.min() + 1e-9)[0])
+
+
+def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter: int,
+                random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins
+    (the cold start on a tie).
+
+    Returns ``(labels, centres)`` as :func:`polis_kmeans`; deterministic for a fixed
+    ``random_state``.
+    """
+    w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    labels, centres, alive, cost = _candidate_runs(points, k, w, max_iter, random_state, n_init)
+    best = _lowest_cost(cost)
     return _compact(labels[best], centres[best], alive[best])
+
+
+def silhouette_scores(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean silhouette of each of R labellings of the same points (clusters.clj ``silhouette``).
+
+    Args:
+        dist: (n, n) Euclidean distances between the points.
+        labels: (R, n) cluster ids in 0..g-1.
+
+    Returns:
+        (R,) mean over the points of ``(b - a) / max(a, b)``, with ``a`` the mean distance to
+        the rest of the own cluster and ``b`` the smallest mean distance to another cluster; a
+        point alone in its cluster scores 0, as do labellings with fewer than 2 clusters.
+        Equal to ``sklearn.metrics.silhouette_score`` wherever that is defined.
+    """
+    labels = np.asarray(labels)
+    n_runs, n = labels.shape
+    g = int(labels.max()) + 1
+    onehot = np.zeros((n_runs, n, g))
+    np.put_along_axis(onehot, labels[..., None], 1.0, axis=2)
+    sizes = onehot.sum(axis=1)  # (R, g)
+    sums = dist[None] @ onehot  # (R, n, g): distance from each point to each cluster
+    own = labels[..., None]
+    own_size = np.take_along_axis(sizes, labels, axis=1)
+    a = np.take_along_axis(sums, own, axis=2)[..., 0] / np.maximum(own_size - 1, 1)
+    means = sums / np.maximum(sizes, 1)[:, None, :]
+    np.put_along_axis(means, own, np.inf, axis=2)
+    means[np.broadcast_to(sizes[:, None, :] == 0, means.shape)] = np.inf
+    b = means.min(axis=2)
+    denom = np.maximum(a, b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where((own_size > 1) & np.isfinite(b) & (denom > 0), (b - a) / denom, 0.0)
+    return s.mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -265,23 +317,30 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     max_k = min(MAX_GROUPS, 2 + n_base // 12)
     silhouettes: dict[int, float] = {}
     choices: dict[int, np.ndarray] = {}
+    dist = np.linalg.norm(base_centres[:, None, :] - base_centres[None, :, :], axis=2)
     for k in range(2, min(max_k, n_base) + 1):
         # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
-        labels, _ = best_kmeans(base_centres, k, weights, 20, random_state, GROUP_RESTARTS)
-        found = len(np.unique(labels))
-        if found < 2:
+        runs, centres, alive, cost = _candidate_runs(base_centres, k, weights, 20, random_state,
+                                                     GROUP_RESTARTS)
+        runs = np.stack([_compact(runs[r], centres[r], alive[r])[0] for r in range(len(runs))])
+        found = alive.sum(axis=1)
+        best = _lowest_cost(cost)
+        if found[best] < 2:
             continue
-        # Every group a single base cluster: clusters.clj scores singletons 0.
-        silhouettes[k] = (0.0 if found == n_base
-                          else float(silhouette_score(base_centres, labels)))
-        choices[k] = labels
+        scores = silhouette_scores(dist, runs)
+        # k is judged by its lowest-inertia fixed point, as before; among that k's fixed points
+        # the best silhouette is kept (ties: lower inertia, then the earlier run).
+        same = np.flatnonzero(found == found[best])
+        pick = min(same, key=lambda r: (-round(float(scores[r]), 12), cost[r], r))
+        silhouettes[k] = float(scores[best])
+        choices[k] = (runs[pick], float(scores[pick]))
     if not silhouettes:
         group_of_base = np.zeros(n_base, dtype=np.int64)
         k, score = 1, float("nan")
     else:
         # On an exact tie the smaller k wins (fewer groups read more easily).
         k = max(silhouettes, key=lambda key: (silhouettes[key], -key))
-        group_of_base, score = choices[k], silhouettes[k]
+        group_of_base, score = choices[k]
     labels = _relabel_by_size(group_of_base[base_labels])
     return Grouping(labels, int(labels.max()) + 1, score, silhouettes, base_labels, base_centres)
 

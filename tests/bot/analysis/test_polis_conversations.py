@@ -1,8 +1,9 @@
 """planbot's opinion groups against the groups Polis assigned, on the bundled conversations.
 
 Adjusted Rand index over the participants both clustered. Floors are what the analysis
-achieves (with random_state 0, the same for every seed tried) minus 0.02; red-dwarf 0.4 on the
-same votes scores 1.00 / 0.64 / 0.46 / 0.12 / 0.09 (bench/bench_analysis.py prints both).
+achieves with random_state 0 minus 0.02 (seeds 0-5 give 1.000 on canadian, 0.857-0.896 on
+brexit, 0.884-0.941 on seattle, the same on the other two); red-dwarf 0.4 on the same votes
+scores 1.00 / 0.64 / 0.46 / 0.12 / 0.09 (bench/bench_analysis.py prints both).
 london.youth.policing and scoop-hivemind.ubi are low for every method tried: Polis' groups
 there come from its incremental history (warm-started clusters, scoop's export even assigns
 groups to participants with a single vote) that the final votes no longer carry.
@@ -23,8 +24,8 @@ from bot.polis import read_conversation, read_groups
 DATA = Path(__file__).resolve().parents[3] / "bot" / "data" / "polis"
 
 FLOORS = {
-    "canadian-electoral-reform": 0.94,  # achieved 0.964
-    "brexit-consensus": 0.85,  # 0.876
+    "canadian-electoral-reform": 0.98,  # achieved 1.000
+    "brexit-consensus": 0.87,  # 0.896
     "15-per-hour-seattle": 0.86,  # 0.884
     "london.youth.policing": 0.15,  # 0.178
     "scoop-hivemind.ubi": 0.07,  # 0.095
@@ -58,7 +59,7 @@ def test_mean_ari(outcomes):
         pairs = [(result.group_of(p), g) for p, g in export.groups.items()
                  if result.group_of(p) is not None]
         aris.append(adjusted_rand_score(*zip(*pairs)))
-    assert sum(aris) / len(aris) >= 0.58
+    assert sum(aris) / len(aris) >= 0.59  # achieved 0.610
 
 
 def test_digest_parts_on_real_data(outcomes):
