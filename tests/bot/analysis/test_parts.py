@@ -1,12 +1,19 @@
-"""The pipeline's parts against direct computations: sparse PCA, in-conv rule, Polis k-means."""
+"""The pipeline's parts against direct computations: sparse PCA, in-conv rule, Polis k-means,
+silhouette."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.metrics import silhouette_score
 
 from bot.analysis import VoteMatrix
-from bot.analysis.clustering import first_distinct, in_conversation, polis_kmeans
+from bot.analysis.clustering import (
+    first_distinct,
+    in_conversation,
+    polis_kmeans,
+    silhouette_scores,
+)
 from bot.analysis.pca import polis_pca
 
 
@@ -69,3 +76,18 @@ def test_polis_kmeans_cold_start_and_empty_clusters():
     # A centre nobody is closest to is dropped, as clusters.clj cluster-step does.
     labels, centres = polis_kmeans(points, np.array([[0.0, 0.0], [100.0, 100.0], [5.0, 5.0]]))
     assert len(centres) == 2 and labels.tolist() == [0, 0, 0, 1, 1]
+
+
+def test_silhouette_scores_match_sklearn_and_score_singletons_zero():
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(30, 2))
+    labels = rng.integers(0, 3, size=(4, 30))
+    labels[:, :3] = [0, 1, 2]  # every labelling has all three clusters
+    dist = np.linalg.norm(points[:, None] - points[None], axis=2)
+    expected = [silhouette_score(points, row) for row in labels]
+    assert np.allclose(silhouette_scores(dist, labels), expected)
+    # clusters.clj silhouette: a point alone in its cluster scores 0.
+    lonely = np.array([[0] * 29 + [1]])
+    only = silhouette_scores(dist, lonely)[0]
+    assert np.isclose(only, silhouette_score(points, lonely[0]))
+    assert np.isclose(silhouette_scores(dist, np.arange(30)[None])[0], 0.0)
