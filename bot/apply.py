@@ -129,7 +129,7 @@ class EventApplier:
         return self.store.remove_reactions(
             event_key=ev.event_key, statement_id=target.statement_id,
             participant_id=self._participant(ev, ev.actor), emoji_key=emoji_key(ev.emoji),
-            at=ev.occurred_at)
+            at=ev.occurred_at, observed=ev.backfill, platform=ev.platform)
 
     def _reactions_cleared(self, ev: ReactionsCleared) -> bool:
         if (target := self._target(ev, ev.message_id)) is None:
@@ -139,7 +139,8 @@ class EventApplier:
             emoji_key=emoji_key(ev.emoji) if ev.emoji else None, at=ev.occurred_at)
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
-        if ev.actor.is_bot:
+        # A message with no text (only a file or an image) is not a statement to vote on.
+        if ev.actor.is_bot or (not ev.text_withheld and not ev.text.strip()):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
         if thread is None or not thread.round_open:
@@ -169,7 +170,19 @@ class EventApplier:
 
     def _reply_deleted(self, ev: ReplyDeleted) -> bool:
         if self._target(ev, ev.message_id) is None:
+            if self._in_open_round(ev.platform, ev.channel_id):
+                # Not known yet: its post may still come, late (a Slack retry).
+                self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
+                                          channel_id=ev.channel_id, message_id=ev.message_id,
+                                          at=ev.occurred_at, workspace_id=ev.workspace_id)
             return False
         return self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
                                          channel_id=ev.channel_id, message_id=ev.message_id,
                                          at=ev.occurred_at)
+
+    def _in_open_round(self, platform: str, channel_id: str) -> bool:
+        """A section thread (Discord: a thread is its replies' channel) or a channel of an
+        open round."""
+        thread = self.store.find_thread(platform, channel_id)
+        return (thread is not None and thread.round_open) or \
+            self.store.round_for_channel(platform, channel_id, open_only=True) is not None

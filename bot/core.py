@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -34,6 +34,7 @@ from storage.store import Store
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 DRAIN_CHUNK = 64
+CLOSES_TOLERANCE = timedelta(hours=1)
 FACILITATOR_ACTIONS = frozenset({"open", "close", "status", "digest"})
 ACTIONS = FACILITATOR_ACTIONS | {"plans", "help"}
 
@@ -336,7 +337,10 @@ class Planbot:
                 raise Conflict("error.round_open_other_sections", round=round_id)
         if language and language != rnd.language:
             raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
-        if closes_at and closes_at != rnd.closes_at:
+        # "closes=7d" run again a few minutes later means the same date (a facilitator
+        # re-running a command as told): only a different date is refused.
+        if closes_at and (rnd.closes_at is None
+                          or abs(closes_at - rnd.closes_at) > CLOSES_TOLERANCE):
             when = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
                 if rnd.closes_at else "—"
             raise Conflict("error.round_other_closes", round=round_id, closes=when)
@@ -347,7 +351,11 @@ class Planbot:
             raise BadArgument("error.plan_required")
         channel = ChannelRef(cmd.platform, cmd.workspace_id,
                              cmd.args.get("channel") or cmd.channel_id)
-        sections = cmd.args.get("sections", "").split(",") if cmd.args.get("sections") else None
+        sections = None
+        if "sections" in cmd.args:
+            sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
+            if not sections:
+                raise BadArgument("error.no_sections_given")
         round_id, posted, already = await self.open_round(
             plan=plan, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
@@ -406,6 +414,8 @@ class Planbot:
         if self.digest_publisher is None:
             raise Conflict("error.digest_unavailable")
         channel = ChannelRef(cmd.platform, cmd.workspace_id, cmd.channel_id)
-        await self.digest_publisher(round_id, "on_demand", platform, channel)
+        result = await self.digest_publisher(round_id, "on_demand", platform, channel)
+        if result.digest_id is None:
+            return CommandReply(translate("digest.just_posted", lang, round=round_id))
         return CommandReply(translate("digest.posted", lang, round=round_id))
 

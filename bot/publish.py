@@ -166,7 +166,10 @@ class DigestPublisher:
         """The core's hook: a ``kind`` digest up to now, in ``channel`` only (``/digest``),
         or in every channel of the round when ``channel`` is None (a facilitator's close)."""
         channels = [(platform, channel)] if channel is not None else None
-        return await self.publish(round_id, kind, channels=channels)
+        # On-demand periods end on the minute: two clicks in the same minute claim the same
+        # period, and the second posts nothing.
+        end = self.clock.now().replace(second=0, microsecond=0) if kind == "on_demand" else None
+        return await self.publish(round_id, kind, end=end, channels=channels)
 
     async def remind(self, round_id: int) -> list[PostedMessage]:
         """Post the closing reminder in every channel of an open round (nothing otherwise)."""

@@ -31,6 +31,8 @@ SLACK_ALIASES = {
 }
 DEFAULT_MAP = {"👍": "agree", "👎": "disagree", "🤷": "pass"}
 DEFAULT_SEEDS = ("👍", "👎", "🤷")
+KEY_LIMIT = 100
+"""Keys are cut to the store's column width (a Slack custom name may be 100 characters)."""
 
 
 def emoji_key(emoji: Emoji) -> str:
@@ -42,6 +44,10 @@ def emoji_key(emoji: Emoji) -> str:
     >>> emoji_key(Emoji("+1::skin-tone-4"))
     '👍'
     """
+    return _emoji_key(emoji)[:KEY_LIMIT]
+
+
+def _emoji_key(emoji: Emoji) -> str:
     if emoji.custom_id:
         return f"custom:{emoji.custom_id}"
     name = emoji.name.strip()

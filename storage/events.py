@@ -119,13 +119,16 @@ class EventWrites(StoreBase):
 
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
                          participant_id: int | None, emoji_key: str | None, at: datetime,
-                         observed: bool = False) -> bool:
+                         observed: bool = False, platform: str | None = None) -> bool:
         """Withdraw present reactions on a statement: one participant's (or everyone's when
         ``participant_id`` is None), one emoji (or all when ``emoji_key`` is None).
 
         True if the store changed; removing what is already gone, or what was added after
         ``at`` (a removal delivered late), changes nothing. ``observed`` marks a removal
-        seen on the platform by reconciliation: it holds whatever the timestamps say.
+        seen on the platform by reconciliation: it holds whatever the timestamps say. A
+        removal of one participant's emoji that arrives before its add (Slack retries an
+        add minutes later) leaves a removed row on ``platform``, so the late add is known
+        to be older and ignored.
         """
         with self._conn() as s:
             if not self._claim(s, event_key, at):
@@ -140,6 +143,9 @@ class EventWrites(StoreBase):
                 q = q.where(Stance.emoji_key == emoji_key)
             hits = s.execute(q).all()
             if not hits:
+                if participant_id is not None and emoji_key is not None and platform:
+                    self._remember_removal(s, participant_id, statement_id, emoji_key,
+                                           platform, at)
                 return False
             s.execute(update(Stance).where(Stance.id.in_([h[0] for h in hits]))
                       .values(removed_at=at))
@@ -147,13 +153,18 @@ class EventWrites(StoreBase):
                 self._recompute_current(s, pid, statement_id)
             return True
 
-    def present_reactions(self, statement_id: int) -> set[tuple[str, str]]:
-        """(participant key_hash, emoji_key) of every present reaction on a statement."""
-        with self._tx() as s:
-            return {tuple(r) for r in s.execute(
-                select(Participant.key_hash, Stance.emoji_key)
-                .join(Participant, Participant.id == Stance.participant_id)
-                .where(Stance.statement_id == statement_id, Stance.removed_at.is_(None)))}
+    def _remember_removal(self, c: Connection, participant_id: int, statement_id: int,
+                          emoji_key: str, platform: str, at: datetime) -> None:
+        row = c.execute(self._hot.find_stance, {"pid": participant_id, "sid": statement_id,
+                                                "ek": emoji_key}).first()
+        if row is None:
+            c.execute(self._hot.insert_stance, {
+                "participant_id": participant_id, "statement_id": statement_id,
+                "emoji_key": emoji_key, "emoji_raw": emoji_key, "stance": None,
+                "source": "live", "platform": platform, "added_at": at, "removed_at": at,
+                "is_current": False})
+        elif row.removed_at is not None and row.removed_at < at:
+            c.execute(update(Stance).where(Stance.id == row.id).values(removed_at=at))
 
     def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
@@ -207,11 +218,13 @@ class EventWrites(StoreBase):
             return True
 
     def delete_message(self, *, event_key: str | None, platform: str, channel_id: str,
-                       message_id: str, at: datetime) -> bool:
+                       message_id: str, at: datetime, workspace_id: str | None = None) -> bool:
         """Mark a platform message deleted; a deleted reply leaves the analysis.
 
         A deleted section message (a Slack tombstone) keeps its statement, replies and stances.
-        True if the store changed.
+        The deletion of a message not known yet is remembered when ``workspace_id`` is given
+        (the caller knows the channel is a round's), so its post, if delivered late, is
+        ignored. True if the store changed.
         """
         with self._tx() as s:
             if not self._claim(s, event_key, at):
@@ -219,6 +232,11 @@ class EventWrites(StoreBase):
             msg = s.scalar(select(PlatformMessage).where(
                 PlatformMessage.platform == platform, PlatformMessage.channel_id == channel_id,
                 PlatformMessage.message_id == message_id))
+            if msg is None and workspace_id is not None:
+                s.add(PlatformMessage(platform=platform, workspace_id=workspace_id,
+                                      channel_id=channel_id, message_id=message_id, part=0,
+                                      deleted_at=at))
+                return False
             if msg is None or msg.deleted_at is not None:
                 return False
             msg.deleted_at = at

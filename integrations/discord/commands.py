@@ -23,7 +23,8 @@ from discord.ext import commands
 
 from bot.events import Actor, CommandInvoked
 from bot.i18n import language_of, translate
-from integrations.discord.platform import NO_MENTIONS
+from bot.textsplit import split_text
+from integrations.discord.platform import MESSAGE_LIMIT, NO_MENTIONS
 
 if TYPE_CHECKING:
     from integrations.discord.client import PlanbotDiscord
@@ -70,9 +71,15 @@ class PlanbotTree(app_commands.CommandTree):
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         lang = language_of(str(interaction.locale))
+        original = getattr(error, "original", None)
         if isinstance(error, (app_commands.TransformerError, app_commands.CheckFailure)):
             _log.warning("refused /%s: %s", _command_path(interaction), error)
             text = translate("discord.bad_input", lang, detail=error)
+        elif isinstance(original, discord.Forbidden):
+            # Missing permissions are the server's set-up, not planbot's failure: say what
+            # to grant; the command can then be run again (nothing is posted twice).
+            _log.warning("/%s: missing permission: %s", _command_path(interaction), original)
+            text = translate("discord.forbidden", lang)
         else:
             _log.error("command /%s failed", _command_path(interaction), exc_info=error)
             text = translate("discord.failed", lang)
@@ -100,6 +107,13 @@ class PlanbotCommands(commands.Cog):
         self.bot = bot
 
     async def _run(self, interaction: discord.Interaction, action: str, **args: str | None) -> None:
+        # Counted as work in flight, so a shutdown waits for a command half-way through
+        # posting a round instead of cutting it off.
+        with self.bot._working():
+            await self._answer(interaction, action, args)
+
+    async def _answer(self, interaction: discord.Interaction, action: str,
+                      args: dict[str, str | None]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user
         is_member = isinstance(user, discord.Member)
@@ -110,7 +124,7 @@ class PlanbotCommands(commands.Cog):
             occurred_at=interaction.created_at,
             actor=Actor(str(user.id), user.display_name, user.bot),
             action=action,
-            args={k: v for k, v in args.items() if v},
+            args={k: v for k, v in args.items() if v is not None},
             locale=str(interaction.locale),
             roles=frozenset(str(r.id) for r in user.roles if not r.is_default()) if is_member else frozenset(),
             is_admin=is_member and user.guild_permissions.manage_guild,
@@ -119,7 +133,11 @@ class PlanbotCommands(commands.Cog):
         text = reply.text
         if not self.bot.intents.message_content:
             text = f"{text}\n\n{translate('discord.no_content', cmd.locale)}"
-        await interaction.followup.send(text, ephemeral=reply.ephemeral, allowed_mentions=NO_MENTIONS)
+        # An answer may quote what the user typed (up to 6,000 characters per option):
+        # send it in parts within Discord's 2,000-character message limit.
+        for part in split_text(text, MESSAGE_LIMIT):
+            await interaction.followup.send(part, ephemeral=reply.ephemeral,
+                                            allowed_mentions=NO_MENTIONS)
 
     @round.command(
         name=_("discord.name.open"), description=_("discord.about.open")
@@ -161,20 +179,20 @@ class PlanbotCommands(commands.Cog):
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
     async def close_round(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "close", round=str(round) if round else None)
+        await self._run(interaction, "close", round=None if round is None else str(round))
 
     @round.command(name=_("discord.name.status"), description=_("discord.about.status"))
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
     async def round_status(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "status", round=str(round) if round else None)
+        await self._run(interaction, "status", round=None if round is None else str(round))
 
     @app_commands.command(name=_("discord.name.digest"), description=_("discord.about.digest"))
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
     @app_commands.guild_only()
     async def digest(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "digest", round=str(round) if round else None)
+        await self._run(interaction, "digest", round=None if round is None else str(round))
 
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()

@@ -261,3 +261,35 @@ async def test_late_deliveries_do_not_undo_newer_state(pb):
         await pb.handle(ReplyEdited(platform="discord", workspace_id="g1", channel_id="1000",
                                     occurred_at=t[i], message_id="5000", text=text))
     assert [c[1] for c in snapshot(pb, round_id)[0] if c[0] == "reply"] == ["v3"]
+
+
+async def test_a_removal_or_deletion_delivered_before_its_add_or_post_wins(pb):
+    round_id, _ = await open_sample(pb)
+    t1, t2 = START + timedelta(seconds=1), START + timedelta(seconds=2)
+    assert not await pb.handle(unreact("u1", at=t2, key="slack:EvRemove"))
+    assert not await pb.handle(react("u1", at=t1, key="slack:EvAdd"))  # Slack's late retry
+    assert snapshot(pb, round_id)[0][0][2:5] == (0, 0, 0)
+    assert await pb.handle(react("u1", at=START + timedelta(seconds=3)))  # a newer add counts
+    assert snapshot(pb, round_id)[0][0][2:5] == (1, 0, 0)
+    deleted = ReplyDeleted(platform="discord", workspace_id="g1", channel_id="1000",
+                           occurred_at=t2, message_id="5000")
+    assert not await pb.handle(deleted)
+    assert not await pb.handle(reply("u2", "5000", "posted, then deleted", at=t1))
+    assert [c for c in snapshot(pb, round_id)[0] if c[0] == "reply"] == []
+
+
+async def test_a_message_without_text_is_not_a_statement(pb):
+    round_id, _ = await open_sample(pb)
+    assert not await pb.handle(reply("u1", "5000", "  "))
+    assert [c for c in snapshot(pb, round_id)[0] if c[0] == "reply"] == []
+
+
+async def test_an_empty_sections_list_is_refused(pb):
+    from bot.events import CommandInvoked
+
+    cmd = CommandInvoked(**CH, occurred_at=START, actor=Actor("f"), action="open",
+                         args={"plan": "sample", "sections": ",, ,"}, locale="en",
+                         roles=frozenset({"facilitator"}))
+    platform = RecordingPlatform()
+    answer = await pb.run_command(cmd, platform)
+    assert answer.text.startswith("No section named") and platform.sections == []

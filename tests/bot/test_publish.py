@@ -201,3 +201,14 @@ async def test_a_facilitators_close_posts_the_final_digest_everywhere(pb):
     assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
     (digest,) = pb.store.digests(round_id)
     assert digest["kind"] == "final" and digest["status"] == "posted"
+
+
+async def test_two_digest_clicks_in_a_minute_post_one_digest(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    pb.clock.advance(timedelta(days=2))
+    first = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    pb.clock.advance(timedelta(milliseconds=300))
+    second = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    assert "posted" in first.text and "just posted" in second.text
+    assert len(platforms["slack"].digests) == 1
