@@ -339,7 +339,8 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
         group_of_base = np.zeros(n_base, dtype=np.int64)
         k, score = 1, float("nan")
     else:
-        # On an exact tie the smaller k wins (fewer groups read more easily).
+        # On an exact tie the smaller k wins (fewer groups read more easily); Polis' max-key
+        # would keep the larger one. Ties only happen between degenerate groupings.
         k = max(silhouettes, key=lambda key: (silhouettes[key], -key))
         group_of_base, score = choices[k]
     labels = _relabel_by_size(group_of_base[base_labels])
