@@ -27,7 +27,7 @@ from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
 from bot.events import CommandInvoked, InboundEvent, ReplyPosted
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
-from bot.platform import ChannelRef, ChatPlatform, SectionPost
+from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.reconcile import ReconcileReport, Reconciler
 from storage.store import Store
 
@@ -318,12 +318,17 @@ class Planbot:
                     title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
                     body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
                     seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
-                messages = await platform.post_section(channel, post)
-                await self.db(self.store.record_messages, st.statement_id, [
-                    (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
-                     m.message_id, m.thread_id, m.part) for m in messages])
+                record = partial(self._record, st.statement_id)
+                # Recorded once sent (on_posted) and again at the end: recording is
+                # idempotent, and the end covers a platform that does not call back.
+                await record(await platform.post_section(channel, post, on_posted=record))
                 posted += 1
             return round_id, posted, len(statements) - posted
+
+    async def _record(self, statement_id: int, messages: list[PostedMessage]) -> None:
+        await self.db(self.store.record_messages, statement_id, [
+            (m.channel.platform, m.channel.workspace_id, m.channel.channel_id, m.message_id,
+             m.thread_id, m.part) for m in messages])
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
                           closes_at: datetime | None) -> None:

@@ -6,6 +6,7 @@ a recording stand-in can implement in tests. Adapters translate; they decide not
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -70,6 +71,9 @@ class DigestPost:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
+OnPosted = Callable[[list[PostedMessage]], Awaitable[None]]
+
+
 @runtime_checkable
 class ChatPlatform(Protocol):
     """What ``bot`` needs from a chat platform.
@@ -80,8 +84,12 @@ class ChatPlatform(Protocol):
 
     name: str
 
-    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
-        """Post ``section`` (split within the platform's limits), open its thread, seed reactions."""
+    async def post_section(self, channel: ChannelRef, section: SectionPost,
+                           on_posted: OnPosted | None = None) -> list[PostedMessage]:
+        """Post ``section`` (split within the platform's limits), open its thread, seed
+        reactions. ``on_posted`` is awaited with the messages as soon as they are sent,
+        before the thread and reactions (which rate limits may delay), so that a process
+        stopped half-way has recorded them and does not post the section again."""
 
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post a rendered digest's parts in order; returns one entry per message posted."""

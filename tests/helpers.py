@@ -69,10 +69,13 @@ class RecordingPlatform:
     copies: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
-    async def post_section(self, channel, section):
+    async def post_section(self, channel, section, on_posted=None):
         self.sections.append((channel, section))
         mid = str(next(self._ids))
-        return [PostedMessage(channel, mid, mid, 0)]
+        posted = [PostedMessage(channel, mid, mid, 0)]
+        if on_posted is not None:
+            await on_posted(posted)
+        return posted
 
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))

@@ -16,6 +16,7 @@ from bot.events import ReplyPosted
 from bot.platform import (
     ChannelRef,
     DigestPost,
+    OnPosted,
     PostedMessage,
     ReactionState,
     SectionPost,
@@ -49,20 +50,23 @@ class DiscordPlatform:
             int(channel_id or ref.channel_id), guild_id=int(ref.workspace_id)
         )
 
-    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
-        """Post the section in parts of at most 2,000 characters, then start its thread from
-        the first part and seed the stance reactions on it, in ``section.seed_emoji`` order."""
+    async def post_section(self, channel: ChannelRef, section: SectionPost,
+                           on_posted: OnPosted | None = None) -> list[PostedMessage]:
+        """Post the section in parts of at most 2,000 characters (``on_posted`` awaited with
+        them), then start its thread from the first part and seed the stance reactions on
+        it, in ``section.seed_emoji`` order."""
         target = self._channel(channel)
         text = f"## {section.title}\n\n{section.body}".strip()
         sent = [await target.send(part, allowed_mentions=NO_MENTIONS) for part in split_text(text, MESSAGE_LIMIT)]
         first = sent[0]
+        posted = [PostedMessage(channel, str(m.id), str(first.id) if i == 0 else None, i)
+                  for i, m in enumerate(sent)]
+        if on_posted is not None:
+            await on_posted(posted)
         await first.create_thread(name=_thread_name(section.title))
         for emoji in section.seed_emoji:
             await first.add_reaction(emoji)
-        return [
-            PostedMessage(channel, str(m.id), str(first.id) if i == 0 else None, i)
-            for i, m in enumerate(sent)
-        ]
+        return posted
 
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread (a reply lives in the

@@ -19,6 +19,7 @@ from bot.events import Emoji, ReplyPosted
 from bot.platform import (
     ChannelRef,
     DigestPost,
+    OnPosted,
     PostedMessage,
     ReactionState,
     SectionPost,
@@ -61,8 +62,10 @@ class SlackPlatform:
             self._bot_user_id = (await self._client.auth_test())["user_id"]
         return self._bot_user_id
 
-    async def post_section(self, channel: ChannelRef, section: SectionPost) -> list[PostedMessage]:
-        """Post the section's messages in order, then seed reactions on the first one.
+    async def post_section(self, channel: ChannelRef, section: SectionPost,
+                           on_posted: OnPosted | None = None) -> list[PostedMessage]:
+        """Post the section's messages in order (``on_posted`` awaited with them), then seed
+        reactions on the first one.
 
         Returns one :class:`PostedMessage` per message; all share the first message's ``ts``
         as ``thread_id``, since replies go in that thread. Raises ``SlackApiError``.
@@ -73,6 +76,8 @@ class SlackPlatform:
                 channel=channel.channel_id, unfurl_links=False, unfurl_media=False, **payload)
             root = posted[0].message_id if posted else resp["ts"]
             posted.append(PostedMessage(channel, resp["ts"], root, part))
+        if on_posted is not None:
+            await on_posted(posted)
         for emoji in section.seed_emoji:
             name = short_name(emoji)
             if name is None:

@@ -293,3 +293,22 @@ async def test_an_empty_sections_list_is_refused(pb):
     platform = RecordingPlatform()
     answer = await pb.run_command(cmd, platform)
     assert answer.text.startswith("No section named") and platform.sections == []
+
+
+async def test_sections_are_recorded_as_soon_as_sent(pb):
+    """A process stopped while seeding reactions (a rate limit) has recorded the section,
+    so opening again does not post it twice."""
+    import itertools
+
+    class StoppedAfterSending(RecordingPlatform):
+        async def post_section(self, channel, section, on_posted=None):
+            await super().post_section(channel, section, on_posted)
+            raise ConnectionError("killed while adding reactions")
+
+    with pytest.raises(ConnectionError):
+        await pb.open_round(plan="sample", channel=_channel(), platform=StoppedAfterSending())
+    again = RecordingPlatform(_ids=itertools.count(2000))
+    round_id, posted, already = await pb.open_round(plan="sample", channel=_channel(),
+                                                    platform=again)
+    assert (posted, already) == (7, 1)
+    assert [s.key for _, s in again.sections][0] == "digital-skills"
