@@ -47,7 +47,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Planbot
 from bot.events import Actor, CommandInvoked, InboundEvent
-from bot.i18n import language_of
+from bot.i18n import language_of, translate
 from bot.reconcile import ReconcileReport
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.commands import UsageError, parse_command, usage_text
@@ -59,16 +59,6 @@ from integrations.slack.translate import PLATFORM, message_event, reaction_event
 _log = logging.getLogger(__name__)
 
 _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
-_INVITE = {
-    "fr": "Je ne peux pas publier dans ce canal : invitez-moi d’abord avec `/invite @planbot`, "
-          "puis relancez la commande (rien ne sera publié deux fois).",
-    "en": "I cannot post in this channel: invite me first with `/invite @planbot`, then run "
-          "the command again (nothing will be posted twice).",
-}
-_FAILED = {
-    "fr": "La commande a échoué de notre côté ; réessayez dans un instant.",
-    "en": "The command failed on our side; please try again in a moment.",
-}
 
 
 class SlackBot:
@@ -228,6 +218,9 @@ class SlackBot:
         await ack()
 
     async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
+        # Tracked as background work, so a shutdown waits for a command half-way through
+        # posting a round instead of cutting it off.
+        self._track(asyncio.current_task())
         user_id = body.get("user_id", "")
         locale = await self.directory.locale_of(user_id)
         lang = language_of(locale, self.default_language)
@@ -250,10 +243,10 @@ class SlackBot:
         except Exception as err:  # noqa: BLE001 - any failure still gets the user an answer
             if isinstance(err, SlackApiError) and err.response.get("error") in _CHANNEL_PROBLEMS:
                 _log.warning("/planbot %s: %s", parsed.action, err.response.get("error"))
-                await respond(text=_INVITE[lang], response_type="ephemeral")
+                await respond(text=translate("slack.invite", lang), response_type="ephemeral")
             else:
                 _log.exception("/planbot %s failed", parsed.action)
-                await respond(text=_FAILED[lang], response_type="ephemeral")
+                await respond(text=translate("slack.failed", lang), response_type="ephemeral")
             return
         await respond(text=markdown_to_mrkdwn(reply.text),
                       response_type="ephemeral" if reply.ephemeral else "in_channel")
