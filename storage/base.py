@@ -74,8 +74,10 @@ class _HotStatements:
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
         self.claim = insert_ignore(ProcessedEvent.__table__).returning(
             ProcessedEvent.__table__.c.event_key)
-        self.find_stance = select(t.c.id, t.c.removed_at).where(
+        self.find_stance = select(t.c.id, t.c.removed_at, t.c.added_at).where(
             pair, t.c.emoji_key == bindparam("ek"))
+        self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
+            removed_at=bindparam("removed_at"))
         self.insert_stance = t.insert()
         self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),

@@ -133,6 +133,9 @@ class EventWrites(StoreBase):
         with self._conn() as s:
             if not self._claim(s, event_key, at):
                 return False
+            if participant_id is not None and emoji_key is not None:
+                return self._remove_one(s, participant_id, statement_id, emoji_key, at,
+                                        observed, platform)
             q = select(Stance.id, Stance.participant_id).where(
                 Stance.statement_id == statement_id, Stance.removed_at.is_(None))
             if not observed:
@@ -143,9 +146,6 @@ class EventWrites(StoreBase):
                 q = q.where(Stance.emoji_key == emoji_key)
             hits = s.execute(q).all()
             if not hits:
-                if participant_id is not None and emoji_key is not None and platform:
-                    self._remember_removal(s, participant_id, statement_id, emoji_key,
-                                           platform, at)
                 return False
             s.execute(update(Stance).where(Stance.id.in_([h[0] for h in hits]))
                       .values(removed_at=at))
@@ -153,10 +153,22 @@ class EventWrites(StoreBase):
                 self._recompute_current(s, pid, statement_id)
             return True
 
-    def _remember_removal(self, c: Connection, participant_id: int, statement_id: int,
-                          emoji_key: str, platform: str, at: datetime) -> None:
+    def _remove_one(self, c: Connection, participant_id: int, statement_id: int,
+                    emoji_key: str, at: datetime, observed: bool, platform: str | None) -> bool:
+        """One participant's one emoji: the event path's removal, on prebuilt statements."""
         row = c.execute(self._hot.find_stance, {"pid": participant_id, "sid": statement_id,
                                                 "ek": emoji_key}).first()
+        if row is not None and row.removed_at is None and (observed or row.added_at <= at):
+            c.execute(self._hot.remove_stance, {"row_id": row.id, "removed_at": at})
+            self._recompute_current(c, participant_id, statement_id)
+            return True
+        if platform and not observed:
+            self._remember_removal(c, row, participant_id, statement_id, emoji_key, platform,
+                                   at)
+        return False
+
+    def _remember_removal(self, c: Connection, row, participant_id: int, statement_id: int,
+                          emoji_key: str, platform: str, at: datetime) -> None:
         if row is None:
             c.execute(self._hot.insert_stance, {
                 "participant_id": participant_id, "statement_id": statement_id,
@@ -164,7 +176,7 @@ class EventWrites(StoreBase):
                 "source": "live", "platform": platform, "added_at": at, "removed_at": at,
                 "is_current": False})
         elif row.removed_at is not None and row.removed_at < at:
-            c.execute(update(Stance).where(Stance.id == row.id).values(removed_at=at))
+            c.execute(self._hot.remove_stance, {"row_id": row.id, "removed_at": at})
 
     def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
