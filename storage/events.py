@@ -44,35 +44,28 @@ class EventWrites(StoreBase):
 
     def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
         """What the message is (a section part or a reply), or None if planbot does not know it."""
+        return self._target(PlatformMessage.platform == platform,
+                            PlatformMessage.channel_id == channel_id,
+                            PlatformMessage.message_id == message_id)
+
+    def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
+        """The section statement whose first message roots thread ``thread_id``, or None."""
+        return self._target(PlatformMessage.platform == platform,
+                            PlatformMessage.thread_id == thread_id,
+                            PlatformMessage.part == 0, Statement.kind == "section")
+
+    def _target(self, *where) -> MessageTarget | None:
         with self._conn() as c:
             row = c.execute(
                 select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
                        Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
                 .join(Round, Round.id == Statement.round_id)
-                .where(PlatformMessage.platform == platform,
-                       PlatformMessage.channel_id == channel_id,
-                       PlatformMessage.message_id == message_id)).first()
-            if row is None:
-                return None
-            sid, rid, kind, status, chan, thread = row
-            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
-
-    def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
-        """The section statement whose first message roots thread ``thread_id``, or None."""
-        with self._tx() as s:
-            row = s.execute(
-                select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
-                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
-                .join(Statement, Statement.id == PlatformMessage.statement_id)
-                .join(Round, Round.id == Statement.round_id)
-                .where(PlatformMessage.platform == platform,
-                       PlatformMessage.thread_id == thread_id,
-                       PlatformMessage.part == 0, Statement.kind == "section")).first()
-            if row is None:
-                return None
-            sid, rid, kind, status, chan, thread = row
-            return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+                .where(*where)).first()
+        if row is None:
+            return None
+        sid, rid, kind, status, chan, thread = row
+        return MessageTarget(sid, rid, kind, status == "open", chan, thread)
 
     def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
         """Record ``event_key`` in this transaction; False if it was already applied."""
