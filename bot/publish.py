@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.core import Planbot
 from bot.digests.build import Period, build_digest
@@ -57,6 +57,10 @@ class PublishResult:
     digest_id: int | None
     rendered: Rendered | None = None
     posted: list[PostedMessage] = field(default_factory=list)
+
+
+CLAIM_STALE_AFTER = timedelta(minutes=15)
+"""A claimed digest still unposted after this long was left by a process that died."""
 
 
 class DigestPublisher:
@@ -133,11 +137,15 @@ class DigestPublisher:
             _log.warning("no connected channel for the %s digest of round %s", kind, round_id)
             return PublishResult(None)
         digest_id = await self.planbot.db(store.claim_digest, round_id, kind, start, end,
-                                          self.clock.now())
+                                          self.clock.now(), stale_after=CLAIM_STALE_AFTER)
         if digest_id is None:
             _log.info("%s digest of round %s up to %s already claimed", kind, round_id,
                       end.isoformat())
             return PublishResult(None)
+        # A claim taken over from a process that died keeps its period and skips the
+        # channels that process had already posted in.
+        start, done = await self.planbot.db(store.digest_progress, digest_id)
+        channels = [(p, c) for p, c in channels if (p.name, c.channel_id) not in done]
         rendered = await self.render(round_id, Period(start, end))
         if kind == "final":
             notice = translate("digest.final_notice", rendered.digest["round"]["language"],

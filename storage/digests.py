@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     String,
@@ -120,13 +120,36 @@ class DigestQueries(StoreBase):
                 [names[sid] for sid, _, moderated in statements if not moderated])
 
     def claim_digest(self, round_id: int, kind: str, period_start: datetime,
-                     period_end: datetime, now: datetime) -> int | None:
-        """Claim a digest period; returns the new digest id, or None when another process
-        (or an earlier run) already claimed the same (round, kind, period_end)."""
+                     period_end: datetime, now: datetime,
+                     stale_after: timedelta | None = None) -> int | None:
+        """Claim a digest period; returns the digest id, or None when another process (or an
+        earlier run) already claimed the same (round, kind, period_end).
+
+        With ``stale_after``, a claim still unposted after that long (its process died
+        between claiming and posting) is taken over: one UPDATE, so only one process wins.
+        """
         with self._tx() as s:
-            return s.scalar(self._insert_ignore(Digest).values(
+            new = s.scalar(self._insert_ignore(Digest).values(
                 round_id=round_id, kind=kind, period_start=period_start,
                 period_end=period_end, created_at=now, status="claimed").returning(Digest.id))
+            if new is not None or stale_after is None:
+                return new
+            return s.scalar(
+                update(Digest).where(Digest.round_id == round_id, Digest.kind == kind,
+                                     Digest.period_end == period_end,
+                                     Digest.status == "claimed",
+                                     Digest.created_at < now - stale_after)
+                .values(created_at=now).returning(Digest.id))
+
+    def digest_progress(self, digest_id: int) -> tuple[datetime, set[tuple[str, str]]]:
+        """A claimed digest's period start, and the (platform, channel) pairs it was already
+        posted in (a taken-over claim posts only in the others)."""
+        with self._tx() as s:
+            start = s.scalar(select(Digest.period_start).where(Digest.id == digest_id))
+            posted = {tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.channel_id)
+                .where(PlatformMessage.digest_id == digest_id))}
+        return start, posted
 
     def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
         """Store what a claimed digest said and how it was rendered; marks it posted."""

@@ -212,3 +212,22 @@ async def test_two_digest_clicks_in_a_minute_post_one_digest(pb):
     second = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
     assert "posted" in first.text and "just posted" in second.text
     assert len(platforms["slack"].digests) == 1
+
+
+async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_posted(pb):
+    round_id, platforms = await busy_round(pb)
+    publisher = pb.digest_publisher
+    publisher.platforms.update(platforms)
+    end = START + timedelta(days=7)
+    pb.clock.set(end)
+    start = pb.store.get_round(round_id).opened_at
+    # A process claimed the weekly period, posted on Discord, then died.
+    dead = pb.store.claim_digest(round_id, "weekly", start, end, end)
+    pb.store.record_messages(None, [("discord", DISCORD.workspace_id, DISCORD.channel_id,
+                                     "999", None, 0)], digest_id=dead)
+    assert (await publisher.publish(round_id, "weekly", end=end)).digest_id is None
+    pb.clock.advance(timedelta(minutes=20))
+    taken = await publisher.publish(round_id, "weekly", end=end)
+    assert taken.digest_id == dead
+    assert platforms["discord"].digests == [] and len(platforms["slack"].digests) == 1
+    assert taken.rendered.digest["period"]["start"] == start.isoformat()
