@@ -34,8 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the bot on the configured platforms with the scheduler")
     demo = sub.add_parser("demo", help="run the whole flow on local Discord and Slack servers")
-    demo.add_argument("--conversation", default="brexit-consensus",
-                      help="bundled Polis conversation to replay (default brexit-consensus)")
+    demo.add_argument("--conversation", default="brexit-consensus", help=(
+        "bundled Polis conversation to replay: brexit-consensus (default), "
+        "canadian-electoral-reform, 15-per-hour-seattle, london.youth.policing, "
+        "scoop-hivemind.ubi"))
     demo.add_argument("--platforms", default="discord,slack",
                       help="comma-separated: discord, slack (default both)")
     demo.add_argument("--out", type=Path, default=None,
@@ -133,12 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     except PlanbotError as err:
         print(err.message(settings.language), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``planbot digest | head``): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
-        print(f"{err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        print(translate("cli.os_error", settings.language, path=err.filename or "",
+                        reason=err.strerror or err), file=sys.stderr)
         return 1
     except (SQLAlchemyError, ImportError) as err:
         # Without the URL, which may hold a password.
-        print(f"DATABASE_URL: cannot use the database ({type(err).__name__})", file=sys.stderr)
+        print(translate("cli.database_error", settings.language, error=type(err).__name__),
+              file=sys.stderr)
         return 2
 
 
@@ -160,7 +168,7 @@ def _dispatch(args, settings: Settings) -> int:
     clock = SystemClock()
     lang = settings.language
     if args.command == "db":
-        print("schema up to date")
+        print(translate("cli.schema_ok", lang))
     elif args.command == "plan" and args.plan_action == "import":
         from bot.plans import import_plan
 
@@ -171,11 +179,15 @@ def _dispatch(args, settings: Settings) -> int:
         else:
             print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
     elif args.command == "plan":
-        for slug, number, titles in store.list_plans():
-            print(f"{slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
+        plans = store.list_plans()
+        print(translate("plans.header", lang) if plans else translate("plans.none", lang))
+        for slug, number, titles in plans:
+            print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
     elif args.command == "round" and args.round_action == "list":
-        for r in store.rounds():
-            print(f"{r.id}\t{r.status}\t{r.source}\t{r.name}")
+        rounds = store.rounds()
+        print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
+        for r in rounds:
+            print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
     elif args.command == "round":
         return _round_action(store, settings, args)
     elif args.command == "digest":
@@ -229,7 +241,7 @@ def _digest(store: Store, settings: Settings, args) -> int:
     round_id = _round_id(store, args.round)
     rnd = store.get_round(round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
-    end = SystemClock().now()
+    end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
     digest = build_digest(store, round_id, Period(start, end),
                           analysis=analyse_round(store, round_id).to_dict(), language=lang)

@@ -33,10 +33,12 @@ DURATION = re.compile(r"^(?P<n>[0-9]+)\s*(?P<unit>[mhdw])$")
 class ConfigError(Exception):
     """One or more settings are missing or malformed; ``problems`` maps key -> reason."""
 
-    def __init__(self, problems: Mapping[str, str]) -> None:
+    def __init__(self, problems: Mapping[str, str], language: str = "fr") -> None:
+        from bot.i18n import translate
+
         self.problems = dict(problems)
         lines = [f"  {key}: {reason}" for key, reason in sorted(self.problems.items())]
-        super().__init__("Invalid configuration (see .env.example):\n" + "\n".join(lines))
+        super().__init__(translate("config.invalid", language) + "\n" + "\n".join(lines))
 
 
 def parse_duration(text: str) -> timedelta:
@@ -206,7 +208,7 @@ class Settings:
             problems["PARTICIPANT_SECRET"] = "must be at least 16 characters"
         kw.update(overrides)
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError(problems, language if language in LANGUAGES else "fr")
         kw["participant_secret"] = secret or _stored_secret(Path(kw["data_dir"]))
         return cls(**kw)
 

@@ -77,7 +77,8 @@ def run_demo(settings: Settings, *, conversation: str = "brexit-consensus",
              console: Console | None = None) -> int:
     """Run the demo; returns 0 when the digest was posted and its counts check out, 1 if the
     counts differ, 2 for a bad flag (unknown conversation or platform)."""
-    console = console or Console()
+    # Lines are not wrapped at 80 columns when the output is piped (CI, logs).
+    console = console or Console(soft_wrap=True)
     chosen = [p.lower() for p in platforms or PLATFORMS]
     folder = POLIS / conversation
     if not (folder / "votes.csv").is_file():

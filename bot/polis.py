@@ -179,6 +179,8 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
     round_id = store.import_conversation(
         name=conv.topic, language=language, source_hash=source_hash,
         opened_at=min((s["created_at"] for s in conv.statements), default=now),
+        closed_at=max([s["created_at"] for s in conv.statements]
+                      + [at for *_, at in conv.votes], default=now),
         platform=PLATFORM,
         participants=[(pseudonyms.key(PLATFORM, f"{scope}:{p}"), p) for p in conv.participants],
         statements=conv.statements, votes=conv.votes, now=now,

@@ -33,12 +33,14 @@ class ConversationQueries(StoreBase):
             return s.scalar(select(Round.id).where(Round.source_hash == source_hash))
 
     def import_conversation(self, *, name: str, language: str, opened_at: datetime,
+                            closed_at: datetime,
                             source_hash: str, platform: str,
                             participants: Sequence[tuple[str, str]],
                             statements: Sequence[dict], votes: Sequence[tuple[str, str, str, datetime]],
                             now: datetime, progress: Callable[[int], None] | None = None,
                             batch: int = 50_000) -> int:
-        """Bulk-load a conversation as a new round, all in one transaction; returns its id.
+        """Bulk-load a conversation as a new, already closed round (it happened elsewhere,
+        between ``opened_at`` and ``closed_at``), all in one transaction; returns its id.
 
         ``participants`` are (key_hash, external id); ``statements`` dicts with external_id,
         author (external participant id or None), text, moderated, created_at; ``votes``
@@ -50,8 +52,8 @@ class ConversationQueries(StoreBase):
         """
         with self._tx() as s:
             rnd = Round(plan_version_id=None, name=name[:200], language=language,
-                        status="open", source="polis", source_hash=source_hash,
-                        opened_at=opened_at)
+                        status="closed", source="polis", source_hash=source_hash,
+                        opened_at=opened_at, closed_at=closed_at)
             s.add(rnd)
             s.flush()
             round_id = rnd.id

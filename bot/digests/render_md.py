@@ -69,6 +69,8 @@ def helpers(digest: dict, lang: str) -> dict:
         "_n": lambda msgid, n, **kw: translate_plural(msgid, n, lang, **kw),
         "day": day,
         "score": lambda value: format_decimal(value, format="0.00", locale=f"{lang}_CA"),
+        # The share people see is the plain one; Polis' smoothed pa only ranks.
+        "share": lambda part, whole: round(100 * part / whole) if whole else 0,
         "text_of": text_of,
         "group_name": group_name,
         "group_names": lambda ids: ", ".join(group_name(i) for i in ids),
