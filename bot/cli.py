@@ -86,9 +86,9 @@ def analysis_text(analysis: dict, texts: dict[str, str | None]) -> str:
     def said(statement: str) -> str:
         return f"[{statement}] {quote(texts.get(statement), 100)}"
 
-    lines = [f"participants: {analysis['participants']}, clustered: "
-             f"{len(analysis['clustered'])}, statements: {analysis['statements']}, "
-             f"opinion groups: {analysis['k']} (silhouette {analysis['silhouette'] or 0:.2f})"]
+    lines = [(f"participants: {analysis['participants']}, clustered: "
+              f"{len(analysis['clustered'])}, statements: {analysis['statements']}, "
+              f"opinion groups: {analysis['k']} (silhouette {analysis['silhouette'] or 0:.2f})")]
     for group in analysis["groups"]:
         lines.append(f"\ngroup {group_name(group['id'])}: {group['size']} participants")
         lines += [f"  {r['repful_for']:>8}  {said(r['statement'])}" for r in group["representative"]]

@@ -28,7 +28,7 @@ from bot.events import CommandInvoked, InboundEvent, ReplyPosted
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
-from bot.reconcile import ReconcileReport, Reconciler
+from bot.reconcile import Reconciler, ReconcileReport
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Planbot:
             event, done = self._pending.popleft()
             try:
                 results.append((done, self._apply_safely(event), None))
-            except Exception as err:  # handed to the awaiting adapter, not swallowed
+            except Exception as err:  # noqa: BLE001 - handed to the awaiting adapter
                 results.append((done, None, err))
             if len(results) >= DRAIN_CHUNK:
                 loop.call_soon_threadsafe(_deliver, results)

@@ -15,7 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from bot.apply import clean_text
@@ -55,7 +55,7 @@ class Conversation:
 
 def _millis(value: str) -> datetime:
     """Polis' millisecond timestamps; raises ValueError, OverflowError or OSError."""
-    return datetime.fromtimestamp(int(float(value)) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(int(float(value)) / 1000, tz=UTC)
 
 
 BAD_VALUE = (KeyError, ValueError, AttributeError, TypeError, OverflowError, OSError)

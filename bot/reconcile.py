@@ -75,7 +75,7 @@ class Reconciler:
             try:
                 replies = await platform.fetch_replies(ChannelRef(platform.name, ws, chan),
                                                        thread, None)
-            except Exception as err:  # a platform failure must not stop the whole pass
+            except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
                 _log.warning("could not read thread %s on %s: %s", thread, platform.name, err)
                 continue
             for reply in replies:
@@ -106,7 +106,7 @@ class Reconciler:
         for sid, ws, chan, mid, _thread, _part, _kind in messages:
             try:
                 states = await platform.fetch_reactions(ChannelRef(platform.name, ws, chan), mid)
-            except Exception as err:  # a platform failure must not stop the whole pass
+            except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
                 _log.warning("could not read reactions of %s on %s: %s", mid, platform.name, err)
                 continue
             bucket = seen.setdefault(sid, set())

@@ -11,7 +11,7 @@ is each reply. Stances point at statements.
 
 from __future__ import annotations
 
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
