@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--round", type=int, help="round id (default the newest round)")
     digest.add_argument("--format", choices=["md", "json"], default="md")
     digest.add_argument("--lang", choices=["fr", "en"], default=None)
+    digest.add_argument("--out", type=Path, default=None,
+                        help="write digest.md, digest.html, digest.png and digest.json there")
 
     analyse = sub.add_parser("analyse", help="print the opinion-group analysis of a round")
     analyse.add_argument("--round", type=int)
@@ -234,21 +236,27 @@ def _round_action(store: Store, settings: Settings, args) -> int:
 
 
 def _digest(store: Store, settings: Settings, args) -> int:
-    from bot.digests.build import Period, build_digest
-    from bot.digests.render_md import render_markdown
-    from bot.findings import analyse_round
+    from bot.digests.build import Period
+    from bot.publish import render_all
 
     round_id = _round_id(store, args.round)
     rnd = store.get_round(round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
-    digest = build_digest(store, round_id, Period(start, end),
-                          analysis=analyse_round(store, round_id).to_dict(), language=lang)
-    if args.format == "json":
-        print(json.dumps(digest, ensure_ascii=False, indent=2, default=str))
+    rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone)
+    as_json = json.dumps(rendered.digest, ensure_ascii=False, indent=2, default=str)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
+        (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
+        (args.out / "digest.png").write_bytes(rendered.chart)
+        (args.out / "digest.json").write_text(as_json, encoding="utf-8")
+        print(translate("cli.digest_written", lang, path=args.out))
+    elif args.format == "json":
+        print(as_json)
     else:
-        print(render_markdown(digest, lang))
+        print(rendered.markdown)
     return 0
 
 

@@ -95,18 +95,14 @@ class DigestPublisher:
         rnd = await self.planbot.db(store.get_round, round_id)
         return rnd.opened_at if rnd else None
 
-    def _build(self, round_id: int, period: Period, lang: str | None) -> dict:
-        store = self.planbot.store
-        analysis = analyse_round(store, round_id).to_dict()
-        return build_digest(store, round_id, period, analysis=analysis, language=lang)
-
     async def render(self, round_id: int, period: Period, lang: str | None = None) -> Rendered:
         """Build the digest from the store (with the analysis) and render every form.
 
         Store reads run on the database thread; drawing and templating on a worker thread.
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
-        digest = await self.planbot.db(self._build, round_id, period, lang)
+        digest = await self.planbot.db(build_with_analysis, self.planbot.store, round_id,
+                                       period, lang)
         activity = await self.planbot.db(self.planbot.store.stance_activity, round_id)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
@@ -207,6 +203,19 @@ class DigestPublisher:
                 continue
             found.append((platform, ChannelRef(platform_name, workspace_id, channel_id)))
         return found
+
+
+def build_with_analysis(store, round_id: int, period: Period, lang: str | None) -> dict:
+    """The digest data of a round and period, with its opinion-group analysis: the one
+    builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    analysis = analyse_round(store, round_id).to_dict()
+    return build_digest(store, round_id, period, analysis=analysis, language=lang)
+
+
+def render_all(store, round_id: int, period: Period, lang: str | None, tz) -> Rendered:
+    """Build and render a digest in every form, synchronously (the CLI's path)."""
+    digest = build_with_analysis(store, round_id, period, lang)
+    return _render_all(digest, store.stance_activity(round_id), lang, tz)
 
 
 def _render_all(digest: dict, activity: list, lang: str | None, tz) -> Rendered:

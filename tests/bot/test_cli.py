@@ -61,3 +61,13 @@ def test_bad_configuration_exit_2_names_every_key(env, monkeypatch, capsys):
 def test_unknown_round_is_a_user_error(env, capsys):
     assert main(["round", "status", "42"]) == 1
     assert "No round #42" in capsys.readouterr().err
+
+
+def test_digest_out_writes_every_form(env, capsys):
+    assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
+    assert main(["digest", "--out", str(env / "d")]) == 0
+    assert "digest.md" in capsys.readouterr().out
+    assert (env / "d" / "digest.png").read_bytes().startswith(b"\x89PNG")
+    html = (env / "d" / "digest.html").read_text()
+    assert "<html" in html and "data:image/png;base64" in html
+    assert json.loads((env / "d" / "digest.json").read_text())["round"]["id"] == 1
