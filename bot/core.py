@@ -80,6 +80,7 @@ class Planbot:
         self._open_locks: dict[str, asyncio.Lock] = {}
         self.platforms: dict[str, ChatPlatform] = {}
         self._relays: set[asyncio.Task] = set()
+        self._copy_lock = asyncio.Lock()
         self._pending: deque[tuple[InboundEvent, asyncio.Future]] = deque()
         self._draining = False
         self.applied = 0
@@ -112,38 +113,50 @@ class Planbot:
         changed = await done
         self.applied += changed
         if changed and isinstance(event, ReplyPosted) and not event.text_withheld:
-            task = asyncio.create_task(self._relay(event))
-            self._relays.add(task)
-            task.add_done_callback(self._relays.discard)
+            target = await self.db(self.store.find_message, event.platform, event.channel_id,
+                                   event.message_id)
+            if target is not None:
+                self._spawn_copies(target.round_id)
         return changed
 
-    async def _relay(self, reply: ReplyPosted) -> None:
-        """Copy a new reply into its section's thread in every other channel of the round
-        (other platforms included), recorded as the same statement, so that everyone can
-        read it and take a stance on it. A channel whose platform is not connected, or
-        whose post fails, is skipped; reconciliation on restart does not re-copy, so a
-        missed copy stays missed (logged)."""
-        found = await self.db(self.store.relay_targets, reply.platform, reply.channel_id,
-                              reply.message_id)
-        if found is None:
-            return
-        statement_id, language, threads = found
-        text = translate("relay.copy", language, platform=reply.platform.capitalize(),
-                         text=reply.text)
-        for platform_name, workspace_id, channel_id, thread_id in threads:
-            platform = self.platforms.get(platform_name)
-            if platform is None:
-                continue
-            try:
-                posted = await platform.post_copy(
-                    ChannelRef(platform_name, workspace_id, channel_id), thread_id, text)
-            except Exception:  # noqa: BLE001 - one channel's failure must not stop the others
-                _log.warning("could not copy reply %s to %s %s", reply.message_id,
-                             platform_name, channel_id, exc_info=True)
-                continue
-            await self.db(self.store.record_messages, statement_id, [
-                (posted.channel.platform, posted.channel.workspace_id,
-                 posted.channel.channel_id, posted.message_id, posted.thread_id, posted.part)])
+    def _spawn_copies(self, round_id: int, only_platform: str | None = None) -> None:
+        task = asyncio.create_task(self.copy_replies(round_id, only_platform))
+        self._relays.add(task)
+        task.add_done_callback(self._relays.discard)
+
+    async def copy_replies(self, round_id: int, only_platform: str | None = None) -> int:
+        """Copy each reply of a round into its section's thread in every channel of the
+        round where it is not yet (other platforms included), recorded as the same
+        statement, so that everyone can read every reply and take a stance on it.
+
+        Run after each new reply, when a channel joins the round, and by reconciliation
+        (``only_platform``): a copy missed while a platform was away is made when it is
+        back. A channel whose platform is not connected, or whose post fails, is skipped
+        until the next pass. One pass at a time; returns the number of copies posted.
+        """
+        posted_count = 0
+        async with self._copy_lock:
+            for statement_id, language, origin, text, threads in await self.db(
+                    self.store.copies_missing, round_id):
+                copy = translate("relay.copy", language, platform=(origin or "").capitalize(),
+                                 text=text or "")
+                for platform_name, workspace_id, channel_id, thread_id in threads:
+                    platform = self.platforms.get(platform_name)
+                    if platform is None or (only_platform and platform_name != only_platform):
+                        continue
+                    try:
+                        posted = await platform.post_copy(
+                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy)
+                    except Exception:  # noqa: BLE001 - the next pass tries again
+                        _log.warning("could not copy statement %s to %s %s", statement_id,
+                                     platform_name, channel_id, exc_info=True)
+                        continue
+                    await self.db(self.store.record_messages, statement_id, [
+                        (posted.channel.platform, posted.channel.workspace_id,
+                         posted.channel.channel_id, posted.message_id, posted.thread_id,
+                         posted.part)], is_copy=True)
+                    posted_count += 1
+        return posted_count
 
     async def settle_relays(self) -> None:
         """Wait until every reply copy under way is posted (tests, the demo, shutdown)."""
@@ -323,6 +336,8 @@ class Planbot:
                 # idempotent, and the end covers a platform that does not call back.
                 await record(await platform.post_section(channel, post, on_posted=record))
                 posted += 1
+            if posted:
+                self._spawn_copies(round_id)  # the replies written before this channel joined
             return round_id, posted, len(statements) - posted
 
     async def _record(self, statement_id: int, messages: list[PostedMessage]) -> None:

@@ -30,6 +30,7 @@ class ReconcileReport:
     replies_deleted: int = 0
     reactions_added: int = 0
     reactions_removed: int = 0
+    copies_posted: int = 0
 
 
 def _order(message_id: str) -> Decimal:
@@ -47,16 +48,20 @@ class Reconciler:
         self.core = core
 
     async def run(self, platform: ChatPlatform) -> ReconcileReport:
-        """Reconcile every open round on ``platform``; platform errors on one message are
+        """Reconcile every open round on ``platform``: replies, reactions, then the copies
+        of replies this platform's channels are owed. Platform errors on one message are
         logged and the rest goes on (the next reconciliation retries)."""
         core, store = self.core, self.core.store
         report = ReconcileReport()
+        # The platform being read is connected: copies owed to it can be made now.
+        core.platforms.setdefault(platform.name, platform)
         for rnd in await core.db(store.rounds, "open"):
             if not any(p == platform.name for p, _, _ in rnd.channels):
                 continue
             report.rounds += 1
             await self._replies(platform, rnd.id, report)
             await self._reactions(platform, rnd.id, report)
+            report.copies_posted += await core.copy_replies(rnd.id, platform.name)
         _log.info("reconciled %s: %s", platform.name, report)
         return report
 

@@ -245,43 +245,51 @@ class EventWrites(StoreBase):
             if msg is None or msg.deleted_at is not None:
                 return False
             msg.deleted_at = at
-            stmt = s.get(Statement, msg.statement_id) if msg.statement_id else None
+            # Deleting planbot's copy hides it there; the author's reply stands.
+            stmt = s.get(Statement, msg.statement_id) if msg.statement_id and not msg.is_copy \
+                else None
             if stmt is not None and stmt.kind == "reply" and stmt.deleted_at is None:
                 stmt.deleted_at = at
             return True
 
-    def relay_targets(self, platform: str, channel_id: str, message_id: str
-                      ) -> tuple[int, str, list[tuple[str, str, str, str]]] | None:
-        """Where a reply should be copied: (its statement id, the round's language, and the
-        (platform, workspace, channel, thread) of its section's thread in every other
-        channel of the round that has no copy yet). None for an unknown message or a
-        statement that is not a live reply."""
+    def copies_missing(self, round_id: int) -> list[tuple[int, str, str, str | None, list]]:
+        """Replies of a round still to be copied somewhere: (statement id, round language,
+        author's platform, text, [(platform, workspace, channel, thread)]) for each live,
+        readable reply whose section thread, in some channel of the round, has neither the
+        reply nor planbot's copy of it. Oldest reply first."""
         with self._tx() as s:
-            row = s.execute(
-                select(Statement.id, Statement.round_id, Statement.section_id, Round.language)
-                .join(PlatformMessage, PlatformMessage.statement_id == Statement.id)
-                .join(Round, Round.id == Statement.round_id)
-                .where(PlatformMessage.platform == platform,
-                       PlatformMessage.channel_id == channel_id,
-                       PlatformMessage.message_id == message_id,
-                       Statement.kind == "reply", Statement.deleted_at.is_(None))).first()
-            if row is None:
-                return None
-            statement_id, round_id, section_id, language = row
+            language = s.scalar(select(Round.language).where(Round.id == round_id))
             section = aliased(Statement)
-            threads = s.execute(
-                select(PlatformMessage.platform, PlatformMessage.workspace_id,
-                       PlatformMessage.channel_id, PlatformMessage.thread_id)
-                .join(section, section.id == PlatformMessage.statement_id)
-                .where(section.round_id == round_id, section.kind == "section",
-                       section.section_id == section_id, PlatformMessage.part == 0,
-                       PlatformMessage.thread_id.is_not(None))
-                .order_by(PlatformMessage.id)).all()
-            copied = {tuple(r) for r in s.execute(
-                select(PlatformMessage.platform, PlatformMessage.thread_id)
-                .where(PlatformMessage.statement_id == statement_id))}
-        return statement_id, language, [tuple(t) for t in threads
-                                        if (t.platform, t.thread_id) not in copied]
+            threads: dict[int, list[tuple[str, str, str, str]]] = {}
+            for section_id, *thread in s.execute(
+                    select(section.section_id, PlatformMessage.platform,
+                           PlatformMessage.workspace_id, PlatformMessage.channel_id,
+                           PlatformMessage.thread_id)
+                    .join(section, section.id == PlatformMessage.statement_id)
+                    .where(section.round_id == round_id, section.kind == "section",
+                           PlatformMessage.part == 0, PlatformMessage.thread_id.is_not(None))
+                    .order_by(PlatformMessage.id)):
+                threads.setdefault(section_id, []).append(tuple(thread))
+            replies = s.execute(
+                select(Statement.id, Statement.section_id, Statement.platform, Statement.text)
+                .where(Statement.round_id == round_id, Statement.kind == "reply",
+                       Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
+                       Statement.source != "import")
+                .order_by(Statement.id)).all()
+            present: dict[int, set[tuple[str, str]]] = {}
+            for sid, platform, thread_id in s.execute(
+                    select(PlatformMessage.statement_id, PlatformMessage.platform,
+                           PlatformMessage.thread_id)
+                    .join(Statement, Statement.id == PlatformMessage.statement_id)
+                    .where(Statement.round_id == round_id, Statement.kind == "reply")):
+                present.setdefault(sid, set()).add((platform, thread_id))
+        missing = []
+        for sid, section_id, platform, text in replies:
+            where = [t for t in threads.get(section_id, [])
+                     if (t[0], t[3]) not in present.get(sid, set())]
+            if where:
+                missing.append((sid, language, platform, text, where))
+        return missing
 
     def statement_messages(self, statement_id: int) -> list[tuple[str, str, str]]:
         """(platform, channel_id, message_id) of every message carrying a statement."""
@@ -293,9 +301,9 @@ class EventWrites(StoreBase):
                 .order_by(PlatformMessage.id))]
 
     def thread_replies(self, platform: str, thread_id: str) -> dict[str, tuple[str, str | None, bool]]:
-        """Live replies written on ``platform`` in a thread: message id -> (channel id, text,
-        text withheld). Copies planbot itself posted of replies from another platform are
-        left out: they are the bot's messages, which the platform's history also omits."""
+        """Live replies people wrote on ``platform`` in a thread: message id -> (channel id,
+        text, text withheld). planbot's own copies of replies written elsewhere are left
+        out: their text is not the author's, and platforms may omit the bot's messages."""
         with self._tx() as s:
             rows = s.execute(
                 select(PlatformMessage.message_id, PlatformMessage.channel_id, Statement.text,
@@ -303,7 +311,7 @@ class EventWrites(StoreBase):
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
                 .where(PlatformMessage.platform == platform,
                        PlatformMessage.thread_id == thread_id, Statement.kind == "reply",
-                       Statement.platform == platform, Statement.deleted_at.is_(None),
+                       PlatformMessage.is_copy.is_(False), Statement.deleted_at.is_(None),
                        PlatformMessage.deleted_at.is_(None))).all()
         return {mid: (chan, text, withheld) for mid, chan, text, withheld in rows}
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -199,7 +200,8 @@ class PlatformMessage(Base):
     """A platform message planbot knows: a section part, a reply, or a digest part.
 
     ``message_id`` is a Discord snowflake or a Slack ``ts``; ``thread_id`` the thread it roots
-    or lives in. Unique per platform and channel, so recording it twice is harmless.
+    or lives in; ``is_copy`` marks planbot's copy of a reply written in another channel.
+    Unique per platform and channel, so recording it twice is harmless.
     """
 
     __tablename__ = "platform_messages"
@@ -212,6 +214,7 @@ class PlatformMessage(Base):
     thread_id: Mapped[str | None] = mapped_column(String(64), index=True)
     part: Mapped[int] = mapped_column(Integer, default=0)
     statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"), index=True)
+    is_copy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -137,11 +137,12 @@ class RoundQueries(StoreBase):
                        PlatformMessage.channel_id == channel_id)))
 
     def record_messages(self, statement_id: int | None, messages: Iterable[tuple],
-                        digest_id: int | None = None) -> None:
+                        digest_id: int | None = None, *, is_copy: bool = False) -> None:
         """Record posted messages: (platform, workspace_id, channel_id, message_id, thread_id,
-        part) tuples for a statement or a digest. Recording one twice is harmless."""
+        part) tuples for a statement or a digest; ``is_copy`` for planbot's copies of a reply.
+        Recording one twice is harmless."""
         rows = [dict(platform=p, workspace_id=w, channel_id=c, message_id=m, thread_id=t,
-                     part=part, statement_id=statement_id, digest_id=digest_id)
+                     part=part, statement_id=statement_id, digest_id=digest_id, is_copy=is_copy)
                 for p, w, c, m, t, part in messages]
         if rows:
             with self._tx() as s:
