@@ -59,6 +59,8 @@ class PublishResult:
     posted: list[PostedMessage] = field(default_factory=list)
 
 
+ON_DEMAND_COOLDOWN = timedelta(minutes=1)
+"""A second ``/digest`` in the same channel this soon is a double click, not a request."""
 CLAIM_STALE_AFTER = timedelta(minutes=15)
 """A claimed digest still unposted after this long was left by a process that died."""
 
@@ -77,6 +79,7 @@ class DigestPublisher:
         self.planbot = planbot
         self.platforms: dict[str, ChatPlatform] = (
             planbot.platforms if platforms is None else dict(platforms))
+        self._channel_locks: dict[tuple[int, ChannelRef], asyncio.Lock] = {}
 
     @property
     def clock(self):
@@ -167,13 +170,23 @@ class DigestPublisher:
 
     async def __call__(self, round_id: int, kind: str, platform: ChatPlatform | None = None,
                        channel: ChannelRef | None = None) -> PublishResult:
-        """The core's hook: a ``kind`` digest up to now, in ``channel`` only (``/digest``),
-        or in every channel of the round when ``channel`` is None (a facilitator's close)."""
-        channels = [(platform, channel)] if channel is not None else None
-        # On-demand periods end on the minute: two clicks in the same minute claim the same
-        # period, and the second posts nothing.
-        end = self.clock.now().replace(second=0, microsecond=0) if kind == "on_demand" else None
-        return await self.publish(round_id, kind, end=end, channels=channels)
+        """The core's hook: a ``kind`` digest in ``channel`` only (``/digest``), or in every
+        channel of the round when ``channel`` is None (the final digest of a facilitator's
+        close, which ends at the closing time, like the scheduled one: they claim the same
+        period, so a round gets one final digest).
+
+        ``/digest`` clicked again in the same channel within ``ON_DEMAND_COOLDOWN`` posts
+        nothing (``PublishResult(None)``)."""
+        if channel is None:
+            rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+            return await self.publish(round_id, kind, end=rnd.closed_at if rnd else None)
+        lock = self._channel_locks.setdefault((round_id, channel), asyncio.Lock())
+        async with lock:
+            since = self.clock.now() - ON_DEMAND_COOLDOWN
+            if await self.planbot.db(self.planbot.store.digest_posted_since, round_id,
+                                     channel.platform, channel.channel_id, since):
+                return PublishResult(None)
+            return await self.publish(round_id, kind, channels=[(platform, channel)])
 
     async def remind(self, round_id: int) -> list[PostedMessage]:
         """Post the closing reminder in every channel of an open round (nothing otherwise)."""

@@ -80,6 +80,14 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
+def one_message(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its first part (cut as
+    :func:`split_text` cuts) ended with "…", so a reader sees it was shortened."""
+    if len(text) <= limit:
+        return text
+    return split_text(text, limit - 1)[0].rstrip() + "…"
+
+
 def _cut_positions(text: str) -> tuple[frozenset[int], ...]:
     """Allowed cut offsets, best first: grapheme boundaries outside Markdown links, ``<url>``
     and URLs, then outside URLs only, then every grapheme boundary."""

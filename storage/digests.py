@@ -141,6 +141,18 @@ class DigestQueries(StoreBase):
                                      Digest.created_at < now - stale_after)
                 .values(created_at=now).returning(Digest.id))
 
+    def digest_posted_since(self, round_id: int, platform: str, channel_id: str,
+                            since: datetime) -> bool:
+        """Whether a digest of the round was claimed since ``since`` and posted (or is being
+        posted) in that channel."""
+        with self._tx() as s:
+            return s.scalar(
+                select(func.count()).select_from(Digest)
+                .join(PlatformMessage, PlatformMessage.digest_id == Digest.id)
+                .where(Digest.round_id == round_id, Digest.created_at >= since,
+                       PlatformMessage.platform == platform,
+                       PlatformMessage.channel_id == channel_id)) > 0
+
     def digest_progress(self, digest_id: int) -> tuple[datetime, set[tuple[str, str]]]:
         """A claimed digest's period start, and the (platform, channel) pairs it was already
         posted in (a taken-over claim posts only in the others)."""

@@ -21,7 +21,7 @@ from bot.platform import (
     ReactionState,
     SectionPost,
 )
-from bot.textsplit import split_text
+from bot.textsplit import one_message, split_text
 from integrations.discord.translate import emoji_of, reply_posted
 
 _log = logging.getLogger(__name__)
@@ -57,12 +57,15 @@ class DiscordPlatform:
         it, in ``section.seed_emoji`` order."""
         target = self._channel(channel)
         text = f"## {section.title}\n\n{section.body}".strip()
-        sent = [await target.send(part, allowed_mentions=NO_MENTIONS) for part in split_text(text, MESSAGE_LIMIT)]
+        sent: list[discord.Message] = []
+        posted: list[PostedMessage] = []
+        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+            sent.append(await target.send(part, allowed_mentions=NO_MENTIONS))
+            posted.append(PostedMessage(channel, str(sent[-1].id),
+                                        str(sent[0].id) if i == 0 else None, i))
+            if on_posted is not None:
+                await on_posted(posted[-1:])  # each part recorded as soon as it is out
         first = sent[0]
-        posted = [PostedMessage(channel, str(m.id), str(first.id) if i == 0 else None, i)
-                  for i, m in enumerate(sent)]
-        if on_posted is not None:
-            await on_posted(posted)
         await first.create_thread(name=_thread_name(section.title))
         for emoji in section.seed_emoji:
             await first.add_reaction(emoji)
@@ -79,7 +82,7 @@ class DiscordPlatform:
         """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
         ``thread_id`` of ``channel`` as the bot, mentions disabled; returns the message id."""
         message = await self._channel(channel, thread_id).send(
-            split_text(text, MESSAGE_LIMIT)[0], allowed_mentions=NO_MENTIONS
+            one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS
         )
         return str(message.id)
 

@@ -25,7 +25,7 @@ from bot.platform import (
     SectionPost,
 )
 from bot.stances import SLACK_ALIASES
-from bot.textsplit import split_text
+from bot.textsplit import one_message
 from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_messages
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.translate import reply_from_history
@@ -76,8 +76,8 @@ class SlackPlatform:
                 channel=channel.channel_id, unfurl_links=False, unfurl_media=False, **payload)
             root = posted[0].message_id if posted else resp["ts"]
             posted.append(PostedMessage(channel, resp["ts"], root, part))
-        if on_posted is not None:
-            await on_posted(posted)
+            if on_posted is not None:
+                await on_posted(posted[-1:])  # each part recorded as soon as it is out
         for emoji in section.seed_emoji:
             name = short_name(emoji)
             if name is None:
@@ -96,7 +96,9 @@ class SlackPlatform:
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread as escaped ``mrkdwn``
         (cut to one section block's 3,000 characters). Raises ``SlackApiError``."""
-        body = split_text(markdown_to_mrkdwn(text), SECTION_TEXT_LIMIT)[0]
+        # Cut before escaping, so no entity (&amp;) is cut in half; a message's text may
+        # hold 40,000 characters, room enough for the escapes to grow.
+        body = markdown_to_mrkdwn(one_message(text, SECTION_TEXT_LIMIT))
         resp = await self._client.chat_postMessage(
             channel=channel.channel_id, thread_ts=thread_id, text=body,
             unfurl_links=False, unfurl_media=False)

@@ -231,3 +231,29 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_
     assert taken.digest_id == dead
     assert platforms["discord"].digests == [] and len(platforms["slack"].digests) == 1
     assert taken.rendered.digest["period"]["start"] == start.isoformat()
+
+
+async def test_digest_clicks_across_a_minute_and_in_two_channels(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    pb.clock.set(datetime(2026, 11, 4, 14, 0, 59, tzinfo=UTC))
+    await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    pb.clock.advance(timedelta(seconds=2))
+    again = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    assert "just posted" in again.text and len(platforms["slack"].digests) == 1
+    other = await pb.run_command(digest_command(DISCORD, "en"), platforms["discord"])
+    assert "just posted" not in other.text and len(platforms["discord"].digests) == 1
+
+
+async def test_a_round_gets_one_final_digest_however_it_is_closed(pb):
+    round_id, platforms = await busy_round(pb)
+    pb.digest_publisher.platforms.update(platforms)
+    pb.clock.advance(timedelta(days=2))
+    close = CommandInvoked(platform="discord", workspace_id=DISCORD.workspace_id,
+                           channel_id=DISCORD.channel_id, occurred_at=START,
+                           actor=Actor("facilitator"), action="close",
+                           roles=frozenset({"facilitator"}))
+    await pb.run_command(close, platforms["discord"])
+    pb.clock.advance(timedelta(seconds=3))
+    assert (await pb.digest_publisher(round_id, "final")).digest_id is None
+    assert [d["kind"] for d in pb.store.digests(round_id)] == ["final"]

@@ -158,3 +158,11 @@ def test_discord_sized_french_section_with_emoji():
     _offsets(text, parts)
     for p in parts:
         assert p.count("👩🏽\u200d🍳") == p.count("\u200d")  # no ZWJ sequence cut apart
+
+
+def test_one_message_marks_a_cut():
+    from bot.textsplit import one_message
+
+    assert one_message("court", 10) == "court"
+    cut = one_message("mot " * 1000, 2000)
+    assert len(cut) <= 2000 and cut.endswith("…") and "mot" in cut
