@@ -161,7 +161,8 @@ class EventApplier:
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)
-        if target is None or target.kind != "reply":
+        # An edit of planbot's own copy (it follows the author's edit) says nothing new.
+        if target is None or target.kind != "reply" or target.is_copy:
             return False
         text = None if ev.text_withheld else clean_text(ev.text)
         return self.store.edit_reply(event_key=ev.event_key, statement_id=target.statement_id,

@@ -24,7 +24,7 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
-from bot.events import CommandInvoked, InboundEvent, ReplyPosted
+from bot.events import CommandInvoked, InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
@@ -112,17 +112,44 @@ class Planbot:
             loop.run_in_executor(self._db_thread, self._drain, loop)
         changed = await done
         self.applied += changed
-        if changed and isinstance(event, ReplyPosted) and not event.text_withheld:
+        if changed and isinstance(event, (ReplyPosted, ReplyEdited, ReplyDeleted)):
             target = await self.db(self.store.find_message, event.platform, event.channel_id,
                                    event.message_id)
-            if target is not None:
-                self._spawn_copies(target.round_id)
+            if target is not None and target.kind == "reply" and not target.is_copy:
+                if isinstance(event, ReplyPosted):
+                    self._spawn(self.copy_replies(target.round_id))
+                else:
+                    self._spawn(self.update_copies(target.statement_id))
         return changed
 
-    def _spawn_copies(self, round_id: int, only_platform: str | None = None) -> None:
-        task = asyncio.create_task(self.copy_replies(round_id, only_platform))
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work)
         self._relays.add(task)
         task.add_done_callback(self._relays.discard)
+
+    async def update_copies(self, statement_id: int) -> None:
+        """Make planbot's copies of a reply say what the reply says now: edited with it,
+        deleted with it (or when its text became unreadable). A copy that cannot be
+        updated is logged; the author's reply and its stances are unaffected."""
+        state, copies = await self.db(self.store.copies_of, statement_id)
+        text = translate("relay.copy", state["language"],
+                         platform=(state["platform"] or "").capitalize(), text=state["text"] or "")
+        for platform_name, workspace_id, channel_id, message_id in copies:
+            platform = self.platforms.get(platform_name)
+            if platform is None:
+                continue
+            channel = ChannelRef(platform_name, workspace_id, channel_id)
+            try:
+                if state["deleted"] or state["text_withheld"]:
+                    await platform.delete_copy(channel, message_id)
+                    await self.db(self.store.delete_message, event_key=None,
+                                  platform=platform_name, channel_id=channel_id,
+                                  message_id=message_id, at=self.clock.now())
+                else:
+                    await platform.edit_copy(channel, message_id, text)
+            except Exception:  # noqa: BLE001 - one copy's failure must not stop the others
+                _log.warning("could not update copy %s on %s", message_id, platform_name,
+                             exc_info=True)
 
     async def copy_replies(self, round_id: int, only_platform: str | None = None) -> int:
         """Copy each reply of a round into its section's thread in every channel of the
@@ -337,7 +364,7 @@ class Planbot:
                 await record(await platform.post_section(channel, post, on_posted=record))
                 posted += 1
             if posted:
-                self._spawn_copies(round_id)  # the replies written before this channel joined
+                self._spawn(self.copy_replies(round_id))  # replies written before it joined
             return round_id, posted, len(statements) - posted
 
     async def _record(self, statement_id: int, messages: list[PostedMessage]) -> None:

@@ -101,6 +101,14 @@ class ChatPlatform(Protocol):
         cuts it to one message. The returned message's channel is where replies of that
         thread live (the thread itself on Discord)."""
 
+    async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
+        """Replace the text of a copy planbot posted (the author edited the reply); the same
+        escaping and limits as :meth:`post_copy`."""
+
+    async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
+        """Delete a copy planbot posted (the author deleted the reply). A copy already gone
+        is not an error."""
+
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
 

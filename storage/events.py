@@ -58,14 +58,15 @@ class EventWrites(StoreBase):
         with self._conn() as c:
             row = c.execute(
                 select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
-                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id)
+                       Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id,
+                       PlatformMessage.is_copy)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
                 .join(Round, Round.id == Statement.round_id)
                 .where(*where)).first()
         if row is None:
             return None
-        sid, rid, kind, status, chan, thread = row
-        return MessageTarget(sid, rid, kind, status == "open", chan, thread)
+        sid, rid, kind, status, chan, thread, is_copy = row
+        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy)
 
     def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
         """Record ``event_key`` in this transaction; False if it was already applied."""
@@ -290,6 +291,26 @@ class EventWrites(StoreBase):
             if where:
                 missing.append((sid, language, platform, text, where))
         return missing
+
+    def copies_of(self, statement_id: int) -> tuple[dict, list[tuple[str, str, str, str]]]:
+        """A reply's state (``deleted``, ``text``, ``text_withheld``, ``platform``,
+        ``language``) and planbot's live copies of it: (platform, workspace, channel,
+        message id)."""
+        with self._tx() as s:
+            row = s.execute(
+                select(Statement.deleted_at, Statement.text, Statement.text_withheld,
+                       Statement.platform, Round.language)
+                .join(Round, Round.id == Statement.round_id)
+                .where(Statement.id == statement_id)).one()
+            copies = [tuple(r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.workspace_id,
+                       PlatformMessage.channel_id, PlatformMessage.message_id)
+                .where(PlatformMessage.statement_id == statement_id,
+                       PlatformMessage.is_copy.is_(True), PlatformMessage.deleted_at.is_(None))
+                .order_by(PlatformMessage.id))]
+        state = dict(deleted=row[0] is not None, text=row[1], text_withheld=row[2],
+                     platform=row[3], language=row[4])
+        return state, copies
 
     def statement_messages(self, statement_id: int) -> list[tuple[str, str, str]]:
         """(platform, channel_id, message_id) of every message carrying a statement."""

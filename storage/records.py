@@ -50,7 +50,8 @@ class RoundData:
 
 @dataclass(frozen=True, slots=True)
 class MessageTarget:
-    """What a platform message is to planbot: the statement it carries and its round."""
+    """What a platform message is to planbot: the statement it carries and its round;
+    ``is_copy`` for planbot's copy of a reply written in another channel."""
 
     statement_id: int
     round_id: int
@@ -58,6 +59,7 @@ class MessageTarget:
     round_open: bool
     channel_id: str
     thread_id: str | None
+    is_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,8 @@ class RecordingPlatform:
     reactions: dict[str, list[ReactionState]] = field(default_factory=dict)
     replies: dict[str, list] = field(default_factory=dict)
     copies: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -80,6 +82,12 @@ class RecordingPlatform:
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))
         return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
+
+    async def edit_copy(self, channel, message_id, text):
+        self.edited.append((channel, message_id, text))
+
+    async def delete_copy(self, channel, message_id):
+        self.deleted.append((channel, message_id))
 
     async def post_digest(self, channel, digest):
         self.digests.append((channel, digest))

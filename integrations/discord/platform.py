@@ -78,6 +78,18 @@ class DiscordPlatform:
         return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
                              message_id, thread_id, 0)
 
+    async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
+        """Edit the bot's copy in place (``channel`` is the thread it lives in)."""
+        await self._channel(channel).get_partial_message(int(message_id)).edit(
+            content=one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+
+    async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
+        """Delete the bot's copy; one already gone (404) is fine."""
+        try:
+            await self._channel(channel).get_partial_message(int(message_id)).delete()
+        except discord.NotFound:
+            pass
+
     async def post_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> str:
         """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
         ``thread_id`` of ``channel`` as the bot, mentions disabled; returns the message id."""

@@ -104,6 +104,21 @@ class SlackPlatform:
             unfurl_links=False, unfurl_media=False)
         return PostedMessage(channel, resp["ts"], thread_id, 0)
 
+    async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
+        """``chat.update`` on the app's copy. Raises ``SlackApiError``."""
+        await self._client.chat_update(
+            channel=channel.channel_id, ts=message_id,
+            text=markdown_to_mrkdwn(one_message(text, SECTION_TEXT_LIMIT)))
+
+    async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
+        """``chat.delete`` on the app's copy; ``message_not_found`` is fine. Raises
+        ``SlackApiError`` otherwise."""
+        try:
+            await self._client.chat_delete(channel=channel.channel_id, ts=message_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
+
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's
         thread. Raises ``SlackApiError``."""

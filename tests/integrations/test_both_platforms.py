@@ -72,3 +72,50 @@ async def test_one_round_on_discord_and_slack(both):
                                 "stances_by_platform": {"discord": 2, "slack": 2}}
     assert {s["text"]: s["platform"] for s in digest["statements"] if s["kind"] == "reply"} == {
         "Depuis Discord": "discord", "Depuis Slack": "slack"}
+
+
+async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
+    """A reply on Discord appears in the Slack thread (and back), a stance on the copy
+    counts for the reply, and the copy follows the author's edit and deletion."""
+    core, h, slack = both
+    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                  sections=SECTIONS)
+    await slack.settle()
+    round_id = h.round_id()
+    discord_bb = h.first_parts(round_id)["broadband"]
+    slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
+
+    reply_id = await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb,
+                                            "La fibre d’abord <!channel> @everyone")
+    await h.settle()
+    await core.settle_relays()
+    await slack.settle()
+    (copy,) = slack.thread_messages(slack_bb, SLACK_CHANNEL)
+    assert copy.bot_id and copy.text == "💬 Sur Discord : La fibre d’abord &lt;!channel&gt; @everyone"
+    await slack.user_reacts(ANA, SLACK_CHANNEL, copy.ts, "+1::skin-tone-3")
+    await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
+    await slack.settle()
+    await core.settle_relays()
+    await h.settle()
+    copies_on_discord = [m for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
+    assert [m.content for m in copies_on_discord] == ["💬 Sur Slack : Et le cellulaire ?"]
+
+    await h.sandbox.user_edits(h.person("dan"), discord_bb, reply_id, "La fibre partout")
+    await h.settle()
+    await core.settle_relays()
+    await slack.settle()
+    (copy,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if m.bot_id]
+    assert copy.text == "💬 Sur Discord : La fibre partout"
+    replies = {c["text"]: c for c in core.store.statement_counts(round_id) if c["kind"] == "reply"}
+    assert replies["La fibre partout"]["agree"] == 1  # ANA's 👍 on the copy
+
+    await h.sandbox.user_deletes(h.person("dan"), discord_bb, reply_id)
+    await h.settle()
+    await core.settle_relays()
+    await slack.settle()
+    assert [m.text for m in slack.thread_messages(slack_bb, SLACK_CHANNEL)] == [
+        "Et le cellulaire ?"]
+    live = [c["text"] for c in core.store.statement_counts(round_id)
+            if c["kind"] == "reply" and c["deleted_at"] is None]
+    assert live == ["Et le cellulaire ?"]

@@ -100,6 +100,8 @@ class Rest:
             web.post(p + "/channels/{channel_id}/messages", self.create_message),
             web.get(p + "/channels/{channel_id}/messages", self.history),
             web.get(msg, self.get_message),
+            web.patch(msg, self.edit_message),
+            web.delete(msg, self.delete_message),
             web.post(msg + "/threads", self.start_thread),
             web.put(msg + "/reactions/{emoji}/@me", self.add_own_reaction),
             web.delete(msg + "/reactions/{emoji}/@me", self.remove_own_reaction),
@@ -257,6 +259,29 @@ class Rest:
 
     async def get_message(self, request: web.Request) -> web.Response:
         return json_response(self._visible(self._message(request)))
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        """The bot edits its own message: ``content`` replaced, MESSAGE_UPDATE dispatched."""
+        message = self._message(request)
+        if message.author.id != self.world.bot.id:
+            return _error(403, "Cannot edit a message authored by another user", 50005)
+        data = request[JSON_BODY]
+        error = _check_message(data)
+        if error:
+            return error
+        message.content = data.get("content", message.content)
+        message.edited_at = self.world.now()
+        await self.sb.gateway.dispatch_message("MESSAGE_UPDATE", message)
+        return json_response(self._visible(message))
+
+    async def delete_message(self, request: web.Request) -> web.Response:
+        """The bot deletes a message (its own, or any with Manage Messages): MESSAGE_DELETE."""
+        message = self._message(request)
+        del self.world.messages[message.id]
+        await self.sb.gateway.dispatch(
+            "MESSAGE_DELETE",
+            {"id": message.id, "channel_id": message.channel_id, "guild_id": message.guild_id})
+        return web.Response(status=204)
 
     def _visible(self, message: Message) -> dict:
         return message.payload(

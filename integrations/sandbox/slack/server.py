@@ -35,7 +35,12 @@ from typing import Any, Self
 from aiohttp import WSMsgType, web
 
 from integrations.sandbox.slack.delivery import AckResult, Delivery
-from integrations.sandbox.slack.webapi import WebApi, message_changed, reaction_event
+from integrations.sandbox.slack.webapi import (
+    WebApi,
+    message_changed,
+    message_deleted,
+    reaction_event,
+)
 from integrations.sandbox.slack.workspace import (
     Message,
     SlackApiFailure,
@@ -336,10 +341,7 @@ class LocalSlack:
         if tombstone:
             await self.send_event(message_changed(msg, previous, event_ts))
             return
-        await self.send_event({"type": "message", "subtype": "message_deleted", "hidden": True,
-                               "channel": channel_id, "ts": event_ts, "event_ts": event_ts,
-                               "deleted_ts": message_id, "previous_message": previous,
-                               "channel_type": "channel"})
+        await self.send_event(message_deleted(channel_id, message_id, previous, event_ts))
 
     async def user_runs_command(self, user_id: str, channel_id: str, action: str, *,
                                 locale: str | None = None, **options: str) -> CommandAnswer:

@@ -65,6 +65,7 @@ class WebApi:
             "apps.connections.open": self.apps_connections_open,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
+            "chat.delete": self.chat_delete,
             "chat.postEphemeral": self.chat_post_ephemeral,
             "reactions.add": self.reactions_add,
             "reactions.get": self.reactions_get,
@@ -112,6 +113,16 @@ class WebApi:
         msg.edited = {"user": self.bot_user_id, "ts": self.ws.next_ts()}
         self._emit(message_changed(msg, previous, self.ws.next_ts()))
         return {"channel": msg.channel, "ts": msg.ts, "text": msg.text}
+
+    def chat_delete(self, p: dict) -> dict:
+        """The app deletes its own message: a ``message_deleted`` event follows."""
+        msg = self.ws.message(p.get("channel") or "", p.get("ts") or "")
+        if msg.user != self.bot_user_id:
+            raise SlackApiFailure("cant_delete_message")
+        previous = msg.to_api()
+        self.ws.remove(msg.channel, msg.ts)
+        self._emit(message_deleted(msg.channel, msg.ts, previous, self.ws.next_ts()))
+        return {"channel": msg.channel, "ts": msg.ts}
 
     def chat_post_ephemeral(self, p: dict) -> dict:
         self.ws.channel_messages(p.get("channel") or "")
@@ -201,6 +212,13 @@ def message_changed(msg: Message, previous: dict, event_ts: str) -> dict:
     return {"type": "message", "subtype": "message_changed", "hidden": True,
             "channel": msg.channel, "ts": event_ts, "event_ts": event_ts,
             "message": msg.to_api(), "previous_message": previous, "channel_type": "channel"}
+
+
+def message_deleted(channel: str, ts: str, previous: dict, event_ts: str) -> dict:
+    """A ``message`` event of subtype ``message_deleted``."""
+    return {"type": "message", "subtype": "message_deleted", "hidden": True,
+            "channel": channel, "ts": event_ts, "event_ts": event_ts, "deleted_ts": ts,
+            "previous_message": previous, "channel_type": "channel"}
 
 
 def _window(messages: list[Message], p: dict) -> list[Message]:
