@@ -335,12 +335,17 @@ class Planbot:
             if round_id is None:
                 chosen = [s for s in version.sections if not wanted or s.key in wanted]
                 lang = language or version.languages[0]
-                round_id = await self.db(
-                    self.store.create_round, name=version.titles.get(lang) or plan,
-                    language=lang, plan_version_id=version.version_id,
-                    section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                    closes_at=closes_at)
-                _log.info("opened round %s over plan %s", round_id, plan)
+                try:
+                    round_id = await self.db(
+                        self.store.create_round, name=version.titles.get(lang) or plan,
+                        language=lang, plan_version_id=version.version_id,
+                        section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
+                        closes_at=closes_at)
+                    _log.info("opened round %s over plan %s", round_id, plan)
+                except IntegrityError:
+                    # Another process opened this plan at the same moment: join its round.
+                    round_id = await self.db(self.store.open_round_for_plan, plan)
+                    await self._check_join(round_id, wanted, language, closes_at)
             else:
                 await self._check_join(round_id, wanted, language, closes_at)
             await self.db(self.store.add_round_channel, round_id, channel.platform,

@@ -116,12 +116,20 @@ class Round(Base):
     """A discussion round over some sections of one plan version.
 
     ``status`` is ``open`` or ``closed``; ``source`` is ``chat`` or ``polis`` (imported);
-    ``source_hash`` fingerprints an imported conversation so it is not imported twice.
+    ``source_hash`` fingerprints an imported conversation so it is not imported twice. At
+    most one round per plan is open: a partial unique index holds it even when two
+    processes open the same plan at once.
     """
+
+    __table_args__ = (
+        Index("uq_rounds_open_plan", "plan_id", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
 
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), default="open")

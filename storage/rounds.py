@@ -44,10 +44,16 @@ class RoundQueries(StoreBase):
         closes_at: datetime | None = None,
         source: str = "chat",
     ) -> int:
-        """Create an open round with one section statement per ``section_ids``; returns its id."""
+        """Create an open round with one section statement per ``section_ids``; returns its id.
+
+        Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
+        open (another process won the race)."""
         with self._tx() as s:
-            rnd = Round(plan_version_id=plan_version_id, name=name, language=language,
-                        status="open", source=source, opened_at=opened_at, closes_at=closes_at)
+            plan_id = s.scalar(select(PlanVersion.plan_id)
+                               .where(PlanVersion.id == plan_version_id)) if plan_version_id else None
+            rnd = Round(plan_version_id=plan_version_id, plan_id=plan_id, name=name,
+                        language=language, status="open", source=source, opened_at=opened_at,
+                        closes_at=closes_at)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:

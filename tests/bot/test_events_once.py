@@ -312,3 +312,22 @@ async def test_sections_are_recorded_as_soon_as_sent(pb):
                                                     platform=again)
     assert (posted, already) == (7, 1)
     assert [s.key for _, s in again.sections][0] == "digital-skills"
+
+
+async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database_url):
+    import asyncio
+
+    from bot.core import Planbot
+    from bot.platform import ChannelRef
+
+    first = make_planbot(tmp_path, database_url=database_url)
+    second = Planbot(first.store, first.settings, first.clock)  # another process, same store
+    results = await asyncio.gather(
+        first.open_round(plan="sample", channel=_channel(), platform=RecordingPlatform()),
+        second.open_round(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
+                          platform=RecordingPlatform(name="slack")))
+    assert len({r[0] for r in results}) == 1
+    assert len(first.store.rounds("open")) == 1
+    first.close()
+    second.close()
+    first.store.engine.dispose()
