@@ -15,6 +15,11 @@ from bot.findings import analyse_round
 from bot.publish import DigestPublisher
 from tests.bot.digest_fixtures import DISCORD, SLACK, busy_round
 from tests.helpers import START, make_planbot
+from tests.integrations.two_platforms import (
+    SLACK_CHANNEL,
+    SLACK_FACILITATOR,
+    two_platforms,
+)
 
 
 @pytest.fixture
@@ -111,39 +116,18 @@ async def test_nothing_is_claimed_when_no_channel_is_connected(pb):
 
 # ---- against the real adapters and the local servers -----------------------------------
 
-SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
 
 
 @pytest.fixture
 async def both(tmp_path):
     """The real Discord bot and Slack app on local servers, one core with the publisher."""
-    from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-    from integrations.sandbox.slack import LocalSlack
-    from tests.integrations.discord.harness import start_bot as start_discord
-    from tests.integrations.discord.harness import stop_bot as stop_discord
-    from tests.integrations.slack.conftest import start_bot as start_slack
 
-    async with DiscordSandbox() as discord_local:
-        with discord_py_pointed_at(discord_local):
-            # The local Discord dates messages by the wall clock: start the core there too.
-            core = make_planbot(tmp_path, facilitator_ids=frozenset(
-                {discord_local.facilitator_role.id, SLACK_FACILITATOR}),
-                clock=ManualClock(datetime.now(UTC)))
-            slack_local = LocalSlack()
-            await slack_local.start()
-            slack_local.add_user(SLACK_FACILITATOR, "fanny", locale="en-US")
-            slack_local.add_channel(SLACK_CHANNEL, "plan")
-            harness = await start_discord(discord_local, core)
-            slackbot = await start_slack(slack_local, core, "socket")
-            core.digest_publisher = DigestPublisher(core, {"discord": harness.bot.platform,
-                                                           "slack": slackbot.platform})
-            try:
-                yield core, harness, slack_local
-            finally:
-                await slackbot.stop()
-                await stop_discord(harness)
-                await slack_local.stop()
-                core.close()
+    # The local Discord dates messages by the wall clock: start the core there too.
+    async with two_platforms(tmp_path, [(SLACK_FACILITATOR, "fanny", "en-US")],
+                             clock=ManualClock(datetime.now(UTC))) as (core, h, slack, app):
+        core.digest_publisher = DigestPublisher(core, {"discord": h.bot.platform,
+                                                       "slack": app.platform})
+        yield core, h, slack
 
 
 async def test_long_digest_posted_in_order_on_both_real_platforms(both):

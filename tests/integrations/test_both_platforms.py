@@ -8,38 +8,22 @@ from datetime import timedelta
 import pytest
 
 from bot.digests.build import Period, build_digest
-from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-from integrations.sandbox.slack import LocalSlack
-from tests.helpers import START, make_planbot
-from tests.integrations.discord.harness import start_bot as start_discord
-from tests.integrations.discord.harness import stop_bot as stop_discord
-from tests.integrations.slack.conftest import start_bot as start_slack
+from tests.helpers import START
+from tests.integrations.two_platforms import (
+    SLACK_CHANNEL,
+    SLACK_FACILITATOR,
+    two_platforms,
+)
 
-SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
 ANA, BEN = "UANA", "UBEN"
 SECTIONS = "broadband,digital-skills"
 
 
 @pytest.fixture
 async def both(tmp_path):
-    async with DiscordSandbox() as discord_local:
-        with discord_py_pointed_at(discord_local):
-            core = make_planbot(tmp_path, facilitator_ids=frozenset(
-                {discord_local.facilitator_role.id, SLACK_FACILITATOR}))
-            slack_local = LocalSlack()
-            await slack_local.start()
-            for user in (SLACK_FACILITATOR, ANA, BEN):
-                slack_local.add_user(user, user.lower())
-            slack_local.add_channel(SLACK_CHANNEL, "plan")
-            harness = await start_discord(discord_local, core)
-            slackbot = await start_slack(slack_local, core, "socket")
-            try:
-                yield core, harness, slack_local
-            finally:
-                await slackbot.stop()
-                await stop_discord(harness)
-                await slack_local.stop()
-                core.close()
+    users = [(SLACK_FACILITATOR, "ufacil", None), (ANA, "uana", None), (BEN, "uben", None)]
+    async with two_platforms(tmp_path, users) as (core, harness, slack_local, _app):
+        yield core, harness, slack_local
 
 
 async def test_one_round_on_discord_and_slack(both):

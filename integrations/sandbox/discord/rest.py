@@ -108,7 +108,8 @@ class Rest:
             web.get(msg + "/reactions/{emoji}", self.reaction_users),
             web.post(p + "/interactions/{interaction_id}/{token}/callback", self.callback),
             web.post(p + "/webhooks/{app_id}/{token}", self.followup),
-            web.patch(p + "/webhooks/{app_id}/{token}/messages/@original", self.edit_original),
+            # Editing the original answer is recorded like a follow-up.
+            web.patch(p + "/webhooks/{app_id}/{token}/messages/@original", self.followup),
         ]
 
     # -- middleware: record, authenticate, inject faults ---------------------------------
@@ -362,15 +363,6 @@ class Rest:
         )
 
     async def followup(self, request: web.Request) -> web.Response:
-        record = self.sb.interaction_by_token(request.match_info["token"])
-        if record is None or not record.callbacks:
-            return _error(404, "Unknown Webhook", 10015)
-        data = request[JSON_BODY]
-        record.followups.append((self.world.now(), data))
-        record.answered.set()
-        return json_response(self._interaction_message(record, data))
-
-    async def edit_original(self, request: web.Request) -> web.Response:
         record = self.sb.interaction_by_token(request.match_info["token"])
         if record is None or not record.callbacks:
             return _error(404, "Unknown Webhook", 10015)
