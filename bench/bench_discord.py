@@ -107,6 +107,9 @@ class _Posting:
     def __init__(self) -> None:
         self._ids = itertools.count(10**17)
 
+    async def finish_section(self, channel, message_id, section):
+        pass
+
     async def post_section(self, channel, section, on_posted=None):
         mid = str(next(self._ids))
         return [PostedMessage(channel, mid, mid, 0)]

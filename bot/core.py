@@ -356,13 +356,16 @@ class Planbot:
                                  channel.channel_id)
             posted = 0
             for st in statements:
-                if st.statement_id in done:
-                    continue
                 post = SectionPost(
                     key=st.section_key,
                     title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
                     body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
                     seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
+                if st.statement_id in done:
+                    # Posted before; a run stopped half-way may have left it without its
+                    # thread or reactions.
+                    await platform.finish_section(channel, done[st.statement_id], post)
+                    continue
                 record = partial(self._record, st.statement_id)
                 # Recorded once sent (on_posted) and again at the end: recording is
                 # idempotent, and the end covers a platform that does not call back.

@@ -94,6 +94,12 @@ class ChatPlatform(Protocol):
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post a rendered digest's parts in order; returns one entry per message posted."""
 
+    async def finish_section(self, channel: ChannelRef, message_id: str,
+                             section: SectionPost) -> None:
+        """Make sure a section posted earlier (``message_id``, its first part) has its thread
+        and its seed reactions: what a process stopped half-way through ``post_section``
+        left undone. Doing it again changes nothing."""
+
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """Post, as the bot, a copy of a reply written on another platform or channel into
         the thread ``thread_id`` of ``channel``, so people here can read it and react to it.

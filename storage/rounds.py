@@ -132,15 +132,16 @@ class RoundQueries(StoreBase):
                 .order_by(SectionVersion.position)).all()
             return [RoundStatement(*r) for r in rows]
 
-    def posted_statements(self, round_id: int, platform: str, channel_id: str) -> set[int]:
-        """Ids of the round's section statements already posted in that channel."""
+    def posted_statements(self, round_id: int, platform: str, channel_id: str) -> dict[int, str]:
+        """The round's section statements already posted in that channel: statement id ->
+        the message id of its first part."""
         with self._tx() as s:
-            return set(s.scalars(
-                select(PlatformMessage.statement_id).join(
+            return {sid: mid for sid, mid in s.execute(
+                select(PlatformMessage.statement_id, PlatformMessage.message_id).join(
                     Statement, Statement.id == PlatformMessage.statement_id)
                 .where(Statement.round_id == round_id, Statement.kind == "section",
-                       PlatformMessage.platform == platform,
-                       PlatformMessage.channel_id == channel_id)))
+                       PlatformMessage.platform == platform, PlatformMessage.part == 0,
+                       PlatformMessage.channel_id == channel_id))}
 
     def record_messages(self, statement_id: int | None, messages: Iterable[tuple],
                         digest_id: int | None = None, *, is_copy: bool = False) -> None:

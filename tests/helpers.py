@@ -67,6 +67,7 @@ class RecordingPlatform:
     reactions: dict[str, list[ReactionState]] = field(default_factory=dict)
     replies: dict[str, list] = field(default_factory=dict)
     copies: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    finished: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -78,6 +79,9 @@ class RecordingPlatform:
         if on_posted is not None:
             await on_posted(posted)
         return posted
+
+    async def finish_section(self, channel, message_id, section):
+        self.finished.append((channel, message_id, section.key))
 
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))

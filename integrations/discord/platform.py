@@ -27,6 +27,8 @@ from integrations.discord.translate import emoji_of, reply_posted
 _log = logging.getLogger(__name__)
 
 MESSAGE_LIMIT = 2000
+THREAD_ALREADY_CREATED = 160004
+"""Discord's JSON error code: "A thread has already been created for this message"."""
 """Characters (code points) in one message's content (docs: resources/message#create-message)."""
 THREAD_NAME_LIMIT = 100
 """Characters in a thread name (docs: resources/channel#start-thread-from-message)."""
@@ -70,6 +72,19 @@ class DiscordPlatform:
         for emoji in section.seed_emoji:
             await first.add_reaction(emoji)
         return posted
+
+    async def finish_section(self, channel: ChannelRef, message_id: str,
+                             section: SectionPost) -> None:
+        """Start the section's thread if it has none (Discord answers 160004 when it has
+        one) and add the seed reactions (adding one already there changes nothing)."""
+        first = self._channel(channel).get_partial_message(int(message_id))
+        try:
+            await first.create_thread(name=_thread_name(section.title))
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ALREADY_CREATED:
+                raise
+        for emoji in section.seed_emoji:
+            await first.add_reaction(emoji)
 
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread (a reply lives in the

@@ -78,13 +78,21 @@ class SlackPlatform:
             posted.append(PostedMessage(channel, resp["ts"], root, part))
             if on_posted is not None:
                 await on_posted(posted[-1:])  # each part recorded as soon as it is out
+        await self._seed(channel.channel_id, posted[0].message_id, section)
+        return posted
+
+    async def finish_section(self, channel: ChannelRef, message_id: str,
+                             section: SectionPost) -> None:
+        """Add the seed reactions the section may lack (a Slack thread needs no creating)."""
+        await self._seed(channel.channel_id, message_id, section)
+
+    async def _seed(self, channel_id: str, ts: str, section: SectionPost) -> None:
         for emoji in section.seed_emoji:
             name = short_name(emoji)
             if name is None:
                 _log.warning("no Slack name for seed emoji %r; not seeded", emoji)
                 continue
-            await self._react(channel.channel_id, posted[0].message_id, name)
-        return posted
+            await self._react(channel_id, ts, name)
 
     async def _react(self, channel_id: str, ts: str, name: str) -> None:
         try:

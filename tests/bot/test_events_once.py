@@ -312,6 +312,7 @@ async def test_sections_are_recorded_as_soon_as_sent(pb):
                                                     platform=again)
     assert (posted, already) == (7, 1)
     assert [s.key for _, s in again.sections][0] == "digital-skills"
+    assert [key for _, _, key in again.finished] == ["broadband"]  # its thread and reactions
 
 
 async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database_url):
