@@ -24,7 +24,13 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
-from bot.events import CommandInvoked, InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
+from bot.events import (
+    CommandInvoked,
+    InboundEvent,
+    ReplyDeleted,
+    ReplyEdited,
+    ReplyPosted,
+)
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
