@@ -106,44 +106,62 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
     """:func:`polis_kmeans` for R starts at once. ``starts`` (R, k, d).
 
     Returns ``(labels (R, n), centres (R, k, d), alive (R, k), cost (R,))``; a dropped centre
-    has ``alive`` False. Iterating a converged run again changes nothing, so running all
-    starts until the last one converges gives each its own Polis result.
+    has ``alive`` False. Every start iterates until the last one converges, so each gets the
+    result Polis' loop would give it run on its own up to that iteration count. A run whose step
+    left its centres exactly as they were is at a fixed point (the same members give the same
+    means, bit for bit, so every later step repeats it): it leaves the batch there.
     """
     n_runs, k, dims = starts.shape
+    n = len(points)
+    brute = n_runs * n * k <= _BRUTE_FORCE_PAIRS
     centres = starts.copy()
     alive = np.ones((n_runs, k), dtype=bool)
+    labels = np.empty((n_runs, n), dtype=np.int64)
+    d2 = np.empty((n_runs, n))
     offsets = (np.arange(n_runs) * k)[:, None]
     w_all = np.tile(w, n_runs)
     weighted = [np.tile(points[:, j] * w, n_runs) for j in range(dims)]
+    active = np.arange(n_runs)
     for _ in range(max_iter + 1):
-        labels, _ = _nearest_runs(points, centres, alive)
-        flat = (labels + offsets).ravel()
-        mass = np.bincount(flat, weights=w_all, minlength=n_runs * k).reshape(n_runs, k)
-        sums = np.stack([np.bincount(flat, weights=wj, minlength=n_runs * k) for wj in weighted],
-                        axis=-1).reshape(n_runs, k, dims)
+        runs, old, old_alive = len(active), centres[active], alive[active]
+        found, found_d2 = _nearest_runs(points, old, old_alive, brute)
+        labels[active], d2[active] = found, found_d2
+        flat = (found + offsets[:runs]).ravel()
+        size = runs * k
+        mass = np.bincount(flat, weights=w_all[:runs * n], minlength=size).reshape(runs, k)
+        sums = np.stack([np.bincount(flat, weights=wj[:runs * n], minlength=size)
+                         for wj in weighted], axis=-1).reshape(runs, k, dims)
         new_alive = mass > 0
         new = np.where(new_alive[..., None], sums / np.where(new_alive, mass, 1.0)[..., None],
-                       centres)
-        shift = np.linalg.norm(new - centres, axis=2)
-        moved = (new_alive != alive).any(axis=1) | ((shift >= threshold) & new_alive).any(axis=1)
-        centres, alive = new, new_alive
+                       old)
+        shift = np.linalg.norm(new - old, axis=2)
+        changed = (new_alive != old_alive).any(axis=1)
+        moved = changed | ((shift >= threshold) & new_alive).any(axis=1)
+        fixed = ~changed & (new == old).all(axis=(1, 2))
+        centres[active], alive[active] = new, new_alive
+        active = active[~fixed]
         if not moved.any():
             break
-    labels, d2 = _nearest_runs(points, centres, alive)
+    if len(active):
+        labels[active], d2[active] = _nearest_runs(points, centres[active], alive[active], brute)
     return labels, centres, alive, d2 @ w
 
 
-def _nearest_runs(points, centres, alive):
-    """Closest live centre per point and run (clusters.clj ``add-to-closest``).
+def _nearest_runs(points, centres, alive, brute):
+    """Closest live centre per point and run (clusters.clj ``add-to-closest``), by brute force
+    (``|p|² + |c|² - 2 p·c``) or with a k-d tree per run.
 
     Returns ``(labels (R, n), squared distances (R, n))``.
     """
-    n_runs, k, _ = centres.shape
-    if n_runs * len(points) * k <= _BRUTE_FORCE_PAIRS:
-        d2 = ((points ** 2).sum(axis=1)[None, :, None] + (centres ** 2).sum(axis=2)[:, None, :]
-              - 2.0 * (points @ centres.transpose(0, 2, 1)))
+    n_runs = len(centres)
+    if brute:
+        centre_sq = (centres ** 2).sum(axis=2)
+        centre_sq[~alive] = np.inf  # a dropped centre is infinitely far
+        d2 = (points ** 2).sum(axis=1)[None, :, None] + centre_sq[:, None, :]
+        prod = points @ centres.transpose(0, 2, 1)
+        prod *= 2.0
+        d2 -= prod
         np.maximum(d2, 0.0, out=d2)
-        d2[~np.broadcast_to(alive[:, None, :], d2.shape)] = np.inf
         labels = np.argmin(d2, axis=2)
         return labels, np.take_along_axis(d2, labels[..., None], axis=2)[..., 0]
     labels = np.empty((n_runs, len(points)), dtype=np.int64)
@@ -179,19 +197,28 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     seeds[:, 0] = points[first]
     d2 = ((points[None, :, :] - seeds[:, 0][:, None, :]) ** 2).sum(axis=2)
     sq_norms = (points ** 2).sum(axis=1)
+    points_t = points.T
+    # Row r's cumulative shares are shifted into (r, r + 1] so one searchsorted serves all runs.
+    shift = rows[:, None].astype(np.float64)
+    base = (rows * n)[:, None]
     for step in range(1, k):
         cum = np.cumsum(w * d2, axis=1)
         cum /= cum[:, -1:]
-        # One searchsorted for all runs: row r's cumulative shares live in (r, r + 1].
-        draws = rng.random_sample((n_runs, trials)) + rows[:, None]
-        picks = np.searchsorted((cum + rows[:, None]).ravel(), draws.ravel(), side="right")
-        picks = np.minimum(picks.reshape(n_runs, trials) - (rows * n)[:, None], n - 1)
+        cum += shift
+        draws = rng.random_sample((n_runs, trials))
+        draws += shift
+        picks = np.searchsorted(cum.ravel(), draws.ravel(), side="right").reshape(n_runs, trials)
+        picks -= base
+        np.minimum(picks, n - 1, out=picks)
         chosen = points[picks]  # (runs, trials, d)
-        dist = (sq_norms[None, None, :] + (chosen ** 2).sum(axis=2)[:, :, None]
-                - 2.0 * (chosen @ points.T))
-        cand = np.minimum(d2[:, None, :], np.maximum(dist, 0.0))
+        cand = sq_norms + (chosen ** 2).sum(axis=2)[:, :, None]
+        prod = chosen @ points_t
+        prod *= 2.0
+        cand -= prod
+        np.maximum(cand, 0.0, out=cand)
+        np.minimum(cand, d2[:, None, :], out=cand)
         best = np.argmin(cand @ w, axis=1)
-        seeds[:, step] = points[picks[rows, best]]
+        seeds[:, step] = chosen[rows, best]
         d2 = cand[rows, best]
     return seeds
 
