@@ -41,6 +41,7 @@ BASE_K = 100
 MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
 _BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
+_BLOCK = 1 << 17  # distances computed at once (1 MiB): little memory, stays in cache
 BASE_RESTARTS = 20
 GROUP_RESTARTS = 50
 """k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
@@ -149,23 +150,30 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
 
 def _nearest_runs(points, centres, alive, brute):
     """Closest live centre per point and run (clusters.clj ``add-to-closest``), by brute force
-    (``|p|² + |c|² - 2 p·c``) or with a k-d tree per run.
+    (``|p|² + |c|² - 2 p·c``, a few runs at a time so the distance block stays near
+    ``_BLOCK`` entries) or with a k-d tree per run.
 
     Returns ``(labels (R, n), squared distances (R, n))``.
     """
-    n_runs = len(centres)
+    n_runs, k, _ = centres.shape
+    n = len(points)
+    labels = np.empty((n_runs, n), dtype=np.int64)
+    d2 = np.empty((n_runs, n))
     if brute:
+        point_sq = (points ** 2).sum(axis=1)[None, :, None]
         centre_sq = (centres ** 2).sum(axis=2)
         centre_sq[~alive] = np.inf  # a dropped centre is infinitely far
-        d2 = (points ** 2).sum(axis=1)[None, :, None] + centre_sq[:, None, :]
-        prod = points @ centres.transpose(0, 2, 1)
-        prod *= 2.0
-        d2 -= prod
-        np.maximum(d2, 0.0, out=d2)
-        labels = np.argmin(d2, axis=2)
-        return labels, np.take_along_axis(d2, labels[..., None], axis=2)[..., 0]
-    labels = np.empty((n_runs, len(points)), dtype=np.int64)
-    d2 = np.empty((n_runs, len(points)))
+        step = max(1, _BLOCK // (n * k))
+        for lo in range(0, n_runs, step):
+            block = point_sq + centre_sq[lo:lo + step, None, :]
+            prod = points @ centres[lo:lo + step].transpose(0, 2, 1)
+            prod *= 2.0
+            block -= prod
+            np.maximum(block, 0.0, out=block)
+            found = np.argmin(block, axis=2)
+            labels[lo:lo + step] = found
+            d2[lo:lo + step] = np.take_along_axis(block, found[..., None], axis=2)[..., 0]
+        return labels, d2
     for r in range(n_runs):
         live = np.flatnonzero(alive[r])
         dist, idx = cKDTree(centres[r, live]).query(points)
@@ -186,21 +194,24 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     with probability proportional to weight x squared distance to the nearest seed so far and
     keeps the one that lowers the total the most. Needs more than k distinct points.
 
+    The squared distances from each point to all points are computed once, up front (this runs
+    on at most ``_COMPILED_ABOVE`` points), by the same ``|c|² + |p|² - 2 c·p`` product over
+    blocks of ``2 + ln k`` candidates that a step would compute; a step only gathers rows.
+
     Returns:
         (n_runs, k, d) seeds.
     """
     n = len(points)
     trials = 2 + int(np.log(k))
     rows = np.arange(n_runs)
-    seeds = np.empty((n_runs, k, points.shape[1]))
+    pair_d2 = _candidate_distances(points, trials)
     first = rng.choice(n, size=n_runs, p=w / w.sum())
-    seeds[:, 0] = points[first]
-    d2 = ((points[None, :, :] - seeds[:, 0][:, None, :]) ** 2).sum(axis=2)
-    sq_norms = (points ** 2).sum(axis=1)
-    points_t = points.T
+    picked = np.empty((n_runs, k), dtype=np.int64)
+    picked[:, 0] = first
+    d2 = ((points[None, :, :] - points[first][:, None, :]) ** 2).sum(axis=2)
     # Row r's cumulative shares are shifted into (r, r + 1] so one searchsorted serves all runs.
     shift = rows[:, None].astype(np.float64)
-    base = (rows * n)[:, None]
+    offsets = (rows * n)[:, None]
     for step in range(1, k):
         cum = np.cumsum(w * d2, axis=1)
         cum /= cum[:, -1:]
@@ -208,19 +219,29 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
         draws = rng.random_sample((n_runs, trials))
         draws += shift
         picks = np.searchsorted(cum.ravel(), draws.ravel(), side="right").reshape(n_runs, trials)
-        picks -= base
+        picks -= offsets
         np.minimum(picks, n - 1, out=picks)
-        chosen = points[picks]  # (runs, trials, d)
-        cand = sq_norms + (chosen ** 2).sum(axis=2)[:, :, None]
-        prod = chosen @ points_t
-        prod *= 2.0
-        cand -= prod
-        np.maximum(cand, 0.0, out=cand)
+        cand = pair_d2[picks]  # (runs, trials, n)
         np.minimum(cand, d2[:, None, :], out=cand)
         best = np.argmin(cand @ w, axis=1)
-        seeds[:, step] = chosen[rows, best]
+        picked[:, step] = picks[rows, best]
         d2 = cand[rows, best]
-    return seeds
+    return points[picked]
+
+
+def _candidate_distances(points: np.ndarray, trials: int) -> np.ndarray:
+    """(n, n) clipped squared distances ``max(|c|² + |p|² - 2 c·p, 0)`` from each point c to
+    every point p, the products taken over blocks of ``trials`` points as k-means++ draws them."""
+    n, dims = points.shape
+    sq_norms = (points ** 2).sum(axis=1)
+    blocks = np.zeros((-(-n // trials) * trials, dims))
+    blocks[:n] = points
+    prod = (blocks.reshape(-1, trials, dims) @ points.T).reshape(-1, n)[:n]
+    out = sq_norms[None, :] + sq_norms[:, None]
+    prod *= 2.0
+    out -= prod
+    np.maximum(out, 0.0, out=out)
+    return out
 
 
 def _candidate_runs(points: np.ndarray, k: int, w: np.ndarray, max_iter: int,
