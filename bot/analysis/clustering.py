@@ -78,8 +78,13 @@ def in_conversation(vote_counts: np.ndarray, n_statements: int) -> np.ndarray:
 
 def first_distinct(points: np.ndarray, k: int) -> np.ndarray:
     """The first ``k`` distinct rows of ``points`` (clusters.clj ``init-clusters``)."""
+    return points[_distinct_rows(points)[:k]]
+
+
+def _distinct_rows(points: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each distinct row of ``points``, in row order."""
     _, first_index = np.unique(points, axis=0, return_index=True)
-    return points[np.sort(first_index)[:k]]
+    return np.sort(first_index)
 
 
 def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | None = None,
@@ -244,19 +249,19 @@ def _candidate_distances(points: np.ndarray, trials: int) -> np.ndarray:
     return out
 
 
-def _candidate_runs(points: np.ndarray, k: int, w: np.ndarray, max_iter: int,
-                    random_state: int, n_init: int):
+def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndarray,
+                    max_iter: int, random_state: int, n_init: int):
     """Polis' Lloyd loop from the cold start and from ``n_init`` k-means++ seeds.
 
     Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so each is a Polis
     fixed point. On many points the k-means++ restarts run in scikit-learn's compiled loop; on
     few points (e.g. group k-means over at most 100 base clusters) all restarts run as one
-    batch in numpy. Returns :func:`_lloyd_runs`' ``(labels, centres, alive, cost)``, the cold
-    start first.
+    batch in numpy. ``distinct`` is :func:`_distinct_rows` of ``points``. Returns
+    :func:`_lloyd_runs`' ``(labels, centres, alive, cost)``, the cold start first.
     """
-    cold = first_distinct(points, k)
+    cold = points[distinct[:k]]
     starts = [cold[None]]
-    if n_init > 0 and len(np.unique(points, axis=0)) > k:
+    if n_init > 0 and len(distinct) > k:
         if len(points) > _COMPILED_ABOVE:
             # The long first descent from the cold start runs compiled too; the Polis loop
             # below then only finishes it.
@@ -275,26 +280,29 @@ def _lowest_cost(cost: np.ndarray) -> int:
     return int(np.flatnonzero(cost <= cost.min() + 1e-9)[0])
 
 
-def best_kmeans(points: np.ndarray, k: int, weights: np.ndarray | None, max_iter: int,
-                random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
+def best_kmeans(points: np.ndarray, distinct: np.ndarray, k: int, weights: np.ndarray | None,
+                max_iter: int, random_state: int, n_init: int) -> tuple[np.ndarray, np.ndarray]:
     """k-means from Polis' cold start and from ``n_init`` k-means++ seeds; lowest inertia wins
-    (the cold start on a tie).
+    (the cold start on a tie). ``distinct`` is :func:`_distinct_rows` of ``points``.
 
     Returns ``(labels, centres)`` as :func:`polis_kmeans`; deterministic for a fixed
     ``random_state``.
     """
     w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
-    labels, centres, alive, cost = _candidate_runs(points, k, w, max_iter, random_state, n_init)
+    labels, centres, alive, cost = _candidate_runs(points, distinct, k, w, max_iter,
+                                                   random_state, n_init)
     best = _lowest_cost(cost)
     return _compact(labels[best], centres[best], alive[best])
 
 
-def silhouette_scores(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def silhouette_scores(dist: np.ndarray, labels: np.ndarray,
+                      n_clusters: int | None = None) -> np.ndarray:
     """Mean silhouette of each of R labellings of the same points (clusters.clj ``silhouette``).
 
     Args:
         dist: (n, n) Euclidean distances between the points.
         labels: (R, n) cluster ids in 0..g-1.
+        n_clusters: g, at least the largest id + 1 (default: exactly that).
 
     Returns:
         (R,) mean over the points of ``(b - a) / max(a, b)``, with ``a`` the mean distance to
@@ -304,7 +312,7 @@ def silhouette_scores(dist: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """
     labels = np.asarray(labels)
     n_runs, n = labels.shape
-    g = int(labels.max()) + 1
+    g = int(labels.max()) + 1 if n_clusters is None else n_clusters
     onehot = np.zeros((n_runs, n, g))
     np.put_along_axis(onehot, labels[..., None], 1.0, axis=2)
     sizes = onehot.sum(axis=1)  # (R, g)
@@ -358,8 +366,9 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Grouping(empty, 0, float("nan"), {}, empty, np.zeros((0, coords.shape[1])))
-    base_k = min(BASE_K, len(np.unique(coords, axis=0)))
-    base_labels, base_centres = best_kmeans(coords, base_k, None, 100, random_state,
+    distinct = _distinct_rows(coords)
+    base_k = min(BASE_K, len(distinct))
+    base_labels, base_centres = best_kmeans(coords, distinct, base_k, None, 100, random_state,
                                            BASE_RESTARTS)
     weights = np.bincount(base_labels, minlength=len(base_centres)).astype(np.float64)
     n_base = len(base_centres)
@@ -367,21 +376,25 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     silhouettes: dict[int, float] = {}
     choices: dict[int, np.ndarray] = {}
     dist = np.linalg.norm(base_centres[:, None, :] - base_centres[None, :, :], axis=2)
+    distinct = _distinct_rows(base_centres)
     for k in range(2, min(max_k, n_base) + 1):
         # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
-        runs, centres, alive, cost = _candidate_runs(base_centres, k, weights, 20, random_state,
-                                                     GROUP_RESTARTS)
-        runs = np.stack([_compact(runs[r], centres[r], alive[r])[0] for r in range(len(runs))])
+        runs, centres, alive, cost = _candidate_runs(base_centres, distinct, k, weights, 20,
+                                                     random_state, GROUP_RESTARTS)
         found = alive.sum(axis=1)
         best = _lowest_cost(cost)
         if found[best] < 2:
             continue
-        scores = silhouette_scores(dist, runs)
         # k is judged by its lowest-inertia fixed point, as before; among that k's fixed points
-        # the best silhouette is kept (ties: lower inertia, then the earlier run).
+        # (the runs with as many groups) the best silhouette is kept (ties: lower inertia, then
+        # the earlier run).
+        runs = np.take_along_axis(np.cumsum(alive, axis=1) - 1, runs, axis=1)  # compacted
         same = np.flatnonzero(found == found[best])
-        pick = min(same, key=lambda r: (-round(float(scores[r]), 12), cost[r], r))
-        silhouettes[k] = float(scores[best])
+        scores = silhouette_scores(dist, runs[same], int(runs.max()) + 1)
+        runs = runs[same]
+        pick = min(range(len(same)), key=lambda i: (-round(float(scores[i]), 12),
+                                                    cost[same[i]], i))
+        silhouettes[k] = float(scores[np.searchsorted(same, best)])
         choices[k] = (runs[pick], float(scores[pick]))
     if not silhouettes:
         group_of_base = np.zeros(n_base, dtype=np.int64)
