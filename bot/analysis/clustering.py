@@ -41,6 +41,7 @@ BASE_K = 100
 MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
 _BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
+_SCAN_CENTRES = 8  # up to this many centres, the nearest is found by a scan over them
 _BLOCK = 1 << 17  # distances computed at once (1 MiB): little memory, stays in cache
 BASE_RESTARTS = 20
 GROUP_RESTARTS = 50
@@ -140,10 +141,13 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
         new_alive = mass > 0
         new = np.where(new_alive[..., None], sums / np.where(new_alive, mass, 1.0)[..., None],
                        old)
-        shift = np.linalg.norm(new - old, axis=2)
+        step = new - old
+        fixed = ~step.any(axis=(1, 2))
+        step *= step
+        shift = np.sqrt(step.sum(axis=2))  # np.linalg.norm(new - old, axis=2), bit for bit
         changed = (new_alive != old_alive).any(axis=1)
         moved = changed | ((shift >= threshold) & new_alive).any(axis=1)
-        fixed = ~changed & (new == old).all(axis=(1, 2))
+        fixed &= ~changed
         centres[active], alive[active] = new, new_alive
         active = active[~fixed]
         if not moved.any():
@@ -162,28 +166,44 @@ def _nearest_runs(points, centres, alive, brute):
     """
     n_runs, k, _ = centres.shape
     n = len(points)
-    labels = np.empty((n_runs, n), dtype=np.int64)
-    d2 = np.empty((n_runs, n))
     if brute:
         point_sq = (points ** 2).sum(axis=1)[None, :, None]
         centre_sq = (centres ** 2).sum(axis=2)
         centre_sq[~alive] = np.inf  # a dropped centre is infinitely far
         step = max(1, _BLOCK // (n * k))
+        parts = []
         for lo in range(0, n_runs, step):
             block = point_sq + centre_sq[lo:lo + step, None, :]
             prod = points @ centres[lo:lo + step].transpose(0, 2, 1)
             prod *= 2.0
             block -= prod
             np.maximum(block, 0.0, out=block)
-            found = np.argmin(block, axis=2)
-            labels[lo:lo + step] = found
-            d2[lo:lo + step] = np.take_along_axis(block, found[..., None], axis=2)[..., 0]
-        return labels, d2
+            parts.append(_closest(block))
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    labels = np.empty((n_runs, n), dtype=np.int64)
+    d2 = np.empty((n_runs, n))
     for r in range(n_runs):
         live = np.flatnonzero(alive[r])
         dist, idx = cKDTree(centres[r, live]).query(points)
         labels[r], d2[r] = live[idx], dist ** 2
     return labels, d2
+
+
+def _closest(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(argmin, min)`` over the last axis, the first index on a tie (as ``np.argmin``). With a
+    few centres a scan over them beats ``np.argmin``, which pays per row."""
+    k = block.shape[-1]
+    if k > _SCAN_CENTRES:
+        found = np.argmin(block, axis=-1)
+        return found, np.take_along_axis(block, found[..., None], axis=-1)[..., 0]
+    found = np.zeros(block.shape[:-1], dtype=np.int64)
+    least = block[..., 0].copy()
+    for j in range(1, k):
+        np.putmask(found, block[..., j] < least, j)
+        np.minimum(least, block[..., j], out=least)
+    return found, least
 
 
 def _compact(labels, centres, alive):
