@@ -42,7 +42,7 @@ MAX_GROUPS = 5
 _COMPILED_ABOVE = 1000  # points
 _BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
 _SCAN_CENTRES = 8  # up to this many centres, the nearest is found by a scan over them
-_BLOCK = 1 << 17  # distances computed at once (1 MiB): little memory, stays in cache
+_BLOCK = 1 << 16  # distances computed at once (512 KiB): little memory, stays in cache
 BASE_RESTARTS = 20
 GROUP_RESTARTS = 50
 """k-means++ restarts besides Polis' cold start. Group k-means runs on at most 100 weighted
@@ -120,7 +120,9 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
     """
     n_runs, k, dims = starts.shape
     n = len(points)
-    brute = n_runs * n * k <= _BRUTE_FORCE_PAIRS
+    # (2p)·c is 2(p·c) bit for bit (a power of two scales without rounding).
+    brute = ((points ** 2).sum(axis=1)[None, :, None], 2.0 * points) \
+        if n_runs * n * k <= _BRUTE_FORCE_PAIRS else None
     centres = starts.copy()
     alive = np.ones((n_runs, k), dtype=bool)
     labels = np.empty((n_runs, n), dtype=np.int64)
@@ -160,23 +162,22 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
 def _nearest_runs(points, centres, alive, brute):
     """Closest live centre per point and run (clusters.clj ``add-to-closest``), by brute force
     (``|p|² + |c|² - 2 p·c``, a few runs at a time so the distance block stays near
-    ``_BLOCK`` entries) or with a k-d tree per run.
+    ``_BLOCK`` entries) when ``brute`` holds ``(|p|² (1, n, 1), 2 p (n, d))``, else with a k-d
+    tree per run.
 
     Returns ``(labels (R, n), squared distances (R, n))``.
     """
     n_runs, k, _ = centres.shape
     n = len(points)
-    if brute:
-        point_sq = (points ** 2).sum(axis=1)[None, :, None]
+    if brute is not None:
+        point_sq, twice = brute
         centre_sq = (centres ** 2).sum(axis=2)
         centre_sq[~alive] = np.inf  # a dropped centre is infinitely far
         step = max(1, _BLOCK // (n * k))
         parts = []
         for lo in range(0, n_runs, step):
             block = point_sq + centre_sq[lo:lo + step, None, :]
-            prod = points @ centres[lo:lo + step].transpose(0, 2, 1)
-            prod *= 2.0
-            block -= prod
+            block -= twice @ centres[lo:lo + step].transpose(0, 2, 1)
             np.maximum(block, 0.0, out=block)
             parts.append(_closest(block))
         if len(parts) == 1:
@@ -201,8 +202,9 @@ def _closest(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     found = np.zeros(block.shape[:-1], dtype=np.int64)
     least = block[..., 0].copy()
     for j in range(1, k):
-        np.putmask(found, block[..., j] < least, j)
-        np.minimum(least, block[..., j], out=least)
+        column = block[..., j]
+        np.putmask(found, column < least, j)
+        np.minimum(least, column, out=least)
     return found, least
 
 
