@@ -402,7 +402,7 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     for k in range(2, min(max_k, n_base) + 1):
         # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
         runs, _, alive, cost = _candidate_runs(base_centres, distinct, k, weights, 20,
-                                                     random_state, GROUP_RESTARTS)
+                                               random_state, GROUP_RESTARTS)
         found = alive.sum(axis=1)
         best = _lowest_cost(cost)
         if found[best] < 2:
