@@ -146,7 +146,7 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
         step = new - old
         fixed = ~step.any(axis=(1, 2))
         step *= step
-        shift = np.sqrt(step.sum(axis=2))  # np.linalg.norm(new - old, axis=2), bit for bit
+        shift = np.sqrt(_sum_coords(step))  # np.linalg.norm(new - old, axis=2), bit for bit
         changed = (new_alive != old_alive).any(axis=1)
         moved = changed | ((shift >= threshold) & new_alive).any(axis=1)
         fixed &= ~changed
@@ -171,7 +171,7 @@ def _nearest_runs(points, centres, alive, brute):
     n = len(points)
     if brute is not None:
         point_sq, twice = brute
-        centre_sq = (centres ** 2).sum(axis=2)
+        centre_sq = _sum_coords(centres ** 2)
         centre_sq[~alive] = np.inf  # a dropped centre is infinitely far
         step = max(1, _BLOCK // (n * k))
         parts = []
@@ -190,6 +190,15 @@ def _nearest_runs(points, centres, alive, brute):
         dist, idx = cKDTree(centres[r, live]).query(points)
         labels[r], d2[r] = live[idx], dist ** 2
     return labels, d2
+
+
+def _sum_coords(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=-1)`` over a few coordinates, bit for bit (numpy adds so short an axis
+    left to right) but without a reduction's cost per row."""
+    total = values[..., 0].copy()
+    for j in range(1, values.shape[-1]):
+        total += values[..., j]
+    return total
 
 
 def _closest(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +346,8 @@ def silhouette_scores(dist: np.ndarray, labels: np.ndarray,
     g = int(labels.max()) + 1 if n_clusters is None else n_clusters
     onehot = np.zeros((n_runs, n, g))
     np.put_along_axis(onehot, labels[..., None], 1.0, axis=2)
-    sizes = onehot.sum(axis=1)  # (R, g)
+    sizes = np.bincount((labels + (np.arange(n_runs) * g)[:, None]).ravel(),
+                        minlength=n_runs * g).reshape(n_runs, g).astype(np.float64)
     sums = dist[None] @ onehot  # (R, n, g): distance from each point to each cluster
     own = labels[..., None]
     own_size = np.take_along_axis(sizes, labels, axis=1)
@@ -345,7 +355,9 @@ def silhouette_scores(dist: np.ndarray, labels: np.ndarray,
     means = sums / np.maximum(sizes, 1)[:, None, :]
     np.put_along_axis(means, own, np.inf, axis=2)
     means[np.broadcast_to(sizes[:, None, :] == 0, means.shape)] = np.inf
-    b = means.min(axis=2)
+    b = means[..., 0].copy()  # min over the few clusters, column by column (exact)
+    for j in range(1, g):
+        np.minimum(b, means[..., j], out=b)
     denom = np.maximum(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         s = np.where((own_size > 1) & np.isfinite(b) & (denom > 0), (b - a) / denom, 0.0)
