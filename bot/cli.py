@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write digest.md, digest.html, digest.png and digest.json there")
 
     analyse = sub.add_parser("analyse", help="print the opinion-group analysis of a round")
-    analyse.add_argument("--round", type=int)
+    analyse.add_argument("--round", type=int, help="round id (default the newest round)")
     analyse.add_argument("--format", choices=["json", "text"], default="text")
+    analyse.add_argument("--lang", choices=["fr", "en"], default=None)
 
     polis = sub.add_parser("import-polis", help="replay a Polis export folder as a round")
     polis.add_argument("folder", type=Path)
@@ -80,24 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analysis_text(analysis: dict, texts: dict[str, str | None]) -> str:
-    """A plain-text view of an analysis: groups with their representative statements,
-    common ground, division and uncertainty, each statement quoted (``texts``: id -> text)."""
+def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> str:
+    """A plain-text view of an analysis in ``lang``: groups with their representative
+    statements, common ground, division and uncertainty, each statement quoted (``texts``:
+    id -> text)."""
     from bot.digests.render_md import group_name, quote
 
     def said(statement: str) -> str:
         return f"[{statement}] {quote(texts.get(statement), 100)}"
 
-    lines = [(f"participants: {analysis['participants']}, clustered: "
-              f"{len(analysis['clustered'])}, statements: {analysis['statements']}, "
-              f"opinion groups: {analysis['k']} (silhouette {analysis['silhouette'] or 0:.2f})")]
+    lines = [translate("analyse.summary", lang, participants=analysis["participants"],
+                       clustered=len(analysis["clustered"]), statements=analysis["statements"],
+                       k=analysis["k"], silhouette=f"{analysis['silhouette'] or 0:.2f}")]
     for group in analysis["groups"]:
-        lines.append(f"\ngroup {group_name(group['id'])}: {group['size']} participants")
-        lines += [f"  {r['repful_for']:>8}  {said(r['statement'])}" for r in group["representative"]]
-    for title, items in (("common ground (agree)", analysis["common_ground"]["agree"]),
-                         ("common ground (disagree)", analysis["common_ground"]["disagree"]),
-                         ("divisive", analysis["divisive"]), ("uncertain", analysis["uncertain"])):
-        lines.append(f"\n{title}:")
+        lines.append("\n" + translate("analyse.group", lang, name=group_name(group["id"]),
+                                      n=group["size"]))
+        lines += [f"  {translate('analyse.' + r['repful_for'], lang):>14}  {said(r['statement'])}"
+                  for r in group["representative"]]
+    for title, items in (("analyse.common_agree", analysis["common_ground"]["agree"]),
+                         ("analyse.common_disagree", analysis["common_ground"]["disagree"]),
+                         ("analyse.divisive", analysis["divisive"]),
+                         ("analyse.uncertain", analysis["uncertain"])):
+        lines.append("\n" + translate(title, lang))
         lines += [f"  {said(i['statement'])}" for i in items] or ["  -"]
     return "\n".join(lines)
 
@@ -200,9 +205,10 @@ def _dispatch(args, settings: Settings) -> int:
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         else:
+            chosen = args.lang or lang
             texts = {s["id"]: s["text"] for s in build_digest(
-                store, round_id, Period(clock.now(), clock.now()), language=lang)["statements"]}
-            print(analysis_text(result.to_dict(), texts))
+                store, round_id, Period(clock.now(), clock.now()), language=chosen)["statements"]}
+            print(analysis_text(result.to_dict(), texts, chosen))
     elif args.command == "import-polis":
         return _import_polis(store, settings, args.folder)
     elif args.command == "export":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LOCALES = Path(__file__).with_name("locales")
 LANGUAGES = ("fr", "en")
@@ -59,7 +60,10 @@ def translate_plural(msgid: str, n: int, lang: str | None = None, **params: obje
     """The form of the plural entry ``msgid`` that suits the count ``n``, in ``lang``.
 
     The form is chosen by the catalogue's ``Plural-Forms`` rule through ``ngettext`` (French:
-    0 and 1 are singular). ``n`` also fills the ``{n}`` field; ``params`` fill the others. A
-    missing id comes back as the id itself, as with :func:`translate`.
+    0 and 1 are singular). ``n`` also fills the ``{n}`` field, written the language's way by
+    Babel (``6 808`` in French, ``6,808`` in English); ``params`` fill the others. A missing
+    id comes back as the id itself, as with :func:`translate`.
     """
-    return catalogue(language_of(lang)).ngettext(msgid, msgid, n).format(n=n, **params)
+    code = language_of(lang)
+    text = catalogue(code).ngettext(msgid, msgid, n)
+    return text.format(n=format_decimal(n, locale=f"{code}_CA"), **params)

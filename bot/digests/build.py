@@ -77,7 +77,9 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
             "pa": round(smoothed(row["agree"], votes), 4),
         })
     live = [s for s in statements if s["in_analysis"] and s["votes"] >= MIN_VOTES_TO_RANK]
-    consensus = sorted(live, key=lambda s: (-s["pa"], -s["votes"], s["id"]))[:TOP]
+    # Ranked by the share people see (then by how many voted), among statements enough
+    # people voted on: a plain ranking a reader can check against the counts.
+    consensus = sorted(live, key=lambda s: (-s["agree"] / s["votes"], -s["votes"], s["id"]))[:TOP]
     division = sorted((s for s in live if s["agree"] and s["disagree"]),
                       key=lambda s: (-division_score(s["agree"], s["disagree"]), s["id"]))[:TOP]
     replies = [s for s in statements if s["kind"] == "reply" and s["in_analysis"]]

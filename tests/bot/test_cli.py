@@ -32,7 +32,9 @@ def test_import_digest_analyse_export(env, capsys):
     assert main(["digest", "--lang", "fr"]) == 0
     assert "Terrain d’entente" in capsys.readouterr().out
     assert main(["analyse"]) == 0
-    assert "opinion groups" in capsys.readouterr().out
+    assert "opinion groups" in capsys.readouterr().out  # PLANBOT_LANGUAGE=en
+    assert main(["analyse", "--lang", "fr"]) == 0
+    assert "groupes d’opinion" in capsys.readouterr().out
     assert main(["export", "--format", "polis", str(env / "out")]) == 0
     import csv
 

@@ -77,7 +77,8 @@ def test_catalogues_have_the_same_ids_and_fields():
 
 def test_plural_forms_follow_each_language():
     assert [translate_plural("count.sections", n, "fr-CA") for n in (0, 1, 2, 1_000_000)] == [
-        "0 section", "1 section", "2 sections", "1000000 de sections"]
+        "0 section", "1 section", "2 sections", "1\u00a0000\u00a0000 de sections"]
+    assert translate_plural("count.stances", 6808, "en") == "6,808 stances"
     assert [translate_plural("count.replies", n, "en") for n in (0, 1, 2)] == [
         "0 replies", "1 reply", "2 replies"]
     assert translate_plural("round.opened", 1, "en-CA", round=4) == "Round #4 opened: 1 section posted."
