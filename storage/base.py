@@ -58,9 +58,9 @@ class _HotStatements:
     """Statements of the per-event path, built once with bind parameters.
 
     Building a SQLAlchemy statement costs more than running it on SQLite; these are built
-    on Core tables (no ORM compile step) and reused for every event. The current-stance
-    update takes two statements because the partial unique index is checked row by row: the
-    old current row must be cleared before the new one is set.
+    on Core tables (no ORM compile step) and reused for every event. Wherever the current
+    stance moves, the old current row is cleared before the new one is set: the partial
+    unique index is checked row by row.
     """
 
     def __init__(self, insert_ignore) -> None:
@@ -74,14 +74,17 @@ class _HotStatements:
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
         self.claim = insert_ignore(ProcessedEvent.__table__).returning(
             ProcessedEvent.__table__.c.event_key)
-        self.find_stance = select(t.c.id, t.c.removed_at, t.c.added_at).where(
-            pair, t.c.emoji_key == bindparam("ek"))
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
-            removed_at=bindparam("removed_at"))
+            removed_at=bindparam("removed_at"), is_current=False)
+        self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
+                                t.c.removed_at, t.c.is_current).where(pair)
+        self.flag_current = t.update().where(t.c.id == bindparam("row_id")).values(
+            is_current=bindparam("flag"))
         self.insert_stance = t.insert()
         self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
-            emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"))
+            emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"),
+            is_current=bindparam("is_current"))
         self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
             is_current=False)
         winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))

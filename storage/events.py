@@ -89,26 +89,33 @@ class EventWrites(StoreBase):
 
         Adding a reaction already present changes nothing, so re-delivery is harmless even
         without an event key; an add older than the reaction's last removal (a late
-        re-delivery) changes nothing either.
+        re-delivery) changes nothing either. The participant's reactions on the statement
+        are read once and the current stance decided here, so a first stance costs two
+        statements.
         """
         hot = self._hot
         with self._conn() as c:
             if not self._claim(c, event_key, at):
                 return False
-            row = c.execute(hot.find_stance, {"pid": participant_id, "sid": statement_id,
-                                              "ek": emoji_key}).first()
+            rows = c.execute(hot.pair_rows, {"pid": participant_id, "sid": statement_id}).all()
+            row = next((r for r in rows if r.emoji_key == emoji_key), None)
             if row is not None and (row.removed_at is None or row.removed_at > at):
                 return False  # already present, or this add is older than its removal
+            rival = _latest(r for r in rows if r.emoji_key != emoji_key)
+            # A new row gets the highest id, so it wins a tie on time.
+            wins = stance is not None and (
+                rival is None or (at, row.id if row else float("inf")) > (rival.added_at, rival.id))
+            current = next((r.id for r in rows if r.is_current), None)
+            if wins and current is not None:
+                c.execute(hot.flag_current, {"row_id": current, "flag": False})
             values = {"emoji_raw": emoji_raw, "stance": stance, "source": source,
-                      "added_at": at}
+                      "added_at": at, "is_current": wins}
             if row is None:
                 c.execute(hot.insert_stance, dict(
                     values, participant_id=participant_id, statement_id=statement_id,
-                    emoji_key=emoji_key, platform=platform, is_current=False, removed_at=None))
+                    emoji_key=emoji_key, platform=platform, removed_at=None))
             else:
                 c.execute(hot.revive_stance, dict(values, row_id=row.id))
-            if stance is not None:
-                self._recompute_current(c, participant_id, statement_id)
             return True
 
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
@@ -149,12 +156,16 @@ class EventWrites(StoreBase):
 
     def _remove_one(self, c: Connection, participant_id: int, statement_id: int,
                     emoji_key: str, at: datetime, observed: bool, platform: str | None) -> bool:
-        """One participant's one emoji: the event path's removal, on prebuilt statements."""
-        row = c.execute(self._hot.find_stance, {"pid": participant_id, "sid": statement_id,
-                                                "ek": emoji_key}).first()
+        """One participant's one emoji: the event path's removal, on prebuilt statements.
+        When the removed reaction was the current stance, the latest other one takes over."""
+        hot = self._hot
+        rows = c.execute(hot.pair_rows, {"pid": participant_id, "sid": statement_id}).all()
+        row = next((r for r in rows if r.emoji_key == emoji_key), None)
         if row is not None and row.removed_at is None and (observed or row.added_at <= at):
-            c.execute(self._hot.remove_stance, {"row_id": row.id, "removed_at": at})
-            self._recompute_current(c, participant_id, statement_id)
+            c.execute(hot.remove_stance, {"row_id": row.id, "removed_at": at})
+            successor = _latest(r for r in rows if r.id != row.id) if row.is_current else None
+            if successor is not None:
+                c.execute(hot.flag_current, {"row_id": successor.id, "flag": True})
             return True
         if platform and not observed:
             self._remember_removal(c, row, participant_id, statement_id, emoji_key, platform,
@@ -366,3 +377,10 @@ class EventWrites(StoreBase):
                 .join(Participant, Participant.id == Stance.participant_id)
                 .where(Stance.statement_id == statement_id, Stance.platform == platform,
                        Stance.removed_at.is_(None)))}
+
+
+def _latest(rows):
+    """The reaction that is the stance among ``rows``: present, mapped, latest added (ties
+    to the later row); None if there is none."""
+    live = [r for r in rows if r.removed_at is None and r.stance is not None]
+    return max(live, key=lambda r: (r.added_at, r.id)) if live else None
