@@ -85,6 +85,7 @@ class Planbot:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-db")
         self._open_locks: dict[str, asyncio.Lock] = {}
         self.platforms: dict[str, ChatPlatform] = {}
+        self._closed = False
         self._relays: set[asyncio.Task] = set()
         self._copy_lock = asyncio.Lock()
         self._pending: deque[tuple[InboundEvent, asyncio.Future]] = deque()
@@ -97,7 +98,11 @@ class Planbot:
         return await loop.run_in_executor(self._db_thread, partial(fn, *args, **kwargs))
 
     def close(self) -> None:
-        """Finish queued store work and stop the database thread."""
+        """Finish queued store work and stop the database thread. Copies of replies still
+        under way are dropped: the next reconciliation makes what they would have."""
+        self._closed = True
+        for task in list(self._relays):
+            task.cancel()
         self._db_thread.shutdown(wait=True)
 
     # ---- events ------------------------------------------------------------------------
@@ -129,6 +134,9 @@ class Planbot:
         return changed
 
     def _spawn(self, work) -> None:
+        if self._closed:
+            work.close()  # shutting down: reconciliation on the next start does it
+            return
         task = asyncio.create_task(work)
         self._relays.add(task)
         task.add_done_callback(self._relays.discard)
