@@ -24,17 +24,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.clock import SystemClock
-from bot.config import Settings
-from bot.core import Planbot
+from common import make_core  # noqa: E402
+
 from bot.events import Actor, Emoji, ReactionAdded, ReactionRemoved
-from bot.plans import import_plan, sample_plan_paths
 from bot.platform import ChannelRef, PostedMessage
 from integrations.discord import PlanbotDiscord
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
 
 STANCES = ("👍", "👎", "🤷", "👍🏽")
 
@@ -46,27 +43,13 @@ class DoNothingBot(PlanbotDiscord):
         return None
 
 
-def make_core(tmp: Path, database_url: str | None, role_id: str) -> Planbot:
-    settings = Settings(
-        data_dir=tmp,
-        database_url=database_url or f"sqlite:///{tmp / 'bench.db'}",
-        participant_secret="bench-secret-0123456789",
-        discord_facilitator_role_ids=frozenset({role_id}),
-    )
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    store = Store(engine)
-    clock = SystemClock()
-    import_plan(store, sample_plan_paths(), clock.now())
-    return Planbot(store, settings, clock)
-
-
 async def run_once(bot_cls: type[PlanbotDiscord], events: int, members: int, database_url: str | None) -> float:
     """Events per second for one burst into a bot of class ``bot_cls``."""
     with tempfile.TemporaryDirectory() as tmp:
         async with DiscordSandbox() as sb:
             with discord_py_pointed_at(sb):
-                core = make_core(Path(tmp), database_url, sb.facilitator_role.id)
+                core = make_core(Path(tmp), database_url,
+                                 discord_facilitator_role_ids=frozenset({sb.facilitator_role.id}))
                 bot = bot_cls(core, guild_ids=frozenset({sb.guild.id}), reidentify_delay=0, guild_ready_timeout=0.05)
                 task = asyncio.create_task(bot.start(sb.token))
                 try:
@@ -118,7 +101,8 @@ class _Posting:
 async def run_store_only(events: int, members: int, database_url: str | None) -> float:
     """Events per second for the same burst applied straight to the core (no Discord)."""
     with tempfile.TemporaryDirectory() as tmp:
-        core = make_core(Path(tmp), database_url, "role")
+        core = make_core(Path(tmp), database_url,
+                         discord_facilitator_role_ids=frozenset({"role"}))
         try:
             channel = ChannelRef("discord", "1", "2")
             await core.open_round(plan="sample", channel=channel, platform=_Posting())

@@ -24,35 +24,19 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
 from aiohttp import web
+from common import make_core  # noqa: E402
 from slack_bolt.async_app import AsyncApp
 
-from bot.clock import SystemClock
-from bot.config import Settings
-from bot.core import Planbot
-from bot.plans import import_plan, sample_plan_paths
 from integrations.sandbox.slack import LocalSlack
 from integrations.sandbox.slack.delivery import sign
 from integrations.slack import SlackBot, make_web_client
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
 
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCH"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")
-
-
-def make_core(tmp: Path, database_url: str | None) -> Planbot:
-    settings = Settings(data_dir=tmp, database_url=database_url or f"sqlite:///{tmp / 'b.db'}",
-                        participant_secret="bench-secret-0123456789",
-                        slack_facilitator_ids=frozenset({FACILITATOR}))
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    store = Store(engine)
-    clock = SystemClock()
-    import_plan(store, sample_plan_paths(), clock.now())
-    return Planbot(store, settings, clock)
 
 
 def burst(slack: LocalSlack, section_ts: list[str], events: int) -> list[dict]:
@@ -139,7 +123,7 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
     slack.add_user(FACILITATOR, "fanny")
     slack.add_channel(CHANNEL, "bench")
     with tempfile.TemporaryDirectory() as tmp:
-        core = make_core(Path(tmp), database_url)
+        core = make_core(Path(tmp), database_url, slack_facilitator_ids=frozenset({FACILITATOR}))
         bot = SlackBot(core, make_web_client(slack.bot_token, base_url=slack.base_url),
                        signing_secret=slack.signing_secret)
         slack.use_http(await bot.start_http())
