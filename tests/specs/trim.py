@@ -89,6 +89,29 @@ SLACK_PATCHES = {
 }
 """Definition -> properties added (each from the Slack page cited above it)."""
 
+SLACK_RESPONSE_PATCHES = {
+    # https://api.slack.com/docs/pagination: cursor-paginated methods answer
+    # ``response_metadata.next_cursor``.
+    "conversations.history": {"response_metadata": {"$ref": "#/definitions/objs_response_metadata"}},
+    "conversations.replies": {"response_metadata": {"$ref": "#/definitions/objs_response_metadata"}},
+}
+"""Method -> properties added to its success answer."""
+
+SLACK_ERROR_PATCHES = {
+    # Error codes the current method pages list (https://api.slack.com/methods/<method>) and
+    # the 2021 description lacks; ``ratelimited`` is the HTTP 429 answer of every method
+    # (https://api.slack.com/docs/rate-limits).
+    "chat.postMessage": ["invalid_blocks", "invalid_blocks_format", "internal_error", "ratelimited",
+                         "restricted_action", "not_allowed_token_type"],
+    "chat.update": ["invalid_blocks", "is_archived", "internal_error", "ratelimited"],
+    "chat.delete": ["internal_error", "ratelimited"],
+    "reactions.add": ["is_archived", "channel_not_found", "internal_error", "ratelimited"],
+    "conversations.history": ["internal_error", "ratelimited"],
+    "conversations.replies": ["internal_error", "ratelimited"],
+    "users.info": ["internal_error", "ratelimited"],
+}
+"""Method -> error codes added to its error answer's enum."""
+
 
 def _refs(node: object, found: set[str]) -> None:
     if isinstance(node, dict):
@@ -138,6 +161,11 @@ def trim_discord(doc: dict) -> dict:
 
 def trim_slack(doc: dict) -> dict:
     paths = {f"/{m}": doc["paths"][f"/{m}"] for m in SLACK_METHODS}
+    for method, props in SLACK_RESPONSE_PATCHES.items():
+        next(iter(paths[f"/{method}"].values()))["responses"]["200"]["schema"]["properties"].update(props)
+    for method, codes in SLACK_ERROR_PATCHES.items():
+        error = next(iter(paths[f"/{method}"].values()))["responses"]["default"]["schema"]
+        error["properties"]["error"]["enum"] += [c for c in codes if c not in error["properties"]["error"]["enum"]]
     out = {"swagger": doc["swagger"], "info": doc["info"], "paths": paths,
            **_closure(doc, paths)}
     for name, props in SLACK_PATCHES.items():
