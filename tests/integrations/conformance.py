@@ -16,7 +16,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from jsonschema import Draft4Validator, Draft202012Validator
@@ -54,7 +54,7 @@ class _Spec:
 class DiscordSpec(_Spec):
     """Discord's HTTP API v10 (discord/discord-api-spec, ``specs/openapi.json``)."""
 
-    RATE_LIMIT_HEADERS = {
+    RATE_LIMIT_HEADERS: ClassVar[dict[str, type]] = {
         "X-RateLimit-Limit": int, "X-RateLimit-Remaining": int, "X-RateLimit-Reset": float,
         "X-RateLimit-Reset-After": float, "X-RateLimit-Bucket": str,
     }

@@ -30,7 +30,7 @@ from integrations.sandbox.discord.responses import (
     DiscordError,
     json_response,
 )
-from integrations.sandbox.discord.world import EPHEMERAL_FLAG
+from integrations.sandbox.discord.world import EPHEMERAL_FLAG, numbered
 
 if TYPE_CHECKING:
     from integrations.sandbox.discord.sandbox import DiscordSandbox
@@ -156,9 +156,11 @@ class Interactions:
         return json_response(self._edit(message, {**request[JSON_BODY], "flags": message["flags"]}))
 
     def _edit(self, message: dict, data: dict) -> dict:
-        for key in ("content", "embeds", "components"):
+        for key in ("content", "embeds"):
             if key in data:
                 message[key] = data[key] or ([] if key != "content" else "")
+        if "components" in data:
+            message["components"] = numbered(data["components"])
         message["flags"] = int(data.get("flags", message["flags"]))
         message["edited_timestamp"] = self.world.now().isoformat()
         return message
@@ -178,7 +180,7 @@ class Interactions:
             "mention_roles": [],
             "attachments": [],
             "embeds": data.get("embeds") or [],
-            "components": data.get("components") or [],
+            "components": numbered(data.get("components")),
             "pinned": False,
             "type": 20 if record.kind == APPLICATION_COMMAND else 0,
             "flags": int(data.get("flags", 0)),

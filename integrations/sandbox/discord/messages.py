@@ -48,6 +48,7 @@ from integrations.sandbox.discord.world import (
     Message,
     emoji_payload,
     is_known_unicode_emoji,
+    numbered,
 )
 
 if TYPE_CHECKING:
@@ -168,12 +169,12 @@ class Messages:
         if channel.type == PUBLIC_THREAD and channel.archived:
             raise thread_archived()
         data = request[JSON_BODY]
-        content = data["content"] if "content" in data else message.content
-        embeds = data["embeds"] if "embeds" in data else message.embeds
+        content = data.get("content", message.content)
+        embeds = data.get("embeds", message.embeds)
         _check_message({"content": content, "embeds": embeds}, message.attachments)
         message.content, message.embeds = content or "", _embeds(embeds)
         if "components" in data:
-            message.components = data["components"] or []
+            message.components = numbered(data["components"])
         message.edited_at = self.world.now()
         await self.sb.gateway.dispatch_message("MESSAGE_UPDATE", message)
         return json_response(self.visible(message))

@@ -25,9 +25,9 @@ from integrations.sandbox.discord.world import (
     PUBLIC_THREAD,
     Channel,
     Message,
-    User,
     emoji_payload,
     is_known_unicode_emoji,
+    numbered,
 )
 
 if TYPE_CHECKING:
@@ -311,9 +311,11 @@ class People:
         """An UPDATE_MESSAGE answer (or an edit after a deferred update): the clicked
         message takes the new content/embeds/components; MESSAGE_UPDATE."""
         message = message or self.world.messages[record.message_id or ""]
-        for key in ("content", "embeds", "components"):
+        for key in ("content", "embeds"):
             if key in data:
                 setattr(message, key, data[key] or ("" if key == "content" else []))
+        if "components" in data:
+            message.components = numbered(data["components"])
         message.edited_at = self.world.now()
         await self.gateway.dispatch_message("MESSAGE_UPDATE", message)
         return message.payload(me=self.world.bot.id)

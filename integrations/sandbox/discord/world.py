@@ -7,6 +7,7 @@ discord.py 2.7's parsers read (see platform-facts.md for the smallest accepted p
 
 from __future__ import annotations
 
+import itertools
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -434,7 +435,7 @@ class World:
             type=type_,
             embeds=embeds or [],
             attachments=attachments or [],
-            components=components or [],
+            components=numbered(components),
             reference_id=reference_id,
         )
         self.messages[message.id] = message
@@ -551,6 +552,25 @@ class World:
             "voice_states": [],
             "presences": [],
         }
+
+
+def numbered(components: list[dict] | None) -> list[dict]:
+    """Components as Discord stores them: each without an ``id`` gets the next number, in
+    layout order from 1 (docs: components/reference, "id ... auto populated")."""
+    counter = itertools.count(1)
+
+    def walk(items: list[dict]) -> list[dict]:
+        out = []
+        for item in items:
+            copy = {**item, "id": item.get("id") or next(counter)}
+            if "components" in item:
+                copy["components"] = walk(item["components"])
+            if "component" in item:
+                copy["component"] = walk([item["component"]])[0]
+            out.append(copy)
+        return out
+
+    return walk(components or [])
 
 
 def emoji_object(emoji_id: str, name: str) -> dict:
