@@ -27,11 +27,10 @@ from types import SimpleNamespace
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.core import Planbot
+from bot.home import open_store
 from bot.i18n import translate
 from bot.publish import DigestPublisher
 from bot.scheduling import DigestScheduler, make_scheduler
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
@@ -73,9 +72,10 @@ async def serve(settings: Settings, endpoints: Endpoints = Endpoints(),
     """The service on the running loop until ``stop`` is set (by SIGINT/SIGTERM when not
     given) or a platform client dies. Returns the exit code."""
     stop = stop or _stop_on_signals()
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    planbot = Planbot(Store(engine), settings, SystemClock())
+    store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
+                       SystemClock().now())
+    engine = store.engine
+    planbot = Planbot(store, settings, SystemClock())
     publisher = DigestPublisher(planbot)
     planbot.digest_publisher = publisher
     scheduler = DigestScheduler(publisher, make_scheduler(settings, engine))

@@ -17,9 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
-from bot.errors import NotFound, PlanbotError
+from bot.errors import NotFound, PlanbotError, SetupError, database_failure
 from bot.i18n import translate, translate_plural
-from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -108,10 +107,12 @@ def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> st
 
 
 def open_store(settings: Settings) -> Store:
-    """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    return Store(engine)
+    """The store on ``DATABASE_URL``, schema upgraded, checked against the participant secret
+    (``bot.home.open_store``; raises its ``SetupError``)."""
+    from bot.home import open_store as open_home_store
+
+    return open_home_store(settings.database_url, settings.participant_secret,
+                           settings.data_dir, SystemClock().now())
 
 
 def _round_id(store: Store, requested: int | None) -> int:
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format, level)
     try:
         return _dispatch(args, settings)
+    except SetupError as err:
+        print(err.message(settings.language), file=sys.stderr)
+        return 2
     except PlanbotError as err:
         print(err.message(settings.language), file=sys.stderr)
         return 1
@@ -151,9 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                         reason=err.strerror or err), file=sys.stderr)
         return 1
     except (SQLAlchemyError, ImportError) as err:
-        # Without the URL, which may hold a password.
-        print(translate("cli.database_error", settings.language, error=type(err).__name__),
-              file=sys.stderr)
+        print(database_failure(err).message(settings.language), file=sys.stderr)
         return 2
 
 
