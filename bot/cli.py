@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=None,
                       help="output folder (default a fresh folder under .planbot/demo)")
 
+    doctor = sub.add_parser("doctor", help="check the settings, the store and the platforms")
+    doctor.add_argument("--channel", action="append", default=[], metavar="PLATFORM:ID",
+                        help="also check this channel (discord:123..., slack:C0...)")
+
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
 
@@ -170,6 +174,10 @@ def _dispatch(args, settings: Settings) -> int:
         return run_demo(settings, conversation=args.conversation,
                         platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
                         out=args.out)
+    if args.command == "doctor":
+        from bot.service.doctor import run_doctor
+
+        return run_doctor(settings, args.channel)
     from bot.digests.build import Period, build_digest
     from bot.findings import analyse_round
 

@@ -118,12 +118,16 @@ def failure_kind(error: BaseException) -> str:
     return "other"
 
 
-def schema_revision(engine: Engine) -> tuple[str | None, str]:
-    """``(current, head)``: the store's Alembic revision (None for an empty database) and the
-    newest this code knows. Raises ``SQLAlchemyError`` when the database is unreachable."""
+def schema_revision(engine: Engine) -> tuple[str | None, str, bool]:
+    """``(current, head, known)``: the store's Alembic revision (None for an empty database),
+    the newest this code knows, and whether this code knows ``current`` (False: a newer
+    planbot migrated the store). Reads only. Raises ``SQLAlchemyError`` when the database is
+    unreachable."""
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head() or ""
+    script = ScriptDirectory.from_config(alembic_config(engine))
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision(), head
+        current = MigrationContext.configure(conn).get_current_revision()
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return current, script.get_current_head() or "", known

@@ -21,6 +21,13 @@ SECRET_FINGERPRINT = "participant_secret_fingerprint"
 class IdentityQueries(StoreBase):
     """Facts about the store itself (``store_settings``)."""
 
+    def stored_secret_fingerprint(self) -> str | None:
+        """The fingerprint the store holds, None before the first start. Raises
+        ``SQLAlchemyError`` (also when the schema predates ``store_settings``)."""
+        with self._tx() as session:
+            return session.scalar(select(StoreSetting.value).where(
+                StoreSetting.key == SECRET_FINGERPRINT))
+
     def claim_secret_fingerprint(self, fingerprint: str, now: datetime) -> str | None:
         """Record ``fingerprint`` if the store has none yet; return the fingerprint the store
         already holds when it differs from ``fingerprint``, else None (this secret is the
