@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--platforms", default="discord,slack",
                       help="comma-separated: discord, slack (default both)")
     demo.add_argument("--out", type=Path, default=None,
-                      help="output folder (default a fresh folder under .planbot/demo)")
+                      help="output folder (default a fresh folder under PLANBOT_HOME/demo)")
 
     doctor = sub.add_parser("doctor", help="check the settings, the store and the platforms")
     doctor.add_argument("--channel", action="append", default=[], metavar="PLATFORM:ID",

@@ -2,15 +2,14 @@
 
 ``PLANBOT_HOME`` (default ``$XDG_DATA_HOME/planbot``, i.e. ``~/.local/share/planbot``, per the
 XDG Base Directory specification, https://specifications.freedesktop.org/basedir-spec/latest/)
-holds the SQLite database and the participant secret, and may hold a ``.env``. The store
+holds the SQLite database and the participant secret, and may hold a ``.env``
+(``bot.config.Settings.load``). The store
 remembers a fingerprint of the participant secret; :func:`open_store` refuses a store written
 with another secret, since every participant would silently become a new person.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -20,14 +19,6 @@ from bot.errors import SetupError, database_failure
 from bot.identity import secret_fingerprint
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
-
-
-def default_home(env: Mapping[str, str]) -> Path:
-    """``$XDG_DATA_HOME/planbot``, or ``~/.local/share/planbot`` when that is unset or not
-    absolute (the XDG rule)."""
-    xdg = env.get("XDG_DATA_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
-    return base / "planbot"
 
 
 def open_store(database_url: str, participant_secret: str, home: Path, now: datetime) -> Store:

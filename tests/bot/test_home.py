@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.config import Settings, default_home
 from bot.errors import SetupError
-from bot.home import default_home, open_store
+from bot.home import open_store
 from tests.conftest import _pg_available
 
 NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
@@ -81,3 +82,34 @@ def test_default_home_follows_xdg(tmp_path):
     assert default_home({"XDG_DATA_HOME": "relative/path"}).parts[-3:] == (
         ".local", "share", "planbot")
     assert default_home({}).parts[-3:] == (".local", "share", "planbot")
+
+
+def test_home_does_not_depend_on_the_working_directory(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".env").write_text("PLANBOT_LANGUAGE=en\nDIGEST_DAY=tue\n")
+    first, second = tmp_path / "here", tmp_path / "elsewhere"
+    for folder in (first, second):
+        folder.mkdir()
+    (second / ".env").write_text("DIGEST_DAY=fri\n")  # the working directory's .env wins
+    env = {"PLANBOT_HOME": str(home)}
+    monkeypatch.chdir(first)
+    a = Settings.load(env)
+    monkeypatch.chdir(second)
+    b = Settings.load(env)
+    assert a.data_dir == b.data_dir == home
+    assert a.participant_secret == b.participant_secret
+    assert (home / "participant.secret").stat().st_mode & 0o077 == 0
+    assert a.database_url == b.database_url == f"sqlite:///{home / 'planbot.db'}"
+    assert (a.language, a.digest_day, b.language, b.digest_day) == ("en", "tue", "en", "fri")
+
+
+def test_home_defaults_to_xdg_and_may_come_from_the_local_env_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    default = Settings.load({"XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert default.data_dir == tmp_path / "xdg" / "planbot"
+    assert (default.data_dir / "participant.secret").is_file()
+    (tmp_path / ".env").write_text("PLANBOT_HOME=relative-home\n")
+    assert Settings.load({}).data_dir == tmp_path / "relative-home"
+    assert Settings.load({"PLANBOT_DATA_DIR": "old-name"}, env_file=None).data_dir == \
+        tmp_path / "old-name"
