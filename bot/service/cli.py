@@ -14,14 +14,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import NotFound, PlanbotError
 from bot.i18n import translate, translate_plural
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> st
 
 def open_store(settings: Settings) -> Store:
     """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
+    from storage.db import create_store_engine, upgrade
+    from storage.store import Store
+
     engine = create_store_engine(settings.database_url)
     upgrade(engine)
     return Store(engine)
@@ -132,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    # Imported only now: ``--help`` and a configuration error answer without the database
+    # and analysis libraries (tests/test_startup.py).
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.logs import configure_logging
 
     # One-shot commands print their result; their INFO logs would only drown it.
