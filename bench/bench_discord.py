@@ -7,7 +7,7 @@ dispatch until the bot has read them all (a heartbeat request answered) and no h
 flight. The same burst then goes to the same bot whose handler does nothing (same gateway,
 same discord.py parsing and translation, no store), in the same process. Reported: events per
 second of both and their ratio (goal: at least 0.5). A third figure applies the same burst,
-as neutral events, straight to ``Planbot.handle`` with no Discord at all: the ceiling the
+as neutral events, straight to ``Core.handle`` with no Discord at all: the ceiling the
 store sets, which shows how much of the gap is the gateway and adapter and how much the store.
 
     .venv/bin/python bench/bench_discord.py [--events 2000] [--members 100] [--database-url URL]
