@@ -1,18 +1,11 @@
 """The local Discord REST API: the routes planbot's bot calls, over the shared :class:`World`.
 
 Routes and payloads follow Discord's API reference (resources/message, resources/channel,
-<<<<<<< HEAD
 interactions/receiving-and-responding, resources/application-commands) and its OpenAPI
 description (github.com/discord/discord-api-spec; the suite checks every answer against it,
 tests/integrations/conformance.py). Every request is recorded with its answer; an unknown
 route answers 404 and is recorded with ``known=False``. Every answer carries the
 ``X-RateLimit-*`` headers (:mod:`.ratelimits`).
-=======
-interactions/receiving-and-responding, resources/application-commands). Every request is
-recorded; an unknown route answers 404 and is recorded with ``known=False``. JSON answers carry
-``Content-Type: application/json`` exactly, since discord.py does not parse ``; charset=utf-8``
-as JSON (docs/platform-facts.md).
->>>>>>> main
 """
 
 from __future__ import annotations
@@ -82,12 +75,9 @@ class Rest:
             web.get(p + "/gateway/bot", self.gateway_bot),
             web.put(p + "/applications/{app_id}/commands", self.sync_commands),
             web.put(p + "/applications/{app_id}/guilds/{guild_id}/commands", self.sync_commands),
-<<<<<<< HEAD
-            web.get(p + "/guilds/{guild_id}/members/{user_id}", self.member),
-=======
             web.get(p + "/applications/{app_id}/commands", self.list_commands),
             web.get(p + "/applications/{app_id}/guilds/{guild_id}/commands", self.list_commands),
->>>>>>> main
+            web.get(p + "/guilds/{guild_id}/members/{user_id}", self.member),
             web.get(p + "/channels/{channel_id}", self.get_channel),
             web.patch(p + "/channels/{channel_id}", m.edit_channel),
             web.post(p + "/channels/{channel_id}/threads", m.forum_post),
@@ -243,14 +233,9 @@ class Rest:
         self.sb.commands[guild_id] = commands
         return json_response(commands)
 
-<<<<<<< HEAD
-=======
     async def list_commands(self, request: web.Request) -> web.Response:
         return json_response(self.sb.commands.get(request.match_info.get("guild_id"), []))
 
-    # -- channels and messages -----------------------------------------------------------
-
->>>>>>> main
     async def get_channel(self, request: web.Request) -> web.Response:
         channel = self.world.channels.get(request.match_info["channel_id"])
         if channel is None:

@@ -30,14 +30,7 @@ from integrations.sandbox.discord.people import CommandAnswer, People
 from integrations.sandbox.discord.ratelimits import Buckets, Fault
 from integrations.sandbox.discord.rest import API, RecordedRequest, Rest
 from integrations.sandbox.discord.world import (
-<<<<<<< HEAD
     FORUM_CHANNEL,
-=======
-    EPHEMERAL_FLAG,
-    MANAGE_GUILD,
-    PLANBOT_PERMISSIONS,
-    PUBLIC_THREAD,
->>>>>>> main
     Channel,
     Message,
     User,
@@ -91,8 +84,7 @@ class DiscordSandbox(People):
         self.guild = w.add_guild("Quartier Saint-Roch", admin)
         self.facilitator_role = w.add_role(self.guild, "animation")
         # Discord gives an invited bot a managed role with the permissions its link asked for.
-        self.bot_role = w.add_role(self.guild, "planbot", PLANBOT_PERMISSIONS)
-        w.join(self.guild, w.bot, (self.bot_role,))
+        self.bot_role = next(r for r in self.guild.roles.values() if r.managed)
         self.channel = w.add_channel(self.guild, "plan-de-quartier")
         self.people: dict[str, User] = {"admin": admin}
         for name, locale in (("alice", "fr"), ("bob", "en-US"), ("chloe", "fr"), ("dan", "en-GB")):
@@ -199,19 +191,14 @@ class DiscordSandbox(People):
         self.people[name] = user
         return user
 
-<<<<<<< HEAD
-    async def add_channel(self, name: str, *, forum: bool = False) -> Channel:
-        """A new text channel (or forum) in ``guild``, announced with CHANNEL_CREATE.
-=======
     def deny_bot(self, channel: Channel, permissions: int) -> None:
         """An admin takes ``permissions`` (bits, docs: topics/permissions) from the bot's role
         in ``channel`` with a permission overwrite; the bot sees it at its next connection."""
-        channel.permission_overwrites.append(
-            {"id": self.bot_role.id, "type": 0, "allow": "0", "deny": str(permissions)})
+        allow, deny, _ = channel.overwrites.get(self.bot_role.id, (0, 0, 0))
+        channel.overwrites[self.bot_role.id] = (allow, deny | permissions, 0)
 
-    async def add_channel(self, name: str) -> Channel:
-        """A new text channel in ``guild``, announced with CHANNEL_CREATE.
->>>>>>> main
+    async def add_channel(self, name: str, *, forum: bool = False) -> Channel:
+        """A new text channel (or forum) in ``guild``, announced with CHANNEL_CREATE.
 
         (``world.add_channel`` alone makes a channel the bot cannot see.)
         """

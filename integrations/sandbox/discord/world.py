@@ -20,7 +20,6 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 
 # Permission bits (docs: topics/permissions#permissions-bitwise-permission-flags).
 ADMINISTRATOR = 1 << 3
-<<<<<<< HEAD
 MANAGE_GUILD = 1 << 5
 ADD_REACTIONS = 1 << 6
 VIEW_CHANNEL = 1 << 10
@@ -38,13 +37,8 @@ EVERYDAY_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | ADD_REACTIONS | READ_MESS
 """What @everyone may do in the local guild."""
 BOT_PERMISSIONS = EVERYDAY_PERMISSIONS | MANAGE_THREADS | MANAGE_MESSAGES
 """The bot's own role: what planbot's invite link asks for (integrations/discord/README.md)."""
-=======
-EVERYDAY_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 6) | (1 << 16) | (1 << 38)
-"""View channel, send messages, add reactions, read history, send in threads."""
-PLANBOT_PERMISSIONS = EVERYDAY_PERMISSIONS | (1 << 14) | (1 << 15) | (1 << 35)
-"""What planbot's invite link grants its role: the everyday ones plus embed links, attach
-files and create public threads (integrations/discord/README.md)."""
->>>>>>> main
+PLANBOT_PERMISSIONS = BOT_PERMISSIONS
+"""The name the doctor's tests use for the bot role's permissions."""
 
 TEXT_CHANNEL = 0
 PUBLIC_THREAD = 11
@@ -149,15 +143,10 @@ class Channel:
     locked: bool = False
     auto_archive_duration: int = 4320
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-<<<<<<< HEAD
     archive_timestamp: datetime | None = None
     last_activity: datetime | None = None
     overwrites: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     message_count: int = 0
-=======
-    permission_overwrites: list[dict] = field(default_factory=list)
-    """Overwrite objects (docs: resources/channel#overwrite-object): id, type, allow, deny."""
->>>>>>> main
 
     def payload(self) -> dict:
         data = {
@@ -166,14 +155,10 @@ class Channel:
             "name": self.name,
             "type": self.type,
             "position": self.position,
-<<<<<<< HEAD
             "permission_overwrites": [
                 {"id": target, "type": kind, "allow": str(allow), "deny": str(deny)}
                 for target, (allow, deny, kind) in self.overwrites.items()
             ],
-=======
-            "permission_overwrites": self.permission_overwrites,
->>>>>>> main
             "nsfw": False,
             "parent_id": self.parent_id,
             "last_message_id": None,
@@ -461,14 +446,9 @@ class World:
             channel.message_count += 1
         return message
 
-<<<<<<< HEAD
     def start_thread(self, message: Message, name: str, owner: User,
                      auto_archive_duration: int | None = None) -> Channel:
-        """A public thread from ``message``: same id as the message (platform-facts.md)."""
-=======
-    def start_thread(self, message: Message, name: str, owner: User) -> Channel:
         """A public thread from ``message``: same id as the message (docs/platform-facts.md)."""
->>>>>>> main
         parent = self.channels[message.channel_id]
         thread = Channel(
             message.id,

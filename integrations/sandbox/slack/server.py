@@ -480,20 +480,12 @@ class LocalSlack:
                 body = {"ok": True, **handlers[method](params)}
             except SlackApiFailure as exc:
                 error = exc.code
-<<<<<<< HEAD
         if error is not None:
             body = {"ok": False, "error": error}
         self.requests.append(RecordedCall(method, shown, 200, error, body))
-        return self._json(body)
-=======
-        self.requests.append(RecordedCall(method, shown, 200, error))
         # Every Web API answer to a bot token says which scopes it holds
         # (https://api.slack.com/authentication/oauth-v2#using, "x-oauth-scopes").
-        scopes = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
-        if error is not None:
-            return self._json({"ok": False, "error": error}, headers=scopes)
-        return self._json(body, headers=scopes)
->>>>>>> main
+        return self._json(body, headers={"x-oauth-scopes": ",".join(sorted(self.scopes))})
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ticket = request.match_info["ticket"]

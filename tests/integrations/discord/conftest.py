@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-<<<<<<< HEAD
-from tests.helpers import make_planbot
-from tests.integrations.conformance import discord_problems
-=======
 from tests.helpers import make_core
->>>>>>> main
+from tests.integrations.conformance import discord_problems
 from tests.integrations.discord.harness import start_bot, stop_bot
 
 
