@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import secrets
 import time
 from collections.abc import Callable
@@ -37,8 +38,10 @@ from aiohttp import WSMsgType, web
 from integrations.sandbox.slack.delivery import AckResult, Delivery
 from integrations.sandbox.slack.webapi import (
     WebApi,
+    bot_profile,
     message_changed,
     message_deleted,
+    parent_changed,
     reaction_event,
 )
 from integrations.sandbox.slack.workspace import (
@@ -117,8 +120,9 @@ class LocalSlack:
         removes one to play an app installed without it."""
         self.requests: list[RecordedCall] = []
         self.events: list[dict] = []
-        self._rate_limits: dict[str, list[int]] = {}
-        self._failures: dict[str, list[str]] = {}
+        self._rate_limits: dict[str, list[int | None]] = {}
+        self._failures: dict[str, list[str | None]] = {}
+        self._channel_failures: dict[str, str] = {}
         self._tickets: set[str] = set()
         self._commands: dict[str, _Command] = {}
         self._background: set[asyncio.Task] = set()
@@ -216,13 +220,15 @@ class LocalSlack:
         """``/invite @planbot`` in ``channel_id``."""
         self.workspace.members.setdefault(channel_id, set()).add(self.api.bot_user_id)
 
-    def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
-        self._failures.setdefault(method, []).extend([error] * times)
+    def fail_next(self, method: str, error: str, *, times: int = 1, nth: int = 1) -> None:
+        """Answer ``times`` calls of ``method``, from the ``nth`` one on, with
+        ``{"ok": false, "error": error}``."""
+        self._failures.setdefault(method, []).extend([None] * (nth - 1) + [error] * times)
 
-    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
-        self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1, nth: int = 1) -> None:
+        """Answer ``times`` calls of ``method``, from the ``nth`` one on (a 429 on the 9th
+        post: ``nth=9``), with 429 and ``Retry-After``."""
+        self._rate_limits.setdefault(method, []).extend([None] * (nth - 1) + [retry_after] * times)
 
     async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0) -> None:
         """Send ``{"type": "disconnect"}``; the client opens a new connection and closes the
@@ -312,20 +318,53 @@ class LocalSlack:
 
     async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
                            broadcast: bool = False, reply_to: str | None = None,
-                           bot_id: str | None = None) -> str:
+                           bot_id: str | None = None,
+                           files: dict[str, bytes] | None = None) -> str:
         """A reply in the thread rooted at ``thread_id``; ``broadcast`` also sends it to the
-        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another bot's message.
-        ``reply_to`` exists for parity with the local Discord: Slack threads are flat, so it
-        changes nothing. Returns the reply's ``ts``."""
+        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another app's message
+        (subtype ``bot_message`` with ``bot_profile``). ``files`` (name -> bytes) share files
+        with it (subtype ``file_share``; ``text=""`` for an image-only reply). ``reply_to``
+        exists for parity with the local Discord: Slack threads are flat. Slack then sends
+        the parent's ``message_changed`` (reply count, latest reply). Returns the reply's ``ts``."""
+        shared = [self._file(name, data, user_id) for name, data in (files or {}).items()]
         msg = self.workspace.post(channel_id, user_id, text, thread_ts=thread_id,
-                                  reply_broadcast=broadcast, bot_id=bot_id)
+                                  reply_broadcast=broadcast, bot_id=bot_id, files=shared or None)
         if broadcast:
             msg.subtype = "thread_broadcast"
+        elif bot_id:
+            msg.subtype = "bot_message"
+        elif shared:
+            msg.subtype = "file_share"
+        if bot_id:
+            msg.bot_profile = bot_profile(bot_id, "A0OTHERAPP", self.workspace.users[user_id].name,
+                                          self.workspace.team_id)
         event = self._message_event(msg)
         if broadcast:
             event["root"] = self.workspace.message(channel_id, thread_id).to_api()
         await self.send_event(event)
+        await self.send_event(parent_changed(self.workspace, msg))
         return msg.ts
+
+    def _file(self, name: str, data: bytes, user_id: str) -> dict:
+        """A file object (https://api.slack.com/types/file), trimmed."""
+        file_id = f"F{len(self.api.uploads) + 1:09d}"
+        self.api.uploads[file_id] = {"id": file_id, "name": name, "data": data}
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return {"id": file_id, "name": name, "title": name, "mimetype": kind, "size": len(data),
+                "user": user_id, "filetype": name.rpartition(".")[2],
+                "url_private": f"{self.url}/files/{file_id}/{name}"}
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: posting, editing and reacting there answer ``is_archived``."""
+        self.workspace.archived.add(channel_id)
+
+    def deactivate_user(self, user_id: str) -> None:
+        """Deactivate an account: users.info then says ``deleted: true``."""
+        self.workspace.users[user_id].deleted = True
+
+    def fail_channel(self, channel_id: str, error: str) -> None:
+        """Every call naming ``channel_id`` answers ``error`` for good (e.g. ``is_archived``)."""
+        self._channel_failures[channel_id] = error
 
     async def user_edits(self, user_id: str, channel_id: str, message_id: str, text: str) -> None:
         """Edit a message: ``message_changed`` with the new message nested."""
@@ -466,8 +505,8 @@ class LocalSlack:
             self.requests.append(RecordedCall(method, shown, 200, "unknown_method"))
             return self._json({"ok": False, "error": "unknown_method"})
         waits = self._rate_limits.get(method)
-        if waits:
-            retry_after = waits.pop(0)
+        retry_after = waits.pop(0) if waits else None
+        if retry_after is not None:
             body = {"ok": False, "error": "ratelimited"}
             self.requests.append(RecordedCall(method, shown, 429, "ratelimited", body))
             return self._json(body, 429, {"Retry-After": str(retry_after)})
@@ -475,6 +514,8 @@ class LocalSlack:
         error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
         if error is None and self._failures.get(method):
             error = self._failures[method].pop(0)
+        if error is None:
+            error = self._channel_failures.get(params.get("channel") or params.get("channel_id") or "")
         if error is None:
             try:
                 body = {"ok": True, **handlers[method](params)}
