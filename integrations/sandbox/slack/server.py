@@ -35,7 +35,8 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
-from integrations.sandbox.slack.delivery import AckResult, Delivery
+from integrations.sandbox.slack.delivery import MAX_SOCKETS, AckResult, Delivery
+from integrations.sandbox.slack.interactive import Interactive
 from integrations.sandbox.slack.webapi import (
     WebApi,
     bot_profile,
@@ -105,19 +106,23 @@ class LocalSlack:
                  bot_id: str = "B0PLANBOT", app_id: str = "A0PLANBOT",
                  bot_token: str = "xoxb-local", app_token: str = "xapp-local",
                  signing_secret: str = "local-signing-secret",
-                 clock: Callable[[], float] = time.time, ack_timeout: float = 3.0) -> None:
+                 clock: Callable[[], float] = time.time, ack_timeout: float = 3.0,
+                 retry_spacing: tuple[float, ...] | None = None) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.app_id = app_id
         self.clock = clock
         self.workspace = Workspace(team_id, clock=clock)
         self.workspace.add_user(User(bot_user_id, "planbot", is_bot=True, bot_id=bot_id))
-        self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout)
+        self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout,
+                                 retry_spacing=retry_spacing)
         self.api = WebApi(self.workspace, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id,
                           emit=self._emit_later, socket_url=self._new_socket_url,
                           upload_url=lambda fid: f"{self.url}/upload/{fid}")
         self.scopes: set[str] = set(GRANTED_SCOPES)
         """The bot token's scopes, sent back in ``x-oauth-scopes`` as Slack does; a test
         removes one to play an app installed without it."""
+        self.interactive = Interactive(self)
+        """Buttons and modals: ``interactive.user_clicks``, ``interactive.user_submits_view``."""
         self.requests: list[RecordedCall] = []
         self.events: list[dict] = []
         self._rate_limits: dict[str, list[int | None]] = {}
@@ -230,10 +235,12 @@ class LocalSlack:
         post: ``nth=9``), with 429 and ``Retry-After``."""
         self._rate_limits.setdefault(method, []).extend([None] * (nth - 1) + [retry_after] * times)
 
-    async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0) -> None:
-        """Send ``{"type": "disconnect"}``; the client opens a new connection and closes the
-        old one. With ``wait``, return once that swap is done (bounded by ``timeout``)."""
-        old = await self.delivery.disconnect_sockets()
+    async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0,
+                                warn: bool = False) -> None:
+        """Send ``{"type": "disconnect"}`` (after a ``warning`` one if ``warn``); the client
+        opens a new connection and closes the old one. With ``wait``, return once that swap
+        is done (bounded by ``timeout``)."""
+        old = await self.delivery.disconnect_sockets(warn=warn)
         if wait:
             await self.delivery.wait_replaced(old, timeout)
 
@@ -354,6 +361,14 @@ class LocalSlack:
                 "user": user_id, "filetype": name.rpartition(".")[2],
                 "url_private": f"{self.url}/files/{file_id}/{name}"}
 
+    def add_custom_emoji(self, name: str) -> None:
+        """A custom emoji of the workspace (reactions.add accepts its name)."""
+        self.workspace.custom_emoji.add(name)
+
+    def rename_custom_emoji(self, old: str, new: str) -> None:
+        """An admin renames a custom emoji; reactions already there show the new name."""
+        self.workspace.rename_emoji(old, new)
+
     def archive_channel(self, channel_id: str) -> None:
         """Archive a channel: posting, editing and reacting there answer ``is_archived``."""
         self.workspace.archived.add(channel_id)
@@ -417,6 +432,7 @@ class LocalSlack:
             "is_enterprise_install": "false",
             "response_url": f"{self.url}/response/{token}", "trigger_id": token,
         }
+        self.interactive.triggers[token] = self.clock()
         result = await self.delivery.send_command(form)
         if result.acked:
             pending.calls_at_ack = len(self.requests)
@@ -445,10 +461,25 @@ class LocalSlack:
         }
 
     async def send_event(self, event: dict) -> AckResult:
-        """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`."""
+        """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`.
+
+        With spaced retries, returns after the first attempt (its result); the retries go on
+        in the background as the clock moves (:meth:`clock_moved`; :meth:`settle` waits).
+        """
         body = self.event_body(event)
         self.events.append(body)
-        return await self.delivery.send_event(body)
+        if not self.delivery.retry_spacing:
+            return await self.delivery.send_event(body)
+        first = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self.delivery.send_event(body, first))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await first.wait()
+        return self.delivery.last_result(body)
+
+    async def clock_moved(self) -> None:
+        """The test moved :attr:`clock`: retries now due are delivered."""
+        await self.delivery.clock_moved()
 
     async def redeliver(self, body: dict, retry_num: int, reason: str = "http_timeout") -> AckResult:
         """Send one retry of an earlier body (``X-Slack-Retry-Num: retry_num``), freshly signed."""
@@ -500,7 +531,7 @@ class LocalSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
         shown = {k: v for k, v in params.items() if k != "token"}
-        handlers = self.api.methods()
+        handlers = {**self.api.methods(), **self.interactive.methods()}
         if method not in handlers:
             self.requests.append(RecordedCall(method, shown, 200, "unknown_method"))
             return self._json({"ok": False, "error": "unknown_method"})
@@ -535,6 +566,11 @@ class LocalSlack:
         self._tickets.discard(ticket)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
+        if self.delivery.socket_count >= MAX_SOCKETS:
+            await ws.send_str(json.dumps({"type": "disconnect", "reason": "too_many_websockets",
+                                          "debug_info": {"host": "local-slack"}}))
+            await ws.close()
+            return ws
         await ws.send_str(json.dumps({
             "type": "hello", "num_connections": self.delivery.socket_count + 1,
             "debug_info": {"host": "local-slack", "approximate_connection_time": 3600},

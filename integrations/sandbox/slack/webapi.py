@@ -10,6 +10,7 @@ dict), which the server delivers without waiting.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,16 @@ BLOCKS_PER_MESSAGE = 50
 TEXT_LIMIT = 40_000
 """Characters of ``text`` beyond which chat.postMessage answers ``msg_too_long``
 (https://api.slack.com/methods/chat.postMessage, "Truncating content")."""
+STANDARD_EMOJI = frozenset({
+    "+1", "-1", "thumbsup", "thumbsdown", "shrug", "man-shrugging", "woman-shrugging",
+    "person_shrugging", "white_check_mark", "heavy_check_mark", "x", "tada", "eyes", "heart",
+    "joy", "smile", "slightly_smiling_face", "thinking_face", "pray", "clap", "fire", "rocket",
+    "raised_hands", "ok_hand", "wave", "100", "star", "bulb", "warning", "question",
+    "exclamation", "sob", "cry", "rage", "muscle", "point_up", "memo", "speech_balloon",
+})
+"""Standard emoji names the local Slack knows: a subset of Slack's (those planbot and its
+tests use, and common ones); any other name that is not a custom emoji is ``invalid_name``."""
+SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
 DISTINCT_REACTIONS = 50
 """Distinct reactions on one message before ``too_many_reactions`` (the sandbox's figure)."""
 
@@ -153,7 +164,8 @@ class WebApi:
     def reactions_add(self, p: dict) -> dict:
         msg = self.ws.message(p.get("channel") or "", p.get("timestamp") or "")
         name = (p.get("name") or "").strip(":")
-        if not name:
+        base = SKIN_TONE.sub("", name)
+        if base not in STANDARD_EMOJI and base not in self.ws.custom_emoji:
             raise SlackApiFailure("invalid_name")
         if msg.channel in self.ws.archived:
             raise SlackApiFailure("is_archived")

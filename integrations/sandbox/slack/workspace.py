@@ -128,6 +128,7 @@ class Workspace:
         self.channels: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self.archived: set[str] = set()
+        self.custom_emoji: set[str] = set()
         self._messages: dict[str, dict[str, Message]] = {}
         self._clock = clock
         self._last_micros = 0
@@ -141,6 +142,16 @@ class Workspace:
         """Create a public channel."""
         self.channels[channel_id] = name
         self._messages.setdefault(channel_id, {})
+
+    def rename_emoji(self, old: str, new: str) -> None:
+        """Rename a custom emoji: reactions with it now carry the new name (Slack keys emoji
+        by name); raises ``KeyError`` if there is no such custom emoji."""
+        self.custom_emoji.remove(old)
+        self.custom_emoji.add(new)
+        for messages in self._messages.values():
+            for msg in messages.values():
+                if old in msg.reactions:
+                    msg.reactions[new] = msg.reactions.pop(old)
 
     def add_usergroup(self, group_id: str, handle: str, user_ids: list[str]) -> None:
         """Create a user group (``@handle``) holding ``user_ids``."""

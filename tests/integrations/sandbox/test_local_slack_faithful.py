@@ -93,3 +93,15 @@ async def test_one_chosen_call_fails_a_429_on_the_ninth_post_and_an_error_on_one
     elsewhere = await _error(client.chat_postMessage(channel="C0ELSEWHERE", text="x"))
 
     assert outcomes == ["ok"] * 8 + ["ratelimited", "ok"] and elsewhere == "is_archived"
+
+
+async def test_unknown_reaction_names_are_invalid_and_custom_emoji_can_be_renamed(slack, client):
+    ts = (await client.chat_postMessage(channel=CHANNEL, text="x"))["ts"]
+    unknown = await _error(client.reactions_add(channel=CHANNEL, timestamp=ts, name="planbot_oui"))
+    slack.add_custom_emoji("planbot_oui")
+    await client.reactions_add(channel=CHANNEL, timestamp=ts, name="planbot_oui")
+    await client.reactions_add(channel=CHANNEL, timestamp=ts, name="+1::skin-tone-3")
+    slack.rename_custom_emoji("planbot_oui", "planbot_yes")
+
+    assert unknown == "invalid_name"
+    assert set(slack.message(CHANNEL, ts).reactions) == {"planbot_yes", "+1::skin-tone-3"}
