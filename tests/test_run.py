@@ -252,12 +252,10 @@ async def test_a_refused_bot_token_on_either_platform_stops_the_start(tmp_path, 
                                          discord_gateway_url=discord.gateway_url)
         assert await serve(discord_settings, asyncio.Event()) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert errors == ["SLACK_BOT_TOKEN: the platform refused this token (invalid_auth). Copy it "
-                      "again from the platform's settings (see the README of integrations/discord"
-                      " or integrations/slack), then run planbot doctor.",
-                      "DISCORD_TOKEN: the platform refused this token (401 Unauthorized). Copy "
-                      "it again from the platform's settings (see the README of "
-                      "integrations/discord or integrations/slack), then run planbot doctor."]
+    fix = ("Copy it again from the platform's settings (see the README of integrations/"
+           "discord or integrations/slack), then run planbot doctor.")
+    assert errors == [f"SLACK_BOT_TOKEN: the platform refused this token (invalid_auth). {fix}",
+                      f"DISCORD_TOKEN: the platform refused this token (401 Unauthorized). {fix}"]
 
 
 async def test_sigterm_during_a_failing_start_up_stops_at_once(tmp_path):

@@ -62,6 +62,16 @@ _log = logging.getLogger(__name__)
 _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
 
 
+def _check_mode(mode: str, *, app_token: str | None, signing_secret: str | None) -> None:
+    """Raise ``ValueError`` for an unknown mode or a mode without its token or secret."""
+    if mode not in ("socket", "http"):
+        raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
+    if mode == "socket" and not app_token:
+        raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
+    if mode == "http" and not signing_secret:
+        raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
+
+
 class SlackBot:
     """The Slack side of planbot, in Socket Mode (default) or HTTP mode; its lifecycle is
     :class:`bot.platform.Adapter`'s.
@@ -135,17 +145,14 @@ class SlackBot:
         ``bot.errors.SetupError`` when Slack refuses the bot or the app-level token
         (:mod:`integrations.slack.checks`)."""
         mode = mode or self.mode
+        _check_mode(mode, app_token=self.app_token, signing_secret=self._signing_secret)
         await verify_bot_token(self.client)
         self.core.attach(self.platform)
         if mode == "socket":
             await self.start_socket_mode()
-        elif mode == "http":
-            if not self._signing_secret:
-                raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
+        else:
             self.url = await self.start_http(host or self.host,
                                              self.port if port is None else port)
-        else:
-            raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
         _log.info("Slack connected (%s mode%s)", mode, f", {self.url}" if self.url else "")
 
     async def start_socket_mode(self) -> None:
