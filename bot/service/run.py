@@ -68,12 +68,13 @@ async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter]) -> bool:
     latter (a failure, logged)."""
     stopping = asyncio.ensure_future(stop.wait())
     closed = {asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
-    done, _ = await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
-    for waiter in [stopping, *closed]:
+    await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    for waiter in closed:
         waiter.cancel()
-    ended = [w for w in done if w in closed]
+    ended = [(closed[w], w.result()) for w in closed if w.done() and not w.cancelled()]
     if ended and not stop.is_set():
-        _log.error("the %s client stopped: %r", closed[ended[0]].name, ended[0].result())
+        _log.error("the %s client stopped: %r", ended[0][0].name, ended[0][1])
         return True
     return False
 

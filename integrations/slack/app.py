@@ -61,6 +61,31 @@ _log = logging.getLogger(__name__)
 _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
 
 
+class _Background:
+    """Work nobody awaits (reconciliations, late store writes, commands under way), kept
+    until it ends, its failures logged, and drained on stop."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        return self.track(asyncio.ensure_future(work))
+
+    def track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("background Slack work failed", exc_info=task.exception())
+
+
 class SlackBot:
     """The Slack side of planbot, in Socket Mode (default) or HTTP mode; its lifecycle is
     :class:`bot.platform.Adapter`'s.
@@ -68,8 +93,8 @@ class SlackBot:
     ``client`` should come from :func:`integrations.slack.client.make_web_client`.
     ``default_language`` answers users whose locale Slack does not give. ``handle_budget``
     (seconds) bounds how long an event's store write may delay its ack. ``mode``, ``host``
-    and ``port`` are :meth:`start`'s defaults (``SLACK_MODE``, ``SLACK_HOST``,
-    ``SLACK_PORT``).
+    and ``port`` are :meth:`start`'s defaults (``SLACK_MODE``, ``SLACK_HOST``, ``SLACK_PORT``);
+    ``url`` is then the HTTP-mode request URL to give Slack.
     """
 
     name = PLATFORM
@@ -96,14 +121,13 @@ class SlackBot:
         self.app.command(command)(ack=self._ack_command, lazy=[self._run_command])
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._background = _Background()
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0
         self._stopped = asyncio.Event()
         self.mode, self.host, self.port = mode, host, port
         self.url: str | None = None
-        """The HTTP-mode request URL to give Slack, once started."""
 
     @classmethod
     def from_settings(cls, core: Core, settings: Settings) -> SlackBot:
@@ -162,7 +186,7 @@ class SlackBot:
         site = web.TCPSite(self._http, host, port)
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._spawn(self.reconcile())
+        self._background.spawn(self.reconcile())
         return f"http://{host}:{bound}{path}"
 
     async def stop(self) -> None:
@@ -176,10 +200,7 @@ class SlackBot:
 
     async def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Wait until background work (reconciliations, late store writes) is done."""
-        async def _drain() -> None:
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        await asyncio.wait_for(_drain(), timeout)
+        await asyncio.wait_for(self._background.drain(), timeout)
 
     async def reconcile(self) -> ReconcileReport:
         """Apply what Slack holds and the store missed (one pass at a time)."""
@@ -203,23 +224,9 @@ class SlackBot:
                 await self._reconciled.wait_for(lambda: self.reconciliations >= count)
         await asyncio.wait_for(_wait(), timeout)
 
-    def _spawn(self, work: Awaitable[Any]) -> asyncio.Task:
-        return self._track(asyncio.ensure_future(work))
-
-    def _track(self, task: asyncio.Task) -> asyncio.Task:
-        """Keep ``task`` until it ends and log its failure (nobody else awaits it)."""
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("background Slack work failed", exc_info=task.exception())
-
     async def _on_socket_message(self, client: Any, message: dict, raw: str | None) -> None:
         if message.get("type") == "hello":
-            self._spawn(self.reconcile())
+            self._background.spawn(self.reconcile())
 
     # -- events -------------------------------------------------------------------------
 
@@ -239,7 +246,7 @@ class SlackBot:
         except TimeoutError:
             _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
                          event.event_key, self.handle_budget)
-            self._track(task)
+            self._background.track(task)
 
     # -- the slash command ----------------------------------------------------------------
 
@@ -249,7 +256,7 @@ class SlackBot:
     async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         # Tracked as background work, so a shutdown waits for a command half-way through
         # posting a round instead of cutting it off.
-        self._track(asyncio.current_task())
+        self._background.track(asyncio.current_task())
         user_id = body.get("user_id", "")
         locale = await self.directory.locale_of(user_id)
         lang = language_of(locale, self.default_language)
