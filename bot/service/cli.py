@@ -112,10 +112,11 @@ def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: 
 def open_store(settings: Settings) -> Store:
     """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
     from storage.db import create_store_engine, upgrade
+
+    engine = create_store_engine(settings.database_url)  # a bad URL fails here, early
+    upgrade(engine)
     from storage.store import Store
 
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
     return Store(engine)
 
 
