@@ -13,11 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-<<<<<<< HEAD
 from typing import TYPE_CHECKING, Any
-=======
-from typing import TYPE_CHECKING
->>>>>>> main
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
