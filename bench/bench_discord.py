@@ -107,7 +107,7 @@ async def run_store_only(events: int, members: int, database_url: str | None) ->
             channel = ChannelRef("discord", "1", "2")
             await core.open_round(plan="sample", channel=channel, platform=_Posting())
             rid = core.store.round_for_channel("discord", "2", open_only=True)
-            sections = [row[3] for row in core.store.round_messages(rid, "discord")]
+            sections = [m.message_id for m in core.store.round_messages(rid, "discord")]
             people = [str(10**18 + i) for i in range(members)]
             now = core.clock.now()
             neutral = [

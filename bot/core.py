@@ -145,16 +145,16 @@ class Planbot:
         """Make planbot's copies of a reply say what the reply says now: edited with it,
         deleted with it (or when its text became unreadable). A copy that cannot be
         updated is logged; the author's reply and its stances are unaffected."""
-        state, copies = await self.db(self.store.copies_of, statement_id)
-        text = translate("relay.copy", state["language"],
-                         platform=(state["platform"] or "").capitalize(), text=state["text"] or "")
-        for platform_name, workspace_id, channel_id, message_id in copies:
+        reply = await self.db(self.store.copies_of, statement_id)
+        text = translate("relay.copy", reply.language,
+                         platform=(reply.platform or "").capitalize(), text=reply.text or "")
+        for platform_name, workspace_id, channel_id, message_id in reply.copies:
             platform = self.platforms.get(platform_name)
             if platform is None:
                 continue
             channel = ChannelRef(platform_name, workspace_id, channel_id)
             try:
-                if state["deleted"] or state["text_withheld"]:
+                if reply.deleted or reply.text_withheld:
                     await platform.delete_copy(channel, message_id)
                     await self.db(self.store.delete_message, event_key=None,
                                   platform=platform_name, channel_id=channel_id,
@@ -177,11 +177,12 @@ class Planbot:
         """
         posted_count = 0
         async with self._copy_lock:
-            for statement_id, language, origin, text, threads in await self.db(
-                    self.store.copies_missing, round_id):
-                copy = translate("relay.copy", language, platform=(origin or "").capitalize(),
-                                 text=text or "")
-                for platform_name, workspace_id, channel_id, thread_id in threads:
+            for missing in await self.db(self.store.copies_missing, round_id):
+                statement_id = missing.statement_id
+                copy = translate("relay.copy", missing.language,
+                                 platform=(missing.origin or "").capitalize(),
+                                 text=missing.text or "")
+                for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
                         continue
@@ -292,8 +293,8 @@ class Planbot:
         if not plans:
             return CommandReply(translate("plans.none", lang))
         lines = [translate("plans.header", lang)] + [
-            f"• `{slug}` (v{n}) — {titles.get(lang) or next(iter(titles.values()))}"
-            for slug, n, titles in plans]
+            f"• `{p.slug}` (v{p.version}) — {p.titles.get(lang) or next(iter(p.titles.values()))}"
+            for p in plans]
         return CommandReply("\n".join(lines))
 
     def parse_closes(self, text: str | None) -> datetime | None:
@@ -471,12 +472,12 @@ class Planbot:
             "round.status", lang, round=rnd.id, name=rnd.name,
             status=translate(f"round.state_{rnd.status}", lang), closes=closes,
             sections=translate_plural("count.sections", sum(
-                1 for c in counts if c["kind"] == "section"), lang),
+                1 for c in counts if c.kind == "section"), lang),
             replies=translate_plural("count.replies", sum(
-                1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None), lang),
+                1 for c in counts if c.kind == "reply" and c.deleted_at is None), lang),
             stances=translate_plural("count.stances", sum(
-                c["agree"] + c["disagree"] + c["pass"] for c in counts), lang),
-            participants=translate_plural("count.participants", people["all"], lang)))
+                c.agree + c.disagree + c.passes for c in counts), lang),
+            participants=translate_plural("count.participants", people.total, lang)))
 
     async def _cmd_digest(self, cmd, platform, lang) -> CommandReply:
         round_id = await self._round_arg(cmd, open_only=False)

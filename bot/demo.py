@@ -279,9 +279,9 @@ class Demo:
             if target is None:
                 raise RuntimeError(f"planbot did not record statement {comment}")
             self.statement_id[comment] = target.statement_id
-            for platform, _channel, message_id in await self.core.db(
+            for message in await self.core.db(
                     self.core.store.statement_messages, target.statement_id):
-                self.where[comment].setdefault(platform, message_id)
+                self.where[comment].setdefault(message.platform, message.message_id)
             missing = set(self.sides) - set(self.where[comment])
             if missing:
                 raise RuntimeError(f"planbot did not copy statement {comment} to {missing}")
@@ -416,9 +416,9 @@ class _Side:
     def load_sections(self, store: Store, round_id: int) -> None:
         """The section messages (first parts, which are also the thread ids) in plan order."""
         rows = [r for r in store.round_messages(round_id, self.name)
-                if r[6] == "section" and r[5] == 0 and r[2] == self.channel_id]
+                if r.kind == "section" and r.part == 0 and r.channel_id == self.channel_id]
         order = {s.statement_id: s.position for s in store.round_sections(round_id)}
-        self.sections = [r[3] for r in sorted(rows, key=lambda r: order[r[0]])]
+        self.sections = [r.message_id for r in sorted(rows, key=lambda r: order[r.statement_id])]
 
     async def reply(self, participant: str, section: int, text: str) -> str:
         return await self.hands.user_replies(self.people[participant], self.channel_id,

@@ -200,27 +200,27 @@ def export_conversation(store: Store, round_id: int, folder: Path,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     statements, votes = store.export_conversation(round_id)
-    statements.sort(key=lambda st: _natural(st["id"]))
-    agrees = Counter(c for _, c, _, v in votes if v == 1)
-    disagrees = Counter(c for _, c, _, v in votes if v == -1)
+    statements.sort(key=lambda st: _natural(st.id))
+    agrees = Counter(v.statement for v in votes if v.value == 1)
+    disagrees = Counter(v.statement for v in votes if v.value == -1)
     with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees",
                       "disagrees", "moderated", "comment-body"])
         for st in statements:
-            at = st["created_at"]
-            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st["id"], st["author"] or "",
-                          agrees[st["id"]], disagrees[st["id"]], st["moderated"], st["text"]])
+            at = st.created_at
+            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st.id, st.author or "",
+                          agrees[st.id], disagrees[st.id], st.moderated, st.text])
     with (folder / "votes.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
         for at, comment, voter, vote in votes:
             out.writerow([int(at.timestamp() * 1000), at.isoformat(), comment, voter, vote])
-    ids = [st["id"] for st in statements]
+    ids = [st.id for st in statements]
     matrix: dict[str, dict[str, int]] = {}
     for _, comment, voter, vote in votes:
         matrix.setdefault(voter, {})[comment] = vote
-    authored = Counter(st["author"] for st in statements if st["author"])
+    authored = Counter(st.author for st in statements if st.author)
     with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["participant", "group-id", "n-comments", "n-votes", "n-agree",

@@ -27,6 +27,7 @@ from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
 from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
+from storage.records import PostedIn
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -143,9 +144,10 @@ class DigestPublisher:
             return PublishResult(None)
         # A claim taken over from a process that died keeps its period and skips the
         # channels that process had already posted in.
-        start, done = await self.planbot.db(store.digest_progress, digest_id)
-        channels = [(p, c) for p, c in channels if (p.name, c.channel_id) not in done]
-        rendered = await self.render(round_id, Period(start, end))
+        progress = await self.planbot.db(store.digest_progress, digest_id)
+        channels = [(p, c) for p, c in channels
+                    if PostedIn(p.name, c.channel_id) not in progress.posted]
+        rendered = await self.render(round_id, Period(progress.period_start, end))
         if kind == "final":
             notice = translate("digest.final_notice", rendered.digest["round"]["language"],
                                round=round_id)

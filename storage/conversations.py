@@ -22,6 +22,7 @@ from storage.models import (
     Stance,
     Statement,
 )
+from storage.records import ExportedConversation, ExportedStatement, ExportedVote
 
 
 class ConversationQueries(StoreBase):
@@ -86,20 +87,15 @@ class ConversationQueries(StoreBase):
                     progress(min(i + batch, len(votes)))
             return round_id
 
-    def export_conversation(self, round_id: int) -> tuple[list[dict], list[tuple]]:
-        """A round as Polis sees it: (statements, votes).
-
-        Statements: dicts with id (Polis' id when imported, else planbot's), author,
-        text, moderated (1 kept / -1 out), created_at; sections come first, titled by key.
-        Votes: (added_at, statement id, participant id, 1 / -1 / 0) for current stances on
-        statements not deleted, oldest first.
-        """
+    def export_conversation(self, round_id: int) -> ExportedConversation:
+        """A round as Polis sees it: its statements not deleted (sections first, titled by
+        key) and the current stances on them, oldest first."""
         pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         author = aliased(Participant)
         sid = func.coalesce(Statement.external_id, func.cast(Statement.id, String))
         with self._tx() as s:
-            statements = [dict(id=i, author=a, text=t if t is not None else (k or ""),
-                               moderated=1 if m else -1, created_at=c)
+            statements = [ExportedStatement(i, a, t if t is not None else (k or ""),
+                                            1 if m else -1, c)
                           for i, a, t, k, m, c in s.execute(
                               select(sid, func.coalesce(author.external_id,
                                                         func.cast(author.id, String)),
@@ -112,11 +108,11 @@ class ConversationQueries(StoreBase):
                               .order_by(Statement.id))]
             value = case((Stance.stance == "agree", 1), (Stance.stance == "disagree", -1),
                          else_=0)
-            votes = [tuple(r) for r in s.execute(
+            votes = [ExportedVote(*r) for r in s.execute(
                 select(Stance.added_at, sid, pid, value)
                 .join(Participant, Participant.id == Stance.participant_id)
                 .join(Statement, Statement.id == Stance.statement_id)
                 .where(Statement.round_id == round_id, Stance.is_current.is_(True),
                        Statement.deleted_at.is_(None))
                 .order_by(Stance.added_at, Stance.id))]
-        return statements, votes
+        return ExportedConversation(statements, votes)

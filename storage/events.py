@@ -21,7 +21,15 @@ from storage.models import (
     StatementEdit,
 )
 from storage.records import (
+    CopyMessage,
+    MessageRef,
     MessageTarget,
+    MissingCopy,
+    PresentReaction,
+    ReplyCopies,
+    RoundMessage,
+    ThreadRef,
+    ThreadReply,
 )
 
 
@@ -264,15 +272,14 @@ class EventWrites(StoreBase):
                 stmt.deleted_at = at
             return True
 
-    def copies_missing(self, round_id: int) -> list[tuple[int, str, str, str | None, list]]:
-        """Replies of a round still to be copied somewhere: (statement id, round language,
-        author's platform, text, [(platform, workspace, channel, thread)]) for each live,
-        readable reply whose section thread, in some channel of the round, has neither the
-        reply nor planbot's copy of it. Oldest reply first."""
+    def copies_missing(self, round_id: int) -> list[MissingCopy]:
+        """Replies of a round still to be copied somewhere: each live, readable reply whose
+        section thread, in some channel of the round, has neither the reply nor planbot's
+        copy of it, with those threads. Oldest reply first."""
         with self._tx() as s:
             language = s.scalar(select(Round.language).where(Round.id == round_id))
             section = aliased(Statement)
-            threads: dict[int, list[tuple[str, str, str, str]]] = {}
+            threads: dict[int, list[ThreadRef]] = {}
             for section_id, *thread in s.execute(
                     select(section.section_id, PlatformMessage.platform,
                            PlatformMessage.workspace_id, PlatformMessage.channel_id,
@@ -281,7 +288,7 @@ class EventWrites(StoreBase):
                     .where(section.round_id == round_id, section.kind == "section",
                            PlatformMessage.part == 0, PlatformMessage.thread_id.is_not(None))
                     .order_by(PlatformMessage.id)):
-                threads.setdefault(section_id, []).append(tuple(thread))
+                threads.setdefault(section_id, []).append(ThreadRef(*thread))
             replies = s.execute(
                 select(Statement.id, Statement.section_id, Statement.platform, Statement.text)
                 .where(Statement.round_id == round_id, Statement.kind == "reply",
@@ -298,43 +305,39 @@ class EventWrites(StoreBase):
         missing = []
         for sid, section_id, platform, text in replies:
             where = [t for t in threads.get(section_id, [])
-                     if (t[0], t[3]) not in present.get(sid, set())]
+                     if (t.platform, t.thread_id) not in present.get(sid, set())]
             if where:
-                missing.append((sid, language, platform, text, where))
+                missing.append(MissingCopy(sid, language, platform, text, where))
         return missing
 
-    def copies_of(self, statement_id: int) -> tuple[dict, list[tuple[str, str, str, str]]]:
-        """A reply's state (``deleted``, ``text``, ``text_withheld``, ``platform``,
-        ``language``) and planbot's live copies of it: (platform, workspace, channel,
-        message id)."""
+    def copies_of(self, statement_id: int) -> ReplyCopies:
+        """A reply's state and planbot's live copies of it, oldest first."""
         with self._tx() as s:
             row = s.execute(
                 select(Statement.deleted_at, Statement.text, Statement.text_withheld,
                        Statement.platform, Round.language)
                 .join(Round, Round.id == Statement.round_id)
                 .where(Statement.id == statement_id)).one()
-            copies = [tuple(r) for r in s.execute(
+            copies = [CopyMessage(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.workspace_id,
                        PlatformMessage.channel_id, PlatformMessage.message_id)
                 .where(PlatformMessage.statement_id == statement_id,
                        PlatformMessage.is_copy.is_(True), PlatformMessage.deleted_at.is_(None))
                 .order_by(PlatformMessage.id))]
-        state = dict(deleted=row[0] is not None, text=row[1], text_withheld=row[2],
-                     platform=row[3], language=row[4])
-        return state, copies
+        deleted_at, text, withheld, platform, language = row
+        return ReplyCopies(deleted_at is not None, text, withheld, platform, language, copies)
 
-    def statement_messages(self, statement_id: int) -> list[tuple[str, str, str]]:
-        """(platform, channel_id, message_id) of every message carrying a statement."""
+    def statement_messages(self, statement_id: int) -> list[MessageRef]:
+        """Every message carrying a statement, oldest first."""
         with self._tx() as s:
-            return [tuple(r) for r in s.execute(
+            return [MessageRef(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.channel_id,
                        PlatformMessage.message_id)
                 .where(PlatformMessage.statement_id == statement_id)
                 .order_by(PlatformMessage.id))]
 
-    def thread_replies(self, platform: str, thread_id: str) -> dict[str, tuple[str, str | None, bool]]:
-        """Live replies people wrote on ``platform`` in a thread: message id -> (channel id,
-        text, text withheld). planbot's own copies of replies written elsewhere are left
+    def thread_replies(self, platform: str, thread_id: str) -> dict[str, ThreadReply]:
+        """Live replies people wrote on ``platform`` in a thread, by message id. planbot's own copies of replies written elsewhere are left
         out: their text is not the author's, and platforms may omit the bot's messages."""
         with self._tx() as s:
             rows = s.execute(
@@ -345,13 +348,13 @@ class EventWrites(StoreBase):
                        PlatformMessage.thread_id == thread_id, Statement.kind == "reply",
                        PlatformMessage.is_copy.is_(False), Statement.deleted_at.is_(None),
                        PlatformMessage.deleted_at.is_(None))).all()
-        return {mid: (chan, text, withheld) for mid, chan, text, withheld in rows}
+        return {mid: ThreadReply(chan, text, withheld) for mid, chan, text, withheld in rows}
 
     def round_messages(self, round_id: int, platform: str, *, include_deleted: bool = False
-                       ) -> list[tuple[int, str, str, str, str | None, int, str]]:
+                       ) -> list[RoundMessage]:
         """Every live section-part and reply message of a round on ``platform`` (deleted
-        ones too with ``include_deleted``: a Slack tombstone still roots its thread):
-        (statement_id, workspace_id, channel_id, message_id, thread_id, part, kind)."""
+        ones too with ``include_deleted``: a Slack tombstone still roots its thread), oldest
+        first."""
         with self._tx() as s:
             q = (select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
                         PlatformMessage.channel_id, PlatformMessage.message_id,
@@ -361,18 +364,18 @@ class EventWrites(StoreBase):
                  .order_by(PlatformMessage.id))
             if not include_deleted:
                 q = q.where(PlatformMessage.deleted_at.is_(None))
-            return [tuple(r) for r in s.execute(q).all()]
+            return [RoundMessage(*r) for r in s.execute(q).all()]
 
     def participant_by_key(self, key_hash: str) -> int | None:
         """The id of the participant with ``key_hash``, or None."""
         with self._tx() as s:
             return s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
 
-    def present_reactions_on(self, statement_id: int, platform: str) -> set[tuple[str, str]]:
-        """(participant key_hash, emoji_key) of present reactions on a statement made on
-        ``platform`` (reconciliation compares one platform at a time)."""
+    def present_reactions_on(self, statement_id: int, platform: str) -> set[PresentReaction]:
+        """Present reactions on a statement made on ``platform`` (reconciliation compares
+        one platform at a time)."""
         with self._tx() as s:
-            return {tuple(r) for r in s.execute(
+            return {PresentReaction(*r) for r in s.execute(
                 select(Participant.key_hash, Stance.emoji_key)
                 .join(Participant, Participant.id == Stance.participant_id)
                 .where(Stance.statement_id == statement_id, Stance.platform == platform,

@@ -20,7 +20,9 @@ from storage.models import (
     SectionVersion,
 )
 from storage.records import (
+    PlanSummary,
     PlanVersionData,
+    SavedPlanVersion,
     SectionData,
 )
 
@@ -36,7 +38,7 @@ class PlanQueries(StoreBase):
         content_hash: str,
         sections: Sequence[tuple[str, dict, dict, str]],
         now: datetime,
-    ) -> tuple[PlanVersionData, bool]:
+    ) -> SavedPlanVersion:
         """Store a parsed plan; ``sections`` are (key, titles, bodies, content_hash) in order.
 
         Returns the version and whether it is new: importing the same content as the latest
@@ -55,7 +57,7 @@ class PlanQueries(StoreBase):
                 .limit(1)
             )
             if latest is not None and latest.content_hash == content_hash:
-                return self._plan_version(s, plan, latest), False
+                return SavedPlanVersion(self._plan_version(s, plan, latest), created=False)
             version = PlanVersion(
                 plan_id=plan.id,
                 number=(latest.number + 1) if latest else 1,
@@ -78,7 +80,7 @@ class PlanQueries(StoreBase):
                     plan_version_id=version.id, section_id=known[key], position=position,
                     titles=s_titles, bodies=s_bodies, content_hash=s_hash))
             s.flush()
-            return self._plan_version(s, plan, version), True
+            return SavedPlanVersion(self._plan_version(s, plan, version), created=True)
 
     def _plan_version(self, s: Session, plan: Plan, version: PlanVersion) -> PlanVersionData:
         rows = s.execute(
@@ -105,8 +107,8 @@ class PlanQueries(StoreBase):
                                .order_by(PlanVersion.number.desc()).limit(1))
             return self._plan_version(s, plan, version)
 
-    def list_plans(self) -> list[tuple[str, int, dict]]:
-        """All plans as (slug, latest version number, titles by language), by slug."""
+    def list_plans(self) -> list[PlanSummary]:
+        """All plans with their latest version, by slug."""
         with self._tx() as s:
             latest = (select(PlanVersion.plan_id, func.max(PlanVersion.number).label("n"))
                       .group_by(PlanVersion.plan_id).subquery())
@@ -117,4 +119,4 @@ class PlanQueries(StoreBase):
                                         PlanVersion.number == latest.c.n))
                 .order_by(Plan.slug)
             ).all()
-            return [(slug, n, titles) for slug, n, titles in rows]
+            return [PlanSummary(slug, n, titles) for slug, n, titles in rows]

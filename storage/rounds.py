@@ -25,6 +25,7 @@ from storage.models import (
     Statement,
 )
 from storage.records import (
+    ChannelKey,
     RoundData,
     RoundStatement,
 )
@@ -71,7 +72,7 @@ class RoundQueries(StoreBase):
             .where(RoundChannel.round_id == rnd.id).order_by(RoundChannel.id)).all()
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
-                         [tuple(c) for c in channels])
+                         [ChannelKey(*c) for c in channels])
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""

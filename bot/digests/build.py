@@ -61,20 +61,20 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
               for s in store.round_sections(round_id)} if rnd.source == "chat" else {}
     statements = []
     for row in store.statement_counts(round_id):
-        votes = row["agree"] + row["disagree"] + row["pass"]
-        text = titles.get(row["id"]) if row["kind"] == "section" else row["text"]
+        votes = row.agree + row.disagree + row.passes
+        text = titles.get(row.id) if row.kind == "section" else row.text
         statements.append({
-            "id": row["external_id"] or str(row["id"]),
-            "kind": row["kind"],
-            "section": row["section_key"],
+            "id": row.external_id or str(row.id),
+            "kind": row.kind,
+            "section": row.section_key,
             "text": text,
-            "text_withheld": bool(row["text_withheld"]),
-            "platform": row["platform"],
-            "in_analysis": bool(row["moderated"]) and row["deleted_at"] is None,
-            "created_at": row["created_at"].isoformat(),
-            "agree": row["agree"], "disagree": row["disagree"], "pass": row["pass"],
+            "text_withheld": bool(row.text_withheld),
+            "platform": row.platform,
+            "in_analysis": bool(row.moderated) and row.deleted_at is None,
+            "created_at": row.created_at.isoformat(),
+            "agree": row.agree, "disagree": row.disagree, "pass": row.passes,
             "votes": votes,
-            "pa": round(smoothed(row["agree"], votes), 4),
+            "pa": round(smoothed(row.agree, votes), 4),
         })
     live = [s for s in statements if s["in_analysis"] and s["votes"] >= MIN_VOTES_TO_RANK]
     # Ranked by the share people see (then by how many voted), among statements enough
@@ -92,7 +92,7 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
         "round": {"id": rnd.id, "name": rnd.name, "plan": rnd.plan_slug, "language": lang,
                   "status": rnd.status, "source": rnd.source},
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-        "participants": store.participation(round_id),
+        "participants": store.participation(round_id).as_counts(),
         "totals": {
             "statements": sum(1 for s in statements if s["in_analysis"]),
             "replies": len(replies),

@@ -54,8 +54,8 @@ def reply(user, mid, text="Bonne idée", thread="1000", at=START, key=None):
 def snapshot(pb, round_id):
     """Everything a digest or analysis reads: counts per statement, people, texts."""
     counts = pb.store.statement_counts(round_id)
-    return ([(c["kind"], c["text"], c["agree"], c["disagree"], c["pass"],
-              c["deleted_at"] is not None) for c in counts],
+    return ([(c.kind, c.text, c.agree, c.disagree, c.passes,
+              c.deleted_at is not None) for c in counts],
             pb.store.participation(round_id), pb.store.vote_triples(round_id))
 
 
@@ -153,7 +153,7 @@ async def test_reply_deleted_twice(pb):
     before = snapshot(pb, round_id)
     assert not await pb.handle(delete)
     assert snapshot(pb, round_id) == before
-    assert before[1]["all"] == 0  # neither the deleted reply's author nor its voter counts
+    assert before[1].total == 0  # neither the deleted reply's author nor its voter counts
     assert all(sid != "9" for _, sid, _ in before[2][0])
 
 

@@ -50,9 +50,9 @@ async def test_digest_command_posts_in_that_channel_and_records_ids(pb):
     assert channel == SLACK and "digest.png" in post.files
     assert all(len(b["text"]["text"]) <= 3000 for p in post.parts for b in p["blocks"])
     (digest,) = pb.store.digests(round_id)
-    assert digest["kind"] == "on_demand" and digest["status"] == "posted"
-    assert [m[0] for m in digest["messages"]] == ["slack"] * len(post.parts)
-    assert [m[3] for m in digest["messages"]] == list(range(len(post.parts)))
+    assert digest.kind == "on_demand" and digest.status == "posted"
+    assert [m.platform for m in digest.messages] == ["slack"] * len(post.parts)
+    assert [m.part for m in digest.messages] == list(range(len(post.parts)))
 
 
 async def test_on_demand_weekly_and_cli_say_the_same(pb):
@@ -67,9 +67,9 @@ async def test_on_demand_weekly_and_cli_say_the_same(pb):
     cli = render_markdown(build_digest(pb.store, round_id, Period(START, end),
                                        analysis=analyse_round(pb.store, round_id).to_dict()))
     assert on_demand.rendered.markdown == weekly.rendered.markdown == cli
-    stored = {d["kind"]: d for d in pb.store.digests(round_id)}
-    assert stored["weekly"]["outputs"]["md"] == cli
-    assert stored["weekly"]["content"]["totals"]["stances"] == 96
+    stored = {d.kind: d for d in pb.store.digests(round_id)}
+    assert stored["weekly"].outputs["md"] == cli
+    assert stored["weekly"].content["totals"]["stances"] == 96
 
 
 async def test_a_long_digest_is_split_and_every_part_posted_in_order(pb):
@@ -83,7 +83,7 @@ async def test_a_long_digest_is_split_and_every_part_posted_in_order(pb):
     slack_post = platforms["slack"].digests[0][1]
     assert len(discord_post.parts) > 1
     assert all(len(p["content"]) <= 2000 for p in discord_post.parts)
-    recorded = [(m[0], m[3]) for m in pb.store.digests(round_id)[0]["messages"]]
+    recorded = [(m.platform, m.part) for m in pb.store.digests(round_id)[0].messages]
     assert recorded == [("discord", i) for i in range(len(discord_post.parts))] + \
         [("slack", i) for i in range(len(slack_post.parts))]
     # Order: the parts, joined, read as the whole Markdown does.
@@ -166,9 +166,9 @@ async def test_long_digest_posted_in_order_on_both_real_platforms(both):
     assert [m.blocks for m in slack_posts] == [p["blocks"] for p in slack_parts]
     assert slack.calls("files.completeUploadExternal")
 
-    digests = {d["kind"]: d for d in core.store.digests(round_id)}
-    assert {m[0] for m in digests["on_demand"]["messages"]} == {"discord"}
-    recorded = [(m[0], m[2]) for m in digests["weekly"]["messages"]]
+    digests = {d.kind: d for d in core.store.digests(round_id)}
+    assert {m.platform for m in digests["on_demand"].messages} == {"discord"}
+    recorded = [(m.platform, m.message_id) for m in digests["weekly"].messages]
     assert recorded == [("discord", m.id) for m in weekly] + [("slack", m.ts) for m in slack_posts]
 
 
@@ -184,7 +184,7 @@ async def test_a_facilitators_close_posts_the_final_digest_everywhere(pb):
     assert reply.text == f"Round #{round_id} closed."
     assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
     (digest,) = pb.store.digests(round_id)
-    assert digest["kind"] == "final" and digest["status"] == "posted"
+    assert digest.kind == "final" and digest.status == "posted"
 
 
 async def test_two_digest_clicks_in_a_minute_post_one_digest(pb):
@@ -240,4 +240,4 @@ async def test_a_round_gets_one_final_digest_however_it_is_closed(pb):
     await pb.run_command(close, platforms["discord"])
     pb.clock.advance(timedelta(seconds=3))
     assert (await pb.digest_publisher(round_id, "final")).digest_id is None
-    assert [d["kind"] for d in pb.store.digests(round_id)] == ["final"]
+    assert [d.kind for d in pb.store.digests(round_id)] == ["final"]

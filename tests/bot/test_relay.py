@@ -21,8 +21,8 @@ def reply(thread: str, mid: str, text: str) -> ReplyPosted:
 
 
 def live_replies(pb, round_id):
-    return [(c["text"], c["deleted_at"] is not None) for c in pb.store.statement_counts(round_id)
-            if c["kind"] == "reply"]
+    return [(c.text, c.deleted_at is not None) for c in pb.store.statement_counts(round_id)
+            if c.kind == "reply"]
 
 
 class HistoryPlatform(RecordingPlatform):
@@ -72,8 +72,9 @@ async def test_deleting_a_copy_leaves_the_authors_reply(tmp_path):
     await pb.settle_relays()
     copy = pb.store.statement_messages(pb.store.find_message("discord", "1000", "7000")
                                        .statement_id)[-1]
-    assert await pb.handle(ReplyDeleted(platform="slack", workspace_id="T1", channel_id=copy[1],
-                                        occurred_at=START, message_id=copy[2]))
+    assert await pb.handle(ReplyDeleted(platform="slack", workspace_id="T1",
+                                        channel_id=copy.channel_id, occurred_at=START,
+                                        message_id=copy.message_id))
     assert live_replies(pb, round_id) == [("Mine", False)]
     pb.close()
 

@@ -9,6 +9,7 @@ import pytest
 
 from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
+from storage.records import StatementCount
 from tests.helpers import make_planbot
 
 FACILITATOR = "UFACIL"
@@ -85,13 +86,13 @@ async def open_round(slack: LocalSlack, planbot, sections: str = "broadband,digi
     return answer, round_id, [m.ts for m in section_messages(slack)]
 
 
-def sections(planbot, round_id: int) -> dict[str, dict]:
+def sections(planbot, round_id: int) -> dict[str | None, StatementCount]:
     """Section statements of a round, with their current stance counts, by section key."""
-    return {row["section_key"]: row for row in planbot.store.statement_counts(round_id)
-            if row["kind"] == "section"}
+    return {row.section_key: row for row in planbot.store.statement_counts(round_id)
+            if row.kind == "section"}
 
 
-def replies(planbot, round_id: int, *, live: bool = True) -> list[dict]:
+def replies(planbot, round_id: int, *, live: bool = True) -> list[StatementCount]:
     """Reply statements of a round, oldest first (only those not deleted, if ``live``)."""
     return [row for row in planbot.store.statement_counts(round_id)
-            if row["kind"] == "reply" and not (live and row["deleted_at"] is not None)]
+            if row.kind == "reply" and not (live and row.deleted_at is not None)]
