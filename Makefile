@@ -23,9 +23,17 @@ demo: $(STAMP)
 	@echo "==> planbot demo: local Discord and Slack servers, the real bots, a simulated round"
 	$(BIN)/planbot demo
 
+# The layer contracts, the lint (ruff) and the types (mypy), then the whole suite.
 test: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check
+	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The lint and the type check alone (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(PIP_INSTALL) -e '.[test,bench]'

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import make_core  # noqa: E402
+from common import make_core
 
 from bot.events import Actor, Emoji, ReactionAdded, ReactionRemoved
 from bot.platform import ChannelRef, PostedMessage

@@ -134,6 +134,8 @@ class Commands:
                      lang: str) -> CommandReply:
         round_id = await self._round_arg(cmd, open_only=False)
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         counts = await self.db(self.store.statement_counts, round_id)
         people = await self.db(self.store.participation, round_id)
         closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \

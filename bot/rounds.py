@@ -20,6 +20,7 @@ from bot.errors import BadArgument, Conflict, NotFound
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.relay import Relay
+from storage.records import PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Rounds:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
 
-    async def _create(self, version, plan: str, wanted: list[str], language: str | None,
+    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
                       closes_at: datetime | None) -> int:
         """A new round over ``version``; joins the round another process opened meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
@@ -122,7 +123,10 @@ class Rounds:
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan at the same moment: join its round.
-            round_id = await self.db(self.store.open_round_for_plan, plan)
+            joined = await self.db(self.store.open_round_for_plan, plan)
+            if joined is None:  # the other round closed meanwhile
+                raise
+            round_id = joined
             await self._check_join(round_id, wanted, language, closes_at)
         return round_id
 
@@ -130,6 +134,8 @@ class Rounds:
                              platform: ChatPlatform) -> tuple[int, int]:
         """Post the round's sections missing in ``channel``; (posted now, sections)."""
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         statements = await self.db(self.store.round_sections, round_id)
         done = await self.db(self.store.posted_statements, round_id, channel.platform,
                              channel.channel_id)
@@ -163,6 +169,8 @@ class Rounds:
         other sections, another language or another closing date are refused with the
         round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         if wanted:
             present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
             if not set(wanted) <= present:

@@ -22,7 +22,12 @@ from storage.models import (
     Stance,
     Statement,
 )
-from storage.records import ExportedConversation, ExportedStatement, ExportedVote
+from storage.records import (
+    ExportedConversation,
+    ExportedStatement,
+    ExportedVote,
+    ImportedStatement,
+)
 
 
 class ConversationQueries(StoreBase):
@@ -37,14 +42,13 @@ class ConversationQueries(StoreBase):
                             closed_at: datetime,
                             source_hash: str, platform: str,
                             participants: Sequence[tuple[str, str]],
-                            statements: Sequence[dict], votes: Sequence[tuple[str, str, str, datetime]],
+                            statements: Sequence[ImportedStatement], votes: Sequence[tuple[str, str, str, datetime]],
                             now: datetime, progress: Callable[[int], None] | None = None,
                             batch: int = 50_000) -> int:
         """Bulk-load a conversation as a new, already closed round (it happened elsewhere,
         between ``opened_at`` and ``closed_at``), all in one transaction; returns its id.
 
-        ``participants`` are (key_hash, external id); ``statements`` dicts with external_id,
-        author (external participant id or None), text, moderated, created_at; ``votes``
+        ``participants`` are (key_hash, external id); ``votes``
         (external participant id, external statement id, stance, at), already reduced to one
         per pair. Votes go straight in as current stances (source ``import``). ``progress``
         is called with the number of votes written after each batch. A failure leaves
@@ -70,9 +74,10 @@ class ConversationQueries(StoreBase):
                     .where(Participant.key_hash.in_(keys[i:i + 10_000])))})
             if statements:
                 s.execute(insert(Statement), [
-                    dict(round_id=round_id, kind="reply", author_id=pids.get(st["author"]),
-                         platform=platform, text=st["text"], moderated=st["moderated"],
-                         external_id=st["external_id"], created_at=st["created_at"],
+                    dict(round_id=round_id, kind="reply",
+                         author_id=pids.get(st.author) if st.author is not None else None,
+                         platform=platform, text=st.text, moderated=st.moderated,
+                         external_id=st.external_id, created_at=st.created_at,
                          source="import", text_withheld=False)
                     for st in statements])
             sids = {ext: sid for sid, ext in s.execute(

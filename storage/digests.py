@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     String,
@@ -150,24 +151,27 @@ class DigestQueries(StoreBase):
         """Whether a digest of the round was claimed since ``since`` and posted (or is being
         posted) in that channel."""
         with self._tx() as s:
-            return s.scalar(
+            count: int = s.execute(
                 select(func.count()).select_from(Digest)
                 .join(PlatformMessage, PlatformMessage.digest_id == Digest.id)
                 .where(Digest.round_id == round_id, Digest.created_at >= since,
                        PlatformMessage.platform == platform,
-                       PlatformMessage.channel_id == channel_id)) > 0
+                       PlatformMessage.channel_id == channel_id)).scalar_one()
+            return count > 0
 
     def digest_progress(self, digest_id: int) -> DigestProgress:
         """A claimed digest's period start, and the channels it was already posted in (a
         taken-over claim posts only in the others)."""
         with self._tx() as s:
-            start = s.scalar(select(Digest.period_start).where(Digest.id == digest_id))
+            start = s.execute(select(Digest.period_start)
+                              .where(Digest.id == digest_id)).scalar_one()
             posted = {PostedIn(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.channel_id)
                 .where(PlatformMessage.digest_id == digest_id))}
         return DigestProgress(start, posted)
 
-    def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
+    def finish_digest(self, digest_id: int, content: dict[str, Any],
+                      outputs: dict[str, Any]) -> None:
         """Store what a claimed digest said and how it was rendered; marks it posted."""
         with self._tx() as s:
             s.execute(update(Digest).where(Digest.id == digest_id)

@@ -33,10 +33,10 @@ class PlanQueries(StoreBase):
     def save_plan_version(
         self,
         slug: str,
-        titles: dict,
-        languages: list,
+        titles: dict[str, str],
+        languages: list[str],
         content_hash: str,
-        sections: Sequence[tuple[str, dict, dict, str]],
+        sections: Sequence[tuple[str, dict[str, str], dict[str, str], str]],
         now: datetime,
     ) -> SavedPlanVersion:
         """Store a parsed plan; ``sections`` are (key, titles, bodies, content_hash) in order.
@@ -105,7 +105,7 @@ class PlanQueries(StoreBase):
                 return None
             version = s.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
                                .order_by(PlanVersion.number.desc()).limit(1))
-            return self._plan_version(s, plan, version)
+            return self._plan_version(s, plan, version) if version is not None else None
 
     def list_plans(self) -> list[PlanSummary]:
         """All plans with their latest version, by slug."""

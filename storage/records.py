@@ -14,8 +14,8 @@ class SectionData:
     section_id: int
     key: str
     position: int
-    titles: dict
-    bodies: dict
+    titles: dict[str, str]
+    bodies: dict[str, str]
     content_hash: str
 
 
@@ -27,8 +27,8 @@ class PlanVersionData:
     slug: str
     version_id: int
     number: int
-    titles: dict
-    languages: list
+    titles: dict[str, str]
+    languages: list[str]
     content_hash: str
     sections: list[SectionData]
 
@@ -70,8 +70,8 @@ class RoundStatement:
     statement_id: int
     section_key: str
     position: int
-    titles: dict
-    bodies: dict
+    titles: dict[str, str]
+    bodies: dict[str, str]
 
 
 class SavedPlanVersion(NamedTuple):
@@ -301,3 +301,16 @@ class ExportedConversation(NamedTuple):
 
     statements: list[ExportedStatement]
     votes: list[ExportedVote]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedStatement:
+    """A statement of a conversation held elsewhere (Polis' ``comments.csv``), to import:
+    ``author`` is the external participant id (None when unknown); ``moderated`` False for a
+    statement moderated out."""
+
+    external_id: str
+    author: str | None
+    text: str | None
+    moderated: bool
+    created_at: datetime

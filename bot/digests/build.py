@@ -10,6 +10,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.errors import NotFound
 from storage.store import Store
@@ -42,14 +43,15 @@ def division_score(agree: int, disagree: int) -> float:
     return (1 - abs(smoothed(agree, votes) - smoothed(disagree, votes))) * math.log1p(votes)
 
 
-def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict | None = None,
-                 language: str | None = None) -> dict:
+def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict[str, Any] | None = None,
+                 language: str | None = None) -> dict[str, Any]:
     """The digest of round ``round_id`` over ``period`` as a JSON-ready dict.
 
     Keys: ``round`` (id, name, plan, language, status), ``period`` (ISO start/end),
     ``participants`` (``all`` and per platform), ``totals`` (statements and replies in the
-    analysis, those moderated out or deleted, stances overall and per platform), ``statements`` (every statement with agree /
-    disagree / pass / votes / pa), ``consensus`` and ``division`` (first rankings, ids),
+    analysis, those moderated out or deleted, stances overall and per platform),
+    ``statements`` (every statement with agree / disagree / pass / votes / pa),
+    ``consensus`` and ``division`` (first rankings, ids),
     ``new_replies`` (created in the period), ``top_replies`` (most agreed), and ``analysis``
     when given. Raises ``NotFound`` when the round does not exist.
     """
@@ -59,7 +61,7 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
     lang = language or rnd.language
     titles = {s.statement_id: s.titles.get(lang) or next(iter(s.titles.values()))
               for s in store.round_sections(round_id)} if rnd.source == "chat" else {}
-    statements = []
+    statements: list[dict[str, Any]] = []
     for row in store.statement_counts(round_id):
         votes = row.agree + row.disagree + row.passes
         text = titles.get(row.id) if row.kind == "section" else row.text

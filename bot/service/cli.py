@@ -13,8 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
@@ -87,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> str:
+def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: str) -> str:
     """A plain-text view of an analysis in ``lang``: groups with their representative
     statements, common ground, division and uncertainty, each statement quoted (``texts``:
     id -> text)."""
@@ -268,6 +267,8 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
         print(translate("round.closed", settings.language, round=round_id))
         return 0
     r = store.get_round(round_id)
+    if r is None:
+        raise NotFound("error.no_round", round=round_id)
     people = store.participation(round_id)
     print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
                       "opened_at": r.opened_at.isoformat(),
@@ -283,6 +284,8 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
     round_id = _round_id(store, args.round)
     rnd = store.get_round(round_id)
+    if rnd is None:
+        raise NotFound("error.no_round", round=round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language

@@ -66,10 +66,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
 async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter]) -> bool:
     """Wait for ``stop`` or for an adapter's connection to end by itself; True for the
     latter (a failure, logged)."""
-    stopping = asyncio.ensure_future(stop.wait())
-    closed = {asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
-    done, _ = await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
-    for waiter in [stopping, *closed]:
+    stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    closed: dict[asyncio.Future[object], Adapter] = {
+        asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
+    waiters = [stopping, *closed]
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
         waiter.cancel()
     ended = [w for w in done if w in closed]
     if ended and not stop.is_set():

@@ -249,7 +249,9 @@ class SlackBot:
     async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         # Tracked as background work, so a shutdown waits for a command half-way through
         # posting a round instead of cutting it off.
-        self._track(asyncio.current_task())
+        task = asyncio.current_task()
+        assert task is not None  # bolt runs listeners as tasks
+        self._track(task)
         user_id = body.get("user_id", "")
         locale = await self.directory.locale_of(user_id)
         lang = language_of(locale, self.default_language)

@@ -228,7 +228,7 @@ async def test_joining_an_open_round_refuses_another_language_or_date(core):
                                 platform=slack, **kwargs)
         assert err.value.msgid == msgid
     assert slack.sections == []
-    round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
+    _round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
                                               channel=ChannelRef("slack", "T1", "C1"))
     assert posted == 8 and len(core.store.rounds()) == 1
 
@@ -308,10 +308,10 @@ async def test_sections_are_recorded_as_soon_as_sent(core):
     with pytest.raises(ConnectionError):
         await core.rounds.open(plan="sample", channel=_channel(), platform=StoppedAfterSending())
     again = RecordingPlatform(_ids=itertools.count(2000))
-    round_id, posted, already = await core.rounds.open(plan="sample", channel=_channel(),
+    _round_id, posted, already = await core.rounds.open(plan="sample", channel=_channel(),
                                                     platform=again)
     assert (posted, already) == (7, 1)
-    assert [s.key for _, s in again.sections][0] == "digital-skills"
+    assert next(s.key for _, s in again.sections) == "digital-skills"
     assert [key for _, _, key in again.finished] == ["broadband"]  # its thread and reactions
 
 

@@ -184,7 +184,7 @@ async def test_a_facilitators_close_posts_the_final_digest_everywhere(core):
 
 
 async def test_two_digest_clicks_in_a_minute_post_one_digest(core):
-    round_id, platforms = await busy_round(core)
+    _round_id, platforms = await busy_round(core)
     core.platforms.update(platforms)
     core.clock.advance(timedelta(days=2))
     first = await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
@@ -214,7 +214,7 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_
 
 
 async def test_digest_clicks_across_a_minute_and_in_two_channels(core):
-    round_id, platforms = await busy_round(core)
+    _round_id, platforms = await busy_round(core)
     core.platforms.update(platforms)
     core.clock.set(datetime(2026, 11, 4, 14, 0, 59, tzinfo=UTC))
     await core.run_command(digest_command(SLACK, "en"), platforms["slack"])

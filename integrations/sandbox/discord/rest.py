@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from integrations.sandbox.discord.world import (
     EPHEMERAL_FLAG,
@@ -32,7 +32,8 @@ _log = logging.getLogger(__name__)
 
 API = "/api/v10"
 # The parsed JSON body, stored on the request by the recording middleware.
-JSON_BODY = web.RequestKey("json_body", object)
+JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
+"""The request's JSON body, decoded once: any JSON value, checked by each handler."""
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class Rest:
         data = request[JSON_BODY]
         error = _check_message(data)
         if error:
-            return error
+            return _error(400, error, 50035)
         message.content = data.get("content", message.content)
         message.edited_at = self.world.now()
         await self.sb.gateway.dispatch_message("MESSAGE_UPDATE", message)
@@ -427,9 +428,10 @@ async def _read_body(request: web.Request) -> Any:
         return await request.json()
     if request.content_type.startswith("multipart/"):
         payload: dict = {}
-        files = []
+        files: list[dict[str, Any]] = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader)  # Discord's form has no nested multipart
             if part.name == "payload_json":
                 payload = json.loads(await part.text())
             else:
