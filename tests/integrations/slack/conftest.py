@@ -11,13 +11,14 @@ from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
 from storage.records import StatementCount
 from tests.helpers import make_core
+from tests.integrations.conformance import slack_problems
 
 FACILITATOR = "UFACIL"
 GROUP_MEMBER = "UGROUP"
 FACILITATOR_GROUP = "S0FACIL"
 ANA, BEN, CHLOE = "UANA", "UBEN", "UCHLOE"
 OTHER_BOT, OTHER_BOT_ID = "UOTHERBOT", "B0OTHER"
-CHANNEL = "C0PLAN"
+CHANNEL = "C0PLANNUM"
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ async def slack():
     local.add_usergroup(FACILITATOR_GROUP, "animation", [GROUP_MEMBER])
     yield local
     await local.stop()
+    assert slack_problems(local.requests) == [], "answers Slack would not give"
 
 
 @pytest.fixture
