@@ -592,7 +592,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
         else f"[red]✗ {t('demo.differ')}[/]"
     console.print(f"  {t('demo.counts', votes=report.votes)} {mark}")
     analysis = d.get("analysis") or {}
-    text = {s["id"]: s.text for s in d["statements"]}
+    text = {s["id"]: s["text"] for s in d["statements"]}
     if analysis:
         console.print("  " + t("demo.groups", k=analysis.get("k", 0)))
         for msgid, items in (("demo.common_ground",
