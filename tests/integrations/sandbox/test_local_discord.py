@@ -288,8 +288,7 @@ async def test_a_click_and_a_modal_submit_reach_the_bot_as_interactions(sb):
     alice = sb.people["alice"].id
 
     async def answer(kind: int, data: dict) -> InteractionRecord:
-        # Yields to the server's handler until the interaction is recorded (no clock involved).
-        while not any(r.kind == kind and not r.callbacks for r in sb.interactions.values()):  # noqa: ASYNC110
+        while not any(r.kind == kind and not r.callbacks for r in sb.interactions.values()):
             await asyncio.sleep(0)
         r = next(r for r in sb.interactions.values() if r.kind == kind and not r.callbacks)
         await call(sb, "POST", f"/interactions/{r.id}/{r.token}/callback", data, auth=False)
