@@ -53,7 +53,8 @@ class Interacting:
     commands: dict[str | None, list[dict]]
     interactions: dict[str, InteractionRecord]
 
-    def _find(self, channel_id: str, message_id: str) -> Message: ...
+    def _find(self, channel_id: str, message_id: str) -> Message:
+        raise NotImplementedError  # People._find
 
     async def user_runs_command(
         self, user_id: str, channel_id: str, action: str, *, locale: str | None = None, **options: str

@@ -13,7 +13,7 @@ answers 400 10014 (see :func:`~integrations.sandbox.discord.world.is_known_unico
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -49,7 +49,7 @@ from integrations.sandbox.discord.world import (
 if TYPE_CHECKING:
     from integrations.sandbox.discord.sandbox import DiscordSandbox
 
-JSON_BODY = web.RequestKey("json_body", object)
+JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
 """The parsed JSON body (files listed under ``_files`` as (name, bytes, type)), set by the
 recording middleware."""
 

@@ -27,7 +27,8 @@ class Moderation:
     guild: Guild
     bot_role: Role
 
-    def _find(self, channel_id: str, message_id: str) -> Message: ...
+    def _find(self, channel_id: str, message_id: str) -> Message:
+        raise NotImplementedError  # People._find
     async def thread_updated(self, thread: Channel) -> None: ...
 
     def deny_bot(self, channel: Channel, permissions: int) -> None:

@@ -71,10 +71,7 @@ class Reactions(Access):
         self.require(self.channel(request), READ_MESSAGE_HISTORY)
         key, _ = emoji_payload(request.match_info["emoji"])
         q = request.query
-        if q.get("type", "0") == "1":
-            users = message.burst.get(key, [])
-        else:
-            users = message.reactions.get(key, ({}, []))[1]
+        users = message.burst.get(key, []) if q.get("type", "0") == "1" else message.reactions.get(key, ({}, []))[1]
         after = int(q.get("after", 0))
         limit = min(int(q.get("limit", 25)), 100)
         ids = sorted((u for u in users if int(u) > after), key=int)[:limit]

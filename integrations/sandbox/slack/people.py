@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -58,13 +59,22 @@ class SlackPeople:
     interactive: Interactive
     requests: list
     app_id: str
-    url: str
+    clock: Callable[[], float]
     _commands: dict[str, _Command]
     _channel_failures: dict[str, str]
 
-    async def send_event(self, event: dict) -> AckResult: ...
-    def _message_event(self, msg: Message) -> dict: ...
-    def _answer(self, token: str, body: dict) -> None: ...
+    @property
+    def url(self) -> str:
+        raise NotImplementedError  # LocalSlack.url
+
+    async def send_event(self, event: dict) -> AckResult:
+        raise NotImplementedError  # LocalSlack.send_event
+
+    def _message_event(self, msg: Message) -> dict:
+        raise NotImplementedError  # LocalSlack._message_event
+
+    def _answer(self, token: str, body: dict) -> None:
+        raise NotImplementedError  # LocalSlack._answer
 
     async def user_reacts(self, user_id: str, channel_id: str, message_id: str,
                           emoji: str) -> AckResult | None:
