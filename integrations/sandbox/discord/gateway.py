@@ -17,11 +17,16 @@ import itertools
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from integrations.sandbox.discord.stream import (
+    OP_HEARTBEAT,
+    Session,
+    Stream,
+    send,
+)
 from integrations.sandbox.discord.world import Message, World, guild_payload
 
 _log = logging.getLogger(__name__)
@@ -53,22 +58,11 @@ _EVENT_INTENT = {
     "THREAD_UPDATE": GUILDS,
 }
 
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_RESUME = 0, 1, 2, 6
-OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 7, 8, 9, 10, 11
+OP_IDENTIFY, OP_RESUME = 2, 6
+OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO = 7, 8, 9, 10
 CLOSE_UNKNOWN_ERROR = 4000
 CLOSE_AUTHENTICATION_FAILED = 4004
 CLOSE_DISALLOWED_INTENTS = 4014
-
-
-@dataclass
-class Session:
-    """One identified gateway session: ``buffer`` keeps every dispatch for RESUME replays."""
-
-    id: str
-    intents: int
-    seq: int = 0
-    resumable: bool = True
-    buffer: list[tuple[int, str, dict]] = field(default_factory=list)
 
 
 class Gateway:
@@ -91,18 +85,13 @@ class Gateway:
         self._token = token
         self._resume_url = resume_url
         self.allowed_intents = allowed_intents
-        self.session: Session | None = None
-        self.ws: web.WebSocketResponse | None = None
+        self.stream = Stream()
         self.opcodes: list[int] = []  # every opcode the client sent, in order
         self.identified = 0
         self.resumed = 0
         self.connected_paths: list[str] = []
         self.close_codes: list[int] = []  # codes the server closed connections with
-        self._online = asyncio.Event()
-        self._online.set()
         self._session_ids = itertools.count(1)
-        self._beats: asyncio.Condition = asyncio.Condition()
-        self._last_beat: int | None = None
         self._ready = asyncio.Condition()
 
     # -- serving -------------------------------------------------------------------------
@@ -113,18 +102,18 @@ class Gateway:
         await ws.prepare(request)
         self.connected_paths.append(request.path)
         # While "offline" the connection is held before HELLO, as if the network were down.
-        await self._online.wait()
+        await self.stream.online.wait()
         if ws.closed:
             return ws
         try:
-            await self._send(ws, {"op": OP_HELLO, "d": {"heartbeat_interval": 41250}})
+            await send(ws, {"op": OP_HELLO, "d": {"heartbeat_interval": 41250}})
             async for msg in ws:
                 if msg.type is not WSMsgType.TEXT:
                     continue
                 await self._received(ws, json.loads(msg.data))
         finally:
-            if self.ws is ws:
-                self.ws = None
+            if self.stream.ws is ws:
+                self.stream.ws = None
         return ws
 
     async def _received(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
@@ -132,10 +121,7 @@ class Gateway:
         data: Any = payload.get("d")  # a JSON value, its shape given by ``op``
         self.opcodes.append(op)
         if op == OP_HEARTBEAT:
-            await self._send(ws, {"op": OP_HEARTBEAT_ACK})
-            async with self._beats:
-                self._last_beat = data
-                self._beats.notify_all()
+            await self.stream.heartbeat(ws, data)
         elif op == OP_IDENTIFY:
             await self._identify(ws, data)
         elif op == OP_RESUME:
@@ -148,7 +134,7 @@ class Gateway:
                 "chunk_count": 1,
                 "nonce": data.get("nonce"),
             }
-            await self._dispatch_now("GUILD_MEMBERS_CHUNK", chunk)
+            await self.stream.emit("GUILD_MEMBERS_CHUNK", chunk)
         else:
             _log.warning("local gateway: unhandled opcode %s", op)
 
@@ -162,47 +148,40 @@ class Gateway:
             self.close_codes.append(CLOSE_DISALLOWED_INTENTS)
             await ws.close(code=CLOSE_DISALLOWED_INTENTS, message=b"Disallowed intent(s).")
             return
-        self.session = Session(id=f"local-session-{next(self._session_ids)}", intents=intents)
+        session = Session(id=f"local-session-{next(self._session_ids)}", intents=intents)
+        self.stream.session = session
         self.identified += 1
-        self.ws = ws  # live from READY on: dispatches go to this connection
+        self.stream.ws = ws  # live from READY on: dispatches go to this connection
         ready = {
             "v": 10,
             "user": self.world.bot.payload(),
             "guilds": [{"id": g, "unavailable": True} for g in self.world.guilds],
-            "session_id": self.session.id,
+            "session_id": session.id,
             "resume_gateway_url": self._resume_url(),
             "application": {"id": self.world.application_id, "flags": 0},
             "private_channels": [],
             "relationships": [],
         }
-        await self._dispatch_now("READY", ready)
+        await self.stream.emit("READY", ready)
         for guild in self.world.guilds.values():
-            await self._dispatch_now("GUILD_CREATE", guild_payload(self.world, guild))
+            await self.stream.emit("GUILD_CREATE", guild_payload(self.world, guild))
         async with self._ready:
             self._ready.notify_all()
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict) -> None:
-        session = self.session
+        session = self.stream.session
         if (
             session is None
             or not session.resumable
             or data.get("session_id") != session.id
             or data.get("token") != self._token
         ):
-            await self._send(ws, {"op": OP_INVALID_SESSION, "d": False})
+            await send(ws, {"op": OP_INVALID_SESSION, "d": False})
             return
-        since = data.get("seq") or 0
-        # Indexing the live buffer also replays what is dispatched during the replay; the
-        # connection becomes live only after it, so nothing is sent twice or skipped.
-        index = 0
-        while index < len(session.buffer):
-            seq, name, payload = session.buffer[index]
-            index += 1
-            if seq > since:
-                await self._send(ws, {"op": OP_DISPATCH, "t": name, "s": seq, "d": payload})
-        self.ws = ws
+        await self.stream.replay(ws, session, data.get("seq") or 0)
+        self.stream.ws = ws
         self.resumed += 1
-        await self._dispatch_now("RESUMED", {})
+        await self.stream.emit("RESUMED", {})
         async with self._ready:
             self._ready.notify_all()
 
@@ -214,17 +193,17 @@ class Gateway:
         When the bot is offline the event is only buffered: delivered on a resume, lost if the
         session cannot be resumed.
         """
-        session = self.session
+        session = self.stream.session
         if session is None:
             return
         needed = _EVENT_INTENT.get(name, 0)
         if needed and not session.intents & needed:
             return
-        await self._dispatch_now(name, data)
+        await self.stream.emit(name, data)
 
     async def dispatch_message(self, name: str, message: Message) -> None:
         """MESSAGE_CREATE/UPDATE with content withheld unless the session has the intent."""
-        session = self.session
+        session = self.stream.session
         withhold = session is not None and not session.intents & MESSAGE_CONTENT
         payload = message.payload(me=self.world.bot.id, withhold_content=withhold)
         payload["guild_id"] = message.guild_id
@@ -232,20 +211,6 @@ class Gateway:
         if message.author.id in guild.members:
             payload["member"] = self.world.member_payload(guild, message.author, with_user=False)
         await self.dispatch(name, payload)
-
-    async def _dispatch_now(self, name: str, data: dict) -> None:
-        session = self.session
-        if session is None:
-            return
-        session.seq += 1
-        session.buffer.append((session.seq, name, data))
-        ws = self.ws
-        if ws is not None and not ws.closed and self._online.is_set():
-            await self._send(ws, {"op": OP_DISPATCH, "t": name, "s": session.seq, "d": data})
-
-    @staticmethod
-    async def _send(ws: web.WebSocketResponse, payload: dict) -> None:
-        await ws.send_str(json.dumps(payload))
 
     # -- waiting and faults --------------------------------------------------------------
 
@@ -257,32 +222,20 @@ class Gateway:
             )
 
     async def barrier(self) -> None:
-        """Return once the bot has read every dispatch sent so far.
-
-        Sends op 1, which obliges the client to answer with a heartbeat carrying the last
-        sequence it processed (docs: "Heartbeat Requests"); frames are handled in order.
-        """
-        ws, session = self.ws, self.session
-        if ws is None or ws.closed or session is None:
-            return
-        target = session.seq
-        await self._send(ws, {"op": OP_HEARTBEAT, "d": None})
-        async with self._beats:
-            await self._beats.wait_for(
-                lambda: self._last_beat is not None and self._last_beat >= target
-            )
+        """Return once the bot has read every dispatch sent so far."""
+        await self.stream.barrier()
 
     async def ask_reconnect(self) -> None:
         """Op 7: the client closes and RESUMEs on ``resume_gateway_url``."""
-        if self.ws is not None:
-            await self._send(self.ws, {"op": OP_RECONNECT, "d": None})
+        if self.stream.ws is not None:
+            await send(self.stream.ws, {"op": OP_RECONNECT, "d": None})
 
     async def invalidate_session(self) -> None:
         """Op 9 ``false``: the session is gone; the client must IDENTIFY again."""
-        if self.session is not None:
-            self.session.resumable = False
-        if self.ws is not None:
-            await self._send(self.ws, {"op": OP_INVALID_SESSION, "d": False})
+        if self.stream.session is not None:
+            self.stream.session.resumable = False
+        if self.stream.ws is not None:
+            await send(self.stream.ws, {"op": OP_INVALID_SESSION, "d": False})
 
     async def go_offline(self, *, resumable: bool) -> None:
         """Cut the bot off: close its socket (code 4000) and hold reconnections.
@@ -290,19 +243,19 @@ class Gateway:
         With ``resumable`` false the session is invalidated, so what happens meanwhile is lost
         to the bot and only reconciliation can recover it.
         """
-        self._online.clear()
-        if self.session is not None and not resumable:
-            self.session.resumable = False
-        if self.ws is not None:
+        self.stream.online.clear()
+        if self.stream.session is not None and not resumable:
+            self.stream.session.resumable = False
+        if self.stream.ws is not None:
             self.close_codes.append(CLOSE_UNKNOWN_ERROR)
-            await self.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
+            await self.stream.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
 
     def come_back(self) -> None:
         """End the outage: held connections get their HELLO."""
-        self._online.set()
+        self.stream.online.set()
 
     async def close(self) -> None:
         """Close the live connection (code 1000), releasing held ones."""
-        self._online.set()
-        if self.ws is not None:
-            await self.ws.close(code=1000)
+        self.stream.online.set()
+        if self.stream.ws is not None:
+            await self.stream.ws.close(code=1000)

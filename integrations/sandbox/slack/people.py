@@ -22,9 +22,14 @@ from integrations.sandbox.slack.webapi import (
 
 if TYPE_CHECKING:
     from integrations.sandbox.slack.delivery import AckResult, Delivery
+    from integrations.sandbox.slack.http import Faults
     from integrations.sandbox.slack.interactive import Interactive
     from integrations.sandbox.slack.webapi import WebApi
     from integrations.sandbox.slack.workspace import Message, Workspace
+
+
+def _message_event(msg: Message) -> dict:
+    return {**msg.to_api(), "channel": msg.channel, "event_ts": msg.ts, "channel_type": "channel"}
 
 
 @dataclass
@@ -47,6 +52,15 @@ class _Command:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     calls_at_ack: int | None = None
 
+    def answer(self, body: dict) -> None:
+        """The app answered (ack body or ``response_url`` post)."""
+        self.answers.append(CommandAnswer(
+            text=body.get("text") or "",
+            ephemeral=body.get("response_type", "ephemeral") != "in_channel",
+            blocks=body.get("blocks"),
+        ))
+        self.arrived.set()
+
 
 class SlackPeople:
     """People's and admins' actions; needs ``workspace``, ``api``, ``delivery``,
@@ -61,7 +75,7 @@ class SlackPeople:
     app_id: str
     clock: Callable[[], float]
     _commands: dict[str, _Command]
-    _channel_failures: dict[str, str]
+    faults: Faults
 
     @property
     def url(self) -> str:
@@ -69,9 +83,6 @@ class SlackPeople:
 
     async def send_event(self, event: dict) -> AckResult:
         raise NotImplementedError  # LocalSlack.send_event
-
-    def _message_event(self, msg: Message) -> dict:
-        raise NotImplementedError  # LocalSlack._message_event
 
     def _answer(self, token: str, body: dict) -> None:
         raise NotImplementedError  # LocalSlack._answer
@@ -116,7 +127,7 @@ class SlackPeople:
     async def user_posts(self, user_id: str, channel_id: str, text: str) -> str:
         """A top-level message in the channel; returns its ``ts``."""
         msg = self.workspace.post(channel_id, user_id, text)
-        await self.send_event(self._message_event(msg))
+        await self.send_event(_message_event(msg))
         return msg.ts
 
     async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
@@ -141,7 +152,7 @@ class SlackPeople:
         if bot_id:
             msg.bot_profile = bot_profile(bot_id, "A0OTHERAPP", self.workspace.users[user_id].name,
                                           self.workspace.team_id)
-        event = self._message_event(msg)
+        event = _message_event(msg)
         if broadcast:
             event["root"] = self.workspace.message(channel_id, thread_id).to_api()
         await self.send_event(event)
@@ -175,7 +186,7 @@ class SlackPeople:
 
     def fail_channel(self, channel_id: str, error: str) -> None:
         """Every call naming ``channel_id`` answers ``error`` for good (e.g. ``is_archived``)."""
-        self._channel_failures[channel_id] = error
+        self.faults.channel_failures[channel_id] = error
 
     async def user_edits(self, user_id: str, channel_id: str, message_id: str, text: str) -> None:
         """Edit a message: ``message_changed`` with the new message nested."""

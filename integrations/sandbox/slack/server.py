@@ -23,26 +23,21 @@ the background; :meth:`LocalSlack.settle` waits for them.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
-from aiohttp import WSMsgType, web
-
-from integrations.sandbox.slack.delivery import MAX_SOCKETS, AckResult, Delivery
+from integrations.sandbox.slack.delivery import AckResult, Delivery
+from integrations.sandbox.slack.feed import EventFeed
+from integrations.sandbox.slack.http import HttpFront, RecordedCall
 from integrations.sandbox.slack.interactive import Interactive
-from integrations.sandbox.slack.people import CommandAnswer, SlackPeople, _Command
+from integrations.sandbox.slack.people import SlackPeople, _Command
 from integrations.sandbox.slack.webapi import (
     WebApi,
 )
 from integrations.sandbox.slack.workspace import (
     Message,
-    SlackApiFailure,
     User,
     Workspace,
 )
@@ -53,19 +48,6 @@ GRANTED_SCOPES = ("commands", "chat:write", "reactions:write", "reactions:read",
                   "channels:history", "groups:history", "channels:read", "groups:read",
                   "users:read", "usergroups:read", "files:write")
 """The bot scopes of integrations/slack/manifest.yml, granted by default."""
-
-
-@dataclass
-class RecordedCall:
-    """One request the app made: ``method`` is the Web API method or the route (e.g.
-    ``response_url``); ``status`` the HTTP status; ``error`` Slack's error code, if any; ``response`` the JSON
-    body of a Web API answer."""
-
-    method: str
-    params: dict[str, Any]
-    status: int
-    error: str | None = None
-    response: dict | None = None
 
 
 class LocalSlack(SlackPeople):
@@ -90,23 +72,24 @@ class LocalSlack(SlackPeople):
         self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout,
                                  retry_spacing=retry_spacing)
         self.api = WebApi(self.workspace, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id,
-                          emit=self._emit_later, socket_url=self._new_socket_url,
+                          emit=lambda event: self.feed.send_later(event), socket_url=lambda: self.http.new_socket_url(),
                           upload_url=lambda fid: f"{self.url}/upload/{fid}")
         self.scopes: set[str] = set(GRANTED_SCOPES)
         """The bot token's scopes, sent back in ``x-oauth-scopes`` as Slack does; a test
         removes one to play an app installed without it."""
         self.interactive = Interactive(self)
         """Buttons and modals: ``interactive.user_clicks``, ``interactive.user_submits_view``."""
-        self.requests: list[RecordedCall] = []
-        self.events: list[dict] = []
-        self._rate_limits: dict[str, list[int | None]] = {}
-        self._failures: dict[str, list[str | None]] = {}
-        self._channel_failures: dict[str, str] = {}
-        self._tickets: set[str] = set()
+        self.http = HttpFront(
+            delivery=self.delivery, app_id=app_id, uploads=self.api.uploads,
+            handlers=lambda: {**self.api.methods(), **self.interactive.methods()},
+            tokens=lambda m: self.app_token if m == "apps.connections.open" else self.bot_token,
+            scopes=lambda: self.scopes, on_response=self._answer)
+        self.faults = self.http.faults
+        self.requests: list[RecordedCall] = self.http.requests
+        self.feed = EventFeed(self.delivery, team_id=team_id, app_id=app_id,
+                              bot_user_id=bot_user_id, clock=clock)
+        self.events: list[dict] = self.feed.events
         self._commands: dict[str, _Command] = {}
-        self._background: set[asyncio.Task] = set()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
         self.people: dict[str, User] = {}
         self.channel_id = ""
         self.facilitator_group_id = ""
@@ -121,27 +104,19 @@ class LocalSlack(SlackPeople):
 
     async def start(self) -> Self:
         """Listen on 127.0.0.1 on a free port; returns ``self``."""
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_get("/socket/{ticket}", self._socket)
-        app.router.add_post("/response/{token}", self._response_url)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_route("*", "/{tail:.*}", self._unknown_route)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        await self.http.start()
         return self
 
     async def stop(self) -> None:
         """Stop delivering, close sockets and the listener."""
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.feed.stop()
         await self.delivery.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await self.http.stop()
+
+    @property
+    def port(self) -> int:
+        """The port listened on (0 before :meth:`start`)."""
+        return self.http.port
 
     @property
     def url(self) -> str:
@@ -202,12 +177,12 @@ class LocalSlack(SlackPeople):
     def fail_next(self, method: str, error: str, *, times: int = 1, nth: int = 1) -> None:
         """Answer ``times`` calls of ``method``, from the ``nth`` one on, with
         ``{"ok": false, "error": error}``."""
-        self._failures.setdefault(method, []).extend([None] * (nth - 1) + [error] * times)
+        self.faults.fail_next(method, error, times=times, nth=nth)
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1, nth: int = 1) -> None:
         """Answer ``times`` calls of ``method``, from the ``nth`` one on (a 429 on the 9th
         post: ``nth=9``), with 429 and ``Retry-After``."""
-        self._rate_limits.setdefault(method, []).extend([None] * (nth - 1) + [retry_after] * times)
+        self.faults.rate_limit(method, retry_after=retry_after, times=times, nth=nth)
 
     async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0,
                                 warn: bool = False) -> None:
@@ -224,10 +199,7 @@ class LocalSlack(SlackPeople):
 
     async def settle(self, timeout: float = 5.0) -> None:
         """Wait until every background delivery (events caused by the app's calls) is over."""
-        async def _drain() -> None:
-            while self._background:
-                await asyncio.gather(*list(self._background), return_exceptions=True)
-        await asyncio.wait_for(_drain(), timeout)
+        await self.feed.settle(timeout)
 
     def calls(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one method, in order."""
@@ -256,16 +228,7 @@ class LocalSlack(SlackPeople):
 
     def event_body(self, event: dict, *, event_id: str | None = None) -> dict:
         """Wrap ``event`` in an Events API ``event_callback`` body with a fresh ``event_id``."""
-        return {
-            "token": "verification-token", "team_id": self.workspace.team_id,
-            "api_app_id": self.app_id, "event": event, "type": "event_callback",
-            "event_id": event_id or "Ev" + secrets.token_hex(6).upper(),
-            "event_time": int(self.clock()),
-            "authorizations": [{"enterprise_id": None, "team_id": self.workspace.team_id,
-                                "user_id": self.api.bot_user_id, "is_bot": True,
-                                "is_enterprise_install": False}],
-            "is_ext_shared_channel": False,
-        }
+        return self.feed.body(event, event_id=event_id)
 
     async def send_event(self, event: dict) -> AckResult:
         """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`.
@@ -273,16 +236,7 @@ class LocalSlack(SlackPeople):
         With spaced retries, returns after the first attempt (its result); the retries go on
         in the background as the clock moves (:meth:`clock_moved`; :meth:`settle` waits).
         """
-        body = self.event_body(event)
-        self.events.append(body)
-        if not self.delivery.retry_spacing:
-            return await self.delivery.send_event(body)
-        first = asyncio.Event()
-        task = asyncio.get_running_loop().create_task(self.delivery.send_event(body, first))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        await first.wait()
-        return self.delivery.last_result(body)
+        return await self.feed.send(event)
 
     async def clock_moved(self) -> None:
         """The test moved :attr:`clock`: retries now due are delivered."""
@@ -292,120 +246,6 @@ class LocalSlack(SlackPeople):
         """Send one retry of an earlier body (``X-Slack-Retry-Num: retry_num``), freshly signed."""
         return await self.delivery.send_once(body, retry_num=retry_num, retry_reason=reason)
 
-    def _emit_later(self, event: dict) -> None:
-        task = asyncio.get_running_loop().create_task(self.send_event(event))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    def _message_event(self, msg: Message) -> dict:
-        return {**msg.to_api(), "channel": msg.channel, "event_ts": msg.ts,
-                "channel_type": "channel"}
-
     def _answer(self, token: str, body: dict) -> None:
-        pending = self._commands.get(token)
-        if pending is None:
-            return
-        pending.answers.append(CommandAnswer(
-            text=body.get("text") or "",
-            ephemeral=body.get("response_type", "ephemeral") != "in_channel",
-            blocks=body.get("blocks"),
-        ))
-        pending.arrived.set()
-
-    # -- HTTP handlers ----------------------------------------------------------------------
-
-    def _new_socket_url(self) -> str:
-        ticket = secrets.token_hex(8)
-        self._tickets.add(ticket)
-        return f"ws://127.0.0.1:{self.port}/socket/{ticket}"
-
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        params: dict[str, Any] = dict(request.query)
-        if request.method == "POST" and request.can_read_body:
-            if request.content_type == "application/json":
-                params.update(await request.json())
-            else:
-                params.update(await request.post())
-        return params
-
-    def _json(self, body: dict, status: int = 200, headers: dict | None = None) -> web.Response:
-        return web.Response(text=json.dumps(body), status=status, headers=headers,
-                            content_type="application/json")
-
-    async def _api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        params = await self._params(request)
-        auth = request.headers.get("Authorization", "")
-        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
-        shown = {k: v for k, v in params.items() if k != "token"}
-        handlers = {**self.api.methods(), **self.interactive.methods()}
-        if method not in handlers:
-            self.requests.append(RecordedCall(method, shown, 200, "unknown_method"))
-            return self._json({"ok": False, "error": "unknown_method"})
-        waits = self._rate_limits.get(method)
-        retry_after = waits.pop(0) if waits else None
-        if retry_after is not None:
-            body = {"ok": False, "error": "ratelimited"}
-            self.requests.append(RecordedCall(method, shown, 429, "ratelimited", body))
-            return self._json(body, 429, {"Retry-After": str(retry_after)})
-        expected = self.app_token if method == "apps.connections.open" else self.bot_token
-        error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
-        if error is None and self._failures.get(method):
-            error = self._failures[method].pop(0)
-        if error is None:
-            error = self._channel_failures.get(params.get("channel") or params.get("channel_id") or "")
-        if error is None:
-            try:
-                body = {"ok": True, **handlers[method](params)}
-            except SlackApiFailure as exc:
-                error = exc.code
-        if error is not None:
-            body = {"ok": False, "error": error}
-        self.requests.append(RecordedCall(method, shown, 200, error, body))
-        # Every Web API answer to a bot token says which scopes it holds
-        # (https://api.slack.com/authentication/oauth-v2#using, "x-oauth-scopes").
-        return self._json(body, headers={"x-oauth-scopes": ",".join(sorted(self.scopes))})
-
-    async def _socket(self, request: web.Request) -> web.StreamResponse:
-        ticket = request.match_info["ticket"]
-        if ticket not in self._tickets:
-            return web.Response(status=401)
-        self._tickets.discard(ticket)
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        if self.delivery.socket_count >= MAX_SOCKETS:
-            await ws.send_str(json.dumps({"type": "disconnect", "reason": "too_many_websockets",
-                                          "debug_info": {"host": "local-slack"}}))
-            await ws.close()
-            return ws
-        await ws.send_str(json.dumps({
-            "type": "hello", "num_connections": self.delivery.socket_count + 1,
-            "debug_info": {"host": "local-slack", "approximate_connection_time": 3600},
-            "connection_info": {"app_id": self.app_id},
-        }))
-        await self.delivery.socket_opened(ws)
-        try:
-            async for frame in ws:
-                if frame.type == WSMsgType.TEXT:
-                    self.delivery.socket_acked(json.loads(frame.data))
-        finally:
-            await self.delivery.socket_closed(ws)
-        return ws
-
-    async def _response_url(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        self.requests.append(RecordedCall("response_url", body, 200))
-        self._answer(request.match_info["token"], body)
-        return web.Response(text="ok")
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        upload = self.api.uploads.get(request.match_info["file_id"])
-        if upload is None:
-            return web.Response(status=404)
-        upload["data"] = await request.read()
-        self.requests.append(RecordedCall("upload", {"file_id": upload["id"]}, 200))
-        return web.Response(text="OK - " + str(len(upload["data"])))
-
-    async def _unknown_route(self, request: web.Request) -> web.Response:
-        self.requests.append(RecordedCall(request.path, dict(request.query), 404, "unknown_route"))
-        return web.Response(status=404)
+        if (pending := self._commands.get(token)) is not None:
+            pending.answer(body)
