@@ -23,9 +23,15 @@ demo: $(STAMP)
 	@echo "==> planbot demo: local Discord and Slack servers, the real bots, a simulated round"
 	$(BIN)/planbot demo
 
+# The slow tests (an install exactly as the Dockerfile does, in a fresh virtual environment:
+# minutes of pip, mostly waiting on the network) run beside the rest, in their own folder.
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	@slowlog=$$(mktemp); slowtmp=$$(mktemp -d); \
+	$(BIN)/pytest -q -m slow -p no:cacheprovider --basetemp=$$slowtmp > $$slowlog 2>&1 & slow=$$!; \
+	$(BIN)/pytest -q -m "not slow"; fast=$$?; \
+	wait $$slow; slowrc=$$?; echo "--- slow tests:"; cat $$slowlog; rm -rf $$slowlog $$slowtmp; \
+	test $$fast -eq 0 -a $$slowrc -eq 0
 
 bench: $(STAMP)
 	$(PIP_INSTALL) -e '.[test,bench]'

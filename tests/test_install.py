@@ -25,11 +25,16 @@ INSTALL_WAIT = 600.0
 
 
 def build_stage() -> tuple[list[tuple[str, str]], str]:
-    """The build stage's ``COPY src dst`` pairs and its ``pip install`` command."""
+    """The build stage's copies as ``(source, destination)`` pairs (Dockerfile ``COPY``
+    rules: a destination ending in ``/`` is a folder) and its ``pip install`` command."""
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     stage = text.split("FROM ")[1]
-    copies = [tuple(line.split()[1:3]) for line in stage.splitlines()
-              if line.startswith("COPY ") and "--from" not in line]
+    copies = []
+    for line in stage.splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            *sources, target = line.split()[1:]
+            copies += [(source, f"{target}{Path(source).name}" if target.endswith("/")
+                        else target) for source in sources]
     (install,) = re.findall(r"(/opt/planbot/bin/pip install [^\n&]+)", stage)
     return copies, install.strip()
 
@@ -49,7 +54,7 @@ async def test_installed_as_the_dockerfile_does(tmp_path):
     assert "-c requirements/constraints.txt" in install and "[test]" not in install
     src = tmp_path / "src"
     for source, target in copies:
-        origin, dest = ROOT / source, src / (target.rstrip("/") if target != "./" else source)
+        origin, dest = ROOT / source, src / target
         dest.parent.mkdir(parents=True, exist_ok=True)
         if origin.is_dir():
             shutil.copytree(origin, dest, ignore=shutil.ignore_patterns("__pycache__"))
