@@ -28,6 +28,7 @@ from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
 from bot.intake import RunInDb
+from bot.observe import Observer, Unobserved
 from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
 from storage.store import Store
 
@@ -79,8 +80,9 @@ class DigestPublisher:
     """
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 platforms: Mapping[str, ChatPlatform]) -> None:
+                 platforms: Mapping[str, ChatPlatform], observer: Observer | None = None) -> None:
         self.store = store
+        self.observer: Observer = observer or Unobserved()
         self.settings = settings
         self.clock = clock
         self.db = db
@@ -160,6 +162,7 @@ class DigestPublisher:
                 (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
+            self.observer.digest_posted(platform.name, self.clock.now())
         await self.db(store.finish_digest, digest_id, rendered.digest,
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,

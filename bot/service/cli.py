@@ -7,6 +7,7 @@ usage. Errors are printed in the configured language; secrets are never printed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -249,6 +250,42 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, args.channel)
 
 
+async def close_and_post(settings: Settings, requested: int) -> int:
+    """``planbot round close N`` as the chat command does it: connect to the round's
+    platforms that are configured, close the round, post its final digest in every channel
+    of the round, disconnect. Raises ``NotFound``, ``Conflict`` (already closed)."""
+    from bot.service.build import build_service
+
+    lang = settings.language
+    service = build_service(settings, SystemClock(), name="planbot-round-close")
+    started = []
+    try:
+        r = _find_round(service.core.store, requested)
+        if r.status != "open":
+            raise Conflict("error.round_closed", round=r.id)
+        on = {platform for platform, _workspace, _channel in r.channels}
+        for adapter in service.adapters:
+            if adapter.name in on:
+                started.append(adapter)
+                await adapter.start()
+                await adapter.wait_until_reconciled(1, timeout=60)
+        if not await service.core.rounds.close(r.id):
+            raise Conflict("error.round_closed", round=r.id)
+        result = await service.core.digest_publisher(r.id, "final")
+        print(translate("round.closed", lang, round=r.id))
+        missing = sorted(on - {a.name for a in started})
+        print(translate_plural("cli.final_posted", len(result.posted), lang))
+        if missing:
+            print(translate("cli.final_not_posted", lang, platforms=", ".join(missing)))
+        return 0
+    finally:
+        for adapter in started:
+            await adapter.stop()
+        service.scheduler.shutdown()
+        service.core.close()
+        service.engine.dispose()
+
+
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service.backup import backup
 
@@ -288,6 +325,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    if args.round_action == "close":
+        store.engine.dispose()
+        return asyncio.run(close_and_post(settings, args.round))
     if args.round_action != "list":
         return _round_action(store, settings, args)
     lang = settings.language
@@ -335,11 +375,6 @@ SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     r = _find_round(store, args.round)
-    if args.round_action == "close":
-        if not store.close_round(r.id, SystemClock().now()):
-            raise Conflict("error.round_closed", round=r.id)
-        print(translate("round.closed", settings.language, round=r.id))
-        return 0
     people = store.participation(r.id)
     if args.format == "json":
         print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
