@@ -49,6 +49,7 @@ async def _run(*args: str, env: dict[str, str] | None = None, cwd: Path | None =
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 async def test_installed_as_the_dockerfile_does(tmp_path):
     copies, install = build_stage()
     assert "-c requirements/constraints.txt" in install and "[test]" not in install
@@ -100,6 +101,7 @@ def _engine() -> str | None:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_the_image_builds_where_a_container_engine_runs():
     tool = _engine()
     if tool is None:

@@ -113,8 +113,12 @@ def _localise(parser: argparse.ArgumentParser, t: Callable[[str], str]) -> None:
     section titles, ``--help``) in the chosen language. argparse reads them through the
     process-wide gettext domain, which a library should not take over; these attributes are
     the ones argparse's documentation names (``formatter_class``) or has kept since 3.2."""
-    formatter = type("Formatter", (_Formatter,), {"usage_prefix": t("cli.usage")})
-    parser.formatter_class = formatter
+    prefix = t("cli.usage")
+
+    class Formatter(_Formatter):
+        usage_prefix = prefix
+
+    parser.formatter_class = Formatter
     parser._positionals.title = t("cli.positionals")
     parser._optionals.title = t("cli.options")
     for action in parser._actions:
@@ -319,8 +323,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         return 0
     plans = store.list_plans()
     print(translate("plans.header", lang) if plans else translate("plans.none", lang))
-    for slug, number, titles in plans:
-        print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
+    for plan in plans:
+        title = plan.titles.get(lang) or next(iter(plan.titles.values()))
+        print(f"  {plan.slug}\tv{plan.version}\t{title}")
     return 0
 
 
@@ -381,10 +386,10 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
                           "opened_at": r.opened_at.isoformat(),
                           "closes_at": r.closes_at.isoformat() if r.closes_at else None,
                           "closed_at": r.closed_at.isoformat() if r.closed_at else None,
-                          "channels": r.channels, "participants": people},
+                          "channels": r.channels, "participants": people.as_counts()},
                          ensure_ascii=False, indent=2))
     else:
-        print(status_table(r, people, settings))
+        print(status_table(r, people.as_counts(), settings))
     return 0
 
 

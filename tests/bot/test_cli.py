@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.service.cli import main
 from bot.plans import sample_plan_paths
+from bot.service.cli import main
 
 POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"
 
@@ -68,7 +68,7 @@ def json_people(env) -> dict:
     from bot.config import Settings
     from bot.service.cli import open_store
 
-    return open_store(Settings.load()).participation(1)
+    return open_store(Settings.load()).participation(1).as_counts()
 
 
 def test_version_and_help_follow_the_language(env, monkeypatch, capsys):
