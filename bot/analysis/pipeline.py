@@ -48,8 +48,29 @@ def analyse(matrix: VoteMatrix, random_state: int = 0) -> AnalysisResult:
     clustered = in_conversation(matrix.counts_per_participant(), int(voted.sum()))
     rows = np.flatnonzero(clustered)
     grouping = group_participants(projection.coords[rows], random_state=random_state)
+    _log.debug("analysed %d participants x %d statements: %d clustered, k=%d",
+               *matrix.shape, len(rows), grouping.k)
+    return summarise(matrix, projection, rows, grouping)
+
+
+def summarise(matrix: VoteMatrix, projection, rows: np.ndarray, grouping) -> AnalysisResult:
+    """Group votes, repness, consensus and the digest's selections for given groups.
+
+    Args:
+        matrix: the round's votes.
+        projection: the :class:`~bot.analysis.pca.Projection` of every participant.
+        rows: clustered participants' matrix rows, shape (n_clustered,).
+        grouping: :class:`~bot.analysis.clustering.Grouping` of those rows (``labels`` in
+            ``0..k-1``), computed here or given (tests pass Polis' own groups).
+
+    Returns:
+        :class:`AnalysisResult`. Repness over the groups (repness.clj ``conv-repness``,
+        ``select-rep-comments``), consensus over every participant (``consensus-stats``,
+        ``select-consensus-comments``), group-aware consensus (conversation.clj
+        ``:group-aware-consensus``); moderated-out statements are never selected.
+    """
     k = grouping.k
-    candidates = np.flatnonzero(included)
+    candidates = np.flatnonzero(matrix.included_statements())
     if k:
         counts = count_votes(matrix.votes[rows], grouping.labels, k)
     else:
@@ -58,8 +79,6 @@ def analyse(matrix: VoteMatrix, random_state: int = 0) -> AnalysisResult:
     overall = count_votes(matrix.votes)
     gic = group_informed_consensus(counts)
     representative = select_representative(stats, candidates) if k > 1 else [[] for _ in range(k)]
-    _log.debug("analysed %d participants x %d statements: %d clustered, k=%d",
-               *matrix.shape, len(rows), k)
     return AnalysisResult(
         matrix=matrix,
         projection=projection,
