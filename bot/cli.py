@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     polis = sub.add_parser("import-polis", help="replay a Polis export folder as a round")
     polis.add_argument("folder", type=Path)
+    polis.add_argument("--replay-every", default=None, metavar="INTERVAL", help=(
+        "replay the votes by their timestamps at this interval (30m, 12h, 1d, 1w) so the "
+        "analysis carries the history of a live round"))
 
     export = sub.add_parser("export", help="export a round")
     export.add_argument("--format", choices=["polis"], default="polis")
@@ -201,7 +204,7 @@ def _dispatch(args, settings: Settings) -> int:
         return _digest(store, settings, args)
     elif args.command == "analyse":
         round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id)
+        result = analyse_round(store, round_id, clock.now())
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         else:
@@ -210,13 +213,13 @@ def _dispatch(args, settings: Settings) -> int:
                 store, round_id, Period(clock.now(), clock.now()), language=chosen)["statements"]}
             print(analysis_text(result.to_dict(), texts, chosen))
     elif args.command == "import-polis":
-        return _import_polis(store, settings, args.folder)
+        return _import_polis(store, settings, args.folder, args.replay_every)
     elif args.command == "export":
         from bot.findings import analyse_round
         from bot.polis import export_conversation
 
         round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id)
+        result = analyse_round(store, round_id, clock.now())
         export_conversation(store, round_id, args.folder, group_of=result.group_of)
         print(translate("export.written", lang, path=args.folder))
     return 0
@@ -266,11 +269,13 @@ def _digest(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
+def _import_polis(store: Store, settings: Settings, folder: Path, replay: str | None) -> int:
     from rich.progress import Progress
 
     from bot.identity import Pseudonymizer
-    from bot.polis import import_conversation
+    from bot.polis import import_conversation, parse_interval
+
+    every = parse_interval(replay) if replay is not None else None
 
     with Progress(transient=True) as progress:
         task = progress.add_task("votes", total=None)
@@ -280,7 +285,7 @@ def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
                                              folder, SystemClock().now(), advance,
-                                             language=settings.language)
+                                             language=settings.language, replay_every=every)
     lang = settings.language
     print(translate("polis.imported", lang, round=round_id,
                     statements=translate_plural("count.statements", len(conv.statements), lang),

@@ -221,7 +221,7 @@ class DigestPublisher:
 def build_with_analysis(store, round_id: int, period: Period, lang: str | None) -> dict:
     """The digest data of a round and period, with its opinion-group analysis: the one
     builder behind the weekly job, ``/digest`` and ``planbot digest``."""
-    analysis = analyse_round(store, round_id).to_dict()
+    analysis = analyse_round(store, round_id, period.end).to_dict()
     return build_digest(store, round_id, period, analysis=analysis, language=lang)
 
 

@@ -289,3 +289,16 @@ class Digest(Base):
     status: Mapped[str] = mapped_column(String(10), default="claimed")
     content: Mapped[dict | None] = mapped_column(JSON)
     outputs: Mapped[dict | None] = mapped_column(JSON)
+
+
+class AnalysisStateRow(Base):
+    """What a round's last analysis update leaves for the next (bot/analysis/history.py):
+    clustered participants, clusters, the k smoother and the group letters, as JSON. One row
+    per round, replaced by each update; ``fingerprint`` identifies the votes it was computed
+    from."""
+
+    __tablename__ = "analysis_states"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[dict] = mapped_column(JSON)

@@ -7,6 +7,7 @@ is enforced by the database's unique keys (see ``storage.models``), not only by 
 
 from __future__ import annotations
 
+from storage.analysis_state import AnalysisStateQueries
 from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
@@ -24,7 +25,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
            "Store"]
 
 
-class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries):
+class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries,
+            AnalysisStateQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

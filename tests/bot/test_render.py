@@ -37,7 +37,7 @@ async def digest(tmp_path):
     round_id, _ = await busy_round(
         pb, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
     d = build_digest(pb.store, round_id, Period(START, START + timedelta(days=7)),
-                     analysis=analyse_round(pb.store, round_id).to_dict())
+                     analysis=analyse_round(pb.store, round_id, pb.clock.now()).to_dict())
     pb.close()
     return d
 

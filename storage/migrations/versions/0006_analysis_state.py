@@ -1,0 +1,30 @@
+"""analysis_states: the state each round's analysis update starts from (issue 13)
+
+Revision ID: 0006_analysis_state
+Revises: 0004
+Create Date: 2026-12-02
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006_analysis_state"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "analysis_states",
+        sa.Column("round_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["round_id"], ["rounds.id"],
+                                name=op.f("fk_analysis_states_round_id_rounds")),
+        sa.PrimaryKeyConstraint("round_id", name=op.f("pk_analysis_states")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("analysis_states")
