@@ -1,7 +1,7 @@
 """Suite-wide fixtures: fail any test during which a watched logger recorded an ERROR.
 
 discord.py and slack-bolt only log exceptions raised in handlers, so without this a broken
-handler leaves tests green (platform-facts.md, "Errors raised in event handlers ...").
+handler leaves tests green (docs/platform-facts.md, "Errors raised in event handlers ...").
 """
 
 from __future__ import annotations

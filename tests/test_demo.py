@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.demo import POLIS, run_demo
+from bot.service.demo import POLIS, run_demo
 from bot.polis import read_conversation
 from tests.helpers import make_settings
 

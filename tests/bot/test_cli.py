@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.service.cli import main
 from bot.plans import sample_plan_paths
 
 POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"

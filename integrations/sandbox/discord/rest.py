@@ -4,7 +4,7 @@ Routes and payloads follow Discord's API reference (resources/message, resources
 interactions/receiving-and-responding, resources/application-commands). Every request is
 recorded; an unknown route answers 404 and is recorded with ``known=False``. JSON answers carry
 ``Content-Type: application/json`` exactly, since discord.py does not parse ``; charset=utf-8``
-as JSON (platform-facts.md).
+as JSON (docs/platform-facts.md).
 """
 
 from __future__ import annotations

@@ -444,7 +444,7 @@ def _leaves(command: dict) -> Iterator[tuple[list[str], list[dict]]]:
 def discord_py_pointed_at(sandbox: DiscordSandbox) -> Iterator[None]:
     """Point discord.py's REST base and default gateway at ``sandbox``; restore on exit.
 
-    Both are process-wide class attributes (platform-facts.md), hence the restore.
+    Both are process-wide class attributes (docs/platform-facts.md), hence the restore.
     """
     import yarl
     from discord.gateway import DiscordWebSocket

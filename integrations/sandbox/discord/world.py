@@ -2,7 +2,7 @@
 
 REST answers and gateway dispatches are both built from these objects, so they agree. Payload
 shapes follow Discord's API reference (discord.com/developers/docs/resources/*), trimmed to what
-discord.py 2.7's parsers read (see platform-facts.md for the smallest accepted payloads).
+discord.py 2.7's parsers read (see docs/platform-facts.md for the smallest accepted payloads).
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ class World:
         return message
 
     def start_thread(self, message: Message, name: str, owner: User) -> Channel:
-        """A public thread from ``message``: same id as the message (platform-facts.md)."""
+        """A public thread from ``message``: same id as the message (docs/platform-facts.md)."""
         parent = self.channels[message.channel_id]
         thread = Channel(
             message.id,

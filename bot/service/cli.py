@@ -11,16 +11,18 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import NotFound, PlanbotError
 from bot.i18n import translate, translate_plural
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
@@ -112,6 +114,9 @@ def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> st
 
 def open_store(settings: Settings) -> Store:
     """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
+    from storage.db import create_store_engine, upgrade
+    from storage.store import Store
+
     engine = create_store_engine(settings.database_url)
     upgrade(engine)
     return Store(engine)
@@ -134,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    # Imported only now: ``--help`` and a configuration error answer without the database
+    # and analysis libraries (tests/test_startup.py).
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.logs import configure_logging
 
     # One-shot commands print their result; their INFO logs would only drown it.
@@ -160,72 +169,88 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _dispatch(args, settings: Settings) -> int:
-    if args.command == "run":
-        from bot.app import run
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.run import run
 
-        return run(settings)
-    if args.command == "demo":
-        from bot.demo import run_demo
+    return run(settings)
 
-        return run_demo(settings, conversation=args.conversation,
-                        platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
-                        out=args.out)
-    from bot.digests.build import Period, build_digest
-    from bot.findings import analyse_round
 
-    store = open_store(settings)
-    clock = SystemClock()
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.demo import run_demo
+
+    return run_demo(settings, conversation=args.conversation,
+                    platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
+                    out=args.out)
+
+
+def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    print(translate("cli.schema_ok", settings.language))
+    return 0
+
+
+def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     lang = settings.language
-    if args.command == "db":
-        print(translate("cli.schema_ok", lang))
-    elif args.command == "plan" and args.plan_action == "import":
+    if args.plan_action == "import":
         from bot.plans import import_plan
 
-        version, created = import_plan(store, args.files, clock.now(), settings.language)
+        version, created = import_plan(store, args.files, SystemClock().now(), lang)
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number))
         else:
             print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
-    elif args.command == "plan":
-        plans = store.list_plans()
-        print(translate("plans.header", lang) if plans else translate("plans.none", lang))
-        for slug, number, titles in plans:
-            print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
-    elif args.command == "round" and args.round_action == "list":
-        rounds = store.rounds()
-        print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
-        for r in rounds:
-            print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
-    elif args.command == "round":
-        return _round_action(store, settings, args)
-    elif args.command == "digest":
-        return _digest(store, settings, args)
-    elif args.command == "analyse":
-        round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id, clock.now())
-        if args.format == "json":
-            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            chosen = args.lang or lang
-            texts = {s["id"]: s["text"] for s in build_digest(
-                store, round_id, Period(clock.now(), clock.now()), language=chosen)["statements"]}
-            print(analysis_text(result.to_dict(), texts, chosen))
-    elif args.command == "import-polis":
-        return _import_polis(store, settings, args.folder, args.replay_every)
-    elif args.command == "export":
-        from bot.findings import analyse_round
-        from bot.polis import export_conversation
-
-        round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id, clock.now())
-        export_conversation(store, round_id, args.folder, group_of=result.group_of)
-        print(translate("export.written", lang, path=args.folder))
+        return 0
+    plans = store.list_plans()
+    print(translate("plans.header", lang) if plans else translate("plans.none", lang))
+    for slug, number, titles in plans:
+        print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
     return 0
 
 
-def _round_action(store: Store, settings: Settings, args) -> int:
+def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    if args.round_action != "list":
+        return _round_action(store, settings, args)
+    lang = settings.language
+    rounds = store.rounds()
+    print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
+    for r in rounds:
+        print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
+    return 0
+
+
+def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.digests.build import Period, build_digest
+    from bot.findings import analyse_round
+
+    round_id = _round_id(store, args.round)
+    result = analyse_round(store, round_id, SystemClock().now())
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    chosen = args.lang or settings.language
+    now = SystemClock().now()
+    texts = {s["id"]: s["text"] for s in build_digest(
+        store, round_id, Period(now, now), language=chosen)["statements"]}
+    print(analysis_text(result.to_dict(), texts, chosen))
+    return 0
+
+
+def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.findings import analyse_round
+    from bot.polis import export_conversation
+
+    round_id = _round_id(store, args.round)
+    result = analyse_round(store, round_id, SystemClock().now())
+    export_conversation(store, round_id, args.folder, group_of=result.group_of)
+    print(translate("export.written", settings.language, path=args.folder))
+    return 0
+
+
+SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": _run, "demo": _demo}
+"""Subcommands that open the store themselves (they run the whole service)."""
+
+def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import Conflict
 
     round_id = _round_id(store, args.round)
@@ -244,7 +269,7 @@ def _round_action(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _digest(store: Store, settings: Settings, args) -> int:
+def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.build import Period
     from bot.publish import render_all
 
@@ -269,13 +294,13 @@ def _digest(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _import_polis(store: Store, settings: Settings, folder: Path, replay: str | None) -> int:
+def _import_polis(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from bot.identity import Pseudonymizer
     from bot.polis import import_conversation, parse_interval
 
-    every = parse_interval(replay) if replay is not None else None
+    every = parse_interval(args.replay_every) if args.replay_every is not None else None
 
     with Progress(transient=True) as progress:
         task = progress.add_task("votes", total=None)
@@ -284,7 +309,7 @@ def _import_polis(store: Store, settings: Settings, folder: Path, replay: str | 
             progress.update(task, completed=done, total=total)
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
-                                             folder, SystemClock().now(), advance,
+                                             args.folder, SystemClock().now(), advance,
                                              language=settings.language, replay_every=every)
     lang = settings.language
     print(translate("polis.imported", lang, round=round_id,
@@ -293,3 +318,15 @@ def _import_polis(store: Store, settings: Settings, folder: Path, replay: str | 
                                                   lang),
                     votes=translate_plural("count.votes", len(conv.votes), lang)))
     return 0
+
+
+TOOLS: dict[str, Callable[[Store, Settings, argparse.Namespace], int]] = {
+    "db": _db, "plan": _plan, "round": _round, "digest": _digest, "analyse": _analyse,
+    "import-polis": _import_polis, "export": _export}
+"""Subcommands run on the store (schema upgraded first), then exit."""
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in SERVICES:
+        return SERVICES[args.command](args, settings)
+    return TOOLS[args.command](open_store(settings), settings, args)
