@@ -107,16 +107,23 @@ class Settings:
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: str | Path | None = ".env",
              **overrides: object) -> Settings:
-        """Read settings from ``env`` (default ``os.environ``) over ``env_file``.
+        """Read settings from ``env`` (default ``os.environ``) over ``env_file`` (the working
+        directory's ``.env``) over ``<PLANBOT_HOME>/.env``.
 
-        Raises :class:`ConfigError` listing every bad key. Creates the data folder and, when
-        ``PARTICIPANT_SECRET`` is unset, a random secret kept in ``<data>/participant.secret``
-        (mode 0600) so pseudonyms stay stable across runs.
+        ``PLANBOT_HOME`` (``data_dir``) is taken from ``env``, else from ``env_file``, else
+        ``PLANBOT_DATA_DIR`` (its 0.1 name), else :func:`default_home`; a relative path is made
+        absolute. Raises :class:`ConfigError` listing every bad key. Creates the home and,
+        when ``PARTICIPANT_SECRET`` is unset, a random secret kept in
+        ``<home>/participant.secret`` (mode 0600) so pseudonyms stay stable across runs.
         """
-        values: dict[str, str] = {}
-        if env_file and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if env is None else env)
+        environ = os.environ if env is None else env
+        local = _dotenv(Path(env_file)) if env_file else {}
+        home = _home({**local, **environ}, environ)
+        values = {} if env_file and _same_file(Path(env_file), home / ".env") \
+            else _dotenv(home / ".env")
+        values.update(local)
+        values.update(environ)
+        values["PLANBOT_HOME"] = str(home)
         reader = _Reader(values)
         for group in _GROUPS:
             group(reader)
@@ -163,11 +170,40 @@ class _Reader:
             self.problems[key] = reason
 
 
+# Named in .env.example's comment on PLANBOT_HOME, not settings of their own: the XDG base
+# folder, and the 0.1 name of PLANBOT_HOME, still honoured.
+XDG_DATA_HOME, OLD_HOME_KEY = "XDG_DATA_HOME", "PLANBOT_DATA_DIR"
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/planbot``, or ``~/.local/share/planbot`` when that is unset or not
+    absolute (XDG Base Directory specification,
+    https://specifications.freedesktop.org/basedir-spec/latest/)."""
+    xdg = env.get(XDG_DATA_HOME, "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "planbot"
+
+
+def _home(values: Mapping[str, str], environ: Mapping[str, str]) -> Path:
+    raw = (values.get("PLANBOT_HOME") or values.get(OLD_HOME_KEY) or "").strip()
+    return Path(raw).expanduser().absolute() if raw else default_home(environ)
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and a.samefile(b)
+
+
 def _storage(r: _Reader) -> None:
-    data_dir = Path(r.get("PLANBOT_DATA_DIR", ".planbot")).expanduser()
+    data_dir = Path(r.get("PLANBOT_HOME"))
     r.kw["data_dir"] = data_dir
     if data_dir.exists() and not data_dir.is_dir():
-        r.problems["PLANBOT_DATA_DIR"] = "exists and is not a folder"
+        r.problems["PLANBOT_HOME"] = "exists and is not a folder"
     url = r.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'planbot.db').resolve()}"
     r.kw["database_url"] = url
     if not re.match(r"^[a-z][a-z0-9+]*://", url):

@@ -11,6 +11,7 @@ from storage.analysis_state import AnalysisStateQueries
 from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
+from storage.identity import IdentityQueries
 from storage.plans import PlanQueries
 from storage.records import (
     MessageTarget,
@@ -26,7 +27,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries,
-            AnalysisStateQueries):
+            AnalysisStateQueries, IdentityQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

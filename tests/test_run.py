@@ -25,7 +25,7 @@ STANCES = ("agree", "disagree", "pass")
 
 def base_env(tmp_path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    return {**keep, "PLANBOT_DATA_DIR": str(tmp_path / "data"), "PARTICIPANT_SECRET": SECRET,
+    return {**keep, "PLANBOT_HOME": str(tmp_path / "data"), "PARTICIPANT_SECRET": SECRET,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'planbot.db'}", "LOG_FORMAT": "json"}
 
 

@@ -27,7 +27,7 @@ def probe(args: list[str], tmp_path, **env: str) -> dict:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=tmp_path,
-        env={**keep, "PLANBOT_DATA_DIR": str(tmp_path / "data"), "PLANBOT_LANGUAGE": "en",
+        env={**keep, "PLANBOT_HOME": str(tmp_path / "data"), "PLANBOT_LANGUAGE": "en",
              **env}, timeout=60)
     return json.loads(done.stdout.strip().splitlines()[-1]) | {"err": done.stderr}
 

@@ -16,6 +16,7 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.commands import Commands
 from bot.config import Settings
+from bot.home import open_store
 from bot.core import Core
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
@@ -25,7 +26,6 @@ from bot.reconcile import Reconciler
 from bot.relay import Relay
 from bot.rounds import Rounds
 from bot.scheduling import DigestScheduler, make_scheduler
-from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
 
@@ -62,13 +62,15 @@ class Service:
 
 
 def build_service(settings: Settings, clock: Clock, *, name: str = "planbot") -> Service:
-    """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded),
-    the core, the scheduler (jobs persisted in the same database, registered as ``name``)
+    """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded,
+    checked against the participant secret: ``bot.home.open_store``, which raises
+    ``SetupError``), the core, the scheduler (jobs persisted in the same database, registered as ``name``)
     and an adapter per configured platform, endpoints from the settings. Raises
     ``ValueError`` for a platform whose settings cannot work (no token)."""
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    core = build_core(Store(engine), settings, clock)
+    store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
+                       clock.now())
+    engine = store.engine
+    core = build_core(store, settings, clock)
     scheduler = DigestScheduler(core, make_scheduler(settings, engine), name)
     return Service(engine, core, scheduler, build_adapters(core, settings))
 

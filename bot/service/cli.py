@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
-from bot.errors import NotFound, PlanbotError
+from bot.errors import NotFound, PlanbotError, SetupError, database_failure
 from bot.i18n import translate, translate_plural
 
 if TYPE_CHECKING:
@@ -43,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--platforms", default="discord,slack",
                       help="comma-separated: discord, slack (default both)")
     demo.add_argument("--out", type=Path, default=None,
-                      help="output folder (default a fresh folder under .planbot/demo)")
+                      help="output folder (default a fresh folder under PLANBOT_HOME/demo)")
+
+    doctor = sub.add_parser("doctor", help="check the settings, the store and the platforms")
+    doctor.add_argument("--channel", action="append", default=[], metavar="PLATFORM:ID",
+                        help="also check this channel (discord:123..., slack:C0...)")
 
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -113,13 +117,12 @@ def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> st
 
 
 def open_store(settings: Settings) -> Store:
-    """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
-    from storage.db import create_store_engine, upgrade
-    from storage.store import Store
+    """The store on ``DATABASE_URL``, schema upgraded, checked against the participant secret
+    (``bot.home.open_store``; raises its ``SetupError``)."""
+    from bot.home import open_store as open_home_store
 
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    return Store(engine)
+    return open_home_store(settings.database_url, settings.participant_secret,
+                           settings.data_dir, SystemClock().now())
 
 
 def _round_id(store: Store, requested: int | None) -> int:
@@ -151,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format, level)
     try:
         return _dispatch(args, settings)
+    except SetupError as err:
+        print(err.message(settings.language), file=sys.stderr)
+        return 2
     except PlanbotError as err:
         print(err.message(settings.language), file=sys.stderr)
         return 1
@@ -163,9 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                         reason=err.strerror or err), file=sys.stderr)
         return 1
     except (SQLAlchemyError, ImportError) as err:
-        # Without the URL, which may hold a password.
-        print(translate("cli.database_error", settings.language, error=type(err).__name__),
-              file=sys.stderr)
+        print(database_failure(err).message(settings.language), file=sys.stderr)
         return 2
 
 
@@ -181,6 +185,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, conversation=args.conversation,
                     platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
                     out=args.out)
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.doctor import run_doctor
+
+    return run_doctor(settings, args.channel)
 
 
 def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -247,7 +257,7 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "run": _run, "demo": _demo}
+    "run": _run, "demo": _demo, "doctor": _doctor}
 """Subcommands that open the store themselves (they run the whole service)."""
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:

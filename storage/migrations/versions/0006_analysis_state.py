@@ -1,14 +1,14 @@
 """analysis_states: the state each round's analysis update starts from (issue 13)
 
 Revision ID: 0006_analysis_state
-Revises: 0004
+Revises: 0008_home
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_analysis_state"
-down_revision = "0004"
+down_revision = "0008_home"
 branch_labels = None
 depends_on = None
 
