@@ -33,10 +33,11 @@ def analyse_round(store: Store, round_id: int, now: datetime) -> AnalysisResult:
     excluded. Starts from the saved state and, when the votes changed since, saves the new
     one (stamped ``now``, UTC): the same votes give the same groups without counting as a new
     update."""
-    votes, statements, excluded = store.vote_triples(round_id)
+    columns = store.vote_columns(round_id)
+    matrix = VoteMatrix.from_columns(columns.votes, columns.participants, columns.statements,
+                                     columns.excluded)
     previous = load_state(store, round_id)
-    result = analyse(VoteMatrix.from_votes(votes, statements=statements, excluded=excluded),
-                     previous=previous)
+    result = analyse(matrix, previous=previous)
     state = result.state
     if state is not None and (previous is None or state.fingerprint != previous.fingerprint):
         store.save_analysis_state(round_id, state.fingerprint, state.to_json(), now)

@@ -247,7 +247,10 @@ class Stance(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
-        Index("ix_stances_statement_current", "statement_id", "is_current"),
+        # Covers the digest's and the analysis' reads of a round's current stances (counts,
+        # the vote matrix, activity, platforms): they read the index alone, never the rows.
+        Index("ix_stances_current_cover", "statement_id", "is_current", "stance",
+              "participant_id", "platform", "added_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.cluster import KMeans
 
 _log = logging.getLogger(__name__)
 
@@ -294,6 +293,8 @@ def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndar
     starts = [cold[None]]
     if n_init > 0 and len(distinct) > k:
         if len(points) > _COMPILED_ABOVE:
+            from sklearn.cluster import KMeans  # loaded only for a conversation this large
+
             # The long first descent from the cold start runs compiled too; the Polis loop
             # below then only finishes it.
             fits = [KMeans(n_clusters=k, init=cold, n_init=1, max_iter=max_iter),

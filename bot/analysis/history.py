@@ -228,7 +228,10 @@ def group_with_history(coords: np.ndarray, ids: list[str], previous: AnalysisSta
         smoother = KSmoother(grouping.k, 1, grouping.k) if grouping.k > 1 else KSmoother()
         return _finish(grouping, ids, previous, fingerprint, base, groups, smoother)
     n = len(coords)
-    base_labels, base_centres, base_ids = _base_clusters(coords, ids, previous, random_state)
+    # The same votes again: the previous clusters are already a fixed point, no search needed.
+    search = fingerprint != previous.fingerprint
+    base_labels, base_centres, base_ids = _base_clusters(coords, ids, previous, random_state,
+                                                         search)
     weights = np.bincount(base_labels, minlength=len(base_ids)).astype(np.float64)
     n_base = len(base_ids)
     dist = np.linalg.norm(base_centres[:, None, :] - base_centres[None, :, :], axis=2)
@@ -236,7 +239,7 @@ def group_with_history(coords: np.ndarray, ids: list[str], previous: AnalysisSta
     silhouettes: dict[int, float] = {}
     for k in range(2, min(min(MAX_GROUPS, 2 + n_base // 12), n_base) + 1):
         group_of_base = _groups_for_k(base_centres, base_ids, weights, k, previous, dist,
-                                      random_state)
+                                      random_state, search)
         if group_of_base is not None:
             clusterings[k] = group_of_base
             silhouettes[k] = float(silhouette_scores(dist, group_of_base[None])[0])
@@ -260,13 +263,15 @@ def group_with_history(coords: np.ndarray, ids: list[str], previous: AnalysisSta
     return _finish(grouping, ids, previous, fingerprint, base, groups, smoother)
 
 
-def _base_clusters(coords, ids, previous, random_state):
-    """Base clusters warm from the previous ones, unless a one-shot k-means finds a lower
-    inertia; then its clusters take the ids of the previous clusters they share the most
-    members with (so the groups can still start from theirs)."""
+def _base_clusters(coords, ids, previous, random_state, search):
+    """Base clusters warm from the previous ones, unless (with ``search``) a one-shot k-means
+    finds a lower inertia; then its clusters take the ids of the previous clusters they share
+    the most members with (so the groups can still start from theirs)."""
     n = len(coords)
     ones = np.ones(n)
     labels, centres, cids = warm_kmeans(coords, ids, previous.base, min(BASE_K, n), ones, 100)
+    if not search:
+        return labels, centres, cids
     distinct = _distinct_rows(coords)
     cold_labels, cold_centres = best_kmeans(coords, distinct, min(BASE_K, len(distinct)), None,
                                             100, random_state, BASE_RESTARTS)
@@ -292,17 +297,21 @@ def _base_clusters(coords, ids, previous, random_state):
     return cold_labels, cold_centres, new_ids
 
 
-def _groups_for_k(base_centres, base_ids, weights, k, previous, dist, random_state):
+def _groups_for_k(base_centres, base_ids, weights, k, previous, dist, random_state, search):
     """Group clustering of the base clusters for one k: warm from the previous update's
-    clustering for that k, else the one-shot search; None when fewer than 2 groups result."""
+    clustering for that k unless (with ``search``) the one-shot search finds a better
+    silhouette (Polis' criterion between groupings); None when fewer than 2 groups result."""
     last = previous.groups.get(k)
+    warm = None
+    if last:
+        warm, _, _ = warm_kmeans(base_centres, list(base_ids), last, k, weights, 20)
+        warm = warm if warm.max() >= 1 else None
+    if warm is not None and not search:
+        return warm
     found = best_groups_for_k(base_centres, weights, dist, k, random_state)
     cold = None if found is None else found[0]
-    if last:
-        labels, _, _ = warm_kmeans(base_centres, list(base_ids), last, k, weights, 20)
-        if labels.max() >= 1 and (cold is None or _silhouette(dist, labels)
-                                  >= _silhouette(dist, cold)):
-            return labels
+    if warm is not None and (cold is None or _silhouette(dist, warm) >= _silhouette(dist, cold)):
+        return warm
     return cold
 
 

@@ -281,13 +281,18 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
 
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.build import Period
-    from bot.publish import render_all
+    from bot.publish import build_with_analysis, render_all
 
     round_id = _round_id(store, args.round)
     rnd = store.get_round(round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
+    if args.format == "json" and not args.out:
+        # The data alone: no chart, page or message is rendered (nor matplotlib loaded).
+        digest = build_with_analysis(store, round_id, Period(start, end), lang)
+        print(json.dumps(digest, ensure_ascii=False, indent=2, default=str))
+        return 0
     rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone)
     as_json = json.dumps(rendered.digest, ensure_ascii=False, indent=2, default=str)
     if args.out:
@@ -297,8 +302,6 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         (args.out / "digest.png").write_bytes(rendered.chart)
         (args.out / "digest.json").write_text(as_json, encoding="utf-8")
         print(translate("cli.digest_written", lang, path=args.out))
-    elif args.format == "json":
-        print(as_json)
     else:
         print(rendered.markdown)
     return 0

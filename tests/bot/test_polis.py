@@ -137,3 +137,21 @@ def test_an_export_without_votes_imports(tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
     round_id, conv = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
     assert conv.votes == [] and store.get_round(round_id).source == "polis"
+
+
+def test_lean_vote_read_gives_the_same_matrix(tmp_path):
+    """store.vote_columns (one raw-cursor query into numpy) builds the matrix the triples do."""
+    from bot.analysis import VoteMatrix
+
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, conv = import_conversation(store, Pseudonymizer("s" * 20),
+                                         POLIS / "15-per-hour-seattle", START)
+    columns = store.vote_columns(round_id)
+    lean = VoteMatrix.from_columns(columns.votes, columns.participants, columns.statements,
+                                   columns.excluded)
+    votes, statements, excluded = store.vote_triples(round_id)
+    plain = VoteMatrix.from_votes(votes, statements=statements, excluded=excluded)
+    assert lean.participants == plain.participants and lean.statements == plain.statements
+    assert lean.excluded == plain.excluded == conv.excluded
+    assert (lean.votes != plain.votes).nnz == 0 and lean.votes.nnz == len(conv.votes)
+    store.engine.dispose()

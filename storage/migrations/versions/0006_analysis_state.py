@@ -1,4 +1,5 @@
-"""analysis_states: the state each round's analysis update starts from (issue 13)
+"""analysis_states: the state each round's analysis update starts from; a covering index for
+the reads of a round's current stances (issue 13)
 
 Revision ID: 0006_analysis_state
 Revises: 0008_home
@@ -24,7 +25,16 @@ def upgrade() -> None:
                                 name=op.f("fk_analysis_states_round_id_rounds")),
         sa.PrimaryKeyConstraint("round_id", name=op.f("pk_analysis_states")),
     )
+    with op.batch_alter_table("stances", schema=None) as batch_op:
+        batch_op.drop_index("ix_stances_statement_current")
+        batch_op.create_index("ix_stances_current_cover",
+                              ["statement_id", "is_current", "stance", "participant_id",
+                               "platform", "added_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stances", schema=None) as batch_op:
+        batch_op.drop_index("ix_stances_current_cover")
+        batch_op.create_index("ix_stances_statement_current", ["statement_id", "is_current"],
+                              unique=False)
     op.drop_table("analysis_states")
