@@ -235,7 +235,7 @@ def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     round_id = _round_id(store, args.round)
     result = analyse_round(store, round_id, SystemClock().now())
     if args.format == "json":
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        print(_json(result.to_dict()))
         return 0
     chosen = args.lang or settings.language
     now = SystemClock().now()
@@ -279,6 +279,14 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
     return 0
 
 
+def _json(data: dict) -> str:
+    """JSON for stdout: indented for a person at a terminal; compact into a pipe or file,
+    where the C encoder writes a Bowling Green-size digest about ten times faster."""
+    if sys.stdout.isatty():
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.build import Period
     from bot.publish import build_with_analysis, render_all
@@ -291,7 +299,7 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if args.format == "json" and not args.out:
         # The data alone: no chart, page or message is rendered (nor matplotlib loaded).
         digest = build_with_analysis(store, round_id, Period(start, end), lang)
-        print(json.dumps(digest, ensure_ascii=False, indent=2, default=str))
+        print(_json(digest))
         return 0
     rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone)
     as_json = json.dumps(rendered.digest, ensure_ascii=False, indent=2, default=str)

@@ -155,3 +155,25 @@ def test_lean_vote_read_gives_the_same_matrix(tmp_path):
     assert lean.excluded == plain.excluded == conv.excluded
     assert (lean.votes != plain.votes).nnz == 0 and lean.votes.nnz == len(conv.votes)
     store.engine.dispose()
+
+
+def test_activity_counted_in_sql_equals_counting_every_stance(tmp_path):
+    """The chart's counts at its bin edges, aggregated by the store, are those of the rows."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.digests.chart import cumulative, time_bins
+    from bot.publish import read_activity
+
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
+                                      POLIS / "brexit-consensus", START)
+    rows = store.stance_activity(round_id)
+    tz = ZoneInfo("America/Toronto")
+    end = rows[-1][0] + timedelta(days=3)
+    activity = read_activity(store, round_id, end, tz)
+    assert (activity.first, activity.last) == (rows[0][0], rows[-1][0])
+    assert activity.edges == time_bins(rows[0][0], end, tz) and len(activity.edges) > 10
+    assert activity.counts == cumulative(rows, activity.edges)
+    assert sum(activity.counts[s][-1] for s in activity.counts) == len(rows)
+    store.engine.dispose()
