@@ -28,7 +28,6 @@ from storage.models import (
     Statement,
 )
 
-
 if TYPE_CHECKING:
     import numpy as np
 

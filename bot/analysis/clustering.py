@@ -293,7 +293,9 @@ def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndar
     starts = [cold[None]]
     if n_init > 0 and len(distinct) > k:
         if len(points) > _COMPILED_ABOVE:
-            from sklearn.cluster import KMeans  # loaded only for a conversation this large
+            from sklearn.cluster import (
+                KMeans,  # loaded only for a conversation this large
+            )
 
             # The long first descent from the cold start runs compiled too; the Polis loop
             # below then only finishes it.

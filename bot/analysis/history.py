@@ -30,9 +30,9 @@ from bot.analysis.clustering import (
     MAX_GROUPS,
     Grouping,
     _distinct_rows,
+    _lloyd_runs,
     best_groups_for_k,
     best_kmeans,
-    _lloyd_runs,
     group_participants,
     relabel_by_size,
     silhouette_scores,
@@ -227,7 +227,6 @@ def group_with_history(coords: np.ndarray, ids: list[str], previous: AnalysisSta
         groups = {grouping.k: chosen} if grouping.k > 1 else {}
         smoother = KSmoother(grouping.k, 1, grouping.k) if grouping.k > 1 else KSmoother()
         return _finish(grouping, ids, previous, fingerprint, base, groups, smoother)
-    n = len(coords)
     # The same votes again: the previous clusters are already a fixed point, no search needed.
     search = fingerprint != previous.fingerprint
     base_labels, base_centres, base_ids = _base_clusters(coords, ids, previous, random_state,

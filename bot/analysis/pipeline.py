@@ -14,7 +14,12 @@ import numpy as np
 
 from bot.analysis import highlights
 from bot.analysis.clustering import Grouping, in_conversation
-from bot.analysis.history import LETTERS, AnalysisState, group_with_history, votes_fingerprint
+from bot.analysis.history import (
+    LETTERS,
+    AnalysisState,
+    group_with_history,
+    votes_fingerprint,
+)
 from bot.analysis.matrix import VoteMatrix
 from bot.analysis.pca import Projection, polis_pca
 from bot.analysis.result import AnalysisResult
