@@ -139,11 +139,12 @@ def test_an_export_without_votes_imports(tmp_path):
     assert conv.votes == [] and store.get_round(round_id).source == "polis"
 
 
-def test_lean_vote_read_gives_the_same_matrix(tmp_path):
-    """store.vote_columns (one raw-cursor query into numpy) builds the matrix the triples do."""
+def test_lean_vote_read_gives_the_same_matrix(database_url):
+    """store.vote_columns (one raw-cursor query into numpy) builds the matrix the triples do,
+    on SQLite and PostgreSQL."""
     from bot.analysis import VoteMatrix
 
-    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    store = make_store(database_url)
     round_id, conv = import_conversation(store, Pseudonymizer("s" * 20),
                                          POLIS / "15-per-hour-seattle", START)
     columns = store.vote_columns(round_id)
@@ -157,7 +158,7 @@ def test_lean_vote_read_gives_the_same_matrix(tmp_path):
     store.engine.dispose()
 
 
-def test_activity_counted_in_sql_equals_counting_every_stance(tmp_path):
+def test_activity_counted_in_sql_equals_counting_every_stance(database_url):
     """The chart's counts at its bin edges, aggregated by the store, are those of the rows."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo
@@ -165,7 +166,7 @@ def test_activity_counted_in_sql_equals_counting_every_stance(tmp_path):
     from bot.digests.chart import cumulative, time_bins
     from bot.publish import read_activity
 
-    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    store = make_store(database_url)
     round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
                                       POLIS / "brexit-consensus", START)
     rows = store.stance_activity(round_id)
