@@ -93,7 +93,7 @@ def main() -> None:
         if not (work / "bg2050.db").exists():
             write_export(export)
             start = time.perf_counter()
-            peak_of(planbot + ["import-polis", str(export)], env)
+            peak_of([*planbot, "import-polis", str(export)], env)
             print(f"store built: import-polis of 1,000,000 votes in "
                   f"{time.perf_counter() - start:.1f} s")
         plain = export / "votes.txt"
@@ -102,8 +102,8 @@ def main() -> None:
         figures: dict[str, list[tuple[float, float]]] = {"analyse": [], "digest": [],
                                                           "red-dwarf": []}
         for _ in range(args.repeat):
-            for name, cmd in (("analyse", planbot + ["analyse", "--format", "json"]),
-                              ("digest", planbot + ["digest", "--format", "json"])):
+            for name, cmd in (("analyse", [*planbot, "analyse", "--format", "json"]),
+                              ("digest", [*planbot, "digest", "--format", "json"])):
                 seconds, peak, out = peak_of(cmd, env)
                 assert json.loads(out), name
                 figures[name].append((seconds, peak))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -13,14 +14,14 @@ from storage.models import AnalysisStateRow
 class AnalysisStateQueries(StoreBase):
     """Read and replace a round's analysis state (one JSON document per round)."""
 
-    def analysis_state(self, round_id: int) -> dict | None:
+    def analysis_state(self, round_id: int) -> dict[str, Any] | None:
         """The round's last saved state (the dict given to :meth:`save_analysis_state`), or
         None before the first update."""
         with self._tx() as s:
             return s.scalar(select(AnalysisStateRow.state)
                             .where(AnalysisStateRow.round_id == round_id))
 
-    def save_analysis_state(self, round_id: int, fingerprint: str, state: dict,
+    def save_analysis_state(self, round_id: int, fingerprint: str, state: dict[str, Any],
                             now: datetime) -> None:
         """Replace the round's state. ``fingerprint`` (at most 64 characters) names the votes it
         was computed from; ``state`` must be JSON-serialisable. Concurrent updates: the last

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +54,7 @@ class Cluster:
     for base clusters, base-cluster ids for groups)."""
 
     id: int
-    members: tuple
+    members: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class AnalysisState:
     smoother: KSmoother
     letters: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (lists and strings only)."""
         return {
             "fingerprint": self.fingerprint, "in_conv": list(self.in_conv),
@@ -105,7 +107,7 @@ class AnalysisState:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> AnalysisState:
+    def from_json(cls, data: dict[str, Any]) -> AnalysisState:
         """Inverse of :meth:`to_json`. Raises KeyError/TypeError/ValueError on a malformed dict."""
         return cls(
             fingerprint=str(data["fingerprint"]), in_conv=tuple(map(str, data["in_conv"])),
@@ -117,7 +119,8 @@ class AnalysisState:
         )
 
 
-def votes_fingerprint(participants, statements, votes) -> str:
+def votes_fingerprint(participants: Sequence[str], statements: Sequence[str],
+                      votes: Any) -> str:
     """SHA-256 over participant ids, statement ids and the csr vote matrix (exact equality)."""
     digest = hashlib.sha256()
     digest.update("\x1f".join(participants).encode())
@@ -127,7 +130,7 @@ def votes_fingerprint(participants, statements, votes) -> str:
     return digest.hexdigest()
 
 
-def warm_start(points: np.ndarray, ids: list, previous: tuple[Cluster, ...], k: int,
+def warm_start(points: np.ndarray, ids: list[Any], previous: tuple[Cluster, ...], k: int,
                weights: np.ndarray) -> tuple[list[int], list[list[int]]]:
     """clusters.clj ``clean-start-clusters``: the previous clusters on the current points.
 
@@ -180,7 +183,7 @@ def _centre(points: np.ndarray, weights: np.ndarray, rows: list[int]) -> np.ndar
     return (points[rows] * w[:, None]).sum(axis=0) / w.sum()
 
 
-def warm_kmeans(points: np.ndarray, ids: list, previous: tuple[Cluster, ...], k: int,
+def warm_kmeans(points: np.ndarray, ids: list[Any], previous: tuple[Cluster, ...], k: int,
                 weights: np.ndarray, max_iter: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """k-means from the previous clusters (clusters.clj ``kmeans`` with ``:last-clusters``).
 
@@ -192,7 +195,7 @@ def warm_kmeans(points: np.ndarray, ids: list, previous: tuple[Cluster, ...], k:
     labels, out, alive, _ = _lloyd_runs(points, weights, centres[None], max_iter, 0.01)
     alive0 = alive[0]
     new_index = np.cumsum(alive0) - 1
-    return new_index[labels[0]], out[0][alive0], [c for c, a in zip(cids, alive0) if a]
+    return new_index[labels[0]], out[0][alive0], [c for c, a in zip(cids, alive0, strict=False) if a]
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,8 @@ def group_with_history(coords: np.ndarray, ids: list[str], previous: AnalysisSta
     return _finish(grouping, ids, previous, fingerprint, base, groups, smoother)
 
 
-def _base_clusters(coords, ids, previous, random_state, search):
+def _base_clusters(coords: np.ndarray, ids: list[str], previous: AnalysisState,
+                   random_state: int, search: bool) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Base clusters warm from the previous ones, unless (with ``search``) a one-shot k-means
     finds a lower inertia; then its clusters take the ids of the previous clusters they share
     the most members with (so the groups can still start from theirs)."""
@@ -286,17 +290,19 @@ def _base_clusters(coords, ids, previous, random_state, search):
         if pid in old_of:
             shared[cold_labels[r], col[old_of[pid]]] += 1
     new_ids = [-1] * len(cold_centres)
-    for i, j in zip(*linear_sum_assignment(-shared)):
-        if shared[i, j] > 0:
-            new_ids[i] = old_ids[j]
-    next_id = max(old_ids + [-1]) + 1
+    for row, col_j in zip(*linear_sum_assignment(-shared), strict=False):
+        if shared[row, col_j] > 0:
+            new_ids[int(row)] = old_ids[int(col_j)]
+    next_id = int(max([*old_ids, -1])) + 1
     for i in range(len(new_ids)):
         if new_ids[i] < 0:
             new_ids[i], next_id = next_id, next_id + 1
     return cold_labels, cold_centres, new_ids
 
 
-def _groups_for_k(base_centres, base_ids, weights, k, previous, dist, random_state, search):
+def _groups_for_k(base_centres: np.ndarray, base_ids: list[int], weights: np.ndarray, k: int,
+                  previous: AnalysisState, dist: np.ndarray, random_state: int,
+                  search: bool) -> np.ndarray | None:
     """Group clustering of the base clusters for one k: warm from the previous update's
     clustering for that k unless (with ``search``) the one-shot search finds a better
     silhouette (Polis' criterion between groupings); None when fewer than 2 groups result."""
@@ -314,11 +320,11 @@ def _groups_for_k(base_centres, base_ids, weights, k, previous, dist, random_sta
     return cold
 
 
-def _silhouette(dist, labels):
+def _silhouette(dist: np.ndarray, labels: np.ndarray) -> float:
     return float(silhouette_scores(dist, labels[None])[0])
 
 
-def _inertia(points, weights, labels):
+def _inertia(points: np.ndarray, weights: np.ndarray, labels: np.ndarray) -> float:
     total = 0.0
     for g in range(int(labels.max()) + 1):
         rows = labels == g
@@ -335,7 +341,7 @@ def _group_of_base(grouping: Grouping) -> np.ndarray:
     return out
 
 
-def _clusters(labels: np.ndarray, ids: list) -> tuple[Cluster, ...]:
+def _clusters(labels: np.ndarray, ids: list[Any]) -> tuple[Cluster, ...]:
     """Clusters ``0..max`` of ``labels`` with their members' ids."""
     if not len(labels):
         return ()
@@ -344,11 +350,12 @@ def _clusters(labels: np.ndarray, ids: list) -> tuple[Cluster, ...]:
 
 
 def _finish(grouping: Grouping, ids: list[str], previous: AnalysisState | None,
-            fingerprint: str, base, groups, smoother: KSmoother) -> Update:
+            fingerprint: str, base: tuple[Cluster, ...],
+            groups: dict[int, tuple[Cluster, ...]], smoother: KSmoother) -> Update:
     members = [[ids[r] for r in np.flatnonzero(grouping.labels == g)] for g in range(grouping.k)]
     letters = assign_letters(members, previous.letters if previous else {})
     state = AnalysisState(fingerprint, tuple(ids), base, groups, smoother,
-                          {letter: tuple(m) for letter, m in zip(letters, members)})
+                          {letter: tuple(m) for letter, m in zip(letters, members, strict=False)})
     return Update(grouping, letters, state)
 
 
@@ -371,7 +378,7 @@ def assign_letters(groups: list[list[str]], previous: dict[str, tuple[str, ...]]
     if old and groups:
         shared = np.array([[len(set(members) & set(previous[letter])) for letter in old]
                            for members in groups])
-        for g, o in zip(*linear_sum_assignment(-shared)):
+        for g, o in zip(*linear_sum_assignment(-shared), strict=False):
             if shared[g, o] > 0:
                 letters[g] = old[o]
     # At most MAX_GROUPS groups now and before: a free letter always remains.

@@ -65,7 +65,7 @@ def test_weekly_replay_keeps_groups_and_letters(weekly_replay):
     ks = [r.k for r in results]
     assert sum(a != b for a, b in itertools.pairwise(ks)) <= 1, ks
     shares = []
-    for before, after, n_before, n_after in zip(results, results[1:], sizes, sizes[1:]):
+    for before, after, n_before, n_after in zip(results, results[1:], sizes, sizes[1:], strict=False):
         # Nobody clustered is dropped (conversation.clj :in-conv).
         assert set(before.state.in_conv) <= set(after.state.in_conv)
         if n_after > 1.05 * n_before or after.k != before.k:
@@ -98,7 +98,7 @@ def test_one_added_vote_changes_neither_groups_nor_letters(weekly_replay):
             pair = (rng.choice(participants), rng.choice(statements))
             if pair not in voted:
                 break
-        result = _analyse(votes + [(*pair, rng.choice((1, -1, 0)))], conv, final.state)
+        result = _analyse([*votes, (*pair, rng.choice((1, -1, 0)))], conv, final.state)
         assert result.k == final.k
         now = _members_by_letter(result)
         assert set(now) == set(base)

@@ -43,7 +43,7 @@ def _load(name: str):
           int(v["vote"])) for v in votes),
         statements=[str(t) for t in polis["tids"]], excluded=excluded)
     base = polis["base-clusters"]
-    members_of_base = dict(zip(base["id"], base["members"]))
+    members_of_base = dict(zip(base["id"], base["members"], strict=False))
     row_of = {pid: r for r, pid in enumerate(matrix.participants)}
     rows, labels = [], []
     for gid, group in enumerate(sorted(polis["group-clusters"], key=lambda g: g["id"])):
@@ -78,7 +78,7 @@ def _ours(result, item: dict) -> dict:
 
 def _assert_same(ours: list[dict], theirs: list[dict], keys) -> None:
     assert [o["tid"] for o in ours] == [t["tid"] for t in theirs]
-    for o, t in zip(ours, theirs):
+    for o, t in zip(ours, theirs, strict=False):
         for key in keys:
             if key in t:
                 # Polis rounds repness-test to a float (repness.clj ``finalize-cmt-stats``).
