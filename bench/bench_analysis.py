@@ -6,7 +6,8 @@ opinion groups, generated deterministically). Each run happens in a fresh subpro
 one BLAS/OpenMP thread, which reports the seconds spent from the vote list to the result and
 the process' peak resident memory (VmHWM, i.e. ``getrusage`` maxrss, reset once the input votes
 are built so both tools start level) and that peak above the memory held at that point. Also
-printed: the adjusted Rand index of each tool's groups against Polis' own ``group-id`` (bundled data) or the latent groups (synthetic).
+printed: the adjusted Rand index of each tool's groups against Polis' own ``group-id``
+(bundled data) or the latent groups (synthetic).
 Tool ``replay`` is planbot after replaying a bundled conversation's votes day by day, each
 update starting from the last one's state (``import-polis --replay-every 1d``); its time is
 the whole replay.
