@@ -130,11 +130,17 @@ class DiscordPlatform:
         return posted
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
-        """Every reaction on the message and who holds it, reading all pages of users."""
+        """Every reaction on the message and who holds it, normal and super-reactions,
+        reading all pages of users."""
         message = await self._channel(channel).fetch_message(int(message_id))
         states = []
         for reaction in message.reactions:
             users = [u async for u in reaction.users(limit=None)]
+            if reaction.burst_count:
+                # Without ``type=1`` Discord lists only normal reactors (docs: resources/
+                # message#get-reactions); a super-reaction is a stance all the same.
+                users += [u async for u in reaction.users(limit=None,
+                                                          type=discord.ReactionType.burst)]
             states.append(
                 ReactionState(
                     emoji=emoji_of(reaction.emoji),
