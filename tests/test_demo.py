@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.service.demo import POLIS, run_demo
 from bot.polis import read_conversation
+from bot.service.demo import POLIS, run_demo
 from tests.helpers import make_settings
 
 CONVERSATION = "london.youth.policing"
@@ -28,7 +28,7 @@ def polis_final_votes(folder: Path) -> tuple[dict[str, Counter], set[str]]:
         header = next(reader)
         comments = header[7:]
         for row in reader:
-            for comment, value in zip(comments, row[7:]):
+            for comment, value in zip(comments, row[7:], strict=False):
                 counts.setdefault(comment, Counter())
                 if value.strip():
                     counts[comment][VALUE[value.strip()]] += 1
@@ -61,7 +61,7 @@ def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
 
     conv = read_conversation(POLIS / CONVERSATION)
     shown = set(expected)
-    authors = {s["author"] for s in conv.statements if s["external_id"] in shown}
+    authors = {s.author for s in conv.statements if s.external_id in shown}
     assert digest["participants"]["all"] == len(voters | authors)
     assert set(digest["participants"]) == {"discord", "slack", "all"}
     assert replay["votes"] == sum(sum(c.values()) for c in expected.values())

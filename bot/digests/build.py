@@ -10,6 +10,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.errors import NotFound
 from storage.store import Store
@@ -42,14 +43,15 @@ def division_score(agree: int, disagree: int) -> float:
     return (1 - abs(smoothed(agree, votes) - smoothed(disagree, votes))) * math.log1p(votes)
 
 
-def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict | None = None,
-                 language: str | None = None) -> dict:
+def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict[str, Any] | None = None,
+                 language: str | None = None) -> dict[str, Any]:
     """The digest of round ``round_id`` over ``period`` as a JSON-ready dict.
 
     Keys: ``round`` (id, name, plan, language, status), ``period`` (ISO start/end),
     ``participants`` (``all`` and per platform), ``totals`` (statements and replies in the
-    analysis, those moderated out or deleted, stances overall and per platform), ``statements`` (every statement with agree /
-    disagree / pass / votes / pa), ``consensus`` and ``division`` (first rankings, ids),
+    analysis, those moderated out or deleted, stances overall and per platform),
+    ``statements`` (every statement with agree / disagree / pass / votes / pa),
+    ``consensus`` and ``division`` (first rankings, ids),
     ``new_replies`` (created in the period), ``top_replies`` (most agreed), and ``analysis``
     when given. Raises ``NotFound`` when the round does not exist.
     """
@@ -59,22 +61,22 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
     lang = language or rnd.language
     titles = {s.statement_id: s.titles.get(lang) or next(iter(s.titles.values()))
               for s in store.round_sections(round_id)} if rnd.source == "chat" else {}
-    statements = []
+    statements: list[dict[str, Any]] = []
     for row in store.statement_counts(round_id):
-        votes = row["agree"] + row["disagree"] + row["pass"]
-        text = titles.get(row["id"]) if row["kind"] == "section" else row["text"]
+        votes = row.agree + row.disagree + row.passes
+        text = titles.get(row.id) if row.kind == "section" else row.text
         statements.append({
-            "id": row["external_id"] or str(row["id"]),
-            "kind": row["kind"],
-            "section": row["section_key"],
+            "id": row.external_id or str(row.id),
+            "kind": row.kind,
+            "section": row.section_key,
             "text": text,
-            "text_withheld": bool(row["text_withheld"]),
-            "platform": row["platform"],
-            "in_analysis": bool(row["moderated"]) and row["deleted_at"] is None,
-            "created_at": row["created_at"].isoformat(),
-            "agree": row["agree"], "disagree": row["disagree"], "pass": row["pass"],
+            "text_withheld": bool(row.text_withheld),
+            "platform": row.platform,
+            "in_analysis": bool(row.moderated) and row.deleted_at is None,
+            "created_at": row.created_at.isoformat(),
+            "agree": row.agree, "disagree": row.disagree, "pass": row.passes,
             "votes": votes,
-            "pa": round(smoothed(row["agree"], votes), 4),
+            "pa": round(smoothed(row.agree, votes), 4),
         })
     live = [s for s in statements if s["in_analysis"] and s["votes"] >= MIN_VOTES_TO_RANK]
     # Ranked by the share people see (then by how many voted), among statements enough
@@ -92,7 +94,7 @@ def build_digest(store: Store, round_id: int, period: Period, *, analysis: dict 
         "round": {"id": rnd.id, "name": rnd.name, "plan": rnd.plan_slug, "language": lang,
                   "status": rnd.status, "source": rnd.source},
         "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
-        "participants": store.participation(round_id),
+        "participants": store.participation(round_id).as_counts(),
         "totals": {
             "statements": sum(1 for s in statements if s["in_analysis"]),
             "replies": len(replies),

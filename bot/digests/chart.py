@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
+from typing import Any
 
 from babel.dates import format_datetime, format_interval, format_skeleton
 from babel.numbers import format_decimal
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
@@ -68,7 +73,7 @@ class BabelDateFormatter(Formatter):
         return format_skeleton(skeleton, when, tzinfo=self.tz, locale=self.locale)
 
 
-def _count_axis(axis, locale: str) -> None:
+def _count_axis(axis: Axis, locale: str) -> None:
     """Whole-number ticks written in the language's notation ("7 000", "7,000")."""
     axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: format_decimal(v, locale=locale)))
@@ -101,7 +106,7 @@ def time_bins(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
     return (edges or [end - step]) + [end]
 
 
-def cumulative(activity: list[tuple[datetime, str]],
+def cumulative(activity: Sequence[tuple[datetime, str]],
                edges: list[datetime]) -> dict[str, list[int]]:
     """For each stance, how many of ``activity`` (time, stance) came at or before each edge."""
     times: dict[str, list[datetime]] = {s: [] for s in STANCES}
@@ -112,7 +117,7 @@ def cumulative(activity: list[tuple[datetime, str]],
     return {s: [bisect_right(times[s], e) for e in edges] for s in STANCES}
 
 
-def _bars(digest: dict) -> list[dict]:
+def _bars(digest: dict[str, Any]) -> list[dict[str, Any]]:
     sections = [s for s in digest["statements"] if s["kind"] == "section"]
     if not sections:  # a replayed Polis round has no sections: its most-voted statements
         sections = sorted((s for s in digest["statements"] if s["in_analysis"]),
@@ -120,7 +125,8 @@ def _bars(digest: dict) -> list[dict]:
     return sections[:MAX_BARS]
 
 
-def _participation(ax, digest: dict, activity: list, _, locale: str, tz: tzinfo) -> None:
+def _participation(ax: Axes, digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
+                   _: Callable[..., str], locale: str, tz: tzinfo) -> None:
     """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
     edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
     ax.set_title(_("chart.participation"), fontsize=FONT["title"], loc="left")
@@ -141,7 +147,9 @@ def _participation(ax, digest: dict, activity: list, _, locale: str, tz: tzinfo)
     def number(n: int) -> str:  # "6 812" in French, "6,812" in English
         return format_decimal(n, locale=locale)
 
-    ax.stackplot(edges, *(counts[s] for s in STANCES), colors=[COLOURS[s] for s in STANCES],
+    # matplotlib takes datetimes through its units registry; its stubs declare floats only.
+    ax.stackplot(edges, *(counts[s] for s in STANCES),  # type: ignore[arg-type]
+                 colors=[COLOURS[s] for s in STANCES],
                  labels=[f"{_(LABELS[s])} ({number(counts[s][-1])})" for s in STANCES],
                  edgecolor="white", linewidth=0.6)
     total = sum(counts[s][-1] for s in STANCES)
@@ -149,7 +157,7 @@ def _participation(ax, digest: dict, activity: list, _, locale: str, tz: tzinfo)
     _label_burst(ax, edges, totals, number)
     ax.annotate(number(total), (edges[-1], total), xytext=(-4, 4), textcoords="offset points",
                 ha="right", va="bottom", fontsize=FONT["label"], fontweight="bold")
-    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlim(edges[0], edges[-1])  # type: ignore[arg-type]  # datetimes, as above
     ax.set_ylim(0, total * 1.12 or 1)
     ax.legend(loc="upper left", fontsize=FONT["tick"], frameon=False)
     locator = AutoDateLocator(tz=tz, maxticks=9)
@@ -164,7 +172,8 @@ def _participation(ax, digest: dict, activity: list, _, locale: str, tz: tzinfo)
     ax.set_axisbelow(True)
 
 
-def _label_burst(ax, edges: list[datetime], totals: list[int], number) -> None:
+def _label_burst(ax: Axes, edges: list[datetime], totals: list[int],
+                 number: Callable[[int], str]) -> None:
     """Write "+N" beside the steepest bin when it holds at least ``BURST`` of all stances and
     four times a median bin's (e.g. a section's stances all recorded at digest time), so the
     ramp is read as what it is: that many stances within that one bin."""
@@ -179,7 +188,7 @@ def _label_burst(ax, edges: list[datetime], totals: list[int], number) -> None:
                     fontsize=FONT["label"])
 
 
-def _fit(text: str, room: float, renderer, font: FontProperties) -> str:
+def _fit(text: str, room: float, renderer: RendererBase, font: FontProperties) -> str:
     """``text``, cut with an ellipsis to the longest prefix at most ``room`` pixels wide."""
     def width(candidate: str) -> float:
         return renderer.get_text_width_height_descent(candidate, font, ismath=False)[0]
@@ -196,7 +205,7 @@ def _fit(text: str, room: float, renderer, font: FontProperties) -> str:
     return text[:low].rstrip() + "…"
 
 
-def _sections(ax, bars: list[dict], _, locale: str) -> None:
+def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], locale: str) -> None:
     """Horizontal stacked bars, each titled above its bar (so titles use the full width and
     the panel lines up with the one above), counts inside segments wide enough to hold them."""
     ax.set_title(_("chart.sections"), fontsize=FONT["title"], loc="left")
@@ -213,14 +222,16 @@ def _sections(ax, bars: list[dict], _, locale: str) -> None:
         values = [s[stance] for s in bars]
         ax.barh(rows, values, left=left, height=0.5, color=COLOURS[stance],
                 edgecolor="white", linewidth=0.6, label=_(LABELS[stance]))
-        for row, start, value in zip(rows, left, values):
+        for row, start, value in zip(rows, left, values, strict=False):
             if value / widest >= 0.06:
                 ax.text(start + value / 2, row, format_decimal(value, locale=locale),
                         ha="center", va="center", color=INK[stance], fontsize=FONT["count"])
-        left = [a + b for a, b in zip(left, values)]
-    renderer, font = ax.figure.canvas.get_renderer(), FontProperties(size=FONT["section"])
+        left = [a + b for a, b in zip(left, values, strict=False)]
+    canvas = ax.figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # chart_figure draws on Agg
+    renderer, font = canvas.get_renderer(), FontProperties(size=FONT["section"])
     room = TITLE_ROOM * ax.figure.bbox.width
-    for row, s in zip(rows, bars):
+    for row, s in zip(rows, bars, strict=False):
         title = _fit(quote(s["text"] or s["section"] or s["id"], 200), room, renderer, font)
         ax.text(0, row - 0.32, title, ha="left", va="bottom", fontproperties=font)
     ax.set_yticks([])
@@ -234,7 +245,7 @@ def _sections(ax, bars: list[dict], _, locale: str) -> None:
                      frameon=False, fontsize=FONT["tick"])
 
 
-def chart_figure(digest: dict, activity: list[tuple[datetime, str]],
+def chart_figure(digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> Figure:
     """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
     ``fig.axes`` is [participation panel, sections panel]."""
@@ -253,7 +264,7 @@ def chart_figure(digest: dict, activity: list[tuple[datetime, str]],
     return fig
 
 
-def render_chart(digest: dict, activity: list[tuple[datetime, str]],
+def render_chart(digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
     """PNG bytes of two panels: cumulative stances over time by stance (``activity`` is the
     store's ``stance_activity``: (UTC time, stance) oldest first), and stacked agree /

@@ -8,12 +8,13 @@ templates in :func:`bot.digests.render_md.environment`. The chart is embedded as
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from bot.digests.render_md import environment, helpers, quote
 from bot.i18n import language_of
 
 
-def render_html(digest: dict, chart_png: bytes | None = None, lang: str | None = None) -> str:
+def render_html(digest: dict[str, Any], chart_png: bytes | None = None, lang: str | None = None) -> str:
     """The digest as an HTML5 page in ``lang`` (default the round's language)."""
     lang = language_of(lang or digest["round"]["language"])
     by_id = {s["id"]: s for s in digest["statements"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from babel.dates import format_date
@@ -33,7 +34,7 @@ def quote(text: str | None, limit: int = 280) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def render_markdown(digest: dict, lang: str | None = None) -> str:
+def render_markdown(digest: dict[str, Any], lang: str | None = None) -> str:
     """The digest as Markdown in ``lang`` (default the round's language)."""
     lang = language_of(lang or digest["round"]["language"])
     by_id = {s["id"]: s for s in digest["statements"]}
@@ -47,7 +48,7 @@ def group_name(group_id: int) -> str:
     return chr(ord("A") + group_id)
 
 
-def helpers(digest: dict, lang: str) -> dict:
+def helpers(digest: dict[str, Any], lang: str) -> dict[str, Any]:
     """Functions every digest template uses: ``_`` (catalogue), ``_n`` (plural entry by count,
     ``_n(msgid, n, **fields)``), ``day`` (ISO datetime -> a
     date in the language, by Babel's CLDR data), ``score`` (a 0..1 index, two decimals in

@@ -215,8 +215,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         return 0
     plans = store.list_plans()
     print(translate("plans.header", lang) if plans else translate("plans.none", lang))
-    for slug, number, titles in plans:
-        print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
+    for plan in plans:
+        title = plan.titles.get(lang) or next(iter(plan.titles.values()))
+        print(f"  {plan.slug}\tv{plan.version}\t{title}")
     return 0
 
 
@@ -276,7 +277,7 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
     print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
                       "opened_at": r.opened_at.isoformat(),
                       "closes_at": r.closes_at.isoformat() if r.closes_at else None,
-                      "channels": r.channels, "participants": people},
+                      "channels": r.channels, "participants": people.as_counts()},
                      ensure_ascii=False, indent=2))
     return 0
 
