@@ -149,7 +149,8 @@ class SlackPlatform:
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Reactions on one message (``reactions.get`` with ``full``), bot users (the app's
-        own and other apps', :meth:`Directory.is_bot`) reported apart in ``bot_user_ids``. Raises ``SlackApiError`` (``message_not_found``)."""
+        own and other apps', :meth:`Directory.is_bot`) reported apart in ``bot_user_ids``.
+        Raises ``SlackApiError`` (``message_not_found``)."""
         bot = await self.bot_user_id()
         resp = await self._client.reactions_get(channel=channel.channel_id, timestamp=message_id,
                                                 full=True)
