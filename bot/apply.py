@@ -32,6 +32,8 @@ from storage.store import MessageTarget, Store
 _log = logging.getLogger(__name__)
 TARGET_TTL = timedelta(seconds=60)
 CACHE_SIZE = 100_000
+FILE_NAME_LIMIT = 255
+"""Characters kept of an attachment's name (Discord and Slack names are shorter in practice)."""
 
 
 def clean_text(text: str) -> str:
@@ -146,8 +148,10 @@ class EventApplier:
             emoji_key=emoji_key(ev.emoji) if ev.emoji else None, at=ev.occurred_at)
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
-        # A message with no text (only a file or an image) is not a statement to vote on.
-        if ev.actor.is_bot or (not ev.text_withheld and not ev.text.strip()):
+        # A message with only files is an attachment reply: stored with their names, out of
+        # the analysis (nothing to vote on); with neither text nor files, nothing was said.
+        files = not ev.text_withheld and not ev.text.strip()
+        if ev.actor.is_bot or (files and not ev.attachments):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
         if thread is None or not thread.round_open:
@@ -157,14 +161,15 @@ class EventApplier:
             replied = self.store.find_message(ev.platform, ev.channel_id, ev.parent_message_id)
             if replied is not None and replied.round_id == thread.round_id:
                 parent = replied.statement_id
-        text = None if ev.text_withheld else clean_text(ev.text)
+        text = None if ev.text_withheld or files else clean_text(ev.text)
         return self.store.add_reply(
             event_key=ev.event_key, round_id=thread.round_id,
             section_statement_id=thread.statement_id, parent_statement_id=parent,
             author_id=self._participant(ev, ev.actor), platform=ev.platform,
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
-            at=ev.occurred_at, source=self._source(ev))
+            at=ev.occurred_at, source=self._source(ev),
+            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments])
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.stances import StanceMap
-from storage.models import Participant
+from storage.models import Participant, Statement
 from tests.helpers import make_core
 from tests.integrations.discord.harness import start_bot, stop_bot
 from tests.integrations.discord.test_end_to_end import AGREE, DISAGREE, open_two
@@ -81,3 +81,27 @@ async def test_a_stance_emoji_needing_its_variation_selector_is_seeded(sandbox, 
     finally:
         await stop_bot(h)
         core.close()
+
+
+def attachment_replies(core) -> list[tuple[str | None, str | None, bool]]:
+    """(text, file names, in analysis) of every reply, oldest first."""
+    with core.store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Statement.text, Statement.attachments, Statement.moderated)
+            .where(Statement.kind == "reply").order_by(Statement.id))]
+
+
+async def test_an_image_only_reply_is_an_attachment_reply(discord_bot):
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    rid = h.round_id()
+    bb, ch = first["broadband"], h.channel_id
+
+    await sb.user_replies(h.person("bob"), ch, bb, "", files={"carte.png": b"\x89PNG"})
+    await sb.user_replies(h.person("chloe"), ch, bb, "Voir le plan", files={"plan.pdf": b"%PDF"})
+    await h.settle()
+
+    assert attachment_replies(h.core) == [(None, "carte.png", False), ("Voir le plan", "plan.pdf", True)]
+    assert h.core.store.participation(rid).total == 2
+    digest_input = [s for s in h.core.store.statement_counts(rid) if s.kind == "reply"]
+    assert [s.moderated for s in digest_input] == [False, True]  # not a statement to analyse

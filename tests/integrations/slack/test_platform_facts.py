@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Participant
-from tests.integrations.slack.conftest import ANA, CHANNEL, OTHER_BOT, open_round, sections
+from storage.models import Participant, Statement
+from tests.integrations.slack.conftest import ANA, BEN, CHANNEL, OTHER_BOT, open_round, sections
 
 
 def participant_keys(core) -> set[str]:
@@ -28,8 +28,25 @@ async def test_another_apps_reaction_is_no_stance_live_or_in_reconciliation(slac
     await slackbot.reconcile()
 
     counts = sections(core, round_id)
-    assert (counts["broadband"]["agree"], counts["broadband"]["disagree"]) == (1, 0)
-    assert counts["digital-skills"]["agree"] == 0
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
+    assert counts["digital-skills"].agree == 0
     assert core.pseudonyms.key("slack", OTHER_BOT) not in participant_keys(core)
     assert core.pseudonyms.key("slack", ANA) in participant_keys(core)
     assert [c.params["user"] for c in slack.calls("users.info")].count(OTHER_BOT) == 1
+
+
+async def test_a_file_only_reply_is_an_attachment_reply_copied_as_its_names(slack, slackbot,
+                                                                            core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
+
+    await slack.user_replies(ANA, CHANNEL, broadband, "", files={"photo.jpg": b"\xff\xd8"})
+    await slack.user_replies(BEN, CHANNEL, broadband, "Le tracé", files={"trace.kml": b"<kml/>"})
+
+    rows = [s for s in core.store.statement_counts(round_id) if s.kind == "reply"]
+    assert [(s.text, s.moderated) for s in rows] == [(None, False), ("Le tracé", True)]
+    with core.store.engine.connect() as conn:
+        assert list(conn.scalars(select(Statement.attachments).where(Statement.kind == "reply")
+                                 .order_by(Statement.id))) == ["photo.jpg", "trace.kml"]
+    assert core.store.participation(round_id).total == 2
+    report = await slackbot.reconcile()  # read back from history: nothing new, nothing lost
+    assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 0, 0)
