@@ -32,6 +32,8 @@ from storage.store import MessageTarget, Store
 _log = logging.getLogger(__name__)
 TARGET_TTL = timedelta(seconds=60)
 CACHE_SIZE = 100_000
+LATE = "late"
+"""Source of a reply or reaction that came after its round closed: stored, never counted."""
 FILE_NAME_LIMIT = 255
 """Characters kept of an attachment's name (Discord and Slack names are shorter in practice)."""
 
@@ -98,7 +100,8 @@ class EventApplier:
             self._participants[(key, actor.display_name)] = pid
         return pid
 
-    def _target(self, event: Event, message_id: str) -> MessageTarget | None:
+    def _target(self, event: Event, message_id: str, *,
+                late_ok: bool = False) -> MessageTarget | None:
         now = self.clock.now()
         cache_key = (event.platform, event.channel_id, message_id)
         cached = self._targets.get(cache_key)
@@ -114,7 +117,7 @@ class EventApplier:
         if target is None:
             _log.debug("ignored %s on unknown message %s", type(event).__name__, message_id)
             return None
-        if not target.round_open:
+        if not target.round_open and not late_ok:
             _log.info("ignored %s on a closed round (%s)", type(event).__name__, target.round_id)
             return None
         return target
@@ -123,9 +126,15 @@ class EventApplier:
         return "backfill" if event.backfill else "live"
 
     def _reaction_added(self, ev: ReactionAdded) -> bool:
-        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+        if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
         key, stance = self.stances.stance_of(ev.emoji)
+        if not target.round_open:
+            # After the close: kept, marked late, never the stance that counts.
+            return self.store.add_late_reaction(
+                event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
+                statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
+                emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at)
         return self.store.add_reaction(
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
             statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
@@ -154,7 +163,7 @@ class EventApplier:
         if ev.actor.is_bot or (files and not ev.attachments):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
-        if thread is None or not thread.round_open:
+        if thread is None:
             return False
         parent = thread.statement_id
         if ev.parent_message_id:
@@ -168,7 +177,7 @@ class EventApplier:
             author_id=self._participant(ev, ev.actor), platform=ev.platform,
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
-            at=ev.occurred_at, source=self._source(ev),
+            at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
             attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments])
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:

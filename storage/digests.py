@@ -73,7 +73,7 @@ class DigestQueries(StoreBase):
             authors = (select(Statement.author_id.label("pid"), Participant.platform.label("p"))
                        .join(Participant, Participant.id == Statement.author_id)
                        .where(Statement.round_id == round_id, Statement.kind == "reply",
-                              Statement.deleted_at.is_(None)))
+                              Statement.deleted_at.is_(None), Statement.source != "late"))
             both = voters.union(authors).subquery()
             rows = s.execute(select(both.c.p, func.count(func.distinct(both.c.pid)))
                              .group_by(both.c.p)).all()

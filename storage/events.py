@@ -72,6 +72,7 @@ class EventWrites(StoreBase):
                   attachments: list[str] | None = None) -> bool:
         """Record a reply as a statement and its platform message; True if new.
 
+        ``source`` ``late`` (after the round closed) keeps it out of the analysis too.
         ``attachments``: names of the files posted with it. A reply with files and no text
         (``text`` None, not withheld) is an attachment reply, kept out of the analysis
         (``moderated`` false). The platform message's unique key makes a second delivery a
@@ -90,7 +91,7 @@ class EventWrites(StoreBase):
             stmt = Statement(round_id=round_id, kind="reply", section_id=section_id,
                              parent_id=parent_statement_id, author_id=author_id,
                              platform=platform, text=text, text_withheld=text_withheld,
-                             moderated=text is not None or text_withheld,
+                             moderated=(text is not None or text_withheld) and source != "late",
                              attachments="\n".join(attachments) if attachments else None,
                              created_at=at, source=source)
             s.add(stmt)

@@ -55,7 +55,7 @@ class MessageReads(StoreBase):
                        Statement.attachments)
                 .where(Statement.round_id == round_id, Statement.kind == "reply",
                        Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
-                       Statement.source != "import")
+                       Statement.source.not_in(("import", "late")))
                 .order_by(Statement.id)).all()
             present: dict[int, set[tuple[str, str]]] = {}
             for sid, platform, thread_id in s.execute(

@@ -105,3 +105,36 @@ async def test_an_image_only_reply_is_an_attachment_reply(discord_bot):
     assert h.core.store.participation(rid).total == 2
     digest_input = [s for s in h.core.store.statement_counts(rid) if s.kind == "reply"]
     assert [s.moderated for s in digest_input] == [False, True]  # not a statement to analyse
+
+
+def late_stances(core) -> list[tuple[str, str | None]]:
+    from storage.models import Stance
+    with core.store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Stance.emoji_key, Stance.stance).where(Stance.source == "late"))]
+
+
+async def test_closing_posts_a_note_archives_and_locks_each_thread_and_late_stances_stay_out(
+        discord_bot):
+    h, sb = discord_bot, discord_bot.sandbox
+    _, first = await open_two(h)
+    rid, bb, ch = h.round_id(), first["broadband"], h.channel_id
+    await sb.user_reacts(h.person("alice"), ch, bb, AGREE)
+    await h.settle()
+    sb.world.channels[first["digital-skills"]].archived = True  # a thread idle for days
+
+    await h.run("alice", "close")
+
+    for thread_id in first.values():
+        thread = sb.world.channels[thread_id]
+        last = sb.messages(thread_id)[-1]
+        assert last.author.id == sb.world.bot.id and f"tour n° {rid} est clos" in last.content
+        assert (thread.archived, thread.locked) == (True, True)
+    await sb.user_reacts(h.person("bob"), ch, bb, AGREE)
+    await sb.user_reacts(h.person("alice"), ch, bb, DISAGREE)
+    await h.settle()
+
+    assert h.stances() == {("alice", "broadband", "agree")}  # the final tally as it was
+    assert sorted(late_stances(h.core)) == [(AGREE, "agree"), (DISAGREE, "disagree")]
+    counts = {c.section_key: c for c in h.core.store.statement_counts(rid) if c.kind == "section"}
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)

@@ -6,7 +6,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import Participant, Statement
-from tests.integrations.slack.conftest import ANA, BEN, CHANNEL, OTHER_BOT, open_round, sections
+from tests.integrations.slack.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    FACILITATOR,
+    OTHER_BOT,
+    open_round,
+    sections,
+)
 
 
 def participant_keys(core) -> set[str]:
@@ -50,3 +58,27 @@ async def test_a_file_only_reply_is_an_attachment_reply_copied_as_its_names(slac
     assert core.store.participation(round_id).total == 2
     report = await slackbot.reconcile()  # read back from history: nothing new, nothing lost
     assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 0, 0)
+
+
+async def test_closing_posts_a_note_in_each_thread_and_late_events_are_kept_uncounted(
+        slack, slackbot, core):
+    _, round_id, (broadband, skills) = await open_round(slack, core)
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+
+    await slack.user_runs_command(FACILITATOR, CHANNEL, "close")
+    await slack.settle()
+
+    for thread in (broadband, skills):
+        note = slack.thread_messages(thread, CHANNEL)[-1]
+        assert note.bot_id and f"{round_id}" in note.text
+    await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
+    await slack.user_replies(BEN, CHANNEL, broadband, "Trop tard ?")
+
+    counts = sections(core, round_id)
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
+    late = [r for r in core.store.statement_counts(round_id) if r.kind == "reply"]
+    assert [(r.text, r.moderated) for r in late] == [("Trop tard ?", False)]
+    with core.store.engine.connect() as conn:
+        assert list(conn.scalars(select(Statement.source).where(Statement.kind == "reply"))) \
+            == ["late"]
+    assert core.store.participation(round_id).total == 1
