@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
@@ -106,6 +107,33 @@ def time_bins(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
     return (edges or [end - step]) + [end]
 
 
+@dataclass(frozen=True)
+class Activity:
+    """The participation panel's data: stances counted at the bin edges.
+
+    ``first``/``last``: times of the first and last current stance (None without any);
+    ``edges``: :func:`time_bins` edges; ``counts``: per stance, the stances added at or before
+    each edge. The store counts them in SQL (``stance_counts_at``, see :func:`read_activity`
+    in bot/publish.py); :meth:`from_rows` counts (time, stance) rows in Python.
+    """
+
+    first: datetime | None
+    last: datetime | None
+    edges: list[datetime]
+    counts: dict[str, list[int]]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[datetime, str]], end: datetime,
+                  tz: tzinfo) -> Activity:
+        """The activity of (time, stance) rows up to ``end``."""
+        if not rows:
+            return cls(None, None, [], {})
+        times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t, _s in rows]
+        first, last = min(times), max(times)
+        edges = time_bins(first, max(last, end), tz)
+        return cls(first, last, edges, cumulative(rows, edges))
+
+
 def cumulative(activity: Sequence[tuple[datetime, str]],
                edges: list[datetime]) -> dict[str, list[int]]:
     """For each stance, how many of ``activity`` (time, stance) came at or before each edge."""
@@ -125,24 +153,21 @@ def _bars(digest: dict[str, Any]) -> list[dict[str, Any]]:
     return sections[:MAX_BARS]
 
 
-def _participation(ax: Axes, digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
+def _participation(ax: Axes, digest: dict[str, Any], activity: Activity,
                    _: Callable[..., str], locale: str, tz: tzinfo) -> None:
     """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
     edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
     ax.set_title(_("chart.participation"), fontsize=FONT["title"], loc="left")
     ax.set_ylabel(_("chart.stances"), fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["tick"])
-    if not activity:
+    if activity.first is None or activity.last is None:
         ax.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
                 fontsize=FONT["label"], transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
         return
-    first = min(t for t, _s in activity)
-    last = max(t for t, _s in activity)
-    end = max(last, datetime.fromisoformat(digest["period"]["end"]))
-    edges = time_bins(first, end, tz)
-    counts = cumulative(activity, edges)
+    first, edges, counts = activity.first, activity.edges, activity.counts
+    end = edges[-1]
 
     def number(n: int) -> str:  # "6 812" in French, "6,812" in English
         return format_decimal(n, locale=locale)
@@ -245,10 +270,13 @@ def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], local
                      frameon=False, fontsize=FONT["tick"])
 
 
-def chart_figure(digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
+def chart_figure(digest: dict[str, Any], activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> Figure:
     """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
     ``fig.axes`` is [participation panel, sections panel]."""
+    if not isinstance(activity, Activity):
+        activity = Activity.from_rows(activity, datetime.fromisoformat(digest["period"]["end"]),
+                                      tz)
     lang = lang or digest["round"]["language"]
     _ = helpers(digest, lang)["_"]
     locale = f"{lang}_CA"
@@ -264,10 +292,10 @@ def chart_figure(digest: dict[str, Any], activity: Sequence[tuple[datetime, str]
     return fig
 
 
-def render_chart(digest: dict[str, Any], activity: Sequence[tuple[datetime, str]],
+def render_chart(digest: dict[str, Any], activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
-    """PNG bytes of two panels: cumulative stances over time by stance (``activity`` is the
-    store's ``stance_activity``: (UTC time, stance) oldest first), and stacked agree /
+    """PNG bytes of two panels: cumulative stances over time by stance (``activity``: an
+    :class:`Activity`, or (UTC time, stance) rows counted here), and stacked agree /
     disagree / pass bars per section (or most-voted statements for a round without sections).
     Labels are in ``lang`` (default the round's language); times are shown in ``tz``.
     The bytes depend only on the inputs (no software or time stamp in the PNG metadata)."""

@@ -37,7 +37,7 @@ async def digest(tmp_path):
     round_id, _ = await busy_round(
         core, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
     d = build_digest(core.store, round_id, Period(START, START + timedelta(days=7)),
-                     analysis=analyse_round(core.store, round_id).to_dict())
+                     analysis=analyse_round(core.store, round_id, core.clock.now()).to_dict())
     core.close()
     return d
 

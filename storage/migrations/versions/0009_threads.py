@@ -1,14 +1,14 @@
 """statements.attachments: the file names of a reply posted with files (issue 11)
 
 Revision ID: 0009_threads
-Revises: 0008_home
+Revises: 0006_analysis_state
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_threads"
-down_revision = "0008_home"
+down_revision = "0006_analysis_state"
 branch_labels = None
 depends_on = None
 
