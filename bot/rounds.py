@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +64,11 @@ class Rounds:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=self.settings.timezone)
             closes = parsed
+        try:
+            # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
+            closes.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise BadArgument("error.bad_closes", value=text) from None
         if closes <= now:
             raise BadArgument("error.closes_past", value=text)
         return closes

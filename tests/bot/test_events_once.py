@@ -340,3 +340,12 @@ async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database
     first.close()
     second.close()
     first.store.engine.dispose()
+
+
+@pytest.mark.parametrize("closes", ["9999-12-31", "9999-12-31T23:00", "someday"])
+async def test_a_closing_date_with_no_utc_form_is_a_bad_argument(core, closes):
+    from bot.errors import BadArgument
+
+    with pytest.raises(BadArgument) as err:
+        core.rounds.parse_closes(closes)
+    assert err.value.msgid == "error.bad_closes"
