@@ -168,7 +168,7 @@ def _dispatch(args, settings: Settings) -> int:
         return run_demo(settings, conversation=args.conversation,
                         platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
                         out=args.out)
-    from bot.digests.build import Period, build_digest
+    from bot.digests.build import statement_texts
     from bot.findings import analyse_round
 
     store = open_store(settings)
@@ -206,9 +206,8 @@ def _dispatch(args, settings: Settings) -> int:
             print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         else:
             chosen = args.lang or lang
-            texts = {s["id"]: s["text"] for s in build_digest(
-                store, round_id, Period(clock.now(), clock.now()), language=chosen)["statements"]}
-            print(analysis_text(result.to_dict(), texts, chosen))
+            print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen),
+                                chosen))
     elif args.command == "import-polis":
         return _import_polis(store, settings, args.folder)
     elif args.command == "export":
@@ -250,13 +249,15 @@ def _digest(store: Store, settings: Settings, args) -> int:
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
-    rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone)
-    as_json = json.dumps(rendered.digest, ensure_ascii=False, indent=2, default=str)
+    rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
+                          final=rnd.status == "closed", min_votes=settings.digest_min_votes)
+    as_json = json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
         (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
-        (args.out / "digest.png").write_bytes(rendered.chart)
+        for name, png in rendered.files().items():
+            (args.out / name).write_bytes(png)
         (args.out / "digest.json").write_text(as_json, encoding="utf-8")
         print(translate("cli.digest_written", lang, path=args.out))
     elif args.format == "json":

@@ -76,6 +76,7 @@ class Settings:
     digest_day: str = "mon"
     digest_time: time = time(9, 0)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
+    digest_min_votes: int = 5
     reminder_before: timedelta = timedelta(hours=24)
     log_format: str = "text"
     log_level: str = "INFO"
@@ -179,6 +180,11 @@ class Settings:
             kw["timezone"] = ZoneInfo(get("DIGEST_TIMEZONE", "America/Montreal"))
         except (ZoneInfoNotFoundError, ValueError):
             problems["DIGEST_TIMEZONE"] = "must be an IANA time zone such as America/Montreal"
+        min_votes = get("DIGEST_MIN_VOTES", "5")
+        if not min_votes.isdigit() or int(min_votes) < 1:
+            problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
+        else:
+            kw["digest_min_votes"] = int(min_votes)
         try:
             kw["reminder_before"] = parse_duration(get("REMINDER_BEFORE", "24h"))
         except (ValueError, OverflowError):

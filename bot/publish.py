@@ -18,8 +18,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.core import Planbot
-from bot.digests.build import Period, build_digest
+from bot.digests.build import MIN_VOTES, Period, build_digest
 from bot.digests.chart import render_chart
+from bot.digests.model import Digest
+from bot.digests.opinion_map import render_map
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
@@ -30,6 +32,7 @@ from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
+MAP_FILE = "opinion-map.png"
 
 PARTS: dict[str, Callable[[str], list[dict]]] = {"discord": discord_parts, "slack": slack_messages}
 """Platform name -> Markdown to that platform's ordered message payloads."""
@@ -37,17 +40,26 @@ PARTS: dict[str, Callable[[str], list[dict]]] = {"discord": discord_parts, "slac
 
 @dataclass(frozen=True)
 class Rendered:
-    """One digest in every form: the plain data and its Markdown, HTML and PNG chart."""
+    """One digest in every form: the typed data and its Markdown, HTML, PNG chart and PNG
+    opinion map (None without opinion groups)."""
 
-    digest: dict
+    digest: Digest
     markdown: str
     html: str
     chart: bytes
+    opinion_map: bytes | None = None
+
+    def files(self) -> dict[str, bytes]:
+        """File name -> PNG bytes: the chart, and the opinion map when there is one."""
+        found = {CHART_FILE: self.chart}
+        if self.opinion_map:
+            found[MAP_FILE] = self.opinion_map
+        return found
 
     def post_for(self, platform: str) -> DigestPost:
-        """The ``DigestPost`` for ``platform`` (``discord`` or ``slack``), chart attached.
-        Raises ``KeyError`` for a platform with no renderer."""
-        return DigestPost(parts=PARTS[platform](self.markdown), files={CHART_FILE: self.chart})
+        """The ``DigestPost`` for ``platform`` (``discord`` or ``slack``), chart and map
+        attached. Raises ``KeyError`` for a platform with no renderer."""
+        return DigestPost(parts=PARTS[platform](self.markdown), files=self.files())
 
 
 @dataclass
@@ -98,14 +110,16 @@ class DigestPublisher:
         rnd = await self.planbot.db(store.get_round, round_id)
         return rnd.opened_at if rnd else None
 
-    async def render(self, round_id: int, period: Period, lang: str | None = None) -> Rendered:
+    async def render(self, round_id: int, period: Period, lang: str | None = None,
+                     final: bool = False) -> Rendered:
         """Build the digest from the store (with the analysis) and render every form.
 
         Store reads run on the database thread; drawing and templating on a worker thread.
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
         digest = await self.planbot.db(build_with_analysis, self.planbot.store, round_id,
-                                       period, lang)
+                                       period, lang, final=final,
+                                       min_votes=self.settings.digest_min_votes)
         activity = await self.planbot.db(self.planbot.store.stance_activity, round_id)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
@@ -145,9 +159,9 @@ class DigestPublisher:
         # channels that process had already posted in.
         start, done = await self.planbot.db(store.digest_progress, digest_id)
         channels = [(p, c) for p, c in channels if (p.name, c.channel_id) not in done]
-        rendered = await self.render(round_id, Period(start, end))
+        rendered = await self.render(round_id, Period(start, end), final=kind == "final")
         if kind == "final":
-            notice = translate("digest.final_notice", rendered.digest["round"]["language"],
+            notice = translate("digest.final_notice", rendered.digest.round.language,
                                round=round_id)
             rendered = replace(rendered, markdown=f"{notice}\n\n{rendered.markdown}")
         posted: list[PostedMessage] = []
@@ -162,7 +176,7 @@ class DigestPublisher:
                 (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
-        await self.planbot.db(store.finish_digest, digest_id, rendered.digest,
+        await self.planbot.db(store.finish_digest, digest_id, rendered.digest.to_json(),
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
                   round_id, len(posted))
@@ -218,19 +232,24 @@ class DigestPublisher:
         return found
 
 
-def build_with_analysis(store, round_id: int, period: Period, lang: str | None) -> dict:
-    """The digest data of a round and period, with its opinion-group analysis: the one
-    builder behind the weekly job, ``/digest`` and ``planbot digest``."""
-    analysis = analyse_round(store, round_id).to_dict()
-    return build_digest(store, round_id, period, analysis=analysis, language=lang)
+def build_with_analysis(store, round_id: int, period: Period, lang: str | None, *,
+                        final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
+    """The digest of a round and period, with its opinion-group analysis: the one builder
+    behind the weekly job, ``/digest`` and ``planbot digest``."""
+    return build_digest(store, round_id, period, analysis=analyse_round(store, round_id),
+                        language=lang, final=final, min_votes=min_votes)
 
 
-def render_all(store, round_id: int, period: Period, lang: str | None, tz) -> Rendered:
+def render_all(store, round_id: int, period: Period, lang: str | None, tz, *,
+               final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
-    digest = build_with_analysis(store, round_id, period, lang)
+    digest = build_with_analysis(store, round_id, period, lang, final=final,
+                                 min_votes=min_votes)
     return _render_all(digest, store.stance_activity(round_id), lang, tz)
 
 
-def _render_all(digest: dict, activity: list, lang: str | None, tz) -> Rendered:
+def _render_all(digest: Digest, activity: list, lang: str | None, tz) -> Rendered:
     chart = render_chart(digest, activity, lang, tz)
-    return Rendered(digest, render_markdown(digest, lang), render_html(digest, chart, lang), chart)
+    opinion_map = render_map(digest, lang)
+    return Rendered(digest, render_markdown(digest, lang),
+                    render_html(digest, chart, lang, opinion_map), chart, opinion_map)
