@@ -50,6 +50,7 @@ from bot.app import no_voice_warning
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Planbot
+from bot.digests.model import Digest
 from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
 from bot.polis import read_conversation
@@ -310,9 +311,10 @@ class Demo:
         self.report.posted = Counter(m.channel.platform for m in result.posted)
         (self.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
         (self.out / "digest.html").write_text(rendered.html, encoding="utf-8")
-        (self.out / "digest.png").write_bytes(rendered.chart)
+        for name, png in rendered.files().items():
+            (self.out / name).write_bytes(png)
         (self.out / "digest.json").write_text(
-            json.dumps(rendered.digest, ensure_ascii=False, indent=2), encoding="utf-8")
+            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         statement_id, votes = self._expected
         (self.out / "replay.json").write_text(json.dumps({
             "conversation": self.folder.name,
@@ -371,15 +373,16 @@ def _window_time(window: int, start: datetime, fire: datetime) -> datetime:
     return first + (last - first) * (window / WINDOWS)
 
 
-def counts_match(digest: dict, statement_id: dict[str, int], votes: list) -> bool:
+def counts_match(digest: Digest, statement_id: dict[str, int], votes: list) -> bool:
     """True when every replayed statement's agree/disagree/pass counts in the digest equal
     the conversation's final votes on it."""
     expected: dict[str, Counter] = defaultdict(Counter)
     for _p, comment, stance, _at in votes:
         expected[str(statement_id[comment])][stance] += 1
-    by_id = {s["id"]: s for s in digest["statements"]}
+    by_id = {s.id: s.split for s in digest.statements}
     return all(
-        sid in by_id and all(by_id[sid][k] == expected[sid][k] for k in ("agree", "disagree", "pass"))
+        sid in by_id and (by_id[sid].agree, by_id[sid].disagree, by_id[sid].passed)
+        == (expected[sid]["agree"], expected[sid]["disagree"], expected[sid]["pass"])
         for sid in (str(v) for v in statement_id.values()))
 
 
@@ -555,29 +558,26 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
                                 replies=tn("count.replies", report.replies[name])))
     if d is None:
         return
-    console.print("  " + t("demo.digest_line", round=d["round"]["id"],
+    console.print("  " + t("demo.digest_line", round=d.round.id,
                             when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
-                            participants=tn("count.participants", d["participants"]["all"]),
-                            stances=tn("count.stances", d["totals"]["stances"]),
-                            replies=tn("count.replies", d["totals"]["replies"])))
+                            participants=tn("count.participants", d.participation.people),
+                            stances=tn("count.stances", d.participation.stances),
+                            replies=tn("count.replies", d.participation.replies)))
     for name in sorted(report.posted):
         console.print("  " + tn("demo.posted_line", report.posted[name],
                                  platform=name.capitalize()))
     mark = f"[green]✓ {t('demo.equal')}[/]" if report.counts_match \
         else f"[red]✗ {t('demo.differ')}[/]"
     console.print(f"  {t('demo.counts', votes=report.votes)} {mark}")
-    analysis = d.get("analysis") or {}
-    text = {s["id"]: s["text"] for s in d["statements"]}
-    if analysis:
-        console.print("  " + t("demo.groups", k=analysis.get("k", 0)))
-        for msgid, items in (("demo.common_ground",
-                              analysis.get("common_ground", {}).get("agree", [])),
-                             ("demo.divides", analysis.get("divisive", []))):
+    if d.groups:
+        console.print("  " + t("demo.groups", k=len(d.groups)))
+        for msgid, items in (("demo.common_ground", d.common_ground),
+                             ("demo.divides", d.divides)):
             for item in items[:2]:
-                console.print("  " + t(msgid, text=_short(text.get(item["statement"]))))
+                console.print("  " + t(msgid, text=_short(item.statement.text)))
     console.print()
     console.print(t("demo.outputs"))
-    for name in ("digest.md", "digest.html", "digest.png", "digest.json"):
+    for name in ("digest.md", "digest.html", *report.rendered.files(), "digest.json"):
         console.print(f"  {out / name}")
 
 

@@ -71,18 +71,23 @@ def helpers(lang: str) -> dict[str, Any]:
     """Functions the digest templates use, in ``lang``: ``_`` (catalogue), ``_n`` (plural
     entry by count), ``day`` (datetime -> long date), ``number``, ``pct`` (0..1 -> "42 %" /
     "42%"), ``score`` (0..1 index, two decimals), ``text`` (a statement's text, or the
-    withheld notice), ``split`` (a ``Split`` as counts and shares), ``gap`` (largest
+    withheld notice), ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
+    words), ``gap`` (largest
     difference between groups' agree shares, in points), ``explain`` (see ``Explainer``)."""
     locale = f"{lang}_CA"
 
     def pct(value: float) -> str:
         return format_percent(value, locale=locale)
 
-    def split(s: model.Split) -> str:
+    def split(s: model.Split, words: bool = False) -> str:
+        # Words where the reader may lack an emoji font (a printed report, a bare browser).
         if not s.votes:
             return translate("digest.no_stance", lang)
-        return " · ".join(f"{emoji} {format_decimal(n, locale=locale)} ({pct(n / s.votes)})"
-                          for emoji, n in (("👍", s.agree), ("👎", s.disagree), ("🤷", s.passed)))
+        marks = ((translate(f"chart.{k}", lang) + " " if words else emoji + " ", n)
+                 for k, emoji, n in (("agree", "👍", s.agree), ("disagree", "👎", s.disagree),
+                                     ("pass", "🤷", s.passed)))
+        return " · ".join(f"{mark}{format_decimal(n, locale=locale)} ({pct(n / s.votes)})"
+                          for mark, n in marks)
 
     def text(s: model.Statement) -> str:
         return translate("digest.withheld", lang) if s.withheld else s.text
