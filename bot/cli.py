@@ -34,8 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the bot on the configured platforms with the scheduler")
     demo = sub.add_parser("demo", help="run the whole flow on local Discord and Slack servers")
-    demo.add_argument("--conversation", default="brexit-consensus", help=(
-        "bundled Polis conversation to replay: brexit-consensus (default), "
+    demo.add_argument("--conversation", default="maple-valley", help=(
+        "bundled conversation to replay: maple-valley (default; synthetic, written for the "
+        "sample plan), or a real Polis conversation: brexit-consensus, "
         "canadian-electoral-reform, 15-per-hour-seattle, london.youth.policing, "
         "scoop-hivemind.ubi"))
     demo.add_argument("--platforms", default="discord,slack",

@@ -149,7 +149,8 @@ def _with_history(store: Store, digest: model.Digest, rnd, by_db_id: dict) -> mo
     top = [h.statement for h in (*digest.common_ground, *digest.most_agreed)][:TOP]
     db_ids = {s.id: db for db, s in by_db_id.items()}
     rows = store.stance_times([db_ids[s.id] for s in top]) if top else []
-    return replace(digest, moved=tuple(moved), trends=trends(top, db_ids, rows, digest.end))
+    return replace(digest, moved=tuple(moved), trends=trends(top, db_ids, rows, digest.end,
+                                                               digest.min_votes))
 
 
 def _aware(when: datetime) -> datetime:

@@ -159,7 +159,7 @@ def _participation(ax, digest: Digest, activity: list, _, locale: str, tz: tzinf
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(0, total * 1.12 or 1)
     ax.legend(loc="upper left", fontsize=FONT["tick"], frameon=False)
-    locator = AutoDateLocator(tz=tz, maxticks=9)
+    locator = AutoDateLocator(tz=tz, minticks=3, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(BabelDateFormatter(locale, tz))
     offsets = dict.fromkeys(format_datetime(t, "ZZZZ", tzinfo=tz, locale=locale)
@@ -248,7 +248,7 @@ def _trends(ax, trends: tuple[Trend, ...], _, locale: str, tz: tzinfo) -> None:
     ax.yaxis.set_major_formatter(FuncFormatter(
         lambda v, _pos: format_percent(v / 100, locale=locale)))
     ax.set_ylabel(_("chart.share"), fontsize=FONT["label"])
-    ax.xaxis.set_major_locator(AutoDateLocator(tz=tz, maxticks=7))
+    ax.xaxis.set_major_locator(AutoDateLocator(tz=tz, minticks=3, maxticks=7))
     ax.xaxis.set_major_formatter(BabelDateFormatter(locale, tz))
     ax.grid(axis="y", color="#dddddd", linewidth=0.8)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=1, frameon=False,

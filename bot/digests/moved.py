@@ -85,10 +85,12 @@ def compare(digest: model.Digest, before: dict, against: str, label: str) -> mod
 
 
 def trends(top: Sequence[model.Statement], db_ids: dict[str, int],
-           rows: Sequence[tuple[int, datetime, str]], end: datetime) -> tuple[model.Trend, ...]:
+           rows: Sequence[tuple[int, datetime, str]], end: datetime,
+           min_votes: int) -> tuple[model.Trend, ...]:
     """Agree share (agree / votes among current stances cast by then) of each of ``top``
-    after each of its stances (``rows``: (statement db id, time, stance), oldest first),
-    thinned to at most ``TREND_POINTS`` points, the last one at ``end``."""
+    at each time one of its stances came (``rows``: (statement db id, time, stance), oldest
+    first), from its ``min_votes``-th vote on (fewer swing from 0 to 100 %), thinned to at
+    most ``TREND_POINTS`` points, the last one at ``end``."""
     events: dict[int, list[tuple[datetime, str]]] = {}
     for statement_id, when, stance in rows:
         events.setdefault(statement_id, []).append(
@@ -99,11 +101,17 @@ def trends(top: Sequence[model.Statement], db_ids: dict[str, int],
         if not seen:
             continue
         agree = votes = 0
-        points = []
+        points: list[tuple[datetime, float]] = []
         for when, stance in seen:
             votes += 1
             agree += stance == "agree"
+            if votes < min_votes:
+                continue
+            if points and points[-1][0] == when:  # one point per moment: no vertical jumps
+                points.pop()
             points.append((when, agree / votes))
+        if not points:
+            continue
         step = max(1, len(points) // TREND_POINTS)
         kept = points[::step]
         kept.append((max(end, points[-1][0]), points[-1][1]))
