@@ -243,28 +243,34 @@ def _round_action(store: Store, settings: Settings, args) -> int:
 
 def _digest(store: Store, settings: Settings, args) -> int:
     from bot.digests.build import Period
-    from bot.publish import render_all
+    from bot.publish import build_with_analysis, render_all
 
     round_id = _round_id(store, args.round)
     rnd = store.get_round(round_id)
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
-    rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
-                          final=rnd.status == "closed", min_votes=settings.digest_min_votes)
-    as_json = json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2)
+    options = {"final": rnd.status == "closed", "min_votes": settings.digest_min_votes}
     if args.out:
+        rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
+                              **options)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
         (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
         for name, png in rendered.files().items():
             (args.out / name).write_bytes(png)
-        (args.out / "digest.json").write_text(as_json, encoding="utf-8")
+        (args.out / "digest.json").write_text(
+            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         print(translate("cli.digest_written", lang, path=args.out))
-    elif args.format == "json":
-        print(as_json)
+        return 0
+    # Text or JSON only: no chart is drawn (nor every stance read for it).
+    digest = build_with_analysis(store, round_id, Period(start, end), lang, **options)
+    if args.format == "json":
+        print(json.dumps(digest.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(rendered.markdown)
+        from bot.digests.render_md import render_markdown
+
+        print(render_markdown(digest, lang))
     return 0
 
 

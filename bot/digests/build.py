@@ -213,13 +213,16 @@ class _AnalysisFacts:
         self.data: dict = analysis.to_dict() if analysis is not None else {}
         stats = self.data.get("statement_stats", {})
         self.k = self.data.get("k", 0)
+        # Rows of the per-group arrays -> group ids (kept from digest to digest, so their
+        # letters may skip one after a group disappears).
+        self.ids = [g["id"] for g in self.data.get("groups", [])]
         self.clustered = len(self.data.get("clustered", []))
         self.consensus = {sid: st["consensus_agree"] for sid, st in stats.items()
                           if st.get("consensus_agree") is not None}
         self.group_splits = {
             sid: tuple(model.GroupSplit(g, letter(g), model.Split(
                 gs["agree"], gs["disagree"], gs["votes"] - gs["agree"] - gs["disagree"]))
-                for g, gs in enumerate(st["groups"]))
+                for g, gs in zip(self.ids, st["groups"]))
             for sid, st in stats.items()}
         # Divisive in the analysis' sense: some group mostly agrees, another mostly disagrees.
         self.divisive_ids = {sid for sid, st in stats.items()
@@ -242,7 +245,7 @@ class _AnalysisFacts:
             return ()
         rows = self.result.clustered_rows
         coords = self.result.projection.coords[rows]
-        return tuple(model.MapPoint(round(float(x), 4), round(float(y), 4), int(g))
+        return tuple(model.MapPoint(round(float(x), 4), round(float(y), 4), self.ids[int(g)])
                      for (x, y), g in zip(coords[:, :2], self.result.grouping.labels))
 
 
@@ -273,8 +276,8 @@ class _Picker:
             if s is not None:
                 yield model.Highlight(
                     s, float(item.get(score) or 0), side or "agree",
-                    tuple(letter(g) for g in item.get("agree_groups", ())),
-                    tuple(letter(g) for g in item.get("disagree_groups", ())))
+                    tuple(letter(self.facts.ids[g]) for g in item.get("agree_groups", ())),
+                    tuple(letter(self.facts.ids[g]) for g in item.get("disagree_groups", ())))
 
     def common_ground(self) -> tuple[model.Highlight, ...]:
         return (self.take(self._analysis("common_ground", "agree", "consensus"), 3)
