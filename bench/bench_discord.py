@@ -7,7 +7,7 @@ dispatch until the bot has read them all (a heartbeat request answered) and no h
 flight. The same burst then goes to the same bot whose handler does nothing (same gateway,
 same discord.py parsing and translation, no store), in the same process. Reported: events per
 second of both and their ratio (goal: at least 0.5). A third figure applies the same burst,
-as neutral events, straight to ``Planbot.handle`` with no Discord at all: the ceiling the
+as neutral events, straight to ``Core.handle`` with no Discord at all: the ceiling the
 store sets, which shows how much of the gap is the gateway and adapter and how much the store.
 
     .venv/bin/python bench/bench_discord.py [--events 2000] [--members 100] [--database-url URL]
@@ -105,7 +105,7 @@ async def run_store_only(events: int, members: int, database_url: str | None) ->
                          discord_facilitator_role_ids=frozenset({"role"}))
         try:
             channel = ChannelRef("discord", "1", "2")
-            await core.open_round(plan="sample", channel=channel, platform=_Posting())
+            await core.rounds.open(plan="sample", channel=channel, platform=_Posting())
             rid = core.store.round_for_channel("discord", "2", open_only=True)
             sections = [row[3] for row in core.store.round_messages(rid, "discord")]
             people = [str(10**18 + i) for i in range(members)]

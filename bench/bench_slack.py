@@ -143,11 +143,11 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
         base = await fire(idle_url, slack.signing_secret, bodies, retries, concurrency)
         await runner.cleanup()
 
-        applied_before = core.applied
+        applied_before = core.intake.applied
         real = await fire(slack.delivery.http_url, slack.signing_secret, bodies, retries,
                           concurrency)
         await bot.stop()
-        applied = core.applied - applied_before
+        applied = core.intake.applied - applied_before
         core.close()
 
     await slack.stop()

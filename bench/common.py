@@ -9,14 +9,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.clock import SystemClock  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.core import Planbot  # noqa: E402
+from bot.core import Core  # noqa: E402
 from bot.plans import import_plan, sample_plan_paths  # noqa: E402
+from bot.service.build import build_core  # noqa: E402
 from storage.db import create_store_engine, upgrade  # noqa: E402
 from storage.store import Store  # noqa: E402
 
 
-def make_core(tmp: Path, database_url: str | None, **settings: object) -> Planbot:
-    """A Planbot on ``database_url`` (default a SQLite file in ``tmp``), schema at head,
+def make_core(tmp: Path, database_url: str | None, **settings: object) -> Core:
+    """A core on ``database_url`` (default a SQLite file in ``tmp``), schema at head,
     sample plan imported; ``settings`` override Settings fields (facilitators...)."""
     config = Settings(data_dir=tmp, database_url=database_url or f"sqlite:///{tmp / 'bench.db'}",
                       participant_secret="bench-secret-0123456789", **settings)
@@ -25,4 +26,4 @@ def make_core(tmp: Path, database_url: str | None, **settings: object) -> Planbo
     store = Store(engine)
     clock = SystemClock()
     import_plan(store, sample_plan_paths(), clock.now())
-    return Planbot(store, config, clock)
+    return build_core(store, config, clock)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,125 +98,222 @@ class Settings:
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
+    def __repr__(self) -> str:
+        """Every field but the secrets; a database URL's password shows as ``***``."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        values["database_url"] = _redact_url(self.database_url)
+        shown = (f"{name}={value!r}" for name, value in values.items())
+        return f"{type(self).__name__}({', '.join(shown)})"
+
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: str | Path | None = ".env",
              **overrides: object) -> Settings:
-        """Read settings from ``env`` (default ``os.environ``) over ``env_file``.
+        """Read settings from ``env`` (default ``os.environ``) over ``env_file`` (the working
+        directory's ``.env``) over ``<PLANBOT_HOME>/.env``.
 
-        Raises :class:`ConfigError` listing every bad key. Creates the data folder and, when
-        ``PARTICIPANT_SECRET`` is unset, a random secret kept in ``<data>/participant.secret``
-        (mode 0600) so pseudonyms stay stable across runs.
+        ``PLANBOT_HOME`` (``data_dir``) is taken from ``env``, else from ``env_file``, else
+        ``PLANBOT_DATA_DIR`` (its 0.1 name), else :func:`default_home`; a relative path is made
+        absolute. Raises :class:`ConfigError` listing every bad key. Creates the home and,
+        when ``PARTICIPANT_SECRET`` is unset, a random secret kept in
+        ``<home>/participant.secret`` (mode 0600) so pseudonyms stay stable across runs.
         """
-        values: dict[str, str] = {}
-        if env_file and Path(env_file).is_file():
-            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-        values.update(os.environ if env is None else env)
-
-        def get(key: str, default: str = "") -> str:
-            return (values.get(key) or default).strip()
-
-        problems: dict[str, str] = {}
-        kw: dict[str, object] = {}
-
-        data_dir = Path(get("PLANBOT_DATA_DIR", ".planbot")).expanduser()
-        kw["data_dir"] = data_dir
-        if data_dir.exists() and not data_dir.is_dir():
-            problems["PLANBOT_DATA_DIR"] = "exists and is not a folder"
-        kw["database_url"] = get("DATABASE_URL") or f"sqlite:///{(data_dir / 'planbot.db').resolve()}"
-        if not re.match(r"^[a-z][a-z0-9+]*://", kw["database_url"]):
-            problems["DATABASE_URL"] = "not a SQLAlchemy URL (sqlite:///path or postgresql://...)"
-
-        language = get("PLANBOT_LANGUAGE", "fr").lower()
-        if language not in LANGUAGES:
-            problems["PLANBOT_LANGUAGE"] = f"must be one of {', '.join(LANGUAGES)}"
-        kw["language"] = language
-
-        spec = get("STANCE_EMOJI")
-        if spec:
-            try:
-                kw["stance_map"] = StanceMap.parse(spec)
-            except BadArgument as err:
-                problems["STANCE_EMOJI"] = err.message("en")
-
-        kw["discord_token"] = get("DISCORD_TOKEN") or None
-        kw["discord_facilitator_role_ids"] = _ids(get("DISCORD_FACILITATOR_ROLE_IDS"))
-        kw["discord_guild_ids"] = _ids(get("DISCORD_GUILD_IDS"))
-        for key in ("DISCORD_FACILITATOR_ROLE_IDS", "DISCORD_GUILD_IDS"):
-            if any(not (i.isascii() and i.isdigit()) for i in _ids(get(key))):
-                problems[key] = "must be comma-separated numeric Discord ids"
-
-        kw["slack_bot_token"] = get("SLACK_BOT_TOKEN") or None
-        kw["slack_app_token"] = get("SLACK_APP_TOKEN") or None
-        kw["slack_signing_secret"] = get("SLACK_SIGNING_SECRET") or None
-        kw["slack_facilitator_ids"] = _ids(get("SLACK_FACILITATOR_IDS"))
-        mode = get("SLACK_MODE", "socket").lower()
-        kw["slack_mode"] = mode
-        if mode not in ("socket", "http"):
-            problems["SLACK_MODE"] = "must be socket or http"
-        if kw["slack_bot_token"]:
-            if not str(kw["slack_bot_token"]).startswith("xoxb-"):
-                problems["SLACK_BOT_TOKEN"] = "must be a bot token starting with xoxb-"
-            if mode == "socket" and not kw["slack_app_token"]:
-                problems["SLACK_APP_TOKEN"] = "required in Socket Mode (an xapp- token)"
-            elif kw["slack_app_token"] and not str(kw["slack_app_token"]).startswith("xapp-"):
-                problems["SLACK_APP_TOKEN"] = "must be an app-level token starting with xapp-"
-            if mode == "http" and not kw["slack_signing_secret"]:
-                problems["SLACK_SIGNING_SECRET"] = "required in HTTP mode"
-        port = get("SLACK_PORT", "3000")
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            problems["SLACK_PORT"] = "must be a TCP port number"
-        else:
-            kw["slack_port"] = int(port)
-
-        day = get("DIGEST_DAY", "mon").lower()[:3]
-        if day not in DAYS:
-            problems["DIGEST_DAY"] = "must be a weekday (mon..sun)"
-        kw["digest_day"] = day
-        try:
-            kw["digest_time"] = time.fromisoformat(get("DIGEST_TIME", "09:00"))
-        except ValueError:
-            problems["DIGEST_TIME"] = "must be HH:MM"
-        try:
-            kw["timezone"] = ZoneInfo(get("DIGEST_TIMEZONE", "America/Montreal"))
-        except (ZoneInfoNotFoundError, ValueError):
-            problems["DIGEST_TIMEZONE"] = "must be an IANA time zone such as America/Montreal"
-        min_votes = get("DIGEST_MIN_VOTES", "5")
-        if not min_votes.isdigit() or int(min_votes) < 1:
-            problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
-        else:
-            kw["digest_min_votes"] = int(min_votes)
-        try:
-            kw["reminder_before"] = parse_duration(get("REMINDER_BEFORE", "24h"))
-        except (ValueError, OverflowError):
-            problems["REMINDER_BEFORE"] = "must be a duration such as 24h or 2d"
-
-        log_format = get("LOG_FORMAT", "text").lower()
-        if log_format not in ("text", "json"):
-            problems["LOG_FORMAT"] = "must be text or json"
-        kw["log_format"] = log_format
-        level = get("LOG_LEVEL", "INFO").upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-            problems["LOG_LEVEL"] = "must be DEBUG, INFO, WARNING or ERROR"
-        kw["log_level"] = level
-
-        # Endpoints other than Discord's and Slack's own: local servers, in tests.
-        for key in ("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "SLACK_API_BASE"):
-            value = get(key) or None
-            if value and not re.match(r"^(https?|wss?)://", value):
-                problems[key] = "must be an http(s):// or ws(s):// URL"
-            kw[key.lower()] = value
-        if bool(kw["discord_api_base"]) != bool(kw["discord_gateway_url"]):
-            problems["DISCORD_GATEWAY_URL"] = "set together with DISCORD_API_BASE, or neither"
-        kw["slack_host"] = get("SLACK_HOST", "127.0.0.1")
-
-        secret = get("PARTICIPANT_SECRET")
-        if secret and len(secret) < 16:
-            problems["PARTICIPANT_SECRET"] = "must be at least 16 characters"
+        environ = os.environ if env is None else env
+        local = _dotenv(Path(env_file)) if env_file else {}
+        home = _home({**local, **environ}, environ)
+        values = {} if env_file and _same_file(Path(env_file), home / ".env") \
+            else _dotenv(home / ".env")
+        values.update(local)
+        values.update(environ)
+        values["PLANBOT_HOME"] = str(home)
+        reader = _Reader(values)
+        for group in _GROUPS:
+            group(reader)
+        kw = reader.kw
+        language = str(kw["language"])
         kw.update(overrides)
-        if problems:
-            raise ConfigError(problems, language if language in LANGUAGES else "fr")
-        kw["participant_secret"] = secret or _stored_secret(Path(kw["data_dir"]))
-        return cls(**kw)
+        if reader.problems:
+            raise ConfigError(reader.problems, language if language in LANGUAGES else "fr")
+        kw["participant_secret"] = reader.get("PARTICIPANT_SECRET") or _stored_secret(
+            Path(str(kw["data_dir"])))
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+class _Reader:
+    """The raw values being read, the keyword arguments of :class:`Settings` built so far,
+    and every problem found (key -> reason): each key group below adds to both."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+        self.kw: dict[str, object] = {}
+        self.problems: dict[str, str] = {}
+
+    def get(self, key: str, default: str = "") -> str:
+        """The stripped value of ``key``; ``default`` when unset or empty."""
+        return (self.values.get(key) or default).strip()
+
+    def choice(self, key: str, field_name: str, default: str, allowed: tuple[str, ...],
+               reason: str, fold: Callable[[str], str] = str.lower) -> str:
+        """Read a value that must be one of ``allowed`` once ``fold`` has set its case; the
+        folded value is kept as the field even when refused (the error names the key)."""
+        value = fold(self.get(key, default))
+        if value not in allowed:
+            self.problems[key] = reason
+        self.kw[field_name] = value
+        return value
+
+    def parsed(self, key: str, field_name: str, default: str, parse: Callable[[str], object],
+               errors: tuple[type[Exception], ...], reason: str) -> None:
+        """Read a value through ``parse``; an exception in ``errors`` is reported as
+        ``reason`` and the field keeps its default."""
+        try:
+            self.kw[field_name] = parse(self.get(key, default))
+        except errors:
+            self.problems[key] = reason
+
+
+# Named in .env.example's comment on PLANBOT_HOME, not settings of their own: the XDG base
+# folder, and the 0.1 name of PLANBOT_HOME, still honoured.
+XDG_DATA_HOME, OLD_HOME_KEY = "XDG_DATA_HOME", "PLANBOT_DATA_DIR"
+
+
+def default_home(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/planbot``, or ``~/.local/share/planbot`` when that is unset or not
+    absolute (XDG Base Directory specification,
+    https://specifications.freedesktop.org/basedir-spec/latest/)."""
+    xdg = env.get(XDG_DATA_HOME, "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".local" / "share"
+    return base / "planbot"
+
+
+def _home(values: Mapping[str, str], environ: Mapping[str, str]) -> Path:
+    raw = (values.get("PLANBOT_HOME") or values.get(OLD_HOME_KEY) or "").strip()
+    return Path(raw).expanduser().absolute() if raw else default_home(environ)
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.is_file() and b.is_file() and a.samefile(b)
+
+
+def _storage(r: _Reader) -> None:
+    data_dir = Path(r.get("PLANBOT_HOME"))
+    r.kw["data_dir"] = data_dir
+    if data_dir.exists() and not data_dir.is_dir():
+        r.problems["PLANBOT_HOME"] = "exists and is not a folder"
+    url = r.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'planbot.db').resolve()}"
+    r.kw["database_url"] = url
+    if not re.match(r"^[a-z][a-z0-9+]*://", url):
+        r.problems["DATABASE_URL"] = "not a SQLAlchemy URL (sqlite:///path or postgresql://...)"
+
+
+def _language_and_stances(r: _Reader) -> None:
+    r.choice("PLANBOT_LANGUAGE", "language", "fr", LANGUAGES,
+             f"must be one of {', '.join(LANGUAGES)}")
+    spec = r.get("STANCE_EMOJI")
+    if spec:
+        try:
+            r.kw["stance_map"] = StanceMap.parse(spec)
+        except BadArgument as err:
+            r.problems["STANCE_EMOJI"] = err.message("en")
+
+
+def _discord(r: _Reader) -> None:
+    r.kw["discord_token"] = r.get("DISCORD_TOKEN") or None
+    for key in ("DISCORD_FACILITATOR_ROLE_IDS", "DISCORD_GUILD_IDS"):
+        ids = _ids(r.get(key))
+        r.kw[key.lower()] = ids
+        if any(not (i.isascii() and i.isdigit()) for i in ids):
+            r.problems[key] = "must be comma-separated numeric Discord ids"
+
+
+def _slack(r: _Reader) -> None:
+    bot_token = r.get("SLACK_BOT_TOKEN") or None
+    app_token = r.get("SLACK_APP_TOKEN") or None
+    signing_secret = r.get("SLACK_SIGNING_SECRET") or None
+    r.kw.update(slack_bot_token=bot_token, slack_app_token=app_token,
+                slack_signing_secret=signing_secret,
+                slack_facilitator_ids=_ids(r.get("SLACK_FACILITATOR_IDS")),
+                slack_host=r.get("SLACK_HOST", "127.0.0.1"))
+    mode = r.choice("SLACK_MODE", "slack_mode", "socket", ("socket", "http"),
+                    "must be socket or http")
+    if bot_token:
+        if not bot_token.startswith("xoxb-"):
+            r.problems["SLACK_BOT_TOKEN"] = "must be a bot token starting with xoxb-"
+        if mode == "socket" and not app_token:
+            r.problems["SLACK_APP_TOKEN"] = "required in Socket Mode (an xapp- token)"
+        elif app_token and not app_token.startswith("xapp-"):
+            r.problems["SLACK_APP_TOKEN"] = "must be an app-level token starting with xapp-"
+        if mode == "http" and not signing_secret:
+            r.problems["SLACK_SIGNING_SECRET"] = "required in HTTP mode"
+    port = r.get("SLACK_PORT", "3000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        r.problems["SLACK_PORT"] = "must be a TCP port number"
+    else:
+        r.kw["slack_port"] = int(port)
+
+
+def _schedule(r: _Reader) -> None:
+    day = r.get("DIGEST_DAY", "mon").lower()[:3]
+    if day not in DAYS:
+        r.problems["DIGEST_DAY"] = "must be a weekday (mon..sun)"
+    r.kw["digest_day"] = day
+    r.parsed("DIGEST_TIME", "digest_time", "09:00", time.fromisoformat, (ValueError,),
+             "must be HH:MM")
+    r.parsed("DIGEST_TIMEZONE", "timezone", "America/Montreal", ZoneInfo,
+             (ZoneInfoNotFoundError, ValueError),
+             "must be an IANA time zone such as America/Montreal")
+    r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
+             (ValueError, OverflowError), "must be a duration such as 24h or 2d")
+    min_votes = r.get("DIGEST_MIN_VOTES", "5")
+    if not min_votes.isdigit() or int(min_votes) < 1:
+        r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
+    else:
+        r.kw["digest_min_votes"] = int(min_votes)
+
+
+def _logging(r: _Reader) -> None:
+    r.choice("LOG_FORMAT", "log_format", "text", ("text", "json"), "must be text or json")
+    r.choice("LOG_LEVEL", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"),
+             "must be DEBUG, INFO, WARNING or ERROR", fold=str.upper)
+
+
+def _endpoints(r: _Reader) -> None:
+    """Endpoints other than Discord's and Slack's own: local servers, in tests."""
+    for key in ("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "SLACK_API_BASE"):
+        value = r.get(key) or None
+        if value and not re.match(r"^(https?|wss?)://", value):
+            r.problems[key] = "must be an http(s):// or ws(s):// URL"
+        r.kw[key.lower()] = value
+    if bool(r.kw["discord_api_base"]) != bool(r.kw["discord_gateway_url"]):
+        r.problems["DISCORD_GATEWAY_URL"] = "set together with DISCORD_API_BASE, or neither"
+
+
+def _participant_secret(r: _Reader) -> None:
+    secret = r.get("PARTICIPANT_SECRET")
+    if secret and len(secret) < 16:
+        r.problems["PARTICIPANT_SECRET"] = "must be at least 16 characters"
+
+
+# One reader per group of keys; each records its fields and its problems, so that every bad
+# key is reported together.
+_GROUPS: tuple[Callable[[_Reader], None], ...] = (
+    _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
+    _participant_secret,
+)
+
+
+def _redact_url(url: str) -> str:
+    """A database URL with its password (``user:password@`` or ``password=`` in the query)
+    shown as ``***``; the userinfo before ``@`` holds it
+    (https://www.rfc-editor.org/rfc/rfc3986#section-3.2.1)."""
+    url = re.sub(r"(://[^/?#@:]*:)[^/?#@]*@", r"\1***@", url)
+    return re.sub(r"([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url,
+                  flags=re.IGNORECASE)
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -48,3 +48,18 @@ class PlanFileError(PlanbotError):
         super().__init__(msgid, path=path, line=line, **params)
         self.path = path
         self.line = line
+
+
+class SetupError(PlanbotError):
+    """The installation cannot work as configured (a database that cannot be reached, a
+    store written with another participant secret, a token a platform refuses); the
+    message says what happened and how to fix it. The CLI exits with status 2."""
+
+
+def database_failure(error: BaseException) -> SetupError:
+    """A :class:`SetupError` naming what went wrong with the database behind ``error``
+    (``storage.db.failure_kind``), in words an operator can act on. The URL, which may hold
+    a password, is never part of it."""
+    from storage.db import failure_kind
+
+    return SetupError("db." + failure_kind(error), error=type(error).__name__)

@@ -1,7 +1,7 @@
 """Neutral inbound events: the only way platform code changes the store.
 
 Each adapter (``integrations.discord``, ``integrations.slack``) translates raw platform
-payloads into these frozen dataclasses and hands them to :class:`bot.core.Planbot`.
+payloads into these frozen dataclasses and hands them to :class:`bot.core.Core`.
 The shape follows opsdroid's ``opsdroid/events.py``: one small class per kind of thing that
 happened, carrying platform ids as strings and nothing platform-specific beyond them.
 

@@ -22,3 +22,10 @@ class Pseudonymizer:
     def key(self, platform: str, user_id: str) -> str:
         """The participant key of ``user_id`` on ``platform``."""
         return hmac.new(self._secret, f"{platform}:{user_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def secret_fingerprint(secret: str) -> str:
+    """A 16-hex-character fingerprint of ``secret`` that the store may keep: HMAC-SHA256 of a
+    fixed label, so it says whether two secrets are the same without revealing either."""
+    return hmac.new(secret.encode(), b"planbot participant secret fingerprint",
+                    hashlib.sha256).hexdigest()[:16]

@@ -97,7 +97,17 @@ def parse_file(path: Path, language: str, *, keys_required: bool) -> ParsedFile:
     ``# `` title, a section without a usable key, a duplicate key, an empty section, no
     section at all.
     """
-    raw = Path(path).read_bytes()
+    lines = _read_lines(Path(path))
+    parser = _FileParser(str(path), keys_required)
+    for number, line in enumerate(lines, start=1):
+        parser.feed(number, line)
+    return parser.finish(language, len(lines))
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines, NFC-normalised; raises ``PlanFileError`` for bytes that are not
+    UTF-8 or for a NUL character (not a text file)."""
+    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -109,67 +119,93 @@ def parse_file(path: Path, language: str, *, keys_required: bool) -> ParsedFile:
     # Only \n, \r\n and \r end lines in Markdown; str.splitlines would also split on form
     # feeds and U+2028, shifting every line number after them.
     normalised = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    lines = normalised.removesuffix("\n").split("\n")
+    return normalised.removesuffix("\n").split("\n")
 
-    title = None
-    sections: list[ParsedSection] = []
-    current: tuple[str, str, int] | None = None
-    body: list[str] = []
-    fence: str | None = None  # the opening fence while inside a code block
-    seen: dict[str, int] = {}
 
-    def close() -> None:
-        if current is None:
+def _fence_after(fence: str | None, line: str) -> tuple[str | None, bool]:
+    """The open code fence after ``line`` (None outside a code block), and whether ``line``
+    opened or closed one. A backtick fence's info string has no backtick; a closing fence is
+    of the same character, at least as long, with no info string
+    (https://spec.commonmark.org/0.31.2/#fenced-code-blocks)."""
+    match = FENCE.match(line)
+    if not match:
+        return fence, False
+    mark = match["fence"]
+    if fence is None and not (mark[0] == "`" and "`" in match["info"]):
+        return mark, True
+    if fence is not None and mark[0] == fence[0] and len(mark) >= len(fence) \
+            and not match["info"].strip():
+        return None, True
+    return fence, False
+
+
+class _FileParser:
+    """One file's lines fed in order: the title, then sections with their bodies."""
+
+    def __init__(self, path: str, keys_required: bool) -> None:
+        self.path = path
+        self.keys_required = keys_required
+        self.title: str | None = None
+        self.sections: list[ParsedSection] = []
+        self.current: tuple[str, str, int] | None = None  # key, title, heading line
+        self.body: list[str] = []
+        self.fence: str | None = None  # the opening fence while inside a code block
+        self.seen: dict[str, int] = {}  # key -> heading line
+
+    def feed(self, number: int, line: str) -> None:
+        self.fence, opened_or_closed = _fence_after(self.fence, line)
+        if self.title is None:
+            self._title(number, line)
             return
-        content = "\n".join(body).strip()
-        if not content:
-            raise PlanFileError("plan.empty_section", path=str(path), line=current[2],
-                                key=current[0])
-        sections.append(ParsedSection(current[0], current[1], content, current[2]))
-
-    for number, line in enumerate(lines, start=1):
-        opened_or_closed = False
-        fence_match = FENCE.match(line)
-        if fence_match:
-            mark = fence_match["fence"]
-            if fence is None and not (mark[0] == "`" and "`" in fence_match["info"]):
-                fence, opened_or_closed = mark, True
-            elif fence is not None and mark[0] == fence[0] and len(mark) >= len(fence) \
-                    and not fence_match["info"].strip():
-                fence, opened_or_closed = None, True
-        if title is None:
-            if not line.strip():
-                continue
-            match = TITLE.match(line)
-            if not match or line.startswith("##"):
-                raise PlanFileError("plan.no_title", path=str(path), line=number)
-            title = match["title"]
-            continue
-        match = None if fence is not None or opened_or_closed else SECTION.match(line)
+        match = None if self.fence is not None or opened_or_closed else SECTION.match(line)
         if match is None:
-            if current is not None:
-                body.append(line)
-            continue
-        close()
-        sec_title, key = match["title"].strip(), match["key"]
+            if self.current is not None:
+                self.body.append(line)
+            return
+        self._close()
+        sec_title = match["title"].strip()
+        self.current, self.body = (self._key(number, sec_title, match["key"]), sec_title,
+                                   number), []
+
+    def _title(self, number: int, line: str) -> None:
+        if not line.strip():
+            return
+        match = TITLE.match(line)
+        if not match or line.startswith("##"):
+            raise PlanFileError("plan.no_title", path=self.path, line=number)
+        self.title = match["title"]
+
+    def _key(self, number: int, sec_title: str, key: str | None) -> str:
+        """The section's key, checked: well-formed, titled, not seen before."""
         if key is None:
-            if keys_required:
-                raise PlanFileError("plan.key_required", path=str(path), line=number)
+            if self.keys_required:
+                raise PlanFileError("plan.key_required", path=self.path, line=number)
             key = slugify(sec_title)
         key = key.strip()
         if not KEY.match(key) or not sec_title:
-            raise PlanFileError("plan.bad_key", path=str(path), line=number, key=key)
-        if key in seen:
-            raise PlanFileError("plan.duplicate_key", path=str(path), line=number, key=key,
-                                first=seen[key])
-        seen[key] = number
-        current, body = (key, sec_title, number), []
-    close()
-    if title is None:
-        raise PlanFileError("plan.no_title", path=str(path), line=max(len(lines), 1))
-    if not sections:
-        raise PlanFileError("plan.no_sections", path=str(path), line=len(lines))
-    return ParsedFile(str(path), language, title, sections)
+            raise PlanFileError("plan.bad_key", path=self.path, line=number, key=key)
+        if key in self.seen:
+            raise PlanFileError("plan.duplicate_key", path=self.path, line=number, key=key,
+                                first=self.seen[key])
+        self.seen[key] = number
+        return key
+
+    def _close(self) -> None:
+        if self.current is None:
+            return
+        key, title, line = self.current
+        content = "\n".join(self.body).strip()
+        if not content:
+            raise PlanFileError("plan.empty_section", path=self.path, line=line, key=key)
+        self.sections.append(ParsedSection(key, title, content, line))
+
+    def finish(self, language: str, line_count: int) -> ParsedFile:
+        self._close()
+        if self.title is None:
+            raise PlanFileError("plan.no_title", path=self.path, line=max(line_count, 1))
+        if not self.sections:
+            raise PlanFileError("plan.no_sections", path=self.path, line=line_count)
+        return ParsedFile(self.path, language, self.title, self.sections)
 
 
 def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:

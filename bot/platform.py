@@ -123,3 +123,36 @@ class ChatPlatform(Protocol):
     ) -> list[ReplyPosted]:
         """Replies in a thread after ``after_message_id`` (all when ``None``), oldest first,
         as ``ReplyPosted`` events tagged ``backfill=True``."""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One platform's connection, driven alike by the service (``planbot run``) and the demo.
+
+    ``platform`` is the adapter's :class:`ChatPlatform` (valid once :meth:`start` returned).
+    Waits take ``timeout`` seconds at most and raise ``TimeoutError`` past it.
+    """
+
+    name: str
+
+    @property
+    def platform(self) -> ChatPlatform:
+        """What the core posts through."""
+
+    async def start(self) -> None:
+        """Connect and start handing events to the core; returns once connecting is under
+        way (:meth:`wait_until_reconciled` waits for the start-up reconciliation). Raises
+        ``ValueError`` for settings the platform cannot start with."""
+
+    async def stop(self) -> None:
+        """Stop taking events, let the handlers in flight finish (bounded), disconnect."""
+
+    async def wait_until_idle(self, timeout: float = 10.0) -> None:
+        """Return once no event handler, command or reconciliation is running."""
+
+    async def wait_until_reconciled(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Return once ``count`` reconciliations have finished since start."""
+
+    async def wait_until_closed(self) -> BaseException | None:
+        """Return when the connection ended by itself (not by :meth:`stop`), with the error
+        that ended it; an adapter that reconnects by itself never returns."""

@@ -1,6 +1,6 @@
 """Polis exports in and out: replay a conversation as a round, write a round as Polis files.
 
-Format (compdemocracy/openData; platform-facts.md): ``comments.csv`` (timestamp ms, datetime,
+Format (compdemocracy/openData; docs/platform-facts.md): ``comments.csv`` (timestamp ms, datetime,
 comment-id, author-id, agrees, disagrees, moderated, comment-body), ``votes.csv`` (timestamp,
 datetime, comment-id, voter-id, vote) and ``participants-votes.csv`` (participant, group-id,
 n-comments, n-votes, n-agree, n-disagree, then one column per comment id). Exports write agree

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.core import Planbot
+from bot.clock import Clock
+from bot.config import Settings
 from bot.digests.build import MIN_VOTES, Period, build_digest
 from bot.digests.chart import render_chart
 from bot.digests.model import Digest
@@ -28,7 +29,9 @@ from bot.digests.render_md import render_markdown
 from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
+from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
+from storage.store import Store
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -78,36 +81,31 @@ CLAIM_STALE_AFTER = timedelta(minutes=15)
 
 
 class DigestPublisher:
-    """Posts digests of rounds on the connected platforms: the core's ``platforms``
-    registry (name -> ``ChatPlatform``, filled by the wiring as each one connects), unless
-    ``platforms`` is given.
+    """Posts digests of rounds on the connected platforms: ``platforms`` is the core's
+    registry (name -> ``ChatPlatform``, filled as each adapter connects). ``db`` runs store
+    calls on the core's database thread.
 
-    Calling the publisher is :attr:`bot.core.Planbot.digest_publisher`'s contract:
+    Calling the publisher is the contract of :class:`bot.commands.PublishDigest`:
     ``await publisher(round_id, kind, platform, channel)`` posts an on-demand digest in that
     channel.
     """
 
-    def __init__(self, planbot: Planbot, platforms: Mapping[str, ChatPlatform] | None = None) -> None:
-        self.planbot = planbot
-        self.platforms: dict[str, ChatPlatform] = (
-            planbot.platforms if platforms is None else dict(platforms))
+    def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
+                 platforms: Mapping[str, ChatPlatform]) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.platforms = platforms
         self._channel_locks: dict[tuple[int, ChannelRef], asyncio.Lock] = {}
-
-    @property
-    def clock(self):
-        return self.planbot.clock
-
-    @property
-    def settings(self):
-        return self.planbot.settings
 
     async def period_start(self, round_id: int) -> datetime | None:
         """End of the last scheduled digest, else the round's opening; None if no round."""
-        store = self.planbot.store
-        last = await self.planbot.db(store.last_digest_end, round_id)
+        store = self.store
+        last = await self.db(store.last_digest_end, round_id)
         if last is not None:
             return last
-        rnd = await self.planbot.db(store.get_round, round_id)
+        rnd = await self.db(store.get_round, round_id)
         return rnd.opened_at if rnd else None
 
     async def render(self, round_id: int, period: Period, lang: str | None = None,
@@ -117,10 +115,9 @@ class DigestPublisher:
         Store reads run on the database thread; drawing and templating on a worker thread.
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
-        digest = await self.planbot.db(build_with_analysis, self.planbot.store, round_id,
-                                       period, lang, final=final,
-                                       min_votes=self.settings.digest_min_votes)
-        activity = await self.planbot.db(self.planbot.store.stance_activity, round_id)
+        digest = await self.db(build_with_analysis, self.store, round_id, period, lang,
+                               final=final, min_votes=self.settings.digest_min_votes)
+        activity = await self.db(self.store.stance_activity, round_id)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
 
@@ -135,7 +132,7 @@ class DigestPublisher:
         channel is connected (nothing claimed then). A channel whose post fails is logged
         and skipped; the others are still posted.
         """
-        store = self.planbot.store
+        store = self.store
         # The store keeps UTC; a trigger's fire time comes in the configured zone.
         end = (end or self.clock.now()).astimezone(UTC)
         start = await self.period_start(round_id)
@@ -149,7 +146,7 @@ class DigestPublisher:
             # Claiming would use up the period with nothing posted; the next run covers it.
             _log.warning("no connected channel for the %s digest of round %s", kind, round_id)
             return PublishResult(None)
-        digest_id = await self.planbot.db(store.claim_digest, round_id, kind, start, end,
+        digest_id = await self.db(store.claim_digest, round_id, kind, start, end,
                                           self.clock.now(), stale_after=CLAIM_STALE_AFTER)
         if digest_id is None:
             _log.info("%s digest of round %s up to %s already claimed", kind, round_id,
@@ -157,7 +154,7 @@ class DigestPublisher:
             return PublishResult(None)
         # A claim taken over from a process that died keeps its period and skips the
         # channels that process had already posted in.
-        start, done = await self.planbot.db(store.digest_progress, digest_id)
+        start, done = await self.db(store.digest_progress, digest_id)
         channels = [(p, c) for p, c in channels if (p.name, c.channel_id) not in done]
         rendered = await self.render(round_id, Period(start, end), final=kind == "final")
         if kind == "final":
@@ -172,11 +169,11 @@ class DigestPublisher:
                 _log.exception("posting the %s digest of round %s in %s failed", kind,
                                round_id, channel)
                 continue
-            await self.planbot.db(store.record_messages, None, [
+            await self.db(store.record_messages, None, [
                 (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
-        await self.planbot.db(store.finish_digest, digest_id, rendered.digest.to_json(),
+        await self.db(store.finish_digest, digest_id, rendered.digest.to_json(),
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
                   round_id, len(posted))
@@ -192,19 +189,19 @@ class DigestPublisher:
         ``/digest`` clicked again in the same channel within ``ON_DEMAND_COOLDOWN`` posts
         nothing (``PublishResult(None)``)."""
         if channel is None:
-            rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+            rnd = await self.db(self.store.get_round, round_id)
             return await self.publish(round_id, kind, end=rnd.closed_at if rnd else None)
         lock = self._channel_locks.setdefault((round_id, channel), asyncio.Lock())
         async with lock:
             since = self.clock.now() - ON_DEMAND_COOLDOWN
-            if await self.planbot.db(self.planbot.store.digest_posted_since, round_id,
+            if await self.db(self.store.digest_posted_since, round_id,
                                      channel.platform, channel.channel_id, since):
                 return PublishResult(None)
             return await self.publish(round_id, kind, channels=[(platform, channel)])
 
     async def remind(self, round_id: int) -> list[PostedMessage]:
         """Post the closing reminder in every channel of an open round (nothing otherwise)."""
-        rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+        rnd = await self.db(self.store.get_round, round_id)
         if rnd is None or rnd.status != "open" or rnd.closes_at is None:
             return []
         closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M")
@@ -220,7 +217,7 @@ class DigestPublisher:
         return posted
 
     async def _round_channels(self, round_id: int) -> list[tuple[ChatPlatform, ChannelRef]]:
-        rnd = await self.planbot.db(self.planbot.store.get_round, round_id)
+        rnd = await self.db(self.store.get_round, round_id)
         found = []
         for platform_name, workspace_id, channel_id in rnd.channels if rnd else []:
             platform = self.platforms.get(platform_name)

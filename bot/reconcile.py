@@ -9,13 +9,18 @@ live events arrive, changes nothing more.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.apply import clean_text
-from bot.events import Actor, ReactionAdded, ReplyDeleted, ReplyEdited
+from bot.clock import Clock
+from bot.events import Actor, InboundEvent, ReactionAdded, ReplyDeleted, ReplyEdited
+from bot.identity import Pseudonymizer
+from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
 from bot.stances import emoji_key
+from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
@@ -42,26 +47,40 @@ def _order(message_id: str) -> Decimal:
 
 
 class Reconciler:
-    """Brings the store level with one platform for every open round posted there."""
+    """Brings the store level with one platform for every open round posted there.
 
-    def __init__(self, core) -> None:
-        self.core = core
+    ``handle`` applies a neutral event exactly once (:meth:`bot.intake.Intake.handle`);
+    ``copy_replies(round_id, platform_name)`` posts the copies a platform is owed
+    (:meth:`bot.relay.Relay.copy_replies`); ``platforms`` is the core's registry of connected
+    adapters; ``db`` runs store calls on the database thread.
+    """
+
+    def __init__(self, store: Store, clock: Clock, db: RunInDb, pseudonyms: Pseudonymizer,
+                 handle: Callable[[InboundEvent], Awaitable[bool]],
+                 copy_replies: Callable[[int, str], Awaitable[int]],
+                 platforms: dict[str, ChatPlatform]) -> None:
+        self.store = store
+        self.clock = clock
+        self.db = db
+        self.pseudonyms = pseudonyms
+        self.handle = handle
+        self.copy_replies = copy_replies
+        self.platforms = platforms
 
     async def run(self, platform: ChatPlatform) -> ReconcileReport:
         """Reconcile every open round on ``platform``: replies, reactions, then the copies
         of replies this platform's channels are owed. Platform errors on one message are
         logged and the rest goes on (the next reconciliation retries)."""
-        core, store = self.core, self.core.store
         report = ReconcileReport()
         # The platform being read is connected: copies owed to it can be made now.
-        core.platforms.setdefault(platform.name, platform)
-        for rnd in await core.db(store.rounds, "open"):
+        self.platforms.setdefault(platform.name, platform)
+        for rnd in await self.db(self.store.rounds, "open"):
             if not any(p == platform.name for p, _, _ in rnd.channels):
                 continue
             report.rounds += 1
             await self._replies(platform, rnd.id, report)
             await self._reactions(platform, rnd.id, report)
-            report.copies_posted += await core.copy_replies(rnd.id, platform.name)
+            report.copies_posted += await self.copy_replies(rnd.id, platform.name)
         _log.info("reconciled %s: %s", platform.name, report)
         return report
 
@@ -69,14 +88,13 @@ class Reconciler:
         """Read every section thread in full and apply the difference: replies posted,
         edited or deleted while planbot was away. A thread whose history cannot be read is
         skipped whole, so a partial read never passes for deletions."""
-        core = self.core
-        messages = await core.db(core.store.round_messages, round_id, platform.name,
+        messages = await self.db(self.store.round_messages, round_id, platform.name,
                                  include_deleted=True)
-        now = core.clock.now()
+        now = self.clock.now()
         for _sid, ws, chan, _mid, thread, part, kind in messages:
             if kind != "section" or part != 0 or thread is None:
                 continue
-            known = await core.db(core.store.thread_replies, platform.name, thread)
+            known = await self.db(self.store.thread_replies, platform.name, thread)
             try:
                 replies = await platform.fetch_replies(ChannelRef(platform.name, ws, chan),
                                                        thread, None)
@@ -85,28 +103,28 @@ class Reconciler:
                 continue
             for reply in replies:
                 if reply.message_id not in known:
-                    report.replies_added += await core.handle(reply)
+                    report.replies_added += await self.handle(reply)
                     continue
                 _chan, text, _withheld = known[reply.message_id]
                 if not reply.text_withheld and clean_text(reply.text) != text:
-                    report.replies_edited += await core.handle(ReplyEdited(
+                    report.replies_edited += await self.handle(ReplyEdited(
                         platform=platform.name, workspace_id=ws, channel_id=reply.channel_id,
                         occurred_at=now, backfill=True, message_id=reply.message_id,
                         text=reply.text))
             for message_id in sorted(set(known) - {r.message_id for r in replies}, key=_order):
-                report.replies_deleted += await core.handle(ReplyDeleted(
+                report.replies_deleted += await self.handle(ReplyDeleted(
                     platform=platform.name, workspace_id=ws, channel_id=known[message_id][0],
                     occurred_at=now, backfill=True, message_id=message_id))
 
     async def _reactions(self, platform: ChatPlatform, round_id: int, report) -> None:
-        core, store = self.core, self.core.store
-        now = core.clock.now()
+        store = self.store
+        now = self.clock.now()
         seen: dict[int, set[tuple[str, str]]] = {}
         raw: dict[tuple[int, str, str], tuple] = {}
-        messages = await core.db(store.round_messages, round_id, platform.name)
+        messages = await self.db(store.round_messages, round_id, platform.name)
         # Read the store before the platform: a reaction that arrives live while the platform
         # is being read is in neither snapshot, so it is never withdrawn by mistake.
-        before = {sid: await core.db(store.present_reactions_on, sid, platform.name)
+        before = {sid: await self.db(store.present_reactions_on, sid, platform.name)
                   for sid in {m[0] for m in messages}}
         for sid, ws, chan, mid, _thread, _part, _kind in messages:
             try:
@@ -120,7 +138,7 @@ class Reconciler:
                 for user in state.user_ids:
                     if user in state.bot_user_ids:
                         continue
-                    pkey = core.pseudonyms.key(platform.name, user)
+                    pkey = self.pseudonyms.key(platform.name, user)
                     bucket.add((pkey, key))
                     raw[(sid, pkey, key)] = (user, state.emoji, ws, chan, mid)
         for sid, on_platform in seen.items():
@@ -129,15 +147,15 @@ class Reconciler:
             # hash seed.
             for pkey, key in sorted(on_platform - in_store):
                 user, emoji, ws, chan, mid = raw[(sid, pkey, key)]
-                report.reactions_added += await core.handle(ReactionAdded(
+                report.reactions_added += await self.handle(ReactionAdded(
                     platform=platform.name, workspace_id=ws, channel_id=chan, occurred_at=now,
                     backfill=True, actor=Actor(user), message_id=mid, emoji=emoji))
             for pkey, key in sorted(in_store - on_platform):
-                report.reactions_removed += await core.db(
+                report.reactions_removed += await self.db(
                     self._withdraw, sid, pkey, key, now)
 
     def _withdraw(self, statement_id: int, participant_key: str, key: str, now) -> bool:
-        store = self.core.store
+        store = self.store
         pid = store.participant_by_key(participant_key)
         return pid is not None and store.remove_reactions(
             event_key=None, statement_id=statement_id, participant_id=pid, emoji_key=key, at=now,

@@ -33,7 +33,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from bot.config import Settings
-from bot.publish import DigestPublisher, PublishResult
+from bot.core import Core
+from bot.publish import PublishResult
 
 _log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ async def weekly_digest(name: str, round_id: int) -> PublishResult | None:
     """Post the weekly digest of ``round_id`` for the latest weekly fire time at or before
     the service's now; nothing if the round is not open. Safe to run twice (the claim)."""
     svc = service(name)
-    rnd = await svc.planbot.db(svc.planbot.store.get_round, round_id)
+    rnd = await svc.core.db(svc.core.store.get_round, round_id)
     if rnd is None or rnd.status != "open":
         return None
     now = svc.publisher.clock.now()
@@ -107,8 +108,8 @@ async def weekly_digest(name: str, round_id: int) -> PublishResult | None:
 async def close_round(name: str, round_id: int) -> PublishResult | None:
     """Close the round (if still open) and post its final digest, up to its closing time."""
     svc = service(name)
-    await svc.planbot.close_round(round_id)
-    rnd = await svc.planbot.db(svc.planbot.store.get_round, round_id)
+    await svc.core.rounds.close(round_id)
+    rnd = await svc.core.db(svc.core.store.get_round, round_id)
     if rnd is None or rnd.closed_at is None:
         return None
     _log.info("round %s closed at %s", round_id, rnd.closed_at.isoformat())
@@ -132,13 +133,12 @@ async def sync_jobs(name: str) -> None:
 class DigestScheduler:
     """Keeps one weekly digest job per open round, plus closing and reminder jobs, on
     ``scheduler`` under the service name ``name`` (several services may share a process,
-    as in tests, under different names)."""
+    as in tests, under different names). Digests go through ``core.digest_publisher``."""
 
-    def __init__(self, publisher: DigestPublisher, scheduler: AsyncIOScheduler,
-                 name: str = "planbot") -> None:
-        self.publisher = publisher
-        self.planbot = publisher.planbot
-        self.settings = publisher.settings
+    def __init__(self, core: Core, scheduler: AsyncIOScheduler, name: str = "planbot") -> None:
+        self.core = core
+        self.publisher = core.digest_publisher
+        self.settings = core.settings
         self.scheduler = scheduler
         self.name = name
 
@@ -168,7 +168,7 @@ class DigestScheduler:
         """Ensure the jobs of every open round exist (a weekly job whose day, time or zone
         changed in the settings is rescheduled); remove the jobs of rounds no longer open.
         Reads the job store once."""
-        rounds = [r for r in await self.planbot.db(self.planbot.store.rounds, "open")
+        rounds = [r for r in await self.core.db(self.core.store.rounds, "open")
                   if r.source == "chat"]
         now = self.publisher.clock.now()
         jobs = {job.id: job for job in self.scheduler.get_jobs()}

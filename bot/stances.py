@@ -1,6 +1,6 @@
 """Emoji -> stance (agree / disagree / pass), after normalising how platforms spell emoji.
 
-The same stance arrives spelled many ways (platform-facts.md, "Emoji"): with a skin-tone
+The same stance arrives spelled many ways (docs/platform-facts.md, "Emoji"): with a skin-tone
 modifier U+1F3FB..U+1F3FF, with or without the variation selector U+FE0F, with a gender sign
 (🤷‍♀️), as a Slack short name (``+1``, ``thumbsup``, ``+1::skin-tone-4``), or as a custom emoji
 whose name an admin may rename (matched by id, Discord

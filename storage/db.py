@@ -72,3 +72,62 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+# What the drivers say, matched in order (libpq's texts: src/interfaces/libpq/fe-connect.c and
+# the server's auth.c / postinit.c, in English; SQLite's: https://www.sqlite.org/rescode.html).
+_FAILURES = (
+    ("missing_database", ("does not exist",), ("database",)),
+    ("bad_credentials", ("password authentication failed", "role", "no password supplied",
+                         "pg_hba.conf"), ()),
+    ("refused", ("connection refused", "no such file or directory"), ()),
+    ("unknown_host", ("could not translate host name", "failed to resolve host"), ()),
+    ("timeout", ("timeout expired", "timed out"), ()),
+    ("locked", ("database is locked",), ()),
+    ("read_only", ("readonly database", "read-only"), ()),
+    ("not_a_database", ("file is not a database", "database disk image is malformed"), ()),
+    ("cannot_open", ("unable to open database file",), ()),
+)
+
+
+def failure_kind(error: BaseException) -> str:
+    """Name the database failure behind ``error`` (a SQLAlchemy or driver exception):
+    ``missing_database``, ``bad_credentials``, ``refused``, ``unknown_host``, ``timeout``,
+    ``locked``, ``read_only``, ``not_a_database``, ``cannot_open``, ``missing_driver``,
+    ``bad_url``, ``schema_newer`` (the store was migrated by a newer planbot) or ``other``.
+
+    PostgreSQL connection failures carry no SQLSTATE in psycopg 3 (the server refuses before
+    a session exists), so the driver's message is read; a server answering in another
+    language than English gives ``other``.
+    """
+    from alembic.util import CommandError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if isinstance(error, ModuleNotFoundError | NoSuchModuleError):
+        return "missing_driver"
+    if isinstance(error, ArgumentError):
+        return "bad_url"
+    if isinstance(error, OSError):  # the SQLite file's folder could not be created
+        return "cannot_open"
+    if isinstance(error, CommandError) and "Can't locate revision" in str(error):
+        return "schema_newer"
+    text = str(getattr(error, "orig", None) or error).lower()
+    for kind, phrases, also in _FAILURES:
+        if any(p in text for p in phrases) and all(a in text for a in also):
+            return kind
+    return "other"
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str, bool]:
+    """``(current, head, known)``: the store's Alembic revision (None for an empty database),
+    the newest this code knows, and whether this code knows ``current`` (False: a newer
+    planbot migrated the store). Reads only. Raises ``SQLAlchemyError`` when the database is
+    unreachable."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return current, script.get_current_head() or "", known

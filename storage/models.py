@@ -289,3 +289,13 @@ class Digest(Base):
     status: Mapped[str] = mapped_column(String(10), default="claimed")
     content: Mapped[dict | None] = mapped_column(JSON)
     outputs: Mapped[dict | None] = mapped_column(JSON)
+
+
+class StoreSetting(Base):
+    """A fact about the store itself, by key: ``participant_secret_fingerprint`` ties the
+    store to the secret its pseudonyms were made with (``storage.identity``)."""
+
+    __tablename__ = "store_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
+from storage.identity import IdentityQueries
 from storage.plans import PlanQueries
 from storage.records import (
     MessageTarget,
@@ -24,7 +25,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
            "Store"]
 
 
-class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries):
+class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries,
+            IdentityQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

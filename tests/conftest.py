@@ -1,7 +1,7 @@
 """Suite-wide fixtures: fail any test during which a watched logger recorded an ERROR.
 
 discord.py and slack-bolt only log exceptions raised in handlers, so without this a broken
-handler leaves tests green (platform-facts.md, "Errors raised in event handlers ...").
+handler leaves tests green (docs/platform-facts.md, "Errors raised in event handlers ...").
 """
 
 from __future__ import annotations
@@ -37,6 +37,16 @@ def fail_on_logged_errors(request):
     if request.node.get_closest_marker("allow_logged_errors") is None and collector.records:
         lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in collector.records)
         pytest.fail(f"ERROR logged during test:\n{lines}")
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """No test reads or writes the machine's planbot home (``~/.local/share/planbot``): the
+    environment points PLANBOT_HOME and XDG_DATA_HOME at a fresh folder."""
+    home = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    monkeypatch.setenv("PLANBOT_HOME", str(home / "planbot"))
+    monkeypatch.delenv("PLANBOT_DATA_DIR", raising=False)
+    return home / "planbot"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_logged_errors: the test expects ERROR log records")

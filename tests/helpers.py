@@ -1,4 +1,4 @@
-"""Test helpers: a Planbot on a fresh store with the sample plan, and a recording platform.
+"""Test helpers: a core on a fresh store with the sample plan, and a recording platform.
 
 ``RecordingPlatform`` follows python-zulip-api's ``StubBotHandler``: it implements the
 ``ChatPlatform`` protocol in memory and records every call, for core tests that need no
@@ -14,9 +14,10 @@ from pathlib import Path
 
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core import Planbot
+from bot.core import Core
 from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
 from bot.plans import import_plan, sample_plan_paths
+from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
@@ -38,10 +39,10 @@ def make_store(url: str) -> Store:
     return Store(engine)
 
 
-def make_planbot(tmp_path: Path, *, facilitator_ids=frozenset({"facilitator"}),
+def make_core(tmp_path: Path, *, facilitator_ids=frozenset({"facilitator"}),
                  clock: ManualClock | None = None, database_url: str | None = None,
-                 **overrides) -> Planbot:
-    """A Planbot on a fresh store with the bundled sample plan imported as ``sample``.
+                 **overrides) -> Core:
+    """A core (:func:`bot.service.build.build_core`) on a fresh store with the bundled sample plan imported as ``sample``.
 
     ``facilitator_ids`` become both Discord role ids and Slack facilitator ids.
     """
@@ -54,7 +55,7 @@ def make_planbot(tmp_path: Path, *, facilitator_ids=frozenset({"facilitator"}),
     store = make_store(settings.database_url)
     clock = clock or ManualClock(START)
     import_plan(store, sample_plan_paths(), clock.now())
-    return Planbot(store, settings, clock)
+    return build_core(store, settings, clock)
 
 
 @dataclass

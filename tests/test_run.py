@@ -25,11 +25,11 @@ STANCES = ("agree", "disagree", "pass")
 
 def base_env(tmp_path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
-    return {**keep, "PLANBOT_DATA_DIR": str(tmp_path / "data"), "PARTICIPANT_SECRET": SECRET,
+    return {**keep, "PLANBOT_HOME": str(tmp_path / "data"), "PARTICIPANT_SECRET": SECRET,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'planbot.db'}", "LOG_FORMAT": "json"}
 
 
-class Planbot:
+class PlanbotProcess:
     """``python -m bot <args>`` in a subprocess; its stderr lines are collected as they come,
     so a test can wait for a log line (an event, not a sleep)."""
 
@@ -38,7 +38,7 @@ class Planbot:
         self._seen = asyncio.Condition()
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self, args: list[str], env: dict[str, str], cwd) -> Planbot:
+    async def start(self, args: list[str], env: dict[str, str], cwd) -> PlanbotProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
@@ -95,7 +95,7 @@ def check_store(store, platform: str, channel: str, burst, people: int) -> None:
         assert {s: counts[section_of[mid]][s] for s in STANCES} == expected
 
 
-def check_logs(runs: list[Planbot], secrets: list[str]) -> None:
+def check_logs(runs: list[PlanbotProcess], secrets: list[str]) -> None:
     for run in runs:
         records = run.records()  # every line is a JSON object
         assert any(r["message"] == "stopped" for r in records)
@@ -104,7 +104,7 @@ def check_logs(runs: list[Planbot], secrets: list[str]) -> None:
 
 
 async def test_run_without_platforms_explains_and_exits_2(tmp_path):
-    run = await Planbot().start(["run"], base_env(tmp_path), tmp_path)
+    run = await PlanbotProcess().start(["run"], base_env(tmp_path), tmp_path)
     assert await run.wait() == 2
     message = "\n".join(run.lines)
     assert "DISCORD_TOKEN" in message and "SLACK_BOT_TOKEN" in message
@@ -124,7 +124,7 @@ async def test_sigterm_during_a_slack_burst_loses_nothing_acknowledged(tmp_path)
            "SLACK_APP_TOKEN": slack.app_token, "SLACK_MODE": "socket",
            "SLACK_API_BASE": slack.base_url, "SLACK_FACILITATOR_IDS": facilitator,
            "LOG_LEVEL": "DEBUG"}
-    first, second = Planbot(), Planbot()
+    first, second = PlanbotProcess(), PlanbotProcess()
     try:
         await first.start(["run"], env, tmp_path)
         await slack.wait_connected(timeout=WAIT)
@@ -180,7 +180,7 @@ async def test_sigterm_during_a_discord_burst_loses_nothing(tmp_path):
                "DISCORD_GUILD_IDS": discord.guild.id,
                "DISCORD_FACILITATOR_ROLE_IDS": discord.facilitator_role.id}
         channel = discord.channel.id
-        first, second = Planbot(), Planbot()
+        first, second = PlanbotProcess(), PlanbotProcess()
         try:
             await first.start(["run"], env, tmp_path)
             await first.wait_log("reconciliation:")

@@ -3,10 +3,10 @@
 Modelled on discord.py's ``examples/advanced_startup.py`` (dependencies through the
 constructor, wiring in ``setup_hook``) and ``examples/reaction_roles.py`` (raw reaction events,
 so nothing depends on the message cache). Each raw gateway event is translated
-(:mod:`integrations.discord.translate`) and handed to ``Planbot.handle``; the core decides.
+(:mod:`integrations.discord.translate`) and handed to ``Core.handle``; the core decides.
 
 After every fresh session (start-up, or a reconnect that could not be resumed) ``on_ready``
-fires and the bot runs ``Planbot.reconcile`` to pick up what happened while it was away. A
+fires and the bot runs ``Core.reconcile`` to pick up what happened while it was away. A
 resumed session needs none: Discord replays the missed events.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 import discord
 from discord.ext import commands
 
-from bot.core import Planbot
+from bot.core import Core
 from bot.events import InboundEvent
 from integrations.discord import translate
 from integrations.discord.commands import (
@@ -52,18 +52,18 @@ def planbot_intents(*, message_content: bool) -> discord.Intents:
 class PlanbotDiscord(commands.Bot):
     """The Discord side of planbot.
 
-    ``core`` is the Planbot service. ``guild_ids``: sync the slash commands to these guilds
+    ``core`` is the :class:`bot.core.Core`. ``guild_ids``: sync the slash commands to these guilds
     (instant) instead of globally. ``reidentify_delay`` replaces discord.py's fixed 5 s pause
     before a non-initial IDENTIFY (the public ``before_identify_hook``). Other keyword options
     go to ``commands.Bot`` (e.g. ``guild_ready_timeout``).
 
-    :meth:`wait_idle` and :meth:`wait_reconciled` let tests and the demo wait for the bot
+    :meth:`wait_until_idle` and :meth:`wait_until_reconciled` let tests and the demo wait for the bot
     instead of sleeping.
     """
 
     def __init__(
         self,
-        core: Planbot,
+        core: Core,
         *,
         message_content: bool = True,
         guild_ids: frozenset[str] = frozenset(),
@@ -121,11 +121,11 @@ class PlanbotDiscord(commands.Bot):
             if self._busy == 0:
                 self._idle.set()
 
-    async def wait_idle(self) -> None:
+    async def wait_until_idle(self) -> None:
         """Return once no event handler or reconciliation is running."""
         await self._idle.wait()
 
-    async def wait_reconciled(self, count: int = 1) -> None:
+    async def wait_until_reconciled(self, count: int = 1) -> None:
         """Return once ``count`` reconciliations have finished since start."""
         async with self._reconciled:
             await self._reconciled.wait_for(lambda: self.reconciliations >= count)

@@ -2,7 +2,7 @@
 
 discord.py has no per-client base URL: the REST base (``discord.http.Route.BASE``) and the
 default gateway (``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``) are class attributes,
-so the change is process-wide (platform-facts.md, "Running the real libraries against local
+so the change is process-wide (docs/platform-facts.md, "Running the real libraries against local
 servers"). A plain ``Client``/``Bot`` never asks ``/gateway/bot``; READY's
 ``resume_gateway_url`` decides where a RESUME goes.
 """

@@ -1,6 +1,6 @@
 """planbot on Slack: a slack-bolt ``AsyncApp`` that translates and hands over to the core.
 
-:class:`SlackBot` gets the core (:class:`bot.core.Planbot`) and a Web API client through its
+:class:`SlackBot` gets the core (:class:`bot.core.Core`) and a Web API client through its
 constructor and registers:
 
 * ``/planbot <action> [options]`` (:mod:`integrations.slack.commands`): acknowledged at once
@@ -10,7 +10,7 @@ constructor and registers:
   (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
 * ``reaction_added``, ``reaction_removed`` and ``message`` (every subtype: replies,
   ``thread_broadcast``, ``message_changed``, ``message_deleted``; others are ignored quietly):
-  translated by :mod:`integrations.slack.translate` and passed to ``Planbot.handle``. A
+  translated by :mod:`integrations.slack.translate` and passed to ``Core.handle``. A
   listener exists for every subscribed event, since bolt answers 404 to an event nobody
   listens to and Slack would then retry it.
 
@@ -45,7 +45,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.core import Planbot
+from bot.core import Core
 from bot.events import Actor, CommandInvoked, InboundEvent
 from bot.i18n import language_of, translate
 from bot.reconcile import ReconcileReport
@@ -62,20 +62,26 @@ _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 class SlackBot:
-    """The Slack side of planbot, in Socket Mode (default) or HTTP mode.
+    """The Slack side of planbot, in Socket Mode (default) or HTTP mode; its lifecycle is
+    :class:`bot.platform.Adapter`'s.
 
     ``client`` should come from :func:`integrations.slack.client.make_web_client`.
     ``default_language`` answers users whose locale Slack does not give. ``handle_budget``
-    (seconds) bounds how long an event's store write may delay its ack.
+    (seconds) bounds how long an event's store write may delay its ack. ``mode``, ``host``
+    and ``port`` are :meth:`start`'s defaults (``SLACK_MODE``, ``SLACK_HOST``,
+    ``SLACK_PORT``).
     """
 
-    def __init__(self, planbot: Planbot, client: AsyncWebClient, *, app_token: str | None = None,
+    name = PLATFORM
+
+    def __init__(self, core: Core, client: AsyncWebClient, *, app_token: str | None = None,
                  signing_secret: str | None = None, command: str = "/planbot",
                  default_language: str = "fr", handle_budget: float = 2.0,
-                 clock: Clock | None = None) -> None:
-        self.planbot = planbot
+                 clock: Clock | None = None, mode: str = "socket", host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.core = core
         self.client = client
-        self.platform = SlackPlatform(client)
+        self._platform = SlackPlatform(client)
         self.directory = Directory(client)
         self.app_token = app_token
         self._signing_secret = signing_secret
@@ -94,33 +100,49 @@ class SlackBot:
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0
+        self._stopped = asyncio.Event()
+        self.mode, self.host, self.port = mode, host, port
+        self.url: str | None = None
+        """The HTTP-mode request URL to give Slack, once started."""
 
     @classmethod
-    def from_settings(cls, planbot: Planbot, settings: Settings, *,
-                      base_url: str = SLACK_API) -> SlackBot:
+    def from_settings(cls, core: Core, settings: Settings) -> SlackBot:
         """A bot from ``settings`` (``SLACK_BOT_TOKEN``, ``SLACK_APP_TOKEN``,
-        ``SLACK_SIGNING_SECRET``, the default language); ``base_url`` points elsewhere than
-        Slack (the local Slack). Raises ``ValueError`` without a bot token."""
+        ``SLACK_SIGNING_SECRET``, ``SLACK_MODE``/``HOST``/``PORT``, the default language);
+        ``SLACK_API_BASE`` points elsewhere than Slack (a local Slack). Raises ``ValueError``
+        without a bot token."""
         if not settings.slack_bot_token:
             raise ValueError("SLACK_BOT_TOKEN is not set")
-        return cls(planbot, make_web_client(settings.slack_bot_token, base_url=base_url),
-                   app_token=settings.slack_app_token,
+        client = make_web_client(settings.slack_bot_token,
+                                 base_url=settings.slack_api_base or SLACK_API)
+        return cls(core, client, app_token=settings.slack_app_token,
                    signing_secret=settings.slack_signing_secret,
-                   default_language=settings.language, clock=planbot.clock)
+                   default_language=settings.language, clock=core.clock,
+                   mode=settings.slack_mode, host=settings.slack_host, port=settings.slack_port)
 
     # -- running ------------------------------------------------------------------------
 
-    async def start(self, mode: str = "socket", *, host: str = "127.0.0.1", port: int = 0) -> str | None:
-        """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``); in HTTP mode returns
-        the request URL served on ``host:port``."""
+    @property
+    def platform(self) -> SlackPlatform:
+        return self._platform
+
+    async def start(self, mode: str | None = None, *, host: str | None = None,
+                    port: int | None = None) -> None:
+        """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``; default the
+        constructor's); in HTTP mode :attr:`url` is then the request URL served on
+        ``host:port``. Raises ``ValueError`` for a mode without its token or secret."""
+        mode = mode or self.mode
+        self.core.attach(self.platform)
         if mode == "socket":
             await self.start_socket_mode()
-            return None
-        if mode == "http":
+        elif mode == "http":
             if not self._signing_secret:
                 raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
-            return await self.start_http(host, port)
-        raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
+            self.url = await self.start_http(host or self.host,
+                                             self.port if port is None else port)
+        else:
+            raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
+        _log.info("Slack connected (%s mode%s)", mode, f", {self.url}" if self.url else "")
 
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode with the app-level token (``xapp-``); reconcile on every
@@ -149,9 +171,10 @@ class SlackBot:
             await self._socket.close_async()
         if self._http is not None:
             await self._http.cleanup()
-        await self.wait_idle()
+        self._stopped.set()
+        await self.wait_until_idle()
 
-    async def wait_idle(self, timeout: float = 5.0) -> None:
+    async def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Wait until background work (reconciliations, late store writes) is done."""
         async def _drain() -> None:
             while self._tasks:
@@ -161,13 +184,19 @@ class SlackBot:
     async def reconcile(self) -> ReconcileReport:
         """Apply what Slack holds and the store missed (one pass at a time)."""
         async with self._reconcile_lock:
-            report = await self.planbot.reconcile(self.platform)
+            report = await self.core.reconcile(self.platform)
         async with self._reconciled:
             self.reconciliations += 1
             self._reconciled.notify_all()
         return report
 
-    async def wait_reconciled(self, count: int, timeout: float = 5.0) -> None:
+    async def wait_until_closed(self) -> BaseException | None:
+        """Socket Mode reconnects by itself and the HTTP server runs until stopped: this
+        returns only after :meth:`stop`."""
+        await self._stopped.wait()
+        return None
+
+    async def wait_until_reconciled(self, count: int = 1, timeout: float = 5.0) -> None:
         """Wait until ``count`` reconciliation passes have finished since start."""
         async def _wait() -> None:
             async with self._reconciled:
@@ -204,7 +233,7 @@ class SlackBot:
         """Hand ``event`` to the core before the ack, within ``handle_budget`` (module doc)."""
         if event is None:
             return
-        task = asyncio.ensure_future(self.planbot.handle(event))
+        task = asyncio.ensure_future(self.core.handle(event))
         try:
             await asyncio.wait_for(asyncio.shield(task), self.handle_budget)
         except TimeoutError:
@@ -239,7 +268,7 @@ class SlackBot:
             action=parsed.action, args=parsed.args, locale=locale,
             roles=await self.directory.groups_of(user_id))
         try:
-            reply = await self.planbot.run_command(cmd, self.platform)
+            reply = await self.core.run_command(cmd, self.platform)
         except Exception as err:  # noqa: BLE001 - any failure still gets the user an answer
             if isinstance(err, SlackApiError) and err.response.get("error") in _CHANNEL_PROBLEMS:
                 _log.warning("/planbot %s: %s", parsed.action, err.response.get("error"))

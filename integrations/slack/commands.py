@@ -5,8 +5,9 @@ https://api.slack.com/interactivity/slash-commands#app_command_handling). Option
 (``plan=sample sections=a,b closes=7d``) or positional in the order of :data:`POSITIONAL`
 (``/planbot open sample a,b 7d``). With "escape channels" on in the manifest, a channel typed as
 ``#plan`` arrives as ``<#C123|plan>`` and is reduced to its id. The actions and their options
-are the core's (notes/core_api.md); only the spelling is Slack's. Answers come from the core's
-catalogues (``slack.*`` ids); the French action aliases are input words, kept here.
+are the core's (:data:`bot.commands.ACTIONS`); only the spelling is Slack's. Answers come
+from the core's catalogues (``slack.*`` ids); the French action aliases are input words,
+kept here.
 """
 
 from __future__ import annotations

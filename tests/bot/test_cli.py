@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.service.cli import main
 from bot.plans import sample_plan_paths
 
 POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"
@@ -18,7 +18,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for key in ("DATABASE_URL", "PARTICIPANT_SECRET", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("PLANBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
     return tmp_path
 

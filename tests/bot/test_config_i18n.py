@@ -10,7 +10,7 @@ from bot.i18n import LOCALES, language_of, translate, translate_plural
 
 
 def test_every_bad_key_reported_at_once_without_secret_values(tmp_path):
-    env = {"PLANBOT_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "not-a-token-SECRETVALUE",
+    env = {"PLANBOT_HOME": str(tmp_path), "SLACK_BOT_TOKEN": "not-a-token-SECRETVALUE",
            "SLACK_MODE": "carrier-pigeon", "DIGEST_TIME": "25:99",
            "DIGEST_TIMEZONE": "Mars/Olympus", "PARTICIPANT_SECRET": "short",
            "DISCORD_FACILITATOR_ROLE_IDS": "abc"}
@@ -28,14 +28,74 @@ def test_every_bad_key_reported_at_once_without_secret_values(tmp_path):
 
 def test_defaults_and_dotenv(tmp_path):
     (tmp_path / ".env").write_text("PLANBOT_LANGUAGE=en\nDIGEST_DAY=friday\n")
-    settings = Settings.load({"PLANBOT_DATA_DIR": str(tmp_path)}, env_file=tmp_path / ".env")
+    settings = Settings.load({"PLANBOT_HOME": str(tmp_path)}, env_file=tmp_path / ".env")
     assert settings.language == "en" and settings.digest_day == "fri"
     assert str(settings.timezone) == "America/Montreal"
     assert settings.database_url.startswith("sqlite:///")
     assert len(settings.participant_secret) >= 32
-    assert Settings.load({"PLANBOT_DATA_DIR": str(tmp_path)}, env_file=None) \
+    assert Settings.load({"PLANBOT_HOME": str(tmp_path)}, env_file=None) \
         .participant_secret == settings.participant_secret
     assert "participant_secret" not in repr(settings)
+
+
+def test_repr_shows_no_secret_and_no_database_password(tmp_path):
+    env = {"PLANBOT_HOME": str(tmp_path), "PARTICIPANT_SECRET": "pseudonym-key-TOPSECRET1",
+           "DISCORD_TOKEN": "discord-TOPSECRET2", "SLACK_BOT_TOKEN": "xoxb-TOPSECRET3",
+           "SLACK_APP_TOKEN": "xapp-TOPSECRET4", "SLACK_SIGNING_SECRET": "TOPSECRET5",
+           "DATABASE_URL": "postgresql://planbot:TOPSECRET6@db:5432/planbot"}
+    settings = Settings.load(env, env_file=None)
+    assert settings.database_url == env["DATABASE_URL"]
+    shown = repr(settings)
+    assert "TOPSECRET" not in shown and "TOPSECRET" not in str(settings)
+    assert "database_url='postgresql://planbot:***@db:5432/planbot'" in shown
+    assert "slack_mode='socket'" in shown and "discord_token" not in shown
+    query = Settings.load(dict(env, DATABASE_URL="postgresql://db/p?user=u&password=TOPSECRET7"),
+                          env_file=None)
+    assert "TOPSECRET" not in repr(query) and "user=u&password=***" in repr(query)
+    local = Settings.load({"PLANBOT_HOME": str(tmp_path)}, env_file=None)
+    assert f"database_url='{local.database_url}'" in repr(local)  # nothing to hide there
+
+
+def test_every_key_group_reports_its_problems_together(tmp_path):
+    (tmp_path / "file").write_text("")
+    env = {"PLANBOT_HOME": str(tmp_path / "file"), "DATABASE_URL": "no-scheme",
+           "PLANBOT_LANGUAGE": "de", "STANCE_EMOJI": "garbage", "DISCORD_GUILD_IDS": "1,x",
+           "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "wrong", "SLACK_PORT": "70000",
+           "DIGEST_DAY": "someday", "REMINDER_BEFORE": "soon", "LOG_FORMAT": "xml",
+           "LOG_LEVEL": "loud", "DISCORD_API_BASE": "ftp://x", "SLACK_API_BASE": "nope"}
+    try:
+        Settings.load(env, env_file=None)
+    except ConfigError as err:
+        assert set(err.problems) == {
+            "PLANBOT_HOME", "DATABASE_URL", "PLANBOT_LANGUAGE", "STANCE_EMOJI",
+            "DISCORD_GUILD_IDS", "SLACK_APP_TOKEN", "SLACK_PORT", "DIGEST_DAY",
+            "REMINDER_BEFORE", "LOG_FORMAT", "LOG_LEVEL", "DISCORD_API_BASE",
+            "DISCORD_GATEWAY_URL", "SLACK_API_BASE"}
+        assert err.problems["DISCORD_GATEWAY_URL"] == \
+            "set together with DISCORD_API_BASE, or neither"
+    else:
+        raise AssertionError("bad settings were accepted")
+
+
+def test_settings_read_every_key(tmp_path):
+    env = {"PLANBOT_HOME": str(tmp_path), "PLANBOT_LANGUAGE": "EN",
+           "DISCORD_TOKEN": "t", "DISCORD_FACILITATOR_ROLE_IDS": "1, 2", "DISCORD_GUILD_IDS": "3",
+           "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_MODE": "HTTP", "SLACK_SIGNING_SECRET": "s",
+           "SLACK_PORT": "8080", "SLACK_FACILITATOR_IDS": "U1,S2", "SLACK_HOST": "0.0.0.0",
+           "DIGEST_DAY": "Wednesday", "DIGEST_TIME": "17:30", "DIGEST_TIMEZONE": "Europe/Paris",
+           "REMINDER_BEFORE": "2d", "LOG_FORMAT": "JSON", "LOG_LEVEL": "debug",
+           "DISCORD_API_BASE": "http://127.0.0.1:1/api", "DISCORD_GATEWAY_URL": "ws://127.0.0.1:2",
+           "SLACK_API_BASE": "http://127.0.0.1:3/api/"}
+    s = Settings.load(env, env_file=None, slack_host="127.0.0.2")
+    assert (s.language, s.slack_mode, s.slack_port, s.log_format, s.log_level) == \
+        ("en", "http", 8080, "json", "DEBUG")
+    assert s.discord_facilitator_role_ids == {"1", "2"} and s.discord_guild_ids == {"3"}
+    assert s.facilitator_ids == {"1", "2", "U1", "S2"} and s.slack_host == "127.0.0.2"
+    assert (s.digest_day, s.digest_time.isoformat(), str(s.timezone)) == \
+        ("wed", "17:30:00", "Europe/Paris")
+    assert s.reminder_before.days == 2 and s.discord_enabled and s.slack_enabled
+    assert (s.discord_api_base, s.discord_gateway_url, s.slack_api_base) == (
+        "http://127.0.0.1:1/api", "ws://127.0.0.1:2", "http://127.0.0.1:3/api/")
 
 
 def _fields(text: str) -> set[str]:

@@ -24,7 +24,7 @@ from bot.digests.opinion_map import GROUP_STYLES, render_map
 from bot.digests.render_html import render_html
 from bot.findings import analyse_round
 from tests.bot.digest_fixtures import busy_round
-from tests.helpers import START, make_planbot
+from tests.helpers import START, make_core
 
 WIDTH, HEIGHT = 1000, 2400
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -55,7 +55,7 @@ def pages(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
 
     async def build():
-        pb = make_planbot(folder)
+        pb = make_core(folder)
         round_id, _ = await busy_round(pb, people=16, reply_text="Idée $\\undefined$ 🎉 n° {i}")
         period = Period(START, START + timedelta(days=7))
         analysis = analyse_round(pb.store, round_id)

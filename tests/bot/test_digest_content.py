@@ -21,9 +21,8 @@ from bot.digests.render_md import render_markdown
 from bot.events import Actor, Emoji, ReactionAdded
 from bot.findings import analyse_round
 from bot.i18n import translate
-from bot.publish import DigestPublisher
 from tests.bot.digest_fixtures import DISCORD, busy_round
-from tests.helpers import START, make_planbot
+from tests.helpers import START, make_core
 
 WEEK = Period(START, START + timedelta(days=7))
 EXPLAINED = ("consensus", "divides", "most_agreed", "division", "bridging", "map", "gap")
@@ -41,7 +40,7 @@ async def react(pb, message_id: str, user: str, emoji: str, at=START + timedelta
 
 @pytest.fixture
 async def pb(tmp_path):
-    planbot = make_planbot(tmp_path)
+    planbot = make_core(tmp_path)
     yield planbot
     planbot.close()
 
@@ -168,7 +167,8 @@ async def test_opinion_map_has_groups_letters_and_no_identifier(pb):
 
 async def test_what_moved_since_the_last_digest_and_the_last_round(pb):
     round_id, platforms = await busy_round(pb, people=16)
-    publisher = DigestPublisher(pb, platforms)
+    pb.platforms.update(platforms)
+    publisher = pb.digest_publisher
     first = await publisher.publish(round_id, "weekly", end=START + timedelta(days=7))
     assert first.rendered.digest.moved == ()
     for i in range(10):  # reply 1 in the first thread wins broad support
@@ -183,8 +183,8 @@ async def test_what_moved_since_the_last_digest_and_the_last_round(pb):
 
     pb.store.close_round(round_id, START + timedelta(days=15))
     pb.clock.set(START + timedelta(days=16))
-    new_round, _, _ = await pb.open_round(plan="sample", platform=platforms["discord"],
-                                          channel=DISCORD)
+    new_round, _, _ = await pb.rounds.open(plan="sample", platform=platforms["discord"],
+                                           channel=DISCORD)
     d = build_digest(pb.store, new_round, Period(START + timedelta(days=16),
                                                   START + timedelta(days=20)))
     (moved,) = d.moved

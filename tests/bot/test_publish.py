@@ -12,9 +12,8 @@ from bot.digests.build import Period, build_digest
 from bot.digests.render_md import render_markdown
 from bot.events import Actor, CommandInvoked
 from bot.findings import analyse_round
-from bot.publish import DigestPublisher
 from tests.bot.digest_fixtures import DISCORD, SLACK, busy_round
-from tests.helpers import START, make_planbot
+from tests.helpers import START, make_core
 from tests.integrations.two_platforms import (
     SLACK_CHANNEL,
     SLACK_FACILITATOR,
@@ -23,9 +22,8 @@ from tests.integrations.two_platforms import (
 
 
 @pytest.fixture
-def pb(tmp_path):
-    core = make_planbot(tmp_path)
-    core.digest_publisher = DigestPublisher(core)
+def core(tmp_path):
+    core = make_core(tmp_path)
     yield core
     core.close()
 
@@ -37,53 +35,53 @@ def digest_command(channel, locale="fr"):
                           roles=frozenset({"facilitator"}))
 
 
-async def test_digest_command_posts_in_that_channel_and_records_ids(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
-    pb.clock.advance(timedelta(days=2))
+async def test_digest_command_posts_in_that_channel_and_records_ids(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
+    core.clock.advance(timedelta(days=2))
 
-    reply = await pb.run_command(digest_command(SLACK), platforms["slack"])
+    reply = await core.run_command(digest_command(SLACK), platforms["slack"])
 
     assert f"{round_id}" in reply.text and "publiée" in reply.text
     assert platforms["discord"].digests == []
     ((channel, post),) = platforms["slack"].digests
     assert channel == SLACK and {"digest.png", "opinion-map.png"} <= set(post.files)
     assert all(len(b["text"]["text"]) <= 3000 for p in post.parts for b in p["blocks"])
-    (digest,) = pb.store.digests(round_id)
+    (digest,) = core.store.digests(round_id)
     assert digest["kind"] == "on_demand" and digest["status"] == "posted"
     assert [m[0] for m in digest["messages"]] == ["slack"] * len(post.parts)
     assert [m[3] for m in digest["messages"]] == list(range(len(post.parts)))
 
 
-async def test_on_demand_weekly_and_cli_say_the_same(pb):
-    round_id, platforms = await busy_round(pb)
-    publisher = pb.digest_publisher
-    publisher.platforms.update(platforms)
+async def test_on_demand_weekly_and_cli_say_the_same(core):
+    round_id, platforms = await busy_round(core)
+    publisher = core.digest_publisher
+    core.platforms.update(platforms)
     end = START + timedelta(days=7)
-    pb.clock.set(end)
+    core.clock.set(end)
     on_demand = await publisher(round_id, "on_demand", platforms["discord"], DISCORD)
     weekly = await publisher.publish(round_id, "weekly", end=end)
     # What `planbot digest` prints for the same period (bot/cli.py _digest).
-    cli = render_markdown(build_digest(pb.store, round_id, Period(START, end),
-                                       analysis=analyse_round(pb.store, round_id)))
+    cli = render_markdown(build_digest(core.store, round_id, Period(START, end),
+                                       analysis=analyse_round(core.store, round_id)))
     assert on_demand.rendered.markdown == weekly.rendered.markdown == cli
-    stored = {d["kind"]: d for d in pb.store.digests(round_id)}
+    stored = {d["kind"]: d for d in core.store.digests(round_id)}
     assert stored["weekly"]["outputs"]["md"] == cli
     assert stored["weekly"]["content"]["participation"]["stances"] == 96
 
 
-async def test_a_long_digest_is_split_and_every_part_posted_in_order(pb):
+async def test_a_long_digest_is_split_and_every_part_posted_in_order(core):
     long_reply = ("This proposal needs a budget line before anyone can judge it. " * 40).strip()
-    round_id, platforms = await busy_round(pb, people=40, reply_text=long_reply + " {i}")
-    pb.digest_publisher.platforms.update(platforms)
-    result = await pb.digest_publisher.publish(round_id, "weekly",
+    round_id, platforms = await busy_round(core, people=40, reply_text=long_reply + " {i}")
+    core.platforms.update(platforms)
+    result = await core.digest_publisher.publish(round_id, "weekly",
                                                end=START + timedelta(days=7))
 
     discord_post = platforms["discord"].digests[0][1]
     slack_post = platforms["slack"].digests[0][1]
     assert len(discord_post.parts) > 1
     assert all(len(p["content"]) <= 2000 for p in discord_post.parts)
-    recorded = [(m[0], m[3]) for m in pb.store.digests(round_id)[0]["messages"]]
+    recorded = [(m[0], m[3]) for m in core.store.digests(round_id)[0]["messages"]]
     assert recorded == [("discord", i) for i in range(len(discord_post.parts))] + \
         [("slack", i) for i in range(len(slack_post.parts))]
     # Order: the parts, joined, read as the whole Markdown does.
@@ -93,23 +91,23 @@ async def test_a_long_digest_is_split_and_every_part_posted_in_order(pb):
     assert positions == sorted(positions)
 
 
-async def test_a_claimed_period_is_not_posted_again(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
+async def test_a_claimed_period_is_not_posted_again(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
     end = START + timedelta(days=7)
-    first = await pb.digest_publisher.publish(round_id, "weekly", end=end)
-    second = await pb.digest_publisher.publish(round_id, "weekly", end=end)
+    first = await core.digest_publisher.publish(round_id, "weekly", end=end)
+    second = await core.digest_publisher.publish(round_id, "weekly", end=end)
     assert first.digest_id is not None and second.digest_id is None
     assert len(platforms["discord"].digests) == 1
 
 
-async def test_nothing_is_claimed_when_no_channel_is_connected(pb):
-    round_id, platforms = await busy_round(pb)
+async def test_nothing_is_claimed_when_no_channel_is_connected(core):
+    round_id, platforms = await busy_round(core)
     end = START + timedelta(days=7)
-    assert (await pb.digest_publisher.publish(round_id, "weekly", end=end)).digest_id is None
-    assert pb.store.digests(round_id) == []
-    pb.digest_publisher.platforms["slack"] = platforms["slack"]  # Discord still down
-    result = await pb.digest_publisher.publish(round_id, "weekly", end=end)
+    assert (await core.digest_publisher.publish(round_id, "weekly", end=end)).digest_id is None
+    assert core.store.digests(round_id) == []
+    core.attach(platforms["slack"])  # Discord still down
+    result = await core.digest_publisher.publish(round_id, "weekly", end=end)
     assert result.digest_id is not None
     assert [m.channel.platform for m in result.posted] == ["slack"]
 
@@ -124,9 +122,7 @@ async def both(tmp_path):
 
     # The local Discord dates messages by the wall clock: start the core there too.
     async with two_platforms(tmp_path, [(SLACK_FACILITATOR, "fanny", "en-US")],
-                             clock=ManualClock(datetime.now(UTC))) as (core, h, slack, app):
-        core.digest_publisher = DigestPublisher(core, {"discord": h.bot.platform,
-                                                       "slack": app.platform})
+                             clock=ManualClock(datetime.now(UTC))) as (core, h, slack, _app):
         yield core, h, slack
 
 
@@ -172,72 +168,72 @@ async def test_long_digest_posted_in_order_on_both_real_platforms(both):
     assert recorded == [("discord", m.id) for m in weekly] + [("slack", m.ts) for m in slack_posts]
 
 
-async def test_a_facilitators_close_posts_the_final_digest_everywhere(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
-    pb.clock.advance(timedelta(days=2))
+async def test_a_facilitators_close_posts_the_final_digest_everywhere(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
+    core.clock.advance(timedelta(days=2))
     close = CommandInvoked(platform="discord", workspace_id=DISCORD.workspace_id,
                            channel_id=DISCORD.channel_id, occurred_at=START,
                            actor=Actor("facilitator"), action="close", locale="en",
                            roles=frozenset({"facilitator"}))
-    reply = await pb.run_command(close, platforms["discord"])
+    reply = await core.run_command(close, platforms["discord"])
     assert reply.text == f"Round #{round_id} closed."
     assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
-    (digest,) = pb.store.digests(round_id)
+    (digest,) = core.store.digests(round_id)
     assert digest["kind"] == "final" and digest["status"] == "posted"
 
 
-async def test_two_digest_clicks_in_a_minute_post_one_digest(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
-    pb.clock.advance(timedelta(days=2))
-    first = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
-    pb.clock.advance(timedelta(milliseconds=300))
-    second = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+async def test_two_digest_clicks_in_a_minute_post_one_digest(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
+    core.clock.advance(timedelta(days=2))
+    first = await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    core.clock.advance(timedelta(milliseconds=300))
+    second = await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
     assert "posted" in first.text and "just posted" in second.text
     assert len(platforms["slack"].digests) == 1
 
 
-async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_posted(pb):
-    round_id, platforms = await busy_round(pb)
-    publisher = pb.digest_publisher
-    publisher.platforms.update(platforms)
+async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_posted(core):
+    round_id, platforms = await busy_round(core)
+    publisher = core.digest_publisher
+    core.platforms.update(platforms)
     end = START + timedelta(days=7)
-    pb.clock.set(end)
-    start = pb.store.get_round(round_id).opened_at
+    core.clock.set(end)
+    start = core.store.get_round(round_id).opened_at
     # A process claimed the weekly period, posted on Discord, then died.
-    dead = pb.store.claim_digest(round_id, "weekly", start, end, end)
-    pb.store.record_messages(None, [("discord", DISCORD.workspace_id, DISCORD.channel_id,
+    dead = core.store.claim_digest(round_id, "weekly", start, end, end)
+    core.store.record_messages(None, [("discord", DISCORD.workspace_id, DISCORD.channel_id,
                                      "999", None, 0)], digest_id=dead)
     assert (await publisher.publish(round_id, "weekly", end=end)).digest_id is None
-    pb.clock.advance(timedelta(minutes=20))
+    core.clock.advance(timedelta(minutes=20))
     taken = await publisher.publish(round_id, "weekly", end=end)
     assert taken.digest_id == dead
     assert platforms["discord"].digests == [] and len(platforms["slack"].digests) == 1
     assert taken.rendered.digest.start == start
 
 
-async def test_digest_clicks_across_a_minute_and_in_two_channels(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
-    pb.clock.set(datetime(2026, 11, 4, 14, 0, 59, tzinfo=UTC))
-    await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
-    pb.clock.advance(timedelta(seconds=2))
-    again = await pb.run_command(digest_command(SLACK, "en"), platforms["slack"])
+async def test_digest_clicks_across_a_minute_and_in_two_channels(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
+    core.clock.set(datetime(2026, 11, 4, 14, 0, 59, tzinfo=UTC))
+    await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
+    core.clock.advance(timedelta(seconds=2))
+    again = await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
     assert "just posted" in again.text and len(platforms["slack"].digests) == 1
-    other = await pb.run_command(digest_command(DISCORD, "en"), platforms["discord"])
+    other = await core.run_command(digest_command(DISCORD, "en"), platforms["discord"])
     assert "just posted" not in other.text and len(platforms["discord"].digests) == 1
 
 
-async def test_a_round_gets_one_final_digest_however_it_is_closed(pb):
-    round_id, platforms = await busy_round(pb)
-    pb.digest_publisher.platforms.update(platforms)
-    pb.clock.advance(timedelta(days=2))
+async def test_a_round_gets_one_final_digest_however_it_is_closed(core):
+    round_id, platforms = await busy_round(core)
+    core.platforms.update(platforms)
+    core.clock.advance(timedelta(days=2))
     close = CommandInvoked(platform="discord", workspace_id=DISCORD.workspace_id,
                            channel_id=DISCORD.channel_id, occurred_at=START,
                            actor=Actor("facilitator"), action="close",
                            roles=frozenset({"facilitator"}))
-    await pb.run_command(close, platforms["discord"])
-    pb.clock.advance(timedelta(seconds=3))
-    assert (await pb.digest_publisher(round_id, "final")).digest_id is None
-    assert [d["kind"] for d in pb.store.digests(round_id)] == ["final"]
+    await core.run_command(close, platforms["discord"])
+    core.clock.advance(timedelta(seconds=3))
+    assert (await core.digest_publisher(round_id, "final")).digest_id is None
+    assert [d["kind"] for d in core.store.digests(round_id)] == ["final"]

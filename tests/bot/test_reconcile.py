@@ -7,22 +7,22 @@ import itertools
 
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef, ReactionState
-from tests.helpers import START, RecordingPlatform, make_planbot
+from tests.helpers import START, RecordingPlatform, make_core
 
 CHANNEL = ChannelRef("discord", "g1", "c1")
 
 
-def counts(pb, round_id):
+def counts(core, round_id):
     return [(c["kind"], c["agree"], c["disagree"], c["pass"])
-            for c in pb.store.statement_counts(round_id)]
+            for c in core.store.statement_counts(round_id)]
 
 
 async def test_reconcile_backfills_and_withdraws_idempotently(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     platform = RecordingPlatform()
-    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=CHANNEL, platform=platform)
     # Live: u1 agrees with section 1 (message 1000); the bot's own seed reaction is there too.
-    await pb.handle(ReactionAdded(platform="discord", workspace_id="g1", channel_id="c1",
+    await core.handle(ReactionAdded(platform="discord", workspace_id="g1", channel_id="c1",
                                   occurred_at=START, actor=Actor("u1"), message_id="1000",
                                   emoji=Emoji("👍")))
     # While the bot was away: u1 removed 👍, u2 put 👎, u3 replied in thread 1001 and u4
@@ -35,43 +35,43 @@ async def test_reconcile_backfills_and_withdraws_idempotently(tmp_path):
         text="Et les régions éloignées ?")]
     platform.reactions["7000"] = [ReactionState(Emoji("👍🏾"), ("u4",))]
 
-    report = await pb.reconcile(platform)
+    report = await core.reconcile(platform)
     assert (report.replies_added, report.reactions_added, report.reactions_removed) == (1, 2, 1)
-    after = counts(pb, round_id)
+    after = counts(core, round_id)
     assert after[0] == ("section", 0, 1, 0)
     assert after[-1] == ("reply", 1, 0, 0)
 
-    again = await pb.reconcile(platform)
+    again = await core.reconcile(platform)
     assert (again.replies_added, again.reactions_added, again.reactions_removed) == (0, 0, 0)
-    assert counts(pb, round_id) == after
-    pb.close()
+    assert counts(core, round_id) == after
+    core.close()
 
 
 async def test_live_reaction_during_reconciliation_is_not_withdrawn(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     platform = RecordingPlatform()
-    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=CHANNEL, platform=platform)
     original = platform.fetch_reactions
 
     async def fetch_while_a_live_event_lands(channel, message_id):
         if message_id == "1003":
-            await pb.handle(ReactionAdded(platform="discord", workspace_id="g1",
+            await core.handle(ReactionAdded(platform="discord", workspace_id="g1",
                                           channel_id="c1", occurred_at=START,
                                           actor=Actor("u9"), message_id="1000",
                                           emoji=Emoji("👍")))
         return await original(channel, message_id)
 
     platform.fetch_reactions = fetch_while_a_live_event_lands
-    report = await pb.reconcile(platform)
+    report = await core.reconcile(platform)
     assert report.reactions_removed == 0
-    assert counts(pb, round_id)[0] == ("section", 1, 0, 0)
-    pb.close()
+    assert counts(core, round_id)[0] == ("section", 1, 0, 0)
+    core.close()
 
 
 async def test_replies_edited_or_deleted_while_away_are_caught_up(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     platform = RecordingPlatform()
-    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=platform)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=CHANNEL, platform=platform)
 
     def reply(mid, text):
         return ReplyPosted(platform="discord", workspace_id="g1", channel_id="1001",
@@ -79,44 +79,44 @@ async def test_replies_edited_or_deleted_while_away_are_caught_up(tmp_path):
                            thread_id="1001", text=text)
 
     for mid, text in (("7000", "Avant"), ("7001", "Supprimée"), ("7002", "Inchangée")):
-        await pb.handle(reply(mid, text))
+        await core.handle(reply(mid, text))
     platform.replies["1001"] = [reply("7000", "Après"), reply("7002", "Inchangée")]
 
-    report = await pb.reconcile(platform)
+    report = await core.reconcile(platform)
     assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 1, 1)
-    texts = [c["text"] for c in pb.store.statement_counts(round_id)
+    texts = [c["text"] for c in core.store.statement_counts(round_id)
              if c["kind"] == "reply" and c["deleted_at"] is None]
     assert texts == ["Après", "Inchangée"]
-    again = await pb.reconcile(platform)
+    again = await core.reconcile(platform)
     assert (again.replies_added, again.replies_edited, again.replies_deleted) == (0, 0, 0)
-    pb.close()
+    core.close()
 
 
 async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
     from bot.platform import ChannelRef as Ref
 
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     discord = RecordingPlatform()
     slack = RecordingPlatform(name="slack", _ids=itertools.count(5000))
-    pb.platforms.update(discord=discord, slack=slack)
-    round_id, _, _ = await pb.open_round(plan="sample", channel=CHANNEL, platform=discord)
-    await pb.open_round(plan="sample", channel=Ref("slack", "T1", "C1"), platform=slack)
+    core.platforms.update(discord=discord, slack=slack)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=CHANNEL, platform=discord)
+    await core.rounds.open(plan="sample", channel=Ref("slack", "T1", "C1"), platform=slack)
     reply = ReplyPosted(platform="discord", workspace_id="g1", channel_id="1001",
                         occurred_at=START, actor=Actor("u3"), message_id="7000",
                         thread_id="1001", text="Et les régions éloignées ? @everyone")
-    assert await pb.handle(reply)
-    assert not await pb.handle(reply)
-    await pb.settle_relays()
+    assert await core.handle(reply)
+    assert not await core.handle(reply)
+    await core.settle_relays()
     ((channel, thread, text),) = slack.copies
     assert channel == Ref("slack", "T1", "C1") and thread == "5001"  # the same section
     assert text == "💬 Sur Discord : Et les régions éloignées ? @everyone"
     assert discord.copies == []
     # A stance on the Slack copy counts for the same statement.
-    copy_id = pb.store.statement_messages(
-        pb.store.find_message("discord", "1001", "7000").statement_id)[-1][2]
-    assert await pb.handle(ReactionAdded(platform="slack", workspace_id="T1", channel_id="C1",
+    copy_id = core.store.statement_messages(
+        core.store.find_message("discord", "1001", "7000").statement_id)[-1][2]
+    assert await core.handle(ReactionAdded(platform="slack", workspace_id="T1", channel_id="C1",
                                          occurred_at=START, actor=Actor("U9"),
                                          message_id=copy_id, emoji=Emoji("+1")))
-    replies = [c for c in pb.store.statement_counts(round_id) if c["kind"] == "reply"]
+    replies = [c for c in core.store.statement_counts(round_id) if c["kind"] == "reply"]
     assert [(r["agree"], r["platform"]) for r in replies] == [(1, "discord")]
-    pb.close()
+    core.close()

@@ -7,7 +7,7 @@ import itertools
 
 from bot.events import Actor, ReplyDeleted, ReplyPosted
 from bot.platform import ChannelRef
-from tests.helpers import START, RecordingPlatform, make_planbot
+from tests.helpers import START, RecordingPlatform, make_core
 
 D1 = ChannelRef("discord", "g1", "c1")
 D2 = ChannelRef("discord", "g1", "c2")
@@ -20,8 +20,8 @@ def reply(thread: str, mid: str, text: str) -> ReplyPosted:
                        thread_id=thread, text=text)
 
 
-def live_replies(pb, round_id):
-    return [(c["text"], c["deleted_at"] is not None) for c in pb.store.statement_counts(round_id)
+def live_replies(core, round_id):
+    return [(c["text"], c["deleted_at"] is not None) for c in core.store.statement_counts(round_id)
             if c["kind"] == "reply"]
 
 
@@ -45,60 +45,60 @@ class HistoryPlatform(RecordingPlatform):
 
 
 async def test_two_channels_of_one_platform_reconcile_without_touching_the_reply(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     discord = HistoryPlatform()
     discord.copy_ids = []
-    pb.platforms["discord"] = discord
-    round_id, _, _ = await pb.open_round(plan="sample", channel=D1, platform=discord)
-    await pb.open_round(plan="sample", channel=D2, platform=discord)
-    await pb.handle(reply("1000", "7000", "La fibre d’abord"))
-    await pb.settle_relays()
+    core.attach(discord)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
+    await core.rounds.open(plan="sample", channel=D2, platform=discord)
+    await core.handle(reply("1000", "7000", "La fibre d’abord"))
+    await core.settle_relays()
     ((channel, thread, _),) = discord.copies
     assert channel == D2 and thread == "1008"
     discord.replies["1000"] = [reply("1000", "7000", "La fibre d’abord")]
-    report = await pb.reconcile(discord)
+    report = await core.reconcile(discord)
     assert (report.replies_edited, report.replies_deleted, report.copies_posted) == (0, 0, 0)
-    assert live_replies(pb, round_id) == [("La fibre d’abord", False)]
-    pb.close()
+    assert live_replies(core, round_id) == [("La fibre d’abord", False)]
+    core.close()
 
 
 async def test_deleting_a_copy_leaves_the_authors_reply(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     discord, slack = RecordingPlatform(), RecordingPlatform("slack", _ids=itertools.count(5000))
-    pb.platforms.update(discord=discord, slack=slack)
-    round_id, _, _ = await pb.open_round(plan="sample", channel=D1, platform=discord)
-    await pb.open_round(plan="sample", channel=S1, platform=slack)
-    await pb.handle(reply("1000", "7000", "Mine"))
-    await pb.settle_relays()
-    copy = pb.store.statement_messages(pb.store.find_message("discord", "1000", "7000")
+    core.platforms.update(discord=discord, slack=slack)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
+    await core.rounds.open(plan="sample", channel=S1, platform=slack)
+    await core.handle(reply("1000", "7000", "Mine"))
+    await core.settle_relays()
+    copy = core.store.statement_messages(core.store.find_message("discord", "1000", "7000")
                                        .statement_id)[-1]
-    assert await pb.handle(ReplyDeleted(platform="slack", workspace_id="T1", channel_id=copy[1],
+    assert await core.handle(ReplyDeleted(platform="slack", workspace_id="T1", channel_id=copy[1],
                                         occurred_at=START, message_id=copy[2]))
-    assert live_replies(pb, round_id) == [("Mine", False)]
-    pb.close()
+    assert live_replies(core, round_id) == [("Mine", False)]
+    core.close()
 
 
 async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     discord = RecordingPlatform()
-    pb.platforms["discord"] = discord
-    round_id, _, _ = await pb.open_round(plan="sample", channel=D1, platform=discord)
-    await pb.handle(reply("1000", "7000", "Avant Slack"))
-    await pb.settle_relays()
+    core.attach(discord)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
+    await core.handle(reply("1000", "7000", "Avant Slack"))
+    await core.settle_relays()
 
     class Down(RecordingPlatform):
         async def post_copy(self, channel, thread_id, text):
             raise ConnectionError("Slack is down")
 
     down = Down("slack", _ids=itertools.count(5000))
-    pb.platforms["slack"] = down
-    await pb.open_round(plan="sample", channel=S1, platform=down)  # owed: the earlier reply
-    await pb.settle_relays()
+    core.attach(down)
+    await core.rounds.open(plan="sample", channel=S1, platform=down)  # owed: the earlier reply
+    await core.settle_relays()
     assert down.copies == []
     back = RecordingPlatform("slack", _ids=itertools.count(6000))
-    pb.platforms["slack"] = back
-    report = await pb.reconcile(back)
+    core.attach(back)
+    report = await core.reconcile(back)
     assert report.copies_posted == 1
     assert [t for _, _, t in back.copies] == ["💬 Sur Discord : Avant Slack"]
-    assert (await pb.reconcile(back)).copies_posted == 0
-    pb.close()
+    assert (await core.reconcile(back)).copies_posted == 0
+    core.close()

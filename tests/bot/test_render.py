@@ -27,19 +27,19 @@ from bot.digests.render_slack import render_slack, slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
 from tests.bot.digest_fixtures import busy_round
-from tests.helpers import START, make_planbot
+from tests.helpers import START, make_core
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
 async def digest(tmp_path):
-    pb = make_planbot(tmp_path)
+    core = make_core(tmp_path)
     round_id, _ = await busy_round(
-        pb, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
-    d = build_digest(pb.store, round_id, Period(START, START + timedelta(days=7)),
-                     analysis=analyse_round(pb.store, round_id))
-    pb.close()
+        core, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
+    d = build_digest(core.store, round_id, Period(START, START + timedelta(days=7)),
+                     analysis=analyse_round(core.store, round_id))
+    core.close()
     return d
 
 

@@ -14,7 +14,6 @@ from sqlalchemy import text
 
 from bot import scheduling
 from bot.clock import ManualClock
-from bot.publish import DigestPublisher
 from bot.scheduling import (
     DigestScheduler,
     last_fire_time,
@@ -24,7 +23,7 @@ from bot.scheduling import (
 )
 from storage.db import create_store_engine
 from tests.bot.digest_fixtures import busy_round
-from tests.helpers import START, make_planbot, make_settings
+from tests.helpers import START, make_core, make_settings
 
 MONTREAL = ZoneInfo("America/Montreal")
 
@@ -68,19 +67,18 @@ def test_last_fire_time_is_the_latest_at_or_before_now(tmp_path):
 
 
 class Service:
-    """A Planbot, its publisher and its scheduler registered under a unique name."""
+    """A core, its publisher and its scheduler registered under a unique name."""
 
     def __init__(self, tmp_path, name, clock, database_url=None):
-        self.pb = make_planbot(tmp_path, clock=clock, database_url=database_url)
-        self.publisher = DigestPublisher(self.pb)
-        self.pb.digest_publisher = self.publisher
-        self.scheduler = DigestScheduler(self.publisher, make_scheduler(self.pb.settings), name)
+        self.core = make_core(tmp_path, clock=clock, database_url=database_url)
+        self.publisher = self.core.digest_publisher
+        self.scheduler = DigestScheduler(self.core, make_scheduler(self.core.settings), name)
         scheduling.SERVICES[name] = self.scheduler
         self.name = name
 
     def close(self):
         self.scheduler.shutdown()
-        self.pb.close()
+        self.core.close()
 
 
 @pytest.fixture
@@ -91,20 +89,20 @@ def service(tmp_path, request):
 
 
 async def test_a_service_down_over_two_runs_posts_one_catch_up_digest(service):
-    round_id, platforms = await busy_round(service.pb)
-    service.publisher.platforms.update(platforms)
+    round_id, platforms = await busy_round(service.core)
+    service.core.platforms.update(platforms)
     first = datetime(2026, 11, 9, 14, 0, tzinfo=UTC)  # Monday 09:00 in Montreal
-    service.pb.clock.set(first + timedelta(minutes=1))
+    service.core.clock.set(first + timedelta(minutes=1))
     posted = await weekly_digest(service.name, round_id)
     assert posted.digest_id is not None
 
     # Down from Tuesday through the runs of Nov 16 and Nov 23; back on Tuesday Nov 24.
-    service.pb.clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    service.core.clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
     catch_up = await weekly_digest(service.name, round_id)
     again = await weekly_digest(service.name, round_id)
 
     assert again.digest_id is None
-    weekly = [d for d in service.pb.store.digests(round_id) if d["kind"] == "weekly"]
+    weekly = [d for d in service.core.store.digests(round_id) if d["kind"] == "weekly"]
     assert [(d["period_start"], d["period_end"]) for d in weekly] == [
         (START, first), (first, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))]
     assert catch_up.rendered.digest.start == first
@@ -117,9 +115,9 @@ async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
     now = datetime.now(UTC).replace(microsecond=0)
     svc = Service(tmp_path, request.node.name, ManualClock(START))
     try:
-        round_id, platforms = await busy_round(svc.pb)  # opened weeks ago, at START
-        svc.publisher.platforms.update(platforms)
-        svc.pb.clock.set(now)  # the job and APScheduler now agree on the time
+        round_id, platforms = await busy_round(svc.core)  # opened weeks ago, at START
+        svc.core.platforms.update(platforms)
+        svc.core.clock.set(now)  # the job and APScheduler now agree on the time
         done = asyncio.Event()
         runs = []
 
@@ -133,12 +131,12 @@ async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
         job = svc.scheduler.scheduler.get_job(f"digest:{round_id}")
         assert (job.coalesce, job.misfire_grace_time) == (True, 7 * 24 * 3600)
         # As if the service had been down since two weeks before the last run.
-        last = last_fire_time(weekly_trigger(svc.pb.settings), now)
+        last = last_fire_time(weekly_trigger(svc.core.settings), now)
         job.modify(next_run_time=last - timedelta(days=14))
         await asyncio.wait_for(done.wait(), 10)
         await asyncio.sleep(0)  # let a second (wrong) run be submitted if there were one
         assert runs == [last]
-        digests = [d for d in svc.pb.store.digests(round_id) if d["kind"] == "weekly"]
+        digests = [d for d in svc.core.store.digests(round_id) if d["kind"] == "weekly"]
         assert [(d["period_start"], d["period_end"]) for d in digests] == [(START, last)]
     finally:
         svc.close()
@@ -147,23 +145,23 @@ async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
 async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path, database_url):
     clock = ManualClock(START)
     a = Service(tmp_path / "a", "svc-a", clock, database_url=database_url)
-    b_pb = make_planbot(tmp_path / "b", clock=clock, database_url=database_url)  # 2nd process
+    b_pb = make_core(tmp_path / "b", clock=clock, database_url=database_url)  # 2nd process
     b = Service.__new__(Service)
-    b.pb, b.name = b_pb, "svc-b"
-    b.publisher = DigestPublisher(b_pb)
-    b.scheduler = DigestScheduler(b.publisher, make_scheduler(b_pb.settings), "svc-b")
+    b.core, b.name = b_pb, "svc-b"
+    b.publisher = b_pb.digest_publisher
+    b.scheduler = DigestScheduler(b_pb, make_scheduler(b_pb.settings), "svc-b")
     scheduling.SERVICES["svc-b"] = b.scheduler
     engines = []
     try:
-        round_id, platforms = await busy_round(a.pb)
-        a.publisher.platforms.update(platforms)
-        b.publisher.platforms.update(platforms)
+        round_id, platforms = await busy_round(a.core)
+        a.core.platforms.update(platforms)
+        b.core.platforms.update(platforms)
         for week in range(3):
             clock.set(datetime(2026, 11, 9, 14, 0, tzinfo=UTC) + timedelta(weeks=week))
             results = await asyncio.gather(weekly_digest("svc-a", round_id),
                                            weekly_digest("svc-b", round_id))
             assert sorted(r.digest_id is None for r in results) == [False, True]
-        digests = a.pb.store.digests(round_id)
+        digests = a.core.store.digests(round_id)
         assert len(digests) == 3
         assert [len(p.digests) for p in platforms.values()] == [3, 3]
         assert all(d["status"] == "posted" and len(d["messages"]) >= 2 for d in digests)
@@ -171,7 +169,7 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
         # Both keep their jobs in the one database: the same stable ids, stored once.
         for svc in (a, b):
             engines.append(create_store_engine(database_url))
-            svc.scheduler.scheduler = make_scheduler(svc.pb.settings, engines[-1])
+            svc.scheduler.scheduler = make_scheduler(svc.core.settings, engines[-1])
             await svc.scheduler.start()
         ids = [{j.id for j in svc.scheduler.scheduler.get_jobs()} for svc in (a, b)]
         assert ids[0] == ids[1] == {"sync", f"digest:{round_id}"}
@@ -185,10 +183,10 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
 
 
 async def test_round_closes_itself_with_a_final_digest_and_reminds_before(service):
-    round_id, platforms = await busy_round(service.pb)
-    service.publisher.platforms.update(platforms)
+    round_id, platforms = await busy_round(service.core)
+    service.core.platforms.update(platforms)
     closes = START + timedelta(days=3)
-    with service.pb.store._tx() as s:  # the sample round has no deadline; give it one
+    with service.core.store._tx() as s:  # the sample round has no deadline; give it one
         from storage.models import Round
 
         s.get(Round, round_id).closes_at = closes
@@ -203,11 +201,11 @@ async def test_round_closes_itself_with_a_final_digest_and_reminds_before(servic
     reminder = platforms["slack"].digests[-1][1].parts[0]
     assert "closes on" in reminder["text"] or "se termine" in reminder["text"]
 
-    service.pb.clock.set(closes + timedelta(seconds=5))
+    service.core.clock.set(closes + timedelta(seconds=5))
     final = await scheduling.close_round(service.name, round_id)
-    assert service.pb.store.get_round(round_id).status == "closed"
+    assert service.core.store.get_round(round_id).status == "closed"
     assert final.digest_id is not None
-    (digest,) = [d for d in service.pb.store.digests(round_id) if d["kind"] == "final"]
+    (digest,) = [d for d in service.core.store.digests(round_id) if d["kind"] == "final"]
     assert digest["outputs"]["md"].startswith(f"Le tour n° {round_id} est maintenant fermé.")
     assert platforms["discord"].digests[-1][1].parts[0]["content"].startswith("Le tour n°")
     assert digest["period_end"] == closes + timedelta(seconds=5)
@@ -217,17 +215,17 @@ async def test_round_closes_itself_with_a_final_digest_and_reminds_before(servic
 
 async def test_jobs_persist_across_restarts_with_stable_ids(tmp_path, request):
     svc = Service(tmp_path, request.node.name, ManualClock(START))
-    engine = create_store_engine(svc.pb.settings.database_url)
+    engine = create_store_engine(svc.core.settings.database_url)
     try:
-        round_id, _ = await busy_round(svc.pb)
-        first = make_scheduler(svc.pb.settings, engine)
+        round_id, _ = await busy_round(svc.core)
+        first = make_scheduler(svc.core.settings, engine)
         svc.scheduler.scheduler = first
         await svc.scheduler.start()
         job = first.get_job(f"digest:{round_id}")
         stored_next = job.next_run_time
         first.shutdown(wait=False)
 
-        second = make_scheduler(svc.pb.settings, engine)
+        second = make_scheduler(svc.core.settings, engine)
         svc.scheduler.scheduler = second
         await svc.scheduler.start()  # re-syncing keeps the stored job and its next run
         again = second.get_job(f"digest:{round_id}")
@@ -240,19 +238,19 @@ async def test_jobs_persist_across_restarts_with_stable_ids(tmp_path, request):
 
 
 async def test_sync_follows_settings_and_drops_jobs_of_closed_rounds(service):
-    round_id, _ = await busy_round(service.pb)
+    round_id, _ = await busy_round(service.core)
     await service.scheduler.sync()
     sched = service.scheduler.scheduler
     sched.start(paused=True)  # next run times are computed once the scheduler runs
     monday = sched.get_job(f"digest:{round_id}").next_run_time
     assert monday.astimezone(MONTREAL).weekday() == 0
-    service.scheduler.settings = replace(service.pb.settings, digest_day="fri")
+    service.scheduler.settings = replace(service.core.settings, digest_day="fri")
     await service.scheduler.sync()
     friday = sched.get_job(f"digest:{round_id}").next_run_time
     assert friday.astimezone(MONTREAL).weekday() == 4
     assert friday.astimezone(MONTREAL).time() == time(9, 0)
 
-    service.pb.store.close_round(round_id, START + timedelta(days=1))
+    service.core.store.close_round(round_id, START + timedelta(days=1))
     await service.scheduler.sync()
     assert sched.get_job(f"digest:{round_id}") is None
     service.scheduler.shutdown()  # on this test's loop

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.clock import ManualClock
-from bot.core import Planbot
+from bot.core import Core
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import make_planbot
+from tests.helpers import make_core
 from tests.integrations.discord.harness import start_bot as start_discord
 from tests.integrations.discord.harness import stop_bot as stop_discord
 from tests.integrations.slack.conftest import start_bot as start_slack
@@ -21,13 +21,13 @@ SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
 @asynccontextmanager
 async def two_platforms(tmp_path: Path, slack_users: Iterable[tuple[str, str, str | None]],
                         clock: ManualClock | None = None
-                        ) -> AsyncIterator[tuple[Planbot, object, LocalSlack, object]]:
+                        ) -> AsyncIterator[tuple[Core, object, LocalSlack, object]]:
     """Yields (core, Discord harness, local Slack, Slack app): both connected, the Slack
     facilitator ``SLACK_FACILITATOR`` and channel ``SLACK_CHANNEL`` set up, plus
     ``slack_users`` as (user id, name, locale or None)."""
     async with DiscordSandbox() as discord_local:
         with discord_py_pointed_at(discord_local):
-            core = make_planbot(tmp_path, clock=clock, facilitator_ids=frozenset(
+            core = make_core(tmp_path, clock=clock, facilitator_ids=frozenset(
                 {discord_local.facilitator_role.id, SLACK_FACILITATOR}))
             slack_local = LocalSlack()
             await slack_local.start()

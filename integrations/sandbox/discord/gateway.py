@@ -2,7 +2,7 @@
 
 Opcodes, close codes and the READY/RESUME flow follow Discord's docs (topics/gateway,
 topics/opcodes-and-status-codes). Frames are plain JSON text, which discord.py always accepts
-even when it asked for ``compress=zlib-stream`` (platform-facts.md).
+even when it asked for ``compress=zlib-stream`` (docs/platform-facts.md).
 
 Faults: :meth:`Gateway.ask_reconnect` (op 7), :meth:`Gateway.invalidate_session` (op 9),
 :meth:`Gateway.go_offline` / :meth:`Gateway.come_back` (the bot is cut off; new connections are

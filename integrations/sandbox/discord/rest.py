@@ -4,7 +4,7 @@ Routes and payloads follow Discord's API reference (resources/message, resources
 interactions/receiving-and-responding, resources/application-commands). Every request is
 recorded; an unknown route answers 404 and is recorded with ``known=False``. JSON answers carry
 ``Content-Type: application/json`` exactly, since discord.py does not parse ``; charset=utf-8``
-as JSON (platform-facts.md).
+as JSON (docs/platform-facts.md).
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class Rest:
             web.get(p + "/gateway/bot", self.gateway_bot),
             web.put(p + "/applications/{app_id}/commands", self.sync_commands),
             web.put(p + "/applications/{app_id}/guilds/{guild_id}/commands", self.sync_commands),
+            web.get(p + "/applications/{app_id}/commands", self.list_commands),
+            web.get(p + "/applications/{app_id}/guilds/{guild_id}/commands", self.list_commands),
             web.get(p + "/channels/{channel_id}", self.get_channel),
             web.post(p + "/channels/{channel_id}/messages", self.create_message),
             web.get(p + "/channels/{channel_id}/messages", self.history),
@@ -218,6 +220,9 @@ class Rest:
             commands.append(command)
         self.sb.commands[guild_id] = commands
         return json_response(commands)
+
+    async def list_commands(self, request: web.Request) -> web.Response:
+        return json_response(self.sb.commands.get(request.match_info.get("guild_id"), []))
 
     # -- channels and messages -----------------------------------------------------------
 

@@ -35,6 +35,7 @@ from integrations.sandbox.discord.rest import (
 from integrations.sandbox.discord.world import (
     EPHEMERAL_FLAG,
     MANAGE_GUILD,
+    PLANBOT_PERMISSIONS,
     PUBLIC_THREAD,
     Channel,
     Message,
@@ -99,6 +100,9 @@ class DiscordSandbox:
         admin = w.add_user("admin", locale="fr")
         self.guild = w.add_guild("Quartier Saint-Roch", admin)
         self.facilitator_role = w.add_role(self.guild, "animation")
+        # Discord gives an invited bot a managed role with the permissions its link asked for.
+        self.bot_role = w.add_role(self.guild, "planbot", PLANBOT_PERMISSIONS)
+        w.join(self.guild, w.bot, (self.bot_role,))
         self.channel = w.add_channel(self.guild, "plan-de-quartier")
         self.people: dict[str, User] = {"admin": admin}
         for name, locale in (("alice", "fr"), ("bob", "en-US"), ("chloe", "fr"), ("dan", "en-GB")):
@@ -188,6 +192,12 @@ class DiscordSandbox:
         self.world.join(self.guild, user, (self.facilitator_role,) if facilitator else ())
         self.people[name] = user
         return user
+
+    def deny_bot(self, channel: Channel, permissions: int) -> None:
+        """An admin takes ``permissions`` (bits, docs: topics/permissions) from the bot's role
+        in ``channel`` with a permission overwrite; the bot sees it at its next connection."""
+        channel.permission_overwrites.append(
+            {"id": self.bot_role.id, "type": 0, "allow": "0", "deny": str(permissions)})
 
     async def add_channel(self, name: str) -> Channel:
         """A new text channel in ``guild``, announced with CHANNEL_CREATE.
@@ -444,7 +454,7 @@ def _leaves(command: dict) -> Iterator[tuple[list[str], list[dict]]]:
 def discord_py_pointed_at(sandbox: DiscordSandbox) -> Iterator[None]:
     """Point discord.py's REST base and default gateway at ``sandbox``; restore on exit.
 
-    Both are process-wide class attributes (platform-facts.md), hence the restore.
+    Both are process-wide class attributes (docs/platform-facts.md), hence the restore.
     """
     import yarl
     from discord.gateway import DiscordWebSocket

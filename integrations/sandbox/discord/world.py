@@ -2,7 +2,7 @@
 
 REST answers and gateway dispatches are both built from these objects, so they agree. Payload
 shapes follow Discord's API reference (discord.com/developers/docs/resources/*), trimmed to what
-discord.py 2.7's parsers read (see platform-facts.md for the smallest accepted payloads).
+discord.py 2.7's parsers read (see docs/platform-facts.md for the smallest accepted payloads).
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ MANAGE_GUILD = 1 << 5
 ADMINISTRATOR = 1 << 3
 EVERYDAY_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 6) | (1 << 16) | (1 << 38)
 """View channel, send messages, add reactions, read history, send in threads."""
+PLANBOT_PERMISSIONS = EVERYDAY_PERMISSIONS | (1 << 14) | (1 << 15) | (1 << 35)
+"""What planbot's invite link grants its role: the everyday ones plus embed links, attach
+files and create public threads (integrations/discord/README.md)."""
 
 TEXT_CHANNEL = 0
 PUBLIC_THREAD = 11
@@ -92,6 +95,8 @@ class Channel:
     owner_id: str | None = None
     archived: bool = False
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    permission_overwrites: list[dict] = field(default_factory=list)
+    """Overwrite objects (docs: resources/channel#overwrite-object): id, type, allow, deny."""
 
     def payload(self) -> dict:
         data = {
@@ -100,7 +105,7 @@ class Channel:
             "name": self.name,
             "type": self.type,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": self.permission_overwrites,
             "nsfw": False,
             "parent_id": self.parent_id,
             "last_message_id": None,
@@ -290,7 +295,7 @@ class World:
         return message
 
     def start_thread(self, message: Message, name: str, owner: User) -> Channel:
-        """A public thread from ``message``: same id as the message (platform-facts.md)."""
+        """A public thread from ``message``: same id as the message (docs/platform-facts.md)."""
         parent = self.channels[message.channel_id]
         thread = Channel(
             message.id,

@@ -50,6 +50,11 @@ from integrations.sandbox.slack.workspace import (
 
 _log = logging.getLogger(__name__)
 
+GRANTED_SCOPES = ("commands", "chat:write", "reactions:write", "reactions:read",
+                  "channels:history", "groups:history", "channels:read", "groups:read",
+                  "users:read", "usergroups:read", "files:write")
+"""The bot scopes of integrations/slack/manifest.yml, granted by default."""
+
 
 @dataclass
 class RecordedCall:
@@ -105,6 +110,9 @@ class LocalSlack:
         self.api = WebApi(self.workspace, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id,
                           emit=self._emit_later, socket_url=self._new_socket_url,
                           upload_url=lambda fid: f"{self.url}/upload/{fid}")
+        self.scopes: set[str] = set(GRANTED_SCOPES)
+        """The bot token's scopes, sent back in ``x-oauth-scopes`` as Slack does; a test
+        removes one to play an app installed without it."""
         self.requests: list[RecordedCall] = []
         self.events: list[dict] = []
         self._rate_limits: dict[str, list[int]] = {}
@@ -471,9 +479,12 @@ class LocalSlack:
             except SlackApiFailure as exc:
                 error = exc.code
         self.requests.append(RecordedCall(method, shown, 200, error))
+        # Every Web API answer to a bot token says which scopes it holds
+        # (https://api.slack.com/authentication/oauth-v2#using, "x-oauth-scopes").
+        scopes = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
         if error is not None:
-            return self._json({"ok": False, "error": error})
-        return self._json(body)
+            return self._json({"ok": False, "error": error}, headers=scopes)
+        return self._json(body, headers=scopes)
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ticket = request.match_info["ticket"]

@@ -71,6 +71,7 @@ class WebApi:
             "reactions.get": self.reactions_get,
             "conversations.replies": self.conversations_replies,
             "conversations.history": self.conversations_history,
+            "conversations.info": self.conversations_info,
             "users.info": self.users_info,
             "usergroups.list": self.usergroups_list,
             "files.getUploadURLExternal": self.files_get_upload_url,
@@ -162,6 +163,15 @@ class WebApi:
         page, next_cursor = _page(messages, p)
         return {"messages": [m.to_api() for m in page], "has_more": bool(next_cursor),
                 "response_metadata": {"next_cursor": next_cursor}}
+
+    def conversations_info(self, p: dict) -> dict:
+        """A channel as https://api.slack.com/methods/conversations.info gives it (trimmed)."""
+        channel = p.get("channel") or ""
+        if channel not in self.ws.channels:
+            raise SlackApiFailure("channel_not_found")
+        return {"channel": {"id": channel, "name": self.ws.channels[channel], "is_channel": True,
+                            "is_archived": False,
+                            "is_member": self.bot_user_id in self.ws.members.get(channel, ())}}
 
     def users_info(self, p: dict) -> dict:
         user = self.ws.users.get(p.get("user") or "")

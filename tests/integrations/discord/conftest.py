@@ -1,11 +1,11 @@
-"""Fixtures: a local Discord, a Planbot on a fresh store, and the real discord.py bot between."""
+"""Fixtures: a local Discord, a core on a fresh store, and the real discord.py bot between."""
 
 from __future__ import annotations
 
 import pytest
 
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-from tests.helpers import make_planbot
+from tests.helpers import make_core
 from tests.integrations.discord.harness import start_bot, stop_bot
 
 
@@ -19,9 +19,9 @@ async def sandbox():
 
 @pytest.fixture
 def core(tmp_path, sandbox):
-    planbot = make_planbot(tmp_path, facilitator_ids=frozenset({sandbox.facilitator_role.id}))
-    yield planbot
-    planbot.close()
+    core = make_core(tmp_path, facilitator_ids=frozenset({sandbox.facilitator_role.id}))
+    yield core
+    core.close()
 
 
 @pytest.fixture

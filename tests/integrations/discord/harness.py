@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from bot.core import Planbot
+from bot.core import Core
 from integrations.discord import PlanbotDiscord
 from integrations.sandbox.discord import DiscordSandbox
 from storage.models import Participant, Section, Stance, Statement
@@ -24,7 +24,7 @@ WAIT = 10.0
 @dataclass
 class Harness:
     sandbox: DiscordSandbox
-    core: Planbot
+    core: Core
     bot: PlanbotDiscord
     task: asyncio.Task
 
@@ -39,7 +39,7 @@ class Harness:
         """Wait until every dispatched event has been handled by the bot."""
         self.assert_alive()
         await asyncio.wait_for(self.sandbox.gateway.barrier(), WAIT)
-        await asyncio.wait_for(self.bot.wait_idle(), WAIT)
+        await asyncio.wait_for(self.bot.wait_until_idle(), WAIT)
         self.assert_alive()
 
     def assert_alive(self) -> None:
@@ -99,7 +99,7 @@ class Harness:
         return {(names[k], text, bool(w), deleted is not None) for k, text, w, deleted in rows}
 
 
-async def start_bot(sandbox: DiscordSandbox, core: Planbot, *, message_content: bool = True) -> Harness:
+async def start_bot(sandbox: DiscordSandbox, core: Core, *, message_content: bool = True) -> Harness:
     """Start a PlanbotDiscord on ``sandbox`` (already pointed at) and wait for its first
     reconciliation."""
     bot = PlanbotDiscord(
@@ -111,7 +111,7 @@ async def start_bot(sandbox: DiscordSandbox, core: Planbot, *, message_content: 
     )
     task = asyncio.create_task(bot.start(sandbox.token))
     harness = Harness(sandbox, core, bot, task)
-    waiter = asyncio.ensure_future(bot.wait_reconciled(1))
+    waiter = asyncio.ensure_future(bot.wait_until_reconciled(1))
     await asyncio.wait({task, waiter}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
     if not waiter.done():
         waiter.cancel()

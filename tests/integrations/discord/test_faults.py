@@ -11,7 +11,7 @@ from datetime import timedelta
 from bot.plans import import_plan
 from integrations.discord import PlanbotDiscord, run_discord
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
-from tests.helpers import make_planbot
+from tests.helpers import make_core
 from tests.integrations.discord.harness import WAIT, Harness, start_bot, stop_bot
 
 AGREE, DISAGREE, PASS = "👍", "👎", "🤷"
@@ -111,7 +111,7 @@ async def test_outage_without_resume_then_reconciliation_equals_staying_online(t
     async def run(outage: bool, where):
         async with DiscordSandbox() as sb:
             with discord_py_pointed_at(sb):
-                core = make_planbot(where, facilitator_ids=frozenset({sb.facilitator_role.id}))
+                core = make_core(where, facilitator_ids=frozenset({sb.facilitator_role.id}))
                 h = await start_bot(sb, core)
                 try:
                     first = await open_two(h)
@@ -121,7 +121,7 @@ async def test_outage_without_resume_then_reconciliation_equals_staying_online(t
 
                     await _scenario_while(h, first, during)
                     if outage:
-                        await asyncio.wait_for(h.bot.wait_reconciled(2), WAIT)
+                        await asyncio.wait_for(h.bot.wait_until_reconciled(2), WAIT)
                         assert sb.gateway.identified == 2 and sb.gateway.resumed == 0
                     await h.settle()
                     result = h.stances(), h.replies()
@@ -173,7 +173,7 @@ async def test_gateway_reconnect_request_resumes_and_invalid_session_reidentifie
     await h.settle()
 
     await sb.gateway.invalidate_session()  # op 9: identify again, then reconcile
-    await asyncio.wait_for(h.bot.wait_reconciled(2), WAIT)
+    await asyncio.wait_for(h.bot.wait_until_reconciled(2), WAIT)
     await sb.user_reacts(h.person("chloe"), h.channel_id, first["broadband"], DISAGREE)
     await h.settle()
 
@@ -184,7 +184,7 @@ async def test_gateway_reconnect_request_resumes_and_invalid_session_reidentifie
 async def test_without_message_content_replies_are_stored_withheld_and_facilitators_told(tmp_path, caplog):
     async with DiscordSandbox(message_content_enabled=False) as sb:
         with discord_py_pointed_at(sb):
-            core = make_planbot(tmp_path, facilitator_ids=frozenset({sb.facilitator_role.id}))
+            core = make_core(tmp_path, facilitator_ids=frozenset({sb.facilitator_role.id}))
             bots: list[PlanbotDiscord] = []
             second = asyncio.Event()
 
@@ -205,7 +205,7 @@ async def test_without_message_content_replies_are_stored_withheld_and_facilitat
             task = asyncio.create_task(run_discord(make_bot, sb.token))
             await asyncio.wait_for(second.wait(), WAIT)  # the first bot was refused with 4014
             h = Harness(sb, core, bots[1], task)
-            await asyncio.wait_for(h.bot.wait_reconciled(1), WAIT)
+            await asyncio.wait_for(h.bot.wait_until_reconciled(1), WAIT)
             try:
                 answer = await h.run("alice", "open", plan="sample", sections="broadband")
                 bb = h.first_parts(h.round_id())["broadband"]

@@ -1,4 +1,4 @@
-"""Fixtures: a local Slack, a Planbot on a fresh store, and the real bolt app between them.
+"""Fixtures: a local Slack, a core on a fresh store, and the real bolt app between them.
 
 ``slackbot`` runs once in Socket Mode and once in HTTP mode (signed Events API requests).
 """
@@ -9,7 +9,7 @@ import pytest
 
 from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
-from tests.helpers import make_planbot
+from tests.helpers import make_core
 
 FACILITATOR = "UFACIL"
 GROUP_MEMBER = "UGROUP"
@@ -36,37 +36,37 @@ async def slack():
 
 
 @pytest.fixture
-def planbot(tmp_path):
-    core = make_planbot(tmp_path, facilitator_ids=frozenset({FACILITATOR, FACILITATOR_GROUP}))
+def core(tmp_path):
+    core = make_core(tmp_path, facilitator_ids=frozenset({FACILITATOR, FACILITATOR_GROUP}))
     yield core
     core.close()
 
 
-async def start_bot(slack: LocalSlack, planbot, mode: str, **kwargs) -> SlackBot:
+async def start_bot(slack: LocalSlack, core, mode: str, **kwargs) -> SlackBot:
     """A SlackBot connected to ``slack`` in ``mode``, after its start-up reconciliation."""
-    bot = SlackBot(planbot, make_web_client(slack.bot_token, base_url=slack.base_url),
+    bot = SlackBot(core, make_web_client(slack.bot_token, base_url=slack.base_url),
                    app_token=slack.app_token, signing_secret=slack.signing_secret,
-                   clock=planbot.clock, **kwargs)
-    url = await bot.start(mode)
+                   clock=core.clock, **kwargs)
+    await bot.start(mode)
     if mode == "socket":
         await slack.wait_connected()
     else:
-        slack.use_http(url)
-    await bot.wait_reconciled(1)
+        slack.use_http(bot.url)
+    await bot.wait_until_reconciled(1)
     return bot
 
 
 @pytest.fixture(params=["socket", "http"])
-async def slackbot(request, slack, planbot):
-    bot = await start_bot(slack, planbot, request.param)
+async def slackbot(request, slack, core):
+    bot = await start_bot(slack, core, request.param)
     yield bot
     await bot.stop()
 
 
 @pytest.fixture
-async def socket_bot(slack, planbot):
+async def socket_bot(slack, core):
     """The app in Socket Mode only, for behaviour that does not depend on the transport."""
-    bot = await start_bot(slack, planbot, "socket")
+    bot = await start_bot(slack, core, "socket")
     yield bot
     await bot.stop()
 
@@ -76,22 +76,22 @@ def section_messages(slack: LocalSlack) -> list:
     return [m for m in slack.messages(CHANNEL) if m.bot_id]
 
 
-async def open_round(slack: LocalSlack, planbot, sections: str = "broadband,digital-skills"):
+async def open_round(slack: LocalSlack, core, sections: str = "broadband,digital-skills"):
     """Open a round as the facilitator; returns (answer, round id, section ts list)."""
     answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
                                            sections=sections, closes="7d")
-    round_id = planbot.store.round_for_channel("slack", CHANNEL, open_only=True)
+    round_id = core.store.round_for_channel("slack", CHANNEL, open_only=True)
     await slack.settle()
     return answer, round_id, [m.ts for m in section_messages(slack)]
 
 
-def sections(planbot, round_id: int) -> dict[str, dict]:
+def sections(core, round_id: int) -> dict[str, dict]:
     """Section statements of a round, with their current stance counts, by section key."""
-    return {row["section_key"]: row for row in planbot.store.statement_counts(round_id)
+    return {row["section_key"]: row for row in core.store.statement_counts(round_id)
             if row["kind"] == "section"}
 
 
-def replies(planbot, round_id: int, *, live: bool = True) -> list[dict]:
+def replies(core, round_id: int, *, live: bool = True) -> list[dict]:
     """Reply statements of a round, oldest first (only those not deleted, if ``live``)."""
-    return [row for row in planbot.store.statement_counts(round_id)
+    return [row for row in core.store.statement_counts(round_id)
             if row["kind"] == "reply" and not (live and row["deleted_at"] is not None)]

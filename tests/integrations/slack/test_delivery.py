@@ -33,15 +33,15 @@ def _reaction_body(slack, user: str, ts: str, name: str = "+1") -> dict:
 
 
 @pytest.fixture
-async def http_bot(slack, planbot):
-    bot = await start_bot(slack, planbot, "http")
+async def http_bot(slack, core):
+    bot = await start_bot(slack, core, "http")
     yield bot
     await bot.stop()
 
 
 @pytest.mark.parametrize("problem", ["bad signature", "stale timestamp"])
-async def test_unsigned_or_stale_request_is_refused(slack, http_bot, planbot, problem):
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_unsigned_or_stale_request_is_refused(slack, http_bot, core, problem):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     body = _reaction_body(slack, ANA, broadband)
     raw = json.dumps(body).encode()
     stamp = str(int(time.time()) - (301 if problem == "stale timestamp" else 0))
@@ -52,32 +52,32 @@ async def test_unsigned_or_stale_request_is_refused(slack, http_bot, planbot, pr
     result, _, status = await slack.delivery.post_raw(raw, headers)
 
     assert (result.acked, status) == (False, 401)
-    assert sections(planbot, round_id)["broadband"]["agree"] == 0
+    assert sections(core, round_id)["broadband"]["agree"] == 0
     await slack.delivery.send_once(body)  # the same body, properly signed, is applied
-    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    assert sections(core, round_id)["broadband"]["agree"] == 1
 
 
-async def test_event_delivered_four_times_is_applied_once(slack, slackbot, planbot):
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1::skin-tone-2")
     body = slack.events[-1]
-    applied = planbot.applied
+    applied = core.intake.applied
 
     await slack.redeliver(body, 1, "http_timeout")
     await slack.redeliver(body, 2, "http_timeout")
-    planbot.clock.advance(timedelta(minutes=5))
+    core.clock.advance(timedelta(minutes=5))
     last = await slack.redeliver(body, 3, "http_timeout")
 
     assert last.acked
-    assert planbot.applied == applied
-    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    assert core.intake.applied == applied
+    assert sections(core, round_id)["broadband"]["agree"] == 1
     ours = [a for a in slack.delivery.attempts if a.event_id == body["event_id"]]
     assert [(a.retry_num, a.outcome) for a in ours] == [(0, "acked"), (1, "acked"),
                                                          (2, "acked"), (3, "acked")]
 
 
-async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, planbot):
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     slack.delivery.lose_next(1)
 
     await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
@@ -85,15 +85,15 @@ async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, 
     event_id = slack.events[-1]["event_id"]
     ours = [(a.retry_num, a.outcome) for a in slack.delivery.attempts if a.event_id == event_id]
     assert ours == [(0, "lost"), (1, "acked")]
-    assert sections(planbot, round_id)["broadband"]["disagree"] == 1
+    assert sections(core, round_id)["broadband"]["disagree"] == 1
 
 
-async def test_acknowledgement_waits_for_the_store(slack, slackbot, planbot):
+async def test_acknowledgement_waits_for_the_store(slack, slackbot, core):
     """Handled before the ack: once Slack has its ack, the stance is in the store."""
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+    _, round_id, (broadband, _) = await open_round(slack, core)
     result = await slack.user_reacts(ANA, CHANNEL, broadband, "shrug")
     assert result.acked
-    assert sections(planbot, round_id)["broadband"]["pass"] == 1
+    assert sections(core, round_id)["broadband"]["pass"] == 1
 
 
 class _StoreTrouble:
@@ -119,11 +119,11 @@ class _StoreTrouble:
 
 @pytest.mark.allow_logged_errors
 @pytest.mark.parametrize("mode", ["socket", "http"])
-async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, planbot, mode):
-    trouble = _StoreTrouble(planbot)
+async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, core, mode):
+    trouble = _StoreTrouble(core)
     bot = await start_bot(slack, trouble, mode)
     try:
-        _, round_id, (broadband, _) = await open_round(slack, planbot)
+        _, round_id, (broadband, _) = await open_round(slack, core)
         slack.delivery.ack_timeout = 0.3
         trouble.failures = 1
 
@@ -133,16 +133,16 @@ async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, p
         event_id = slack.events[-1]["event_id"]
         outcomes = [a.outcome for a in slack.delivery.attempts if a.event_id == event_id]
         assert outcomes == ["http_error" if mode == "http" else "http_timeout", "acked"]
-        assert sections(planbot, round_id)["broadband"]["agree"] == 1
+        assert sections(core, round_id)["broadband"]["agree"] == 1
     finally:
         await bot.stop()
 
 
-async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack, planbot):
-    trouble = _StoreTrouble(planbot)
+async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack, core):
+    trouble = _StoreTrouble(core)
     bot = await start_bot(slack, trouble, "http", handle_budget=0.05)
     try:
-        _, round_id, (broadband, _) = await open_round(slack, planbot)
+        _, round_id, (broadband, _) = await open_round(slack, core)
         trouble.release = asyncio.Event()
 
         result = await slack.user_reacts(ANA, CHANNEL, broadband, "-1")
@@ -150,9 +150,9 @@ async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack
         assert result.acked
         assert [a.retry_num for a in slack.delivery.attempts if a.event_id ==
                 slack.events[-1]["event_id"]] == [0]
-        assert sections(planbot, round_id)["broadband"]["disagree"] == 0
+        assert sections(core, round_id)["broadband"]["disagree"] == 0
         trouble.release.set()
-        await bot.wait_idle()
-        assert sections(planbot, round_id)["broadband"]["disagree"] == 1
+        await bot.wait_until_idle()
+        assert sections(core, round_id)["broadband"]["disagree"] == 1
     finally:
         await bot.stop()

@@ -2,14 +2,13 @@
 
 A facilitator opens a round; members react (with skin tones), reply, broadcast a reply, edit
 and delete; the store must hold exactly the expected stances and replies. Any ERROR logged by
-slack_bolt, slack_sdk or planbot fails the test (tests/conftest.py).
+slack_bolt, slack_sdk or core fails the test (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bot.publish import DigestPublisher
 from tests.integrations.slack.conftest import (
     ANA,
     BEN,
@@ -26,8 +25,8 @@ from tests.integrations.slack.conftest import (
 )
 
 
-async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, planbot):
-    answer, round_id, (broadband, skills) = await open_round(slack, planbot)
+async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, core):
+    answer, round_id, (broadband, skills) = await open_round(slack, core)
 
     assert answer.ephemeral
     assert answer.text == f"Tour n° {round_id} ouvert : 2 sections publiées."
@@ -37,14 +36,14 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, pla
     first = slack.message(CHANNEL, broadband)
     assert first.blocks[0]["text"]["text"].startswith("*Internet haute vitesse partout*")
     assert first.reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"], "shrug": ["U0PLANBOT"]}
-    assert set(sections(planbot, round_id)) == {"broadband", "digital-skills"}
+    assert set(sections(core, round_id)) == {"broadband", "digital-skills"}
     assert all(row["agree"] + row["disagree"] + row["pass"] == 0
-               for row in sections(planbot, round_id).values())
+               for row in sections(core, round_id).values())
     assert slack.message(CHANNEL, skills).reactions.keys() == {"+1", "-1", "shrug"}
 
 
-async def test_members_react_reply_edit_delete(slack, slackbot, planbot):
-    _, round_id, (broadband, skills) = await open_round(slack, planbot)
+async def test_members_react_reply_edit_delete(slack, slackbot, core):
+    _, round_id, (broadband, skills) = await open_round(slack, core)
 
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1::skin-tone-3")
     await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
@@ -62,47 +61,47 @@ async def test_members_react_reply_edit_delete(slack, slackbot, planbot):
     await slack.user_deletes(CHLOE, CHANNEL, gone)
     await slack.user_reacts(CHLOE, CHANNEL, kept, "+1::skin-tone-6")
 
-    by_key = sections(planbot, round_id)
+    by_key = sections(core, round_id)
     assert (by_key["broadband"]["agree"], by_key["broadband"]["disagree"],
             by_key["broadband"]["pass"]) == (1, 1, 0)
     assert (by_key["digital-skills"]["agree"], by_key["digital-skills"]["disagree"],
             by_key["digital-skills"]["pass"]) == (0, 1, 1)
-    live = replies(planbot, round_id)
+    live = replies(core, round_id)
     assert [r["text"] for r in live] == ["Oui, modifié", "Diffusé au canal"]
     assert live[0]["agree"] == 1
-    assert len(replies(planbot, round_id, live=False)) == 3
-    participation = planbot.store.participation(round_id)
+    assert len(replies(core, round_id, live=False)) == 3
+    participation = core.store.participation(round_id)
     assert participation == {"slack": 3, "all": 3}
 
 
-async def test_reply_text_is_stored_as_typed(slack, slackbot, planbot):
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_reply_text_is_stored_as_typed(slack, slackbot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     # Slack sends & < > escaped inside events; the store keeps what the user typed.
     await slack.user_replies(ANA, CHANNEL, broadband, "a &amp; b &lt;@UBEN&gt;")
-    assert replies(planbot, round_id)[0]["text"] == "a & b <@UBEN>"
+    assert replies(core, round_id)[0]["text"] == "a & b <@UBEN>"
 
 
-async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackbot, planbot):
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackbot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
     await slack.user_replies(BEN, CHANNEL, broadband, "Une réponse")
 
     await slack.user_deletes(FACILITATOR, CHANNEL, broadband)
 
     assert slack.message(CHANNEL, broadband).subtype == "tombstone"
-    assert sections(planbot, round_id)["broadband"]["agree"] == 1
-    assert [r["text"] for r in replies(planbot, round_id)] == ["Une réponse"]
+    assert sections(core, round_id)["broadband"]["agree"] == 1
+    assert [r["text"] for r in replies(core, round_id)] == ["Une réponse"]
     report = await slackbot.reconcile()
     assert (report.reactions_removed, report.replies_added) == (0, 0)
-    assert sections(planbot, round_id)["broadband"]["agree"] == 1
+    assert sections(core, round_id)["broadband"]["agree"] == 1
 
 
-async def test_group_member_is_a_facilitator(slack, slackbot, planbot):
+async def test_group_member_is_a_facilitator(slack, slackbot, core):
     answer = await slack.user_runs_command(GROUP_MEMBER, CHANNEL, "status")
     assert answer.text == "No round is posted in this channel; give `round=N`."
 
 
-async def test_non_facilitator_is_refused_in_their_language(slack, slackbot, planbot):
+async def test_non_facilitator_is_refused_in_their_language(slack, slackbot, core):
     english = await slack.user_runs_command(ANA, CHANNEL, "open", plan="sample")
     french = await slack.user_runs_command(BEN, CHANNEL, "close")
     assert (english.text, english.ephemeral) == ("Only facilitators can do that.", True)
@@ -128,9 +127,9 @@ async def test_echoed_user_text_notifies_no_one(slack, slackbot):
     assert "&lt;@UBEN&gt;" in odd.text and "<@" not in odd.text
 
 
-async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, planbot):
+async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, core):
     slack.rate_limit("chat.postMessage", retry_after=0)
-    answer, round_id, posted = await open_round(slack, planbot, sections="broadband")
+    answer, round_id, posted = await open_round(slack, core, sections="broadband")
 
     assert answer.text == f"Tour n° {round_id} ouvert : 1 section publiée."
     assert len(posted) == 1
@@ -138,29 +137,28 @@ async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, planbot):
     assert sorted(slack.message(CHANNEL, posted[0]).reactions) == ["+1", "-1", "shrug"]
 
 
-async def test_reopening_posts_nothing_twice(slack, slackbot, planbot):
-    await open_round(slack, planbot)
+async def test_reopening_posts_nothing_twice(slack, slackbot, core):
+    await open_round(slack, core)
     again = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
                                           sections="broadband,digital-skills")
-    round_id = planbot.store.round_for_channel("slack", CHANNEL, open_only=True)
+    round_id = core.store.round_for_channel("slack", CHANNEL, open_only=True)
     assert again.text == (f"Le tour n° {round_id} est déjà publié ici (2 sections) ; "
                           "rien n’a été republié.")
     assert len(section_messages(slack)) == 2
 
 
-async def test_ignored_subtypes_are_acknowledged_quietly(slack, slackbot, planbot):
-    _, round_id, _ = await open_round(slack, planbot)
+async def test_ignored_subtypes_are_acknowledged_quietly(slack, slackbot, core):
+    _, round_id, _ = await open_round(slack, core)
     result = await slack.send_event({"type": "message", "subtype": "channel_join",
                                      "user": ANA, "channel": CHANNEL, "ts": "1.000001",
                                      "text": "<@UANA> has joined"})
     top = await slack.user_posts(ANA, CHANNEL, "not in a thread")
     assert result.acked and top
-    assert replies(planbot, round_id, live=False) == []
+    assert replies(core, round_id, live=False) == []
 
 
-async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, planbot):
-    planbot.digest_publisher = DigestPublisher(planbot, {"slack": socket_bot.platform})
-    _, round_id, (broadband, _) = await open_round(slack, planbot)
+async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
     await slack.user_replies(BEN, CHANNEL, broadband, "<!here> lisez ça")
 
@@ -176,7 +174,7 @@ async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, planbot):
     assert [f["name"] for f in chart[0].files] == ["digest.png", "opinion-map.png"]
 
 
-async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot, planbot):
+async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot, core):
     slack.add_channel("C0ELSEWHERE", "ailleurs", bot_member=False)
     answer = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
     assert answer.ephemeral and "/invite @planbot" in answer.text
@@ -184,13 +182,13 @@ async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot
 
     slack.invite_bot("C0ELSEWHERE")
     again = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
-    round_id = planbot.store.round_for_channel("slack", "C0ELSEWHERE", open_only=True)
+    round_id = core.store.round_for_channel("slack", "C0ELSEWHERE", open_only=True)
     assert again.text == f"Tour n° {round_id} ouvert : 8 sections publiées."
     assert len([m for m in slack.messages("C0ELSEWHERE") if m.bot_id]) == 8
 
 
 @pytest.mark.allow_logged_errors
-async def test_unexpected_failure_still_answers(slack, socket_bot, planbot):
+async def test_unexpected_failure_still_answers(slack, socket_bot, core):
     slack.fail_next("chat.postMessage", "internal_error")
     answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
     assert answer.text == "La commande a échoué de notre côté ; réessayez dans un instant."

@@ -54,8 +54,8 @@ async def test_every_subscribed_event_has_a_listener(slack, slackbot):
     assert all(a.outcome == "acked" for a in slack.delivery.attempts)
 
 
-async def test_every_method_used_has_its_scope(slack, slackbot, planbot):
-    _, _, (broadband, _) = await open_round(slack, planbot)
+async def test_every_method_used_has_its_scope(slack, slackbot, core):
+    _, _, (broadband, _) = await open_round(slack, core)
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
     await slackbot.reconcile()
     scopes = set(_list_under("bot"))

@@ -52,23 +52,24 @@ from rich.progress import (
 )
 
 from bot import scheduling
-from bot.app import no_voice_warning
 from bot.clock import ManualClock
 from bot.config import Settings
-from bot.core import Planbot
+from bot.core import Core
 from bot.digests.model import Digest
 from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
+from bot.platform import Adapter
 from bot.polis import read_conversation
-from bot.publish import DigestPublisher, Rendered
+from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
+from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
-POLIS = Path(__file__).with_name("data") / "polis"
-SYNTHETIC = Path(__file__).with_name("data") / "synthetic"
+POLIS = Path(__file__).parents[1] / "data" / "polis"
+SYNTHETIC = Path(__file__).parents[1] / "data" / "synthetic"
 DEFAULT_CONVERSATION = "maple-valley"
 PLATFORMS = ("discord", "slack")
 SERVICE = "demo"
@@ -107,6 +108,8 @@ def run_demo(settings: Settings, *, conversation: str = DEFAULT_CONVERSATION,
     out.mkdir(parents=True, exist_ok=True)
     quiet = settings.log_level == "INFO"
     level = logging.getLogger().level
+    from integrations.discord import no_voice_warning
+
     if quiet:  # the progress display says what happens; library chatter would hide it
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("discord.client").addFilter(no_voice_warning)
@@ -190,17 +193,19 @@ class Demo:
                            database_url=f"sqlite:///{db.resolve()}",
                            discord_facilitator_role_ids=facilitator.get("discord", frozenset()),
                            slack_facilitator_ids=facilitator.get("slack", frozenset()))
-        self.core = Planbot(store, settings, self.clock)
+        self.core = build_core(store, settings, self.clock)
         stack.callback(self.core.close)
-        self.publisher = DigestPublisher(self.core)
-        self.core.digest_publisher = self.publisher
-        self.scheduler = DigestScheduler(self.publisher, make_scheduler(settings), SERVICE)
+        self.scheduler = DigestScheduler(self.core, make_scheduler(settings), SERVICE)
         await self.scheduler.start()
         stack.callback(self.scheduler.shutdown)
         self.progress.advance(task)
         for side in self.sides.values():
-            await side.connect(self.core, stack)
-            self.publisher.platforms[side.name] = side.platform
+            # Driven as ``planbot run`` drives them (bot.platform.Adapter).
+            side.adapter = side.make_adapter(self.core)
+            await side.adapter.start()
+            stack.push_async_callback(side.adapter.stop)
+            await side.connected()
+            await side.adapter.wait_until_reconciled(1, timeout=WAIT)
         self.progress.advance(task)
 
     async def _open_round(self) -> int:
@@ -388,11 +393,20 @@ class _Side:
     name: str
     channel_id: str
     facilitator_group: str
-    platform: object
+    adapter: Adapter
     sections: list[str]
     people: dict[str, str]
 
-    async def settle(self) -> None: ...
+    def make_adapter(self, core: Core) -> Adapter:
+        """planbot's adapter for this local platform (not started)."""
+        raise NotImplementedError
+
+    async def connected(self) -> None:
+        """Return once the local platform sees planbot's bot connected."""
+
+    async def settle(self) -> None:
+        """Return once the bot has handled everything the simulated people did."""
+        raise NotImplementedError
 
     async def react_all(self, items: list[tuple[str, str, str]], advance) -> None:
         """(participant, message id, stance) each as a reaction, many at once, then wait
@@ -426,37 +440,23 @@ class _DiscordSide(_Side):
 
     @classmethod
     async def start(cls, stack: contextlib.AsyncExitStack) -> _DiscordSide:
-        from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
+        from integrations.sandbox.discord import DiscordSandbox
 
         side = cls()
         side.hands = await stack.enter_async_context(DiscordSandbox())
-        stack.enter_context(discord_py_pointed_at(side.hands))
         side.channel_id = side.hands.channel.id
         side.facilitator_group = side.hands.facilitator_role.id
         side.people = {}
         return side
 
-    async def connect(self, core: Planbot, stack: contextlib.AsyncExitStack) -> None:
-        from integrations.discord import PlanbotDiscord
+    def make_adapter(self, core: Core) -> Adapter:
+        from integrations.discord import DiscordAdapter
 
-        self.bot = PlanbotDiscord(core, guild_ids=frozenset({self.hands.guild.id}),
-                                  reidentify_delay=0, guild_ready_timeout=0.05)
-        self.platform = self.bot.platform
-        self.task = asyncio.ensure_future(self.bot.start(self.hands.token))
-        stack.push_async_callback(self._stop)
-        ready = asyncio.ensure_future(self.bot.wait_reconciled(1))
-        await asyncio.wait({self.task, ready}, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
-        if not ready.done():
-            ready.cancel()
-            raise RuntimeError(f"the Discord bot did not start: {self._failure()}")
-
-    def _failure(self) -> str:
-        return repr(self.task.exception()) if self.task.done() else "timed out"
-
-    async def _stop(self) -> None:
-        await self.bot.close()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.task, WAIT)
+        self.discord = DiscordAdapter(core, self.hands.token, api_base=self.hands.api_base,
+                                      gateway_url=self.hands.gateway_url,
+                                      guild_ids=frozenset({self.hands.guild.id}),
+                                      reidentify_delay=0, guild_ready_timeout=0.05)
+        return self.discord
 
     async def open_round(self, language: str) -> None:
         await self.hands.user_runs_command(self.hands.people["alice"].id, self.channel_id,
@@ -474,10 +474,10 @@ class _DiscordSide(_Side):
 
 
     async def settle(self) -> None:
-        if self.task.done():
-            raise RuntimeError(f"the Discord bot stopped: {self._failure()}")
+        if self.discord.task is not None and self.discord.task.done():
+            raise RuntimeError("the Discord bot stopped")
         await asyncio.wait_for(self.hands.gateway.barrier(), WAIT)
-        await asyncio.wait_for(self.bot.wait_idle(), WAIT)
+        await self.discord.wait_until_idle(WAIT)
 
 
 class _SlackSide(_Side):
@@ -499,18 +499,15 @@ class _SlackSide(_Side):
         side.people = {}
         return side
 
-    async def connect(self, core: Planbot, stack: contextlib.AsyncExitStack) -> None:
+    def make_adapter(self, core: Core) -> Adapter:
         from integrations.slack import SlackBot, make_web_client
 
-        self.bot = SlackBot(core, make_web_client(self.hands.bot_token,
-                                                  base_url=self.hands.base_url),
-                            app_token=self.hands.app_token,
-                            signing_secret=self.hands.signing_secret, clock=core.clock)
-        self.platform = self.bot.platform
-        await self.bot.start_socket_mode()
-        stack.push_async_callback(self.bot.stop)
+        return SlackBot(core, make_web_client(self.hands.bot_token, base_url=self.hands.base_url),
+                        app_token=self.hands.app_token, signing_secret=self.hands.signing_secret,
+                        clock=core.clock)
+
+    async def connected(self) -> None:
         await self.hands.wait_connected(timeout=WAIT)
-        await self.bot.wait_reconciled(1, timeout=WAIT)
 
     async def open_round(self, language: str) -> None:
         await self.hands.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",

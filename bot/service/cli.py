@@ -11,16 +11,18 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
-from bot.errors import NotFound, PlanbotError
+from bot.errors import NotFound, PlanbotError, SetupError, database_failure
 from bot.i18n import translate, translate_plural
-from storage.db import create_store_engine, upgrade
-from storage.store import Store
+
+if TYPE_CHECKING:
+    from storage.store import Store
 
 _log = logging.getLogger(__name__)
 
@@ -42,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--platforms", default="discord,slack",
                       help="comma-separated: discord, slack (default both)")
     demo.add_argument("--out", type=Path, default=None,
-                      help="output folder (default a fresh folder under .planbot/demo)")
+                      help="output folder (default a fresh folder under PLANBOT_HOME/demo)")
+
+    doctor = sub.add_parser("doctor", help="check the settings, the store and the platforms")
+    doctor.add_argument("--channel", action="append", default=[], metavar="PLATFORM:ID",
+                        help="also check this channel (discord:123..., slack:C0...)")
 
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
@@ -109,10 +115,12 @@ def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> st
 
 
 def open_store(settings: Settings) -> Store:
-    """Engine on ``DATABASE_URL``, schema upgraded to head, wrapped in a Store."""
-    engine = create_store_engine(settings.database_url)
-    upgrade(engine)
-    return Store(engine)
+    """The store on ``DATABASE_URL``, schema upgraded, checked against the participant secret
+    (``bot.home.open_store``; raises its ``SetupError``)."""
+    from bot.home import open_store as open_home_store
+
+    return open_home_store(settings.database_url, settings.participant_secret,
+                           settings.data_dir, SystemClock().now())
 
 
 def _round_id(store: Store, requested: int | None) -> int:
@@ -132,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    # Imported only now: ``--help`` and a configuration error answer without the database
+    # and analysis libraries (tests/test_startup.py).
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.logs import configure_logging
 
     # One-shot commands print their result; their INFO logs would only drown it.
@@ -140,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format, level)
     try:
         return _dispatch(args, settings)
+    except SetupError as err:
+        print(err.message(settings.language), file=sys.stderr)
+        return 2
     except PlanbotError as err:
         print(err.message(settings.language), file=sys.stderr)
         return 1
@@ -152,77 +167,95 @@ def main(argv: list[str] | None = None) -> int:
                         reason=err.strerror or err), file=sys.stderr)
         return 1
     except (SQLAlchemyError, ImportError) as err:
-        # Without the URL, which may hold a password.
-        print(translate("cli.database_error", settings.language, error=type(err).__name__),
-              file=sys.stderr)
+        print(database_failure(err).message(settings.language), file=sys.stderr)
         return 2
 
 
-def _dispatch(args, settings: Settings) -> int:
-    if args.command == "run":
-        from bot.app import run
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.run import run
 
-        return run(settings)
-    if args.command == "demo":
-        from bot.demo import run_demo
+    return run(settings)
 
-        return run_demo(settings, conversation=args.conversation,
-                        platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
-                        out=args.out)
-    from bot.digests.build import statement_texts
-    from bot.findings import analyse_round
 
-    store = open_store(settings)
-    clock = SystemClock()
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.demo import run_demo
+
+    return run_demo(settings, conversation=args.conversation,
+                    platforms=[p.strip() for p in args.platforms.split(",") if p.strip()],
+                    out=args.out)
+
+
+def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.doctor import run_doctor
+
+    return run_doctor(settings, args.channel)
+
+
+def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    print(translate("cli.schema_ok", settings.language))
+    return 0
+
+
+def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     lang = settings.language
-    if args.command == "db":
-        print(translate("cli.schema_ok", lang))
-    elif args.command == "plan" and args.plan_action == "import":
+    if args.plan_action == "import":
         from bot.plans import import_plan
 
-        version, created = import_plan(store, args.files, clock.now(), settings.language)
+        version, created = import_plan(store, args.files, SystemClock().now(), lang)
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number))
         else:
             print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
-    elif args.command == "plan":
-        plans = store.list_plans()
-        print(translate("plans.header", lang) if plans else translate("plans.none", lang))
-        for slug, number, titles in plans:
-            print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
-    elif args.command == "round" and args.round_action == "list":
-        rounds = store.rounds()
-        print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
-        for r in rounds:
-            print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
-    elif args.command == "round":
-        return _round_action(store, settings, args)
-    elif args.command == "digest":
-        return _digest(store, settings, args)
-    elif args.command == "analyse":
-        round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id)
-        if args.format == "json":
-            print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
-        else:
-            chosen = args.lang or lang
-            print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen),
-                                chosen))
-    elif args.command == "import-polis":
-        return _import_polis(store, settings, args.folder)
-    elif args.command == "export":
-        from bot.findings import analyse_round
-        from bot.polis import export_conversation
-
-        round_id = _round_id(store, args.round)
-        result = analyse_round(store, round_id)
-        export_conversation(store, round_id, args.folder, group_of=result.group_of)
-        print(translate("export.written", lang, path=args.folder))
+        return 0
+    plans = store.list_plans()
+    print(translate("plans.header", lang) if plans else translate("plans.none", lang))
+    for slug, number, titles in plans:
+        print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
     return 0
 
 
-def _round_action(store: Store, settings: Settings, args) -> int:
+def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    if args.round_action != "list":
+        return _round_action(store, settings, args)
+    lang = settings.language
+    rounds = store.rounds()
+    print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
+    for r in rounds:
+        print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
+    return 0
+
+
+def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.digests.build import statement_texts
+    from bot.findings import analyse_round
+
+    round_id = _round_id(store, args.round)
+    result = analyse_round(store, round_id)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    chosen = args.lang or settings.language
+    print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen), chosen))
+    return 0
+
+
+def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    from bot.findings import analyse_round
+    from bot.polis import export_conversation
+
+    round_id = _round_id(store, args.round)
+    result = analyse_round(store, round_id)
+    export_conversation(store, round_id, args.folder, group_of=result.group_of)
+    print(translate("export.written", settings.language, path=args.folder))
+    return 0
+
+
+SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": _run, "demo": _demo, "doctor": _doctor}
+"""Subcommands that open the store themselves (they run the whole service)."""
+
+def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import Conflict
 
     round_id = _round_id(store, args.round)
@@ -241,7 +274,7 @@ def _round_action(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _digest(store: Store, settings: Settings, args) -> int:
+def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.build import Period
     from bot.publish import build_with_analysis, render_all
 
@@ -274,7 +307,7 @@ def _digest(store: Store, settings: Settings, args) -> int:
     return 0
 
 
-def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
+def _import_polis(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from bot.identity import Pseudonymizer
@@ -287,7 +320,7 @@ def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
             progress.update(task, completed=done, total=total)
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
-                                             folder, SystemClock().now(), advance,
+                                             args.folder, SystemClock().now(), advance,
                                              language=settings.language)
     lang = settings.language
     print(translate("polis.imported", lang, round=round_id,
@@ -296,3 +329,15 @@ def _import_polis(store: Store, settings: Settings, folder: Path) -> int:
                                                   lang),
                     votes=translate_plural("count.votes", len(conv.votes), lang)))
     return 0
+
+
+TOOLS: dict[str, Callable[[Store, Settings, argparse.Namespace], int]] = {
+    "db": _db, "plan": _plan, "round": _round, "digest": _digest, "analyse": _analyse,
+    "import-polis": _import_polis, "export": _export}
+"""Subcommands run on the store (schema upgraded first), then exit."""
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in SERVICES:
+        return SERVICES[args.command](args, settings)
+    return TOOLS[args.command](open_store(settings), settings, args)

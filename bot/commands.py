@@ -1,0 +1,191 @@
+"""Facilitator commands, the same for Discord and Slack: one table of actions.
+
+The adapters turn a slash command into a neutral :class:`bot.events.CommandInvoked` and await
+:meth:`Commands.run`; :data:`ACTIONS` says, for each action, which handler answers it and
+whether only a facilitator may run it. Every user error becomes a reply in the user's
+language (``bot/locales``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
+from bot.events import CommandInvoked
+from bot.i18n import language_of, translate, translate_plural
+from bot.intake import RunInDb
+from bot.platform import ChannelRef, ChatPlatform
+from bot.rounds import Rounds
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.publish import PublishResult
+
+
+@dataclass(frozen=True, slots=True)
+class CommandReply:
+    """What to answer the user: ``text`` in their language; ``ephemeral`` = only they see it."""
+
+    text: str
+    ephemeral: bool = True
+
+
+class PublishDigest(Protocol):
+    """The digest publisher as commands call it (:class:`bot.publish.DigestPublisher`):
+    ``(round_id, "on_demand", platform, channel)`` posts in that channel,
+    ``(round_id, "final")`` in every channel of the round."""
+
+    def __call__(self, round_id: int, kind: str, platform: ChatPlatform | None = None,
+                 channel: ChannelRef | None = None) -> Awaitable[PublishResult]: ...
+
+
+Handler = Callable[["Commands", CommandInvoked, ChatPlatform, str], Awaitable[CommandReply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action: the handler that answers it (``handler(commands, cmd, platform, lang)``)
+    and whether only a facilitator may run it."""
+
+    handler: Handler
+    facilitator: bool
+
+
+class Commands:
+    """Runs facilitator commands. ``db`` runs store calls on the database thread,
+    ``rounds`` opens and closes rounds, ``publish_digest`` posts digests."""
+
+    def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
+                 rounds: Rounds, publish_digest: PublishDigest) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.rounds = rounds
+        self.publish_digest = publish_digest
+
+    def is_facilitator(self, cmd: CommandInvoked) -> bool:
+        """Manage Server, a configured role or user group, or a configured user id."""
+        allowed = self.settings.facilitator_ids
+        return cmd.is_admin or cmd.actor.user_id in allowed or bool(cmd.roles & allowed)
+
+    async def run(self, cmd: CommandInvoked, platform: ChatPlatform) -> CommandReply:
+        """Run a command; every user error becomes a reply in the user's language.
+
+        The adapter must acknowledge the interaction before awaiting this: opening a round
+        posts every section and may wait on rate limits.
+        """
+        lang = language_of(cmd.locale, self.settings.language)
+        try:
+            action = ACTIONS.get(cmd.action)
+            if action is None:
+                raise BadArgument("error.unknown_action", action=cmd.action)
+            if action.facilitator and not self.is_facilitator(cmd):
+                raise NotAllowed("error.not_facilitator")
+            return await action.handler(self, cmd, platform, lang)
+        except PlanbotError as err:
+            return CommandReply(err.message(lang))
+
+    async def help(self, cmd: CommandInvoked, platform: ChatPlatform, lang: str) -> CommandReply:
+        return CommandReply(translate("help.text", lang))
+
+    async def plans(self, cmd: CommandInvoked, platform: ChatPlatform,
+                    lang: str) -> CommandReply:
+        plans = await self.db(self.store.list_plans)
+        if not plans:
+            return CommandReply(translate("plans.none", lang))
+        lines = [translate("plans.header", lang)] + [
+            f"• `{slug}` (v{n}) — {titles.get(lang) or next(iter(titles.values()))}"
+            for slug, n, titles in plans]
+        return CommandReply("\n".join(lines))
+
+    async def open(self, cmd: CommandInvoked, platform: ChatPlatform, lang: str) -> CommandReply:
+        plan = cmd.args.get("plan", "").strip()
+        if not plan:
+            raise BadArgument("error.plan_required")
+        channel = ChannelRef(cmd.platform, cmd.workspace_id,
+                             cmd.args.get("channel") or cmd.channel_id)
+        sections = None
+        if "sections" in cmd.args:
+            sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
+            if not sections:
+                raise BadArgument("error.no_sections_given")
+        round_id, posted, already = await self.rounds.open(
+            plan=plan, channel=channel, platform=platform, sections=sections,
+            closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
+        if posted == 0:
+            return CommandReply(translate_plural("round.already_posted", already, lang,
+                                                 round=round_id))
+        return CommandReply(translate_plural("round.opened", posted, lang, round=round_id))
+
+    async def close(self, cmd: CommandInvoked, platform: ChatPlatform,
+                    lang: str) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=True)
+        if not await self.rounds.close(round_id):
+            raise Conflict("error.round_closed", round=round_id)
+        await self.publish_digest(round_id, "final")
+        return CommandReply(translate("round.closed", lang, round=round_id))
+
+    async def status(self, cmd: CommandInvoked, platform: ChatPlatform,
+                     lang: str) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=False)
+        rnd = await self.db(self.store.get_round, round_id)
+        counts = await self.db(self.store.statement_counts, round_id)
+        people = await self.db(self.store.participation, round_id)
+        closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
+            if rnd.closes_at else "—"
+        return CommandReply(translate(
+            "round.status", lang, round=rnd.id, name=rnd.name,
+            status=translate(f"round.state_{rnd.status}", lang), closes=closes,
+            sections=translate_plural("count.sections", sum(
+                1 for c in counts if c["kind"] == "section"), lang),
+            replies=translate_plural("count.replies", sum(
+                1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None), lang),
+            stances=translate_plural("count.stances", sum(
+                c["agree"] + c["disagree"] + c["pass"] for c in counts), lang),
+            participants=translate_plural("count.participants", people["all"], lang)))
+
+    async def digest(self, cmd: CommandInvoked, platform: ChatPlatform,
+                     lang: str) -> CommandReply:
+        round_id = await self._round_arg(cmd, open_only=False)
+        channel = ChannelRef(cmd.platform, cmd.workspace_id, cmd.channel_id)
+        result = await self.publish_digest(round_id, "on_demand", platform, channel)
+        if result.digest_id is None:
+            return CommandReply(translate("digest.just_posted", lang, round=round_id))
+        return CommandReply(translate("digest.posted", lang, round=round_id))
+
+    async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool) -> int:
+        """The round named by ``round=`` (``#3`` or ``3``), else the channel's round.
+        Raises ``BadArgument``, ``NotFound``, or ``Conflict`` (closed, when ``open_only``)."""
+        raw = cmd.args.get("round", "").strip().lstrip("#")
+        if raw:
+            if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
+                raise BadArgument("error.bad_round", value=raw)
+            rnd = await self.db(self.store.get_round, int(raw))
+            if rnd is None:
+                raise NotFound("error.no_round", round=raw)
+            return int(rnd.id)
+        round_id: int | None = await self.db(self.store.round_for_channel, cmd.platform,
+                                             cmd.channel_id, open_only=open_only)
+        if round_id is None:
+            latest = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
+                                   open_only=False)
+            if open_only and latest is not None:
+                raise Conflict("error.round_closed", round=latest)
+            raise NotFound("error.no_round_here")
+        return round_id
+
+
+ACTIONS: dict[str, Action] = {
+    "open": Action(Commands.open, facilitator=True),
+    "close": Action(Commands.close, facilitator=True),
+    "status": Action(Commands.status, facilitator=True),
+    "digest": Action(Commands.digest, facilitator=True),
+    "plans": Action(Commands.plans, facilitator=False),
+    "help": Action(Commands.help, facilitator=False),
+}
+"""Every action of ``/round``, ``/digest``, ``/plans`` (Discord) and ``/planbot`` (Slack)."""

@@ -1,0 +1,137 @@
+"""The reply relay: planbot's copies of each reply in the round's other channels.
+
+A reply written on Discord is copied (by the bot, marked with its origin) into the same
+section's thread on Slack and in every other channel of the round, and recorded as the same
+statement, so everyone can read every reply and take a stance on it, as in Polis
+(docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
+deletions. A copy that cannot be made now is made by the next pass or by reconciliation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from bot.clock import Clock
+from bot.events import InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
+from bot.i18n import translate
+from bot.intake import RunInDb
+from bot.platform import ChannelRef, ChatPlatform
+from storage.store import Store
+
+_log = logging.getLogger(__name__)
+
+
+class Relay:
+    """Copies replies across the channels and platforms of a round.
+
+    ``platforms`` is the live registry of connected adapters (name -> ``ChatPlatform``),
+    shared with the digest publisher and the reconciler; a platform missing from it is
+    skipped until it is there. ``db`` runs store calls on the database thread.
+    """
+
+    def __init__(self, store: Store, clock: Clock, db: RunInDb,
+                 platforms: Mapping[str, ChatPlatform]) -> None:
+        self.store = store
+        self.clock = clock
+        self.db = db
+        self.platforms = platforms
+        self._closed = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._copy_lock = asyncio.Lock()
+
+    async def follow(self, event: InboundEvent) -> None:
+        """After ``event`` changed the store: a new reply is copied, an edited or deleted
+        one has its copies updated, in the background (:meth:`settle` waits for them).
+        Copies themselves and other events start nothing."""
+        if not isinstance(event, (ReplyPosted, ReplyEdited, ReplyDeleted)):
+            return
+        target = await self.db(self.store.find_message, event.platform, event.channel_id,
+                               event.message_id)
+        if target is None or target.kind != "reply" or target.is_copy:
+            return
+        if isinstance(event, ReplyPosted):
+            self.spawn(self.copy_replies(target.round_id))
+        else:
+            self.spawn(self.update_copies(target.statement_id))
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background; dropped once closing (the next start's
+        reconciliation makes those copies)."""
+        if self._closed:
+            work.close()
+            return
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait until every copy under way is posted (tests, the demo, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def close(self) -> None:
+        """Start nothing more and cancel the copies under way."""
+        self._closed = True
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def update_copies(self, statement_id: int) -> None:
+        """Make planbot's copies of a reply say what the reply says now: edited with it,
+        deleted with it (or when its text became unreadable). A copy that cannot be
+        updated is logged; the author's reply and its stances are unaffected."""
+        state, copies = await self.db(self.store.copies_of, statement_id)
+        text = translate("relay.copy", state["language"],
+                         platform=(state["platform"] or "").capitalize(), text=state["text"] or "")
+        for platform_name, workspace_id, channel_id, message_id in copies:
+            platform = self.platforms.get(platform_name)
+            if platform is None:
+                continue
+            channel = ChannelRef(platform_name, workspace_id, channel_id)
+            try:
+                if state["deleted"] or state["text_withheld"]:
+                    await platform.delete_copy(channel, message_id)
+                    await self.db(self.store.delete_message, event_key=None,
+                                  platform=platform_name, channel_id=channel_id,
+                                  message_id=message_id, at=self.clock.now())
+                else:
+                    await platform.edit_copy(channel, message_id, text)
+            except Exception:  # noqa: BLE001 - one copy's failure must not stop the others
+                _log.warning("could not update copy %s on %s", message_id, platform_name,
+                             exc_info=True)
+
+    async def copy_replies(self, round_id: int, only_platform: str | None = None) -> int:
+        """Copy each reply of a round into its section's thread in every channel of the
+        round where it is not yet (other platforms included), recorded as the same
+        statement.
+
+        Run after each new reply, when a channel joins the round, and by reconciliation
+        (``only_platform``): a copy missed while a platform was away is made when it is
+        back. A channel whose platform is not connected, or whose post fails, is skipped
+        until the next pass. One pass at a time; returns the number of copies posted.
+        """
+        posted_count = 0
+        async with self._copy_lock:
+            for statement_id, language, origin, text, threads in await self.db(
+                    self.store.copies_missing, round_id):
+                copy = translate("relay.copy", language, platform=(origin or "").capitalize(),
+                                 text=text or "")
+                for platform_name, workspace_id, channel_id, thread_id in threads:
+                    platform = self.platforms.get(platform_name)
+                    if platform is None or (only_platform and platform_name != only_platform):
+                        continue
+                    try:
+                        posted = await platform.post_copy(
+                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy)
+                    except Exception:  # noqa: BLE001 - the next pass tries again
+                        _log.warning("could not copy statement %s to %s %s", statement_id,
+                                     platform_name, channel_id, exc_info=True)
+                        continue
+                    await self.db(self.store.record_messages, statement_id, [
+                        (posted.channel.platform, posted.channel.workspace_id,
+                         posted.channel.channel_id, posted.message_id, posted.thread_id,
+                         posted.part)], is_copy=True)
+                    posted_count += 1
+        return posted_count

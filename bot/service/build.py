@@ -1,0 +1,90 @@
+"""One place where planbot's objects are made and joined: store, core and its parts, digest
+publisher, reconciler, scheduler and platforms.
+
+Every object gets what it needs through its constructor; nothing is completed afterwards.
+The one registry that changes while running is the core's ``platforms`` (name ->
+``ChatPlatform``): an adapter adds itself when it connects (:meth:`bot.core.Core.attach`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.apply import EventApplier
+from bot.clock import Clock
+from bot.commands import Commands
+from bot.config import Settings
+from bot.home import open_store
+from bot.core import Core
+from bot.identity import Pseudonymizer
+from bot.intake import DatabaseThread, Intake
+from bot.platform import Adapter, ChatPlatform
+from bot.publish import DigestPublisher
+from bot.reconcile import Reconciler
+from bot.relay import Relay
+from bot.rounds import Rounds
+from bot.scheduling import DigestScheduler, make_scheduler
+from storage.store import Store
+
+
+def build_core(store: Store, settings: Settings, clock: Clock) -> Core:
+    """The core on ``store``: database thread, intake, relay, rounds, commands, digest
+    publisher and reconciler, sharing one registry of connected platforms (empty)."""
+    platforms: dict[str, ChatPlatform] = {}
+    pseudonyms = Pseudonymizer(settings.participant_secret)
+    database = DatabaseThread()
+    db = database.run
+    applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
+    relay = Relay(store, clock, db, platforms)
+    intake = Intake(database, applier, after_applied=relay.follow)
+    publisher = DigestPublisher(store, settings, clock, db, platforms)
+    rounds = Rounds(store, settings, clock, db, relay, applier)
+    commands = Commands(store, settings, clock, db, rounds, publisher)
+    reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
+                            platforms)
+    return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
+                database=database, intake=intake, relay=relay, rounds=rounds,
+                commands=commands, digest_publisher=publisher, reconciler=reconciler,
+                platforms=platforms)
+
+
+@dataclass(frozen=True)
+class Service:
+    """Everything ``planbot run`` runs: the engine (disposed last), the core, the scheduler
+    and the configured platforms' adapters (not started)."""
+
+    engine: Engine
+    core: Core
+    scheduler: DigestScheduler
+    adapters: list[Adapter]
+
+
+def build_service(settings: Settings, clock: Clock, *, name: str = "planbot") -> Service:
+    """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded,
+    checked against the participant secret: ``bot.home.open_store``, which raises
+    ``SetupError``), the core, the scheduler (jobs persisted in the same database, registered as ``name``)
+    and an adapter per configured platform, endpoints from the settings. Raises
+    ``ValueError`` for a platform whose settings cannot work (no token)."""
+    store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
+                       clock.now())
+    engine = store.engine
+    core = build_core(store, settings, clock)
+    scheduler = DigestScheduler(core, make_scheduler(settings, engine), name)
+    return Service(engine, core, scheduler, build_adapters(core, settings))
+
+
+def build_adapters(core: Core, settings: Settings) -> list[Adapter]:
+    """One adapter per configured platform, in start order: Slack, then Discord. Raises
+    ``ValueError`` for a platform whose settings cannot work."""
+    adapters: list[Adapter] = []
+    if settings.slack_enabled:
+        from integrations.slack import SlackBot
+
+        adapters.append(SlackBot.from_settings(core, settings))
+    if settings.discord_enabled:
+        from integrations.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter.from_settings(core, settings))
+    return adapters
