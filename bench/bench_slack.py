@@ -35,7 +35,7 @@ from integrations.sandbox.slack import LocalSlack
 from integrations.sandbox.slack.delivery import sign
 from integrations.slack import SlackBot, make_web_client
 
-FACILITATOR, CHANNEL = "UFACIL", "C0BENCH"
+FACILITATOR, CHANNEL = "UFACIL", "C0BENCHPL"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")
 
 

@@ -115,7 +115,7 @@ async def test_sigterm_during_a_slack_burst_loses_nothing_acknowledged(tmp_path)
     store = sample_store(tmp_path)
     slack = LocalSlack()
     await slack.start()
-    facilitator, channel = "UFACIL", "C0PLAN"
+    facilitator, channel = "UFACIL", "C0PLANNUM"
     people = [f"U{i:03d}" for i in range(60)]
     for user in [facilitator, *people]:
         slack.add_user(user, user.lower(), locale="en-US")

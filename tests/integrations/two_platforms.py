@@ -15,7 +15,7 @@ from tests.integrations.discord.harness import start_bot as start_discord
 from tests.integrations.discord.harness import stop_bot as stop_discord
 from tests.integrations.slack.conftest import start_bot as start_slack
 
-SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
+SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLANNUM"
 
 
 @asynccontextmanager

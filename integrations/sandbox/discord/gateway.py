@@ -28,6 +28,7 @@ _log = logging.getLogger(__name__)
 # Gateway intents (docs: topics/gateway#gateway-intents).
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
+GUILD_EXPRESSIONS = 1 << 3
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 GUILD_MESSAGE_REACTIONS = 1 << 10
@@ -44,6 +45,9 @@ _EVENT_INTENT = {
     "MESSAGE_REACTION_REMOVE_ALL": GUILD_MESSAGE_REACTIONS,
     "MESSAGE_REACTION_REMOVE_EMOJI": GUILD_MESSAGE_REACTIONS,
     "CHANNEL_CREATE": GUILDS,
+    "CHANNEL_UPDATE": GUILDS,
+    "GUILD_MEMBER_REMOVE": GUILD_MEMBERS,
+    "GUILD_EMOJIS_UPDATE": GUILD_EXPRESSIONS,
     "THREAD_CREATE": GUILDS,
     "THREAD_UPDATE": GUILDS,
 }
@@ -221,6 +225,7 @@ class Gateway:
         session = self.session
         withhold = session is not None and not session.intents & MESSAGE_CONTENT
         payload = message.payload(me=self.world.bot.id, withhold_content=withhold)
+        payload["guild_id"] = message.guild_id
         guild = self.world.guilds[message.guild_id]
         if message.author.id in guild.members:
             payload["member"] = self.world.member_payload(guild, message.author, with_user=False)

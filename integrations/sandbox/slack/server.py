@@ -59,12 +59,14 @@ GRANTED_SCOPES = ("commands", "chat:write", "reactions:write", "reactions:read",
 @dataclass
 class RecordedCall:
     """One request the app made: ``method`` is the Web API method or the route (e.g.
-    ``response_url``); ``status`` the HTTP status; ``error`` Slack's error code, if any."""
+    ``response_url``); ``status`` the HTTP status; ``error`` Slack's error code, if any; ``response`` the JSON
+    body of a Web API answer."""
 
     method: str
     params: dict[str, Any]
     status: int
     error: str | None = None
+    response: dict | None = None
 
 
 @dataclass
@@ -466,9 +468,9 @@ class LocalSlack:
         waits = self._rate_limits.get(method)
         if waits:
             retry_after = waits.pop(0)
-            self.requests.append(RecordedCall(method, shown, 429, "ratelimited"))
-            return self._json({"ok": False, "error": "ratelimited"}, 429,
-                              {"Retry-After": str(retry_after)})
+            body = {"ok": False, "error": "ratelimited"}
+            self.requests.append(RecordedCall(method, shown, 429, "ratelimited", body))
+            return self._json(body, 429, {"Retry-After": str(retry_after)})
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
         if error is None and self._failures.get(method):
@@ -478,13 +480,12 @@ class LocalSlack:
                 body = {"ok": True, **handlers[method](params)}
             except SlackApiFailure as exc:
                 error = exc.code
-        self.requests.append(RecordedCall(method, shown, 200, error))
+        if error is not None:
+            body = {"ok": False, "error": error}
+        self.requests.append(RecordedCall(method, shown, 200, error, body))
         # Every Web API answer to a bot token says which scopes it holds
         # (https://api.slack.com/authentication/oauth-v2#using, "x-oauth-scopes").
-        scopes = {"x-oauth-scopes": ",".join(sorted(self.scopes))}
-        if error is not None:
-            return self._json({"ok": False, "error": error}, headers=scopes)
-        return self._json(body, headers=scopes)
+        return self._json(body, headers={"x-oauth-scopes": ",".join(sorted(self.scopes))})
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         ticket = request.match_info["ticket"]

@@ -113,7 +113,7 @@ class WebApi:
         msg.blocks = validate_blocks(p.get("blocks")) or msg.blocks
         msg.edited = {"user": self.bot_user_id, "ts": self.ws.next_ts()}
         self._emit(message_changed(msg, previous, self.ws.next_ts()))
-        return {"channel": msg.channel, "ts": msg.ts, "text": msg.text}
+        return {"channel": msg.channel, "ts": msg.ts, "text": msg.text, "message": msg.to_api()}
 
     def chat_delete(self, p: dict) -> dict:
         """The app deletes its own message: a ``message_deleted`` event follows."""
@@ -162,6 +162,7 @@ class WebApi:
         messages = list(reversed(_window(self.ws.top_level(p.get("channel") or ""), p)))
         page, next_cursor = _page(messages, p)
         return {"messages": [m.to_api() for m in page], "has_more": bool(next_cursor),
+                "pin_count": 0, "channel_actions_ts": None, "channel_actions_count": 0,
                 "response_metadata": {"next_cursor": next_cursor}}
 
     def conversations_info(self, p: dict) -> dict:
@@ -182,7 +183,7 @@ class WebApi:
     def usergroups_list(self, p: dict) -> dict:
         include = _truthy(p.get("include_users"))
         groups = [
-            {k: v for k, v in g.items() if include or k != "users"}
+            {**_usergroup(g, self.ws.team_id), **({"users": g["users"]} if include else {})}
             for g in self.ws.usergroups.values()
         ]
         return {"usergroups": groups}
@@ -208,6 +209,16 @@ class WebApi:
             self.ws.post(channel, self.bot_user_id, p.get("initial_comment") or "",
                          thread_ts=p.get("thread_ts"), bot_id=self.bot_id, files=shared)
         return {"files": shared}
+
+
+def _usergroup(group: dict, team_id: str) -> dict:
+    """A user group object (https://api.slack.com/types/usergroup)."""
+    return {"id": group["id"], "team_id": team_id, "is_usergroup": True, "is_subteam": True,
+            "name": group["handle"], "description": "", "handle": group["handle"],
+            "is_external": False, "date_create": 0, "date_update": 0, "date_delete": 0,
+            "auto_type": None, "auto_provision": False, "enterprise_subteam_id": "",
+            "created_by": "USLACKBOT", "updated_by": "USLACKBOT", "deleted_by": None,
+            "prefs": {"channels": [], "groups": []}, "user_count": len(group["users"])}
 
 
 def reaction_event(kind: str, user_id: str, msg: Message, name: str, event_ts: str) -> dict:

@@ -6,6 +6,7 @@ import pytest
 
 from integrations.sandbox.discord import DiscordSandbox, discord_py_pointed_at
 from tests.helpers import make_core
+from tests.integrations.conformance import discord_problems
 from tests.integrations.discord.harness import start_bot, stop_bot
 
 
@@ -15,6 +16,7 @@ async def sandbox():
         with discord_py_pointed_at(local):
             yield local
         assert local.unknown_requests() == [], "the bot called routes Discord does not have"
+        assert discord_problems(local.requests) == [], "answers Discord would not give"
 
 
 @pytest.fixture

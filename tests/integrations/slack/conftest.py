@@ -10,13 +10,14 @@ import pytest
 from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
 from tests.helpers import make_core
+from tests.integrations.conformance import slack_problems
 
 FACILITATOR = "UFACIL"
 GROUP_MEMBER = "UGROUP"
 FACILITATOR_GROUP = "S0FACIL"
 ANA, BEN, CHLOE = "UANA", "UBEN", "UCHLOE"
 OTHER_BOT, OTHER_BOT_ID = "UOTHERBOT", "B0OTHER"
-CHANNEL = "C0PLAN"
+CHANNEL = "C0PLANNUM"
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ async def slack():
     local.add_usergroup(FACILITATOR_GROUP, "animation", [GROUP_MEMBER])
     yield local
     await local.stop()
+    assert slack_problems(local.requests) == [], "answers Slack would not give"
 
 
 @pytest.fixture

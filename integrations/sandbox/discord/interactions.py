@@ -1,0 +1,191 @@
+"""Interaction answers on the local Discord: callbacks, follow-ups, edits, and their deadlines.
+
+Docs: interactions/receiving-and-responding. The first answer (callback) must come within 3 s
+of the interaction (else 404 10062 Unknown interaction); the token then serves follow-ups and
+edits for 15 minutes (else 401 50027 Invalid Webhook Token). Both deadlines are read from the
+sandbox clock. After a deferred answer (type 5), the first follow-up edits the deferred
+("thinking…") message and keeps its ephemerality; later follow-ups are new messages. Callback
+types: 4 message, 5 deferred message, 6 deferred update and 7 update (components only), 9 modal
+(not in answer to a modal submit). Answers are kept on the :class:`InteractionRecord`, not in
+the channel's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from integrations.sandbox.discord.messages import JSON_BODY
+from integrations.sandbox.discord.responses import (
+    ALREADY_ACKNOWLEDGED,
+    INVALID_FORM_BODY,
+    INVALID_WEBHOOK_TOKEN,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_WEBHOOK,
+    DiscordError,
+    json_response,
+)
+from integrations.sandbox.discord.world import EPHEMERAL_FLAG, numbered
+
+if TYPE_CHECKING:
+    from integrations.sandbox.discord.sandbox import DiscordSandbox
+
+FIRST_ANSWER = timedelta(seconds=3)
+TOKEN_LIFETIME = timedelta(minutes=15)
+LOADING_FLAG = 1 << 7
+APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT = 2, 3, 5
+MESSAGE, DEFERRED_MESSAGE, DEFERRED_UPDATE, UPDATE_MESSAGE, MODAL = 4, 5, 6, 7, 9
+
+
+@dataclass
+class InteractionRecord:
+    """One interaction and what the bot answered: callbacks then follow-ups (request bodies,
+    in order), ``messages`` the answer messages by id (the original first), ``modal`` the
+    modal the bot opened, if any. ``message_id`` is the clicked message of a component."""
+
+    id: str
+    token: str
+    created_at: datetime
+    kind: int = APPLICATION_COMMAND
+    channel_id: str = ""
+    message_id: str | None = None
+    callbacks: list[tuple[datetime, dict]] = field(default_factory=list)
+    followups: list[tuple[datetime, dict]] = field(default_factory=list)
+    messages: dict[str, dict] = field(default_factory=dict)
+    original_id: str | None = None
+    modal: dict | None = None
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Interactions:
+    """The callback and webhook routes of interactions."""
+
+    def __init__(self, sandbox: DiscordSandbox) -> None:
+        self.sb = sandbox
+        self.world = sandbox.world
+
+    def _by_token(self, request: web.Request) -> InteractionRecord:
+        record = self.sb.interaction_by_token(request.match_info["token"])
+        if record is None or request.match_info["app_id"] != self.world.application_id:
+            raise DiscordError(404, "Unknown Webhook", UNKNOWN_WEBHOOK)
+        if self.world.now() - record.created_at > TOKEN_LIFETIME:
+            raise DiscordError(401, "Invalid Webhook Token", INVALID_WEBHOOK_TOKEN)
+        if not record.callbacks:
+            raise DiscordError(404, "Unknown Webhook", UNKNOWN_WEBHOOK)
+        return record
+
+    async def callback(self, request: web.Request) -> web.Response:
+        record = self.sb.interactions.get(request.match_info["interaction_id"])
+        if (record is None or record.token != request.match_info["token"]
+                or self.world.now() - record.created_at > FIRST_ANSWER):
+            raise DiscordError(404, "Unknown interaction", UNKNOWN_INTERACTION)
+        if record.callbacks:
+            raise DiscordError(400, "Interaction has already been acknowledged.", ALREADY_ACKNOWLEDGED)
+        data = request[JSON_BODY]
+        kind = data["type"]
+        inner = data.get("data") or {}
+        allowed = {MESSAGE, DEFERRED_MESSAGE}
+        if record.kind != APPLICATION_COMMAND:
+            allowed |= {DEFERRED_UPDATE, UPDATE_MESSAGE}
+        if record.kind != MODAL_SUBMIT:
+            allowed.add(MODAL)
+        if kind not in allowed:
+            raise DiscordError(400, "Interaction response type not allowed here", INVALID_FORM_BODY)
+        record.callbacks.append((self.world.now(), data))
+        # The answer describes the resource only for a message sent or updated (OpenAPI:
+        # InteractionCallbackResponse); a defer's "thinking" message is not returned.
+        answer: dict = {}
+        if kind in (MESSAGE, DEFERRED_MESSAGE):
+            flags = int(inner.get("flags", 0)) | (LOADING_FLAG if kind == DEFERRED_MESSAGE else 0)
+            message = self._new_message(record, {**inner, "flags": flags})
+            record.original_id = message["id"]
+            if kind == MESSAGE:
+                answer["resource"] = {"type": kind, "message": message}
+        elif kind == UPDATE_MESSAGE:
+            message = await self.sb.update_component_message(record, inner)
+            answer["resource"] = {"type": kind, "message": message}
+        elif kind == MODAL:
+            record.modal = inner
+        if kind in (MESSAGE, UPDATE_MESSAGE, MODAL):  # after a defer, the answer comes later
+            record.answered.set()
+        original = record.messages.get(record.original_id or "")
+        interaction = {"id": record.id, "type": record.kind,
+                       "response_message_loading": kind == DEFERRED_MESSAGE,
+                       "response_message_ephemeral": bool(original and original["flags"] & EPHEMERAL_FLAG)}
+        if record.original_id is not None:
+            interaction["response_message_id"] = record.original_id
+        return json_response({"interaction": interaction, **answer})
+
+    async def followup(self, request: web.Request) -> web.Response:
+        """A follow-up; the first one after a defer edits the deferred message."""
+        record = self._by_token(request)
+        data = request[JSON_BODY]
+        record.followups.append((self.world.now(), data))
+        record.answered.set()
+        original = record.messages.get(record.original_id or "")
+        if original is not None and original["flags"] & LOADING_FLAG:
+            flags = original["flags"] & ~LOADING_FLAG  # keeps the defer's ephemerality
+            return json_response(self._edit(original, {**data, "flags": flags}))
+        return json_response(self._new_message(record, data))
+
+    async def edit_original(self, request: web.Request) -> web.Response:
+        """``PATCH .../messages/@original`` (recorded like a follow-up)."""
+        record = self._by_token(request)
+        data = request[JSON_BODY]
+        record.followups.append((self.world.now(), data))
+        record.answered.set()
+        if record.original_id is None and record.message_id is not None:
+            message = self.world.messages[record.message_id]  # after a deferred update
+            return json_response(await self.sb.update_component_message(record, data, message))
+        original = record.messages.get(record.original_id or "")
+        if original is None:
+            raise DiscordError(404, "Unknown Message", UNKNOWN_MESSAGE)
+        flags = original["flags"] & ~LOADING_FLAG
+        return json_response(self._edit(original, {**data, "flags": flags}))
+
+    async def edit_followup(self, request: web.Request) -> web.Response:
+        record = self._by_token(request)
+        message = record.messages.get(request.match_info["message_id"])
+        if message is None:
+            raise DiscordError(404, "Unknown Message", UNKNOWN_MESSAGE)
+        return json_response(self._edit(message, {**request[JSON_BODY], "flags": message["flags"]}))
+
+    def _edit(self, message: dict, data: dict) -> dict:
+        for key in ("content", "embeds"):
+            if key in data:
+                message[key] = data[key] or ([] if key != "content" else "")
+        if "components" in data:
+            message["components"] = numbered(data["components"])
+        message["flags"] = int(data.get("flags", message["flags"]))
+        message["edited_timestamp"] = self.world.now().isoformat()
+        return message
+
+    def _new_message(self, record: InteractionRecord, data: dict) -> dict:
+        bot = self.world.bot
+        message = {
+            "id": self.world.ids.next(),
+            "channel_id": record.channel_id,
+            "author": bot.payload(),
+            "content": data.get("content") or "",
+            "timestamp": self.world.now().isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": data.get("embeds") or [],
+            "components": numbered(data.get("components")),
+            "pinned": False,
+            "type": 20 if record.kind == APPLICATION_COMMAND else 0,
+            "flags": int(data.get("flags", 0)),
+            "webhook_id": self.world.application_id,
+            "application_id": self.world.application_id,
+        }
+        record.messages[message["id"]] = message
+        return message
