@@ -1,7 +1,8 @@
 """``planbot run`` as a real process: nothing configured exits 2 with help; SIGTERM during a
 burst of events (local Slack in Socket Mode, local Discord over its gateway) loses nothing
 acknowledged and doubles nothing after a restart; logs are JSON lines on request and never
-carry tokens."""
+carry tokens; a token the platform refuses stops the start with exit status 2 and a message
+naming the key; SIGTERM during a start-up that hangs ends it at once."""
 
 from __future__ import annotations
 
@@ -12,10 +13,13 @@ import signal
 import sys
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.plans import import_plan, sample_plan_paths
+from bot.service.run import serve
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import make_store
+from tests.helpers import make_settings, make_store
 
 WAIT = 30.0
 SECRET = "run-test-secret-0123456789"
@@ -214,3 +218,61 @@ async def test_sigterm_during_a_discord_burst_loses_nothing(tmp_path):
             await second.kill()
     check_store(store, "discord", channel, burst, len(people))
     check_logs([first, second], [discord.token])
+
+
+async def _refused(tmp_path, env: dict[str, str]) -> tuple[int, str]:
+    run = await PlanbotProcess().start(["run"], {**base_env(tmp_path), **env}, tmp_path)
+    try:
+        code = await run.wait()  # bounded by WAIT (30 s)
+    finally:
+        await run.kill()
+    return code, "\n".join(run.lines)
+
+
+async def test_a_refused_app_token_exits_2_naming_it(tmp_path):
+    """The issue's case: a wrong Slack app token used to log a traceback every 10 s forever."""
+    async with LocalSlack() as slack:
+        code, text = await _refused(tmp_path, {
+            "SLACK_API_BASE": slack.base_url, "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_APP_TOKEN": "xapp-wrong", "PLANBOT_LANGUAGE": "fr"})
+    assert code == 2 and "SLACK_APP_TOKEN : la plateforme refuse ce jeton" in text
+    assert "Traceback" not in text and "Retrying" not in text and "xapp-wrong" not in text
+
+
+@pytest.mark.allow_logged_errors
+async def test_a_refused_bot_token_on_either_platform_stops_the_start(tmp_path, caplog):
+    """The same start-up in this process (``serve``): Slack's bot token, then Discord's."""
+    async with LocalSlack() as slack, DiscordSandbox() as discord:
+        slack_settings = make_settings(tmp_path, language="en", slack_bot_token="xoxb-wrong",
+                                       slack_app_token=slack.app_token,
+                                       slack_api_base=slack.base_url)
+        assert await serve(slack_settings, asyncio.Event()) == 2
+        discord_settings = make_settings(tmp_path, language="en", discord_token="wrong-token",
+                                         discord_api_base=discord.api_base,
+                                         discord_gateway_url=discord.gateway_url)
+        assert await serve(discord_settings, asyncio.Event()) == 2
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    fix = ("Copy it again from the platform's settings (see the README of integrations/"
+           "discord or integrations/slack), then run planbot doctor.")
+    assert errors == [f"SLACK_BOT_TOKEN: the platform refused this token (invalid_auth). {fix}",
+                      f"DISCORD_TOKEN: the platform refused this token (401 Unauthorized). {fix}"]
+
+
+async def test_sigterm_during_a_failing_start_up_stops_at_once(tmp_path):
+    """A wrong app token while Slack rate-limits the connection for a minute: SIGTERM
+    during that wait ends planbot at once."""
+    async with LocalSlack() as slack:
+        slack.rate_limit("apps.connections.open", retry_after=60)
+        env = {**base_env(tmp_path), "SLACK_API_BASE": slack.base_url, "LOG_LEVEL": "DEBUG",
+               "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_APP_TOKEN": "xapp-wrong"}
+        run = await PlanbotProcess().start(["run"], env, tmp_path)
+        try:
+            await run.wait_log("apps.connections.open")
+            loop = asyncio.get_running_loop()
+            asked = loop.time()
+            assert await run.stop() == 0
+            assert loop.time() - asked < 10
+        finally:
+            await run.kill()
+        assert any(r["message"] == "stop asked during start-up" for r in run.records())
+        assert run.records()[-1]["message"] == "stopped"

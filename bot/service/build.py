@@ -16,8 +16,8 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.commands import Commands
 from bot.config import Settings
-from bot.home import open_store
 from bot.core import Core
+from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.platform import Adapter, ChatPlatform

@@ -15,12 +15,14 @@ Endpoints come from the settings (``DISCORD_API_BASE``, ``DISCORD_GATEWAY_URL``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.errors import SetupError
 from bot.i18n import translate
 from bot.platform import Adapter
 from bot.service.build import Service, build_service
@@ -29,8 +31,8 @@ _log = logging.getLogger(__name__)
 
 
 def run(settings: Settings) -> int:
-    """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured,
-    1 a platform failed)."""
+    """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured
+    or a token the platform refuses, 1 a platform failed)."""
     if not settings.discord_enabled and not settings.slack_enabled:
         print(translate("run.not_configured", settings.language), file=sys.stderr)
         return 2
@@ -47,35 +49,62 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         logging.getLogger("discord.client").addFilter(no_voice_warning)
     service = build_service(settings, SystemClock())
     started: list[Adapter] = []
-    failed = False
     try:
-        for adapter in service.adapters:
-            await adapter.start()
-            started.append(adapter)
-        await service.scheduler.start()
+        if not await _until_started(stop, service, started):
+            return 0
         _log.info("planbot running: %s", ", ".join(sorted(a.name for a in started)))
-        failed = await _until_stopped(stop, started)
+        return await _until_stopped(stop, started, settings.language)
+    except SetupError as err:
+        _log.error("%s", err.message(settings.language))
+        return 2
     except Exception:  # noqa: BLE001 - a platform that cannot start: say why, stop cleanly
         _log.exception("planbot could not start")
-        failed = True
+        return 1
     finally:
         await _shutdown(service, started)
-    return 1 if failed else 0
 
 
-async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter]) -> bool:
-    """Wait for ``stop`` or for an adapter's connection to end by itself; True for the
-    latter (a failure, logged)."""
+async def _until_started(stop: asyncio.Event, service: Service, started: list[Adapter]) -> bool:
+    """Start the adapters (each added to ``started`` first, so that a half-started one is
+    stopped too), then the scheduler. False when ``stop`` comes first: the start-up is
+    cancelled, however long a platform keeps it waiting. Raises what a start raises."""
+    async def start_all() -> None:
+        for adapter in service.adapters:
+            started.append(adapter)
+            await adapter.start()
+        await service.scheduler.start()
+
+    starting = asyncio.ensure_future(start_all())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()
+        return True
+    _log.info("stop asked during start-up")
+    starting.cancel()
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await starting
+    return False
+
+
+async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter], lang: str) -> int:
+    """Wait for ``stop`` or for an adapter's connection to end by itself; the exit code: 0
+    for a stop, 2 for a connection ended by a ``SetupError`` (a refused token), else 1."""
     stopping = asyncio.ensure_future(stop.wait())
     closed = {asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
     done, _ = await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
     for waiter in [stopping, *closed]:
         waiter.cancel()
     ended = [w for w in done if w in closed]
-    if ended and not stop.is_set():
-        _log.error("the %s client stopped: %r", closed[ended[0]].name, ended[0].result())
-        return True
-    return False
+    if not ended or stop.is_set():
+        return 0
+    failure = ended[0].result()
+    if isinstance(failure, SetupError):
+        _log.error("%s", failure.message(lang))
+        return 2
+    _log.error("the %s client stopped: %r", closed[ended[0]].name, failure)
+    return 1
 
 
 async def _shutdown(service: Service, started: list[Adapter]) -> None:
@@ -89,8 +118,17 @@ async def _shutdown(service: Service, started: list[Adapter]) -> None:
 
 
 def _stop_on_signals() -> asyncio.Event:
+    """An event set by the first SIGINT or SIGTERM; the signals then get their default
+    action back, so a second one ends the process even if the shutdown hangs."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def first_signal() -> None:
+        stop.set()
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+    for sig in signals:
+        loop.add_signal_handler(sig, first_signal)
     return stop

@@ -21,6 +21,7 @@ import discord
 from discord.ext import commands
 
 from bot.core import Core
+from bot.errors import SetupError
 from bot.events import InboundEvent
 from integrations.discord import translate
 from integrations.discord.commands import (
@@ -204,10 +205,15 @@ async def run_discord(make_bot: Callable[..., PlanbotDiscord], token: str) -> No
     after a failed start). Discord closes the gateway with 4014 when a privileged intent is
     not enabled for the application (docs: topics/opcodes-and-status-codes); planbot then
     carries on without message text, says so loudly, and stores replies as withheld.
+    Raises ``bot.errors.SetupError`` naming ``DISCORD_TOKEN`` when Discord refuses the token
+    (``GET /users/@me`` answers 401), which no retry can fix.
     """
     try:
         async with make_bot(message_content=True) as bot:
             await bot.start(token)
+    except discord.LoginFailure as err:
+        raise SetupError("run.token_rejected", key="DISCORD_TOKEN",
+                         error="401 Unauthorized") from err
     except discord.PrivilegedIntentsRequired:
         _log.warning(NO_CONTENT_BANNER)
         async with make_bot(message_content=False) as bot:

@@ -49,6 +49,7 @@ from bot.core import Core
 from bot.events import Actor, CommandInvoked, InboundEvent
 from bot.i18n import language_of, translate
 from bot.reconcile import ReconcileReport
+from integrations.slack.checks import socket_url, verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
@@ -59,6 +60,16 @@ from integrations.slack.translate import PLATFORM, message_event, reaction_event
 _log = logging.getLogger(__name__)
 
 _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+def _check_mode(mode: str, *, app_token: str | None, signing_secret: str | None) -> None:
+    """Raise ``ValueError`` for an unknown mode or a mode without its token or secret."""
+    if mode not in ("socket", "http"):
+        raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
+    if mode == "socket" and not app_token:
+        raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
+    if mode == "http" and not signing_secret:
+        raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
 
 
 class SlackBot:
@@ -130,18 +141,18 @@ class SlackBot:
                     port: int | None = None) -> None:
         """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``; default the
         constructor's); in HTTP mode :attr:`url` is then the request URL served on
-        ``host:port``. Raises ``ValueError`` for a mode without its token or secret."""
+        ``host:port``. Raises ``ValueError`` for a mode without its token or secret, and
+        ``bot.errors.SetupError`` when Slack refuses the bot or the app-level token
+        (:mod:`integrations.slack.checks`)."""
         mode = mode or self.mode
+        _check_mode(mode, app_token=self.app_token, signing_secret=self._signing_secret)
+        await verify_bot_token(self.client)
         self.core.attach(self.platform)
         if mode == "socket":
             await self.start_socket_mode()
-        elif mode == "http":
-            if not self._signing_secret:
-                raise ValueError("HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
+        else:
             self.url = await self.start_http(host or self.host,
                                              self.port if port is None else port)
-        else:
-            raise ValueError(f"unknown Slack mode {mode!r}: socket or http")
         _log.info("Slack connected (%s mode%s)", mode, f", {self.url}" if self.url else "")
 
     async def start_socket_mode(self) -> None:
@@ -151,6 +162,9 @@ class SlackBot:
             raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         self._socket.client.message_listeners.append(self._on_socket_message)
+        # The first URL asked here, so that a refused app token stops the start (the socket
+        # client would retry it forever); reconnections ask their own.
+        self._socket.client.wss_uri = await socket_url(self.client, self.app_token)
         await self._socket.connect_async()
 
     async def start_http(self, host: str = "127.0.0.1", port: int = 0,

@@ -45,24 +45,30 @@ def _code(err: SlackApiError) -> str:
     return str(err.response.get("error") or "")
 
 
-async def verify_tokens(client: AsyncWebClient, *, app_token: str | None, mode: str) -> None:
-    """Raise ``SetupError("run.token_rejected")`` naming ``SLACK_BOT_TOKEN`` or
-    ``SLACK_APP_TOKEN`` (Socket Mode only) when Slack refuses it; other Slack or network
-    errors propagate."""
+def _refused(err: SlackApiError, key: str) -> SetupError | SlackApiError:
+    if _code(err) in REFUSED:
+        return SetupError("run.token_rejected", key=key, error=_code(err))
+    return err
+
+
+async def verify_bot_token(client: AsyncWebClient) -> None:
+    """``auth.test`` with the bot token; raises ``SetupError("run.token_rejected")`` naming
+    ``SLACK_BOT_TOKEN`` when Slack refuses it (bolt would otherwise start and fail on each
+    event with "installation no longer available"). Other errors propagate."""
     try:
         await client.auth_test()
     except SlackApiError as err:
-        if _code(err) in REFUSED:
-            raise SetupError("run.token_rejected", key="SLACK_BOT_TOKEN", error=_code(err)) from err
-        raise
-    if mode != "socket":
-        return
+        raise _refused(err, "SLACK_BOT_TOKEN") from err
+
+
+async def socket_url(client: AsyncWebClient, app_token: str) -> str:
+    """A Socket Mode URL for ``app_token`` (``apps.connections.open``); raises
+    ``SetupError("run.token_rejected")`` naming ``SLACK_APP_TOKEN`` when Slack refuses it,
+    where slack-sdk's socket client would log and retry forever."""
     try:
-        await client.apps_connections_open(app_token=app_token or "")
+        return str((await client.apps_connections_open(app_token=app_token))["url"])
     except SlackApiError as err:
-        if _code(err) in REFUSED:
-            raise SetupError("run.token_rejected", key="SLACK_APP_TOKEN", error=_code(err)) from err
-        raise
+        raise _refused(err, "SLACK_APP_TOKEN") from err
 
 
 async def check_slack(client: AsyncWebClient, *, app_token: str | None, mode: str,
@@ -94,9 +100,11 @@ async def _app_token(client: AsyncWebClient, app_token: str | None, mode: str) -
     if mode != "socket":
         return ok("doctor.slack_http_mode")
     try:
-        await client.apps_connections_open(app_token=app_token or "")
+        await socket_url(client, app_token or "")
+    except SetupError as err:
+        return fail("doctor.token_rejected", **err.params)
     except SlackApiError as err:
-        return fail("doctor.token_rejected", key="SLACK_APP_TOKEN", error=_code(err))
+        return fail("doctor.slack_app_token_failed", error=_code(err))
     return ok("doctor.slack_app_token")
 
 
