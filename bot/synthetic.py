@@ -48,50 +48,50 @@ SECTIONS = (
 """Plan order; each section's own levels for groups A, B, C."""
 
 REPLIES = (
-    ("broadband", "fr", "HHM", "Brancher d’abord les rangs sans aucun service, avant d’accélérer "
-     "les secteurs déjà desservis."),
-    ("broadband", "en", "HLL", "Let the regional co-op own the fibre, so prices stay under "
-     "public control."),
-    ("broadband", "fr", "HML", "Un forfait social à 20 $ par mois pour les ménages à faible "
-     "revenu."),
-    ("digital-skills", "en", "HHH", "Free workshops at the public library on evenings and "
-     "weekends."),
-    ("digital-skills", "fr", "HHM", "Former des jeunes du coin comme « aidants numériques » "
-     "pour les aînés."),
+    ("broadband", "fr", "HHM", ("Brancher d’abord les rangs sans aucun service, avant d’accélérer "
+     "les secteurs déjà desservis.")),
+    ("broadband", "en", "HLL", ("Let the regional co-op own the fibre, so prices stay under "
+     "public control.")),
+    ("broadband", "fr", "HML", ("Un forfait social à 20 $ par mois pour les ménages à faible "
+     "revenu.")),
+    ("digital-skills", "en", "HHH", ("Free workshops at the public library on evenings and "
+     "weekends.")),
+    ("digital-skills", "fr", "HHM", ("Former des jeunes du coin comme « aidants numériques » "
+     "pour les aînés.")),
     ("digital-skills", "en", "MLM", "Make coding classes mandatory in every primary school."),
-    ("public-services", "fr", "HHH", "Garder un comptoir en personne et un numéro de téléphone "
-     "pour chaque service en ligne."),
-    ("public-services", "en", "MLH", "Move every municipal permit online by 2027 to cut "
-     "waiting times."),
-    ("public-services", "fr", "HLH", "Une seule connexion citoyenne pour tous les services de "
-     "la MRC."),
-    ("data-governance", "en", "HHM", "Publish council budgets and contracts as open data every "
-     "month."),
-    ("data-governance", "fr", "HHL", "Aucune donnée personnelle vendue ni partagée avec des "
-     "entreprises privées."),
-    ("data-governance", "en", "MLH", "Let local start-ups use anonymised transit and energy "
-     "data for free."),
-    ("cybersecurity", "fr", "HHM", "Un audit de sécurité chaque année dans chaque "
-     "municipalité."),
-    ("cybersecurity", "en", "HMH", "One shared security team for the small towns instead of "
-     "each hiring alone."),
-    ("cybersecurity", "fr", "HHH", "Former tous les élus et les employés à reconnaître "
-     "l’hameçonnage."),
+    ("public-services", "fr", "HHH", ("Garder un comptoir en personne et un numéro de téléphone "
+     "pour chaque service en ligne.")),
+    ("public-services", "en", "MLH", ("Move every municipal permit online by 2027 to cut "
+     "waiting times.")),
+    ("public-services", "fr", "HLH", ("Une seule connexion citoyenne pour tous les services de "
+     "la MRC.")),
+    ("data-governance", "en", "HHM", ("Publish council budgets and contracts as open data every "
+     "month.")),
+    ("data-governance", "fr", "HHL", ("Aucune donnée personnelle vendue ni partagée avec des "
+     "entreprises privées.")),
+    ("data-governance", "en", "MLH", ("Let local start-ups use anonymised transit and energy "
+     "data for free.")),
+    ("cybersecurity", "fr", "HHM", ("Un audit de sécurité chaque année dans chaque "
+     "municipalité.")),
+    ("cybersecurity", "en", "HMH", ("One shared security team for the small towns instead of "
+     "each hiring alone.")),
+    ("cybersecurity", "fr", "HHH", ("Former tous les élus et les employés à reconnaître "
+     "l’hameçonnage.")),
     ("local-economy", "en", "HMH", "Grants for local shops to build their online stores."),
-    ("local-economy", "fr", "LLH", "Attirer des centres de données avec des tarifs "
-     "d’électricité réduits."),
+    ("local-economy", "fr", "LLH", ("Attirer des centres de données avec des tarifs "
+     "d’électricité réduits.")),
     ("local-economy", "en", "MPH", "Buy from local IT firms first in every public tender."),
-    ("inclusion", "fr", "HHM", "Tous les sites publics conformes aux normes d’accessibilité "
-     "d’ici 2027."),
+    ("inclusion", "fr", "HHM", ("Tous les sites publics conformes aux normes d’accessibilité "
+     "d’ici 2027.")),
     ("inclusion", "en", "HHM", "Lend refurbished laptops to families who cannot afford one."),
-    ("inclusion", "fr", "MPL", "Offrir chaque service aussi en anglais et en langues "
-     "autochtones."),
-    ("environment", "en", "HHM", "Repair and reuse municipal computers for eight years before "
-     "replacing them."),
-    ("environment", "fr", "LHL", "Interdire les écrans publicitaires numériques dans les "
-     "rues."),
-    ("environment", "en", "MHP", "Report the energy use of every municipal digital service "
-     "each year."),
+    ("inclusion", "fr", "MPL", ("Offrir chaque service aussi en anglais et en langues "
+     "autochtones.")),
+    ("environment", "en", "HHM", ("Repair and reuse municipal computers for eight years before "
+     "replacing them.")),
+    ("environment", "fr", "LHL", ("Interdire les écrans publicitaires numériques dans les "
+     "rues.")),
+    ("environment", "en", "MHP", ("Report the energy use of every municipal digital service "
+     "each year.")),
 )
 """(section, language, levels for groups A, B, C, text)."""
 

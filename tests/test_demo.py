@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bot.service.demo import DEFAULT_CONVERSATION, POLIS, SYNTHETIC, run_demo
 from bot.polis import read_conversation
+from bot.service.demo import DEFAULT_CONVERSATION, POLIS, SYNTHETIC, run_demo
 from bot.synthetic import GROUPS, SECTIONS
 from tests.helpers import make_settings
 

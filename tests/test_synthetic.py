@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.analysis import VoteMatrix, analyse
-from bot.service.demo import DEFAULT_CONVERSATION, SYNTHETIC
 from bot.polis import read_conversation
+from bot.service.demo import DEFAULT_CONVERSATION, SYNTHETIC
 from bot.synthetic import GROUPS, REPLIES, SECTIONS, write
 
 

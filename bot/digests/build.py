@@ -274,10 +274,7 @@ class _Picker:
         for item in self.facts.items(name, side):
             s = self.by_id.get(item["statement"])
             if s is not None:
-                yield model.Highlight(
-                    s, float(item.get(score) or 0), side or "agree",
-                    tuple(letter(self.facts.ids[g]) for g in item.get("agree_groups", ())),
-                    tuple(letter(self.facts.ids[g]) for g in item.get("disagree_groups", ())))
+                yield model.Highlight(s, float(item.get(score) or 0), side or "agree")
 
     def common_ground(self) -> tuple[model.Highlight, ...]:
         return (self.take(self._analysis("common_ground", "agree", "consensus"), 3)

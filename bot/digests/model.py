@@ -89,8 +89,6 @@ class Highlight:
     statement: Statement
     score: float
     side: str = "agree"
-    agree_groups: tuple[str, ...] = ()
-    disagree_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,9 +194,6 @@ class Digest:
     standing: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Statement id -> {"key", "agree", "votes", "consensus" (bool), "divisive" (bool)}: what
     the next digest compares against."""
-
-    def statement(self, statement_id: str) -> Statement | None:
-        return next((s for s in self.statements if s.id == statement_id), None)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: dataclasses as objects, datetimes as ISO 8601 strings."""
