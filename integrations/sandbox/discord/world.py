@@ -37,8 +37,6 @@ EVERYDAY_PERMISSIONS = (VIEW_CHANNEL | SEND_MESSAGES | ADD_REACTIONS | READ_MESS
 """What @everyone may do in the local guild."""
 BOT_PERMISSIONS = EVERYDAY_PERMISSIONS | MANAGE_THREADS | MANAGE_MESSAGES
 """The bot's own role: what planbot's invite link asks for (integrations/discord/README.md)."""
-PLANBOT_PERMISSIONS = BOT_PERMISSIONS
-"""The name the doctor's tests use for the bot role's permissions."""
 
 TEXT_CHANNEL = 0
 PUBLIC_THREAD = 11

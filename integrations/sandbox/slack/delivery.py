@@ -12,9 +12,15 @@ Two transports, as in Slack:
 
 Retries (https://api.slack.com/apis/events-api#retries): an event that is not acknowledged is
 sent again up to three more times, with ``X-Slack-Retry-Num`` (1..3) and
-``X-Slack-Retry-Reason`` (``http_timeout``, ``http_error``...). Slack spaces them over about
-five minutes; here they follow at once, since what matters to the app is that they come, and
-each retry is signed with a fresh timestamp as Slack does. Slash commands are not retried.
+``X-Slack-Retry-Reason`` (``http_timeout``, ``http_error``...), each signed with a fresh
+timestamp. With ``retry_spacing`` (:data:`RETRY_SPACING`: 1, 5 and 30 minutes, as the task
+brief for issue 11 gives Slack's spacing) each retry waits that long on the sandbox clock after
+the previous attempt (a test moves the clock and calls :meth:`Delivery.clock_moved`); without,
+retries follow at once. Slash commands and interactive payloads are not retried.
+
+Socket Mode limits (https://api.slack.com/apis/socket-mode): at most :data:`MAX_SOCKETS`
+connections per app (a further one is told ``too_many_websockets`` and closed), and a
+``disconnect`` with reason ``warning`` precedes a ``refresh_requested`` one.
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ from aiohttp import web
 _log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3
+RETRY_SPACING = (60.0, 300.0, 1800.0)
+"""Seconds between an attempt and the next retry."""
+MAX_SOCKETS = 10
 # Attempt outcome -> the X-Slack-Retry-Reason of the next try (Slack's Events API docs list
 # http_timeout, connection_failed, http_error among the reasons).
 _RETRY_REASONS = {"http_timeout": "http_timeout", "lost": "connection_failed",
@@ -78,10 +87,12 @@ class Delivery:
     """
 
     def __init__(self, *, signing_secret: str, clock: Callable[[], float] = time.time,
-                 ack_timeout: float = 3.0) -> None:
+                 ack_timeout: float = 3.0, retry_spacing: tuple[float, ...] | None = None) -> None:
         self.signing_secret = signing_secret
         self.clock = clock
         self.ack_timeout = ack_timeout
+        self.retry_spacing = retry_spacing
+        self._clock = asyncio.Condition()
         self.http_url: str | None = None
         self.away = False
         self.attempts: list[Attempt] = []
@@ -124,13 +135,15 @@ class Delivery:
                 await self._connected.wait_for(lambda: predicate(self.socket_count))
         await asyncio.wait_for(_wait(), timeout)
 
-    async def disconnect_sockets(self, reason: str = "refresh_requested") -> list[web.WebSocketResponse]:
-        """Ask every connected client to reconnect (``{"type": "disconnect"}``); returns the
-        connections asked."""
+    async def disconnect_sockets(self, reason: str = "refresh_requested", *,
+                                 warn: bool = False) -> list[web.WebSocketResponse]:
+        """Ask every connected client to reconnect (``{"type": "disconnect"}``), after a
+        ``warning`` one if ``warn``; returns the connections asked."""
         asked = [ws for ws in self._sockets if not ws.closed]
         for ws in asked:
-            await ws.send_str(json.dumps({"type": "disconnect", "reason": reason,
-                                          "debug_info": {"host": "local-slack"}}))
+            for why in (["warning"] if warn else []) + [reason]:
+                await ws.send_str(json.dumps({"type": "disconnect", "reason": why,
+                                              "debug_info": {"host": "local-slack"}}))
         return asked
 
     async def wait_replaced(self, old: list[web.WebSocketResponse], timeout: float = 5.0) -> None:
@@ -160,15 +173,35 @@ class Delivery:
         """Drop the next ``count`` delivery attempts as if the network lost them."""
         self._lose += count
 
-    async def send_event(self, body: dict) -> AckResult:
-        """Deliver an Events API body, retrying up to three times; returns the final result."""
-        reason = ""
+    async def send_event(self, body: dict, first_done: asyncio.Event | None = None) -> AckResult:
+        """Deliver an Events API body, retrying up to three times (spaced, see the module);
+        returns the final result. ``first_done`` is set once the first attempt is over."""
+        reason, last = "", self.clock()
         for retry_num in range(MAX_RETRIES + 1):
+            if retry_num and self.retry_spacing:
+                await self._wait_until(last + self.retry_spacing[retry_num - 1])
+            last = self.clock()
             result, outcome = await self._attempt("events_api", body, retry_num, reason)
+            if first_done is not None:
+                first_done.set()
             if result.acked:
                 return result
             reason = _RETRY_REASONS[outcome]
         return AckResult(False)
+
+    def last_result(self, body: dict) -> AckResult:
+        """Whether the latest attempt to deliver ``body`` was acknowledged."""
+        attempt = next(a for a in reversed(self.attempts) if a.event_id == body.get("event_id"))
+        return AckResult(attempt.outcome == "acked")
+
+    async def _wait_until(self, due: float) -> None:
+        async with self._clock:
+            await self._clock.wait_for(lambda: self.clock() >= due)
+
+    async def clock_moved(self) -> None:
+        """The sandbox clock moved: retries now due are sent."""
+        async with self._clock:
+            self._clock.notify_all()
 
     async def send_once(self, body: dict, *, retry_num: int = 0, retry_reason: str = "",
                         kind: str = "events_api") -> AckResult:
@@ -179,6 +212,13 @@ class Delivery:
     async def send_command(self, form: dict[str, str]) -> AckResult:
         """Deliver a slash command (never retried by Slack)."""
         result, _ = await self._attempt("slash_commands", form, 0, "")
+        return result
+
+    async def send_interactive(self, payload: dict) -> AckResult:
+        """Deliver an interactive payload (``block_actions``, ``view_submission``): over HTTP
+        a form field ``payload`` holding the JSON, in Socket Mode an ``interactive`` envelope
+        (https://api.slack.com/interactivity/handling#payloads); never retried."""
+        result, _ = await self._attempt("interactive", payload, 0, "")
         return result
 
     async def _attempt(self, kind: str, body: dict, retry_num: int,
@@ -200,6 +240,9 @@ class Delivery:
                     reason: str) -> tuple[AckResult, str, int | None]:
         if kind == "slash_commands":
             raw = urlencode(body).encode()
+            content_type = "application/x-www-form-urlencoded"
+        elif kind == "interactive":
+            raw = urlencode({"payload": json.dumps(body)}).encode()
             content_type = "application/x-www-form-urlencoded"
         else:
             raw = json.dumps(body).encode()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import mimetypes
 import secrets
 import time
 from collections.abc import Callable
@@ -34,11 +35,14 @@ from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
-from integrations.sandbox.slack.delivery import AckResult, Delivery
+from integrations.sandbox.slack.delivery import MAX_SOCKETS, AckResult, Delivery
+from integrations.sandbox.slack.interactive import Interactive
 from integrations.sandbox.slack.webapi import (
     WebApi,
+    bot_profile,
     message_changed,
     message_deleted,
+    parent_changed,
     reaction_event,
 )
 from integrations.sandbox.slack.workspace import (
@@ -102,23 +106,28 @@ class LocalSlack:
                  bot_id: str = "B0PLANBOT", app_id: str = "A0PLANBOT",
                  bot_token: str = "xoxb-local", app_token: str = "xapp-local",
                  signing_secret: str = "local-signing-secret",
-                 clock: Callable[[], float] = time.time, ack_timeout: float = 3.0) -> None:
+                 clock: Callable[[], float] = time.time, ack_timeout: float = 3.0,
+                 retry_spacing: tuple[float, ...] | None = None) -> None:
         self.bot_token, self.app_token, self.signing_secret = bot_token, app_token, signing_secret
         self.app_id = app_id
         self.clock = clock
         self.workspace = Workspace(team_id, clock=clock)
         self.workspace.add_user(User(bot_user_id, "planbot", is_bot=True, bot_id=bot_id))
-        self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout)
+        self.delivery = Delivery(signing_secret=signing_secret, clock=clock, ack_timeout=ack_timeout,
+                                 retry_spacing=retry_spacing)
         self.api = WebApi(self.workspace, bot_user_id=bot_user_id, bot_id=bot_id, app_id=app_id,
                           emit=self._emit_later, socket_url=self._new_socket_url,
                           upload_url=lambda fid: f"{self.url}/upload/{fid}")
         self.scopes: set[str] = set(GRANTED_SCOPES)
         """The bot token's scopes, sent back in ``x-oauth-scopes`` as Slack does; a test
         removes one to play an app installed without it."""
+        self.interactive = Interactive(self)
+        """Buttons and modals: ``interactive.user_clicks``, ``interactive.user_submits_view``."""
         self.requests: list[RecordedCall] = []
         self.events: list[dict] = []
-        self._rate_limits: dict[str, list[int]] = {}
-        self._failures: dict[str, list[str]] = {}
+        self._rate_limits: dict[str, list[int | None]] = {}
+        self._failures: dict[str, list[str | None]] = {}
+        self._channel_failures: dict[str, str] = {}
         self._tickets: set[str] = set()
         self._commands: dict[str, _Command] = {}
         self._background: set[asyncio.Task] = set()
@@ -216,18 +225,22 @@ class LocalSlack:
         """``/invite @planbot`` in ``channel_id``."""
         self.workspace.members.setdefault(channel_id, set()).add(self.api.bot_user_id)
 
-    def fail_next(self, method: str, error: str, *, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
-        self._failures.setdefault(method, []).extend([error] * times)
+    def fail_next(self, method: str, error: str, *, times: int = 1, nth: int = 1) -> None:
+        """Answer ``times`` calls of ``method``, from the ``nth`` one on, with
+        ``{"ok": false, "error": error}``."""
+        self._failures.setdefault(method, []).extend([None] * (nth - 1) + [error] * times)
 
-    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
-        self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1, nth: int = 1) -> None:
+        """Answer ``times`` calls of ``method``, from the ``nth`` one on (a 429 on the 9th
+        post: ``nth=9``), with 429 and ``Retry-After``."""
+        self._rate_limits.setdefault(method, []).extend([None] * (nth - 1) + [retry_after] * times)
 
-    async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0) -> None:
-        """Send ``{"type": "disconnect"}``; the client opens a new connection and closes the
-        old one. With ``wait``, return once that swap is done (bounded by ``timeout``)."""
-        old = await self.delivery.disconnect_sockets()
+    async def disconnect_socket(self, *, wait: bool = True, timeout: float = 5.0,
+                                warn: bool = False) -> None:
+        """Send ``{"type": "disconnect"}`` (after a ``warning`` one if ``warn``); the client
+        opens a new connection and closes the old one. With ``wait``, return once that swap
+        is done (bounded by ``timeout``)."""
+        old = await self.delivery.disconnect_sockets(warn=warn)
         if wait:
             await self.delivery.wait_replaced(old, timeout)
 
@@ -312,20 +325,61 @@ class LocalSlack:
 
     async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
                            broadcast: bool = False, reply_to: str | None = None,
-                           bot_id: str | None = None) -> str:
+                           bot_id: str | None = None,
+                           files: dict[str, bytes] | None = None) -> str:
         """A reply in the thread rooted at ``thread_id``; ``broadcast`` also sends it to the
-        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another bot's message.
-        ``reply_to`` exists for parity with the local Discord: Slack threads are flat, so it
-        changes nothing. Returns the reply's ``ts``."""
+        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another app's message
+        (subtype ``bot_message`` with ``bot_profile``). ``files`` (name -> bytes) share files
+        with it (subtype ``file_share``; ``text=""`` for an image-only reply). ``reply_to``
+        exists for parity with the local Discord: Slack threads are flat. Slack then sends
+        the parent's ``message_changed`` (reply count, latest reply). Returns the reply's ``ts``."""
+        shared = [self._file(name, data, user_id) for name, data in (files or {}).items()]
         msg = self.workspace.post(channel_id, user_id, text, thread_ts=thread_id,
-                                  reply_broadcast=broadcast, bot_id=bot_id)
+                                  reply_broadcast=broadcast, bot_id=bot_id, files=shared or None)
         if broadcast:
             msg.subtype = "thread_broadcast"
+        elif bot_id:
+            msg.subtype = "bot_message"
+        elif shared:
+            msg.subtype = "file_share"
+        if bot_id:
+            msg.bot_profile = bot_profile(bot_id, "A0OTHERAPP", self.workspace.users[user_id].name,
+                                          self.workspace.team_id)
         event = self._message_event(msg)
         if broadcast:
             event["root"] = self.workspace.message(channel_id, thread_id).to_api()
         await self.send_event(event)
+        await self.send_event(parent_changed(self.workspace, msg))
         return msg.ts
+
+    def _file(self, name: str, data: bytes, user_id: str) -> dict:
+        """A file object (https://api.slack.com/types/file), trimmed."""
+        file_id = f"F{len(self.api.uploads) + 1:09d}"
+        self.api.uploads[file_id] = {"id": file_id, "name": name, "data": data}
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return {"id": file_id, "name": name, "title": name, "mimetype": kind, "size": len(data),
+                "user": user_id, "filetype": name.rpartition(".")[2],
+                "url_private": f"{self.url}/files/{file_id}/{name}"}
+
+    def add_custom_emoji(self, name: str) -> None:
+        """A custom emoji of the workspace (reactions.add accepts its name)."""
+        self.workspace.custom_emoji.add(name)
+
+    def rename_custom_emoji(self, old: str, new: str) -> None:
+        """An admin renames a custom emoji; reactions already there show the new name."""
+        self.workspace.rename_emoji(old, new)
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Archive a channel: posting, editing and reacting there answer ``is_archived``."""
+        self.workspace.archived.add(channel_id)
+
+    def deactivate_user(self, user_id: str) -> None:
+        """Deactivate an account: users.info then says ``deleted: true``."""
+        self.workspace.users[user_id].deleted = True
+
+    def fail_channel(self, channel_id: str, error: str) -> None:
+        """Every call naming ``channel_id`` answers ``error`` for good (e.g. ``is_archived``)."""
+        self._channel_failures[channel_id] = error
 
     async def user_edits(self, user_id: str, channel_id: str, message_id: str, text: str) -> None:
         """Edit a message: ``message_changed`` with the new message nested."""
@@ -378,6 +432,7 @@ class LocalSlack:
             "is_enterprise_install": "false",
             "response_url": f"{self.url}/response/{token}", "trigger_id": token,
         }
+        self.interactive.triggers[token] = self.clock()
         result = await self.delivery.send_command(form)
         if result.acked:
             pending.calls_at_ack = len(self.requests)
@@ -406,10 +461,25 @@ class LocalSlack:
         }
 
     async def send_event(self, event: dict) -> AckResult:
-        """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`."""
+        """Deliver ``event`` with Slack's retries; the body sent is kept in :attr:`events`.
+
+        With spaced retries, returns after the first attempt (its result); the retries go on
+        in the background as the clock moves (:meth:`clock_moved`; :meth:`settle` waits).
+        """
         body = self.event_body(event)
         self.events.append(body)
-        return await self.delivery.send_event(body)
+        if not self.delivery.retry_spacing:
+            return await self.delivery.send_event(body)
+        first = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self.delivery.send_event(body, first))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await first.wait()
+        return self.delivery.last_result(body)
+
+    async def clock_moved(self) -> None:
+        """The test moved :attr:`clock`: retries now due are delivered."""
+        await self.delivery.clock_moved()
 
     async def redeliver(self, body: dict, retry_num: int, reason: str = "http_timeout") -> AckResult:
         """Send one retry of an earlier body (``X-Slack-Retry-Num: retry_num``), freshly signed."""
@@ -461,13 +531,13 @@ class LocalSlack:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.get("token")
         shown = {k: v for k, v in params.items() if k != "token"}
-        handlers = self.api.methods()
+        handlers = {**self.api.methods(), **self.interactive.methods()}
         if method not in handlers:
             self.requests.append(RecordedCall(method, shown, 200, "unknown_method"))
             return self._json({"ok": False, "error": "unknown_method"})
         waits = self._rate_limits.get(method)
-        if waits:
-            retry_after = waits.pop(0)
+        retry_after = waits.pop(0) if waits else None
+        if retry_after is not None:
             body = {"ok": False, "error": "ratelimited"}
             self.requests.append(RecordedCall(method, shown, 429, "ratelimited", body))
             return self._json(body, 429, {"Retry-After": str(retry_after)})
@@ -475,6 +545,8 @@ class LocalSlack:
         error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
         if error is None and self._failures.get(method):
             error = self._failures[method].pop(0)
+        if error is None:
+            error = self._channel_failures.get(params.get("channel") or params.get("channel_id") or "")
         if error is None:
             try:
                 body = {"ok": True, **handlers[method](params)}
@@ -494,6 +566,11 @@ class LocalSlack:
         self._tickets.discard(ticket)
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
+        if self.delivery.socket_count >= MAX_SOCKETS:
+            await ws.send_str(json.dumps({"type": "disconnect", "reason": "too_many_websockets",
+                                          "debug_info": {"host": "local-slack"}}))
+            await ws.close()
+            return ws
         await ws.send_str(json.dumps({
             "type": "hello", "num_connections": self.delivery.socket_count + 1,
             "debug_info": {"host": "local-slack", "approximate_connection_time": 3600},

@@ -10,6 +10,7 @@ dict), which the server delivers without waiting.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,21 @@ from integrations.sandbox.slack.workspace import Message, SlackApiFailure, Works
 
 SECTION_TEXT_LIMIT = 3000
 BLOCKS_PER_MESSAGE = 50
+TEXT_LIMIT = 40_000
+"""Characters of ``text`` beyond which chat.postMessage answers ``msg_too_long``
+(https://api.slack.com/methods/chat.postMessage, "Truncating content")."""
+STANDARD_EMOJI = frozenset({
+    "+1", "-1", "thumbsup", "thumbsdown", "shrug", "man-shrugging", "woman-shrugging",
+    "person_shrugging", "white_check_mark", "heavy_check_mark", "x", "tada", "eyes", "heart",
+    "joy", "smile", "slightly_smiling_face", "thinking_face", "pray", "clap", "fire", "rocket",
+    "raised_hands", "ok_hand", "wave", "100", "star", "bulb", "warning", "question",
+    "exclamation", "sob", "cry", "rage", "muscle", "point_up", "memo", "speech_balloon",
+})
+"""Standard emoji names the local Slack knows: a subset of Slack's (those planbot and its
+tests use, and common ones); any other name that is not a custom emoji is ``invalid_name``."""
+SKIN_TONE = re.compile(r"::skin-tone-[2-6]$")
+DISTINCT_REACTIONS = 50
+"""Distinct reactions on one message before ``too_many_reactions`` (the sandbox's figure)."""
 
 
 def validate_blocks(blocks: Any) -> list[dict] | None:
@@ -89,23 +105,36 @@ class WebApi:
     def chat_post_message(self, p: dict) -> dict:
         channel = p.get("channel") or ""
         self.ws.channel_messages(channel)
+        if channel in self.ws.archived:
+            raise SlackApiFailure("is_archived")
         if self.bot_user_id not in self.ws.members.get(channel, ()):
             raise SlackApiFailure("not_in_channel")
         blocks = validate_blocks(p.get("blocks"))
         if not p.get("text") and not blocks:
             raise SlackApiFailure("no_text")
+        if len(p.get("text") or "") > TEXT_LIMIT:
+            raise SlackApiFailure("msg_too_long")
         broadcast = _truthy(p.get("reply_broadcast"))
         msg = self.ws.post(channel, self.bot_user_id, p.get("text") or "", blocks=blocks,
                            thread_ts=p.get("thread_ts"), bot_id=self.bot_id,
                            reply_broadcast=broadcast)
         if broadcast:
             msg.subtype = "thread_broadcast"
+        msg.app_id, msg.bot_profile = self.app_id, self.bot_profile()
         self._emit({**msg.to_api(), "channel": channel, "event_ts": msg.ts,
                     "channel_type": "channel"})
+        if msg.is_reply:
+            self._emit(parent_changed(self.ws, msg))
         return {"channel": channel, "ts": msg.ts, "message": msg.to_api()}
+
+    def bot_profile(self) -> dict:
+        """The app's ``bot_profile`` (https://api.slack.com/types/bot... as messages carry it)."""
+        return bot_profile(self.bot_id, self.app_id, "planbot", self.ws.team_id)
 
     def chat_update(self, p: dict) -> dict:
         msg = self.ws.message(p.get("channel") or "", p.get("ts") or "")
+        if msg.channel in self.ws.archived:
+            raise SlackApiFailure("is_archived")
         if msg.user != self.bot_user_id:
             raise SlackApiFailure("cant_update_message")
         previous = msg.to_api()
@@ -135,8 +164,13 @@ class WebApi:
     def reactions_add(self, p: dict) -> dict:
         msg = self.ws.message(p.get("channel") or "", p.get("timestamp") or "")
         name = (p.get("name") or "").strip(":")
-        if not name:
+        base = SKIN_TONE.sub("", name)
+        if base not in STANDARD_EMOJI and base not in self.ws.custom_emoji:
             raise SlackApiFailure("invalid_name")
+        if msg.channel in self.ws.archived:
+            raise SlackApiFailure("is_archived")
+        if name not in msg.reactions and len(msg.reactions) >= DISTINCT_REACTIONS:
+            raise SlackApiFailure("too_many_reactions")
         users = msg.reactions.setdefault(name, [])
         if self.bot_user_id in users:
             raise SlackApiFailure("already_reacted")
@@ -219,6 +253,22 @@ def _usergroup(group: dict, team_id: str) -> dict:
             "auto_type": None, "auto_provision": False, "enterprise_subteam_id": "",
             "created_by": "USLACKBOT", "updated_by": "USLACKBOT", "deleted_by": None,
             "prefs": {"channels": [], "groups": []}, "user_count": len(group["users"])}
+
+
+def bot_profile(bot_id: str, app_id: str, name: str, team_id: str) -> dict:
+    """A ``bot_profile`` object as messages of apps carry it."""
+    icon = "https://a.slack-edge.com/80588/img/plugins/app/bot_48.png"
+    return {"id": bot_id, "deleted": False, "name": name, "updated": 0, "app_id": app_id,
+            "icons": {"image_36": icon, "image_48": icon, "image_72": icon}, "team_id": team_id}
+
+
+def parent_changed(ws: Workspace, reply: Message) -> dict:
+    """The ``message_changed`` of a thread's parent that follows each reply: its
+    ``reply_count``, ``reply_users``, ``latest_reply`` changed; it is not a reply."""
+    parent = ws.message(reply.channel, reply.thread_ts or "")
+    previous = parent.to_api()
+    previous["reply_count"] = len(parent.replies) - 1
+    return message_changed(parent, previous, ws.next_ts())
 
 
 def reaction_event(kind: str, user_id: str, msg: Message, name: str, event_ts: str) -> dict:

@@ -31,6 +31,7 @@ class User:
     locale: str = "fr-FR"
     is_bot: bool = False
     bot_id: str | None = None
+    deleted: bool = False
 
     def to_api(self) -> dict[str, Any]:
         """The ``user`` object of users.info (with ``include_locale``)."""
@@ -39,6 +40,9 @@ class User:
             "name": self.name,
             "real_name": self.name,
             "is_bot": self.is_bot,
+            "deleted": self.deleted,
+            "is_app_user": False,
+            "updated": 0,
             "locale": self.locale,
             "profile": {"display_name": self.name, "real_name": self.name, "bot_id": self.bot_id},
         }
@@ -62,6 +66,10 @@ class Message:
     files: list[dict] | None = None
     edited: dict[str, str] | None = None
     replies: list[str] = field(default_factory=list)
+    app_id: str | None = None
+    bot_profile: dict | None = None
+
+    reply_users: list[str] = field(default_factory=list)
 
     @property
     def is_reply(self) -> bool:
@@ -79,13 +87,19 @@ class Message:
                 out["subtype"] = self.subtype
         if self.bot_id:
             out["bot_id"] = self.bot_id
+        if self.app_id:
+            out["app_id"] = self.app_id
+        if self.bot_profile:
+            out["bot_profile"] = self.bot_profile
         if self.blocks is not None:
             out["blocks"] = self.blocks
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
         if self.replies:
             out["reply_count"] = len(self.replies)
-            out["reply_users"] = sorted({r for r in self.replies})
+            out["reply_users_count"] = len(set(self.reply_users))
+            out["reply_users"] = sorted(set(self.reply_users))
+            out["latest_reply"] = self.replies[-1]
         if self.reactions:
             out["reactions"] = [
                 {"name": name, "users": list(users), "count": len(users)}
@@ -113,6 +127,8 @@ class Workspace:
         self.usergroups: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
+        self.archived: set[str] = set()
+        self.custom_emoji: set[str] = set()
         self._messages: dict[str, dict[str, Message]] = {}
         self._clock = clock
         self._last_micros = 0
@@ -126,6 +142,16 @@ class Workspace:
         """Create a public channel."""
         self.channels[channel_id] = name
         self._messages.setdefault(channel_id, {})
+
+    def rename_emoji(self, old: str, new: str) -> None:
+        """Rename a custom emoji: reactions with it now carry the new name (Slack keys emoji
+        by name); raises ``KeyError`` if there is no such custom emoji."""
+        self.custom_emoji.remove(old)
+        self.custom_emoji.add(new)
+        for messages in self._messages.values():
+            for msg in messages.values():
+                if old in msg.reactions:
+                    msg.reactions[new] = msg.reactions.pop(old)
 
     def add_usergroup(self, group_id: str, handle: str, user_ids: list[str]) -> None:
         """Create a user group (``@handle``) holding ``user_ids``."""
@@ -166,6 +192,7 @@ class Workspace:
         messages[msg.ts] = msg
         if parent is not None:
             parent.replies.append(msg.ts)
+            parent.reply_users.append(user_id)
         return msg
 
     def remove(self, channel_id: str, ts: str) -> tuple[Message, bool]:
@@ -184,6 +211,8 @@ class Workspace:
         if msg.is_reply and msg.thread_ts in messages:
             parent = messages[msg.thread_ts]
             parent.replies.remove(ts)
+            if msg.user in parent.reply_users:
+                parent.reply_users.remove(msg.user)
             if parent.subtype == "tombstone" and not parent.replies:
                 del messages[parent.ts]
         return msg, False

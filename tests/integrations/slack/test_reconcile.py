@@ -28,8 +28,9 @@ async def test_reconcile_backfills_what_was_missed_once(slack, slackbot, core):
     await slack.user_reacts(CHLOE, CHANNEL, skills, "shrug")
     await _miss_some_events(slack, broadband, skills)
     await slack.user_unreacts(CHLOE, CHANNEL, skills, "shrug")  # live again
-    # four events, each tried once and retried three times, all while away
-    assert sum(a.outcome == "lost" for a in slack.delivery.attempts) == 16
+    # four events and the parent's message_changed after each of the two replies, each
+    # tried once and retried three times, all while away
+    assert sum(a.outcome == "lost" for a in slack.delivery.attempts) == 24
     assert sections(core, round_id)["broadband"]["agree"] == 0
 
     report = await slackbot.reconcile()

@@ -1,0 +1,123 @@
+"""Block Kit buttons and modals on the local Slack (https://api.slack.com/interactivity).
+
+A person clicks a button of a message: the app gets a ``block_actions`` payload with a
+``trigger_id``; within 3 s of it the app may open a modal with ``views.open`` (later:
+``expired_trigger_id``); the person submits the modal: the app gets a ``view_submission``
+whose ``view.state.values`` holds ``{block_id: {action_id: {"type", "value"}}}``, and may
+answer it in its ack (``response_action``). Payloads go over HTTP as a form field
+``payload`` or in Socket Mode as ``interactive`` envelopes (:mod:`.delivery`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from integrations.sandbox.slack.delivery import AckResult
+from integrations.sandbox.slack.workspace import SlackApiFailure
+
+if TYPE_CHECKING:
+    from integrations.sandbox.slack.server import LocalSlack
+
+TRIGGER_LIFETIME = 3.0
+"""Seconds a ``trigger_id`` can open a modal (https://api.slack.com/interactivity/handling#modal_responses)."""
+
+
+class Interactive:
+    """Buttons, triggers and views of one local Slack."""
+
+    def __init__(self, slack: LocalSlack) -> None:
+        self.slack = slack
+        self.triggers: dict[str, float] = {}
+        self.views: dict[str, dict] = {}
+
+    def methods(self) -> dict[str, Callable[[dict], dict]]:
+        return {"views.open": self.views_open}
+
+    def new_trigger(self) -> str:
+        trigger = f"{int(self.slack.clock())}.{secrets.token_hex(6)}"
+        self.triggers[trigger] = self.slack.clock()
+        return trigger
+
+    def views_open(self, p: dict) -> dict:
+        """``views.open``: a modal for the person whose action gave ``trigger_id``."""
+        issued = self.triggers.pop(p.get("trigger_id") or "", None)
+        if issued is None:
+            raise SlackApiFailure("invalid_trigger_id")
+        if self.slack.clock() - issued > TRIGGER_LIFETIME:
+            raise SlackApiFailure("expired_trigger_id")
+        view = p.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
+            raise SlackApiFailure("invalid_arguments")
+        view_id = f"V{len(self.views) + 1:09d}"
+        api = self.slack.api
+        self.views[view_id] = {
+            "id": view_id, "team_id": self.slack.workspace.team_id, "type": "modal",
+            "title": view["title"], "blocks": view.get("blocks", []),
+            "callback_id": view.get("callback_id", ""),
+            "private_metadata": view.get("private_metadata", ""),
+            "submit": view.get("submit"), "close": view.get("close"),
+            "state": {"values": {}}, "hash": f"{int(self.slack.clock())}.{secrets.token_hex(4)}",
+            "root_view_id": view_id, "previous_view_id": None, "app_id": api.app_id,
+            "external_id": "", "bot_id": api.bot_id, "clear_on_close": False,
+            "notify_on_close": False,
+        }
+        return {"view": self.views[view_id]}
+
+    async def user_clicks(self, user_id: str, channel_id: str, message_ts: str, action_id: str) -> AckResult:
+        """Click the button ``action_id`` of a message: a ``block_actions`` payload. Raises
+        ``LookupError`` if the message has no such button."""
+        msg = self.slack.workspace.message(channel_id, message_ts)
+        found = next(((block, el) for block, el in _elements(msg.blocks or [])
+                      if el.get("type") == "button" and el.get("action_id") == action_id), None)
+        if found is None:
+            raise LookupError(f"no button {action_id!r} on message {message_ts}")
+        block, button = found
+        payload = {
+            **self._base("block_actions", user_id),
+            "container": {"type": "message", "message_ts": msg.ts, "channel_id": channel_id,
+                          "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": self.slack.workspace.channels.get(channel_id, "")},
+            "message": msg.to_api(),
+            "state": {"values": {}},
+            "response_url": f"{self.slack.url}/response/{secrets.token_hex(8)}",
+            "actions": [{"action_id": action_id, "block_id": block.get("block_id", ""),
+                         "text": button.get("text"), "value": button.get("value", ""),
+                         "type": "button", "action_ts": self.slack.workspace.next_ts()}],
+        }
+        return await self.slack.delivery.send_interactive(payload)
+
+    async def user_submits_view(self, user_id: str, view_id: str,
+                                values: dict[tuple[str, str], str]) -> AckResult:
+        """Submit an open modal with ``values`` ((block_id, action_id) -> text): a
+        ``view_submission`` payload; the ack's body (``response_action``...) is returned."""
+        view = self.views[view_id]
+        state: dict[str, dict[str, Any]] = {}
+        for (block_id, action_id), value in values.items():
+            state.setdefault(block_id, {})[action_id] = {"type": "plain_text_input", "value": value}
+        view["state"] = {"values": state}
+        payload = {**self._base("view_submission", user_id), "view": view, "response_urls": []}
+        return await self.slack.delivery.send_interactive(payload)
+
+    def _base(self, kind: str, user_id: str) -> dict:
+        ws = self.slack.workspace
+        return {
+            "type": kind, "token": "verification-token", "api_app_id": self.slack.app_id,
+            "team": {"id": ws.team_id, "domain": "planbot"}, "enterprise": None,
+            "is_enterprise_install": False, "trigger_id": self.new_trigger(),
+            "user": {"id": user_id, "username": ws.users[user_id].name,
+                     "name": ws.users[user_id].name, "team_id": ws.team_id},
+        }
+
+
+def _elements(blocks: list[dict]) -> Iterator[tuple[dict, dict]]:
+    """(block, interactive element) pairs: ``actions`` blocks' elements and section accessories."""
+    for block in blocks:
+        for element in block.get("elements") or []:
+            yield block, element
+        if block.get("accessory"):
+            yield block, block["accessory"]

@@ -1,0 +1,123 @@
+"""The local Slack's Socket Mode limits, spaced retries, and Block Kit buttons and modals
+delivered to a real bolt app (issue 11, and issue 14's needs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from integrations.sandbox.slack import LocalSlack
+from integrations.sandbox.slack.delivery import RETRY_SPACING
+from tests.integrations.conformance import slack_problems
+
+CHANNEL, ANA = "C0PLANNUM", "UANA"
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    async def wait() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def _socket(slack: LocalSlack, http: aiohttp.ClientSession):
+    client = AsyncWebClient(base_url=slack.base_url)
+    url = (await client.apps_connections_open(app_token=slack.app_token))["url"]
+    return await http.ws_connect(url)
+
+
+async def test_socket_mode_warns_before_a_disconnect_and_refuses_an_eleventh_connection():
+    async with LocalSlack() as slack, aiohttp.ClientSession() as http:
+        sockets = [await _socket(slack, http) for _ in range(10)]
+        hellos = [json.loads((await ws.receive()).data)["type"] for ws in sockets]
+        eleventh = await _socket(slack, http)
+        refused = json.loads((await eleventh.receive()).data)
+        await slack.disconnect_socket(wait=False, warn=True)
+        reasons = [json.loads((await sockets[0].receive()).data)["reason"] for _ in range(2)]
+        for ws in sockets:
+            await ws.close()
+
+    assert hellos == ["hello"] * 10
+    assert refused == {**refused, "type": "disconnect", "reason": "too_many_websockets"}
+    assert reasons == ["warning", "refresh_requested"]
+
+
+async def test_retries_come_at_1_5_and_30_minutes_on_the_sandbox_clock():
+    now = [1_790_000_000.0]
+    app = web.Application()
+    async def failing(request: web.Request) -> web.Response:
+        return web.Response(status=500)
+
+    app.router.add_post("/events", failing)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    async with LocalSlack(clock=lambda: now[0], retry_spacing=RETRY_SPACING) as slack:
+        slack.add_user(ANA, "ana")
+        slack.add_channel(CHANNEL, "plan")
+        slack.use_http(f"http://127.0.0.1:{port}/events")
+        await slack.user_posts(ANA, CHANNEL, "bonjour")
+        seen = [len(slack.delivery.attempts)]
+        for step in (59, 1, 299, 1, 1800):
+            now[0] += step
+            await slack.clock_moved()
+            await asyncio.sleep(0.05)
+            seen.append(len(slack.delivery.attempts))
+        await slack.settle()
+    await runner.cleanup()
+
+    assert seen == [1, 1, 2, 2, 3, 4]
+    assert [(a.retry_num, a.outcome) for a in slack.delivery.attempts] == [
+        (0, "http_error"), (1, "http_error"), (2, "http_error"), (3, "http_error")]
+
+
+async def test_a_button_click_opens_a_modal_whose_submission_reaches_the_app():
+    async with LocalSlack() as slack:
+        slack.add_user(ANA, "ana")
+        slack.add_channel(CHANNEL, "plan")
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        app = AsyncApp(client=client, signing_secret=slack.signing_secret)
+        submitted: list[dict] = []
+
+        @app.action("opinion")
+        async def clicked(ack, body, client):
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view={
+                "type": "modal", "callback_id": "avis", "title": {"type": "plain_text", "text": "Avis"},
+                "submit": {"type": "plain_text", "text": "Envoyer"},
+                "blocks": [{"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "Avis"},
+                            "element": {"type": "plain_text_input", "action_id": "texte"}}]})
+
+        @app.view("avis")
+        async def sent(ack, view):
+            submitted.append(view["state"]["values"])
+            await ack()
+
+        handler = AsyncSocketModeHandler(app, slack.app_token)
+        await handler.connect_async()
+        await slack.wait_connected()
+        button = {"type": "actions", "block_id": "vote", "elements": [
+            {"type": "button", "action_id": "opinion", "text": {"type": "plain_text", "text": "Avis"},
+             "value": "broadband"}]}
+        ts = (await client.chat_postMessage(channel=CHANNEL, text="Section", blocks=[button]))["ts"]
+
+        click = await slack.interactive.user_clicks(ANA, CHANNEL, ts, "opinion")
+        await _until(lambda: bool(slack.interactive.views))
+        view_id = next(iter(slack.interactive.views))
+        submit = await slack.interactive.user_submits_view(ANA, view_id, {("b", "texte"): "D'accord"})
+        await handler.close_async()
+
+    assert click.acked and submit.acked
+    assert submitted == [{"b": {"texte": {"type": "plain_text_input", "value": "D'accord"}}}]
+    assert slack_problems(slack.requests) == []
+    with pytest.raises(LookupError):
+        await slack.interactive.user_clicks(ANA, CHANNEL, ts, "missing")
