@@ -11,11 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from bot.apply import clean_text
 from bot.clock import Clock
-from bot.events import Actor, InboundEvent, ReactionAdded, ReplyDeleted, ReplyEdited
+from bot.events import (
+    Actor,
+    Emoji,
+    InboundEvent,
+    ReactionAdded,
+    ReplyDeleted,
+    ReplyEdited,
+)
 from bot.identity import Pseudonymizer
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
@@ -84,7 +92,8 @@ class Reconciler:
         _log.info("reconciled %s: %s", platform.name, report)
         return report
 
-    async def _replies(self, platform: ChatPlatform, round_id: int, report) -> None:
+    async def _replies(self, platform: ChatPlatform, round_id: int,
+                       report: ReconcileReport) -> None:
         """Read every section thread in full and apply the difference: replies posted,
         edited or deleted while planbot was away. A thread whose history cannot be read is
         skipped whole, so a partial read never passes for deletions."""
@@ -116,11 +125,12 @@ class Reconciler:
                     platform=platform.name, workspace_id=ws, channel_id=known[message_id][0],
                     occurred_at=now, backfill=True, message_id=message_id))
 
-    async def _reactions(self, platform: ChatPlatform, round_id: int, report) -> None:
+    async def _reactions(self, platform: ChatPlatform, round_id: int,
+                         report: ReconcileReport) -> None:
         store = self.store
         now = self.clock.now()
         seen: dict[int, set[tuple[str, str]]] = {}
-        raw: dict[tuple[int, str, str], tuple] = {}
+        raw: dict[tuple[int, str, str], tuple[str, Emoji, str, str, str]] = {}
         messages = await self.db(store.round_messages, round_id, platform.name)
         # Read the store before the platform: a reaction that arrives live while the platform
         # is being read is in neither snapshot, so it is never withdrawn by mistake.
@@ -154,7 +164,8 @@ class Reconciler:
                 report.reactions_removed += await self.db(
                     self._withdraw, sid, pkey, key, now)
 
-    def _withdraw(self, statement_id: int, participant_key: str, key: str, now) -> bool:
+    def _withdraw(self, statement_id: int, participant_key: str, key: str,
+                  now: datetime) -> bool:
         store = self.store
         pid = store.participant_by_key(participant_key)
         return pid is not None and store.remove_reactions(

@@ -20,6 +20,7 @@ from bot.errors import BadArgument, Conflict, NotFound
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.relay import Relay
+from storage.records import PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Rounds:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
 
-    async def _create(self, version, plan: str, wanted: list[str], language: str | None,
+    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
                       closes_at: datetime | None) -> int:
         """A new round over ``version``; joins the round another process opened meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]

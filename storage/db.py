@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 _log = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config bound to ``engine`` (no alembic.ini needed)."""
+    # Alembic is imported when a schema is upgraded, not with the engine: a command that
+    # fails on its settings or its URL answers sooner (tests/test_startup.py).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -68,6 +74,8 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (Alembic ``upgrade``); safe to run on every start."""
+    from alembic import command
+
     with engine.begin() as conn:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn

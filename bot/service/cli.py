@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
@@ -21,6 +21,7 @@ from bot.errors import NotFound, PlanbotError, SetupError, database_failure
 from bot.i18n import translate, translate_plural
 
 if TYPE_CHECKING:
+    from storage.records import RoundData
     from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def analysis_text(analysis: dict, texts: dict[str, str | None], lang: str) -> str:
+def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: str) -> str:
     """A plain-text view of an analysis in ``lang``: groups with their representative
     statements, common ground, division and uncertainty, each statement quoted (``texts``:
     id -> text)."""
@@ -122,13 +123,19 @@ def open_store(settings: Settings) -> Store:
                            settings.data_dir, SystemClock().now())
 
 
-def _round_id(store: Store, requested: int | None) -> int:
+def _find_round(store: Store, requested: int | None) -> RoundData:
+    """The round asked for (default the newest); raises ``NotFound`` when there is none."""
     round_id = requested if requested is not None else store.latest_round()
     if round_id is None:
         raise NotFound("error.no_rounds")
-    if not 0 < round_id < 2**31 or store.get_round(round_id) is None:
+    rnd = store.get_round(round_id) if 0 < round_id < 2**31 else None
+    if rnd is None:
         raise NotFound("error.no_round", round=round_id)
-    return round_id
+    return rnd
+
+
+def _round_id(store: Store, requested: int | None) -> int:
+    return _find_round(store, requested).id
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,14 +264,13 @@ SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import Conflict
 
-    round_id = _round_id(store, args.round)
+    r = _find_round(store, args.round)
     if args.round_action == "close":
-        if not store.close_round(round_id, SystemClock().now()):
-            raise Conflict("error.round_closed", round=round_id)
-        print(translate("round.closed", settings.language, round=round_id))
+        if not store.close_round(r.id, SystemClock().now()):
+            raise Conflict("error.round_closed", round=r.id)
+        print(translate("round.closed", settings.language, round=r.id))
         return 0
-    r = store.get_round(round_id)
-    people = store.participation(round_id)
+    people = store.participation(r.id)
     print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
                       "opened_at": r.opened_at.isoformat(),
                       "closes_at": r.closes_at.isoformat() if r.closes_at else None,
@@ -277,8 +283,8 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.digests.build import Period
     from bot.publish import build_with_analysis, render_all
 
-    round_id = _round_id(store, args.round)
-    rnd = store.get_round(round_id)
+    rnd = _find_round(store, args.round)
+    round_id = rnd.id
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language

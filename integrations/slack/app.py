@@ -62,6 +62,31 @@ _log = logging.getLogger(__name__)
 _CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
 
 
+class _Background:
+    """Work nobody awaits (reconciliations, late store writes, commands under way), kept
+    until it ends, its failures logged, and drained on stop."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        return self.track(asyncio.ensure_future(work))
+
+    def track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    async def drain(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("background Slack work failed", exc_info=task.exception())
+
+
 def _check_mode(mode: str, *, app_token: str | None, signing_secret: str | None) -> None:
     """Raise ``ValueError`` for an unknown mode or a mode without its token or secret."""
     if mode not in ("socket", "http"):
@@ -79,8 +104,8 @@ class SlackBot:
     ``client`` should come from :func:`integrations.slack.client.make_web_client`.
     ``default_language`` answers users whose locale Slack does not give. ``handle_budget``
     (seconds) bounds how long an event's store write may delay its ack. ``mode``, ``host``
-    and ``port`` are :meth:`start`'s defaults (``SLACK_MODE``, ``SLACK_HOST``,
-    ``SLACK_PORT``).
+    and ``port`` are :meth:`start`'s defaults (``SLACK_MODE``, ``SLACK_HOST``, ``SLACK_PORT``);
+    ``url`` is then the HTTP-mode request URL to give Slack.
     """
 
     name = PLATFORM
@@ -107,14 +132,13 @@ class SlackBot:
         self.app.command(command)(ack=self._ack_command, lazy=[self._run_command])
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._background = _Background()
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0
         self._stopped = asyncio.Event()
         self.mode, self.host, self.port = mode, host, port
         self.url: str | None = None
-        """The HTTP-mode request URL to give Slack, once started."""
 
     @classmethod
     def from_settings(cls, core: Core, settings: Settings) -> SlackBot:
@@ -141,9 +165,8 @@ class SlackBot:
                     port: int | None = None) -> None:
         """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``; default the
         constructor's); in HTTP mode :attr:`url` is then the request URL served on
-        ``host:port``. Raises ``ValueError`` for a mode without its token or secret, and
-        ``bot.errors.SetupError`` when Slack refuses the bot or the app-level token
-        (:mod:`integrations.slack.checks`)."""
+        ``host:port``. Raises ``ValueError`` for a mode without its token or secret,
+        ``bot.errors.SetupError`` when Slack refuses a token (:mod:`integrations.slack.checks`)."""
         mode = mode or self.mode
         _check_mode(mode, app_token=self.app_token, signing_secret=self._signing_secret)
         await verify_bot_token(self.client)
@@ -156,10 +179,9 @@ class SlackBot:
         _log.info("Slack connected (%s mode%s)", mode, f", {self.url}" if self.url else "")
 
     async def start_socket_mode(self) -> None:
-        """Connect over Socket Mode with the app-level token (``xapp-``); reconcile on every
-        ``hello`` (each new connection), since events sent while away are lost."""
-        if not self.app_token:
-            raise ValueError("Socket Mode needs an app-level token (SLACK_APP_TOKEN)")
+        """Connect over Socket Mode with the app-level token (``xapp-``, checked by
+        :meth:`start`); reconcile on every ``hello`` (each new connection), since events sent
+        while away are lost."""
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         self._socket.client.message_listeners.append(self._on_socket_message)
         # The first URL asked here, so that a refused app token stops the start (the socket
@@ -176,7 +198,7 @@ class SlackBot:
         site = web.TCPSite(self._http, host, port)
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._spawn(self.reconcile())
+        self._background.spawn(self.reconcile())
         return f"http://{host}:{bound}{path}"
 
     async def stop(self) -> None:
@@ -190,10 +212,7 @@ class SlackBot:
 
     async def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Wait until background work (reconciliations, late store writes) is done."""
-        async def _drain() -> None:
-            while self._tasks:
-                await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        await asyncio.wait_for(_drain(), timeout)
+        await asyncio.wait_for(self._background.drain(), timeout)
 
     async def reconcile(self) -> ReconcileReport:
         """Apply what Slack holds and the store missed (one pass at a time)."""
@@ -205,8 +224,7 @@ class SlackBot:
         return report
 
     async def wait_until_closed(self) -> BaseException | None:
-        """Socket Mode reconnects by itself and the HTTP server runs until stopped: this
-        returns only after :meth:`stop`."""
+        """Only after :meth:`stop`: Socket Mode reconnects by itself, HTTP serves till stopped."""
         await self._stopped.wait()
         return None
 
@@ -217,23 +235,9 @@ class SlackBot:
                 await self._reconciled.wait_for(lambda: self.reconciliations >= count)
         await asyncio.wait_for(_wait(), timeout)
 
-    def _spawn(self, work: Awaitable[Any]) -> asyncio.Task:
-        return self._track(asyncio.ensure_future(work))
-
-    def _track(self, task: asyncio.Task) -> asyncio.Task:
-        """Keep ``task`` until it ends and log its failure (nobody else awaits it)."""
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("background Slack work failed", exc_info=task.exception())
-
     async def _on_socket_message(self, client: Any, message: dict, raw: str | None) -> None:
         if message.get("type") == "hello":
-            self._spawn(self.reconcile())
+            self._background.spawn(self.reconcile())
 
     # -- events -------------------------------------------------------------------------
 
@@ -253,7 +257,7 @@ class SlackBot:
         except TimeoutError:
             _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
                          event.event_key, self.handle_budget)
-            self._track(task)
+            self._background.track(task)
 
     # -- the slash command ----------------------------------------------------------------
 
@@ -263,7 +267,7 @@ class SlackBot:
     async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         # Tracked as background work, so a shutdown waits for a command half-way through
         # posting a round instead of cutting it off.
-        self._track(asyncio.current_task())
+        self._background.track(asyncio.current_task())
         user_id = body.get("user_id", "")
         locale = await self.directory.locale_of(user_id)
         lang = language_of(locale, self.default_language)

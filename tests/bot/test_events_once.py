@@ -61,10 +61,10 @@ def snapshot(core, round_id):
 
 @pytest.fixture
 async def core(tmp_path, database_url):
-    bot = make_core(tmp_path, database_url=database_url)
-    yield bot
-    bot.close()
-    bot.store.engine.dispose()
+    core = make_core(tmp_path, database_url=database_url)
+    yield core
+    core.close()
+    core.store.engine.dispose()
 
 
 @pytest.mark.parametrize("key", [None, "slack:Ev1"])

@@ -145,12 +145,7 @@ async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
 async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path, database_url):
     clock = ManualClock(START)
     a = Service(tmp_path / "a", "svc-a", clock, database_url=database_url)
-    b_pb = make_core(tmp_path / "b", clock=clock, database_url=database_url)  # 2nd process
-    b = Service.__new__(Service)
-    b.core, b.name = b_pb, "svc-b"
-    b.publisher = b_pb.digest_publisher
-    b.scheduler = DigestScheduler(b_pb, make_scheduler(b_pb.settings), "svc-b")
-    scheduling.SERVICES["svc-b"] = b.scheduler
+    b = Service(tmp_path / "b", "svc-b", clock, database_url=database_url)  # 2nd process
     engines = []
     try:
         round_id, platforms = await busy_round(a.core)
@@ -169,7 +164,8 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
         # Both keep their jobs in the one database: the same stable ids, stored once.
         for svc in (a, b):
             engines.append(create_store_engine(database_url))
-            svc.scheduler.scheduler = make_scheduler(svc.core.settings, engines[-1])
+            svc.scheduler = DigestScheduler(svc.core, make_scheduler(svc.core.settings,
+                                                                     engines[-1]), svc.name)
             await svc.scheduler.start()
         ids = [{j.id for j in svc.scheduler.scheduler.get_jobs()} for svc in (a, b)]
         assert ids[0] == ids[1] == {"sync", f"digest:{round_id}"}
