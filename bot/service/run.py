@@ -96,7 +96,7 @@ async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter], lang: str
     done, _ = await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
     for waiter in [stopping, *closed]:
         waiter.cancel()
-    ended = [w for w in done if w in closed]
+    ended = [w for w in closed if w in done]
     if not ended or stop.is_set():
         return 0
     failure = ended[0].result()

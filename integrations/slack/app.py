@@ -186,7 +186,7 @@ class SlackBot:
         self._socket.client.message_listeners.append(self._on_socket_message)
         # The first URL asked here, so that a refused app token stops the start (the socket
         # client would retry it forever); reconnections ask their own.
-        self._socket.client.wss_uri = await socket_url(self.client, self.app_token)
+        self._socket.client.wss_uri = await socket_url(self.client, self.app_token or "")
         await self._socket.connect_async()
 
     async def start_http(self, host: str = "127.0.0.1", port: int = 0,
