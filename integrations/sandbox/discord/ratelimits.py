@@ -7,7 +7,7 @@ webhook id + token) over a window; a request beyond the limit answers 429 with
 ``Retry-After`` (whole seconds), ``X-RateLimit-Scope: user`` and the JSON body
 ``{"message", "retry_after", "global"}``. Windows run on the monotonic wall clock, since
 discord.py waits them out in wall time. A 429 also carries ``Via``: discord.py takes a 429
-without it for a Cloudflare ban (platform-facts.md).
+without it for a Cloudflare ban (docs/platform-facts.md).
 
 :class:`Fault` makes one chosen call fail: the n-th matching request, ``times`` times, with a
 429 or any Discord error (status and JSON code), e.g. a 429 on the 9th post or a permanent

@@ -1,6 +1,6 @@
 """JSON answers of the local Discord: exact ``application/json`` and Discord's error body.
 
-discord.py does not parse ``application/json; charset=utf-8`` as JSON (platform-facts.md), so
+discord.py does not parse ``application/json; charset=utf-8`` as JSON (docs/platform-facts.md), so
 answers set the content type by hand. Errors are ``{"message", "code"}`` (docs:
 topics/opcodes-and-status-codes#json).
 """
