@@ -5,8 +5,9 @@ of Bowling Green 2050 size (8,000 participants, 3,500 statements, 1,000,000 vote
 opinion groups, generated deterministically). Each run happens in a fresh subprocess pinned to
 one BLAS/OpenMP thread, which reports the seconds spent from the vote list to the result and
 the process' peak resident memory (VmHWM, i.e. ``getrusage`` maxrss, reset once the input votes
-are built so both tools start level) and that peak above the memory held at that point. Also printed: the adjusted Rand index of each
-tool's groups against Polis' own ``group-id`` (bundled data) or the latent groups (synthetic).
+are built so both tools start level) and that peak above the memory held at that point. Also
+printed: the adjusted Rand index of each tool's groups against Polis' own ``group-id``
+(bundled data) or the latent groups (synthetic).
 
 Usage: ``.venv/bin/python bench/bench_analysis.py [--only NAME] [--skip-large] [--repeat N]``
 """
@@ -14,6 +15,7 @@ Usage: ``.venv/bin/python bench/bench_analysis.py [--only NAME] [--skip-large] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -70,7 +72,7 @@ def synthetic_votes(n_participants: int = 8000, n_statements: int = 3500,
     pa = p_agree[group[rows], cols]
     pp = p_pass[cols]
     vote = np.where(u < pa, 1, np.where(u < pa + pp, 0, -1))
-    votes = list(zip(map(str, rows.tolist()), map(str, cols.tolist()), vote.tolist()))
+    votes = list(zip(map(str, rows.tolist()), map(str, cols.tolist()), vote.tolist(), strict=False))
     truth = {str(p): int(g) for p, g in enumerate(group)}
     return votes, truth
 
@@ -103,10 +105,8 @@ def _start_measuring() -> float:
     import gc
 
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
     return _peak_mb()
 
 
@@ -144,7 +144,7 @@ def _worker(tool: str, name: str) -> dict:
         labels = {str(p): int(g) for p, g in ids.items()}
         k = int(ids.nunique())
     pairs = [(labels[p], g) for p, g in truth.items() if labels.get(p) is not None]
-    ari = adjusted_rand_score(*zip(*pairs)) if pairs else float("nan")
+    ari = adjusted_rand_score(*zip(*pairs, strict=False)) if pairs else float("nan")
     peak = _peak_mb()
     return {"seconds": seconds, "peak_mb": peak, "delta_mb": peak - base, "ari": ari, "k": k,
             "compared": len(pairs)}

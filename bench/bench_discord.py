@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import make_core  # noqa: E402
+from common import make_core
 
 from bot.events import Actor, Emoji, ReactionAdded, ReactionRemoved
 from bot.platform import ChannelRef, PostedMessage
@@ -107,7 +107,7 @@ async def run_store_only(events: int, members: int, database_url: str | None) ->
             channel = ChannelRef("discord", "1", "2")
             await core.rounds.open(plan="sample", channel=channel, platform=_Posting())
             rid = core.store.round_for_channel("discord", "2", open_only=True)
-            sections = [row[3] for row in core.store.round_messages(rid, "discord")]
+            sections = [m.message_id for m in core.store.round_messages(rid, "discord")]
             people = [str(10**18 + i) for i in range(members)]
             now = core.clock.now()
             neutral = [

@@ -15,21 +15,21 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from bot.identity import Pseudonymizer  # noqa: E402
-from bot.polis import import_conversation  # noqa: E402
-from storage.db import create_store_engine, upgrade  # noqa: E402
-from storage.models import Participant, Round, Stance, Statement  # noqa: E402
-from storage.store import Store  # noqa: E402
+from bot.identity import Pseudonymizer
+from bot.polis import import_conversation
+from storage.db import create_store_engine, upgrade
+from storage.models import Participant, Round, Stance, Statement
+from storage.store import Store
 
 POLIS = Path(__file__).resolve().parents[1] / "bot" / "data" / "polis"
-NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def synthetic(folder: Path, votes: int, participants: int = 8000, statements: int = 3500) -> None:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
 from aiohttp import web
-from common import make_core  # noqa: E402
+from common import make_core
 from slack_bolt.async_app import AsyncApp
 
 from integrations.sandbox.slack import LocalSlack

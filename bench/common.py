@@ -7,13 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.clock import SystemClock  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.core import Core  # noqa: E402
-from bot.plans import import_plan, sample_plan_paths  # noqa: E402
-from bot.service.build import build_core  # noqa: E402
-from storage.db import create_store_engine, upgrade  # noqa: E402
-from storage.store import Store  # noqa: E402
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.core import Core
+from bot.plans import import_plan, sample_plan_paths
+from bot.service.build import build_core
+from storage.db import create_store_engine, upgrade
+from storage.store import Store
 
 
 def make_core(tmp: Path, database_url: str | None, **settings: object) -> Core:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.events import (
+    Actor,
+    Event,
+    InboundEvent,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -59,27 +64,28 @@ class EventApplier:
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
 
-    def apply(self, event) -> bool:
+    def apply(self, event: InboundEvent) -> bool:
         """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
         if getattr(event, "event_key", None) == "":
             raise ValueError("empty event key")
         actor = getattr(event, "actor", None)
         if actor is not None and not (isinstance(actor.user_id, str) and actor.user_id):
             raise ValueError("event without a user id")
-        handler = {
+        handlers: dict[type[Event], Callable[[Any], bool]] = {
             ReactionAdded: self._reaction_added,
             ReactionRemoved: self._reaction_removed,
             ReactionsCleared: self._reactions_cleared,
             ReplyPosted: self._reply_posted,
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
-        }.get(type(event))
+        }
+        handler = handlers.get(type(event))
         if handler is None:
             _log.warning("skipped an event of unknown kind %s", type(event).__name__)
             return False
         return handler(event)
 
-    def _participant(self, event, actor) -> int:
+    def _participant(self, event: Event, actor: Actor) -> int:
         key = self.pseudonyms.key(event.platform, actor.user_id)
         pid = self._participants.get((key, actor.display_name))
         if pid is None:
@@ -90,10 +96,11 @@ class EventApplier:
             self._participants[(key, actor.display_name)] = pid
         return pid
 
-    def _target(self, event, message_id: str):
+    def _target(self, event: Event, message_id: str) -> MessageTarget | None:
         now = self.clock.now()
         cache_key = (event.platform, event.channel_id, message_id)
         cached = self._targets.get(cache_key)
+        target: MessageTarget | None
         if cached is not None and now - cached[1] < TARGET_TTL:
             target = cached[0]
         else:
@@ -110,7 +117,7 @@ class EventApplier:
             return None
         return target
 
-    def _source(self, event) -> str:
+    def _source(self, event: Event) -> str:
         return "backfill" if event.backfill else "live"
 
     def _reaction_added(self, ev: ReactionAdded) -> bool:

@@ -99,8 +99,8 @@ class Commands:
         if not plans:
             return CommandReply(translate("plans.none", lang))
         lines = [translate("plans.header", lang)] + [
-            f"• `{slug}` (v{n}) — {titles.get(lang) or next(iter(titles.values()))}"
-            for slug, n, titles in plans]
+            f"• `{p.slug}` (v{p.version}) — {p.titles.get(lang) or next(iter(p.titles.values()))}"
+            for p in plans]
         return CommandReply("\n".join(lines))
 
     async def open(self, cmd: CommandInvoked, platform: ChatPlatform, lang: str) -> CommandReply:
@@ -134,6 +134,8 @@ class Commands:
                      lang: str) -> CommandReply:
         round_id = await self._round_arg(cmd, open_only=False)
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         counts = await self.db(self.store.statement_counts, round_id)
         people = await self.db(self.store.participation, round_id)
         closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
@@ -142,12 +144,12 @@ class Commands:
             "round.status", lang, round=rnd.id, name=rnd.name,
             status=translate(f"round.state_{rnd.status}", lang), closes=closes,
             sections=translate_plural("count.sections", sum(
-                1 for c in counts if c["kind"] == "section"), lang),
+                1 for c in counts if c.kind == "section"), lang),
             replies=translate_plural("count.replies", sum(
-                1 for c in counts if c["kind"] == "reply" and c["deleted_at"] is None), lang),
+                1 for c in counts if c.kind == "reply" and c.deleted_at is None), lang),
             stances=translate_plural("count.stances", sum(
-                c["agree"] + c["disagree"] + c["pass"] for c in counts), lang),
-            participants=translate_plural("count.participants", people["all"], lang)))
+                c.agree + c.disagree + c.passes for c in counts), lang),
+            participants=translate_plural("count.participants", people.total, lang)))
 
     async def digest(self, cmd: CommandInvoked, platform: ChatPlatform,
                      lang: str) -> CommandReply:

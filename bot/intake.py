@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
@@ -24,11 +24,16 @@ from bot.events import InboundEvent
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 DRAIN_CHUNK = 64
 """Results handed back to the event loop at most this many at a time during a drain."""
 
-RunInDb = Callable[..., Awaitable[Any]]
-"""``await db(fn, *args, **kwargs)``: ``fn(*args, **kwargs)`` run on the database thread."""
+class RunInDb(Protocol):
+    """``await db(fn, *args, **kwargs)``: ``fn(*args, **kwargs)`` run on the database thread,
+    typed as ``fn`` is."""
+
+    def __call__(self, fn: Callable[P, T], /, *args: P.args,
+                 **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 AfterApplied = Callable[[InboundEvent], Awaitable[None]]
 """Awaited with each event that changed the store (the reply relay's ``follow``)."""
@@ -53,7 +58,7 @@ class DatabaseThread:
     def __init__(self) -> None:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-db")
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args, **kwargs)`` on the database thread and await its result; raises
         what ``fn`` raises."""
         loop = asyncio.get_running_loop()

@@ -15,10 +15,16 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import PlanFileError
 from bot.i18n import LANGUAGES
+
+if TYPE_CHECKING:
+    from storage.records import SavedPlanVersion
+    from storage.store import Store
 
 TITLE = re.compile(r"^#\s+(?P<title>\S.*?)(?:\s+#+)?\s*$")
 # CommonMark ATX heading: optional closing sequence of #s; Pandoc's {#key} after the title.
@@ -63,7 +69,7 @@ class PlanDocument:
         return _hash([self.titles, self.sections])
 
     @staticmethod
-    def section_hash(titles: dict, bodies: dict) -> str:
+    def section_hash(titles: dict[str, str], bodies: dict[str, str]) -> str:
         """SHA-256 of one section's content in every language."""
         return _hash([titles, bodies])
 
@@ -232,6 +238,7 @@ def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:
             b = other.sections[i] if i < len(other.sections) else None
             if a is None or b is None or a.key != b.key:
                 culprit, file = (b, other) if b is not None else (a, first)
+                assert culprit is not None  # one of the two files has a section here
                 raise PlanFileError("plan.mismatched_key", path=file.path, line=culprit.line,
                                     key=culprit.key,
                                     other=Path(first.path if file is other else other.path).name)
@@ -255,8 +262,9 @@ def sample_plan_paths() -> list[Path]:
     return [folder / "sample.fr.md", folder / "sample.en.md"]
 
 
-def import_plan(store, paths: list[Path], now, default_language: str = "fr"):
-    """Parse and store a plan; returns (``PlanVersionData``, created: bool).
+def import_plan(store: Store, paths: list[Path], now: datetime,
+                default_language: str = "fr") -> SavedPlanVersion:
+    """Parse and store a plan; returns the version and whether it is new.
 
     Nothing is written when a file is rejected: every file is parsed and checked before the
     single store transaction. Raises ``PlanFileError``.

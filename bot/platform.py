@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.events import Emoji, ReplyPosted
 
@@ -67,7 +67,7 @@ class DigestPost:
     ``text``/``blocks``); ``files`` maps a file name to PNG bytes attached to the first part.
     """
 
-    parts: list[dict]
+    parts: list[dict[str, Any]]
     files: dict[str, bytes] = field(default_factory=dict)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from bot.apply import clean_text
 from bot.errors import BadArgument, Conflict
 from bot.identity import Pseudonymizer
+from storage.records import ImportedStatement
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Conversation:
     """A parsed Polis export: statements, final votes (one per pair) and its topic."""
 
     topic: str
-    statements: list[dict]
+    statements: list[ImportedStatement]
     votes: list[tuple[str, str, str, datetime]]
     participants: list[str]
 
@@ -45,12 +46,12 @@ class Conversation:
     @property
     def statement_ids(self) -> list[str]:
         """Comment ids in file order."""
-        return [s["external_id"] for s in self.statements]
+        return [s.external_id for s in self.statements]
 
     @property
     def excluded(self) -> frozenset[str]:
         """Comment ids moderated out (``moderated == -1``)."""
-        return frozenset(s["external_id"] for s in self.statements if not s["moderated"])
+        return frozenset(s.external_id for s in self.statements if not s.moderated)
 
 
 def _millis(value: str) -> datetime:
@@ -61,7 +62,7 @@ def _millis(value: str) -> datetime:
 BAD_VALUE = (KeyError, ValueError, AttributeError, TypeError, OverflowError, OSError)
 
 
-def _rows(path: Path) -> list[dict]:
+def _rows(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV file (UTF-8, with or without the BOM spreadsheets add)."""
     if not path.is_file():
         raise BadArgument("error.bad_polis", path=str(path), problem="missing file")
@@ -91,12 +92,12 @@ def read_conversation(folder: Path) -> Conversation:
     a vote that is not 1, -1 or 0.
     """
     folder = Path(folder)
-    statements = []
+    statements: list[ImportedStatement] = []
     known: set[str] = set()
     for line, row in enumerate(_rows(folder / "comments.csv"), start=2):
         where = f"{folder / 'comments.csv'}:{line}"
         try:
-            statement = dict(
+            statement = ImportedStatement(
                 external_id=row["comment-id"].strip(), author=row["author-id"].strip() or None,
                 text=clean_text(row["comment-body"]),
                 moderated=(row.get("moderated") or "1").strip() != "-1",
@@ -106,10 +107,10 @@ def read_conversation(folder: Path) -> Conversation:
                 role=(row.get("role") or "reply").strip())
         except BAD_VALUE as err:
             raise BadArgument("error.bad_polis", path=where, problem=f"bad row ({err})") from None
-        if not statement["external_id"] or statement["external_id"] in known:
+        if not statement.external_id or statement.external_id in known:
             raise BadArgument("error.bad_polis", path=where,
-                              problem=f"missing or repeated comment-id {statement['external_id']!r}")
-        known.add(statement["external_id"])
+                              problem=f"missing or repeated comment-id {statement.external_id!r}")
+        known.add(statement.external_id)
         statements.append(statement)
     last: dict[tuple[str, str], tuple[int, int, str, datetime]] = {}
     for line, row in enumerate(_rows(folder / "votes.csv"), start=2):
@@ -132,7 +133,7 @@ def read_conversation(folder: Path) -> Conversation:
         if previous is None or (ts, line) >= previous[:2]:
             last[key] = (ts, line, stance, at)
     votes = [(p, c, stance, at) for (p, c), (_, _, stance, at) in last.items()]
-    voters = {p for p, _ in last} | {s["author"] for s in statements if s["author"]}
+    voters = {p for p, _ in last} | {s.author for s in statements if s.author}
     topic = folder.name
     summary = folder / "summary.csv"
     if summary.is_file():
@@ -159,7 +160,7 @@ def read_groups(folder: Path) -> dict[str, int]:
     return groups
 
 
-def _natural(value: str):
+def _natural(value: str) -> tuple[int, int, str]:
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
 
 
@@ -170,8 +171,9 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
 
     Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
     export gives them back; pseudonym keys are scoped to the conversation folder's name.
-    ``language`` is the round's: the language its digests are written in. All or nothing: a failure leaves no round behind. Raises ``BadArgument`` for a bad file
-    and ``Conflict`` when the same export was already imported.
+    ``language`` is the round's: the language its digests are written in. All or nothing: a
+    failure leaves no round behind. Raises ``BadArgument`` for a bad file and ``Conflict``
+    when the same export was already imported.
     """
     conv = read_conversation(folder)
     source_hash = fingerprint(folder)
@@ -181,8 +183,8 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
     scope = Path(folder).resolve().name
     round_id = store.import_conversation(
         name=conv.topic, language=language, source_hash=source_hash,
-        opened_at=min((s["created_at"] for s in conv.statements), default=now),
-        closed_at=max([s["created_at"] for s in conv.statements]
+        opened_at=min((s.created_at for s in conv.statements), default=now),
+        closed_at=max([s.created_at for s in conv.statements]
                       + [at for *_, at in conv.votes], default=now),
         platform=PLATFORM,
         participants=[(pseudonyms.key(PLATFORM, f"{scope}:{p}"), p) for p in conv.participants],
@@ -203,27 +205,27 @@ def export_conversation(store: Store, round_id: int, folder: Path,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     statements, votes = store.export_conversation(round_id)
-    statements.sort(key=lambda st: _natural(st["id"]))
-    agrees = Counter(c for _, c, _, v in votes if v == 1)
-    disagrees = Counter(c for _, c, _, v in votes if v == -1)
+    statements.sort(key=lambda st: _natural(st.id))
+    agrees = Counter(v.statement for v in votes if v.value == 1)
+    disagrees = Counter(v.statement for v in votes if v.value == -1)
     with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees",
                       "disagrees", "moderated", "comment-body"])
         for st in statements:
-            at = st["created_at"]
-            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st["id"], st["author"] or "",
-                          agrees[st["id"]], disagrees[st["id"]], st["moderated"], st["text"]])
+            at = st.created_at
+            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st.id, st.author or "",
+                          agrees[st.id], disagrees[st.id], st.moderated, st.text])
     with (folder / "votes.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
         for at, comment, voter, vote in votes:
             out.writerow([int(at.timestamp() * 1000), at.isoformat(), comment, voter, vote])
-    ids = [st["id"] for st in statements]
+    ids = [st.id for st in statements]
     matrix: dict[str, dict[str, int]] = {}
     for _, comment, voter, vote in votes:
         matrix.setdefault(voter, {})[comment] = vote
-    authored = Counter(st["author"] for st in statements if st["author"])
+    authored = Counter(st.author for st in statements if st.author)
     with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(["participant", "group-id", "n-comments", "n-votes", "n-agree",

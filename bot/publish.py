@@ -15,7 +15,8 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -31,13 +32,14 @@ from bot.findings import analyse_round
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
+from storage.records import PostedIn, StanceEvent
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
 MAP_FILE = "opinion-map.png"
 
-PARTS: dict[str, Callable[[str], list[dict]]] = {"discord": discord_parts, "slack": slack_messages}
+PARTS: dict[str, Callable[[str], list[dict[str, Any]]]] = {"discord": discord_parts, "slack": slack_messages}
 """Platform name -> Markdown to that platform's ordered message payloads."""
 
 
@@ -154,9 +156,11 @@ class DigestPublisher:
             return PublishResult(None)
         # A claim taken over from a process that died keeps its period and skips the
         # channels that process had already posted in.
-        start, done = await self.db(store.digest_progress, digest_id)
-        channels = [(p, c) for p, c in channels if (p.name, c.channel_id) not in done]
-        rendered = await self.render(round_id, Period(start, end), final=kind == "final")
+        progress = await self.db(store.digest_progress, digest_id)
+        channels = [(p, c) for p, c in channels
+                    if PostedIn(p.name, c.channel_id) not in progress.posted]
+        rendered = await self.render(round_id, Period(progress.period_start, end),
+                                     final=kind == "final")
         if kind == "final":
             notice = translate("digest.final_notice", rendered.digest.round.language,
                                round=round_id)
@@ -191,6 +195,8 @@ class DigestPublisher:
         if channel is None:
             rnd = await self.db(self.store.get_round, round_id)
             return await self.publish(round_id, kind, end=rnd.closed_at if rnd else None)
+        if platform is None:
+            raise ValueError("a digest posted in one channel needs that channel's platform")
         lock = self._channel_locks.setdefault((round_id, channel), asyncio.Lock())
         async with lock:
             since = self.clock.now() - ON_DEMAND_COOLDOWN
@@ -229,7 +235,7 @@ class DigestPublisher:
         return found
 
 
-def build_with_analysis(store, round_id: int, period: Period, lang: str | None, *,
+def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
                         final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
     """The digest of a round and period, with its opinion-group analysis: the one builder
     behind the weekly job, ``/digest`` and ``planbot digest``."""
@@ -237,7 +243,7 @@ def build_with_analysis(store, round_id: int, period: Period, lang: str | None, 
                         language=lang, final=final, min_votes=min_votes)
 
 
-def render_all(store, round_id: int, period: Period, lang: str | None, tz, *,
+def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
                final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest = build_with_analysis(store, round_id, period, lang, final=final,
@@ -245,7 +251,8 @@ def render_all(store, round_id: int, period: Period, lang: str | None, tz, *,
     return _render_all(digest, store.stance_activity(round_id), lang, tz)
 
 
-def _render_all(digest: Digest, activity: list, lang: str | None, tz) -> Rendered:
+def _render_all(digest: Digest, activity: list[StanceEvent], lang: str | None,
+                tz: tzinfo) -> Rendered:
     chart = render_chart(digest, activity, lang, tz)
     opinion_map = render_map(digest, lang)
     return Rendered(digest, render_markdown(digest, lang),

@@ -28,6 +28,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
 from bot.stances import emoji_key
+from storage.records import PresentReaction
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Reconciler:
         # The platform being read is connected: copies owed to it can be made now.
         self.platforms.setdefault(platform.name, platform)
         for rnd in await self.db(self.store.rounds, "open"):
-            if not any(p == platform.name for p, _, _ in rnd.channels):
+            if not any(c.platform == platform.name for c in rnd.channels):
                 continue
             report.rounds += 1
             await self._replies(platform, rnd.id, report)
@@ -100,13 +101,14 @@ class Reconciler:
         messages = await self.db(self.store.round_messages, round_id, platform.name,
                                  include_deleted=True)
         now = self.clock.now()
-        for _sid, ws, chan, _mid, thread, part, kind in messages:
-            if kind != "section" or part != 0 or thread is None:
+        for root in messages:
+            thread, ws = root.thread_id, root.workspace_id
+            if root.kind != "section" or root.part != 0 or thread is None:
                 continue
             known = await self.db(self.store.thread_replies, platform.name, thread)
             try:
-                replies = await platform.fetch_replies(ChannelRef(platform.name, ws, chan),
-                                                       thread, None)
+                replies = await platform.fetch_replies(
+                    ChannelRef(platform.name, ws, root.channel_id), thread, None)
             except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
                 _log.warning("could not read thread %s on %s: %s", thread, platform.name, err)
                 continue
@@ -114,29 +116,32 @@ class Reconciler:
                 if reply.message_id not in known:
                     report.replies_added += await self.handle(reply)
                     continue
-                _chan, text, _withheld = known[reply.message_id]
-                if not reply.text_withheld and clean_text(reply.text) != text:
+                if not reply.text_withheld and \
+                        clean_text(reply.text) != known[reply.message_id].text:
                     report.replies_edited += await self.handle(ReplyEdited(
                         platform=platform.name, workspace_id=ws, channel_id=reply.channel_id,
                         occurred_at=now, backfill=True, message_id=reply.message_id,
                         text=reply.text))
             for message_id in sorted(set(known) - {r.message_id for r in replies}, key=_order):
                 report.replies_deleted += await self.handle(ReplyDeleted(
-                    platform=platform.name, workspace_id=ws, channel_id=known[message_id][0],
+                    platform=platform.name, workspace_id=ws,
+                    channel_id=known[message_id].channel_id,
                     occurred_at=now, backfill=True, message_id=message_id))
 
     async def _reactions(self, platform: ChatPlatform, round_id: int,
                          report: ReconcileReport) -> None:
         store = self.store
         now = self.clock.now()
-        seen: dict[int, set[tuple[str, str]]] = {}
+        seen: dict[int, set[PresentReaction]] = {}
         raw: dict[tuple[int, str, str], tuple[str, Emoji, str, str, str]] = {}
         messages = await self.db(store.round_messages, round_id, platform.name)
         # Read the store before the platform: a reaction that arrives live while the platform
         # is being read is in neither snapshot, so it is never withdrawn by mistake.
         before = {sid: await self.db(store.present_reactions_on, sid, platform.name)
-                  for sid in {m[0] for m in messages}}
-        for sid, ws, chan, mid, _thread, _part, _kind in messages:
+                  for sid in {m.statement_id for m in messages}}
+        for message in messages:
+            sid, ws, chan, mid = (message.statement_id, message.workspace_id,
+                                  message.channel_id, message.message_id)
             try:
                 states = await platform.fetch_reactions(ChannelRef(platform.name, ws, chan), mid)
             except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
@@ -149,7 +154,7 @@ class Reconciler:
                     if user in state.bot_user_ids:
                         continue
                     pkey = self.pseudonyms.key(platform.name, user)
-                    bucket.add((pkey, key))
+                    bucket.add(PresentReaction(pkey, key))
                     raw[(sid, pkey, key)] = (user, state.emoji, ws, chan, mid)
         for sid, on_platform in seen.items():
             in_store = before[sid]

@@ -82,16 +82,16 @@ class Relay:
         """Make planbot's copies of a reply say what the reply says now: edited with it,
         deleted with it (or when its text became unreadable). A copy that cannot be
         updated is logged; the author's reply and its stances are unaffected."""
-        state, copies = await self.db(self.store.copies_of, statement_id)
-        text = translate("relay.copy", state["language"],
-                         platform=(state["platform"] or "").capitalize(), text=state["text"] or "")
-        for platform_name, workspace_id, channel_id, message_id in copies:
+        reply = await self.db(self.store.copies_of, statement_id)
+        text = translate("relay.copy", reply.language,
+                         platform=(reply.platform or "").capitalize(), text=reply.text or "")
+        for platform_name, workspace_id, channel_id, message_id in reply.copies:
             platform = self.platforms.get(platform_name)
             if platform is None:
                 continue
             channel = ChannelRef(platform_name, workspace_id, channel_id)
             try:
-                if state["deleted"] or state["text_withheld"]:
+                if reply.deleted or reply.text_withheld:
                     await platform.delete_copy(channel, message_id)
                     await self.db(self.store.delete_message, event_key=None,
                                   platform=platform_name, channel_id=channel_id,
@@ -114,11 +114,12 @@ class Relay:
         """
         posted_count = 0
         async with self._copy_lock:
-            for statement_id, language, origin, text, threads in await self.db(
-                    self.store.copies_missing, round_id):
-                copy = translate("relay.copy", language, platform=(origin or "").capitalize(),
-                                 text=text or "")
-                for platform_name, workspace_id, channel_id, thread_id in threads:
+            for missing in await self.db(self.store.copies_missing, round_id):
+                statement_id = missing.statement_id
+                copy = translate("relay.copy", missing.language,
+                                 platform=(missing.origin or "").capitalize(),
+                                 text=missing.text or "")
+                for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
                         continue

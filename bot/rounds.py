@@ -123,7 +123,10 @@ class Rounds:
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan at the same moment: join its round.
-            round_id = await self.db(self.store.open_round_for_plan, plan)
+            joined = await self.db(self.store.open_round_for_plan, plan)
+            if joined is None:  # the other round closed meanwhile
+                raise
+            round_id = joined
             await self._check_join(round_id, wanted, language, closes_at)
         return round_id
 
@@ -131,6 +134,8 @@ class Rounds:
                              platform: ChatPlatform) -> tuple[int, int]:
         """Post the round's sections missing in ``channel``; (posted now, sections)."""
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         statements = await self.db(self.store.round_sections, round_id)
         done = await self.db(self.store.posted_statements, round_id, channel.platform,
                              channel.channel_id)
@@ -164,6 +169,8 @@ class Rounds:
         other sections, another language or another closing date are refused with the
         round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            raise NotFound("error.no_round", round=round_id)
         if wanted:
             present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
             if not set(wanted) <= present:

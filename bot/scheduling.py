@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -162,7 +164,8 @@ class DigestScheduler:
 
     def job_ids(self, round_id: int) -> tuple[str, str, str]:
         """The stable ids of a round's jobs: weekly digest, closing, reminder."""
-        return tuple(f"{kind}:{round_id}" for kind in ROUND_JOBS)
+        digest, close, remind = (f"{kind}:{round_id}" for kind in ROUND_JOBS)
+        return digest, close, remind
 
     async def sync(self) -> None:
         """Ensure the jobs of every open round exist (a weekly job whose day, time or zone
@@ -200,8 +203,9 @@ class DigestScheduler:
         with contextlib.suppress(JobLookupError):  # already gone, or removed by another process
             self.scheduler.remove_job(job_id)
 
-    def _add(self, func, job_id: str, trigger, existing: dict | None = None, *, args=(),
-             misfire_grace_time, replace: bool = False) -> None:
+    def _add(self, func: Callable[..., object], job_id: str, trigger: BaseTrigger,
+             existing: Collection[str] | None = None, *, args: Sequence[object] = (),
+             misfire_grace_time: timedelta | None, replace: bool = False) -> None:
         """Add a job unless one with ``job_id`` is already stored (``existing``: the stored
         jobs by id, read once by the caller). Keeping a stored job keeps its next run time,
         hence the catch-up after a restart; two processes adding at once is harmless."""

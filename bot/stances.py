@@ -100,10 +100,7 @@ class StanceMap:
             if not sep or stance not in STANCES or not names:
                 raise BadArgument("error.bad_stance_map", spec=chunk)
             for name in names:
-                if name.startswith(("custom:", "slack:")):
-                    key = name
-                else:
-                    key = emoji_key(Emoji(name))
+                key = name if name.startswith(("custom:", "slack:")) else emoji_key(Emoji(name))
                 if mapping.get(key, stance) != stance:
                     raise BadArgument("error.stance_twice", emoji=name)
                 mapping[key] = stance

@@ -106,7 +106,11 @@ def _draw(rng: random.Random, level: str) -> int:
     return 1 if x < agree else -1 if x < agree + disagree else 0
 
 
-def generate(seed: int = SEED) -> tuple[list[dict], list[dict]]:
+Row = dict[str, str | int]
+"""One row of ``comments.csv`` or ``votes.csv``: column -> value."""
+
+
+def generate(seed: int = SEED) -> tuple[list[Row], list[Row]]:
     """(comments, votes) rows of the conversation, as ``write`` puts them in the files."""
     rng = random.Random(seed)
     members = [(str(i + 1), g) for i, g in enumerate(
@@ -119,12 +123,13 @@ def generate(seed: int = SEED) -> tuple[list[dict], list[dict]]:
     for n, (key, _lang, levels, text) in enumerate(REPLIES):
         when = START + timedelta(hours=1 + n * 96 / len(REPLIES))
         statements.append((str(n + 1), key, "reply", levels, text, when))
-    comments, votes = [], []
+    comments: list[Row] = []
+    votes: list[Row] = []
     for cid, key, role, levels, text, when in statements:
         best = max(range(len(GROUPS)), key=lambda i: LEVELS[levels[i]][0] - LEVELS[levels[i]][1])
         authors = [p for p, g in members if group_index[g] == best]
         author = "" if role == "section" else rng.choice(authors)
-        cast = []
+        cast: list[Row] = []
         for participant, group in members:
             if rng.random() >= SEEN:
                 continue
@@ -139,7 +144,7 @@ def generate(seed: int = SEED) -> tuple[list[dict], list[dict]]:
             "disagrees": sum(v["vote"] == -1 for v in cast), "moderated": 1,
             "comment-body": text, "section": key, "role": role})
         votes += cast
-    votes.sort(key=lambda v: (v["timestamp"], v["comment-id"], v["voter-id"]))
+    votes.sort(key=lambda v: (int(v["timestamp"]), str(v["comment-id"]), str(v["voter-id"])))
     return comments, votes
 
 

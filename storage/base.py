@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import (
     Connection,
     Engine,
+    Insert,
+    Table,
     and_,
     bindparam,
     select,
@@ -18,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import (
+    Base,
     Participant,
     ProcessedEvent,
     Stance,
@@ -47,7 +51,15 @@ class StoreBase:
         with self.engine.begin() as conn:
             yield conn
 
-    def _insert_ignore(self, table):
+    def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
+        """Record ``event_key`` in this transaction; False if it was already applied."""
+        if event_key is None:
+            return True
+        res = s.execute(self._hot.claim, {"event_key": event_key, "processed_at": now})
+        return res.first() is not None
+
+
+    def _insert_ignore(self, table: Table | type[Base]) -> Insert:
         """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
         if self.engine.dialect.name == "postgresql":
             return pg_insert(table).on_conflict_do_nothing()
@@ -63,17 +75,17 @@ class _HotStatements:
     unique index is checked row by row.
     """
 
-    def __init__(self, insert_ignore) -> None:
-        p = Participant.__table__
+    def __init__(self, insert_ignore: Callable[[Table], Insert]) -> None:
+        p = _table(Participant)
         self.insert_participant = insert_ignore(p)
         self.participant_id = select(p.c.id).where(p.c.key_hash == bindparam("key_hash"))
         self.rename_participant = p.update().where(
             p.c.id == bindparam("pid"), p.c.display_name.is_distinct_from(bindparam("name"))
         ).values(display_name=bindparam("name"))
-        t = Stance.__table__
+        t = _table(Stance)
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
-        self.claim = insert_ignore(ProcessedEvent.__table__).returning(
-            ProcessedEvent.__table__.c.event_key)
+        processed = _table(ProcessedEvent)
+        self.claim = insert_ignore(processed).returning(processed.c.event_key)
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
@@ -90,3 +102,10 @@ class _HotStatements:
         winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
                   .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
         self.set_current = t.update().where(t.c.id == winner).values(is_current=True)
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table a model is mapped to (typed as a plain ``FromClause`` by SQLAlchemy)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

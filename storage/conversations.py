@@ -22,6 +22,12 @@ from storage.models import (
     Stance,
     Statement,
 )
+from storage.records import (
+    ExportedConversation,
+    ExportedStatement,
+    ExportedVote,
+    ImportedStatement,
+)
 
 
 class ConversationQueries(StoreBase):
@@ -36,14 +42,13 @@ class ConversationQueries(StoreBase):
                             closed_at: datetime,
                             source_hash: str, platform: str,
                             participants: Sequence[tuple[str, str]],
-                            statements: Sequence[dict], votes: Sequence[tuple[str, str, str, datetime]],
+                            statements: Sequence[ImportedStatement], votes: Sequence[tuple[str, str, str, datetime]],
                             now: datetime, progress: Callable[[int], None] | None = None,
                             batch: int = 50_000) -> int:
         """Bulk-load a conversation as a new, already closed round (it happened elsewhere,
         between ``opened_at`` and ``closed_at``), all in one transaction; returns its id.
 
-        ``participants`` are (key_hash, external id); ``statements`` dicts with external_id,
-        author (external participant id or None), text, moderated, created_at; ``votes``
+        ``participants`` are (key_hash, external id); ``votes``
         (external participant id, external statement id, stance, at), already reduced to one
         per pair. Votes go straight in as current stances (source ``import``). ``progress``
         is called with the number of votes written after each batch. A failure leaves
@@ -69,9 +74,10 @@ class ConversationQueries(StoreBase):
                     .where(Participant.key_hash.in_(keys[i:i + 10_000])))})
             if statements:
                 s.execute(insert(Statement), [
-                    dict(round_id=round_id, kind="reply", author_id=pids.get(st["author"]),
-                         platform=platform, text=st["text"], moderated=st["moderated"],
-                         external_id=st["external_id"], created_at=st["created_at"],
+                    dict(round_id=round_id, kind="reply",
+                         author_id=pids.get(st.author) if st.author is not None else None,
+                         platform=platform, text=st.text, moderated=st.moderated,
+                         external_id=st.external_id, created_at=st.created_at,
                          source="import", text_withheld=False)
                     for st in statements])
             sids = {ext: sid for sid, ext in s.execute(
@@ -86,20 +92,15 @@ class ConversationQueries(StoreBase):
                     progress(min(i + batch, len(votes)))
             return round_id
 
-    def export_conversation(self, round_id: int) -> tuple[list[dict], list[tuple]]:
-        """A round as Polis sees it: (statements, votes).
-
-        Statements: dicts with id (Polis' id when imported, else planbot's), author,
-        text, moderated (1 kept / -1 out), created_at; sections come first, titled by key.
-        Votes: (added_at, statement id, participant id, 1 / -1 / 0) for current stances on
-        statements not deleted, oldest first.
-        """
+    def export_conversation(self, round_id: int) -> ExportedConversation:
+        """A round as Polis sees it: its statements not deleted (sections first, titled by
+        key) and the current stances on them, oldest first."""
         pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         author = aliased(Participant)
         sid = func.coalesce(Statement.external_id, func.cast(Statement.id, String))
         with self._tx() as s:
-            statements = [dict(id=i, author=a, text=t if t is not None else (k or ""),
-                               moderated=1 if m else -1, created_at=c)
+            statements = [ExportedStatement(i, a, t if t is not None else (k or ""),
+                                            1 if m else -1, c)
                           for i, a, t, k, m, c in s.execute(
                               select(sid, func.coalesce(author.external_id,
                                                         func.cast(author.id, String)),
@@ -112,11 +113,11 @@ class ConversationQueries(StoreBase):
                               .order_by(Statement.id))]
             value = case((Stance.stance == "agree", 1), (Stance.stance == "disagree", -1),
                          else_=0)
-            votes = [tuple(r) for r in s.execute(
+            votes = [ExportedVote(*r) for r in s.execute(
                 select(Stance.added_at, sid, pid, value)
                 .join(Participant, Participant.id == Stance.participant_id)
                 .join(Statement, Statement.id == Stance.statement_id)
                 .where(Statement.round_id == round_id, Stance.is_current.is_(True),
                        Statement.deleted_at.is_(None))
                 .order_by(Stance.added_at, Stance.id))]
-        return statements, votes
+        return ExportedConversation(statements, votes)

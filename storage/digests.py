@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     String,
@@ -25,15 +26,26 @@ from storage.models import (
     Stance,
     Statement,
 )
+from storage.records import (
+    DigestMessage,
+    DigestProgress,
+    DigestRecord,
+    Participation,
+    PostedIn,
+    StanceEvent,
+    StatementCount,
+    StatementStance,
+    Vote,
+    VoteTriples,
+)
 
 
 class DigestQueries(StoreBase):
     """SQL aggregates for digests and analysis; digest claims (one per round and period)."""
 
-    def statement_counts(self, round_id: int) -> list[dict]:
-        """Per statement of a round: id, kind, section key, text, author platform, external
-        id, moderated, deleted, created_at, and agree / disagree / pass counts of current
-        stances. One SQL aggregate; statements with no stance have zeros."""
+    def statement_counts(self, round_id: int) -> list[StatementCount]:
+        """Every statement of a round with the agree / disagree / pass counts of its current
+        stances, by id. One SQL aggregate; statements with no stance have zeros."""
         agree = func.sum(case((Stance.stance == "agree", 1), else_=0))
         disagree = func.sum(case((Stance.stance == "disagree", 1), else_=0))
         passed = func.sum(case((Stance.stance == "pass", 1), else_=0))
@@ -50,13 +62,11 @@ class DigestQueries(StoreBase):
                 .where(Statement.round_id == round_id)
                 .group_by(Statement.id, Section.key)
                 .order_by(Statement.id)).all()
-        keys = ("id", "kind", "section_key", "text", "text_withheld", "platform", "external_id",
-                "moderated", "deleted_at", "created_at", "parent_id", "agree", "disagree", "pass")
-        return [dict(zip(keys, r)) for r in rows]
+        return [StatementCount(*r) for r in rows]
 
-    def participation(self, round_id: int) -> dict[str, int]:
-        """Distinct participants of a round (a current stance or a live reply), per platform,
-        with the total under ``"all"``."""
+    def participation(self, round_id: int) -> Participation:
+        """Distinct participants of a round (a current stance or a live reply), in all and
+        per platform."""
         with self._tx() as s:
             voters = (select(Stance.participant_id.label("pid"), Participant.platform.label("p"))
                       .join(Participant, Participant.id == Stance.participant_id)
@@ -71,9 +81,7 @@ class DigestQueries(StoreBase):
             rows = s.execute(select(both.c.p, func.count(func.distinct(both.c.pid)))
                              .group_by(both.c.p)).all()
             total = s.scalar(select(func.count(func.distinct(both.c.pid))))
-        counts = {platform: n for platform, n in rows}
-        counts["all"] = total or 0
-        return counts
+        return Participation(total or 0, {platform: n for platform, n in rows})
 
     def stances_by_platform(self, round_id: int) -> dict[str, int]:
         """Current stances of a round on live statements, counted per platform."""
@@ -86,22 +94,20 @@ class DigestQueries(StoreBase):
                 .group_by(Stance.platform)).all()
         return {platform: n for platform, n in rows}
 
-    def stance_activity(self, round_id: int) -> list[tuple[datetime, str]]:
-        """(added_at, stance) of every current stance of a round, oldest first (for charts)."""
+    def stance_activity(self, round_id: int) -> list[StanceEvent]:
+        """Every current stance of a round, oldest first (for charts)."""
         with self._tx() as s:
-            return [tuple(r) for r in s.execute(
+            return [StanceEvent(*r) for r in s.execute(
                 select(Stance.added_at, Stance.stance)
                 .join(Statement, Statement.id == Stance.statement_id)
                 .where(Statement.round_id == round_id, Stance.is_current.is_(True))
                 .order_by(Stance.added_at))]
 
-    def vote_triples(self, round_id: int) -> tuple[list[tuple[str, str, int]], list[str], list[str]]:
+    def vote_triples(self, round_id: int) -> VoteTriples:
         """The round's vote matrix as Polis-export triples, read in one query.
 
-        Returns (votes, statement ids, excluded statement ids): votes are (participant,
-        statement, 1 agree / -1 disagree / 0 pass) over current stances on live statements;
-        ids are strings (Polis' own ids for imported conversations). Statements moderated
-        out are listed as excluded.
+        Votes are the current stances on live statements; ids are strings (Polis' own ids
+        for imported conversations). Statements moderated out are listed as excluded.
         """
         pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         with self._tx() as s:
@@ -117,9 +123,9 @@ class DigestQueries(StoreBase):
                        Statement.deleted_at.is_(None))).all()
         names = {sid: ext if ext is not None else str(sid) for sid, ext, _ in statements}
         value = {"agree": 1, "disagree": -1, "pass": 0}
-        triples = [(str(p), names[sid], value[st]) for p, sid, st in votes if sid in names]
-        return (triples, [names[sid] for sid, _, _ in statements],
-                [names[sid] for sid, _, moderated in statements if not moderated])
+        triples = [Vote(str(p), names[sid], value[st]) for p, sid, st in votes if sid in names]
+        return VoteTriples(triples, [names[sid] for sid, _, _ in statements],
+                           [names[sid] for sid, _, moderated in statements if not moderated])
 
     # -- issue 13: the digest's plan title and consensus over time ----------------------------
 
@@ -132,11 +138,11 @@ class DigestQueries(StoreBase):
                               .where(Round.id == round_id))
         return dict(titles or {})
 
-    def stance_times(self, statement_ids: Sequence[int]) -> list[tuple[int, datetime, str]]:
-        """(statement id, added_at, stance) of the current stances on a few statements,
-        oldest first: how their split grew over the round."""
+    def stance_times(self, statement_ids: Sequence[int]) -> list[StatementStance]:
+        """The current stances on a few statements, oldest first: how their split grew over
+        the round."""
         with self._tx() as s:
-            return [tuple(r) for r in s.execute(
+            return [StatementStance(*r) for r in s.execute(
                 select(Stance.statement_id, Stance.added_at, Stance.stance)
                 .where(Stance.statement_id.in_(list(statement_ids)),
                        Stance.is_current.is_(True))
@@ -169,24 +175,27 @@ class DigestQueries(StoreBase):
         """Whether a digest of the round was claimed since ``since`` and posted (or is being
         posted) in that channel."""
         with self._tx() as s:
-            return s.scalar(
+            count: int = s.execute(
                 select(func.count()).select_from(Digest)
                 .join(PlatformMessage, PlatformMessage.digest_id == Digest.id)
                 .where(Digest.round_id == round_id, Digest.created_at >= since,
                        PlatformMessage.platform == platform,
-                       PlatformMessage.channel_id == channel_id)) > 0
+                       PlatformMessage.channel_id == channel_id)).scalar_one()
+            return count > 0
 
-    def digest_progress(self, digest_id: int) -> tuple[datetime, set[tuple[str, str]]]:
-        """A claimed digest's period start, and the (platform, channel) pairs it was already
-        posted in (a taken-over claim posts only in the others)."""
+    def digest_progress(self, digest_id: int) -> DigestProgress:
+        """A claimed digest's period start, and the channels it was already posted in (a
+        taken-over claim posts only in the others)."""
         with self._tx() as s:
-            start = s.scalar(select(Digest.period_start).where(Digest.id == digest_id))
-            posted = {tuple(r) for r in s.execute(
+            start = s.execute(select(Digest.period_start)
+                              .where(Digest.id == digest_id)).scalar_one()
+            posted = {PostedIn(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.channel_id)
                 .where(PlatformMessage.digest_id == digest_id))}
-        return start, posted
+        return DigestProgress(start, posted)
 
-    def finish_digest(self, digest_id: int, content: dict, outputs: dict) -> None:
+    def finish_digest(self, digest_id: int, content: dict[str, Any],
+                      outputs: dict[str, Any]) -> None:
         """Store what a claimed digest said and how it was rendered; marks it posted."""
         with self._tx() as s:
             s.execute(update(Digest).where(Digest.id == digest_id)
@@ -198,7 +207,7 @@ class DigestQueries(StoreBase):
             return s.scalar(select(func.max(Digest.period_end))
                             .where(Digest.round_id == round_id, Digest.kind.in_(kinds)))
 
-    def digests(self, round_id: int) -> list[dict]:
+    def digests(self, round_id: int) -> list[DigestRecord]:
         """Every digest of a round with its posted message ids, oldest first."""
         with self._tx() as s:
             rows = s.execute(select(Digest).where(Digest.round_id == round_id)
@@ -209,6 +218,6 @@ class DigestQueries(StoreBase):
                        PlatformMessage.part)
                 .where(PlatformMessage.digest_id.in_([d.id for d in rows]))
                 .order_by(PlatformMessage.id)).all()
-        return [dict(id=d.id, kind=d.kind, period_start=d.period_start, period_end=d.period_end,
-                     status=d.status, content=d.content, outputs=d.outputs,
-                     messages=[tuple(p[1:]) for p in posted if p[0] == d.id]) for d in rows]
+        return [DigestRecord(d.id, d.kind, d.period_start, d.period_end, d.status, d.content,
+                             d.outputs, [DigestMessage(*p[1:]) for p in posted if p[0] == d.id])
+                for d in rows]

@@ -12,6 +12,7 @@ is each reply. Stances point at statements.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -39,13 +41,13 @@ NAMING = {
 }
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -53,7 +55,8 @@ class UTCDateTime(TypeDecorator):
         # SQLite drops the offset, so anything not already UTC would be read back shifted.
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect
+                             ) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC) if value is not None else None
@@ -82,8 +85,8 @@ class PlanVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
     number: Mapped[int] = mapped_column(Integer)
-    titles: Mapped[dict] = mapped_column(JSON)
-    languages: Mapped[list] = mapped_column(JSON)
+    titles: Mapped[dict[str, str]] = mapped_column(JSON)
+    languages: Mapped[list[str]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -107,8 +110,8 @@ class SectionVersion(Base):
     plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"))
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"))
     position: Mapped[int] = mapped_column(Integer)
-    titles: Mapped[dict] = mapped_column(JSON)
-    bodies: Mapped[dict] = mapped_column(JSON)
+    titles: Mapped[dict[str, str]] = mapped_column(JSON)
+    bodies: Mapped[dict[str, str]] = mapped_column(JSON)
     content_hash: Mapped[str] = mapped_column(String(64))
 
 
@@ -287,8 +290,8 @@ class Digest(Base):
     period_end: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(10), default="claimed")
-    content: Mapped[dict | None] = mapped_column(JSON)
-    outputs: Mapped[dict | None] = mapped_column(JSON)
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class StoreSetting(Base):

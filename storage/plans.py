@@ -20,7 +20,9 @@ from storage.models import (
     SectionVersion,
 )
 from storage.records import (
+    PlanSummary,
     PlanVersionData,
+    SavedPlanVersion,
     SectionData,
 )
 
@@ -31,12 +33,12 @@ class PlanQueries(StoreBase):
     def save_plan_version(
         self,
         slug: str,
-        titles: dict,
-        languages: list,
+        titles: dict[str, str],
+        languages: list[str],
         content_hash: str,
-        sections: Sequence[tuple[str, dict, dict, str]],
+        sections: Sequence[tuple[str, dict[str, str], dict[str, str], str]],
         now: datetime,
-    ) -> tuple[PlanVersionData, bool]:
+    ) -> SavedPlanVersion:
         """Store a parsed plan; ``sections`` are (key, titles, bodies, content_hash) in order.
 
         Returns the version and whether it is new: importing the same content as the latest
@@ -55,7 +57,7 @@ class PlanQueries(StoreBase):
                 .limit(1)
             )
             if latest is not None and latest.content_hash == content_hash:
-                return self._plan_version(s, plan, latest), False
+                return SavedPlanVersion(self._plan_version(s, plan, latest), created=False)
             version = PlanVersion(
                 plan_id=plan.id,
                 number=(latest.number + 1) if latest else 1,
@@ -78,7 +80,7 @@ class PlanQueries(StoreBase):
                     plan_version_id=version.id, section_id=known[key], position=position,
                     titles=s_titles, bodies=s_bodies, content_hash=s_hash))
             s.flush()
-            return self._plan_version(s, plan, version), True
+            return SavedPlanVersion(self._plan_version(s, plan, version), created=True)
 
     def _plan_version(self, s: Session, plan: Plan, version: PlanVersion) -> PlanVersionData:
         rows = s.execute(
@@ -103,10 +105,10 @@ class PlanQueries(StoreBase):
                 return None
             version = s.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan.id)
                                .order_by(PlanVersion.number.desc()).limit(1))
-            return self._plan_version(s, plan, version)
+            return self._plan_version(s, plan, version) if version is not None else None
 
-    def list_plans(self) -> list[tuple[str, int, dict]]:
-        """All plans as (slug, latest version number, titles by language), by slug."""
+    def list_plans(self) -> list[PlanSummary]:
+        """All plans with their latest version, by slug."""
         with self._tx() as s:
             latest = (select(PlanVersion.plan_id, func.max(PlanVersion.number).label("n"))
                       .group_by(PlanVersion.plan_id).subquery())
@@ -117,4 +119,4 @@ class PlanQueries(StoreBase):
                                         PlanVersion.number == latest.c.n))
                 .order_by(Plan.slug)
             ).all()
-            return [(slug, n, titles) for slug, n, titles in rows]
+            return [PlanSummary(slug, n, titles) for slug, n, titles in rows]

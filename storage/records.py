@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,8 +14,8 @@ class SectionData:
     section_id: int
     key: str
     position: int
-    titles: dict
-    bodies: dict
+    titles: dict[str, str]
+    bodies: dict[str, str]
     content_hash: str
 
 
@@ -26,15 +27,15 @@ class PlanVersionData:
     slug: str
     version_id: int
     number: int
-    titles: dict
-    languages: list
+    titles: dict[str, str]
+    languages: list[str]
     content_hash: str
     sections: list[SectionData]
 
 
 @dataclass(frozen=True, slots=True)
 class RoundData:
-    """A round: ``channels`` are (platform, workspace_id, channel_id) triples."""
+    """A round and the channels it is posted in, oldest first."""
 
     id: int
     name: str
@@ -45,7 +46,7 @@ class RoundData:
     opened_at: datetime
     closes_at: datetime | None
     closed_at: datetime | None
-    channels: list[tuple[str, str, str]]
+    channels: list[ChannelKey]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,5 +70,258 @@ class RoundStatement:
     statement_id: int
     section_key: str
     position: int
-    titles: dict
-    bodies: dict
+    titles: dict[str, str]
+    bodies: dict[str, str]
+
+
+class SavedPlanVersion(NamedTuple):
+    """What importing a plan did: the version now latest, and whether it is new (importing
+    the same content as the latest version creates nothing)."""
+
+    version: PlanVersionData
+    created: bool
+
+
+class PlanSummary(NamedTuple):
+    """A plan in the list of plans: its latest version's number and titles by language."""
+
+    slug: str
+    version: int
+    titles: dict[str, str]
+
+
+class ChannelKey(NamedTuple):
+    """A channel of a round on one platform."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+
+
+class ThreadRef(NamedTuple):
+    """A section's thread in one channel of a round."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MissingCopy:
+    """A reply still to be copied: its text (``origin`` is the author's platform), the
+    round's language, and the section threads lacking both the reply and a copy of it."""
+
+    statement_id: int
+    language: str
+    origin: str | None
+    text: str | None
+    threads: list[ThreadRef]
+
+
+class CopyMessage(NamedTuple):
+    """One of planbot's live copies of a reply."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyCopies:
+    """A reply's state as its copies must show it, and planbot's live copies of it."""
+
+    deleted: bool
+    text: str | None
+    text_withheld: bool
+    platform: str | None
+    language: str
+    copies: list[CopyMessage]
+
+
+class MessageRef(NamedTuple):
+    """A platform message carrying a statement."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+
+
+class ThreadReply(NamedTuple):
+    """A live reply a person wrote in a thread, as the store has it."""
+
+    channel_id: str
+    text: str | None
+    text_withheld: bool
+
+
+class RoundMessage(NamedTuple):
+    """A section part or reply message of a round on one platform; ``part`` 0 is a
+    section's first message (it roots the thread), ``kind`` is ``section`` or ``reply``."""
+
+    statement_id: int
+    workspace_id: str
+    channel_id: str
+    message_id: str
+    thread_id: str | None
+    part: int
+    kind: str
+
+
+class PresentReaction(NamedTuple):
+    """A present reaction: who (the participant's key hash) and which emoji."""
+
+    key_hash: str
+    emoji_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCount:
+    """A statement of a round with the counts of its current stances: ``kind`` is
+    ``section`` (with ``section_key``) or ``reply`` (with ``text`` unless withheld, and
+    ``parent_id``); ``external_id`` is Polis' id for an imported statement."""
+
+    id: int
+    kind: str
+    section_key: str | None
+    text: str | None
+    text_withheld: bool
+    platform: str | None
+    external_id: str | None
+    moderated: bool
+    deleted_at: datetime | None
+    created_at: datetime
+    parent_id: int | None
+    agree: int
+    disagree: int
+    passes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Participation:
+    """Distinct participants of a round: in all, and per platform."""
+
+    total: int
+    by_platform: dict[str, int]
+
+    def as_counts(self) -> dict[str, int]:
+        """Platform -> participants, with the total under ``"all"``: the shape digests and
+        ``planbot round status`` show."""
+        return {**self.by_platform, "all": self.total}
+
+
+class StanceEvent(NamedTuple):
+    """When a current stance was taken (UTC), and which: agree, disagree or pass."""
+
+    added_at: datetime
+    stance: str
+
+
+class StatementStance(NamedTuple):
+    """When a current stance on one statement was taken (UTC), and which."""
+
+    statement_id: int
+    added_at: datetime
+    stance: str
+
+
+class Vote(NamedTuple):
+    """One vote of a Polis-style matrix: participant, statement (both as Polis-export
+    strings) and 1 agree / -1 disagree / 0 pass."""
+
+    participant: str
+    statement: str
+    value: int
+
+
+class VoteTriples(NamedTuple):
+    """A round's vote matrix: the votes, every live statement's id, and the ids of the
+    statements moderated out."""
+
+    votes: list[Vote]
+    statement_ids: list[str]
+    excluded: list[str]
+
+
+class PostedIn(NamedTuple):
+    """A channel a digest was posted in."""
+
+    platform: str
+    channel_id: str
+
+
+class DigestProgress(NamedTuple):
+    """A claimed digest's period start and the channels it was already posted in."""
+
+    period_start: datetime
+    posted: set[PostedIn]
+
+
+class DigestMessage(NamedTuple):
+    """One message of a posted digest; ``part`` orders a digest split over messages."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    part: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """A digest of a round: its kind (weekly, final, on demand...), period, status
+    (``claimed`` then ``posted``), what it said and how it was rendered, and its messages."""
+
+    id: int
+    kind: str
+    period_start: datetime
+    period_end: datetime
+    status: str
+    content: dict[str, Any] | None
+    outputs: dict[str, Any] | None
+    messages: list[DigestMessage]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedStatement:
+    """A statement as a Polis export lists it: ``id`` and ``author`` are Polis' ids when
+    imported, planbot's otherwise; ``moderated`` is 1 kept or -1 moderated out."""
+
+    id: str
+    author: str | None
+    text: str
+    moderated: int
+    created_at: datetime
+
+
+class ExportedVote(NamedTuple):
+    """A current stance as a Polis vote: when, on which statement, by whom, and 1 agree /
+    -1 disagree / 0 pass."""
+
+    added_at: datetime
+    statement: str
+    participant: str
+    value: int
+
+
+class ExportedConversation(NamedTuple):
+    """A round as Polis sees it: its statements (sections first) and votes (oldest first)."""
+
+    statements: list[ExportedStatement]
+    votes: list[ExportedVote]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedStatement:
+    """A statement of a conversation held elsewhere (Polis' ``comments.csv``), to import:
+    ``author`` is the external participant id (None when unknown); ``moderated`` False for a
+    statement moderated out. ``section`` and ``role`` (``section`` or ``reply``) come from the
+    two extra columns of planbot's synthetic conversations (``bot/synthetic.py``)."""
+
+    external_id: str
+    author: str | None
+    text: str | None
+    moderated: bool
+    created_at: datetime
+    section: str | None = None
+    role: str = "reply"

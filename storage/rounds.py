@@ -25,6 +25,7 @@ from storage.models import (
     Statement,
 )
 from storage.records import (
+    ChannelKey,
     RoundData,
     RoundStatement,
 )
@@ -71,7 +72,7 @@ class RoundQueries(StoreBase):
             .where(RoundChannel.round_id == rnd.id).order_by(RoundChannel.id)).all()
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
-                         [tuple(c) for c in channels])
+                         [ChannelKey(*c) for c in channels])
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""
@@ -122,6 +123,8 @@ class RoundQueries(StoreBase):
         """The section statements of a round, in plan order, with their content."""
         with self._tx() as s:
             rnd = s.get(Round, round_id)
+            if rnd is None:
+                return []
             rows = s.execute(
                 select(Statement.id, Section.key, SectionVersion.position, SectionVersion.titles,
                        SectionVersion.bodies)
@@ -143,7 +146,8 @@ class RoundQueries(StoreBase):
                        PlatformMessage.platform == platform, PlatformMessage.part == 0,
                        PlatformMessage.channel_id == channel_id))}
 
-    def record_messages(self, statement_id: int | None, messages: Iterable[tuple],
+    def record_messages(self, statement_id: int | None,
+                        messages: Iterable[tuple[str, str, str, str, str | None, int]],
                         digest_id: int | None = None, *, is_copy: bool = False) -> None:
         """Record posted messages: (platform, workspace_id, channel_id, message_id, thread_id,
         part) tuples for a statement or a digest; ``is_copy`` for planbot's copies of a reply.
@@ -158,6 +162,6 @@ class RoundQueries(StoreBase):
     def close_round(self, round_id: int, now: datetime) -> bool:
         """Close an open round; False if it was not open."""
         with self._tx() as s:
-            res = s.execute(update(Round).where(Round.id == round_id, Round.status == "open")
-                            .values(status="closed", closed_at=now))
-            return res.rowcount == 1
+            closed = s.scalar(update(Round).where(Round.id == round_id, Round.status == "open")
+                              .values(status="closed", closed_at=now).returning(Round.id))
+            return closed is not None

@@ -11,7 +11,9 @@ from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
 from storage.identity import IdentityQueries
+from storage.messages import MessageReads
 from storage.plans import PlanQueries
+from storage.reactions import ReactionWrites
 from storage.records import (
     MessageTarget,
     PlanVersionData,
@@ -25,8 +27,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
            "Store"]
 
 
-class Store(PlanQueries, RoundQueries, EventWrites, DigestQueries, ConversationQueries,
-            IdentityQueries):
+class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
+            ConversationQueries, IdentityQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -12,6 +12,21 @@ import pytest
 
 WATCHED = ("discord", "slack_bolt", "slack_sdk", "bot", "integrations", "storage")
 
+E2E = ("tests/integrations/", "tests/test_run.py", "tests/test_demo.py", "tests/test_startup.py",
+       "tests/test_doctor.py")
+"""The end-to-end tests: the real discord.py or slack-bolt against the local servers, or
+planbot started as a subprocess. Marked ``e2e`` here, so that ``make test-fast`` leaves them
+out; a new module under tests/integrations/ is end to end unless listed in UNIT."""
+UNIT = ("tests/integrations/discord/test_translate.py", "tests/integrations/slack/test_units.py",
+        "tests/integrations/slack/test_manifest.py")
+"""Modules under tests/integrations/ that start no server: payload translation, the manifest."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(E2E) and not item.nodeid.startswith(UNIT):
+            item.add_marker(pytest.mark.e2e)
+
 class _ErrorCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.ERROR)

@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Core
-from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
 from bot.plans import import_plan, sample_plan_paths
+from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
 from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
-START = datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
     """Settings on a SQLite file under ``tmp_path``; ``overrides`` replace any field."""
-    values = dict(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'planbot.db'}",
+    values: dict[str, Any] = dict(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'planbot.db'}",
                   participant_secret="test-secret-0123456789")
     values.update(overrides)
     return Settings(**values)
@@ -42,7 +43,8 @@ def make_store(url: str) -> Store:
 def make_core(tmp_path: Path, *, facilitator_ids=frozenset({"facilitator"}),
                  clock: ManualClock | None = None, database_url: str | None = None,
                  **overrides) -> Core:
-    """A core (:func:`bot.service.build.build_core`) on a fresh store with the bundled sample plan imported as ``sample``.
+    """A core (:func:`bot.service.build.build_core`) on a fresh store with the bundled sample
+    plan imported as ``sample``.
 
     ``facilitator_ids`` become both Discord role ids and Slack facilitator ids.
     """

@@ -29,7 +29,7 @@ def polis_final_votes(folder: Path) -> tuple[dict[str, Counter], set[str]]:
         header = next(reader)
         comments = header[7:]
         for row in reader:
-            for comment, value in zip(comments, row[7:]):
+            for comment, value in zip(comments, row[7:], strict=False):
                 counts.setdefault(comment, Counter())
                 if value.strip():
                     counts[comment][VALUE[value.strip()]] += 1
@@ -63,7 +63,7 @@ def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
 
     conv = read_conversation(POLIS / CONVERSATION)
     shown = set(expected)
-    authors = {s["author"] for s in conv.statements if s["external_id"] in shown}
+    authors = {s.author for s in conv.statements if s.external_id in shown}
     assert digest["participation"]["people"] == len(voters | authors)
     assert set(digest["participation"]["people_by_platform"]) == {"discord", "slack"}
     assert replay["votes"] == sum(sum(c.values()) for c in expected.values())
@@ -115,7 +115,7 @@ def test_default_demo_tells_the_sample_plans_story(tmp_path):
     conv = read_conversation(SYNTHETIC / DEFAULT_CONVERSATION)
     keys = [s["key"] for s in digest["sections"]]
     assert keys == [key for key, _levels in SECTIONS]
-    written = {s["text"]: s["section"] for s in conv.statements if s["role"] == "reply"}
+    written = {s.text: s.section for s in conv.statements if s.role == "reply"}
     for section in digest["sections"]:
         assert len(section["replies"]) == 3
         assert all(written[r["text"]] == section["key"] for r in section["replies"])

@@ -88,15 +88,16 @@ def sample_store(tmp_path):
 def check_store(store, platform: str, channel: str, burst, people: int) -> None:
     """Every stance of the burst is stored once: per section, counts equal the burst's."""
     round_id = store.round_for_channel(platform, channel, open_only=True)
-    section_of = {mid: sid for sid, _w, _c, mid, _t, part, kind
-                  in store.round_messages(round_id, platform) if kind == "section" and part == 0}
-    triples, _, _ = store.vote_triples(round_id)
-    assert len(triples) == len({(p, s) for p, s, _v in triples}) == len(burst)
-    assert store.participation(round_id) == {platform: people, "all": people}
-    counts = {row["id"]: row for row in store.statement_counts(round_id)}
+    section_of = {m.message_id: m.statement_id for m in store.round_messages(round_id, platform)
+                  if m.kind == "section" and m.part == 0}
+    triples = store.vote_triples(round_id).votes
+    assert len(triples) == len({(v.participant, v.statement) for v in triples}) == len(burst)
+    assert store.participation(round_id).as_counts() == {platform: people, "all": people}
+    counts = {row.id: row for row in store.statement_counts(round_id)}
     for mid in section_of:
         expected = {s: sum(1 for _u, m, st in burst if m == mid and st == s) for s in STANCES}
-        assert {s: counts[section_of[mid]][s] for s in STANCES} == expected
+        row = counts[section_of[mid]]
+        assert dict(zip(STANCES, (row.agree, row.disagree, row.passes), strict=True)) == expected
 
 
 def check_logs(runs: list[PlanbotProcess], secrets: list[str]) -> None:

@@ -12,15 +12,15 @@ import sys
 import pytest
 
 HEAVY = ("numpy", "scipy", "sklearn", "matplotlib")
-PROBE = """
+PROBE = f"""
 import json, sys
 from bot.service.cli import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+print(json.dumps({{"code": code, "loaded": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
 
 
 def probe(args: list[str], tmp_path, **env: str) -> dict:

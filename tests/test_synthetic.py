@@ -19,7 +19,7 @@ def test_bundled_files_are_the_generators_output(tmp_path):
 
 def test_replies_in_both_languages_under_every_section_and_groups_recovered():
     conv = read_conversation(SYNTHETIC / DEFAULT_CONVERSATION)
-    by_section = Counter(s["section"] for s in conv.statements if s["role"] == "reply")
+    by_section = Counter(s.section for s in conv.statements if s.role == "reply")
     assert by_section == {key: 3 for key, _ in SECTIONS}
     assert {lang for _s, lang, _l, _t in REPLIES} == {"fr", "en"}
     result = analyse(VoteMatrix.from_votes(conv.vote_triples(), statements=conv.statement_ids,

@@ -109,7 +109,8 @@ def polis_kmeans(points: np.ndarray, init: np.ndarray, weights: np.ndarray | Non
     return _compact(labels[0], centres[0], alive[0])
 
 
-def _lloyd_runs(points, w, starts, max_iter, threshold):
+def _lloyd_runs(points: np.ndarray, w: np.ndarray, starts: np.ndarray, max_iter: int,
+                threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`polis_kmeans` for R starts at once. ``starts`` (R, k, d).
 
     Returns ``(labels (R, n), centres (R, k, d), alive (R, k), cost (R,))``; a dropped centre
@@ -159,7 +160,8 @@ def _lloyd_runs(points, w, starts, max_iter, threshold):
     return labels, centres, alive, d2 @ w
 
 
-def _nearest_runs(points, centres, alive, brute):
+def _nearest_runs(points: np.ndarray, centres: np.ndarray, alive: np.ndarray,
+                  brute: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Closest live centre per point and run (clusters.clj ``add-to-closest``), by brute force
     (``|p|² + |c|² - 2 p·c``, a few runs at a time so the distance block stays near
     ``_BLOCK`` entries) when ``brute`` holds ``(|p|² (1, n, 1), 2 p (n, d))``, else with a k-d
@@ -217,7 +219,8 @@ def _closest(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return found, least
 
 
-def _compact(labels, centres, alive):
+def _compact(labels: np.ndarray, centres: np.ndarray,
+             alive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Drop dead centres, renumbering labels in order."""
     new_id = np.cumsum(alive) - 1
     return new_id[labels], centres[alive]
@@ -281,7 +284,8 @@ def _candidate_distances(points: np.ndarray, trials: int) -> np.ndarray:
 
 
 def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndarray,
-                    max_iter: int, random_state: int, n_init: int):
+                    max_iter: int, random_state: int, n_init: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Polis' Lloyd loop from the cold start and from ``n_init`` k-means++ seeds.
 
     Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so each is a Polis
@@ -408,7 +412,7 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     n_base = len(base_centres)
     max_k = min(MAX_GROUPS, 2 + n_base // 12)
     silhouettes: dict[int, float] = {}
-    choices: dict[int, np.ndarray] = {}
+    choices: dict[int, tuple[np.ndarray, float]] = {}
     dist = np.linalg.norm(base_centres[:, None, :] - base_centres[None, :, :], axis=2)
     distinct = _distinct_rows(base_centres)
     for k in range(2, min(max_k, n_base) + 1):

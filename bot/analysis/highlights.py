@@ -8,6 +8,7 @@ ground, opposite majorities for division).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ UNCERTAIN_MIN_VOTES = 5
 
 
 def common_ground(stats: GroupStats, gic: tuple[np.ndarray, np.ndarray],
-                  columns: np.ndarray) -> dict[str, list[dict]]:
+                  columns: np.ndarray) -> dict[str, list[dict[str, Any]]]:
     """Statements every group leans the same way on, ranked by group-informed consensus.
 
     Agree side: every group has smoothed agreement ``pa > 0.5``; ranked by the agree
@@ -34,7 +35,7 @@ def common_ground(stats: GroupStats, gic: tuple[np.ndarray, np.ndarray],
         ``{"agree": [...], "disagree": [...]}``, items ``{"column", "consensus", "groups":
         [p per group]}``.
     """
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for side, p, score in (("agree", stats.pa, gic[0]), ("disagree", stats.pd, gic[1])):
         keep = [j for j in columns if p.shape[0] > 0 and bool(np.all(p[:, j] > 0.5))]
         keep.sort(key=lambda j: -score[j])
@@ -43,7 +44,7 @@ def common_ground(stats: GroupStats, gic: tuple[np.ndarray, np.ndarray],
     return out
 
 
-def divisive(stats: GroupStats, columns: np.ndarray) -> list[dict]:
+def divisive(stats: GroupStats, columns: np.ndarray) -> list[dict[str, Any]]:
     """Statements on which some group mostly agrees while another mostly disagrees.
 
     For each statement, every ordered pair of groups (g agrees, h disagrees) with
@@ -66,7 +67,7 @@ def divisive(stats: GroupStats, columns: np.ndarray) -> list[dict]:
     split &= ~np.eye(k, dtype=bool)[:, :, None]
     score = np.where(split, score, -np.inf).reshape(k * k, len(cols))
     best = np.argmax(score, axis=0) if len(cols) else np.zeros(0, dtype=np.int64)
-    found = []
+    found: list[dict[str, Any]] = []
     for idx in np.flatnonzero(split.any(axis=(0, 1))):
         j = int(cols[idx])
         g, h = divmod(int(best[idx]), k)
@@ -81,7 +82,7 @@ def divisive(stats: GroupStats, columns: np.ndarray) -> list[dict]:
     return found[:PICK_MAX]
 
 
-def uncertain(counts: Counts, columns: np.ndarray) -> list[dict]:
+def uncertain(counts: Counts, columns: np.ndarray) -> list[dict[str, Any]]:
     """Statements where many passed: pass share >= 0.3 with at least 5 votes, most passes first.
 
     Returns:

@@ -21,13 +21,13 @@ AGREE, DISAGREE, PASS = 1, -1, 0
 _VALID_VOTES = frozenset((AGREE, DISAGREE, PASS))
 
 
-def _natural_key(value: str) -> tuple:
+def _natural_key(value: str) -> tuple[tuple[int, int, str], ...]:
     """Sort key that orders ``"2"`` before ``"10"`` (Polis ids are join-ordered integers)."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
                  for part in re.split(r"(\d+)", value) if part)
 
 
-def _natural_sorted(ids) -> list[str]:
+def _natural_sorted(ids: Iterable[str]) -> list[str]:
     """Ids in natural order; all-numeric ids (the common case) take a fast path."""
     ids = list(ids)
     if all(i.isdigit() for i in ids):

@@ -6,6 +6,7 @@ import logging
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from bot.analysis.stats import Counts, GroupStats
 _log = logging.getLogger(__name__)
 
 
-def _num(value: float) -> float | None:
+def _num(value: float | np.floating[Any]) -> float | None:
     """JSON has no NaN/inf: map them to None."""
     value = float(value)
     return value if math.isfinite(value) else None
@@ -43,11 +44,11 @@ class AnalysisResult:
     overall_counts: Counts
     stats: GroupStats
     gic: tuple[np.ndarray, np.ndarray]
-    representative: list[list[dict]]
-    consensus: dict[str, list[dict]]
-    common_ground: dict[str, list[dict]]
-    divisive: list[dict]
-    uncertain: list[dict]
+    representative: list[list[dict[str, Any]]]
+    consensus: dict[str, list[dict[str, Any]]]
+    common_ground: dict[str, list[dict[str, Any]]]
+    divisive: list[dict[str, Any]]
+    uncertain: list[dict[str, Any]]
 
     @property
     def k(self) -> int:
@@ -57,7 +58,7 @@ class AnalysisResult:
     @cached_property
     def _group_by_participant(self) -> dict[str, int]:
         ids = self.matrix.participants
-        return {ids[row]: int(g) for row, g in zip(self.clustered_rows, self.grouping.labels)}
+        return {ids[row]: int(g) for row, g in zip(self.clustered_rows, self.grouping.labels, strict=False)}
 
     def group_of(self, participant_id: str) -> int | None:
         """Opinion group id (0-based, 0 = largest group) of a participant, or None when the
@@ -67,14 +68,14 @@ class AnalysisResult:
     def members(self, group_id: int) -> list[str]:
         """Participant ids of a group, in matrix row order."""
         ids = self.matrix.participants
-        return [ids[r] for r, g in zip(self.clustered_rows, self.grouping.labels) if g == group_id]
+        return [ids[r] for r, g in zip(self.clustered_rows, self.grouping.labels, strict=False) if g == group_id]
 
     def coordinates(self) -> dict[str, tuple[float, float]]:
         """Projected (x, y) of every participant (Polis' sparsity-aware projection)."""
         return {pid: (float(x), float(y))
-                for pid, (x, y) in zip(self.matrix.participants, self.projection.coords[:, :2])}
+                for pid, (x, y) in zip(self.matrix.participants, self.projection.coords[:, :2], strict=False)}
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary.
 
         Keys: ``participants`` (count), ``statements`` (count of analysed statements),
@@ -88,7 +89,7 @@ class AnalysisResult:
         sid = self.matrix.statements
         ids = self.matrix.participants
 
-        def ref(item: dict) -> dict:
+        def ref(item: dict[str, Any]) -> dict[str, Any]:
             out = {"statement": sid[item["column"]]}
             out.update({key: _clean(value) for key, value in item.items() if key != "column"})
             return out
@@ -156,7 +157,7 @@ def _range(values: np.ndarray) -> list[float | None]:
     return [_num(values.min()), _num(values.max())]
 
 
-def _clean(value):
+def _clean(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     if isinstance(value, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +28,8 @@ def prop_test(successes: np.ndarray, trials: np.ndarray) -> np.ndarray:
     return 2.0 * np.sqrt(n) * (s / n - 0.5)
 
 
-def two_prop_test(succ_in, succ_out, pop_in, pop_out) -> np.ndarray:
+def two_prop_test(succ_in: np.ndarray, succ_out: np.ndarray, pop_in: np.ndarray,
+                  pop_out: np.ndarray) -> np.ndarray:
     """Two-proportion z statistic with +1 pseudocounts (stats.clj ``two-prop-test``).
 
     ``(p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2))`` with ``p1 = (s1+1)/(n1+1)``,
@@ -132,7 +134,7 @@ def group_informed_consensus(counts: Counts) -> tuple[np.ndarray, np.ndarray]:
             np.prod(smoothed(counts.disagree, counts.seen), axis=0))
 
 
-def _finalize(stats: GroupStats, g: int, j: int) -> dict:
+def _finalize(stats: GroupStats, g: int, j: int) -> dict[str, Any]:
     """repness.clj ``finalize-cmt-stats``: report the side (agree/disagree) whose test is larger."""
     agree = stats.rat[g, j] > stats.rdt[g, j]
     pick = ((stats.na, stats.pa, stats.pat, stats.ra, stats.rat) if agree
@@ -152,7 +154,7 @@ def _agree_product(stats: GroupStats, g: int, j: int, with_repness: bool) -> flo
     return float(value * stats.ra[g, j] * stats.rat[g, j]) if with_repness else float(value)
 
 
-def select_representative(stats: GroupStats, columns: np.ndarray, pick_max: int = 5) -> list[list[dict]]:
+def select_representative(stats: GroupStats, columns: np.ndarray, pick_max: int = 5) -> list[list[dict[str, Any]]]:
     """Representative statements per group, as repness.clj ``select-rep-comments``.
 
     A statement is representative for a group when both its repness test and its probability
@@ -171,8 +173,8 @@ def select_representative(stats: GroupStats, columns: np.ndarray, pick_max: int 
     """
     result = []
     for g in range(stats.pa.shape[0]):
-        sufficient: list[dict] = []
-        best: dict | None = None
+        sufficient: list[dict[str, Any]] = []
+        best: dict[str, Any] | None = None
         best_agree: int | None = None
         for j in columns:
             if ((stats.rat[g, j] > Z_90 and stats.pat[g, j] > Z_90)
@@ -209,7 +211,7 @@ def _beats_best_agree(stats: GroupStats, g: int, j: int, current: int | None) ->
     return bool(stats.pat[g, j] > Z_90 or (stats.ra[g, j] > 1.0 and stats.pa[g, j] > 0.5))
 
 
-def select_consensus(counts: Counts, columns: np.ndarray, pick_max: int = 5) -> dict[str, list[dict]]:
+def select_consensus(counts: Counts, columns: np.ndarray, pick_max: int = 5) -> dict[str, list[dict[str, Any]]]:
     """Consensus statements over all participants (repness.clj ``select-consensus-comments``).
 
     Agree side: statements with ``pa > 0.5`` and ``pat`` significant at 90%, sorted by
@@ -223,7 +225,7 @@ def select_consensus(counts: Counts, columns: np.ndarray, pick_max: int = 5) -> 
         ``{"agree": [...], "disagree": [...]}``, each item ``{"column", "n_success",
         "n_trials", "p_success", "p_test"}``.
     """
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for side, succ in (("agree", counts.agree), ("disagree", counts.disagree)):
         p = smoothed(succ, counts.seen)
         z = prop_test(succ, counts.seen)

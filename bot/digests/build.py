@@ -14,11 +14,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.analysis import AnalysisResult
 from bot.digests import model
 from bot.digests.moved import compare, standing_of, trends
 from bot.errors import NotFound
+from storage.records import RoundData, RoundStatement, StatementCount
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -83,12 +85,11 @@ def build_digest(store: Store, round_id: int, period: Period, *,
     sections = store.round_sections(round_id) if rnd.source == "chat" else []
     titles = {s.statement_id: _pick(s.titles, lang) for s in sections}
     statements = [_statement(row, titles, facts) for row in rows]
-    by_db_id = {row["id"]: s for row, s in zip(rows, statements)}
+    by_db_id = {row.id: s for row, s in zip(rows, statements, strict=True)}
     picker = _Picker(statements, facts, min_votes)
     new = [s for s in picker.replies if period.start <= s.created_at < period.end]
     new_ranked = sorted(new, key=lambda s: (-(s.consensus or s.pa), -s.pa, s.id))
     participants = store.participation(round_id)
-    people = participants.pop("all", 0)
     live = [s for s in statements if s.in_analysis]
     digest = model.Digest(
         round=model.RoundInfo(id=rnd.id, name=plan_title if rnd.source == "chat" else rnd.name,
@@ -96,7 +97,7 @@ def build_digest(store: Store, round_id: int, period: Period, *,
                               status=rnd.status, source=rnd.source),
         start=period.start, end=period.end, final=final,
         participation=model.Participation(
-            people=people, people_by_platform=participants,
+            people=participants.total, people_by_platform=participants.by_platform,
             stances=sum(s.split.votes for s in live),
             stances_by_platform=store.stances_by_platform(round_id),
             statements=len(live), replies=len(picker.replies),
@@ -125,23 +126,23 @@ def statement_texts(store: Store, round_id: int, language: str) -> dict[str, str
     """Statement id -> text (a section's title in ``language``) of every statement of a
     round, without counts or analysis (for ``planbot analyse``)."""
     titles = {s.statement_id: _pick(s.titles, language) for s in store.round_sections(round_id)}
-    return {row["external_id"] or str(row["id"]):
-            titles.get(row["id"]) if row["kind"] == "section" else row["text"]
+    return {row.external_id or str(row.id):
+            titles.get(row.id) if row.kind == "section" else row.text
             for row in store.statement_counts(round_id)}
 
 
-def _with_history(store: Store, digest: model.Digest, rnd, by_db_id: dict) -> model.Digest:
+def _with_history(store: Store, digest: model.Digest, rnd: RoundData,
+                  by_db_id: dict[int, model.Statement]) -> model.Digest:
     """``digest`` with what moved since the round's previous digest and the plan's previous
     round, and the agree share over time of its top statements."""
     # The last scheduled digest (weekly or final) before this one: what readers last saw.
-    earlier = [d for d in store.digests(rnd.id)
-               if d["content"] and d["kind"] in ("weekly", "final")
-               and _aware(d["period_end"]) < digest.end]
+    earlier = [(d.period_end, d.content) for d in store.digests(rnd.id)
+               if d.content and d.kind in ("weekly", "final")
+               and _aware(d.period_end) < digest.end]
     moved = []
     if earlier:
-        last = earlier[-1]
-        moved.append(compare(digest, last["content"], "digest",
-                             last["period_end"].date().isoformat()))
+        period_end, content = earlier[-1]
+        moved.append(compare(digest, content, "digest", period_end.date().isoformat()))
     previous = _previous_round(store, rnd)
     if previous is not None:
         label, content = previous
@@ -157,45 +158,46 @@ def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _previous_round(store: Store, rnd) -> tuple[str, dict] | None:
+def _previous_round(store: Store, rnd: RoundData) -> tuple[str, dict[str, Any]] | None:
     """(name, last digest content) of the newest earlier round of the same plan that has a
     digest; None when there is none."""
     if rnd.plan_slug is None:
         return None
     for other in sorted((r for r in store.rounds() if r.plan_slug == rnd.plan_slug
                          and r.id < rnd.id), key=lambda r: -r.id):
-        contents = [d["content"] for d in store.digests(other.id) if d["content"]]
+        contents = [d.content for d in store.digests(other.id) if d.content]
         if contents:
             return f"#{other.id} {other.name}", contents[-1]
     return None
 
 
-def _pick(texts: dict, lang: str) -> str:
+def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or next(iter(texts.values()), "")
 
 
-def _statement(row: dict, titles: dict[int, str], facts: _AnalysisFacts) -> model.Statement:
-    split = model.Split(row["agree"], row["disagree"], row["pass"])
-    sid = row["external_id"] or str(row["id"])
-    text = titles.get(row["id"]) if row["kind"] == "section" else row["text"]
+def _statement(row: StatementCount, titles: dict[int, str],
+               facts: _AnalysisFacts) -> model.Statement:
+    split = model.Split(row.agree, row.disagree, row.passes)
+    sid = row.external_id or str(row.id)
+    text = titles.get(row.id) if row.kind == "section" else row.text
     return model.Statement(
-        id=sid, kind=row["kind"], section=row["section_key"], text=text or "",
-        withheld=bool(row["text_withheld"]), platform=row["platform"],
-        in_analysis=bool(row["moderated"]) and row["deleted_at"] is None,
-        created_at=_aware(row["created_at"]),
+        id=sid, kind=row.kind, section=row.section_key, text=text or "",
+        withheld=bool(row.text_withheld), platform=row.platform,
+        in_analysis=bool(row.moderated) and row.deleted_at is None,
+        created_at=_aware(row.created_at),
         split=split, pa=round(smoothed(split.agree, split.votes), 4),
         z=round(prop_z(split.agree, split.votes), 4),
         significant=split.agree * 2 > split.votes and prop_z(split.agree, split.votes) > Z_90,
         consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()))
 
 
-def _support(s: model.Statement) -> tuple:
+def _support(s: model.Statement) -> tuple[float, int, str]:
     """Ranking by support: smoothed agreement, then agrees, then id (stable)."""
     return (-s.pa, -s.split.agree, s.id)
 
 
-def _sections(sections: Sequence, by_db_id: dict, statements: list[model.Statement],
-              lang: str) -> Iterable[model.Section]:
+def _sections(sections: Sequence[RoundStatement], by_db_id: dict[int, model.Statement],
+              statements: list[model.Statement], lang: str) -> Iterable[model.Section]:
     for s in sorted(sections, key=lambda s: s.position):
         replies = sorted((r for r in statements if r.kind == "reply" and r.in_analysis
                           and r.section == s.section_key), key=_support)
@@ -210,7 +212,7 @@ class _AnalysisFacts:
 
     def __init__(self, analysis: AnalysisResult | None) -> None:
         self.result = analysis
-        self.data: dict = analysis.to_dict() if analysis is not None else {}
+        self.data: dict[str, Any] = analysis.to_dict() if analysis is not None else {}
         stats = self.data.get("statement_stats", {})
         self.k = self.data.get("k", 0)
         # Rows of the per-group arrays -> group ids (kept from digest to digest, so their
@@ -222,16 +224,21 @@ class _AnalysisFacts:
         self.group_splits = {
             sid: tuple(model.GroupSplit(g, letter(g), model.Split(
                 gs["agree"], gs["disagree"], gs["votes"] - gs["agree"] - gs["disagree"]))
-                for g, gs in zip(self.ids, st["groups"]))
+                for g, gs in zip(self.ids, st["groups"], strict=False))
             for sid, st in stats.items()}
         # Divisive in the analysis' sense: some group mostly agrees, another mostly disagrees.
         self.divisive_ids = {sid for sid, st in stats.items()
                              if any((g["pa"] or 0) > 0.5 for g in st["groups"])
                              and any((g["pd"] or 0) > 0.5 for g in st["groups"])}
 
-    def items(self, name: str, side: str | None = None) -> list[dict]:
-        found = self.data.get(name) or ({} if side else [])
-        return found.get(side, []) if side else found
+    def items(self, name: str, side: str | None = None) -> list[dict[str, Any]]:
+        """The analysis' list ``name`` (e.g. ``divisive``), or its ``side`` (``agree`` /
+        ``disagree``) for a list kept per side (``common_ground``); [] when absent."""
+        found = self.data.get(name)
+        if not found:
+            return []
+        items: list[dict[str, Any]] = found.get(side, []) if side else found
+        return items
 
     def groups(self, by_id: dict[str, model.Statement]) -> tuple[model.Group, ...]:
         return tuple(
@@ -246,7 +253,8 @@ class _AnalysisFacts:
         rows = self.result.clustered_rows
         coords = self.result.projection.coords[rows]
         return tuple(model.MapPoint(round(float(x), 4), round(float(y), 4), self.ids[int(g)])
-                     for (x, y), g in zip(coords[:, :2], self.result.grouping.labels))
+                     for (x, y), g in zip(coords[:, :2], self.result.grouping.labels,
+                                          strict=False))
 
 
 class _Picker:
@@ -261,7 +269,7 @@ class _Picker:
         self.used: set[str] = set()
 
     def take(self, candidates: Iterable[model.Highlight], n: int = TOP) -> tuple[model.Highlight, ...]:
-        out = []
+        out: list[model.Highlight] = []
         for h in candidates:
             if len(out) == n:
                 break

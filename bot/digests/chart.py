@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
 
 from babel.dates import format_datetime, format_interval, format_skeleton
 from babel.numbers import format_decimal, format_percent
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
@@ -72,7 +75,7 @@ class BabelDateFormatter(Formatter):
         return format_skeleton(skeleton, when, tzinfo=self.tz, locale=self.locale)
 
 
-def _count_axis(axis, locale: str) -> None:
+def _count_axis(axis: Axis, locale: str) -> None:
     """Whole-number ticks written in the language's notation ("7 000", "7,000")."""
     axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=True))
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: format_decimal(v, locale=locale)))
@@ -105,7 +108,7 @@ def time_bins(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
     return (edges or [end - step]) + [end]
 
 
-def cumulative(activity: list[tuple[datetime, str]],
+def cumulative(activity: Sequence[tuple[datetime, str]],
                edges: list[datetime]) -> dict[str, list[int]]:
     """For each stance, how many of ``activity`` (time, stance) came at or before each edge."""
     times: dict[str, list[datetime]] = {s: [] for s in STANCES}
@@ -127,7 +130,8 @@ def _bars(digest: Digest) -> list[tuple[str, Statement]]:
     return bars[:MAX_BARS]
 
 
-def _participation(ax, digest: Digest, activity: list, _, locale: str, tz: tzinfo) -> None:
+def _participation(ax: Axes, digest: Digest, activity: Sequence[tuple[datetime, str]],
+                   _: Callable[..., str], locale: str, tz: tzinfo) -> None:
     """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
     edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
     ax.set_title(_("chart.participation"), fontsize=FONT["title"], loc="left")
@@ -148,7 +152,9 @@ def _participation(ax, digest: Digest, activity: list, _, locale: str, tz: tzinf
     def number(n: int) -> str:  # "6 812" in French, "6,812" in English
         return format_decimal(n, locale=locale)
 
-    ax.stackplot(edges, *(counts[s] for s in STANCES), colors=[COLOURS[s] for s in STANCES],
+    # matplotlib takes datetimes through its units registry; its stubs declare floats only.
+    ax.stackplot(edges, *(counts[s] for s in STANCES),  # type: ignore[arg-type]
+                 colors=[COLOURS[s] for s in STANCES],
                  labels=[f"{_(LABELS[s])} ({number(counts[s][-1])})" for s in STANCES],
                  edgecolor="white", linewidth=0.6)
     total = sum(counts[s][-1] for s in STANCES)
@@ -156,7 +162,7 @@ def _participation(ax, digest: Digest, activity: list, _, locale: str, tz: tzinf
     _label_burst(ax, edges, totals, number)
     ax.annotate(number(total), (edges[-1], total), xytext=(-4, 4), textcoords="offset points",
                 ha="right", va="bottom", fontsize=FONT["label"], fontweight="bold")
-    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlim(edges[0], edges[-1])  # type: ignore[arg-type]  # datetimes, as above
     ax.set_ylim(0, total * 1.12 or 1)
     ax.legend(loc="upper left", fontsize=FONT["tick"], frameon=False)
     locator = AutoDateLocator(tz=tz, minticks=3, maxticks=9)
@@ -171,7 +177,8 @@ def _participation(ax, digest: Digest, activity: list, _, locale: str, tz: tzinf
     ax.set_axisbelow(True)
 
 
-def _label_burst(ax, edges: list[datetime], totals: list[int], number) -> None:
+def _label_burst(ax: Axes, edges: list[datetime], totals: list[int],
+                 number: Callable[[int], str]) -> None:
     """Write "+N" beside the steepest bin when it holds at least ``BURST`` of all stances and
     four times a median bin's (e.g. a section's stances all recorded at digest time), so the
     ramp is read as what it is: that many stances within that one bin."""
@@ -186,7 +193,8 @@ def _label_burst(ax, edges: list[datetime], totals: list[int], number) -> None:
                     fontsize=FONT["label"])
 
 
-def _sections(ax, bars: list[tuple[str, Statement]], _, locale: str) -> None:
+def _sections(ax: Axes, bars: list[tuple[str, Statement]], _: Callable[..., str],
+              locale: str) -> None:
     """Horizontal stacked bars, each titled above its bar (so titles use the full width and
     the panel lines up with the one above), counts inside segments wide enough to hold them."""
     ax.set_title(_("chart.sections"), fontsize=FONT["title"], loc="left")
@@ -203,14 +211,16 @@ def _sections(ax, bars: list[tuple[str, Statement]], _, locale: str) -> None:
         values = [getattr(s.split, FIELD[stance]) for _t, s in bars]
         ax.barh(rows, values, left=left, height=0.5, color=COLOURS[stance],
                 edgecolor="white", linewidth=0.6, label=_(LABELS[stance]))
-        for row, start, value in zip(rows, left, values):
+        for row, start, value in zip(rows, left, values, strict=False):
             if value / widest >= 0.06:
                 ax.text(start + value / 2, row, format_decimal(value, locale=locale),
                         ha="center", va="center", color=INK[stance], fontsize=FONT["count"])
-        left = [a + b for a, b in zip(left, values)]
-    renderer, font = ax.figure.canvas.get_renderer(), FontProperties(size=FONT["section"])
+        left = [a + b for a, b in zip(left, values, strict=False)]
+    canvas = ax.figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)  # chart_figure draws on Agg
+    renderer, font = canvas.get_renderer(), FontProperties(size=FONT["section"])
     room = TITLE_ROOM * ax.figure.bbox.width
-    for row, (text, _s) in zip(rows, bars):
+    for row, (text, _s) in zip(rows, bars, strict=False):
         title = fit(quote(text, 200), room, renderer, font)
         ax.text(0, row - 0.32, title, ha="left", va="bottom", fontproperties=font)
     ax.set_yticks([])
@@ -232,18 +242,21 @@ TREND_LABEL = 48
 """Characters of a statement's text in the trend panel's legend."""
 
 
-def _trends(ax, trends: tuple[Trend, ...], _, locale: str, tz: tzinfo) -> None:
+def _trends(ax: Axes, trends: tuple[Trend, ...], _: Callable[..., str], locale: str,
+            tz: tzinfo) -> None:
     """Each top statement's agree share (%) over time, one line each, legend below."""
     ax.set_title(_("chart.trends"), fontsize=FONT["title"], loc="left")
     ax.tick_params(labelsize=FONT["tick"])
-    for trend, (colour, dash) in zip(trends, TREND_STYLES):
+    for trend, (colour, dash) in zip(trends, TREND_STYLES, strict=False):
         times = [t for t, _share in trend.points]
         shares = [100 * share for _t, share in trend.points]
-        ax.plot(times, shares, color=colour, linestyle=dash, linewidth=2,
+        # Datetimes through matplotlib's units registry, as in _participation.
+        ax.plot(times, shares, color=colour, linestyle=dash, linewidth=2,  # type: ignore[arg-type]
                 label=escaped(quote(drawable(trend.statement.text), TREND_LABEL)))
     first = min(trend.points[0][0] for trend in trends)
     last = max(trend.points[-1][0] for trend in trends)
-    ax.set_xlim(min(first, last - timedelta(hours=1)), last)  # never an empty date range
+    # Never an empty date range; datetimes, as above.
+    ax.set_xlim(min(first, last - timedelta(hours=1)), last)  # type: ignore[arg-type]
     ax.set_ylim(0, 100)
     ax.yaxis.set_major_formatter(FuncFormatter(
         lambda v, _pos: format_percent(v / 100, locale=locale)))
@@ -255,7 +268,7 @@ def _trends(ax, trends: tuple[Trend, ...], _, locale: str, tz: tzinfo) -> None:
               fontsize=FONT["tick"])
 
 
-def chart_figure(digest: Digest, activity: list[tuple[datetime, str]],
+def chart_figure(digest: Digest, activity: Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> Figure:
     """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
     ``fig.axes`` is [participation panel, sections panel] and, when the digest has trends,
@@ -279,7 +292,7 @@ def chart_figure(digest: Digest, activity: list[tuple[datetime, str]],
     return fig
 
 
-def render_chart(digest: Digest, activity: list[tuple[datetime, str]],
+def render_chart(digest: Digest, activity: Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
     """PNG bytes of the panels of :func:`chart_figure`: cumulative stances over time by
     stance (``activity`` is the store's ``stance_activity``: (UTC time, stance) oldest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from matplotlib.backend_bases import RendererBase
 from matplotlib.font_manager import FontProperties, findfont
 from matplotlib.ft2font import FT2Font
 
@@ -33,7 +34,7 @@ def escaped(text: str) -> str:
     return text.replace("$", r"\$")
 
 
-def fit(text: str, room: float, renderer, font: FontProperties) -> str:
+def fit(text: str, room: float, renderer: RendererBase, font: FontProperties) -> str:
     """``text`` made drawable, cut with an ellipsis to the longest prefix at most ``room``
     pixels wide, then escaped: ready to pass to ``Axes.text``."""
     def width(candidate: str) -> float:

@@ -197,7 +197,8 @@ class Digest:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form: dataclasses as objects, datetimes as ISO 8601 strings."""
-        return _plain(dataclasses.asdict(self))
+        plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        return plain
 
 
 def _plain(value: Any) -> Any:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.digests import model
+from storage.records import StatementStance
 
 SHOWN = 5
 """Statements listed per kind of change."""
@@ -48,14 +49,15 @@ def standing_of(statements: Iterable[model.Statement], divisive_ids: set[str],
             for s in statements if s.in_analysis}
 
 
-def _people(content: dict) -> int:
+def _people(content: dict[str, Any]) -> int:
     participation = content.get("participation")
     if isinstance(participation, dict):
         return int(participation.get("people", 0))
     return int((content.get("participants") or {}).get("all", 0))  # digests before issue 13
 
 
-def compare(digest: model.Digest, before: dict, against: str, label: str) -> model.Moved:
+def compare(digest: model.Digest, before: dict[str, Any], against: str,
+            label: str) -> model.Moved:
     """What changed since ``before`` (an earlier digest's JSON). ``against`` is ``digest``
     (same round: statements matched by id; one absent before counts as neither in consensus
     nor divisive then) or ``round`` (previous round: matched by key; unmatched ones skipped)."""
@@ -85,10 +87,10 @@ def compare(digest: model.Digest, before: dict, against: str, label: str) -> mod
 
 
 def trends(top: Sequence[model.Statement], db_ids: dict[str, int],
-           rows: Sequence[tuple[int, datetime, str]], end: datetime,
+           rows: Sequence[StatementStance], end: datetime,
            min_votes: int) -> tuple[model.Trend, ...]:
     """Agree share (agree / votes among current stances cast by then) of each of ``top``
-    at each time one of its stances came (``rows``: (statement db id, time, stance), oldest
+    at each time one of its stances came (``rows``: the store's ``stance_times``, oldest
     first), from its ``min_votes``-th vote on (fewer swing from 0 to 100 %), thinned to at
     most ``TREND_POINTS`` points, the last one at ``end``."""
     events: dict[int, list[tuple[datetime, str]]] = {}

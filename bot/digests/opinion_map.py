@@ -58,7 +58,8 @@ def map_figure(digest: Digest, lang: str | None = None) -> Figure | None:
     legend = fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=min(len(sizes) or 1, 3),
                        frameon=False, fontsize=FONT["legend"], markerscale=1.5)
     for handle in legend.legend_handles:
-        handle.set_alpha(1)
+        if handle is not None:
+            handle.set_alpha(1)
     return fig
 
 

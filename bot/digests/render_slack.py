@@ -11,7 +11,9 @@ ping ``<!channel>`` or anyone.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from bot.digests.model import Digest
 from bot.digests.render_md import render_markdown
 from bot.textsplit import split_text
 
@@ -47,7 +49,7 @@ def to_mrkdwn(markdown: str) -> str:
 
 
 def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,
-                   blocks_per_message: int = BLOCKS_PER_MESSAGE) -> list[dict]:
+                   blocks_per_message: int = BLOCKS_PER_MESSAGE) -> list[dict[str, Any]]:
     """Markdown into ordered ``{"text": fallback, "blocks": [section...]}`` messages.
 
     Each block's text fits ``section_limit`` (split on paragraph, line, sentence, word
@@ -57,7 +59,8 @@ def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,
     texts: list[str] = []
     for paragraph in re.split(r"\n\s*\n", to_mrkdwn(markdown)):
         texts.extend(split_text(paragraph, section_limit))
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": t}} for t in texts]
     messages = []
     for start in range(0, len(blocks), blocks_per_message):
         chunk = blocks[start:start + blocks_per_message]
@@ -66,6 +69,6 @@ def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,
     return messages
 
 
-def render_slack(digest: dict, lang: str | None = None) -> list[dict]:
+def render_slack(digest: Digest, lang: str | None = None) -> list[dict[str, Any]]:
     """The digest (``bot.digests.build``) as Slack message payloads, in posting order."""
     return slack_messages(render_markdown(digest, lang))

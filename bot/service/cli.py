@@ -216,8 +216,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         return 0
     plans = store.list_plans()
     print(translate("plans.header", lang) if plans else translate("plans.none", lang))
-    for slug, number, titles in plans:
-        print(f"  {slug}\tv{number}\t{titles.get(lang) or next(iter(titles.values()))}")
+    for plan in plans:
+        title = plan.titles.get(lang) or next(iter(plan.titles.values()))
+        print(f"  {plan.slug}\tv{plan.version}\t{title}")
     return 0
 
 
@@ -274,7 +275,7 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
     print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
                       "opened_at": r.opened_at.isoformat(),
                       "closes_at": r.closes_at.isoformat() if r.closes_at else None,
-                      "channels": r.channels, "participants": people},
+                      "channels": r.channels, "participants": people.as_counts()},
                      ensure_ascii=False, indent=2))
     return 0
 
@@ -288,10 +289,10 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
-    options = {"final": rnd.status == "closed", "min_votes": settings.digest_min_votes}
+    final, min_votes = rnd.status == "closed", settings.digest_min_votes
     if args.out:
         rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
-                              **options)
+                              final=final, min_votes=min_votes)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
         (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
@@ -302,7 +303,8 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         print(translate("cli.digest_written", lang, path=args.out))
         return 0
     # Text or JSON only: no chart is drawn (nor every stance read for it).
-    digest = build_with_analysis(store, round_id, Period(start, end), lang, **options)
+    digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
+                                 min_votes=min_votes)
     if args.format == "json":
         print(json.dumps(digest.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -37,16 +37,19 @@ import json
 import logging
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -64,6 +67,7 @@ from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
+from storage.records import ImportedStatement
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -129,14 +133,14 @@ class Report:
 
     conversation: str
     rendered: Rendered | None = None
-    people: Counter = field(default_factory=Counter)
-    stances: Counter = field(default_factory=Counter)
-    replies: Counter = field(default_factory=Counter)
+    people: Counter[str] = field(default_factory=Counter)
+    stances: Counter[str] = field(default_factory=Counter)
+    replies: Counter[str] = field(default_factory=Counter)
     votes: int = 0
     counts_match: bool = False
     seconds: float = 0.0
     fire_time: datetime | None = None
-    posted: Counter = field(default_factory=Counter)
+    posted: Counter[str] = field(default_factory=Counter)
     """Digest messages posted per platform."""
 
 
@@ -167,7 +171,7 @@ class Demo:
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _step(self, msgid: str, total: int | None = 1) -> int:
+    def _step(self, msgid: str, total: int | None = 1) -> TaskID:
         return self.progress.add_task(_(self.settings, msgid), total=total)
 
     # -- set-up --------------------------------------------------------------------------
@@ -216,6 +220,8 @@ class Demo:
         round_id = self.core.store.round_for_channel(
             next(iter(self.sides.values())).name, next(iter(self.sides.values())).channel_id,
             open_only=True)
+        if round_id is None:
+            raise RuntimeError("planbot opened no round")
         for side in self.sides.values():
             side.load_sections(self.core.store, round_id)
         self.round_sections = sorted(self.core.store.round_sections(round_id),
@@ -234,23 +240,23 @@ class Demo:
         conv = self.conv
         names = list(self.sides)
         home = {p: names[i % len(names)] for i, p in enumerate(conv.participants)}
-        moderated_in = [s for s in conv.statements if s["moderated"]]
-        statements = [s for s in moderated_in if s["role"] != "section"]
-        shown = {s["external_id"] for s in moderated_in}
+        moderated_in = [s for s in conv.statements if s.moderated]
+        statements = [s for s in moderated_in if s.role != "section"]
+        shown = {s.external_id for s in moderated_in}
         votes = sorted((v for v in conv.votes if v[1] in shown), key=lambda v: v[3])
         for side in self.sides.values():
             await side.add_people([p for p in conv.participants if home[p] == side.name])
         keys = [s.section_key for s in self.round_sections]
-        section_of = {s["external_id"]: keys.index(s["section"]) if s["section"] in keys
+        section_of = {s.external_id: keys.index(s.section) if s.section in keys
                       else i % len(keys) for i, s in enumerate(moderated_in)}
         self.where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> id
         self.statement_id: dict[str, int] = {}
         for s in moderated_in:
-            if s["role"] == "section":  # its votes are stances on the section's message
-                index = section_of[s["external_id"]]
-                self.statement_id[s["external_id"]] = self.round_sections[index].statement_id
+            if s.role == "section":  # its votes are stances on the section's message
+                index = section_of[s.external_id]
+                self.statement_id[s.external_id] = self.round_sections[index].statement_id
                 for side in self.sides.values():
-                    self.where[s["external_id"]][side.name] = side.sections[index]
+                    self.where[s.external_id][side.name] = side.sections[index]
         windows = _windows(statements, votes)
 
         replies_task = self._step("demo.step.replies", len(statements))
@@ -259,21 +265,21 @@ class Demo:
             self.clock.set(_window_time(window, self._start_time, fire))
             posted, cast = windows[window]
             for s in posted:
-                author = s["author"] if s["author"] in home else conv.participants[0]
+                author = s.author if s.author in home else conv.participants[0]
                 side = self.sides[home[author]]
-                self.where[s["external_id"]][side.name] = await side.reply(
-                    author, section_of[s["external_id"]], s["text"])
+                self.where[s.external_id][side.name] = await side.reply(
+                    author, section_of[s.external_id], s.text or "")
                 self.report.replies[side.name] += 1
                 self.progress.advance(replies_task)
             for side in self.sides.values():
                 await side.settle()
             await self._find_copies(posted, section_of)
-            votes_by_side: dict[str, list] = defaultdict(list)
+            votes_by_side: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
             for participant, comment, stance, _at in cast:
                 name = home[participant]
                 votes_by_side[name].append((participant, self.where[comment][name], stance))
             await asyncio.gather(*(
-                self.sides[name].react_all(items, lambda: self.progress.advance(votes_task))
+                self.sides[name].react_all(items, partial(self.progress.advance, votes_task))
                 for name, items in votes_by_side.items()))
             for name, items in votes_by_side.items():
                 self.report.stances[name] += len(items)
@@ -282,7 +288,8 @@ class Demo:
                                       for name in self.sides})
         self._expected = (self.statement_id, votes)
 
-    async def _find_copies(self, posted: list[dict], section_of: dict[str, int]) -> None:
+    async def _find_copies(self, posted: list[ImportedStatement],
+                           section_of: dict[str, int]) -> None:
         """planbot copies each new reply to the other platform's section thread (the core's
         relay); find the statement recorded for each reply and its copy's message id, which
         the other platform's people react to."""
@@ -290,7 +297,7 @@ class Demo:
         for side in self.sides.values():
             await side.settle()
         for s in posted:
-            comment = s["external_id"]
+            comment = s.external_id
             origin = next(iter(self.where[comment]))
             target = await self.core.db(
                 self.core.store.find_message, origin,
@@ -298,9 +305,9 @@ class Demo:
             if target is None:
                 raise RuntimeError(f"planbot did not record statement {comment}")
             self.statement_id[comment] = target.statement_id
-            for platform, _channel, message_id in await self.core.db(
+            for message in await self.core.db(
                     self.core.store.statement_messages, target.statement_id):
-                self.where[comment].setdefault(platform, message_id)
+                self.where[comment].setdefault(message.platform, message.message_id)
             missing = set(self.sides) - set(self.where[comment])
             if missing:
                 raise RuntimeError(f"planbot did not copy statement {comment} to {missing}")
@@ -311,7 +318,7 @@ class Demo:
         """The weekly job's next run, as APScheduler has it; the one after if it is under two
         days away, so the replay has a few simulated days to spread over."""
         job = self.scheduler.scheduler.get_job(f"digest:{round_id}")
-        fire = job.next_run_time
+        fire: datetime = job.next_run_time
         if fire - self.clock.now() < timedelta(days=2):
             fire = job.trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
         return fire
@@ -349,13 +356,18 @@ WINDOWS = 24
 """Time windows the replay is cut into (each: replies, then votes, then settle)."""
 
 
-def _windows(statements: list[dict], votes: list[tuple]) -> dict[int, tuple[list, list]]:
+Vote = tuple[str, str, str, datetime]
+"""A Polis vote: participant, comment id, stance, when."""
+Window = tuple[list[ImportedStatement], list[Vote]]
+
+
+def _windows(statements: list[ImportedStatement], votes: list[Vote]) -> dict[int, Window]:
     """Statements and votes cut into WINDOWS windows of equal size in Polis' order (a
     statement before the votes on it), so the replay shows participation growing over the
     week whatever the conversation's own pace was. Window -> (statements, votes)."""
-    events = sorted([(s["created_at"], 0, i) for i, s in enumerate(statements)]
+    events = sorted([(s.created_at, 0, i) for i, s in enumerate(statements)]
                     + [(v[3], 1, i) for i, v in enumerate(votes)])
-    windows: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
+    windows: dict[int, Window] = defaultdict(lambda: ([], []))
     for rank, (_at, kind, i) in enumerate(events):
         window = rank * WINDOWS // len(events)
         if kind == 0:
@@ -371,10 +383,10 @@ def _window_time(window: int, start: datetime, fire: datetime) -> datetime:
     return first + (last - first) * (window / WINDOWS)
 
 
-def counts_match(digest: Digest, statement_id: dict[str, int], votes: list) -> bool:
+def counts_match(digest: Digest, statement_id: dict[str, int], votes: list[Vote]) -> bool:
     """True when every replayed statement's agree/disagree/pass counts in the digest equal
     the conversation's final votes on it."""
-    expected: dict[str, Counter] = defaultdict(Counter)
+    expected: dict[str, Counter[str]] = defaultdict(Counter)
     for _p, comment, stance, _at in votes:
         expected[str(statement_id[comment])][stance] += 1
     by_id = {s.id: s.split for s in digest.statements}
@@ -396,6 +408,8 @@ class _Side:
     adapter: Adapter
     sections: list[str]
     people: dict[str, str]
+    hands: Any
+    """The local platform's simulated people (DiscordSandbox or LocalSlack)."""
 
     def make_adapter(self, core: Core) -> Adapter:
         """planbot's adapter for this local platform (not started)."""
@@ -404,11 +418,24 @@ class _Side:
     async def connected(self) -> None:
         """Return once the local platform sees planbot's bot connected."""
 
+    async def open_round(self, language: str) -> None:
+        """The facilitator opens a round of the sample plan in this platform's channel."""
+        raise NotImplementedError
+
+    async def add_people(self, participants: list[str]) -> None:
+        """Make the conversation's participants members of this platform."""
+        raise NotImplementedError
+
+    def reply_channel(self, section: int) -> str:
+        """Where a reply to section number ``section`` is posted."""
+        raise NotImplementedError
+
     async def settle(self) -> None:
         """Return once the bot has handled everything the simulated people did."""
         raise NotImplementedError
 
-    async def react_all(self, items: list[tuple[str, str, str]], advance) -> None:
+    async def react_all(self, items: list[tuple[str, str, str]],
+                        advance: Callable[[], None]) -> None:
         """(participant, message id, stance) each as a reaction, many at once, then wait
         until the bot has handled them all."""
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -426,13 +453,14 @@ class _Side:
     def load_sections(self, store: Store, round_id: int) -> None:
         """The section messages (first parts, which are also the thread ids) in plan order."""
         rows = [r for r in store.round_messages(round_id, self.name)
-                if r[6] == "section" and r[5] == 0 and r[2] == self.channel_id]
+                if r.kind == "section" and r.part == 0 and r.channel_id == self.channel_id]
         order = {s.statement_id: s.position for s in store.round_sections(round_id)}
-        self.sections = [r[3] for r in sorted(rows, key=lambda r: order[r[0]])]
+        self.sections = [r.message_id for r in sorted(rows, key=lambda r: order[r.statement_id])]
 
     async def reply(self, participant: str, section: int, text: str) -> str:
-        return await self.hands.user_replies(self.people[participant], self.channel_id,
-                                             self.sections[section], text)
+        message_id: str = await self.hands.user_replies(
+            self.people[participant], self.channel_id, self.sections[section], text)
+        return message_id
 
 
 class _DiscordSide(_Side):
@@ -538,7 +566,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
     in ``lang``."""
     t = partial(translate, lang=lang)
     tn = partial(translate_plural, lang=lang)
-    d = report.rendered.digest if report.rendered else None
+    rendered = report.rendered
     console.print()
     console.print(f"[bold]{t('demo.title', name=report.conversation, seconds=f'{report.seconds:.1f}')}[/]")
     for name in sorted(report.people):
@@ -546,8 +574,9 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
                                 people=tn("count.participants", report.people[name]),
                                 stances=tn("count.stances", report.stances[name]),
                                 replies=tn("count.replies", report.replies[name])))
-    if d is None:
+    if rendered is None:
         return
+    d = rendered.digest
     console.print("  " + t("demo.digest_line", round=d.round.id,
                             when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
                             participants=tn("count.participants", d.participation.people),
@@ -567,7 +596,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
                 console.print("  " + t(msgid, text=_short(item.statement.text)))
     console.print()
     console.print(t("demo.outputs"))
-    for name in ("digest.md", "digest.html", *report.rendered.files(), "digest.json"):
+    for name in ("digest.md", "digest.html", *rendered.files(), "digest.json"):
         console.print(f"  {out / name}")
 
 

@@ -123,8 +123,8 @@ def _store_checks(settings: Settings, engine: Engine, channels: Channels) -> lis
     if current == head:
         for rnd in store.rounds():
             if rnd.status == "open":
-                for platform, _workspace, channel_id in rnd.channels:
-                    channels[platform].add(channel_id)
+                for channel in rnd.channels:
+                    channels[channel.platform].add(channel.channel_id)
     return found
 
 

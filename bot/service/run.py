@@ -91,10 +91,12 @@ async def _until_started(stop: asyncio.Event, service: Service, started: list[Ad
 async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter], lang: str) -> int:
     """Wait for ``stop`` or for an adapter's connection to end by itself; the exit code: 0
     for a stop, 2 for a connection ended by a ``SetupError`` (a refused token), else 1."""
-    stopping = asyncio.ensure_future(stop.wait())
-    closed = {asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
-    done, _ = await asyncio.wait([stopping, *closed], return_when=asyncio.FIRST_COMPLETED)
-    for waiter in [stopping, *closed]:
+    stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
+    closed: dict[asyncio.Future[object], Adapter] = {
+        asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
+    waiters = [stopping, *closed]
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
         waiter.cancel()
     ended = [w for w in closed if w in done]
     if not ended or stop.is_set():

@@ -104,8 +104,10 @@ async def _connect(client: discord.Client, timeout: float) -> Finding | None:
 async def _commands(client: discord.Client, guild_ids: list[str]) -> Finding:
     expected = {command.name for command in PlanbotCommands.__cog_app_commands__}
     app_id = client.application_id
+    assert app_id is not None  # known once logged in, which the caller did
     missing: set[str] = set()
-    for guild_id in guild_ids or [None]:
+    wanted: list[str | None] = [*guild_ids] or [None]
+    for guild_id in wanted:
         synced = (await client.http.get_guild_commands(app_id, int(guild_id)) if guild_id
                   else await client.http.get_global_commands(app_id))
         missing |= expected - {command["name"] for command in synced}

@@ -116,7 +116,7 @@ class PlanbotCommands(commands.Cog):
                       args: dict[str, str | None]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user
-        is_member = isinstance(user, discord.Member)
+        member = user if isinstance(user, discord.Member) else None
         cmd = CommandInvoked(
             platform="discord",
             workspace_id=str(interaction.guild_id),
@@ -126,8 +126,9 @@ class PlanbotCommands(commands.Cog):
             action=action,
             args={k: v for k, v in args.items() if v is not None},
             locale=str(interaction.locale),
-            roles=frozenset(str(r.id) for r in user.roles if not r.is_default()) if is_member else frozenset(),
-            is_admin=is_member and user.guild_permissions.manage_guild,
+            roles=frozenset(str(r.id) for r in member.roles if not r.is_default())
+            if member is not None else frozenset(),
+            is_admin=member is not None and member.guild_permissions.manage_guild,
         )
         reply = await self.bot.core.run_command(cmd, self.bot.platform)
         text = reply.text

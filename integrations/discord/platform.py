@@ -7,6 +7,7 @@ Everything is sent with mentions disabled: a section or digest quoting "@everyon
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 
@@ -100,10 +101,8 @@ class DiscordPlatform:
 
     async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
         """Delete the bot's copy; one already gone (404) is fine."""
-        try:
+        with contextlib.suppress(discord.NotFound):
             await self._channel(channel).get_partial_message(int(message_id)).delete()
-        except discord.NotFound:
-            pass
 
     async def post_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> str:
         """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
@@ -119,7 +118,8 @@ class DiscordPlatform:
         target = self._channel(channel)
         posted = []
         for i, part in enumerate(digest.parts):
-            files = [discord.File(io.BytesIO(data), filename=name) for name, data in digest.files.items()] if i == 0 else []
+            files = [discord.File(io.BytesIO(data), filename=name)
+                     for name, data in digest.files.items()] if i == 0 else []
             message = await target.send(
                 part.get("content") or None,
                 embeds=[discord.Embed.from_dict(e) for e in part.get("embeds", [])],

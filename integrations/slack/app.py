@@ -182,6 +182,8 @@ class SlackBot:
         """Connect over Socket Mode with the app-level token (``xapp-``, checked by
         :meth:`start`); reconcile on every ``hello`` (each new connection), since events sent
         while away are lost."""
+        if self.app_token is None:
+            raise ValueError("Socket Mode needs the app-level token (SLACK_APP_TOKEN)")
         self._socket = AsyncSocketModeHandler(self.app, self.app_token)
         self._socket.client.message_listeners.append(self._on_socket_message)
         # The first URL asked here, so that a refused app token stops the start (the socket
@@ -267,7 +269,9 @@ class SlackBot:
     async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         # Tracked as background work, so a shutdown waits for a command half-way through
         # posting a round instead of cutting it off.
-        self._background.track(asyncio.current_task())
+        task = asyncio.current_task()
+        assert task is not None  # bolt runs listeners as tasks
+        self._background.track(task)
         user_id = body.get("user_id", "")
         locale = await self.directory.locale_of(user_id)
         lang = language_of(locale, self.default_language)

@@ -168,9 +168,9 @@ class SlackPlatform:
         replies: list[ReplyPosted] = []
         cursor = None
         while True:
-            kwargs = {"oldest": after_message_id} if after_message_id else {}
             resp = await self._client.conversations_replies(
-                channel=channel.channel_id, ts=thread_id, limit=200, cursor=cursor, **kwargs)
+                channel=channel.channel_id, ts=thread_id, limit=200, cursor=cursor,
+                oldest=after_message_id or None)
             for message in resp.get("messages") or []:
                 reply = reply_from_history(message, workspace_id=channel.workspace_id,
                                            channel_id=channel.channel_id, bot_user_id=bot)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.service.cli import main
 from bot.plans import sample_plan_paths
+from bot.service.cli import main
 
 POLIS = Path(__file__).resolve().parents[2] / "bot" / "data" / "polis"
 

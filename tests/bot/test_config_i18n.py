@@ -146,7 +146,8 @@ def test_plural_forms_follow_each_language():
 
 
 # a quoted dotted name under a catalogue prefix, except file names and logger names
-_ID = r"""(?<!getLogger\()["']((?:{prefixes})(?:\.[a-z_]*[a-z])+)(?<!\.html)(?<!\.png)(?<!\.md)(?<!\.json)(?<!\.py)["']"""
+_ID = (r"""(?<!getLogger\()["']((?:{prefixes})(?:\.[a-z_]*[a-z])+)"""
+       r"""(?<!\.html)(?<!\.png)(?<!\.md)(?<!\.json)(?<!\.py)["']""")
 _PLURAL_CALL = r"""(?<![\w.])(?:_n|translate_plural|tn)\(\s*["']([a-z_.]+)["']"""
 _SINGULAR_CALL = r"""(?<![\w.])(?:_|translate|t)\(\s*["']([a-z_.]+)["']"""
 

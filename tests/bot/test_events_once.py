@@ -54,8 +54,8 @@ def reply(user, mid, text="Bonne idée", thread="1000", at=START, key=None):
 def snapshot(core, round_id):
     """Everything a digest or analysis reads: counts per statement, people, texts."""
     counts = core.store.statement_counts(round_id)
-    return ([(c["kind"], c["text"], c["agree"], c["disagree"], c["pass"],
-              c["deleted_at"] is not None) for c in counts],
+    return ([(c.kind, c.text, c.agree, c.disagree, c.passes,
+              c.deleted_at is not None) for c in counts],
             core.store.participation(round_id), core.store.vote_triples(round_id))
 
 
@@ -153,7 +153,7 @@ async def test_reply_deleted_twice(core):
     before = snapshot(core, round_id)
     assert not await core.handle(delete)
     assert snapshot(core, round_id) == before
-    assert before[1]["all"] == 0  # neither the deleted reply's author nor its voter counts
+    assert before[1].total == 0  # neither the deleted reply's author nor its voter counts
     assert all(sid != "9" for _, sid, _ in before[2][0])
 
 
@@ -228,7 +228,7 @@ async def test_joining_an_open_round_refuses_another_language_or_date(core):
                                 platform=slack, **kwargs)
         assert err.value.msgid == msgid
     assert slack.sections == []
-    round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
+    _round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
                                               channel=ChannelRef("slack", "T1", "C1"))
     assert posted == 8 and len(core.store.rounds()) == 1
 
@@ -308,10 +308,10 @@ async def test_sections_are_recorded_as_soon_as_sent(core):
     with pytest.raises(ConnectionError):
         await core.rounds.open(plan="sample", channel=_channel(), platform=StoppedAfterSending())
     again = RecordingPlatform(_ids=itertools.count(2000))
-    round_id, posted, already = await core.rounds.open(plan="sample", channel=_channel(),
+    _round_id, posted, already = await core.rounds.open(plan="sample", channel=_channel(),
                                                     platform=again)
     assert (posted, already) == (7, 1)
-    assert [s.key for _, s in again.sections][0] == "digital-skills"
+    assert next(s.key for _, s in again.sections) == "digital-skills"
     assert [key for _, _, key in again.finished] == ["broadband"]  # its thread and reactions
 
 

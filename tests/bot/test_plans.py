@@ -24,7 +24,7 @@ def test_sample_plan_is_bilingual_and_aligned():
     doc = load_plan(sample_plan_paths())
     assert doc.slug == "sample" and doc.languages == ["fr", "en"]
     assert 6 <= len(doc.sections) <= 10
-    for key, titles, bodies in doc.sections:
+    for _key, titles, bodies in doc.sections:
         assert set(titles) == set(bodies) == {"fr", "en"} and all(bodies.values())
 
 

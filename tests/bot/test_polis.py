@@ -26,7 +26,7 @@ def final_votes(folder: Path) -> dict[str, Counter]:
         header = next(reader)
         first = header.index("n-disagree") + 1  # some exports add an xid column
         for row in reader:
-            for cid, value in zip(header[first:], row[first:]):
+            for cid, value in zip(header[first:], row[first:], strict=False):
                 if value != "":
                     counts.setdefault(cid, Counter())[{"1": "agree", "-1": "disagree",
                                                        "0": "pass"}[value]] += 1
@@ -80,7 +80,7 @@ def test_later_vote_replaces_earlier_and_moderated_are_kept_but_excluded(tmp_pat
     assert [(p, c, s) for p, c, s, _ in conv.votes] == [("5", "0", "disagree"), ("5", "1", "agree")]
     store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
     round_id, _ = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
-    votes, statements, excluded = store.vote_triples(round_id)
+    _votes, statements, excluded = store.vote_triples(round_id)
     assert statements == ["0", "1"] and excluded == ["1"]
 
 

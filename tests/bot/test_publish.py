@@ -48,9 +48,9 @@ async def test_digest_command_posts_in_that_channel_and_records_ids(core):
     assert channel == SLACK and {"digest.png", "opinion-map.png"} <= set(post.files)
     assert all(len(b["text"]["text"]) <= 3000 for p in post.parts for b in p["blocks"])
     (digest,) = core.store.digests(round_id)
-    assert digest["kind"] == "on_demand" and digest["status"] == "posted"
-    assert [m[0] for m in digest["messages"]] == ["slack"] * len(post.parts)
-    assert [m[3] for m in digest["messages"]] == list(range(len(post.parts)))
+    assert digest.kind == "on_demand" and digest.status == "posted"
+    assert [m.platform for m in digest.messages] == ["slack"] * len(post.parts)
+    assert [m.part for m in digest.messages] == list(range(len(post.parts)))
 
 
 async def test_on_demand_weekly_and_cli_say_the_same(core):
@@ -65,9 +65,10 @@ async def test_on_demand_weekly_and_cli_say_the_same(core):
     cli = render_markdown(build_digest(core.store, round_id, Period(START, end),
                                        analysis=analyse_round(core.store, round_id)))
     assert on_demand.rendered.markdown == weekly.rendered.markdown == cli
-    stored = {d["kind"]: d for d in core.store.digests(round_id)}
-    assert stored["weekly"]["outputs"]["md"] == cli
-    assert stored["weekly"]["content"]["participation"]["stances"] == 96
+    stored = {d.kind: d for d in core.store.digests(round_id)}
+    assert stored["weekly"].outputs is not None and stored["weekly"].content is not None
+    assert stored["weekly"].outputs["md"] == cli
+    assert stored["weekly"].content["participation"]["stances"] == 96
 
 
 async def test_a_long_digest_is_split_and_every_part_posted_in_order(core):
@@ -81,7 +82,7 @@ async def test_a_long_digest_is_split_and_every_part_posted_in_order(core):
     slack_post = platforms["slack"].digests[0][1]
     assert len(discord_post.parts) > 1
     assert all(len(p["content"]) <= 2000 for p in discord_post.parts)
-    recorded = [(m[0], m[3]) for m in core.store.digests(round_id)[0]["messages"]]
+    recorded = [(m.platform, m.part) for m in core.store.digests(round_id)[0].messages]
     assert recorded == [("discord", i) for i in range(len(discord_post.parts))] + \
         [("slack", i) for i in range(len(slack_post.parts))]
     # Order: the parts, joined, read as the whole Markdown does.
@@ -162,9 +163,9 @@ async def test_long_digest_posted_in_order_on_both_real_platforms(both):
     assert [m.blocks for m in slack_posts] == [p["blocks"] for p in slack_parts]
     assert slack.calls("files.completeUploadExternal")
 
-    digests = {d["kind"]: d for d in core.store.digests(round_id)}
-    assert {m[0] for m in digests["on_demand"]["messages"]} == {"discord"}
-    recorded = [(m[0], m[2]) for m in digests["weekly"]["messages"]]
+    digests = {d.kind: d for d in core.store.digests(round_id)}
+    assert {m.platform for m in digests["on_demand"].messages} == {"discord"}
+    recorded = [(m.platform, m.message_id) for m in digests["weekly"].messages]
     assert recorded == [("discord", m.id) for m in weekly] + [("slack", m.ts) for m in slack_posts]
 
 
@@ -180,11 +181,11 @@ async def test_a_facilitators_close_posts_the_final_digest_everywhere(core):
     assert reply.text == f"Round #{round_id} closed."
     assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
     (digest,) = core.store.digests(round_id)
-    assert digest["kind"] == "final" and digest["status"] == "posted"
+    assert digest.kind == "final" and digest.status == "posted"
 
 
 async def test_two_digest_clicks_in_a_minute_post_one_digest(core):
-    round_id, platforms = await busy_round(core)
+    _round_id, platforms = await busy_round(core)
     core.platforms.update(platforms)
     core.clock.advance(timedelta(days=2))
     first = await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
@@ -214,7 +215,7 @@ async def test_a_claim_left_by_a_dead_process_is_taken_over_in_the_channels_not_
 
 
 async def test_digest_clicks_across_a_minute_and_in_two_channels(core):
-    round_id, platforms = await busy_round(core)
+    _round_id, platforms = await busy_round(core)
     core.platforms.update(platforms)
     core.clock.set(datetime(2026, 11, 4, 14, 0, 59, tzinfo=UTC))
     await core.run_command(digest_command(SLACK, "en"), platforms["slack"])
@@ -236,4 +237,4 @@ async def test_a_round_gets_one_final_digest_however_it_is_closed(core):
     await core.run_command(close, platforms["discord"])
     core.clock.advance(timedelta(seconds=3))
     assert (await core.digest_publisher(round_id, "final")).digest_id is None
-    assert [d["kind"] for d in core.store.digests(round_id)] == ["final"]
+    assert [d.kind for d in core.store.digests(round_id)] == ["final"]

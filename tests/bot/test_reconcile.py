@@ -13,7 +13,7 @@ CHANNEL = ChannelRef("discord", "g1", "c1")
 
 
 def counts(core, round_id):
-    return [(c["kind"], c["agree"], c["disagree"], c["pass"])
+    return [(c.kind, c.agree, c.disagree, c.passes)
             for c in core.store.statement_counts(round_id)]
 
 
@@ -84,8 +84,8 @@ async def test_replies_edited_or_deleted_while_away_are_caught_up(tmp_path):
 
     report = await core.reconcile(platform)
     assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 1, 1)
-    texts = [c["text"] for c in core.store.statement_counts(round_id)
-             if c["kind"] == "reply" and c["deleted_at"] is None]
+    texts = [c.text for c in core.store.statement_counts(round_id)
+             if c.kind == "reply" and c.deleted_at is None]
     assert texts == ["Après", "Inchangée"]
     again = await core.reconcile(platform)
     assert (again.replies_added, again.replies_edited, again.replies_deleted) == (0, 0, 0)
@@ -113,10 +113,10 @@ async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
     assert discord.copies == []
     # A stance on the Slack copy counts for the same statement.
     copy_id = core.store.statement_messages(
-        core.store.find_message("discord", "1001", "7000").statement_id)[-1][2]
+        core.store.find_message("discord", "1001", "7000").statement_id)[-1].message_id
     assert await core.handle(ReactionAdded(platform="slack", workspace_id="T1", channel_id="C1",
                                          occurred_at=START, actor=Actor("U9"),
                                          message_id=copy_id, emoji=Emoji("+1")))
-    replies = [c for c in core.store.statement_counts(round_id) if c["kind"] == "reply"]
-    assert [(r["agree"], r["platform"]) for r in replies] == [(1, "discord")]
+    replies = [c for c in core.store.statement_counts(round_id) if c.kind == "reply"]
+    assert [(r.agree, r.platform) for r in replies] == [(1, "discord")]
     core.close()

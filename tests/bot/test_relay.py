@@ -21,8 +21,8 @@ def reply(thread: str, mid: str, text: str) -> ReplyPosted:
 
 
 def live_replies(core, round_id):
-    return [(c["text"], c["deleted_at"] is not None) for c in core.store.statement_counts(round_id)
-            if c["kind"] == "reply"]
+    return [(c.text, c.deleted_at is not None) for c in core.store.statement_counts(round_id)
+            if c.kind == "reply"]
 
 
 class HistoryPlatform(RecordingPlatform):
@@ -33,7 +33,7 @@ class HistoryPlatform(RecordingPlatform):
                            channel_id=thread, occurred_at=START,
                            actor=Actor("planbot", is_bot=True), message_id=mid,
                            thread_id=thread, text=text)
-               for (c, thread, text), mid in zip(self.copies, self.copy_ids) if thread == thread_id]
+               for (c, thread, text), mid in zip(self.copies, self.copy_ids, strict=False) if thread == thread_id]
         return await super().fetch_replies(channel, thread_id, after_message_id) + own
 
     async def post_copy(self, channel, thread_id, text):
@@ -72,8 +72,9 @@ async def test_deleting_a_copy_leaves_the_authors_reply(tmp_path):
     await core.settle_relays()
     copy = core.store.statement_messages(core.store.find_message("discord", "1000", "7000")
                                        .statement_id)[-1]
-    assert await core.handle(ReplyDeleted(platform="slack", workspace_id="T1", channel_id=copy[1],
-                                        occurred_at=START, message_id=copy[2]))
+    assert await core.handle(ReplyDeleted(platform="slack", workspace_id="T1",
+                                        channel_id=copy.channel_id, occurred_at=START,
+                                        message_id=copy.message_id))
     assert live_replies(core, round_id) == [("Mine", False)]
     core.close()
 
@@ -82,7 +83,7 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
     core = make_core(tmp_path)
     discord = RecordingPlatform()
     core.attach(discord)
-    round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
+    _round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
     await core.handle(reply("1000", "7000", "Avant Slack"))
     await core.settle_relays()
 

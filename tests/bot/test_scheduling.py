@@ -102,8 +102,8 @@ async def test_a_service_down_over_two_runs_posts_one_catch_up_digest(service):
     again = await weekly_digest(service.name, round_id)
 
     assert again.digest_id is None
-    weekly = [d for d in service.core.store.digests(round_id) if d["kind"] == "weekly"]
-    assert [(d["period_start"], d["period_end"]) for d in weekly] == [
+    weekly = [d for d in service.core.store.digests(round_id) if d.kind == "weekly"]
+    assert [(d.period_start, d.period_end) for d in weekly] == [
         (START, first), (first, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))]
     assert catch_up.rendered.digest.start == first
     # Two weekly digests, each in both channels.
@@ -136,8 +136,8 @@ async def test_real_scheduler_coalesces_missed_runs_into_one(tmp_path, request):
         await asyncio.wait_for(done.wait(), 10)
         await asyncio.sleep(0)  # let a second (wrong) run be submitted if there were one
         assert runs == [last]
-        digests = [d for d in svc.core.store.digests(round_id) if d["kind"] == "weekly"]
-        assert [(d["period_start"], d["period_end"]) for d in digests] == [(START, last)]
+        digests = [d for d in svc.core.store.digests(round_id) if d.kind == "weekly"]
+        assert [(d.period_start, d.period_end) for d in digests] == [(START, last)]
     finally:
         svc.close()
 
@@ -159,7 +159,7 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
         digests = a.core.store.digests(round_id)
         assert len(digests) == 3
         assert [len(p.digests) for p in platforms.values()] == [3, 3]
-        assert all(d["status"] == "posted" and len(d["messages"]) >= 2 for d in digests)
+        assert all(d.status == "posted" and len(d.messages) >= 2 for d in digests)
 
         # Both keep their jobs in the one database: the same stable ids, stored once.
         for svc in (a, b):
@@ -201,10 +201,10 @@ async def test_round_closes_itself_with_a_final_digest_and_reminds_before(servic
     final = await scheduling.close_round(service.name, round_id)
     assert service.core.store.get_round(round_id).status == "closed"
     assert final.digest_id is not None
-    (digest,) = [d for d in service.core.store.digests(round_id) if d["kind"] == "final"]
-    assert digest["outputs"]["md"].startswith(f"Le tour n° {round_id} est maintenant fermé.")
+    (digest,) = [d for d in service.core.store.digests(round_id) if d.kind == "final"]
+    assert digest.outputs["md"].startswith(f"Le tour n° {round_id} est maintenant fermé.")
     assert platforms["discord"].digests[-1][1].parts[0]["content"].startswith("Le tour n°")
-    assert digest["period_end"] == closes + timedelta(seconds=5)
+    assert digest.period_end == closes + timedelta(seconds=5)
     assert sched.get_job(f"digest:{round_id}") is None
     assert await weekly_digest(service.name, round_id) is None  # closed: no more weeklies
 

@@ -35,7 +35,9 @@ class _Spec:
         self.doc = json.loads((SPECS / file).read_text(encoding="utf-8"))
         self.uri = uri
         self._validator = validator
-        self._registry = Registry().with_resource(uri, Resource(contents=self.doc, specification=spec))
+        # referencing's Resource is an attrs class whose fields mypy does not see.
+        resource = Resource(contents=self.doc, specification=spec)  # type: ignore[call-arg]
+        self._registry = Registry().with_resource(uri, resource)
 
     @cache  # noqa: B019 - two module-level instances live as long as the process
     def _compiled(self, pointer: str):

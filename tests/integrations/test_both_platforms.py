@@ -92,8 +92,8 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     await slack.settle()
     (copy,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if m.bot_id]
     assert copy.text == "💬 Sur Discord : La fibre partout"
-    replies = {c["text"]: c for c in core.store.statement_counts(round_id) if c["kind"] == "reply"}
-    assert replies["La fibre partout"]["agree"] == 1  # ANA's 👍 on the copy
+    replies = {c.text: c for c in core.store.statement_counts(round_id) if c.kind == "reply"}
+    assert replies["La fibre partout"].agree == 1  # ANA's 👍 on the copy
 
     await h.sandbox.user_deletes(h.person("dan"), discord_bb, reply_id)
     await h.settle()
@@ -101,6 +101,6 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     await slack.settle()
     assert [m.text for m in slack.thread_messages(slack_bb, SLACK_CHANNEL)] == [
         "Et le cellulaire ?"]
-    live = [c["text"] for c in core.store.statement_counts(round_id)
-            if c["kind"] == "reply" and c["deleted_at"] is None]
+    live = [c.text for c in core.store.statement_counts(round_id)
+            if c.kind == "reply" and c.deleted_at is None]
     assert live == ["Et le cellulaire ?"]

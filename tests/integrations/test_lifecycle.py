@@ -38,7 +38,7 @@ async def test_both_adapters_from_settings_share_one_lifecycle(tmp_path):
             for adapter in adapters:
                 await adapter.start()
             assert all(isinstance(a, Adapter) for a in adapters)  # platform valid once started
-            assert Route.BASE == discord_local.api_base  # the settings' endpoint, while it runs
+            assert discord_local.api_base == Route.BASE  # the settings' endpoint, while it runs
             for adapter in adapters:
                 await adapter.wait_until_reconciled(1, timeout=10)
             assert {name: p.name for name, p in core.platforms.items()} == {
@@ -62,4 +62,4 @@ async def test_both_adapters_from_settings_share_one_lifecycle(tmp_path):
                 await adapter.stop()
             core.close()
             await slack_local.stop()
-    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == real
+    assert real == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 
@@ -75,7 +76,7 @@ SLACK_EXTRA = {
     },
 }
 
-SLACK_PATCHES = {
+SLACK_PATCHES: dict[str, dict[str, Any]] = {
     # https://api.slack.com/events/message/message_changed: an edited message carries
     # ``edited: {user, ts}``; https://api.slack.com/events/message/thread_broadcast carries
     # ``root``; https://api.slack.com/events/message/message_replied ``latest_reply`` is there.
@@ -166,7 +167,7 @@ def trim_slack(doc: dict) -> dict:
     for method, codes in SLACK_ERROR_PATCHES.items():
         error = next(iter(paths[f"/{method}"].values()))["responses"]["default"]["schema"]
         error["properties"]["error"]["enum"] += [c for c in codes if c not in error["properties"]["error"]["enum"]]
-    out = {"swagger": doc["swagger"], "info": doc["info"], "paths": paths,
+    out: dict[str, Any] = {"swagger": doc["swagger"], "info": doc["info"], "paths": paths,
            **_closure(doc, paths)}
     for name, props in SLACK_PATCHES.items():
         out["definitions"][name]["properties"].update(props)

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -126,8 +127,9 @@ class Gateway:
                 self.ws = None
         return ws
 
-    async def _received(self, ws: web.WebSocketResponse, payload: dict) -> None:
-        op, data = payload.get("op"), payload.get("d")
+    async def _received(self, ws: web.WebSocketResponse, payload: dict[str, Any]) -> None:
+        op: Any = payload.get("op")
+        data: Any = payload.get("d")  # a JSON value, its shape given by ``op``
         self.opcodes.append(op)
         if op == OP_HEARTBEAT:
             await self._send(ws, {"op": OP_HEARTBEAT_ACK})

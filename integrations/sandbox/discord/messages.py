@@ -13,7 +13,7 @@ answers 400 10014 (see :func:`~integrations.sandbox.discord.world.is_known_unico
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -54,7 +54,7 @@ from integrations.sandbox.discord.world import (
 if TYPE_CHECKING:
     from integrations.sandbox.discord.sandbox import DiscordSandbox
 
-JSON_BODY = web.RequestKey("json_body", object)
+JSON_BODY: web.RequestKey[Any] = web.RequestKey("json_body", object)
 """The parsed JSON body (files listed under ``_files`` as (name, bytes, type)), set by the
 recording middleware."""
 
@@ -289,10 +289,7 @@ class Messages:
         self.require(self.channel(request), READ_MESSAGE_HISTORY)
         key, _ = emoji_payload(request.match_info["emoji"])
         q = request.query
-        if q.get("type", "0") == "1":
-            users = message.burst.get(key, [])
-        else:
-            users = message.reactions.get(key, ({}, []))[1]
+        users = message.burst.get(key, []) if q.get("type", "0") == "1" else message.reactions.get(key, ({}, []))[1]
         after = int(q.get("after", 0))
         limit = min(int(q.get("limit", 25)), 100)
         ids = sorted((u for u in users if int(u) > after), key=int)[:limit]

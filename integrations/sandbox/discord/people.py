@@ -79,10 +79,7 @@ class People:
         present |= {k for k, users in message.burst.items() if users}
         if key not in present and len(present) >= MAX_DISTINCT_REACTIONS:
             raise PermissionError("Maximum number of reactions reached (20)")
-        if burst:
-            users = message.burst.setdefault(key, [])
-        else:
-            users = message.reactions.setdefault(key, (payload, []))[1]
+        users = message.burst.setdefault(key, []) if burst else message.reactions.setdefault(key, (payload, []))[1]
         if user_id in users:
             return
         users.append(user_id)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from integrations.sandbox.discord.interactions import Interactions
 from integrations.sandbox.discord.messages import JSON_BODY, Messages
@@ -258,9 +258,10 @@ async def _read_body(request: web.Request) -> Any:
         return await request.json()
     if request.content_type.startswith("multipart/"):
         payload: dict = {}
-        files = []
+        files: list[tuple[str | None, bytes, str | None]] = []
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader)  # Discord's form has no nested multipart
             if part.name == "payload_json":
                 payload = json.loads(await part.text())
             else:

@@ -59,9 +59,10 @@ class Harness:
         """section key -> [(channel id, message id, thread id, part)] as the store recorded them."""
         keys = {s.statement_id: s.section_key for s in self.core.store.round_sections(round_id)}
         found: dict[str, list] = {}
-        for sid, _ws, chan, mid, thread, part, kind in self.core.store.round_messages(round_id, "discord"):
-            if kind == "section":
-                found.setdefault(keys[sid], []).append((chan, mid, thread, part))
+        for m in self.core.store.round_messages(round_id, "discord"):
+            if m.kind == "section":
+                found.setdefault(keys[m.statement_id], []).append(
+                    (m.channel_id, m.message_id, m.thread_id, m.part))
         return found
 
     def first_parts(self, round_id: int) -> dict[str, str]:

@@ -27,7 +27,9 @@ PARAGRAPH = (
 
 async def open_two(h: Harness) -> dict[str, str]:
     await h.run("alice", "open", plan="sample", sections=TWO)
-    return h.first_parts(h.round_id())
+    round_id = h.round_id()
+    assert round_id is not None
+    return h.first_parts(round_id)
 
 
 async def test_long_french_section_is_posted_in_ordered_parts_with_thread_on_the_first(tmp_path, sandbox, core):

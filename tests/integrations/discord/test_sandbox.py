@@ -95,8 +95,8 @@ async def test_pointing_discord_py_is_undone_on_exit():
     before = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     async with DiscordSandbox() as sb:
         with discord_py_pointed_at(sb):
-            assert Route.BASE == sb.api_base and str(DiscordWebSocket.DEFAULT_GATEWAY) == sb.gateway_url
-    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == before
+            assert sb.api_base == Route.BASE and str(DiscordWebSocket.DEFAULT_GATEWAY) == sb.gateway_url
+    assert before == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
 
 
 async def test_discord_limits_are_enforced_so_the_bot_cannot_get_away_with_overflows():
@@ -163,4 +163,4 @@ def test_use_endpoints_points_discord_py_and_restores():
         assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "ws://127.0.0.1:9/"
     finally:
         restore()
-    assert (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY) == before
+    assert before == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import discord
 
@@ -14,7 +15,8 @@ ME = 42
 
 
 def _reaction(emoji: dict, *, user_id: int = 7, guild: bool = True) -> discord.RawReactionActionEvent:
-    data = {"message_id": "100", "channel_id": "200", "user_id": str(user_id), "type": 0}
+    # The gateway's JSON as discord.py receives it (its TypedDict is for type checking only).
+    data: Any = {"message_id": "100", "channel_id": "200", "user_id": str(user_id), "type": 0}
     if guild:
         data["guild_id"] = "300"
     return discord.RawReactionActionEvent(data, discord.PartialEmoji.from_dict(emoji), "REACTION_ADD")

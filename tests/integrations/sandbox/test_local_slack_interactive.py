@@ -60,7 +60,7 @@ async def test_retries_come_at_1_5_and_30_minutes_on_the_sandbox_clock():
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = site._server.sockets[0].getsockname()[1]
     async with LocalSlack(clock=lambda: now[0], retry_spacing=RETRY_SPACING) as slack:
         slack.add_user(ANA, "ana")
         slack.add_channel(CHANNEL, "plan")

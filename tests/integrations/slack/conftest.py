@@ -9,6 +9,7 @@ import pytest
 
 from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
+from storage.records import StatementCount
 from tests.helpers import make_core
 from tests.integrations.conformance import slack_problems
 
@@ -87,13 +88,13 @@ async def open_round(slack: LocalSlack, core, sections: str = "broadband,digital
     return answer, round_id, [m.ts for m in section_messages(slack)]
 
 
-def sections(core, round_id: int) -> dict[str, dict]:
+def sections(core, round_id: int) -> dict[str | None, StatementCount]:
     """Section statements of a round, with their current stance counts, by section key."""
-    return {row["section_key"]: row for row in core.store.statement_counts(round_id)
-            if row["kind"] == "section"}
+    return {row.section_key: row for row in core.store.statement_counts(round_id)
+            if row.kind == "section"}
 
 
-def replies(core, round_id: int, *, live: bool = True) -> list[dict]:
+def replies(core, round_id: int, *, live: bool = True) -> list[StatementCount]:
     """Reply statements of a round, oldest first (only those not deleted, if ``live``)."""
     return [row for row in core.store.statement_counts(round_id)
-            if row["kind"] == "reply" and not (live and row["deleted_at"] is not None)]
+            if row.kind == "reply" and not (live and row.deleted_at is not None)]

@@ -52,9 +52,9 @@ async def test_unsigned_or_stale_request_is_refused(slack, http_bot, core, probl
     result, _, status = await slack.delivery.post_raw(raw, headers)
 
     assert (result.acked, status) == (False, 401)
-    assert sections(core, round_id)["broadband"]["agree"] == 0
+    assert sections(core, round_id)["broadband"].agree == 0
     await slack.delivery.send_once(body)  # the same body, properly signed, is applied
-    assert sections(core, round_id)["broadband"]["agree"] == 1
+    assert sections(core, round_id)["broadband"].agree == 1
 
 
 async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core):
@@ -70,7 +70,7 @@ async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core)
 
     assert last.acked
     assert core.intake.applied == applied
-    assert sections(core, round_id)["broadband"]["agree"] == 1
+    assert sections(core, round_id)["broadband"].agree == 1
     ours = [a for a in slack.delivery.attempts if a.event_id == body["event_id"]]
     assert [(a.retry_num, a.outcome) for a in ours] == [(0, "acked"), (1, "acked"),
                                                          (2, "acked"), (3, "acked")]
@@ -85,7 +85,7 @@ async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, 
     event_id = slack.events[-1]["event_id"]
     ours = [(a.retry_num, a.outcome) for a in slack.delivery.attempts if a.event_id == event_id]
     assert ours == [(0, "lost"), (1, "acked")]
-    assert sections(core, round_id)["broadband"]["disagree"] == 1
+    assert sections(core, round_id)["broadband"].disagree == 1
 
 
 async def test_acknowledgement_waits_for_the_store(slack, slackbot, core):
@@ -93,7 +93,7 @@ async def test_acknowledgement_waits_for_the_store(slack, slackbot, core):
     _, round_id, (broadband, _) = await open_round(slack, core)
     result = await slack.user_reacts(ANA, CHANNEL, broadband, "shrug")
     assert result.acked
-    assert sections(core, round_id)["broadband"]["pass"] == 1
+    assert sections(core, round_id)["broadband"].passes == 1
 
 
 class _StoreTrouble:
@@ -133,7 +133,7 @@ async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, c
         event_id = slack.events[-1]["event_id"]
         outcomes = [a.outcome for a in slack.delivery.attempts if a.event_id == event_id]
         assert outcomes == ["http_error" if mode == "http" else "http_timeout", "acked"]
-        assert sections(core, round_id)["broadband"]["agree"] == 1
+        assert sections(core, round_id)["broadband"].agree == 1
     finally:
         await bot.stop()
 
@@ -150,9 +150,9 @@ async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack
         assert result.acked
         assert [a.retry_num for a in slack.delivery.attempts if a.event_id ==
                 slack.events[-1]["event_id"]] == [0]
-        assert sections(core, round_id)["broadband"]["disagree"] == 0
+        assert sections(core, round_id)["broadband"].disagree == 0
         trouble.release.set()
         await bot.wait_until_idle()
-        assert sections(core, round_id)["broadband"]["disagree"] == 1
+        assert sections(core, round_id)["broadband"].disagree == 1
     finally:
         await bot.stop()

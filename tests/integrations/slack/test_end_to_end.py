@@ -37,7 +37,7 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, cor
     assert first.blocks[0]["text"]["text"].startswith("*Internet haute vitesse partout*")
     assert first.reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"], "shrug": ["U0PLANBOT"]}
     assert set(sections(core, round_id)) == {"broadband", "digital-skills"}
-    assert all(row["agree"] + row["disagree"] + row["pass"] == 0
+    assert all(row.agree + row.disagree + row.passes == 0
                for row in sections(core, round_id).values())
     assert slack.message(CHANNEL, skills).reactions.keys() == {"+1", "-1", "shrug"}
 
@@ -62,23 +62,23 @@ async def test_members_react_reply_edit_delete(slack, slackbot, core):
     await slack.user_reacts(CHLOE, CHANNEL, kept, "+1::skin-tone-6")
 
     by_key = sections(core, round_id)
-    assert (by_key["broadband"]["agree"], by_key["broadband"]["disagree"],
-            by_key["broadband"]["pass"]) == (1, 1, 0)
-    assert (by_key["digital-skills"]["agree"], by_key["digital-skills"]["disagree"],
-            by_key["digital-skills"]["pass"]) == (0, 1, 1)
+    assert (by_key["broadband"].agree, by_key["broadband"].disagree,
+            by_key["broadband"].passes) == (1, 1, 0)
+    assert (by_key["digital-skills"].agree, by_key["digital-skills"].disagree,
+            by_key["digital-skills"].passes) == (0, 1, 1)
     live = replies(core, round_id)
-    assert [r["text"] for r in live] == ["Oui, modifié", "Diffusé au canal"]
-    assert live[0]["agree"] == 1
+    assert [r.text for r in live] == ["Oui, modifié", "Diffusé au canal"]
+    assert live[0].agree == 1
     assert len(replies(core, round_id, live=False)) == 3
     participation = core.store.participation(round_id)
-    assert participation == {"slack": 3, "all": 3}
+    assert (participation.total, participation.by_platform) == (3, {"slack": 3})
 
 
 async def test_reply_text_is_stored_as_typed(slack, slackbot, core):
     _, round_id, (broadband, _) = await open_round(slack, core)
     # Slack sends & < > escaped inside events; the store keeps what the user typed.
     await slack.user_replies(ANA, CHANNEL, broadband, "a &amp; b &lt;@UBEN&gt;")
-    assert replies(core, round_id)[0]["text"] == "a & b <@UBEN>"
+    assert replies(core, round_id)[0].text == "a & b <@UBEN>"
 
 
 async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackbot, core):
@@ -89,11 +89,11 @@ async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackb
     await slack.user_deletes(FACILITATOR, CHANNEL, broadband)
 
     assert slack.message(CHANNEL, broadband).subtype == "tombstone"
-    assert sections(core, round_id)["broadband"]["agree"] == 1
-    assert [r["text"] for r in replies(core, round_id)] == ["Une réponse"]
+    assert sections(core, round_id)["broadband"].agree == 1
+    assert [r.text for r in replies(core, round_id)] == ["Une réponse"]
     report = await slackbot.reconcile()
     assert (report.reactions_removed, report.replies_added) == (0, 0)
-    assert sections(core, round_id)["broadband"]["agree"] == 1
+    assert sections(core, round_id)["broadband"].agree == 1
 
 
 async def test_group_member_is_a_facilitator(slack, slackbot, core):

@@ -1,0 +1,144 @@
+"""Reads of what the store knows of platform messages: what reconciliation compares with
+the platforms, and what the reply relay still has to copy or update."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    select,
+)
+from sqlalchemy.orm import aliased
+
+from storage.base import StoreBase
+from storage.models import (
+    Participant,
+    PlatformMessage,
+    Round,
+    Stance,
+    Statement,
+)
+from storage.records import (
+    CopyMessage,
+    MessageRef,
+    MissingCopy,
+    PresentReaction,
+    ReplyCopies,
+    RoundMessage,
+    ThreadRef,
+    ThreadReply,
+)
+
+
+class MessageReads(StoreBase):
+    """Messages of rounds, replies in threads, present reactions, and copies owed."""
+
+    def copies_missing(self, round_id: int) -> list[MissingCopy]:
+        """Replies of a round still to be copied somewhere: each live, readable reply whose
+        section thread, in some channel of the round, has neither the reply nor planbot's
+        copy of it, with those threads. Oldest reply first."""
+        with self._tx() as s:
+            language = s.scalar(select(Round.language).where(Round.id == round_id))
+            if language is None:
+                return []  # no such round
+            section = aliased(Statement)
+            threads: dict[int, list[ThreadRef]] = {}
+            for section_id, *thread in s.execute(
+                    select(section.section_id, PlatformMessage.platform,
+                           PlatformMessage.workspace_id, PlatformMessage.channel_id,
+                           PlatformMessage.thread_id)
+                    .join(section, section.id == PlatformMessage.statement_id)
+                    .where(section.round_id == round_id, section.kind == "section",
+                           PlatformMessage.part == 0, PlatformMessage.thread_id.is_not(None))
+                    .order_by(PlatformMessage.id)):
+                threads.setdefault(section_id, []).append(ThreadRef(*thread))
+            replies = s.execute(
+                select(Statement.id, Statement.section_id, Statement.platform, Statement.text)
+                .where(Statement.round_id == round_id, Statement.kind == "reply",
+                       Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
+                       Statement.source != "import")
+                .order_by(Statement.id)).all()
+            present: dict[int, set[tuple[str, str]]] = {}
+            for sid, platform, thread_id in s.execute(
+                    select(PlatformMessage.statement_id, PlatformMessage.platform,
+                           PlatformMessage.thread_id)
+                    .join(Statement, Statement.id == PlatformMessage.statement_id)
+                    .where(Statement.round_id == round_id, Statement.kind == "reply")):
+                present.setdefault(sid, set()).add((platform, thread_id))
+        missing = []
+        for sid, section_id, platform, text in replies:
+            where = [t for t in threads.get(section_id, [])
+                     if (t.platform, t.thread_id) not in present.get(sid, set())]
+            if where:
+                missing.append(MissingCopy(sid, language, platform, text, where))
+        return missing
+
+    def copies_of(self, statement_id: int) -> ReplyCopies:
+        """A reply's state and planbot's live copies of it, oldest first."""
+        with self._tx() as s:
+            row = s.execute(
+                select(Statement.deleted_at, Statement.text, Statement.text_withheld,
+                       Statement.platform, Round.language)
+                .join(Round, Round.id == Statement.round_id)
+                .where(Statement.id == statement_id)).one()
+            copies = [CopyMessage(*r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.workspace_id,
+                       PlatformMessage.channel_id, PlatformMessage.message_id)
+                .where(PlatformMessage.statement_id == statement_id,
+                       PlatformMessage.is_copy.is_(True), PlatformMessage.deleted_at.is_(None))
+                .order_by(PlatformMessage.id))]
+        deleted_at, text, withheld, platform, language = row
+        return ReplyCopies(deleted_at is not None, text, withheld, platform, language, copies)
+
+    def statement_messages(self, statement_id: int) -> list[MessageRef]:
+        """Every message carrying a statement, oldest first."""
+        with self._tx() as s:
+            return [MessageRef(*r) for r in s.execute(
+                select(PlatformMessage.platform, PlatformMessage.channel_id,
+                       PlatformMessage.message_id)
+                .where(PlatformMessage.statement_id == statement_id)
+                .order_by(PlatformMessage.id))]
+
+    def thread_replies(self, platform: str, thread_id: str) -> dict[str, ThreadReply]:
+        """Live replies people wrote on ``platform`` in a thread, by message id. planbot's own
+        copies of replies written elsewhere are left out: their text is not the author's, and
+        platforms may omit the bot's messages."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(PlatformMessage.message_id, PlatformMessage.channel_id, Statement.text,
+                       Statement.text_withheld)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .where(PlatformMessage.platform == platform,
+                       PlatformMessage.thread_id == thread_id, Statement.kind == "reply",
+                       PlatformMessage.is_copy.is_(False), Statement.deleted_at.is_(None),
+                       PlatformMessage.deleted_at.is_(None))).all()
+        return {mid: ThreadReply(chan, text, withheld) for mid, chan, text, withheld in rows}
+
+    def round_messages(self, round_id: int, platform: str, *, include_deleted: bool = False
+                       ) -> list[RoundMessage]:
+        """Every live section-part and reply message of a round on ``platform`` (deleted
+        ones too with ``include_deleted``: a Slack tombstone still roots its thread), oldest
+        first."""
+        with self._tx() as s:
+            q = (select(PlatformMessage.statement_id, PlatformMessage.workspace_id,
+                        PlatformMessage.channel_id, PlatformMessage.message_id,
+                        PlatformMessage.thread_id, PlatformMessage.part, Statement.kind)
+                 .join(Statement, Statement.id == PlatformMessage.statement_id)
+                 .where(Statement.round_id == round_id, PlatformMessage.platform == platform)
+                 .order_by(PlatformMessage.id))
+            if not include_deleted:
+                q = q.where(PlatformMessage.deleted_at.is_(None))
+            return [RoundMessage(*r) for r in s.execute(q).all()]
+
+    def participant_by_key(self, key_hash: str) -> int | None:
+        """The id of the participant with ``key_hash``, or None."""
+        with self._tx() as s:
+            return s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
+
+    def present_reactions_on(self, statement_id: int, platform: str) -> set[PresentReaction]:
+        """Present reactions on a statement made on ``platform`` (reconciliation compares
+        one platform at a time)."""
+        with self._tx() as s:
+            return {PresentReaction(*r) for r in s.execute(
+                select(Participant.key_hash, Stance.emoji_key)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Stance.statement_id == statement_id, Stance.platform == platform,
+                       Stance.removed_at.is_(None)))}
