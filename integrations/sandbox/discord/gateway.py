@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from integrations.sandbox.discord.world import Message, World
+from integrations.sandbox.discord.world import Message, World, guild_payload
 
 _log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class Gateway:
         }
         await self._dispatch_now("READY", ready)
         for guild in self.world.guilds.values():
-            await self._dispatch_now("GUILD_CREATE", self.world.guild_payload(guild))
+            await self._dispatch_now("GUILD_CREATE", guild_payload(self.world, guild))
         async with self._ready:
             self._ready.notify_all()
 

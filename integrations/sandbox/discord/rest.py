@@ -21,6 +21,7 @@ from aiohttp import BodyPartReader, web
 from integrations.sandbox.discord.interactions import Interactions
 from integrations.sandbox.discord.messages import JSON_BODY, Messages
 from integrations.sandbox.discord.ratelimits import rate_limit_headers, too_many
+from integrations.sandbox.discord.reactions import Reactions
 from integrations.sandbox.discord.responses import (
     UNKNOWN_CHANNEL,
     UNKNOWN_MEMBER,
@@ -62,10 +63,11 @@ class Rest:
         self.sb = sandbox
         self.world = sandbox.world
         self.messages = Messages(sandbox)
+        self.reactions = Reactions(sandbox)
         self.interactions = Interactions(sandbox)
 
     def routes(self) -> list[web.RouteDef]:
-        p, m, i = API, self.messages, self.interactions
+        p, m, i, r = API, self.messages, self.interactions, self.reactions
         msg = p + "/channels/{channel_id}/messages/{message_id}"
         hook = p + "/webhooks/{app_id}/{token}"
         return [
@@ -87,9 +89,9 @@ class Rest:
             web.patch(msg, m.edit_message),
             web.delete(msg, m.delete_message),
             web.post(msg + "/threads", m.start_thread),
-            web.put(msg + "/reactions/{emoji}/@me", m.add_own_reaction),
-            web.delete(msg + "/reactions/{emoji}/@me", m.remove_own_reaction),
-            web.get(msg + "/reactions/{emoji}", m.reaction_users),
+            web.put(msg + "/reactions/{emoji}/@me", r.add_own_reaction),
+            web.delete(msg + "/reactions/{emoji}/@me", r.remove_own_reaction),
+            web.get(msg + "/reactions/{emoji}", r.reaction_users),
             web.post(p + "/interactions/{interaction_id}/{token}/callback", i.callback),
             web.post(hook, i.followup),
             web.patch(hook + "/messages/@original", i.edit_original),

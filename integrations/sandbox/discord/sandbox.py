@@ -25,8 +25,10 @@ from typing import Self
 from aiohttp import web
 
 from integrations.sandbox.discord.gateway import MESSAGE_CONTENT, Gateway
+from integrations.sandbox.discord.interacting import CommandAnswer, Interacting
 from integrations.sandbox.discord.interactions import InteractionRecord
-from integrations.sandbox.discord.people import CommandAnswer, People
+from integrations.sandbox.discord.moderation import Moderation
+from integrations.sandbox.discord.people import People
 from integrations.sandbox.discord.ratelimits import Buckets, Fault
 from integrations.sandbox.discord.rest import API, RecordedRequest, Rest
 from integrations.sandbox.discord.world import (
@@ -35,13 +37,12 @@ from integrations.sandbox.discord.world import (
     Message,
     User,
     World,
-    emoji_object,
 )
 
 __all__ = ["CommandAnswer", "DiscordSandbox", "discord_py_pointed_at"]
 
 
-class DiscordSandbox(People):
+class DiscordSandbox(People, Interacting, Moderation):
     """The local Discord server and its world.
 
     Built with one guild (``guild``), one text channel (``channel``), a facilitator role
@@ -191,12 +192,6 @@ class DiscordSandbox(People):
         self.people[name] = user
         return user
 
-    def deny_bot(self, channel: Channel, permissions: int) -> None:
-        """An admin takes ``permissions`` (bits, docs: topics/permissions) from the bot's role
-        in ``channel`` with a permission overwrite; the bot sees it at its next connection."""
-        allow, deny, _ = channel.overwrites.get(self.bot_role.id, (0, 0, 0))
-        channel.overwrites[self.bot_role.id] = (allow, deny | permissions, 0)
-
     async def add_channel(self, name: str, *, forum: bool = False) -> Channel:
         """A new text channel (or forum) in ``guild``, announced with CHANNEL_CREATE.
 
@@ -206,41 +201,6 @@ class DiscordSandbox(People):
         channel = self.world.add_channel(self.guild, name, kind=kind)
         await self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
         return channel
-
-    async def set_overwrite(self, channel_id: str, target_id: str, *, allow: int = 0, deny: int = 0) -> None:
-        """Set a permission overwrite on a channel for a role or member (``target_id``);
-        CHANNEL_UPDATE. E.g. ``deny=SEND_MESSAGES`` for the bot: it still sees the channel
-        and gets 403 50013 when posting; ``deny=VIEW_CHANNEL``: 403 50001."""
-        channel = self.world.channels[channel_id]
-        kind = 0 if target_id in self.guild.roles else 1
-        channel.overwrites[target_id] = (allow, deny, kind)
-        await self.gateway.dispatch("CHANNEL_UPDATE", channel.payload())
-
-    async def add_custom_emoji(self, name: str) -> str:
-        """A custom emoji of ``guild``; returns ``name:id`` (GUILD_EMOJIS_UPDATE)."""
-        emoji_id = self.world.add_emoji(self.guild, name)
-        await self._emojis_updated()
-        return f"{name}:{emoji_id}"
-
-    async def admin_renames_emoji(self, emoji_id: str, new_name: str) -> None:
-        """Rename a custom emoji: same id, new name (GUILD_EMOJIS_UPDATE)."""
-        if emoji_id not in self.guild.emojis:
-            raise KeyError(f"emoji {emoji_id}")
-        self.guild.emojis[emoji_id] = new_name
-        await self._emojis_updated()
-
-    async def _emojis_updated(self) -> None:
-        emojis = [emoji_object(i, n) for i, n in self.guild.emojis.items()]
-        await self.gateway.dispatch("GUILD_EMOJIS_UPDATE", {"guild_id": self.guild.id, "emojis": emojis})
-
-    async def moderator_archives_thread(self, thread_id: str, archived: bool = True, *,
-                                        locked: bool | None = None) -> None:
-        """Archive (or unarchive, or lock) a thread as a moderator; THREAD_UPDATE."""
-        thread = self.world.channels[thread_id]
-        if locked is not None:
-            thread.locked = locked
-        self.world.set_archived(thread, archived)
-        await self.thread_updated(thread)
 
     async def thread_updated(self, thread: Channel) -> None:
         await self.gateway.dispatch("THREAD_UPDATE", thread.payload())

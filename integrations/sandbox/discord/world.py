@@ -518,41 +518,6 @@ class World:
             data["user"] = user.payload()
         return data
 
-    def guild_payload(self, guild: Guild) -> dict:
-        """GUILD_CREATE's data: the guild with its roles, channels, active threads, members."""
-        channels = [c for c in guild.channels.values() if c.type in (TEXT_CHANNEL, FORUM_CHANNEL)]
-        threads = [
-            c
-            for c in self.channels.values()
-            if c.guild_id == guild.id and c.type == PUBLIC_THREAD and not c.archived
-        ]
-        return {
-            "id": guild.id,
-            "name": guild.name,
-            "owner_id": guild.owner_id,
-            "icon": None,
-            "features": [],
-            "emojis": [emoji_object(i, n) for i, n in guild.emojis.items()],
-            "stickers": [],
-            "roles": [r.payload() for r in guild.roles.values()],
-            "channels": [c.payload() for c in channels],
-            "threads": [t.payload() for t in threads],
-            "members": [self.member_payload(guild, self.bot)],
-            "member_count": len(guild.members),
-            "large": False,
-            "unavailable": False,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "preferred_locale": "fr",
-            "joined_at": self.now().isoformat(),
-            "voice_states": [],
-            "presences": [],
-        }
-
 
 def numbered(components: list[dict] | None) -> list[dict]:
     """Components as Discord stores them: each without an ``id`` gets the next number, in
@@ -577,3 +542,39 @@ def emoji_object(emoji_id: str, name: str) -> dict:
     """A guild's custom emoji object (docs: resources/emoji#emoji-object)."""
     return {"id": emoji_id, "name": name, "roles": [], "require_colons": True,
             "managed": False, "animated": False, "available": True}
+
+
+def guild_payload(world: World, guild: Guild) -> dict:
+    """GUILD_CREATE's data: the guild with its roles, channels, active threads, members."""
+    channels = [c for c in guild.channels.values() if c.type in (TEXT_CHANNEL, FORUM_CHANNEL)]
+    threads = [
+        c
+        for c in world.channels.values()
+        if c.guild_id == guild.id and c.type == PUBLIC_THREAD and not c.archived
+    ]
+    return {
+        "id": guild.id,
+        "name": guild.name,
+        "owner_id": guild.owner_id,
+        "icon": None,
+        "features": [],
+        "emojis": [emoji_object(i, n) for i, n in guild.emojis.items()],
+        "stickers": [],
+        "roles": [r.payload() for r in guild.roles.values()],
+        "channels": [c.payload() for c in channels],
+        "threads": [t.payload() for t in threads],
+        "members": [world.member_payload(guild, world.bot)],
+        "member_count": len(guild.members),
+        "large": False,
+        "unavailable": False,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "preferred_locale": "fr",
+        "joined_at": world.now().isoformat(),
+        "voice_states": [],
+        "presences": [],
+    }

@@ -78,31 +78,13 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-class Delivery:
-    """Sends envelopes to the app over HTTP or Socket Mode and applies Slack's retry rules.
+class SocketPool:
+    """The app's open Socket Mode connections and the envelopes awaiting their ack."""
 
-    ``clock`` gives the signing timestamp (seconds); ``ack_timeout`` is Slack's 3 s deadline.
-    ``away`` makes every attempt ``lost`` (the app is down and misses what happens);
-    :meth:`lose_next` drops only the next attempts, which Slack then retries.
-    """
-
-    def __init__(self, *, signing_secret: str, clock: Callable[[], float] = time.time,
-                 ack_timeout: float = 3.0, retry_spacing: tuple[float, ...] | None = None) -> None:
-        self.signing_secret = signing_secret
-        self.clock = clock
-        self.ack_timeout = ack_timeout
-        self.retry_spacing = retry_spacing
-        self._clock = asyncio.Condition()
-        self.http_url: str | None = None
-        self.away = False
-        self.attempts: list[Attempt] = []
-        self._lose = 0
+    def __init__(self) -> None:
         self._sockets: list[web.WebSocketResponse] = []
         self._pending: dict[str, asyncio.Future] = {}
-        self._session: aiohttp.ClientSession | None = None
         self._connected = asyncio.Condition()
-
-    # -- Socket Mode connections ------------------------------------------------------------
 
     async def socket_opened(self, ws: web.WebSocketResponse) -> None:
         """A new Socket Mode connection: the newest one receives envelopes."""
@@ -156,6 +138,29 @@ class Delivery:
             async with self._connected:
                 await self._connected.wait_for(swapped)
         await asyncio.wait_for(_wait(), timeout)
+
+
+class Delivery(SocketPool):
+    """Sends envelopes to the app over HTTP or Socket Mode and applies Slack's retry rules.
+
+    ``clock`` gives the signing timestamp (seconds); ``ack_timeout`` is Slack's 3 s deadline.
+    ``away`` makes every attempt ``lost`` (the app is down and misses what happens);
+    :meth:`lose_next` drops only the next attempts, which Slack then retries.
+    """
+
+    def __init__(self, *, signing_secret: str, clock: Callable[[], float] = time.time,
+                 ack_timeout: float = 3.0, retry_spacing: tuple[float, ...] | None = None) -> None:
+        self.signing_secret = signing_secret
+        self.clock = clock
+        self.ack_timeout = ack_timeout
+        self.retry_spacing = retry_spacing
+        self._clock = asyncio.Condition()
+        self.http_url: str | None = None
+        self.away = False
+        self.attempts: list[Attempt] = []
+        self._lose = 0
+        SocketPool.__init__(self)
+        self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
         """Close sockets and the HTTP session; pending acks resolve as not acked."""

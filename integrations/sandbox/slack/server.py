@@ -26,24 +26,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import mimetypes
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
 from integrations.sandbox.slack.delivery import MAX_SOCKETS, AckResult, Delivery
 from integrations.sandbox.slack.interactive import Interactive
+from integrations.sandbox.slack.people import CommandAnswer, SlackPeople, _Command
 from integrations.sandbox.slack.webapi import (
     WebApi,
-    bot_profile,
-    message_changed,
-    message_deleted,
-    parent_changed,
-    reaction_event,
 )
 from integrations.sandbox.slack.workspace import (
     Message,
@@ -73,28 +68,7 @@ class RecordedCall:
     response: dict | None = None
 
 
-@dataclass
-class CommandAnswer:
-    """What the app answered to a slash command (ack body or ``response_url`` post).
-
-    ``calls_at_ack`` is how many Web API calls the app had made when its acknowledgement
-    arrived: work done after the ack shows up at or after that index of ``requests``.
-    """
-
-    text: str
-    ephemeral: bool
-    blocks: list[dict] | None = None
-    calls_at_ack: int | None = None
-
-
-@dataclass
-class _Command:
-    answers: list[CommandAnswer] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    calls_at_ack: int | None = None
-
-
-class LocalSlack:
+class LocalSlack(SlackPeople):
     """One workspace served over HTTP and websocket on 127.0.0.1 (port chosen by the OS).
 
     ``clock`` drives message ``ts`` and signing timestamps (seconds since the epoch; bolt checks
@@ -277,173 +251,6 @@ class LocalSlack:
     def message(self, channel_id: str, message_id: str) -> Message:
         """One message by ``ts``."""
         return self.workspace.message(channel_id, message_id)
-
-    # -- simulated people -------------------------------------------------------------------
-
-    async def user_reacts(self, user_id: str, channel_id: str, message_id: str,
-                          emoji: str) -> AckResult | None:
-        """``user_id`` adds reaction ``emoji`` (a short name, e.g. ``+1::skin-tone-3``).
-
-        Reacting twice changes nothing and sends nothing, as on Slack.
-        """
-        msg = self.workspace.message(channel_id, message_id)
-        name = emoji.strip(":")
-        users = msg.reactions.setdefault(name, [])
-        if user_id in users:
-            return None
-        users.append(user_id)
-        return await self.send_event(reaction_event("reaction_added", user_id, msg, name,
-                                                    self.workspace.next_ts()))
-
-    async def user_unreacts(self, user_id: str, channel_id: str, message_id: str,
-                            emoji: str) -> AckResult | None:
-        """``user_id`` removes their reaction ``emoji``; nothing happens if they had none."""
-        msg = self.workspace.message(channel_id, message_id)
-        name = emoji.strip(":")
-        users = msg.reactions.get(name, [])
-        if user_id not in users:
-            return None
-        users.remove(user_id)
-        if not users:
-            del msg.reactions[name]
-        return await self.send_event(reaction_event("reaction_removed", user_id, msg, name,
-                                                    self.workspace.next_ts()))
-
-    async def moderator_clears_reactions(self, channel_id: str, message_id: str,
-                                         emoji: str | None = None) -> None:
-        """Remove every reaction (or only ``emoji``): Slack reports each as ``reaction_removed``."""
-        msg = self.workspace.message(channel_id, message_id)
-        for name in [emoji.strip(":")] if emoji else list(msg.reactions):
-            for user_id in list(msg.reactions.get(name, [])):
-                await self.user_unreacts(user_id, channel_id, message_id, name)
-
-    async def user_posts(self, user_id: str, channel_id: str, text: str) -> str:
-        """A top-level message in the channel; returns its ``ts``."""
-        msg = self.workspace.post(channel_id, user_id, text)
-        await self.send_event(self._message_event(msg))
-        return msg.ts
-
-    async def user_replies(self, user_id: str, channel_id: str, thread_id: str, text: str, *,
-                           broadcast: bool = False, reply_to: str | None = None,
-                           bot_id: str | None = None,
-                           files: dict[str, bytes] | None = None) -> str:
-        """A reply in the thread rooted at ``thread_id``; ``broadcast`` also sends it to the
-        channel (subtype ``thread_broadcast``). ``bot_id`` makes it another app's message
-        (subtype ``bot_message`` with ``bot_profile``). ``files`` (name -> bytes) share files
-        with it (subtype ``file_share``; ``text=""`` for an image-only reply). ``reply_to``
-        exists for parity with the local Discord: Slack threads are flat. Slack then sends
-        the parent's ``message_changed`` (reply count, latest reply). Returns the reply's ``ts``."""
-        shared = [self._file(name, data, user_id) for name, data in (files or {}).items()]
-        msg = self.workspace.post(channel_id, user_id, text, thread_ts=thread_id,
-                                  reply_broadcast=broadcast, bot_id=bot_id, files=shared or None)
-        if broadcast:
-            msg.subtype = "thread_broadcast"
-        elif bot_id:
-            msg.subtype = "bot_message"
-        elif shared:
-            msg.subtype = "file_share"
-        if bot_id:
-            msg.bot_profile = bot_profile(bot_id, "A0OTHERAPP", self.workspace.users[user_id].name,
-                                          self.workspace.team_id)
-        event = self._message_event(msg)
-        if broadcast:
-            event["root"] = self.workspace.message(channel_id, thread_id).to_api()
-        await self.send_event(event)
-        await self.send_event(parent_changed(self.workspace, msg))
-        return msg.ts
-
-    def _file(self, name: str, data: bytes, user_id: str) -> dict:
-        """A file object (https://api.slack.com/types/file), trimmed."""
-        file_id = f"F{len(self.api.uploads) + 1:09d}"
-        self.api.uploads[file_id] = {"id": file_id, "name": name, "data": data}
-        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        return {"id": file_id, "name": name, "title": name, "mimetype": kind, "size": len(data),
-                "user": user_id, "filetype": name.rpartition(".")[2],
-                "url_private": f"{self.url}/files/{file_id}/{name}"}
-
-    def add_custom_emoji(self, name: str) -> None:
-        """A custom emoji of the workspace (reactions.add accepts its name)."""
-        self.workspace.custom_emoji.add(name)
-
-    def rename_custom_emoji(self, old: str, new: str) -> None:
-        """An admin renames a custom emoji; reactions already there show the new name."""
-        self.workspace.rename_emoji(old, new)
-
-    def archive_channel(self, channel_id: str) -> None:
-        """Archive a channel: posting, editing and reacting there answer ``is_archived``."""
-        self.workspace.archived.add(channel_id)
-
-    def deactivate_user(self, user_id: str) -> None:
-        """Deactivate an account: users.info then says ``deleted: true``."""
-        self.workspace.users[user_id].deleted = True
-
-    def fail_channel(self, channel_id: str, error: str) -> None:
-        """Every call naming ``channel_id`` answers ``error`` for good (e.g. ``is_archived``)."""
-        self._channel_failures[channel_id] = error
-
-    async def user_edits(self, user_id: str, channel_id: str, message_id: str, text: str) -> None:
-        """Edit a message: ``message_changed`` with the new message nested."""
-        msg = self.workspace.message(channel_id, message_id)
-        previous = msg.to_api()
-        msg.text = text
-        msg.edited = {"user": user_id, "ts": self.workspace.next_ts()}
-        await self.send_event(message_changed(msg, previous, self.workspace.next_ts()))
-
-    async def unfurl_links(self, channel_id: str, message_id: str) -> None:
-        """Slack unfurls a link: ``message_changed`` with attachments and the same text."""
-        msg = self.workspace.message(channel_id, message_id)
-        previous = msg.to_api()
-        msg.attachments = [{"id": 1, "title": "A link", "from_url": "https://example.org/"}]
-        await self.send_event(message_changed(msg, previous, self.workspace.next_ts()))
-
-    async def user_deletes(self, user_id: str, channel_id: str, message_id: str) -> None:
-        """Delete a message: ``message_deleted``, or for a parent with replies a tombstone
-        (``message_changed`` whose message has subtype ``tombstone``)."""
-        previous = self.workspace.message(channel_id, message_id).to_api()
-        msg, tombstone = self.workspace.remove(channel_id, message_id)
-        event_ts = self.workspace.next_ts()
-        if tombstone:
-            await self.send_event(message_changed(msg, previous, event_ts))
-            return
-        await self.send_event(message_deleted(channel_id, message_id, previous, event_ts))
-
-    async def user_runs_command(self, user_id: str, channel_id: str, action: str, *,
-                                locale: str | None = None, **options: str) -> CommandAnswer:
-        """``/planbot <action> key=value...``; returns the app's first answer. ``locale``
-        (e.g. ``en-US``) first sets the user's Slack language, which users.info reports:
-        Slack puts no locale in slash commands."""
-        if locale is not None:
-            self.workspace.users[user_id].locale = locale
-        text = " ".join([action, *(f"{k}={v}" for k, v in options.items())])
-        return await self.run_slash_command(user_id, channel_id, text)
-
-    async def run_slash_command(self, user_id: str, channel_id: str, text: str, *,
-                                command: str = "/planbot", timeout: float = 5.0) -> CommandAnswer:
-        """Send a slash command with raw ``text``; wait (bounded) for the first answer, from
-        the ack body or from a ``response_url`` post. ``TimeoutError`` if none comes."""
-        token = secrets.token_hex(8)
-        pending = self._commands[token] = _Command()
-        form = {
-            "token": "verification-token", "team_id": self.workspace.team_id,
-            "team_domain": "planbot", "channel_id": channel_id,
-            "channel_name": self.workspace.channels.get(channel_id, ""),
-            "user_id": user_id, "user_name": self.workspace.users[user_id].name,
-            "command": command, "text": text, "api_app_id": self.app_id,
-            "is_enterprise_install": "false",
-            "response_url": f"{self.url}/response/{token}", "trigger_id": token,
-        }
-        self.interactive.triggers[token] = self.clock()
-        result = await self.delivery.send_command(form)
-        if result.acked:
-            pending.calls_at_ack = len(self.requests)
-            if result.body and result.body.get("text"):
-                self._answer(token, result.body)
-        await asyncio.wait_for(pending.arrived.wait(), timeout)
-        return replace(pending.answers[0], calls_at_ack=pending.calls_at_ack)
-
-    def command_answers(self) -> list[CommandAnswer]:
-        """Every answer to every slash command so far."""
-        return [a for c in self._commands.values() for a in c.answers]
 
     # -- events -----------------------------------------------------------------------------
 
