@@ -8,6 +8,9 @@ the process' peak resident memory (VmHWM, i.e. ``getrusage`` maxrss, reset once 
 are built so both tools start level) and that peak above the memory held at that point. Also
 printed: the adjusted Rand index of each tool's groups against Polis' own ``group-id``
 (bundled data) or the latent groups (synthetic).
+Tool ``replay`` is planbot after replaying a bundled conversation's votes day by day, each
+update starting from the last one's state (``import-polis --replay-every 1d``); its time is
+the whole replay.
 
 Usage: ``.venv/bin/python bench/bench_analysis.py [--only NAME] [--skip-large] [--repeat N]``
 """
@@ -127,6 +130,19 @@ def _worker(tool: str, name: str) -> dict:
         seconds = time.perf_counter() - start
         labels = {p: result.group_of(p) for p in truth}
         k = result.k
+    elif tool == "replay":
+        sys.path.insert(0, str(ROOT))
+        from datetime import timedelta
+
+        from bot.polis import read_conversation, replay_analysis
+
+        conv = read_conversation(DATA / name)
+        base = _start_measuring()
+        start = time.perf_counter()
+        result, _ = replay_analysis(conv, timedelta(days=1))
+        seconds = time.perf_counter() - start
+        labels = {p: result.group_of(p) for p in truth}
+        k = result.k
     else:
         import warnings
 
@@ -172,7 +188,7 @@ def main() -> None:
     parser.add_argument("--only", help="run one dataset")
     parser.add_argument("--skip-large", action="store_true", help="skip the synthetic dataset")
     parser.add_argument("--repeat", type=int, default=3,
-                        help="fresh processes per tool and dataset; the fastest counts")
+                        help="fresh processes per tool and dataset; the fastest counts (the replay runs once)")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(_worker(*args.worker)))
@@ -185,9 +201,10 @@ def main() -> None:
     print("one thread per process (" + ", ".join(f"{v}=1" for v in THREAD_VARS[:2])
           + f"), fastest of {args.repeat} fresh processes")
     print(header)
-    aris = {"planbot": [], "red-dwarf": []}
+    aris: dict[str, list[float]] = {"planbot": [], "replay": [], "red-dwarf": []}
     for name in names:
-        rows = {tool: _run(tool, name, args.repeat) for tool in ("planbot", "red-dwarf")}
+        tools = ("planbot", "red-dwarf") if name == LARGE else ("planbot", "replay", "red-dwarf")
+        rows = {tool: _run(tool, name, 1 if tool == "replay" else args.repeat) for tool in tools}
         for tool, row in rows.items():
             print(f"{name:28} {tool:8} {row['seconds']:8.3f} {row['peak_mb']:8.1f} "
                   f"{row['delta_mb']:8.1f} {row['ari']:6.3f} {row['k']:2d}")

@@ -84,6 +84,8 @@ class Settings:
     discord_gateway_url: str | None = None
     slack_api_base: str | None = None
     slack_host: str = "127.0.0.1"
+    health_port: int | None = None
+    health_host: str = "127.0.0.1"
 
     @property
     def facilitator_ids(self) -> frozenset[str]:
@@ -293,6 +295,17 @@ def _endpoints(r: _Reader) -> None:
         r.problems["DISCORD_GATEWAY_URL"] = "set together with DISCORD_API_BASE, or neither"
 
 
+def _health(r: _Reader) -> None:
+    port = r.get("HEALTH_PORT")
+    r.kw["health_host"] = r.get("HEALTH_HOST", "127.0.0.1")
+    if not port:
+        return
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        r.problems["HEALTH_PORT"] = "must be a TCP port number, or empty (off)"
+    else:
+        r.kw["health_port"] = int(port)
+
+
 def _participant_secret(r: _Reader) -> None:
     secret = r.get("PARTICIPANT_SECRET")
     if secret and len(secret) < 16:
@@ -303,7 +316,7 @@ def _participant_secret(r: _Reader) -> None:
 # key is reported together.
 _GROUPS: tuple[Callable[[_Reader], None], ...] = (
     _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
-    _participant_secret,
+    _participant_secret, _health,
 )
 
 

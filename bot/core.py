@@ -16,7 +16,7 @@ It owns no connection: store, settings and clock come in from the wiring (discor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
+from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
@@ -56,6 +57,8 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     platforms: dict[str, ChatPlatform]
+    observer: Observer = field(default_factory=Unobserved)
+    """Told of events received and applied and of reconciliations (the metrics)."""
 
     @property
     def db(self) -> RunInDb:
@@ -68,8 +71,14 @@ class Core:
 
     async def handle(self, event: InboundEvent) -> bool:
         """Apply a neutral event exactly once (:meth:`bot.intake.Intake.handle`); False when
-        ignored or already applied. Raises only for database failures."""
-        return await self.intake.handle(event)
+        ignored or already applied. Raises only for database failures. The observer is
+        told of the event, and of its change with the lag since it happened."""
+        self.observer.event_received(event.platform)
+        changed = await self.intake.handle(event)
+        if changed:
+            lag = (self.clock.now() - event.occurred_at).total_seconds()
+            self.observer.event_applied(event.platform, lag)
+        return changed
 
     async def run_command(self, cmd: CommandInvoked, platform: ChatPlatform) -> CommandReply:
         """Run a command (:meth:`bot.commands.Commands.run`); user errors become replies."""
@@ -78,7 +87,9 @@ class Core:
     async def reconcile(self, platform: ChatPlatform) -> ReconcileReport:
         """Compare every open round on ``platform`` with the platform's state and apply what
         was missed, tagged backfill (see :class:`bot.reconcile.Reconciler`)."""
-        return await self.reconciler.run(platform)
+        report = await self.reconciler.run(platform)
+        self.observer.reconciled(platform.name)
+        return report
 
     async def settle_relays(self) -> None:
         """Wait until every reply copy under way is posted (tests, the demo, shutdown)."""

@@ -139,6 +139,10 @@ class Adapter(Protocol):
     def platform(self) -> ChatPlatform:
         """What the core posts through."""
 
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to the platform is up now (``/healthz``)."""
+
     async def start(self) -> None:
         """Connect and start handing events to the core; returns once connecting is under
         way (:meth:`wait_until_reconciled` waits for the start-up reconciliation). Raises

@@ -12,17 +12,22 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.apply import clean_text
 from bot.errors import BadArgument, Conflict
 from bot.identity import Pseudonymizer
 from storage.records import ImportedStatement
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.analysis import AnalysisResult
 
 _log = logging.getLogger(__name__)
 STANCE_OF_VOTE = {1: "agree", -1: "disagree", 0: "pass"}
@@ -37,6 +42,9 @@ class Conversation:
     statements: list[ImportedStatement]
     votes: list[tuple[str, str, str, datetime]]
     participants: list[str]
+    history: list[tuple[str, str, int, int]] = field(default_factory=list)
+    """Every vote row as (participant, statement, 1 / -1 / 0, timestamp ms), in time order
+    (file order on a tie): what :func:`replay_snapshots` replays."""
 
     def vote_triples(self) -> list[tuple[str, str, int]]:
         """The final votes as (participant, statement, 1 / -1 / 0), the analysis' input."""
@@ -113,6 +121,7 @@ def read_conversation(folder: Path) -> Conversation:
         known.add(statement.external_id)
         statements.append(statement)
     last: dict[tuple[str, str], tuple[int, int, str, datetime]] = {}
+    history: list[tuple[int, int, str, str, int]] = []
     for line, row in enumerate(_rows(folder / "votes.csv"), start=2):
         try:
             vote = int(row["vote"])
@@ -129,6 +138,7 @@ def read_conversation(folder: Path) -> Conversation:
         if key[1] not in known:
             raise BadArgument("error.bad_polis", path=f"{folder / 'votes.csv'}:{line}",
                               problem=f"vote on unknown comment {key[1]}")
+        history.append((ts, line, key[0], key[1], vote))
         previous = last.get(key)
         if previous is None or (ts, line) >= previous[:2]:
             last[key] = (ts, line, stance, at)
@@ -139,7 +149,9 @@ def read_conversation(folder: Path) -> Conversation:
     if summary.is_file():
         with summary.open(newline="", encoding="utf-8") as fh:
             topic = next((r[1] for r in csv.reader(fh) if len(r) > 1 and r[0] == "topic"), topic)
-    return Conversation(topic, statements, votes, sorted(voters, key=_natural))
+    history.sort()
+    return Conversation(topic, statements, votes, sorted(voters, key=_natural),
+                        [(p, c, v, ts) for ts, _, p, c, v in history])
 
 
 def read_groups(folder: Path) -> dict[str, int]:
@@ -160,20 +172,80 @@ def read_groups(folder: Path) -> dict[str, int]:
     return groups
 
 
+def replay_snapshots(conv: Conversation, every: timedelta
+                     ) -> Iterator[tuple[datetime, list[tuple[str, str, int]]]]:
+    """The conversation's votes as they stood every ``every`` since its first vote.
+
+    Yields ``(time, votes)``: at each multiple of ``every`` after the first vote, the last vote
+    of each (participant, statement) pair cast before that time, as analysis triples; moments
+    when nothing changed are skipped; the last snapshot holds the final votes (those of
+    :meth:`Conversation.vote_triples`). Raises ValueError for a
+    non-positive interval.
+    """
+    step = int(every.total_seconds() * 1000)
+    if step <= 0:
+        raise ValueError("the replay interval must be positive")
+    current: dict[tuple[str, str], int] = {}
+    rows = conv.history
+    boundary = rows[0][3] + step if rows else 0
+    changed = False
+    for p, c, vote, ts in rows:
+        if ts >= boundary:
+            if changed:
+                yield _millis(str(boundary)), [(a, b, v) for (a, b), v in current.items()]
+                changed = False
+            boundary += -(-(ts + 1 - boundary) // step) * step
+        current[(p, c)] = vote
+        changed = True
+    if changed:
+        yield _millis(str(rows[-1][3])), [(a, b, v) for (a, b), v in current.items()]
+
+
 def _natural(value: str) -> tuple[int, int, str]:
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
 
 
+def parse_interval(text: str) -> timedelta:
+    """``30m``, ``12h``, ``1d`` or ``2w`` as a timedelta; raises ``BadArgument`` otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhdw])\s*", text or "")
+    if not match or int(match.group(1)) == 0:
+        raise BadArgument("error.bad_interval", value=text)
+    unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def replay_analysis(conv: Conversation, every: timedelta) -> tuple[AnalysisResult | None, int]:
+    """The analysis updated at each of :func:`replay_snapshots`, each update starting from the
+    previous one's state (bot/analysis/history.py), as a live round would have been analysed.
+
+    Returns ``(last result, number of updates)``; ``(None, 0)`` without votes.
+    """
+    from bot.analysis import VoteMatrix, analyse
+
+    result: AnalysisResult | None = None
+    updates = 0
+    for _, votes in replay_snapshots(conv, every):
+        matrix = VoteMatrix.from_votes(votes, statements=conv.statement_ids,
+                                       excluded=conv.excluded)
+        result = analyse(matrix, previous=result.state if result else None)
+        updates += 1
+    return result, updates
+
+
 def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, now: datetime,
                         progress: Callable[[int, int], None] | None = None,
-                        language: str = "fr") -> tuple[int, Conversation]:
+                        language: str = "fr",
+                        replay_every: timedelta | None = None) -> tuple[int, Conversation]:
     """Replay a Polis export as a new round (source ``polis``); returns (round id, data).
 
     Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
     export gives them back; pseudonym keys are scoped to the conversation folder's name.
-    ``language`` is the round's: the language its digests are written in. All or nothing: a
-    failure leaves no round behind. Raises ``BadArgument`` for a bad file and ``Conflict``
-    when the same export was already imported.
+    ``language`` is the round's: the language its digests are written in. With
+    ``replay_every``, the votes are then replayed by their timestamps at that interval
+    (:func:`replay_analysis`) and the last update's state saved for the round, so its groups
+    carry the history a live round would have. All or nothing for the round: a failure leaves
+    no round behind. Raises ``BadArgument`` for a bad file and ``Conflict`` when the same
+    export was already imported.
     """
     conv = read_conversation(folder)
     source_hash = fingerprint(folder)
@@ -192,6 +264,12 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
         progress=(lambda n: progress(n, len(conv.votes))) if progress else None)
     _log.info("imported %s: %d statements, %d votes", folder, len(conv.statements),
               len(conv.votes))
+    if replay_every is not None:
+        result, updates = replay_analysis(conv, replay_every)
+        if result is not None and result.state is not None:
+            store.save_analysis_state(round_id, result.state.fingerprint,
+                                      result.state.to_json(), now)
+        _log.info("replayed round %d in %d analysis updates", round_id, updates)
     return round_id, conv
 
 

@@ -16,14 +16,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.digests.build import MIN_VOTES, Period, build_digest
-from bot.digests.chart import render_chart
 from bot.digests.model import Digest
-from bot.digests.opinion_map import render_map
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
@@ -31,9 +29,13 @@ from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
 from bot.intake import RunInDb
+from bot.observe import Observer, Unobserved
 from bot.platform import ChannelRef, ChatPlatform, DigestPost, PostedMessage
-from storage.records import PostedIn, StanceEvent
+from storage.records import PostedIn
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.digests.chart import Activity
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -93,8 +95,9 @@ class DigestPublisher:
     """
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 platforms: Mapping[str, ChatPlatform]) -> None:
+                 platforms: Mapping[str, ChatPlatform], observer: Observer | None = None) -> None:
         self.store = store
+        self.observer: Observer = observer or Unobserved()
         self.settings = settings
         self.clock = clock
         self.db = db
@@ -119,7 +122,8 @@ class DigestPublisher:
         """
         digest = await self.db(build_with_analysis, self.store, round_id, period, lang,
                                final=final, min_votes=self.settings.digest_min_votes)
-        activity = await self.db(self.store.stance_activity, round_id)
+        activity = await self.db(read_activity, self.store, round_id, period.end,
+                                 self.settings.timezone)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
 
@@ -177,6 +181,7 @@ class DigestPublisher:
                 (m.channel.platform, m.channel.workspace_id, m.channel.channel_id,
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
+            self.observer.digest_posted(platform.name, self.clock.now())
         await self.db(store.finish_digest, digest_id, rendered.digest.to_json(),
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
@@ -237,9 +242,10 @@ class DigestPublisher:
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
                         final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
-    """The digest of a round and period, with its opinion-group analysis: the one builder
-    behind the weekly job, ``/digest`` and ``planbot digest``."""
-    return build_digest(store, round_id, period, analysis=analyse_round(store, round_id),
+    """The digest of a round and period, with its opinion-group analysis (as of the period's
+    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    return build_digest(store, round_id, period,
+                        analysis=analyse_round(store, round_id, period.end),
                         language=lang, final=final, min_votes=min_votes)
 
 
@@ -248,11 +254,28 @@ def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest = build_with_analysis(store, round_id, period, lang, final=final,
                                  min_votes=min_votes)
-    return _render_all(digest, store.stance_activity(round_id), lang, tz)
+    return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
 
 
-def _render_all(digest: Digest, activity: list[StanceEvent], lang: str | None,
+def read_activity(store: Store, round_id: int, end: datetime, tz: tzinfo) -> Activity:
+    """The participation chart's counts, aggregated in SQL (no stance row is loaded): the
+    stances' time range, the chart's bin edges up to ``end``, the counts at each edge."""
+    from bot.digests.chart import Activity, time_bins
+
+    span = store.stance_time_range(round_id)
+    if span is None:
+        return Activity(None, None, [], {})
+    first, last = span
+    edges = time_bins(first, max(last, end), tz)
+    return Activity(first, last, edges, store.stance_counts_at(round_id, edges))
+
+
+def _render_all(digest: Digest, activity: Activity, lang: str | None,
                 tz: tzinfo) -> Rendered:
+    # matplotlib: only when a chart is drawn
+    from bot.digests.chart import render_chart
+    from bot.digests.opinion_map import render_map
+
     chart = render_chart(digest, activity, lang, tz)
     opinion_map = render_map(digest, lang)
     return Rendered(digest, render_markdown(digest, lang),

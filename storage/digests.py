@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     String,
@@ -39,6 +39,9 @@ from storage.records import (
     VoteTriples,
 )
 
+if TYPE_CHECKING:
+    pass
+
 
 class DigestQueries(StoreBase):
     """SQL aggregates for digests and analysis; digest claims (one per round and period)."""
@@ -68,20 +71,20 @@ class DigestQueries(StoreBase):
         """Distinct participants of a round (a current stance or a live reply), in all and
         per platform."""
         with self._tx() as s:
-            voters = (select(Stance.participant_id.label("pid"), Participant.platform.label("p"))
-                      .join(Participant, Participant.id == Stance.participant_id)
+            # Distinct people first (the covering stance index alone), platforms after: one
+            # lookup per person, not per stance.
+            voters = (select(Stance.participant_id)
                       .join(Statement, Statement.id == Stance.statement_id)
                       .where(Statement.round_id == round_id, Stance.is_current.is_(True),
                              Statement.deleted_at.is_(None)))
-            authors = (select(Statement.author_id.label("pid"), Participant.platform.label("p"))
-                       .join(Participant, Participant.id == Statement.author_id)
-                       .where(Statement.round_id == round_id, Statement.kind == "reply",
-                              Statement.deleted_at.is_(None)))
-            both = voters.union(authors).subquery()
-            rows = s.execute(select(both.c.p, func.count(func.distinct(both.c.pid)))
-                             .group_by(both.c.p)).all()
-            total = s.scalar(select(func.count(func.distinct(both.c.pid))))
-        return Participation(total or 0, {platform: n for platform, n in rows})
+            authors = select(Statement.author_id).where(
+                Statement.round_id == round_id, Statement.kind == "reply",
+                Statement.deleted_at.is_(None), Statement.author_id.is_not(None))
+            people = voters.union(authors).subquery()
+            rows = s.execute(select(Participant.platform, func.count())
+                             .where(Participant.id.in_(select(people.c[0])))
+                             .group_by(Participant.platform)).all()
+        return Participation(sum(n for _, n in rows), {platform: n for platform, n in rows})
 
     def stances_by_platform(self, round_id: int) -> dict[str, int]:
         """Current stances of a round on live statements, counted per platform."""

@@ -250,7 +250,10 @@ class Stance(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
-        Index("ix_stances_statement_current", "statement_id", "is_current"),
+        # Covers the digest's and the analysis' reads of a round's current stances (counts,
+        # the vote matrix, activity, platforms): they read the index alone, never the rows.
+        Index("ix_stances_current_cover", "statement_id", "is_current", "stance",
+              "participant_id", "platform", "added_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
@@ -292,6 +295,19 @@ class Digest(Base):
     status: Mapped[str] = mapped_column(String(10), default="claimed")
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AnalysisStateRow(Base):
+    """What a round's last analysis update leaves for the next (bot/analysis/history.py):
+    clustered participants, clusters, the k smoother and the group letters, as JSON. One row
+    per round, replaced by each update; ``fingerprint`` identifies the votes it was computed
+    from."""
+
+    __tablename__ = "analysis_states"
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class StoreSetting(Base):

@@ -7,6 +7,8 @@ is enforced by the database's unique keys (see ``storage.models``), not only by 
 
 from __future__ import annotations
 
+from storage.activity import ActivityQueries
+from storage.analysis_state import AnalysisStateQueries
 from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
@@ -28,7 +30,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
-            ConversationQueries, IdentityQueries):
+            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

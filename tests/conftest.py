@@ -65,6 +65,7 @@ def isolated_home(tmp_path_factory, monkeypatch):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_logged_errors: the test expects ERROR log records")
+    config.addinivalue_line("markers", "slow: installs packages or builds an image (minutes)")
 
 PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -98,7 +98,7 @@ def import_polis_groups(tmp_path: Path, folder: Path) -> list[int]:
         store = Store(engine)
         round_id, _ = import_conversation(store, Pseudonymizer("x" * 32), folder,
                                           datetime.now(UTC))
-        result = analyse_round(store, round_id)
+        result = analyse_round(store, round_id, datetime.now(UTC))
         return sorted(len(result.members(g)) for g in range(result.k))
     finally:
         engine.dispose()

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
-from sklearn.cluster import KMeans
 
 _log = logging.getLogger(__name__)
 
@@ -298,6 +297,10 @@ def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndar
     starts = [cold[None]]
     if n_init > 0 and len(distinct) > k:
         if len(points) > _COMPILED_ABOVE:
+            from sklearn.cluster import (
+                KMeans,  # loaded only for a conversation this large
+            )
+
             # The long first descent from the cold start runs compiled too; the Polis loop
             # below then only finishes it.
             fits = [KMeans(n_clusters=k, init=cold, n_init=1, max_iter=max_iter),
@@ -414,26 +417,10 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
     silhouettes: dict[int, float] = {}
     choices: dict[int, tuple[np.ndarray, float]] = {}
     dist = np.linalg.norm(base_centres[:, None, :] - base_centres[None, :, :], axis=2)
-    distinct = _distinct_rows(base_centres)
     for k in range(2, min(max_k, n_base) + 1):
-        # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
-        runs, _, alive, cost = _candidate_runs(base_centres, distinct, k, weights, 20,
-                                               random_state, GROUP_RESTARTS)
-        found = alive.sum(axis=1)
-        best = _lowest_cost(cost)
-        if found[best] < 2:
-            continue
-        # k is judged by its lowest-inertia fixed point, as before; among that k's fixed points
-        # (the runs with as many groups) the best silhouette is kept (ties: lower inertia, then
-        # the earlier run).
-        runs = np.take_along_axis(np.cumsum(alive, axis=1) - 1, runs, axis=1)  # compacted
-        same = np.flatnonzero(found == found[best])
-        scores = silhouette_scores(dist, runs[same], int(runs.max()) + 1)
-        runs = runs[same]
-        pick = min(range(len(same)), key=lambda i: (-round(float(scores[i]), 12),
-                                                    cost[same[i]], i))
-        silhouettes[k] = float(scores[np.searchsorted(same, best)])
-        choices[k] = (runs[pick], float(scores[pick]))
+        found = best_groups_for_k(base_centres, weights, dist, k, random_state)
+        if found is not None:
+            choices[k], silhouettes[k] = (found[0], found[2]), found[1]
     if not silhouettes:
         group_of_base = np.zeros(n_base, dtype=np.int64)
         k, score = 1, float("nan")
@@ -442,11 +429,41 @@ def group_participants(coords: np.ndarray, random_state: int = 0) -> Grouping:
         # would keep the larger one. Ties only happen between degenerate groupings.
         k = max(silhouettes, key=lambda key: (silhouettes[key], -key))
         group_of_base, score = choices[k]
-    labels = _relabel_by_size(group_of_base[base_labels])
+    labels = relabel_by_size(group_of_base[base_labels])
     return Grouping(labels, int(labels.max()) + 1, score, silhouettes, base_labels, base_centres)
 
 
-def _relabel_by_size(labels: np.ndarray) -> np.ndarray:
+def best_groups_for_k(base_centres: np.ndarray, weights: np.ndarray, dist: np.ndarray, k: int,
+                      random_state: int) -> tuple[np.ndarray, float, float] | None:
+    """Groups of the base clusters for one k without history (see the module docstring).
+
+    Args:
+        base_centres: (n_base, 2) centres; ``weights`` (n_base,) their member counts; ``dist``
+            (n_base, n_base) distances between them.
+
+    Returns:
+        ``(group of each base cluster, silhouette of the lowest-inertia fixed point (judges
+        k), silhouette of the grouping returned)``, or None when fewer than 2 groups remain.
+    """
+    # 20 iterations: conversation.clj passes :cluster-iters, which kmeans ignores (max-iters 20).
+    runs, _, alive, cost = _candidate_runs(base_centres, _distinct_rows(base_centres), k,
+                                           weights, 20, random_state, GROUP_RESTARTS)
+    found = alive.sum(axis=1)
+    best = _lowest_cost(cost)
+    if found[best] < 2:
+        return None
+    # k is judged by its lowest-inertia fixed point; among that k's fixed points (the runs
+    # with as many groups) the best silhouette is kept (ties: lower inertia, then the earlier
+    # run).
+    runs = np.take_along_axis(np.cumsum(alive, axis=1) - 1, runs, axis=1)  # compacted
+    same = np.flatnonzero(found == found[best])
+    scores = silhouette_scores(dist, runs[same], int(runs.max()) + 1)
+    pick = min(range(len(same)), key=lambda i: (-round(float(scores[i]), 12),
+                                                cost[same[i]], i))
+    return runs[same][pick], float(scores[np.searchsorted(same, best)]), float(scores[pick])
+
+
+def relabel_by_size(labels: np.ndarray) -> np.ndarray:
     ids, first, sizes = np.unique(labels, return_index=True, return_counts=True)
     order = sorted(range(len(ids)), key=lambda i: (-sizes[i], first[i]))
     mapping = np.empty(ids.max() + 1, dtype=np.int64)

@@ -107,6 +107,51 @@ class VoteMatrix:
         matrix.sort_indices()
         return cls(participants, tuple(statement_order), frozenset(map(str, excluded)), matrix)
 
+    @classmethod
+    def from_columns(cls, votes: np.ndarray, participants: dict[int, str],
+                     statements: Sequence[tuple[int, str]], excluded: Iterable[str] = ()
+                     ) -> VoteMatrix:
+        """Build the matrix from integer columns, as the store reads them (no tuple per vote).
+
+        Args:
+            votes: (n, 3) integer array of (participant key, statement key, vote in {1, -1,
+                0}), at most one row per (participant, statement) pair.
+            participants: participant key -> id (every key in ``votes``).
+            statements: (statement key, id) of every statement in display order; votes on
+                keys not listed are dropped.
+            excluded: statement ids moderated out.
+
+        Returns:
+            the same matrix :meth:`from_votes` builds from the equivalent triples (rows in
+            natural order of the participant ids, columns in the given order).
+
+        Raises:
+            ValueError: a vote outside {1, -1, 0}, or two votes for the same pair.
+        """
+        votes = np.asarray(votes, dtype=np.int64).reshape(-1, 3)
+        if len(votes) and not np.isin(votes[:, 2], list(_VALID_VOTES)).all():
+            raise ValueError("vote must be 1, -1 or 0")
+        keys = np.fromiter((k for k, _ in statements), dtype=np.int64, count=len(statements))
+        order = np.argsort(keys, kind="stable")
+        where = np.searchsorted(keys[order], votes[:, 1])
+        where = np.minimum(where, max(len(keys) - 1, 0))
+        known = (keys[order][where] == votes[:, 1]) if len(keys) else np.zeros(len(votes), bool)
+        votes, cols = votes[known], order[where[known]]
+        voter_keys = np.unique(votes[:, 0])
+        names = [participants[int(k)] for k in voter_keys]
+        ranked = _natural_sorted(names)
+        rank = {name: i for i, name in enumerate(ranked)}
+        row_of_key = np.fromiter((rank[n] for n in names), dtype=np.int64, count=len(names))
+        rows = row_of_key[np.searchsorted(voter_keys, votes[:, 0])]
+        shape = (len(ranked), len(statements))
+        matrix = sp.csr_matrix((votes[:, 2].astype(np.int8), (rows, cols)), shape=shape,
+                               dtype=np.int8)
+        if matrix.nnz != len(votes):
+            raise ValueError("more than one vote for a (participant, statement) pair")
+        matrix.sort_indices()
+        return cls(tuple(ranked), tuple(name for _, name in statements),
+                   frozenset(map(str, excluded)), matrix)
+
     @property
     def shape(self) -> tuple[int, int]:
         """(participants, statements)."""

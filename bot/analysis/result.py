@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from bot.analysis.clustering import Grouping
+from bot.analysis.history import AnalysisState
 from bot.analysis.matrix import VoteMatrix
 from bot.analysis.pca import Projection
 from bot.analysis.stats import Counts, GroupStats
@@ -33,7 +34,8 @@ class AnalysisResult:
     ``grouping.labels`` (n_clustered,) group ids; ``group_counts``/``stats`` (k, statements);
     ``overall_counts`` (statements,) over every participant; ``gic`` two arrays (statements,).
     Selections (``representative``, ``consensus``, ``common_ground``, ``divisive``,
-    ``uncertain``) refer to statements by column index.
+    ``uncertain``) refer to statements by column index. ``letters`` names each group (kept
+    from update to update by shared members); ``state`` is what the next update starts from.
     """
 
     matrix: VoteMatrix
@@ -49,6 +51,8 @@ class AnalysisResult:
     common_ground: dict[str, list[dict[str, Any]]]
     divisive: list[dict[str, Any]]
     uncertain: list[dict[str, Any]]
+    letters: tuple[str, ...] = ()
+    state: AnalysisState | None = None
 
     @property
     def k(self) -> int:
@@ -64,6 +68,10 @@ class AnalysisResult:
         """Opinion group id (0-based, 0 = largest group) of a participant, or None when the
         participant is not clustered (too few votes) or unknown."""
         return self._group_by_participant.get(str(participant_id))
+
+    def letter(self, group_id: int) -> str:
+        """The group's letter, kept from update to update by shared members (``A``...)."""
+        return self.letters[group_id]
 
     def members(self, group_id: int) -> list[str]:
         """Participant ids of a group, in matrix row order."""
@@ -107,7 +115,8 @@ class AnalysisResult:
                               "ns": int(self.stats.ns[g, j])})
                 entry.setdefault("best_agree", False)
                 reps.append(entry)
-            groups.append({"id": g, "size": len(members), "members": members,
+            groups.append({"id": g, "letter": self.letter(g), "size": len(members),
+                           "members": members,
                            "representative": reps})
         included = self.matrix.included_statements()
         statement_stats = {}

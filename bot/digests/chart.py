@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
 
@@ -108,6 +109,33 @@ def time_bins(start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
     return (edges or [end - step]) + [end]
 
 
+@dataclass(frozen=True)
+class Activity:
+    """The participation panel's data: stances counted at the bin edges.
+
+    ``first``/``last``: times of the first and last current stance (None without any);
+    ``edges``: :func:`time_bins` edges; ``counts``: per stance, the stances added at or before
+    each edge. The store counts them in SQL (``stance_counts_at``, see :func:`read_activity`
+    in bot/publish.py); :meth:`from_rows` counts (time, stance) rows in Python.
+    """
+
+    first: datetime | None
+    last: datetime | None
+    edges: list[datetime]
+    counts: dict[str, list[int]]
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple[datetime, str]], end: datetime,
+                  tz: tzinfo) -> Activity:
+        """The activity of (time, stance) rows up to ``end``."""
+        if not rows:
+            return cls(None, None, [], {})
+        times = [t if t.tzinfo else t.replace(tzinfo=UTC) for t, _s in rows]
+        first, last = min(times), max(times)
+        edges = time_bins(first, max(last, end), tz)
+        return cls(first, last, edges, cumulative(rows, edges))
+
+
 def cumulative(activity: Sequence[tuple[datetime, str]],
                edges: list[datetime]) -> dict[str, list[int]]:
     """For each stance, how many of ``activity`` (time, stance) came at or before each edge."""
@@ -130,24 +158,21 @@ def _bars(digest: Digest) -> list[tuple[str, Statement]]:
     return bars[:MAX_BARS]
 
 
-def _participation(ax: Axes, digest: Digest, activity: Sequence[tuple[datetime, str]],
+def _participation(ax: Axes, digest: Digest, activity: Activity,
                    _: Callable[..., str], locale: str, tz: tzinfo) -> None:
     """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
     edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
     ax.set_title(_("chart.participation"), fontsize=FONT["title"], loc="left")
     ax.set_ylabel(_("chart.stances"), fontsize=FONT["label"])
     ax.tick_params(labelsize=FONT["tick"])
-    if not activity:
+    if activity.first is None or activity.last is None:
         ax.text(0.5, 0.5, _("digest.none_yet"), ha="center", va="center",
                 fontsize=FONT["label"], transform=ax.transAxes)
         ax.set_xticks([])
         ax.set_yticks([])
         return
-    first = min(t for t, _s in activity)
-    last = max(t for t, _s in activity)
-    end = max(last, digest.end)
-    edges = time_bins(first, end, tz)
-    counts = cumulative(activity, edges)
+    first, edges, counts = activity.first, activity.edges, activity.counts
+    end = edges[-1]
 
     def number(n: int) -> str:  # "6 812" in French, "6,812" in English
         return format_decimal(n, locale=locale)
@@ -268,11 +293,13 @@ def _trends(ax: Axes, trends: tuple[Trend, ...], _: Callable[..., str], locale: 
               fontsize=FONT["tick"])
 
 
-def chart_figure(digest: Digest, activity: Sequence[tuple[datetime, str]],
+def chart_figure(digest: Digest, activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> Figure:
     """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
     ``fig.axes`` is [participation panel, sections panel] and, when the digest has trends,
     the agree-share-over-time panel."""
+    if not isinstance(activity, Activity):
+        activity = Activity.from_rows(activity, digest.end, tz)
     lang = lang or digest.round.language
     _ = helpers(lang)["_"]
     locale = f"{lang}_CA"
@@ -292,12 +319,12 @@ def chart_figure(digest: Digest, activity: Sequence[tuple[datetime, str]],
     return fig
 
 
-def render_chart(digest: Digest, activity: Sequence[tuple[datetime, str]],
+def render_chart(digest: Digest, activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
     """PNG bytes of the panels of :func:`chart_figure`: cumulative stances over time by
-    stance (``activity`` is the store's ``stance_activity``: (UTC time, stance) oldest
-    first), stacked agree / disagree / pass bars per section (or most-voted statements for a
-    round without sections), and the top statements' agree share over time.
+    stance (``activity``: an :class:`Activity`, or (UTC time, stance) rows counted here),
+    stacked agree / disagree / pass bars per section (or most-voted statements for a round
+    without sections), and the top statements' agree share over time.
     Labels are in ``lang`` (default the round's language); times are shown in ``tz``.
     The bytes depend only on the inputs (no software or time stamp in the PNG metadata)."""
     out = io.BytesIO()

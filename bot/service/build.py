@@ -20,6 +20,7 @@ from bot.core import Core
 from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
+from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
@@ -29,7 +30,8 @@ from bot.scheduling import DigestScheduler, make_scheduler
 from storage.store import Store
 
 
-def build_core(store: Store, settings: Settings, clock: Clock) -> Core:
+def build_core(store: Store, settings: Settings, clock: Clock,
+               observer: Observer | None = None) -> Core:
     """The core on ``store``: database thread, intake, relay, rounds, commands, digest
     publisher and reconciler, sharing one registry of connected platforms (empty)."""
     platforms: dict[str, ChatPlatform] = {}
@@ -39,7 +41,8 @@ def build_core(store: Store, settings: Settings, clock: Clock) -> Core:
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
     relay = Relay(store, clock, db, platforms)
     intake = Intake(database, applier, after_applied=relay.follow)
-    publisher = DigestPublisher(store, settings, clock, db, platforms)
+    observer = observer or Unobserved()
+    publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     rounds = Rounds(store, settings, clock, db, relay, applier)
     commands = Commands(store, settings, clock, db, rounds, publisher)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
@@ -47,7 +50,7 @@ def build_core(store: Store, settings: Settings, clock: Clock) -> Core:
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                platforms=platforms)
+                platforms=platforms, observer=observer)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class Service:
     adapters: list[Adapter]
 
 
-def build_service(settings: Settings, clock: Clock, *, name: str = "planbot") -> Service:
+def build_service(settings: Settings, clock: Clock, *, name: str = "planbot",
+                  observer: Observer | None = None) -> Service:
     """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded,
     checked against the participant secret: ``bot.home.open_store``, which raises
     ``SetupError``), the core, the scheduler (jobs persisted in the same database,
@@ -70,7 +74,7 @@ def build_service(settings: Settings, clock: Clock, *, name: str = "planbot") ->
     store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
                        clock.now())
     engine = store.engine
-    core = build_core(store, settings, clock)
+    core = build_core(store, settings, clock, observer)
     scheduler = DigestScheduler(core, make_scheduler(settings, engine), name)
     return Service(engine, core, scheduler, build_adapters(core, settings))
 

@@ -7,85 +7,145 @@ usage. Errors are printed in the configured language; secrets are never printed.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
-from bot.errors import NotFound, PlanbotError, SetupError, database_failure
-from bot.i18n import translate, translate_plural
+from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
+from bot.i18n import language_of, translate, translate_plural
 
 if TYPE_CHECKING:
     from storage.records import RoundData
     from storage.store import Store
 
+EXPORT_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
+"""What ``planbot export --format polis`` writes (``bot.polis.export_conversation``)."""
+
 _log = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(prog="planbot", description=(
-        "Discuss a plan section by section on Discord and Slack; digests of where consensus "
-        "sits and where opinion divides."))
+def cli_language(env: Mapping[str, str]) -> str:
+    """The language of the command line's own texts, before the settings are read:
+    ``PLANBOT_LANGUAGE``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: POSIX
+    precedence), else French like the rest of planbot."""
+    for key in ("PLANBOT_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if env.get(key):
+            return language_of(env[key].split(".")[0])
+    return language_of(None)
+
+
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand, its texts in ``lang`` (default
+    :func:`cli_language` of the environment)."""
+    t = partial(translate, lang=lang or cli_language(os.environ))
+    parser = argparse.ArgumentParser(prog="planbot", description=t("cli.description"))
+    parser.add_argument("--version", action="version", version=f"planbot {_version()}",
+                        help=t("cli.help.version"))
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the bot on the configured platforms with the scheduler")
-    demo = sub.add_parser("demo", help="run the whole flow on local Discord and Slack servers")
-    demo.add_argument("--conversation", default="maple-valley", help=(
-        "bundled conversation to replay: maple-valley (default; synthetic, written for the "
-        "sample plan), or a real Polis conversation: brexit-consensus, "
-        "canadian-electoral-reform, 15-per-hour-seattle, london.youth.policing, "
-        "scoop-hivemind.ubi"))
-    demo.add_argument("--platforms", default="discord,slack",
-                      help="comma-separated: discord, slack (default both)")
-    demo.add_argument("--out", type=Path, default=None,
-                      help="output folder (default a fresh folder under PLANBOT_HOME/demo)")
+    sub.add_parser("run", help=t("cli.help.run"))
+    demo = sub.add_parser("demo", help=t("cli.help.demo"))
+    demo.add_argument("--conversation", default="maple-valley",
+                      help=t("cli.help.demo_conversation"))
+    demo.add_argument("--platforms", default="discord,slack", help=t("cli.help.demo_platforms"))
+    demo.add_argument("--out", type=Path, default=None, help=t("cli.help.demo_out"))
 
-    doctor = sub.add_parser("doctor", help="check the settings, the store and the platforms")
+    doctor = sub.add_parser("doctor", help=t("cli.help.doctor"))
     doctor.add_argument("--channel", action="append", default=[], metavar="PLATFORM:ID",
-                        help="also check this channel (discord:123..., slack:C0...)")
+                        help=t("cli.help.doctor_channel"))
+    backup = sub.add_parser("backup", help=t("cli.help.backup"))
+    backup.add_argument("folder", type=Path, help=t("cli.help.backup_folder"))
 
-    db = sub.add_parser("db", help="database maintenance")
+    db = sub.add_parser("db", help=t("cli.help.db"))
     db.add_argument("action", choices=["upgrade"])
 
-    plan = sub.add_parser("plan", help="plan documents")
+    plan = sub.add_parser("plan", help=t("cli.help.plan"))
     plan_sub = plan.add_subparsers(dest="plan_action", required=True)
-    imp = plan_sub.add_parser("import", help="import <slug>.fr.md and/or <slug>.en.md")
+    imp = plan_sub.add_parser("import", help=t("cli.help.plan_import"))
     imp.add_argument("files", nargs="+", type=Path)
-    plan_sub.add_parser("list", help="list imported plans")
+    plan_sub.add_parser("list", help=t("cli.help.plan_list"))
 
-    rnd = sub.add_parser("round", help="discussion rounds")
+    rnd = sub.add_parser("round", help=t("cli.help.round"))
     rnd_sub = rnd.add_subparsers(dest="round_action", required=True)
-    rnd_sub.add_parser("list", help="list rounds")
-    for name in ("status", "close"):
-        cmd = rnd_sub.add_parser(name, help=f"{name} a round")
-        cmd.add_argument("round", type=int)
+    rnd_sub.add_parser("list", help=t("cli.help.round_list"))
+    status = rnd_sub.add_parser("status", help=t("cli.help.round_status"))
+    status.add_argument("round", type=int, help=t("cli.help.round_id"))
+    status.add_argument("--format", choices=["table", "json"], default="table",
+                        help=t("cli.help.format"))
+    close = rnd_sub.add_parser("close", help=t("cli.help.round_close"))
+    close.add_argument("round", type=int, help=t("cli.help.round_id"))
 
-    digest = sub.add_parser("digest", help="print a digest of a round")
-    digest.add_argument("--round", type=int, help="round id (default the newest round)")
-    digest.add_argument("--format", choices=["md", "json"], default="md")
-    digest.add_argument("--lang", choices=["fr", "en"], default=None)
-    digest.add_argument("--out", type=Path, default=None,
-                        help="write digest.md, digest.html, digest.png and digest.json there")
+    digest = sub.add_parser("digest", help=t("cli.help.digest"))
+    digest.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    digest.add_argument("--format", choices=["md", "json"], default="md", help=t("cli.help.format"))
+    digest.add_argument("--lang", choices=["fr", "en"], default=None, help=t("cli.help.lang"))
+    digest.add_argument("--out", type=Path, default=None, help=t("cli.help.digest_out"))
 
-    analyse = sub.add_parser("analyse", help="print the opinion-group analysis of a round")
-    analyse.add_argument("--round", type=int, help="round id (default the newest round)")
-    analyse.add_argument("--format", choices=["json", "text"], default="text")
-    analyse.add_argument("--lang", choices=["fr", "en"], default=None)
+    analyse = sub.add_parser("analyse", help=t("cli.help.analyse"))
+    analyse.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    analyse.add_argument("--format", choices=["json", "text"], default="text",
+                         help=t("cli.help.format"))
+    analyse.add_argument("--lang", choices=["fr", "en"], default=None, help=t("cli.help.lang"))
 
-    polis = sub.add_parser("import-polis", help="replay a Polis export folder as a round")
-    polis.add_argument("folder", type=Path)
+    polis = sub.add_parser("import-polis", help=t("cli.help.import_polis"))
+    polis.add_argument("folder", type=Path, help=t("cli.help.import_folder"))
+    polis.add_argument("--replay-every", default=None, metavar="INTERVAL", help=(
+        "replay the votes by their timestamps at this interval (30m, 12h, 1d, 1w) so the "
+        "analysis carries the history of a live round"))
 
-    export = sub.add_parser("export", help="export a round")
-    export.add_argument("--format", choices=["polis"], default="polis")
-    export.add_argument("--round", type=int)
-    export.add_argument("folder", type=Path)
+    export = sub.add_parser("export", help=t("cli.help.export"))
+    export.add_argument("--format", choices=["polis"], default="polis", help=t("cli.help.format"))
+    export.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    export.add_argument("--force", action="store_true", help=t("cli.help.export_force"))
+    export.add_argument("folder", type=Path, help=t("cli.help.export_folder"))
+    _localise(parser, t)
     return parser
+
+
+def _localise(parser: argparse.ArgumentParser, t: Callable[[str], str]) -> None:
+    """Give ``parser`` and its subcommands' parsers argparse's own texts (usage prefix,
+    section titles, ``--help``) in the chosen language. argparse reads them through the
+    process-wide gettext domain, which a library should not take over; these attributes are
+    the ones argparse's documentation names (``formatter_class``) or has kept since 3.2."""
+    prefix = t("cli.usage")
+
+    class Formatter(_Formatter):
+        usage_prefix = prefix
+
+    parser.formatter_class = Formatter
+    parser._positionals.title = t("cli.positionals")
+    parser._optionals.title = t("cli.options")
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            action.help = t("cli.help.help")
+        elif isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _localise(child, t)
+
+
+class _Formatter(argparse.HelpFormatter):
+    usage_prefix = "usage: "
+
+    def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
+        super().add_usage(usage, actions, groups, prefix or self.usage_prefix)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("planbot")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: str) -> str:
@@ -197,6 +257,56 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, args.channel)
 
 
+async def close_and_post(settings: Settings, requested: int) -> int:
+    """``planbot round close N`` as the chat command does it: connect to the round's
+    platforms that are configured, close the round, post its final digest in every channel
+    of the round, disconnect. Raises ``NotFound``, ``Conflict`` (already closed)."""
+    from bot.service.build import build_service
+
+    lang = settings.language
+    service = build_service(settings, SystemClock(), name="planbot-round-close")
+    started = []
+    try:
+        r = _find_round(service.core.store, requested)
+        if r.status != "open":
+            raise Conflict("error.round_closed", round=r.id)
+        on = {platform for platform, _workspace, _channel in r.channels}
+        for adapter in service.adapters:
+            if adapter.name in on:
+                started.append(adapter)
+                await adapter.start()
+                await adapter.wait_until_reconciled(1, timeout=60)
+        if not await service.core.rounds.close(r.id):
+            raise Conflict("error.round_closed", round=r.id)
+        result = await service.core.digest_publisher(r.id, "final")
+        print(translate("round.closed", lang, round=r.id))
+        missing = sorted(on - {a.name for a in started})
+        print(translate_plural("cli.final_posted", len(result.posted), lang))
+        if missing:
+            print(translate("cli.final_not_posted", lang, platforms=", ".join(missing)))
+        return 0
+    finally:
+        for adapter in started:
+            await adapter.stop()
+        service.scheduler.shutdown()
+        service.core.close()
+        service.engine.dispose()
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.backup import backup
+
+    lang = settings.language
+    done = backup(settings, args.folder, SystemClock().now())
+    if done.database is not None:
+        print(translate("cli.backup_written", lang, path=done.database))
+    if done.command is not None:
+        print(translate("cli.backup_pg_dump", lang) + "\n  " + done.command)
+    print(translate("cli.backup_secret", lang, path=done.secret) if done.secret
+          else translate("cli.backup_secret_env", lang))
+    return 0
+
+
 def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     print(translate("cli.schema_ok", settings.language))
     return 0
@@ -223,6 +333,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    if args.round_action == "close":
+        store.engine.dispose()
+        return asyncio.run(close_and_post(settings, args.round))
     if args.round_action != "list":
         return _round_action(store, settings, args)
     lang = settings.language
@@ -238,9 +351,9 @@ def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.findings import analyse_round
 
     round_id = _round_id(store, args.round)
-    result = analyse_round(store, round_id)
+    result = analyse_round(store, round_id, SystemClock().now())
     if args.format == "json":
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        print(_json(result.to_dict()))
         return 0
     chosen = args.lang or settings.language
     print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen), chosen))
@@ -252,32 +365,64 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     from bot.polis import export_conversation
 
     round_id = _round_id(store, args.round)
-    result = analyse_round(store, round_id)
+    present = sorted(name for name in EXPORT_FILES if (args.folder / name).exists())
+    if present and not args.force:
+        raise Conflict("cli.export_exists", path=args.folder, files=", ".join(present))
+    result = analyse_round(store, round_id, SystemClock().now())
     export_conversation(store, round_id, args.folder, group_of=result.group_of)
     print(translate("export.written", settings.language, path=args.folder))
     return 0
 
 
 SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "run": _run, "demo": _demo, "doctor": _doctor}
+    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup}
 """Subcommands that open the store themselves (they run the whole service)."""
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
-    from bot.errors import Conflict
-
     r = _find_round(store, args.round)
-    if args.round_action == "close":
-        if not store.close_round(r.id, SystemClock().now()):
-            raise Conflict("error.round_closed", round=r.id)
-        print(translate("round.closed", settings.language, round=r.id))
-        return 0
     people = store.participation(r.id)
-    print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
-                      "opened_at": r.opened_at.isoformat(),
-                      "closes_at": r.closes_at.isoformat() if r.closes_at else None,
-                      "channels": r.channels, "participants": people.as_counts()},
-                     ensure_ascii=False, indent=2))
+    if args.format == "json":
+        print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
+                          "opened_at": r.opened_at.isoformat(),
+                          "closes_at": r.closes_at.isoformat() if r.closes_at else None,
+                          "closed_at": r.closed_at.isoformat() if r.closed_at else None,
+                          "channels": r.channels, "participants": people.as_counts()},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(status_table(r, people.as_counts(), settings))
     return 0
+
+
+def status_table(r: RoundData, people: Mapping[str, int], settings: Settings) -> str:
+    """A round as a two-column table for people: times in the digest time zone, counts
+    written the language's way."""
+    from babel.numbers import format_decimal
+
+    lang = settings.language
+
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+    def count(n: int) -> str:
+        return format_decimal(n, locale=f"{lang}_CA")
+
+    rows = [("state", translate(f"round.state_{r.status}", lang)), ("source", r.source),
+            ("opened", when(r.opened_at)),
+            ("closed", when(r.closed_at)) if r.closed_at else ("closes", when(r.closes_at)),
+            ("channels", ", ".join(f"{p}:{c}" for p, _w, c in r.channels) or "—"),
+            ("participants", ", ".join(f"{p} {count(n)}" for p, n in people.items()) or "0")]
+    labels = [(translate(f"cli.status_{key}", lang), value) for key, value in rows]
+    width = max(len(label) for label, _ in labels)
+    return "\n".join([translate("cli.status_round", lang, id=r.id, name=r.name)]
+                     + [f"  {label:<{width}}  {value}" for label, value in labels])
+
+
+def _json(data: dict[str, Any]) -> str:
+    """JSON for stdout: indented for a person at a terminal; compact into a pipe or file,
+    where the C encoder writes a Bowling Green-size digest about ten times faster."""
+    if sys.stdout.isatty():
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -302,11 +447,11 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
             json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         print(translate("cli.digest_written", lang, path=args.out))
         return 0
-    # Text or JSON only: no chart is drawn (nor every stance read for it).
+    # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
     digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
                                  min_votes=min_votes)
     if args.format == "json":
-        print(json.dumps(digest.to_json(), ensure_ascii=False, indent=2))
+        print(_json(digest.to_json()))
     else:
         from bot.digests.render_md import render_markdown
 
@@ -318,7 +463,9 @@ def _import_polis(store: Store, settings: Settings, args: argparse.Namespace) ->
     from rich.progress import Progress
 
     from bot.identity import Pseudonymizer
-    from bot.polis import import_conversation
+    from bot.polis import import_conversation, parse_interval
+
+    every = parse_interval(args.replay_every) if args.replay_every is not None else None
 
     with Progress(transient=True) as progress:
         task = progress.add_task("votes", total=None)
@@ -328,7 +475,7 @@ def _import_polis(store: Store, settings: Settings, args: argparse.Namespace) ->
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
                                              args.folder, SystemClock().now(), advance,
-                                             language=settings.language)
+                                             language=settings.language, replay_every=every)
     lang = settings.language
     print(translate("polis.imported", lang, round=round_id,
                     statements=translate_plural("count.statements", len(conv.statements), lang),

@@ -26,6 +26,7 @@ from bot.errors import SetupError
 from bot.i18n import translate
 from bot.platform import Adapter
 from bot.service.build import Service, build_service
+from bot.service.health import HealthChecks, HealthServer, Metrics
 
 _log = logging.getLogger(__name__)
 
@@ -47,11 +48,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         from integrations.discord import no_voice_warning
 
         logging.getLogger("discord.client").addFilter(no_voice_warning)
-    service = build_service(settings, SystemClock())
+    metrics = Metrics() if settings.health_port is not None else None
+    service = build_service(settings, SystemClock(), observer=metrics)
     started: list[Adapter] = []
+    health: HealthServer | None = None
     try:
         if not await _until_started(stop, service, started):
             return 0
+        if metrics is not None and settings.health_port is not None:
+            health = HealthServer(metrics, HealthChecks(
+                service.adapters, service.engine, lambda: service.scheduler.scheduler.running))
+            await health.start(settings.health_host, settings.health_port)
+            _log.info("health and metrics on http://%s:%d/", settings.health_host, health.port)
         _log.info("planbot running: %s", ", ".join(sorted(a.name for a in started)))
         return await _until_stopped(stop, started, settings.language)
     except SetupError as err:
@@ -61,6 +69,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
         _log.exception("planbot could not start")
         return 1
     finally:
+        if health is not None:
+            await health.stop()
         await _shutdown(service, started)
 
 

@@ -62,6 +62,11 @@ class DiscordAdapter:
             raise RuntimeError("the Discord adapter is not started")
         return self.bot.platform
 
+    @property
+    def connected(self) -> bool:
+        """The gateway session is ready and the client not closed."""
+        return self.bot is not None and self.bot.is_ready() and not self.bot.is_closed()
+
     def _make_bot(self, *, message_content: bool) -> PlanbotDiscord:
         self.bot = PlanbotDiscord(self.core, message_content=message_content,
                                   **self._bot_options)

@@ -161,6 +161,17 @@ class SlackBot:
     def platform(self) -> SlackPlatform:
         return self._platform
 
+    @property
+    def connected(self) -> bool:
+        """Socket Mode: the websocket is open; HTTP mode: the server serves."""
+        if self._stopped.is_set():
+            return False
+        if self._socket is not None:
+            client = self._socket.client
+            session = client.current_session
+            return not client.closed and session is not None and not session.closed
+        return self._http is not None
+
     async def start(self, mode: str | None = None, *, host: str | None = None,
                     port: int | None = None) -> None:
         """Start in ``mode`` (``socket`` or ``http``, as ``SLACK_MODE``; default the

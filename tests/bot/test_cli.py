@@ -43,6 +43,61 @@ def test_import_digest_analyse_export(env, capsys):
     with (env / "out" / "participants-votes.csv").open() as fh:
         grouped = {row["participant"] for row in csv.DictReader(fh) if row["group-id"] != ""}
     assert grouped == clustered and len(clustered) == digest["clustered"]
+    # An existing export is not overwritten without --force.
+    before = (env / "out" / "votes.csv").stat().st_mtime_ns
+    assert main(["export", str(env / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "already holds an export" in err and "--force" in err
+    assert (env / "out" / "votes.csv").stat().st_mtime_ns == before
+    assert main(["export", "--force", str(env / "out")]) == 0
+
+
+def test_round_status_reads_as_a_table_or_json(env, capsys):
+    assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
+    capsys.readouterr()
+    assert main(["round", "status", "1"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("Round 1: ")
+    labels = [line.split()[0] for line in table[1:]]
+    assert labels == ["state", "source", "opened", "closed", "channels", "participants"]
+    assert table[-1].split()[1:] == ["polis", f"{json_people(env)['polis']:,},", "all",
+                                     f"{json_people(env)['all']:,}"]
+    assert main(["round", "status", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["participants"] == json_people(env)
+
+
+def json_people(env) -> dict:
+    from bot.config import Settings
+    from bot.service.cli import open_store
+
+    return open_store(Settings.load()).participation(1).as_counts()
+
+
+def test_version_and_help_follow_the_language(env, monkeypatch, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == "planbot 0.1.0"
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "fr")
+    with pytest.raises(SystemExit):
+        main(["round", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("utilisation : planbot round")
+    assert "fermer un tour et publier sa synthèse finale" in out
+    monkeypatch.delenv("PLANBOT_LANGUAGE")
+    monkeypatch.setenv("LANG", "en_CA.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "overwrite files already in the folder" in capsys.readouterr().out
+
+
+def test_backup_command(env, capsys):
+    assert main(["plan", "import", *map(str, sample_plan_paths())]) == 0
+    assert main(["backup", str(env / "saved")]) == 0
+    out = capsys.readouterr().out
+    assert "Backup written: " in out and "Participant secret copied: " in out
+    assert len(list((env / "saved").glob("planbot-*.db"))) == 1
 
 
 def test_plan_import_errors_exit_1_with_file_and_line(env, capsys):
@@ -76,3 +131,30 @@ def test_digest_out_writes_every_form(env, capsys):
     html = (env / "d" / "digest.html").read_text()
     assert "<html" in html and "data:image/png;base64" in html
     assert json.loads((env / "d" / "digest.json").read_text())["round"]["id"] == 1
+
+
+def test_import_polis_replay_builds_the_round_history(env, capsys):
+    from sklearn.metrics import adjusted_rand_score
+
+    from bot.polis import read_groups
+    from storage.db import create_store_engine
+    from storage.store import Store
+
+    folder = POLIS / "brexit-consensus"
+    assert main(["import-polis", "--replay-every", "soon", str(folder)]) == 1
+    assert "Not an interval" in capsys.readouterr().err
+    assert main(["import-polis", "--replay-every", "1d", str(folder)]) == 0
+    capsys.readouterr()
+    store = Store(create_store_engine(f"sqlite:///{env / 'data' / 'planbot.db'}"))
+    saved = store.analysis_state(1)
+    assert saved is not None and saved["smoother"][0] is not None
+    assert main(["analyse", "--format", "json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    # The stored votes are the replay's last snapshot: the same update, not a new one.
+    assert store.analysis_state(1) == saved
+    assert {g["letter"]: g["members"] for g in first["groups"]} == saved["letters"]
+    polis = read_groups(folder)
+    ours = {p: g["id"] for g in first["groups"] for p in g["members"]}
+    pairs = [(ours[p], g) for p, g in polis.items() if p in ours]
+    assert adjusted_rand_score(*zip(*pairs, strict=False)) >= 0.85  # measured 0.876 (red-dwarf 0.64)
+    store.engine.dispose()

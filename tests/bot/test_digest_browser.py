@@ -58,7 +58,7 @@ def pages(tmp_path_factory):
         pb = make_core(folder)
         round_id, _ = await busy_round(pb, people=16, reply_text="Idée $\\undefined$ 🎉 n° {i}")
         period = Period(START, START + timedelta(days=7))
-        analysis = analyse_round(pb.store, round_id)
+        analysis = analyse_round(pb.store, round_id, period.end)
         digests = {lang: build_digest(pb.store, round_id, period, analysis=analysis,
                                       language=lang, final=True) for lang in ("fr", "en")}
         activity = pb.store.stance_activity(round_id)

@@ -64,7 +64,7 @@ def headline_ids(d) -> list[str]:
 
 async def test_sections_in_plan_order_with_replies_ranked_and_titles_in_the_language(pb):
     round_id, _ = await voted_round(pb)
-    analysis = analyse_round(pb.store, round_id)
+    analysis = analyse_round(pb.store, round_id, WEEK.end)
     fr = build_digest(pb.store, round_id, WEEK, analysis=analysis)
     en = build_digest(pb.store, round_id, WEEK, analysis=analysis, language="en")
     assert [s.key for s in fr.sections] == [s.key for s in en.sections]
@@ -86,7 +86,7 @@ async def test_sections_in_plan_order_with_replies_ranked_and_titles_in_the_lang
 
 async def test_most_agreed_needs_enough_votes_and_ranks_like_polis(pb):
     round_id, _ = await voted_round(pb)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id))
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     ids = {s.text: s.id for s in d.statements if s.platform != "slack"}
     agreed = [h.statement.id for h in d.most_agreed]
     liked = next(s for s in d.statements if s.text == "Good idea, but 1")
@@ -102,7 +102,7 @@ async def test_most_agreed_needs_enough_votes_and_ranks_like_polis(pb):
 
 async def test_no_statement_twice_and_division_shows_each_groups_shares(pb):
     round_id, _ = await voted_round(pb)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id))
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     ids = headline_ids(d)
     assert len(ids) == len(set(ids)) and ids
     assert d.divides and all(len(h.statement.groups) == len(d.groups) for h in d.divides)
@@ -118,7 +118,7 @@ async def test_no_statement_twice_and_division_shows_each_groups_shares(pb):
 async def test_each_index_is_explained_once_in_every_form(pb):
     round_id, _ = await voted_round(pb)
     for lang in ("fr", "en"):
-        d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id),
+        d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end),
                          language=lang)
         for text in (render_markdown(d), render_html(d)):
             for name in EXPLAINED:
@@ -128,7 +128,7 @@ async def test_each_index_is_explained_once_in_every_form(pb):
 
 async def test_new_replies_rank_by_support_across_groups(pb):
     round_id, _ = await voted_round(pb)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id))
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     assert d.new_reply_count == 16 and len(d.new_replies) == 10
     scores = [h.score for h in d.new_replies]
     assert scores == sorted(scores, reverse=True)
@@ -137,7 +137,7 @@ async def test_new_replies_rank_by_support_across_groups(pb):
 
 async def test_chart_text_never_enters_math_mode_nor_needs_a_missing_glyph(pb):
     round_id, _ = await busy_round(pb, people=16)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id))
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     odd = r"$\undefined$ 🎉 fête"
     statement = replace(d.sections[0].statement, text=odd)
     d = replace(d, sections=tuple(replace(s, title=odd) for s in d.sections),
@@ -151,7 +151,7 @@ async def test_chart_text_never_enters_math_mode_nor_needs_a_missing_glyph(pb):
 
 async def test_opinion_map_has_groups_letters_and_no_identifier(pb):
     round_id, _ = await busy_round(pb, people=16)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id))
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     fig = map_figure(d, "en")
     fig.canvas.draw()
     ax = fig.axes[0]
@@ -194,7 +194,7 @@ async def test_what_moved_since_the_last_digest_and_the_last_round(pb):
 
 async def test_final_digest_is_a_printable_report(pb):
     round_id, _ = await voted_round(pb)
-    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id),
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end),
                      language="en", final=True)
     html = render_html(d)
     assert "@media print" in html and "@page" in html

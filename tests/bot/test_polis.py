@@ -143,3 +143,44 @@ def test_an_export_without_votes_imports(tmp_path):
     store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
     round_id, conv = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
     assert conv.votes == [] and store.get_round(round_id).source == "polis"
+
+
+def test_lean_vote_read_gives_the_same_matrix(database_url):
+    """store.vote_columns (one raw-cursor query into numpy) builds the matrix the triples do,
+    on SQLite and PostgreSQL."""
+    from bot.analysis import VoteMatrix
+
+    store = make_store(database_url)
+    round_id, conv = import_conversation(store, Pseudonymizer("s" * 20),
+                                         POLIS / "15-per-hour-seattle", START)
+    columns = store.vote_columns(round_id)
+    lean = VoteMatrix.from_columns(columns.votes, columns.participants, columns.statements,
+                                   columns.excluded)
+    votes, statements, excluded = store.vote_triples(round_id)
+    plain = VoteMatrix.from_votes(votes, statements=statements, excluded=excluded)
+    assert lean.participants == plain.participants and lean.statements == plain.statements
+    assert lean.excluded == plain.excluded == conv.excluded
+    assert (lean.votes != plain.votes).nnz == 0 and lean.votes.nnz == len(conv.votes)
+    store.engine.dispose()
+
+
+def test_activity_counted_in_sql_equals_counting_every_stance(database_url):
+    """The chart's counts at its bin edges, aggregated by the store, are those of the rows."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.digests.chart import cumulative, time_bins
+    from bot.publish import read_activity
+
+    store = make_store(database_url)
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
+                                      POLIS / "brexit-consensus", START)
+    rows = store.stance_activity(round_id)
+    tz = ZoneInfo("America/Toronto")
+    end = rows[-1][0] + timedelta(days=3)
+    activity = read_activity(store, round_id, end, tz)
+    assert (activity.first, activity.last) == (rows[0][0], rows[-1][0])
+    assert activity.edges == time_bins(rows[0][0], end, tz) and len(activity.edges) > 10
+    assert activity.counts == cumulative(rows, activity.edges)
+    assert sum(activity.counts[s][-1] for s in activity.counts) == len(rows)
+    store.engine.dispose()

@@ -63,7 +63,8 @@ async def test_on_demand_weekly_and_cli_say_the_same(core):
     weekly = await publisher.publish(round_id, "weekly", end=end)
     # What `planbot digest` prints for the same period (bot/cli.py _digest).
     cli = render_markdown(build_digest(core.store, round_id, Period(START, end),
-                                       analysis=analyse_round(core.store, round_id)))
+                                       analysis=analyse_round(core.store, round_id,
+                                                              core.clock.now())))
     assert on_demand.rendered.markdown == weekly.rendered.markdown == cli
     stored = {d.kind: d for d in core.store.digests(round_id)}
     assert stored["weekly"].outputs is not None and stored["weekly"].content is not None

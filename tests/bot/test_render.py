@@ -38,7 +38,7 @@ async def digest(tmp_path):
     round_id, _ = await busy_round(
         core, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
     d = build_digest(core.store, round_id, Period(START, START + timedelta(days=7)),
-                     analysis=analyse_round(core.store, round_id))
+                     analysis=analyse_round(core.store, round_id, core.clock.now()))
     core.close()
     return d
 

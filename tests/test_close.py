@@ -1,0 +1,40 @@
+"""``planbot round close`` posts the final digest in the round's channels, as the chat
+command does, over the real slack-bolt adapter and the local Slack."""
+
+from __future__ import annotations
+
+from bot.clock import SystemClock
+from bot.plans import import_plan, sample_plan_paths
+from bot.service.build import build_service
+from bot.service.cli import close_and_post
+from integrations.sandbox.slack import LocalSlack
+from tests.helpers import make_settings
+
+
+async def test_round_close_from_the_cli_posts_the_final_digest(tmp_path, capsys):
+    async with LocalSlack() as slack:
+        slack.seed_cast()
+        settings = make_settings(tmp_path, language="en", slack_bot_token=slack.bot_token,
+                                 slack_app_token=slack.app_token, slack_api_base=slack.base_url,
+                                 slack_facilitator_ids=frozenset({slack.facilitator_group_id}))
+        service = build_service(settings, SystemClock(), name="open")
+        import_plan(service.core.store, sample_plan_paths(), SystemClock().now())
+        (adapter,) = service.adapters
+        await adapter.start()
+        alice, channel = slack.people["alice"].id, slack.channel_id
+        await slack.user_runs_command(alice, channel, "open", plan="sample", sections="broadband")
+        await slack.settle()
+        await adapter.stop()
+        service.core.close()
+        service.engine.dispose()
+        before = len(slack.messages(channel))
+
+        assert await close_and_post(settings, 1) == 0
+        await slack.settle()
+        out = capsys.readouterr().out
+        assert "Round #1 closed" in out or "closed" in out
+        assert "Final digest posted" in out
+        posted = slack.messages(channel)[before:]
+        assert posted and all(m.bot_id for m in posted)
+        store = build_service(settings, SystemClock(), name="check").core.store
+        assert store.get_round(1).status == "closed"
