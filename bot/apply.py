@@ -32,6 +32,10 @@ from storage.store import MessageTarget, Store
 _log = logging.getLogger(__name__)
 TARGET_TTL = timedelta(seconds=60)
 CACHE_SIZE = 100_000
+LATE = "late"
+"""Source of a reply or reaction that came after its round closed: stored, never counted."""
+FILE_NAME_LIMIT = 255
+"""Characters kept of an attachment's name (Discord and Slack names are shorter in practice)."""
 
 
 def clean_text(text: str) -> str:
@@ -96,7 +100,8 @@ class EventApplier:
             self._participants[(key, actor.display_name)] = pid
         return pid
 
-    def _target(self, event: Event, message_id: str) -> MessageTarget | None:
+    def _target(self, event: Event, message_id: str, *,
+                late_ok: bool = False) -> MessageTarget | None:
         now = self.clock.now()
         cache_key = (event.platform, event.channel_id, message_id)
         cached = self._targets.get(cache_key)
@@ -112,7 +117,7 @@ class EventApplier:
         if target is None:
             _log.debug("ignored %s on unknown message %s", type(event).__name__, message_id)
             return None
-        if not target.round_open:
+        if not target.round_open and not late_ok:
             _log.info("ignored %s on a closed round (%s)", type(event).__name__, target.round_id)
             return None
         return target
@@ -121,9 +126,15 @@ class EventApplier:
         return "backfill" if event.backfill else "live"
 
     def _reaction_added(self, ev: ReactionAdded) -> bool:
-        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+        if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
         key, stance = self.stances.stance_of(ev.emoji)
+        if not target.round_open:
+            # After the close: kept, marked late, never the stance that counts.
+            return self.store.add_late_reaction(
+                event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
+                statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
+                emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at)
         return self.store.add_reaction(
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
             statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
@@ -146,25 +157,28 @@ class EventApplier:
             emoji_key=emoji_key(ev.emoji) if ev.emoji else None, at=ev.occurred_at)
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
-        # A message with no text (only a file or an image) is not a statement to vote on.
-        if ev.actor.is_bot or (not ev.text_withheld and not ev.text.strip()):
+        # A message with only files is an attachment reply: stored with their names, out of
+        # the analysis (nothing to vote on); with neither text nor files, nothing was said.
+        files = not ev.text_withheld and not ev.text.strip()
+        if ev.actor.is_bot or (files and not ev.attachments):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
-        if thread is None or not thread.round_open:
+        if thread is None:
             return False
         parent = thread.statement_id
         if ev.parent_message_id:
             replied = self.store.find_message(ev.platform, ev.channel_id, ev.parent_message_id)
             if replied is not None and replied.round_id == thread.round_id:
                 parent = replied.statement_id
-        text = None if ev.text_withheld else clean_text(ev.text)
+        text = None if ev.text_withheld or files else clean_text(ev.text)
         return self.store.add_reply(
             event_key=ev.event_key, round_id=thread.round_id,
             section_statement_id=thread.statement_id, parent_statement_id=parent,
             author_id=self._participant(ev, ev.actor), platform=ev.platform,
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
-            at=ev.occurred_at, source=self._source(ev))
+            at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
+            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments])
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

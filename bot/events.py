@@ -89,6 +89,8 @@ class ReplyPosted(Event):
     ``text_withheld`` is true when the platform withheld the text (Discord without the
     message-content intent): the reply is stored as withheld, never as an empty opinion.
     ``parent_message_id`` names the reply this one answers, when the platform says so.
+    ``attachments`` are the names of the files posted with it: a reply with files and no
+    text is an attachment reply (counted as a reply, not a statement to analyse).
     """
 
     actor: Actor
@@ -97,6 +99,7 @@ class ReplyPosted(Event):
     text: str
     text_withheld: bool = False
     parent_message_id: str | None = None
+    attachments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

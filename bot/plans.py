@@ -34,6 +34,13 @@ FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 FILE_NAME = re.compile(r"^(?P<slug>[A-Za-z0-9][A-Za-z0-9_-]*)(?:\.(?P<lang>[a-z]{2}))?\.md$")
 
 
+
+def visible(text: str) -> bool:
+    """True when ``text`` shows at least one character: spaces, separators, format and control
+    characters (zero-width space U+200B, joiners, bidi marks) do not count (Unicode general
+    categories Z*, Cf, Cc)."""
+    return any(not unicodedata.category(ch).startswith(("Z", "Cf", "Cc")) for ch in text)
+
 @dataclass(frozen=True, slots=True)
 class ParsedSection:
     """One section in one language; ``line`` is its heading's 1-based line number."""
@@ -188,7 +195,9 @@ class _FileParser:
                 raise PlanFileError("plan.key_required", path=self.path, line=number)
             key = slugify(sec_title)
         key = key.strip()
-        if not KEY.match(key) or not sec_title:
+        if not visible(sec_title):
+            raise PlanFileError("plan.section_no_title", path=self.path, line=number, key=key)
+        if not KEY.match(key):
             raise PlanFileError("plan.bad_key", path=self.path, line=number, key=key)
         if key in self.seen:
             raise PlanFileError("plan.duplicate_key", path=self.path, line=number, key=key,

@@ -115,6 +115,11 @@ class ChatPlatform(Protocol):
         """Delete a copy planbot posted (the author deleted the reply). A copy already gone
         is not an error."""
 
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+        """Post ``note`` in the section thread ``thread_id`` of ``channel``, then close the
+        thread where the platform can (Discord: archived and locked)."""
+        ...
+
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
 

@@ -116,7 +116,8 @@ class Reconciler:
                 if reply.message_id not in known:
                     report.replies_added += await self.handle(reply)
                     continue
-                if not reply.text_withheld and \
+                files_only = not reply.text.strip() and bool(reply.attachments)
+                if not reply.text_withheld and not files_only and \
                         clean_text(reply.text) != known[reply.message_id].text:
                     report.replies_edited += await self.handle(ReplyEdited(
                         platform=platform.name, workspace_id=ws, channel_id=reply.channel_id,

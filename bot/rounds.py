@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from bot.apply import EventApplier
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotFound
+from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.relay import Relay
@@ -63,15 +64,39 @@ class Rounds:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=self.settings.timezone)
             closes = parsed
+        try:
+            # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
+            closes.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise BadArgument("error.bad_closes", value=text) from None
         if closes <= now:
             raise BadArgument("error.closes_past", value=text)
         return closes
 
     async def close(self, round_id: int) -> bool:
-        """Close an open round so its events stop counting; False if it was not open."""
+        """Close an open round so its events stop counting (what comes later is stored,
+        marked late), then post a closing note in each section thread on the connected
+        platforms and close those threads; False if it was not open. A thread that cannot
+        be closed is logged and the others are closed all the same."""
         closed: bool = await self.db(self.store.close_round, round_id, self.clock.now())
         self.applier.forget_targets()
+        if closed:
+            await self._close_threads(round_id)
         return closed
+
+    async def _close_threads(self, round_id: int) -> None:
+        rnd = await self.db(self.store.get_round, round_id)
+        note = translate("round.closing_note", rnd.language if rnd else self.settings.language,
+                         round=round_id)
+        for name, platform in list(self.relay.platforms.items()):
+            for _sid, ws, chan, _mid, thread, part, kind in await self.db(
+                    self.store.round_messages, round_id, name, include_deleted=True):
+                if kind != "section" or part != 0 or thread is None:
+                    continue
+                try:
+                    await platform.close_thread(ChannelRef(name, ws, chan), thread, note)
+                except Exception:  # noqa: BLE001 - one thread's failure must not stop the others
+                    _log.warning("could not close thread %s on %s", thread, name, exc_info=True)
 
     async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,

@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import regex
+
 from bot.errors import BadArgument
 from bot.events import Emoji
 
@@ -33,6 +35,31 @@ DEFAULT_MAP = {"👍": "agree", "👎": "disagree", "🤷": "pass"}
 DEFAULT_SEEDS = ("👍", "👎", "🤷")
 KEY_LIMIT = 100
 """Keys are cut to the store's column width (a Slack custom name may be 100 characters)."""
+
+_EMOJI_ELEMENT = (
+    r"(?:\p{Emoji_Modifier_Base}\p{Emoji_Modifier}"
+    r"|\p{Emoji_Presentation}(?<![#*0-9])"
+    r"|(?![#*0-9])[\p{Emoji}--\p{Emoji_Presentation}--\p{Emoji_Component}]\uFE0F"
+    r"|[#*0-9]\uFE0F\u20E3"
+    r"|\p{Regional_Indicator}\p{Regional_Indicator})"
+    r"[\U000E0020-\U000E007F]*"
+)
+_FULLY_QUALIFIED = regex.compile(rf"^{_EMOJI_ELEMENT}(?:\u200D{_EMOJI_ELEMENT})*$", regex.V1)
+
+
+def is_fully_qualified(text: str) -> bool:
+    """Whether ``text`` is one emoji in its fully-qualified form, the only form Discord
+    accepts as a reaction (else 400 10014, docs/platform-facts.md).
+
+    Rules from https://unicode.org/Public/emoji/latest/emoji-test.txt: a character shown as
+    emoji by default (👍) has no U+FE0F, one shown as text by default (❤ U+2764) needs it,
+    keycaps are ``digit FE0F 20E3``, flags two regional indicators, and ZWJ sequences join
+    such elements.
+
+    >>> is_fully_qualified("❤\ufe0f"), is_fully_qualified("❤"), is_fully_qualified("👍\ufe0f")
+    (True, False, False)
+    """
+    return bool(_FULLY_QUALIFIED.match(text))
 
 
 def emoji_key(emoji: Emoji) -> str:
@@ -62,6 +89,16 @@ def _emoji_key(emoji: Emoji) -> str:
     return VARIATION_SELECTORS.sub("", name)
 
 
+def _qualified_hint(name: str) -> str:
+    """The form to write instead of ``name``: without selectors, plus U+FE0F when that
+    makes a fully-qualified emoji; else ``👍`` as an example."""
+    bare = VARIATION_SELECTORS.sub("", name)
+    for candidate in (bare, bare + "\ufe0f"):
+        if is_fully_qualified(candidate):
+            return candidate
+    return "👍"
+
+
 @dataclass(frozen=True)
 class StanceMap:
     """Which normalised emoji keys mean which stance, and which emoji to seed on posts.
@@ -88,8 +125,10 @@ class StanceMap:
         """Parse ``agree=👍,✅;disagree=👎;pass=🤷,custom:1234`` (Slack names allowed).
 
         The first Unicode emoji of each stance is seeded on posts (custom and Slack-only
-        emoji cannot be). Raises ``BadArgument`` for an unknown stance or an emoji given to
-        two stances.
+        emoji cannot be), spelled as given: its variation selector is kept, since Discord
+        refuses ❤ without it. Raises ``BadArgument`` for an unknown stance, an emoji given to
+        two stances, or a Unicode emoji not in its fully-qualified form
+        (:func:`is_fully_qualified`), so that seeding never fails half-way through an opening.
         """
         mapping: dict[str, str] = {}
         seeds: list[str] = []
@@ -99,14 +138,19 @@ class StanceMap:
             names = [e.strip() for e in emojis.split(",") if e.strip()]
             if not sep or stance not in STANCES or not names:
                 raise BadArgument("error.bad_stance_map", spec=chunk)
+            # Seeded as given but for skin tones: a seed speaks for everyone.
+            unicode_names = [SKIN_TONES.sub("", n) for n in names if not n.isascii()]
             for name in names:
                 key = name if name.startswith(("custom:", "slack:")) else emoji_key(Emoji(name))
                 if mapping.get(key, stance) != stance:
                     raise BadArgument("error.stance_twice", emoji=name)
                 mapping[key] = stance
+            for name in unicode_names:
+                if not is_fully_qualified(name):
+                    raise BadArgument("error.emoji_form", emoji=name,
+                                      fixed=_qualified_hint(name))
             # Only Unicode emoji can be seeded on both platforms; the first one of a stance.
-            seeds += [k for k in dict.fromkeys(mapping) if mapping[k] == stance
-                      and not k.startswith(("custom:", "slack:"))][:1]
+            seeds += unicode_names[:1]
         return cls(mapping, tuple(seeds))
 
     def stance_of(self, emoji: Emoji) -> tuple[str, str | None]:

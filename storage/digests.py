@@ -79,7 +79,8 @@ class DigestQueries(StoreBase):
                              Statement.deleted_at.is_(None)))
             authors = select(Statement.author_id).where(
                 Statement.round_id == round_id, Statement.kind == "reply",
-                Statement.deleted_at.is_(None), Statement.author_id.is_not(None))
+                Statement.deleted_at.is_(None), Statement.author_id.is_not(None),
+                Statement.source != "late")
             people = voters.union(authors).subquery()
             rows = s.execute(select(Participant.platform, func.count())
                              .where(Participant.id.in_(select(people.c[0])))

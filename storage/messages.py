@@ -51,10 +51,11 @@ class MessageReads(StoreBase):
                     .order_by(PlatformMessage.id)):
                 threads.setdefault(section_id, []).append(ThreadRef(*thread))
             replies = s.execute(
-                select(Statement.id, Statement.section_id, Statement.platform, Statement.text)
+                select(Statement.id, Statement.section_id, Statement.platform, Statement.text,
+                       Statement.attachments)
                 .where(Statement.round_id == round_id, Statement.kind == "reply",
                        Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
-                       Statement.source != "import")
+                       Statement.source.not_in(("import", "late")))
                 .order_by(Statement.id)).all()
             present: dict[int, set[tuple[str, str]]] = {}
             for sid, platform, thread_id in s.execute(
@@ -64,11 +65,13 @@ class MessageReads(StoreBase):
                     .where(Statement.round_id == round_id, Statement.kind == "reply")):
                 present.setdefault(sid, set()).add((platform, thread_id))
         missing = []
-        for sid, section_id, platform, text in replies:
+        for sid, section_id, platform, text, files in replies:
             where = [t for t in threads.get(section_id, [])
                      if (t.platform, t.thread_id) not in present.get(sid, set())]
             if where:
-                missing.append(MissingCopy(sid, language, platform, text, where))
+                # An attachment reply is copied as the names of its files.
+                shown = text if text is not None or not files else "📎 " + ", ".join(files.split("\n"))
+                missing.append(MissingCopy(sid, language, platform, shown, where))
         return missing
 
     def copies_of(self, statement_id: int) -> ReplyCopies:

@@ -177,6 +177,8 @@ class Statement(Base):
     For replies: ``text`` is NFC-normalised, ``text_withheld`` marks text the platform did not
     give us, ``parent_id`` is the statement replied to (the section, or another reply),
     ``moderated`` is false when excluded from analysis, ``external_id`` keeps a Polis comment id.
+    ``attachments`` holds the names of the files posted with a reply, one per line; a reply
+    with files and no text is an attachment reply, counted as a reply but not analysed.
     """
 
     __tablename__ = "statements"
@@ -189,6 +191,7 @@ class Statement(Base):
     platform: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
     text_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    attachments: Mapped[str | None] = mapped_column(Text)
     moderated: Mapped[bool] = mapped_column(Boolean, default=True)
     external_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

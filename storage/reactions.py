@@ -67,6 +67,26 @@ class ReactionWrites(StoreBase):
                 c.execute(hot.revive_stance, dict(values, row_id=row.id))
             return True
 
+    def add_late_reaction(self, *, event_key: str | None, participant_id: int,
+                          statement_id: int, platform: str, emoji_key: str, emoji_raw: str,
+                          stance: str | None, at: datetime) -> bool:
+        """Keep a reaction added after its round closed: source ``late``, never current, so
+        the final tally stays as it was. True if stored; one already there changes nothing."""
+        with self._conn() as c:
+            if not self._claim(c, event_key, at):
+                return False
+            rows = c.execute(self._hot.pair_rows, {"pid": participant_id, "sid": statement_id}).all()
+            if any(r.emoji_key == emoji_key and r.removed_at is None for r in rows):
+                return False
+            if any(r.emoji_key == emoji_key for r in rows):
+                return False  # a withdrawn reaction stays withdrawn in the final tally
+            c.execute(self._hot.insert_stance, {
+                "participant_id": participant_id, "statement_id": statement_id,
+                "emoji_key": emoji_key, "emoji_raw": emoji_raw, "stance": stance,
+                "source": "late", "platform": platform, "added_at": at, "removed_at": None,
+                "is_current": False})
+            return True
+
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
                          participant_id: int | None, emoji_key: str | None, at: datetime,
                          observed: bool = False, platform: str | None = None) -> bool:

@@ -71,6 +71,7 @@ class RecordingPlatform:
     replies: dict[str, list] = field(default_factory=dict)
     copies: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     finished: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
+    closed_threads: list[tuple[ChannelRef, str]] = field(default_factory=list)
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -85,6 +86,9 @@ class RecordingPlatform:
 
     async def finish_section(self, channel, message_id, section):
         self.finished.append((channel, message_id, section.key))
+
+    async def close_thread(self, channel, thread_id, note):
+        self.closed_threads.append((channel, thread_id))
 
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))

@@ -32,6 +32,8 @@ from integrations.discord.commands import (
 from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
 
 _log = logging.getLogger(__name__)
+BOT_CACHE_SIZE = 100_000
+"""Users whose bot flag is kept before the cache starts afresh."""
 
 NO_CONTENT_BANNER = (
     "\n*** planbot: the MESSAGE CONTENT intent is not available. Reply texts will be stored as "
@@ -90,6 +92,7 @@ class PlanbotDiscord(commands.Bot):
         self._idle.set()
         self.reconciliations = 0
         self._reconciled = asyncio.Condition()
+        self._bots: dict[int, bool] = {}
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(PlanbotTranslator())
@@ -138,6 +141,32 @@ class PlanbotDiscord(commands.Bot):
     def _me(self) -> int:
         return self.user.id if self.user else 0
 
+    async def is_bot_user(self, user_id: int) -> bool:
+        """Whether ``user_id`` is a bot (or planbot itself), for payloads that do not say:
+        MESSAGE_REACTION_REMOVE carries no member (docs: topics/gateway-events
+        #message-reaction-remove). Read from discord.py's user cache, else ``GET
+        /users/{id}`` once; an account never changes kind, so answers are kept. A failed
+        look-up answers ``False`` uncached (a person's removal must not be lost)."""
+        if user_id == self._me():
+            return True
+        known = self._bots.get(user_id)
+        if known is not None:
+            return known
+        user = self.get_user(user_id)
+        if user is None:
+            try:
+                user = await self.fetch_user(user_id)
+            except discord.HTTPException as err:
+                _log.warning("could not tell whether a user is a bot: %s", err.status)
+                return False
+        self._remember(user_id, bot=user.bot)
+        return user.bot
+
+    def _remember(self, user_id: int, *, bot: bool) -> None:
+        if len(self._bots) > BOT_CACHE_SIZE:
+            self._bots.clear()
+        self._bots[user_id] = bot
+
     # -- lifecycle -----------------------------------------------------------------------
 
     async def on_ready(self) -> None:
@@ -157,11 +186,13 @@ class PlanbotDiscord(commands.Bot):
         with self._working():
             if payload.user_id == self._me():
                 return
+            if payload.member is not None:  # the payload says: no look-up at removal
+                self._remember(payload.user_id, bot=payload.member.bot)
             await self._handle(translate.reaction_added(payload, me=self._me(), now=self.core.clock.now()))
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         with self._working():
-            if payload.user_id == self._me():
+            if await self.is_bot_user(payload.user_id):
                 return
             await self._handle(translate.reaction_removed(payload, me=self._me(), now=self.core.clock.now()))
 

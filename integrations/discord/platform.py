@@ -30,6 +30,8 @@ _log = logging.getLogger(__name__)
 MESSAGE_LIMIT = 2000
 THREAD_ALREADY_CREATED = 160004
 """Discord's JSON error code: "A thread has already been created for this message"."""
+THREAD_ARCHIVED = 50083
+"""Discord's JSON error code: "Operation cannot be performed on an archived thread"."""
 """Characters (code points) in one message's content (docs: resources/message#create-message)."""
 THREAD_NAME_LIMIT = 100
 """Characters in a thread name (docs: resources/channel#start-thread-from-message)."""
@@ -95,9 +97,26 @@ class DiscordPlatform:
                              message_id, thread_id, 0)
 
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
-        """Edit the bot's copy in place (``channel`` is the thread it lives in)."""
-        await self._channel(channel).get_partial_message(int(message_id)).edit(
-            content=one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS)
+        """Edit the bot's copy in place (``channel`` is the thread it lives in). An archived
+        thread refuses edits (400 50083, docs: topics/opcodes-and-status-codes): it is
+        unarchived, then the edit is sent again. Raises ``discord.HTTPException``."""
+        message = self._channel(channel).get_partial_message(int(message_id))
+        content = one_message(text, MESSAGE_LIMIT)
+        try:
+            await message.edit(content=content, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ARCHIVED:
+                raise
+            await (await self._thread(channel.channel_id)).edit(archived=False)
+            await message.edit(content=content, allowed_mentions=NO_MENTIONS)
+
+    async def _thread(self, thread_id: str) -> discord.Thread:
+        """The thread as Discord has it now (``GET /channels/{id}``); raises ``TypeError``
+        for a channel that is not a thread."""
+        thread = await self.client.fetch_channel(int(thread_id))
+        if not isinstance(thread, discord.Thread):
+            raise TypeError(f"channel {thread_id} is not a thread")
+        return thread
 
     async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
         """Delete the bot's copy; one already gone (404) is fine."""
@@ -111,6 +130,14 @@ class DiscordPlatform:
             one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS
         )
         return str(message.id)
+
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+        """Post ``note`` in the thread (a post unarchives an archived, unlocked thread), then
+        archive and lock it: ``PATCH /channels/{thread}`` with ``archived`` and ``locked``,
+        which needs Manage Threads (docs: resources/channel#modify-channel-json-params-thread).
+        Raises ``discord.HTTPException`` (403 50013 without Manage Threads)."""
+        await self.post_in_thread(channel, thread_id, note)
+        await (await self._thread(thread_id)).edit(archived=True, locked=True)
 
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``content`` and/or ``embeds`` as Discord embed dicts); ``files`` go
@@ -130,11 +157,17 @@ class DiscordPlatform:
         return posted
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
-        """Every reaction on the message and who holds it, reading all pages of users."""
+        """Every reaction on the message and who holds it, normal and super-reactions,
+        reading all pages of users."""
         message = await self._channel(channel).fetch_message(int(message_id))
         states = []
         for reaction in message.reactions:
             users = [u async for u in reaction.users(limit=None)]
+            if reaction.burst_count:
+                # Without ``type=1`` Discord lists only normal reactors (docs: resources/
+                # message#get-reactions); a super-reaction is a stance all the same.
+                users += [u async for u in reaction.users(limit=None,
+                                                          type=discord.ReactionType.burst)]
             states.append(
                 ReactionState(
                     emoji=emoji_of(reaction.emoji),

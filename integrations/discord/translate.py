@@ -119,6 +119,7 @@ def reply_posted(
         text=message.content,
         text_withheld=withheld(message, content_intent=content_intent),
         parent_message_id=parent,
+        attachments=tuple(a.filename for a in message.attachments),
     )
 
 

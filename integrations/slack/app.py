@@ -117,8 +117,8 @@ class SlackBot:
                  port: int = 0) -> None:
         self.core = core
         self.client = client
-        self._platform = SlackPlatform(client)
         self.directory = Directory(client)
+        self._platform = SlackPlatform(client, self.directory)
         self.app_token = app_token
         self._signing_secret = signing_secret
         self.default_language = default_language
@@ -255,7 +255,13 @@ class SlackBot:
     # -- events -------------------------------------------------------------------------
 
     async def _on_reaction(self, body: dict, context: dict) -> None:
-        await self._apply(reaction_event(body, context.get("bot_user_id")))
+        event = reaction_event(body, context.get("bot_user_id"))
+        # Another app's reaction names only a user: whether it is a bot is looked up.
+        actor = getattr(event, "actor", None)
+        if actor is not None and not actor.is_bot \
+                and await self.directory.is_bot(actor.user_id):
+            return
+        await self._apply(event)
 
     async def _on_message(self, body: dict, context: dict) -> None:
         await self._apply(message_event(body, context.get("bot_user_id")))

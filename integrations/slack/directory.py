@@ -7,6 +7,11 @@ to come from one ``usergroups.list`` with ``include_users``
 burst of commands costs one call each. Failures (missing scope, free workspace without user
 groups) give no answer rather than an error: the core then falls back to the default
 language and to facilitator user ids.
+
+Whether a user is a bot also comes from ``users.info`` (``is_bot``, or ``id`` ``USLACKBOT``):
+another app's ``reaction_added`` carries only its user id
+(https://api.slack.com/events/reaction_added). An account never changes kind, so that answer
+is kept for good.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 _log = logging.getLogger(__name__)
+SLACKBOT = "USLACKBOT"
+"""Slackbot's user id, which ``users.info`` does not flag as a bot."""
+BOT_CACHE_SIZE = 100_000
+"""Users whose bot flag is kept before the cache starts afresh."""
 
 
 class Directory:
@@ -32,6 +41,27 @@ class Directory:
         self._now = monotonic
         self._locales: dict[str, tuple[float, str | None]] = {}
         self._groups: tuple[float, dict[str, frozenset[str]]] | None = None
+        self._bots: dict[str, bool] = {}
+
+    async def is_bot(self, user_id: str) -> bool:
+        """True for another app's bot user or Slackbot. A failed look-up answers ``False``
+        uncached, so that a person's reaction is never dropped for a network hiccup."""
+        known = self._bots.get(user_id)
+        if known is not None:
+            return known
+        try:
+            resp = await self._client.users_info(user=user_id)
+        except SlackApiError as exc:
+            _log.warning("users.info failed: %s", exc.response.get("error"))
+            return False
+        except (TimeoutError, ClientError) as exc:
+            _log.warning("users.info unreachable: %r", exc)
+            return False
+        user = resp.get("user") or {}
+        if len(self._bots) > BOT_CACHE_SIZE:
+            self._bots.clear()
+        self._bots[user_id] = bool(user.get("is_bot")) or user_id == SLACKBOT
+        return self._bots[user_id]
 
     async def locale_of(self, user_id: str) -> str | None:
         """The user's locale tag (``fr-FR``, ``en-US``), or ``None`` if Slack does not say."""
@@ -40,7 +70,9 @@ class Directory:
             return cached[1]
         try:
             resp = await self._client.users_info(user=user_id, include_locale=True)
-            locale = (resp.get("user") or {}).get("locale")
+            user = resp.get("user") or {}
+            locale = user.get("locale")
+            self._bots[user_id] = bool(user.get("is_bot")) or user_id == SLACKBOT
         except SlackApiError as exc:
             _log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
             locale = None

@@ -27,6 +27,7 @@ from bot.platform import (
 from bot.stances import SLACK_ALIASES
 from bot.textsplit import one_message
 from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_messages
+from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.translate import reply_from_history
 
@@ -48,12 +49,14 @@ def short_name(emoji: str) -> str | None:
 
 
 class SlackPlatform:
-    """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``)."""
+    """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``);
+    ``directory`` tells other apps' users apart (default: one of its own on ``client``)."""
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, directory: Directory | None = None) -> None:
         self._client = client
+        self.directory = directory or Directory(client)
         self._bot_user_id: str | None = None
 
     async def bot_user_id(self) -> str:
@@ -127,6 +130,13 @@ class SlackPlatform:
             if exc.response.get("error") != "message_not_found":
                 raise
 
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+        """Post ``note`` in the section's thread; Slack has no way to close a thread, so
+        later replies are told apart by the store (marked late). Raises ``SlackApiError``."""
+        await self._client.chat_postMessage(
+            channel=channel.channel_id, thread_ts=thread_id, text=markdown_to_mrkdwn(note),
+            unfurl_links=False, unfurl_media=False)
+
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's
         thread. Raises ``SlackApiError``."""
@@ -145,18 +155,20 @@ class SlackPlatform:
         return posted
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
-        """Reactions on one message (``reactions.get`` with ``full``), the app's own user
-        reported apart in ``bot_user_ids``. Raises ``SlackApiError`` (``message_not_found``)."""
+        """Reactions on one message (``reactions.get`` with ``full``), bot users (the app's
+        own and other apps', :meth:`Directory.is_bot`) reported apart in ``bot_user_ids``.
+        Raises ``SlackApiError`` (``message_not_found``)."""
         bot = await self.bot_user_id()
         resp = await self._client.reactions_get(channel=channel.channel_id, timestamp=message_id,
                                                 full=True)
         states = []
         for reaction in (resp.get("message") or {}).get("reactions") or []:
             users = reaction.get("users") or []
+            bots = {u for u in users if u == bot or await self.directory.is_bot(u)}
             states.append(ReactionState(
                 emoji=Emoji(reaction["name"]),
-                user_ids=tuple(u for u in users if u != bot),
-                bot_user_ids=tuple(u for u in users if u == bot),
+                user_ids=tuple(u for u in users if u not in bots),
+                bot_user_ids=tuple(u for u in users if u in bots),
             ))
         return states
 

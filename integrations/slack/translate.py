@@ -73,6 +73,13 @@ def reaction_event(body: dict, bot_user_id: str | None) -> InboundEvent | None:
     return cls(**fields, actor=actor, message_id=item.get("ts", ""), emoji=Emoji(event["reaction"]))
 
 
+def file_names(message: dict) -> tuple[str, ...]:
+    """Names of the files shared with a message (``files[].name``,
+    https://api.slack.com/events/message/file_share)."""
+    return tuple(str(f.get("name") or f.get("title") or "file")
+                 for f in message.get("files") or [] if isinstance(f, dict))
+
+
 def _from_bot(message: dict) -> bool:
     return bool(message.get("bot_id")) or message.get("subtype") == "bot_message"
 
@@ -95,7 +102,8 @@ def message_event(body: dict, bot_user_id: str | None) -> InboundEvent | None:
     if not ts or not thread_ts or thread_ts == ts:
         return None
     return ReplyPosted(**_common(body, channel, ts), actor=Actor(user_id=event["user"]),
-                       message_id=ts, thread_id=thread_ts, text=unescape(event.get("text") or ""))
+                       message_id=ts, thread_id=thread_ts, text=unescape(event.get("text") or ""),
+                       attachments=file_names(event))
 
 
 def _changed(body: dict, event: dict, channel: str) -> InboundEvent | None:
@@ -124,4 +132,4 @@ def reply_from_history(message: dict, *, workspace_id: str, channel_id: str,
     return ReplyPosted(platform=PLATFORM, workspace_id=workspace_id, channel_id=channel_id,
                        occurred_at=slack_time(ts), backfill=True,
                        actor=Actor(user_id=message["user"]), message_id=ts, thread_id=thread_ts,
-                       text=unescape(message.get("text") or ""))
+                       text=unescape(message.get("text") or ""), attachments=file_names(message))

@@ -181,11 +181,19 @@ async def test_bots_unknown_messages_and_unmapped_emoji_count_for_nothing(core):
     assert snapshot(core, round_id)[0][0][2:5] == (1, 0, 1)
 
 
-async def test_closed_round_ignores_events(core):
+async def test_closed_round_keeps_late_events_out_of_the_tally(core):
+    """Issue 11: what comes after the close is stored, marked late, and never counted."""
     round_id, _ = await open_sample(core)
+    before = snapshot(core, round_id)
     core.store.close_round(round_id, START)
-    assert not await core.handle(react("u1"))
-    assert not await core.handle(reply("u1", "5000"))
+    assert await core.handle(react("u1"))
+    assert await core.handle(reply("u1", "5000"))
+    assert not await core.handle(react("u1"))  # a second delivery changes nothing
+    after = snapshot(core, round_id)
+    assert [c for c in after[0] if c[0] == "section"] == [c for c in before[0] if c[0] == "section"]
+    assert after[2].votes == before[2].votes  # the analysis reads no late stance...
+    assert after[2].excluded == after[2].statement_ids[-1:]  # ...and no late reply
+    assert core.store.participation(round_id).total == 0
 
 
 async def test_reaction_added_again_after_removal_counts_again(core):
@@ -332,3 +340,12 @@ async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database
     first.close()
     second.close()
     first.store.engine.dispose()
+
+
+@pytest.mark.parametrize("closes", ["9999-12-31", "9999-12-31T23:00", "someday"])
+async def test_a_closing_date_with_no_utc_form_is_a_bad_argument(core, closes):
+    from bot.errors import BadArgument
+
+    with pytest.raises(BadArgument) as err:
+        core.rounds.parse_closes(closes)
+    assert err.value.msgid == "error.bad_closes"

@@ -35,6 +35,9 @@ def test_sample_plan_is_bilingual_and_aligned():
     ("# Plan\n\nJuste du texte.\n", 3, "plan.no_sections"),
     ("Pas de titre\n## A {#a}\n\nx\n", 1, "plan.no_title"),
     (GOOD_FR.replace("{#donnees}", "{#Données!}"), 7, "plan.bad_key"),
+    (GOOD_FR.replace("## Données {#donnees}", "## {#donnees}"), 7, "plan.section_no_title"),
+    (GOOD_FR.replace("## Données {#donnees}", "## \u200b\u2060 {#donnees}"), 7,
+     "plan.section_no_title"),
     (GOOD_FR.replace("{#donnees}", ""), 7, "plan.key_required"),
     (GOOD_FR.replace("{#donnees}", "{#autre}"), 7, "plan.mismatched_key"),  # names both files
     ("# Plan\n\n## A {#reseau}\n\nok\n\n## B {#donnees}\n\n\xe9t\xe9\n".encode("latin-1"), 9,

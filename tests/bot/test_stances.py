@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.config import ConfigError, Settings
 from bot.errors import BadArgument
 from bot.events import Emoji
 from bot.stances import StanceMap, emoji_key
@@ -38,3 +39,20 @@ def test_an_emoji_for_two_stances_is_refused_and_only_unicode_is_seeded():
     only_custom = StanceMap.parse("agree=slack:party;disagree=custom:12")
     assert only_custom.mapping == {"slack:party": "agree", "custom:12": "disagree"}
     assert only_custom.seeds == ()
+
+
+def test_seeds_keep_their_variation_selector():
+    """Issue 11: Discord refuses ❤ without U+FE0F (10014); the seed keeps it as written."""
+    hearts = StanceMap.parse("agree=❤️,👍🏽;disagree=👎;pass=1️⃣")
+    assert hearts.seeds == ("❤\ufe0f", "👎", "1\ufe0f\u20e3")
+    assert hearts.stance_of(Emoji("heart"))[0] == "slack:heart"
+    assert hearts.stance_of(Emoji("❤"))[1] == "agree"  # counted however it is spelled
+
+
+@pytest.mark.parametrize("spec,fixed", [
+    ("agree=❤", "❤\ufe0f"), ("agree=👍\ufe0f", "👍"), ("agree=✅;disagree=x\u0301y", "👍"),
+])
+def test_an_emoji_discord_would_refuse_is_refused_when_settings_load(tmp_path, spec, fixed):
+    with pytest.raises(ConfigError) as caught:
+        Settings.load({"STANCE_EMOJI": spec, "PLANBOT_HOME": str(tmp_path)}, env_file=None)
+    assert f"write {fixed} instead" in str(caught.value.problems["STANCE_EMOJI"])

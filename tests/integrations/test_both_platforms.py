@@ -104,3 +104,28 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     live = [c.text for c in core.store.statement_counts(round_id)
             if c.kind == "reply" and c.deleted_at is None]
     assert live == ["Et le cellulaire ?"]
+
+
+async def test_a_copy_in_an_archived_discord_thread_follows_its_authors_edit(both):
+    """Discord archives a thread after days without activity, and then refuses edits in it
+    (50083): the copy's thread is unarchived and the edit made."""
+    core, h, slack = both
+    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                  sections=SECTIONS)
+    await slack.settle()
+    discord_bb = h.first_parts(h.round_id())["broadband"]
+    slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
+    reply = await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
+    await slack.settle()
+    await core.settle_relays()
+    await h.settle()
+    await h.sandbox.moderator_archives_thread(discord_bb)
+
+    await slack.user_edits(BEN, SLACK_CHANNEL, reply, "Et la 5G ?")
+    await slack.settle()
+    await core.settle_relays()
+    await h.settle()
+
+    copies = [m.content for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
+    assert copies == ["💬 Sur Slack : Et la 5G ?"]

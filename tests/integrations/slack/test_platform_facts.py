@@ -1,0 +1,84 @@
+"""Issue 11: what the real Slack does that planbot must get right, shown with the real
+slack-bolt against the local Slack (integrations/sandbox/README.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Participant, Statement
+from tests.integrations.slack.conftest import (
+    ANA,
+    BEN,
+    CHANNEL,
+    FACILITATOR,
+    OTHER_BOT,
+    open_round,
+    sections,
+)
+
+
+def participant_keys(core) -> set[str]:
+    with core.store.engine.connect() as conn:
+        return set(conn.scalars(select(Participant.key_hash)))
+
+
+async def test_another_apps_reaction_is_no_stance_live_or_in_reconciliation(slack, slackbot,
+                                                                             core):
+    """Another app's reaction_added carries only its user id: users.info says is_bot."""
+    _, round_id, (broadband, skills) = await open_round(slack, core)
+
+    await slack.user_reacts(OTHER_BOT, CHANNEL, broadband, "+1")
+    await slack.user_unreacts(OTHER_BOT, CHANNEL, broadband, "+1")
+    await slack.user_reacts(OTHER_BOT, CHANNEL, broadband, "-1")
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+    slack.delivery.lose_next(4)  # the first attempt and its three retries
+    await slack.user_reacts(OTHER_BOT, CHANNEL, skills, "+1")  # missed: reconciliation reads it
+    await slackbot.reconcile()
+
+    counts = sections(core, round_id)
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
+    assert counts["digital-skills"].agree == 0
+    assert core.pseudonyms.key("slack", OTHER_BOT) not in participant_keys(core)
+    assert core.pseudonyms.key("slack", ANA) in participant_keys(core)
+    assert [c.params["user"] for c in slack.calls("users.info")].count(OTHER_BOT) == 1
+
+
+async def test_a_file_only_reply_is_an_attachment_reply_copied_as_its_names(slack, slackbot,
+                                                                            core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
+
+    await slack.user_replies(ANA, CHANNEL, broadband, "", files={"photo.jpg": b"\xff\xd8"})
+    await slack.user_replies(BEN, CHANNEL, broadband, "Le tracé", files={"trace.kml": b"<kml/>"})
+
+    rows = [s for s in core.store.statement_counts(round_id) if s.kind == "reply"]
+    assert [(s.text, s.moderated) for s in rows] == [(None, False), ("Le tracé", True)]
+    with core.store.engine.connect() as conn:
+        assert list(conn.scalars(select(Statement.attachments).where(Statement.kind == "reply")
+                                 .order_by(Statement.id))) == ["photo.jpg", "trace.kml"]
+    assert core.store.participation(round_id).total == 2
+    report = await slackbot.reconcile()  # read back from history: nothing new, nothing lost
+    assert (report.replies_added, report.replies_edited, report.replies_deleted) == (0, 0, 0)
+
+
+async def test_closing_posts_a_note_in_each_thread_and_late_events_are_kept_uncounted(
+        slack, slackbot, core):
+    _, round_id, (broadband, skills) = await open_round(slack, core)
+    await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
+
+    await slack.user_runs_command(FACILITATOR, CHANNEL, "close")
+    await slack.settle()
+
+    for thread in (broadband, skills):
+        note = slack.thread_messages(thread, CHANNEL)[-1]
+        assert note.bot_id and f"{round_id}" in note.text
+    await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
+    await slack.user_replies(BEN, CHANNEL, broadband, "Trop tard ?")
+
+    counts = sections(core, round_id)
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
+    late = [r for r in core.store.statement_counts(round_id) if r.kind == "reply"]
+    assert [(r.text, r.moderated) for r in late] == [("Trop tard ?", False)]
+    with core.store.engine.connect() as conn:
+        assert list(conn.scalars(select(Statement.source).where(Statement.kind == "reply"))) \
+            == ["late"]
+    assert core.store.participation(round_id).total == 1
