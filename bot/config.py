@@ -76,6 +76,7 @@ class Settings:
     digest_day: str = "mon"
     digest_time: time = time(9, 0)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
+    digest_min_votes: int = 5
     reminder_before: timedelta = timedelta(hours=24)
     log_format: str = "text"
     log_level: str = "INFO"
@@ -270,6 +271,11 @@ def _schedule(r: _Reader) -> None:
              "must be an IANA time zone such as America/Montreal")
     r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
              (ValueError, OverflowError), "must be a duration such as 24h or 2d")
+    min_votes = r.get("DIGEST_MIN_VOTES", "5")
+    if not min_votes.isdigit() or int(min_votes) < 1:
+        r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
+    else:
+        r.kw["digest_min_votes"] = int(min_votes)
 
 
 def _logging(r: _Reader) -> None:

@@ -109,7 +109,10 @@ def read_conversation(folder: Path) -> Conversation:
                 external_id=row["comment-id"].strip(), author=row["author-id"].strip() or None,
                 text=clean_text(row["comment-body"]),
                 moderated=(row.get("moderated") or "1").strip() != "-1",
-                created_at=_millis(row["timestamp"]))
+                created_at=_millis(row["timestamp"]),
+                # planbot's synthetic conversation (bot/synthetic.py) adds these two columns
+                section=(row.get("section") or "").strip() or None,
+                role=(row.get("role") or "reply").strip())
         except BAD_VALUE as err:
             raise BadArgument("error.bad_polis", path=where, problem=f"bad row ({err})") from None
         if not statement.external_id or statement.external_id in known:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digests.build import Period, build_digest
+from bot.digests.build import MIN_VOTES, Period, build_digest
+from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
+MAP_FILE = "opinion-map.png"
 
 PARTS: dict[str, Callable[[str], list[dict[str, Any]]]] = {"discord": discord_parts, "slack": slack_messages}
 """Platform name -> Markdown to that platform's ordered message payloads."""
@@ -45,17 +47,26 @@ PARTS: dict[str, Callable[[str], list[dict[str, Any]]]] = {"discord": discord_pa
 
 @dataclass(frozen=True)
 class Rendered:
-    """One digest in every form: the plain data and its Markdown, HTML and PNG chart."""
+    """One digest in every form: the typed data and its Markdown, HTML, PNG chart and PNG
+    opinion map (None without opinion groups)."""
 
-    digest: dict[str, Any]
+    digest: Digest
     markdown: str
     html: str
     chart: bytes
+    opinion_map: bytes | None = None
+
+    def files(self) -> dict[str, bytes]:
+        """File name -> PNG bytes: the chart, and the opinion map when there is one."""
+        found = {CHART_FILE: self.chart}
+        if self.opinion_map:
+            found[MAP_FILE] = self.opinion_map
+        return found
 
     def post_for(self, platform: str) -> DigestPost:
-        """The ``DigestPost`` for ``platform`` (``discord`` or ``slack``), chart attached.
-        Raises ``KeyError`` for a platform with no renderer."""
-        return DigestPost(parts=PARTS[platform](self.markdown), files={CHART_FILE: self.chart})
+        """The ``DigestPost`` for ``platform`` (``discord`` or ``slack``), chart and map
+        attached. Raises ``KeyError`` for a platform with no renderer."""
+        return DigestPost(parts=PARTS[platform](self.markdown), files=self.files())
 
 
 @dataclass
@@ -102,14 +113,15 @@ class DigestPublisher:
         rnd = await self.db(store.get_round, round_id)
         return rnd.opened_at if rnd else None
 
-    async def render(self, round_id: int, period: Period, lang: str | None = None) -> Rendered:
+    async def render(self, round_id: int, period: Period, lang: str | None = None,
+                     final: bool = False) -> Rendered:
         """Build the digest from the store (with the analysis) and render every form.
 
         Store reads run on the database thread; drawing and templating on a worker thread.
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
-        digest = await self.db(build_with_analysis, self.store, round_id,
-                                       period, lang)
+        digest = await self.db(build_with_analysis, self.store, round_id, period, lang,
+                               final=final, min_votes=self.settings.digest_min_votes)
         activity = await self.db(read_activity, self.store, round_id, period.end,
                                  self.settings.timezone)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
@@ -151,9 +163,10 @@ class DigestPublisher:
         progress = await self.db(store.digest_progress, digest_id)
         channels = [(p, c) for p, c in channels
                     if PostedIn(p.name, c.channel_id) not in progress.posted]
-        rendered = await self.render(round_id, Period(progress.period_start, end))
+        rendered = await self.render(round_id, Period(progress.period_start, end),
+                                     final=kind == "final")
         if kind == "final":
-            notice = translate("digest.final_notice", rendered.digest["round"]["language"],
+            notice = translate("digest.final_notice", rendered.digest.round.language,
                                round=round_id)
             rendered = replace(rendered, markdown=f"{notice}\n\n{rendered.markdown}")
         posted: list[PostedMessage] = []
@@ -169,7 +182,7 @@ class DigestPublisher:
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
             self.observer.digest_posted(platform.name, self.clock.now())
-        await self.db(store.finish_digest, digest_id, rendered.digest,
+        await self.db(store.finish_digest, digest_id, rendered.digest.to_json(),
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
                   round_id, len(posted))
@@ -227,18 +240,20 @@ class DigestPublisher:
         return found
 
 
-def build_with_analysis(store: Store, round_id: int, period: Period,
-                        lang: str | None) -> dict[str, Any]:
-    """The digest data of a round and period, with its opinion-group analysis: the one
-    builder behind the weekly job, ``/digest`` and ``planbot digest``."""
-    analysis = analyse_round(store, round_id, period.end).to_dict()
-    return build_digest(store, round_id, period, analysis=analysis, language=lang)
+def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
+                        final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
+    """The digest of a round and period, with its opinion-group analysis (as of the period's
+    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    return build_digest(store, round_id, period,
+                        analysis=analyse_round(store, round_id, period.end),
+                        language=lang, final=final, min_votes=min_votes)
 
 
-def render_all(store: Store, round_id: int, period: Period, lang: str | None,
-               tz: tzinfo) -> Rendered:
+def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
+               final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
-    digest = build_with_analysis(store, round_id, period, lang)
+    digest = build_with_analysis(store, round_id, period, lang, final=final,
+                                 min_votes=min_votes)
     return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
 
 
@@ -255,9 +270,13 @@ def read_activity(store: Store, round_id: int, end: datetime, tz: tzinfo) -> Act
     return Activity(first, last, edges, store.stance_counts_at(round_id, edges))
 
 
-def _render_all(digest: dict[str, Any], activity: Activity, lang: str | None,
+def _render_all(digest: Digest, activity: Activity, lang: str | None,
                 tz: tzinfo) -> Rendered:
-    from bot.digests.chart import render_chart  # matplotlib: only when a chart is drawn
+    # matplotlib: only when a chart is drawn
+    from bot.digests.chart import render_chart
+    from bot.digests.opinion_map import render_map
 
     chart = render_chart(digest, activity, lang, tz)
-    return Rendered(digest, render_markdown(digest, lang), render_html(digest, chart, lang), chart)
+    opinion_map = render_map(digest, lang)
+    return Rendered(digest, render_markdown(digest, lang),
+                    render_html(digest, chart, lang, opinion_map), chart, opinion_map)

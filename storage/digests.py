@@ -19,7 +19,9 @@ from storage.base import StoreBase
 from storage.models import (
     Digest,
     Participant,
+    PlanVersion,
     PlatformMessage,
+    Round,
     Section,
     Stance,
     Statement,
@@ -32,6 +34,7 @@ from storage.records import (
     PostedIn,
     StanceEvent,
     StatementCount,
+    StatementStance,
     Vote,
     VoteTriples,
 )
@@ -127,6 +130,27 @@ class DigestQueries(StoreBase):
         triples = [Vote(str(p), names[sid], value[st]) for p, sid, st in votes if sid in names]
         return VoteTriples(triples, [names[sid] for sid, _, _ in statements],
                            [names[sid] for sid, _, moderated in statements if not moderated])
+
+    # -- issue 13: the digest's plan title and consensus over time ----------------------------
+
+    def round_plan_titles(self, round_id: int) -> dict[str, str]:
+        """The titles (language -> text) of the plan version a round discusses; {} for a
+        round without a plan (an imported conversation) or an unknown round."""
+        with self._tx() as s:
+            titles = s.scalar(select(PlanVersion.titles)
+                              .join(Round, Round.plan_version_id == PlanVersion.id)
+                              .where(Round.id == round_id))
+        return dict(titles or {})
+
+    def stance_times(self, statement_ids: Sequence[int]) -> list[StatementStance]:
+        """The current stances on a few statements, oldest first: how their split grew over
+        the round."""
+        with self._tx() as s:
+            return [StatementStance(*r) for r in s.execute(
+                select(Stance.statement_id, Stance.added_at, Stance.stance)
+                .where(Stance.statement_id.in_(list(statement_ids)),
+                       Stance.is_current.is_(True))
+                .order_by(Stance.added_at, Stance.id))]
 
     def claim_digest(self, round_id: int, kind: str, period_start: datetime,
                      period_end: datetime, now: datetime,

@@ -218,6 +218,14 @@ class StanceEvent(NamedTuple):
     stance: str
 
 
+class StatementStance(NamedTuple):
+    """When a current stance on one statement was taken (UTC), and which."""
+
+    statement_id: int
+    added_at: datetime
+    stance: str
+
+
 class Vote(NamedTuple):
     """One vote of a Polis-style matrix: participant, statement (both as Polis-export
     strings) and 1 agree / -1 disagree / 0 pass."""
@@ -307,10 +315,13 @@ class ExportedConversation(NamedTuple):
 class ImportedStatement:
     """A statement of a conversation held elsewhere (Polis' ``comments.csv``), to import:
     ``author`` is the external participant id (None when unknown); ``moderated`` False for a
-    statement moderated out."""
+    statement moderated out. ``section`` and ``role`` (``section`` or ``reply``) come from the
+    two extra columns of planbot's synthetic conversations (``bot/synthetic.py``)."""
 
     external_id: str
     author: str | None
     text: str | None
     moderated: bool
     created_at: datetime
+    section: str | None = None
+    role: str = "reply"

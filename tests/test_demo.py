@@ -11,7 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from bot.polis import read_conversation
-from bot.service.demo import POLIS, run_demo
+from bot.service.demo import DEFAULT_CONVERSATION, POLIS, SYNTHETIC, run_demo
+from bot.synthetic import GROUPS, SECTIONS
 from tests.helpers import make_settings
 
 CONVERSATION = "london.youth.policing"
@@ -52,26 +53,82 @@ def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
 
     expected, voters = polis_final_votes(POLIS / CONVERSATION)
     by_id = {s["id"]: s for s in digest["statements"]}
+    counted = {"agree": "agree", "disagree": "disagree", "pass": "passed"}
     assert set(replay["statements"]) == set(expected)  # moderated-in comments, all replayed
     for comment, statement in replay["statements"].items():
         got = by_id[statement]
         assert got["kind"] == "reply"
-        assert {k: got[k] for k in ("agree", "disagree", "pass")} == \
+        assert {k: got["split"][counted[k]] for k in ("agree", "disagree", "pass")} == \
             {k: expected[comment][k] for k in ("agree", "disagree", "pass")}, comment
 
     conv = read_conversation(POLIS / CONVERSATION)
     shown = set(expected)
     authors = {s.author for s in conv.statements if s.external_id in shown}
-    assert digest["participants"]["all"] == len(voters | authors)
-    assert set(digest["participants"]) == {"discord", "slack", "all"}
+    assert digest["participation"]["people"] == len(voters | authors)
+    assert set(digest["participation"]["people_by_platform"]) == {"discord", "slack"}
     assert replay["votes"] == sum(sum(c.values()) for c in expected.values())
     assert replay["replies"]["discord"] + replay["replies"]["slack"] == len(shown)
     assert replay["digest_messages"]["discord"] >= 1 and replay["digest_messages"]["slack"] >= 1
-    assert digest["analysis"]["k"] >= 1
+    # No invented stance: the sections have none, and the digest's opinion groups are the
+    # ones `planbot import-polis` finds for the same votes.
+    assert all(s["statement"]["split"] == {"agree": 0, "disagree": 0, "passed": 0}
+               for s in digest["sections"])
+    imported = import_polis_groups(tmp_path, POLIS / CONVERSATION)
+    assert sorted(g["size"] for g in digest["groups"]) == imported
+    assert digest["clustered"] == sum(imported)
 
     printed = console.export_text()
     assert str(out / "digest.html") in printed
     assert "✓" in printed and "✗" not in printed
+
+
+def import_polis_groups(tmp_path: Path, folder: Path) -> list[int]:
+    """Sizes (ascending) of the opinion groups the analysis finds after ``import-polis``."""
+    from datetime import UTC, datetime
+
+    from bot.findings import analyse_round
+    from bot.identity import Pseudonymizer
+    from bot.polis import import_conversation
+    from storage.db import create_store_engine, upgrade
+    from storage.store import Store
+
+    engine = create_store_engine(f"sqlite:///{tmp_path / 'imported.db'}")
+    upgrade(engine)
+    try:
+        store = Store(engine)
+        round_id, _ = import_conversation(store, Pseudonymizer("x" * 32), folder,
+                                          datetime.now(UTC))
+        result = analyse_round(store, round_id, datetime.now(UTC))
+        return sorted(len(result.members(g)) for g in range(result.k))
+    finally:
+        engine.dispose()
+
+
+def test_default_demo_tells_the_sample_plans_story(tmp_path):
+    """The default conversation is synthetic and written for the sample plan: French and
+    English replies under every section, stances on the sections, three opinion groups as
+    its model has, and counts equal to its votes."""
+    out = tmp_path / "out"
+    console = Console(record=True, width=120)
+    assert run_demo(make_settings(tmp_path), out=out, console=console) == 0
+    digest = json.loads((out / "digest.json").read_text())
+    conv = read_conversation(SYNTHETIC / DEFAULT_CONVERSATION)
+    keys = [s["key"] for s in digest["sections"]]
+    assert keys == [key for key, _levels in SECTIONS]
+    written = {s.text: s.section for s in conv.statements if s.role == "reply"}
+    for section in digest["sections"]:
+        assert len(section["replies"]) == 3
+        assert all(written[r["text"]] == section["key"] for r in section["replies"])
+        assert section["statement"]["split"]["agree"] > 0
+        supports = [r["pa"] for r in section["replies"]]
+        assert supports == sorted(supports, reverse=True)
+    assert len(digest["groups"]) == len(GROUPS)
+    assert (out / "opinion-map.png").read_bytes().startswith(b"\x89PNG")
+    markdown = (out / "digest.md").read_text()
+    titles = [markdown.index(f"{i}. {s['title']}") for i, s in enumerate(digest["sections"], 1)]
+    assert titles == sorted(titles)
+    printed = console.export_text()
+    assert "maple-valley" in printed and "✓" in printed and "✗" not in printed
 
 
 def test_demo_on_one_platform_and_bad_flags(tmp_path):

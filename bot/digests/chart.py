@@ -14,19 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import pairwise
-from typing import Any
 
 from babel.dates import format_datetime, format_interval, format_skeleton
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
-from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 
+from bot.digests.chart_text import drawable, escaped, fit
+from bot.digests.model import Digest, Statement, Trend
 from bot.digests.render_md import helpers, quote
 
 COLOURS = {"agree": "#0072B2", "disagree": "#E69F00", "pass": "#CCCCCC"}
@@ -35,6 +35,8 @@ deficiency and in greyscale (dark / mid / light)."""
 INK = {"agree": "white", "disagree": "black", "pass": "black"}
 """Text colour for counts printed inside each stance's bar segment (contrast >= 4.5:1)."""
 STANCES = ("agree", "disagree", "pass")
+FIELD = {"agree": "agree", "disagree": "disagree", "pass": "passed"}
+"""``Split`` attribute of each stance."""
 LABELS = {"agree": "chart.agree", "disagree": "chart.disagree", "pass": "chart.pass"}
 MAX_BARS = 12
 """Sections shown (a round over a whole plan rarely has more); the most voted otherwise."""
@@ -145,15 +147,18 @@ def cumulative(activity: Sequence[tuple[datetime, str]],
     return {s: [bisect_right(times[s], e) for e in edges] for s in STANCES}
 
 
-def _bars(digest: dict[str, Any]) -> list[dict[str, Any]]:
-    sections = [s for s in digest["statements"] if s["kind"] == "section"]
-    if not sections:  # a replayed Polis round has no sections: its most-voted statements
-        sections = sorted((s for s in digest["statements"] if s["in_analysis"]),
-                          key=lambda s: (-s["votes"], s["id"]))
-    return sections[:MAX_BARS]
+def _bars(digest: Digest) -> list[tuple[str, Statement]]:
+    """(title, statement) of each bar: the sections in plan order, or for a replayed Polis
+    round (no sections) its most-voted statements."""
+    bars = [(sec.title, sec.statement) for sec in digest.sections if sec.statement]
+    if not bars:
+        ranked = sorted((s for s in digest.statements if s.in_analysis),
+                        key=lambda s: (-s.split.votes, s.id))
+        bars = [(s.text or s.id, s) for s in ranked]
+    return bars[:MAX_BARS]
 
 
-def _participation(ax: Axes, digest: dict[str, Any], activity: Activity,
+def _participation(ax: Axes, digest: Digest, activity: Activity,
                    _: Callable[..., str], locale: str, tz: tzinfo) -> None:
     """Stacked cumulative stances sampled at bin edges and joined by lines (exact at each
     edge, a straight ramp within a bin); totals in the legend and at the end of the curve."""
@@ -185,7 +190,7 @@ def _participation(ax: Axes, digest: dict[str, Any], activity: Activity,
     ax.set_xlim(edges[0], edges[-1])  # type: ignore[arg-type]  # datetimes, as above
     ax.set_ylim(0, total * 1.12 or 1)
     ax.legend(loc="upper left", fontsize=FONT["tick"], frameon=False)
-    locator = AutoDateLocator(tz=tz, maxticks=9)
+    locator = AutoDateLocator(tz=tz, minticks=3, maxticks=9)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(BabelDateFormatter(locale, tz))
     offsets = dict.fromkeys(format_datetime(t, "ZZZZ", tzinfo=tz, locale=locale)
@@ -213,24 +218,8 @@ def _label_burst(ax: Axes, edges: list[datetime], totals: list[int],
                     fontsize=FONT["label"])
 
 
-def _fit(text: str, room: float, renderer: RendererBase, font: FontProperties) -> str:
-    """``text``, cut with an ellipsis to the longest prefix at most ``room`` pixels wide."""
-    def width(candidate: str) -> float:
-        return renderer.get_text_width_height_descent(candidate, font, ismath=False)[0]
-
-    if width(text) <= room:
-        return text
-    low, high = 0, len(text)  # binary search on the prefix length
-    while low < high:
-        mid = (low + high + 1) // 2
-        if width(text[:mid].rstrip() + "…") <= room:
-            low = mid
-        else:
-            high = mid - 1
-    return text[:low].rstrip() + "…"
-
-
-def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], locale: str) -> None:
+def _sections(ax: Axes, bars: list[tuple[str, Statement]], _: Callable[..., str],
+              locale: str) -> None:
     """Horizontal stacked bars, each titled above its bar (so titles use the full width and
     the panel lines up with the one above), counts inside segments wide enough to hold them."""
     ax.set_title(_("chart.sections"), fontsize=FONT["title"], loc="left")
@@ -241,10 +230,10 @@ def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], local
         ax.set_axis_off()
         return
     rows = range(len(bars))
-    widest = max(sum(s[k] for k in STANCES) for s in bars) or 1
+    widest = max(s.split.votes for _t, s in bars) or 1
     left = [0] * len(bars)
     for stance in STANCES:
-        values = [s[stance] for s in bars]
+        values = [getattr(s.split, FIELD[stance]) for _t, s in bars]
         ax.barh(rows, values, left=left, height=0.5, color=COLOURS[stance],
                 edgecolor="white", linewidth=0.6, label=_(LABELS[stance]))
         for row, start, value in zip(rows, left, values, strict=False):
@@ -256,8 +245,8 @@ def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], local
     assert isinstance(canvas, FigureCanvasAgg)  # chart_figure draws on Agg
     renderer, font = canvas.get_renderer(), FontProperties(size=FONT["section"])
     room = TITLE_ROOM * ax.figure.bbox.width
-    for row, s in zip(rows, bars, strict=False):
-        title = _fit(quote(s["text"] or s["section"] or s["id"], 200), room, renderer, font)
+    for row, (text, _s) in zip(rows, bars, strict=False):
+        title = fit(quote(text, 200), room, renderer, font)
         ax.text(0, row - 0.32, title, ha="left", va="bottom", fontproperties=font)
     ax.set_yticks([])
     ax.set_ylim(len(bars) - 0.5, -0.95)  # inverted: first section on top, room for its title
@@ -266,37 +255,76 @@ def _sections(ax: Axes, bars: list[dict[str, Any]], _: Callable[..., str], local
     _count_axis(ax.xaxis, locale)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    ax.figure.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3,
-                     frameon=False, fontsize=FONT["tick"])
+    # Above the panel on the right, level with its title: the panel below keeps the bottom.
+    ax.legend(loc="lower right", bbox_to_anchor=(1, 1.0), ncols=3, frameon=False,
+              fontsize=FONT["tick"], borderaxespad=0.2)
 
 
-def chart_figure(digest: dict[str, Any], activity: Activity | Sequence[tuple[datetime, str]],
+TREND_STYLES = (("#0072B2", "-"), ("#D55E00", "--"), ("#009E73", ":"), ("#CC79A7", "-."),
+                ("#000000", (0, (5, 1, 1, 1))))
+"""Okabe-Ito colours with distinct dash patterns: lines stay apart in greyscale too."""
+TREND_LABEL = 48
+"""Characters of a statement's text in the trend panel's legend."""
+
+
+def _trends(ax: Axes, trends: tuple[Trend, ...], _: Callable[..., str], locale: str,
+            tz: tzinfo) -> None:
+    """Each top statement's agree share (%) over time, one line each, legend below."""
+    ax.set_title(_("chart.trends"), fontsize=FONT["title"], loc="left")
+    ax.tick_params(labelsize=FONT["tick"])
+    for trend, (colour, dash) in zip(trends, TREND_STYLES, strict=False):
+        times = [t for t, _share in trend.points]
+        shares = [100 * share for _t, share in trend.points]
+        # Datetimes through matplotlib's units registry, as in _participation.
+        ax.plot(times, shares, color=colour, linestyle=dash, linewidth=2,  # type: ignore[arg-type]
+                label=escaped(quote(drawable(trend.statement.text), TREND_LABEL)))
+    first = min(trend.points[0][0] for trend in trends)
+    last = max(trend.points[-1][0] for trend in trends)
+    # Never an empty date range; datetimes, as above.
+    ax.set_xlim(min(first, last - timedelta(hours=1)), last)  # type: ignore[arg-type]
+    ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(FuncFormatter(
+        lambda v, _pos: format_percent(v / 100, locale=locale)))
+    ax.set_ylabel(_("chart.share"), fontsize=FONT["label"])
+    ax.xaxis.set_major_locator(AutoDateLocator(tz=tz, minticks=3, maxticks=7))
+    ax.xaxis.set_major_formatter(BabelDateFormatter(locale, tz))
+    ax.grid(axis="y", color="#dddddd", linewidth=0.8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=1, frameon=False,
+              fontsize=FONT["tick"])
+
+
+def chart_figure(digest: Digest, activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> Figure:
     """The chart as a matplotlib ``Figure`` on an Agg canvas (see :func:`render_chart`);
-    ``fig.axes`` is [participation panel, sections panel]."""
+    ``fig.axes`` is [participation panel, sections panel] and, when the digest has trends,
+    the agree-share-over-time panel."""
     if not isinstance(activity, Activity):
-        activity = Activity.from_rows(activity, datetime.fromisoformat(digest["period"]["end"]),
-                                      tz)
-    lang = lang or digest["round"]["language"]
-    _ = helpers(digest, lang)["_"]
+        activity = Activity.from_rows(activity, digest.end, tz)
+    lang = lang or digest.round.language
+    _ = helpers(lang)["_"]
     locale = f"{lang}_CA"
     bars = _bars(digest)
-    upper_height, lower_height = 3.6, 1.4 + 0.62 * max(len(bars), 2)
-    fig = Figure(figsize=(WIDTH, upper_height + lower_height), dpi=DPI, layout="constrained")
+    heights = [3.6, 1.4 + 0.62 * max(len(bars), 2)]
+    if digest.trends:
+        heights.append(3.0 + 0.25 * len(digest.trends))
+    fig = Figure(figsize=(WIDTH, sum(heights)), dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    # One column: constrained layout gives both panels the same left and right edges; the
+    # One column: constrained layout gives the panels the same left and right edges; the
     # section titles sit above their bars, so no tick label widens the shared margin.
-    top, bottom = fig.subplots(2, 1, height_ratios=(upper_height, lower_height))
-    _participation(top, digest, activity, _, locale, tz)
-    _sections(bottom, bars, _, locale)
+    axes = fig.subplots(len(heights), 1, height_ratios=heights)
+    _participation(axes[0], digest, activity, _, locale, tz)
+    _sections(axes[1], bars, _, locale)
+    if digest.trends:
+        _trends(axes[2], digest.trends, _, locale, tz)
     return fig
 
 
-def render_chart(digest: dict[str, Any], activity: Activity | Sequence[tuple[datetime, str]],
+def render_chart(digest: Digest, activity: Activity | Sequence[tuple[datetime, str]],
                  lang: str | None = None, tz: tzinfo = UTC) -> bytes:
-    """PNG bytes of two panels: cumulative stances over time by stance (``activity``: an
-    :class:`Activity`, or (UTC time, stance) rows counted here), and stacked agree /
-    disagree / pass bars per section (or most-voted statements for a round without sections).
+    """PNG bytes of the panels of :func:`chart_figure`: cumulative stances over time by
+    stance (``activity``: an :class:`Activity`, or (UTC time, stance) rows counted here),
+    stacked agree / disagree / pass bars per section (or most-voted statements for a round
+    without sections), and the top statements' agree share over time.
     Labels are in ``lang`` (default the round's language); times are shown in ``tz``.
     The bytes depend only on the inputs (no software or time stamp in the PNG metadata)."""
     out = io.BytesIO()

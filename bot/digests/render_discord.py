@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.digests.model import Digest
 from bot.digests.render_md import render_markdown
 from bot.textsplit import split_text
 
@@ -24,6 +25,6 @@ def discord_parts(markdown: str, limit: int = CONTENT_LIMIT) -> list[dict[str, A
             for part in split_text(markdown, limit)]
 
 
-def render_discord(digest: dict[str, Any], lang: str | None = None) -> list[dict[str, Any]]:
+def render_discord(digest: Digest, lang: str | None = None) -> list[dict[str, Any]]:
     """The digest (``bot.digests.build``) as Discord message payloads, in posting order."""
     return discord_parts(render_markdown(digest, lang))

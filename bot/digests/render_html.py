@@ -1,23 +1,35 @@
-"""Render a digest as a standalone HTML page (Jinja2, autoescaped) with its chart embedded.
+"""Render a digest as one self-contained HTML page, printable as the round's report.
 
-User text (replies, plan titles) is escaped by Jinja2's autoescape, selected for ``.html``
-templates in :func:`bot.digests.render_md.environment`. The chart is embedded as a
-``data:image/png;base64`` URI, so the page is one self-contained file.
+User text (replies, plan titles and text) is escaped by Jinja2's autoescape, selected for
+``.html`` templates in :func:`bot.digests.render_md.environment`. Charts are embedded as
+``data:image/png;base64`` URIs, so the page is one file. The print stylesheet keeps 15 mm
+margins on any paper (A4 or Letter: the text is narrower than both) and avoids breaking a
+section or a figure across pages; a final digest adds the plan's text, the replies as
+proposed changes and a paragraph on the method.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
 
-from bot.digests.render_md import environment, helpers, quote
+from bot.digests.model import Digest
+from bot.digests.render_md import environment, helpers
 from bot.i18n import language_of
 
+MAX_REPLIES = 10
+"""Replies shown under each section on the page (all of them in the final report)."""
 
-def render_html(digest: dict[str, Any], chart_png: bytes | None = None, lang: str | None = None) -> str:
-    """The digest as an HTML5 page in ``lang`` (default the round's language)."""
-    lang = language_of(lang or digest["round"]["language"])
-    by_id = {s["id"]: s for s in digest["statements"]}
-    chart = base64.b64encode(chart_png).decode("ascii") if chart_png else None
+
+def _embed(png: bytes | None) -> str | None:
+    return base64.b64encode(png).decode("ascii") if png else None
+
+
+def render_html(digest: Digest, chart_png: bytes | None = None, lang: str | None = None,
+                map_png: bytes | None = None) -> str:
+    """The digest as an HTML5 page in ``lang`` (default the digest's language), with the
+    chart and the opinion map when given."""
+    lang = language_of(lang or digest.round.language)
+    most = max((len(s.replies) for s in digest.sections), default=0)
     return environment().get_template("digest.html").render(
-        d=digest, by_id=by_id, lang=lang, quote=quote, chart=chart, **helpers(digest, lang))
+        d=digest, lang=lang, chart=_embed(chart_png), opinion_map=_embed(map_png),
+        max_replies=most if digest.final else MAX_REPLIES, **helpers(lang))

@@ -1,4 +1,5 @@
-"""Render a digest (see ``bot.digests.build``) as Markdown with a Jinja2 template."""
+"""Render a digest (``bot.digests.model.Digest``) as Markdown with a Jinja2 template, and the
+helpers every digest template shares."""
 
 from __future__ import annotations
 
@@ -9,22 +10,27 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
+from bot.digests import model
+from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
 
 TEMPLATES = Path(__file__).with_name("templates")
+CHAT_REPLIES_PER_SECTION = 3
+"""Replies shown under each section in the chat digest (the HTML page shows more)."""
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment over ``bot/digests/templates`` (no HTML autoescape for .md)."""
+    """The Jinja2 environment over ``bot/digests/templates`` (HTML autoescape for .html only)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
 
 
@@ -34,45 +40,75 @@ def quote(text: str | None, limit: int = 280) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def render_markdown(digest: dict[str, Any], lang: str | None = None) -> str:
-    """The digest as Markdown in ``lang`` (default the round's language)."""
-    lang = language_of(lang or digest["round"]["language"])
-    by_id = {s["id"]: s for s in digest["statements"]}
-    template = environment().get_template("digest.md.j2")
-    return template.render(d=digest, by_id=by_id, lang=lang, quote=quote,
-                           **helpers(digest, lang))
+def render_markdown(digest: model.Digest, lang: str | None = None) -> str:
+    """The digest as Markdown in ``lang`` (default the digest's language)."""
+    lang = language_of(lang or digest.round.language)
+    return environment().get_template("digest.md.j2").render(
+        d=digest, lang=lang, per_section=CHAT_REPLIES_PER_SECTION, **helpers(lang))
 
 
 def group_name(group_id: int) -> str:
-    """Opinion groups are shown as letters, as Polis reports do (0 -> A)."""
-    return chr(ord("A") + group_id)
+    """The letter of an opinion group (0 -> A)."""
+    return letter(group_id)
 
 
-def helpers(digest: dict[str, Any], lang: str) -> dict[str, Any]:
-    """Functions every digest template uses: ``_`` (catalogue), ``_n`` (plural entry by count,
-    ``_n(msgid, n, **fields)``), ``day`` (ISO datetime -> a
-    date in the language, by Babel's CLDR data), ``score`` (a 0..1 index, two decimals in
-    the language's notation), ``text_of`` (statement id -> its text),
-    ``group_name`` and ``group_names``."""
-    by_id = {s["id"]: s for s in digest["statements"]}
+class Explainer:
+    """Each index's one-sentence explanation, given the first time it is asked for in one
+    rendering and never again (``explain("consensus")`` -> sentence, then "")."""
 
-    def text_of(statement_id: str) -> str:
-        s = by_id.get(statement_id)
-        if s is None:
-            return statement_id
-        return translate("digest.withheld", lang) if s["text_withheld"] else (s["text"] or "")
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.done: set[str] = set()
 
-    def day(iso: str) -> str:
-        return format_date(datetime.fromisoformat(iso), format="long", locale=f"{lang}_CA")
+    def __call__(self, name: str, **fields: Any) -> str:
+        if name in self.done:
+            return ""
+        self.done.add(name)
+        return translate(f"digest.explain.{name}", self.lang, **fields)
+
+
+def helpers(lang: str) -> dict[str, Any]:
+    """Functions the digest templates use, in ``lang``: ``_`` (catalogue), ``_n`` (plural
+    entry by count), ``day`` (datetime -> long date), ``number``, ``pct`` (0..1 -> "42 %" /
+    "42%"), ``score`` (0..1 index, two decimals), ``text`` (a statement's text, or the
+    withheld notice), ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
+    words), ``gap`` (largest
+    difference between groups' agree shares, in points), ``explain`` (see ``Explainer``)."""
+    locale = f"{lang}_CA"
+
+    def pct(value: float) -> str:
+        return format_percent(value, locale=locale)
+
+    def split(s: model.Split, words: bool = False) -> str:
+        # Words where the reader may lack an emoji font (a printed report, a bare browser).
+        if not s.votes:
+            return translate("digest.no_stance", lang)
+        marks = ((translate(f"chart.{k}", lang) + " " if words else emoji + " ", n)
+                 for k, emoji, n in (("agree", "👍", s.agree), ("disagree", "👎", s.disagree),
+                                     ("pass", "🤷", s.passed)))
+        return " · ".join(f"{mark}{format_decimal(n, locale=locale)} ({pct(n / s.votes)})"
+                          for mark, n in marks)
+
+    def text(s: model.Statement) -> str:
+        return translate("digest.withheld", lang) if s.withheld else s.text
+
+    def gap(s: model.Statement) -> int | None:
+        shares = [g.split.share("agree") for g in s.groups if g.split.votes]
+        return round(100 * (max(shares) - min(shares))) if len(shares) > 1 else None
+
+    def day(when: datetime) -> str:
+        return format_date(when, format="long", locale=locale)
 
     return {
         "_": lambda msgid, **kw: translate(msgid, lang, **kw),
         "_n": lambda msgid, n, **kw: translate_plural(msgid, n, lang, **kw),
         "day": day,
-        "score": lambda value: format_decimal(value, format="0.00", locale=f"{lang}_CA"),
-        # The share people see is the plain one; Polis' smoothed pa only ranks.
-        "share": lambda part, whole: round(100 * part / whole) if whole else 0,
-        "text_of": text_of,
-        "group_name": group_name,
-        "group_names": lambda ids: ", ".join(group_name(i) for i in ids),
+        "number": lambda n: format_decimal(n, locale=locale),
+        "pct": pct,
+        "score": lambda value: format_decimal(value, format="0.00", locale=locale),
+        "text": text,
+        "quote": quote,
+        "split": split,
+        "gap": gap,
+        "explain": Explainer(lang),
     }

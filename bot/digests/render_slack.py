@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.digests.model import Digest
 from bot.digests.render_md import render_markdown
 from bot.textsplit import split_text
 
@@ -68,6 +69,6 @@ def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,
     return messages
 
 
-def render_slack(digest: dict[str, Any], lang: str | None = None) -> list[dict[str, Any]]:
+def render_slack(digest: Digest, lang: str | None = None) -> list[dict[str, Any]]:
     """The digest (``bot.digests.build``) as Slack message payloads, in posting order."""
     return slack_messages(render_markdown(digest, lang))

@@ -54,7 +54,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 
     sub.add_parser("run", help=t("cli.help.run"))
     demo = sub.add_parser("demo", help=t("cli.help.demo"))
-    demo.add_argument("--conversation", default="brexit-consensus",
+    demo.add_argument("--conversation", default="maple-valley",
                       help=t("cli.help.demo_conversation"))
     demo.add_argument("--platforms", default="discord,slack", help=t("cli.help.demo_platforms"))
     demo.add_argument("--out", type=Path, default=None, help=t("cli.help.demo_out"))
@@ -347,7 +347,7 @@ def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
-    from bot.digests.build import Period, build_digest
+    from bot.digests.build import statement_texts
     from bot.findings import analyse_round
 
     round_id = _round_id(store, args.round)
@@ -356,10 +356,7 @@ def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         print(_json(result.to_dict()))
         return 0
     chosen = args.lang or settings.language
-    now = SystemClock().now()
-    texts = {s["id"]: s["text"] for s in build_digest(
-        store, round_id, Period(now, now), language=chosen)["statements"]}
-    print(analysis_text(result.to_dict(), texts, chosen))
+    print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen), chosen))
     return 0
 
 
@@ -437,22 +434,28 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
-    if args.format == "json" and not args.out:
-        # The data alone: no chart, page or message is rendered (nor matplotlib loaded).
-        digest = build_with_analysis(store, round_id, Period(start, end), lang)
-        print(_json(digest))
-        return 0
-    rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone)
-    as_json = json.dumps(rendered.digest, ensure_ascii=False, indent=2, default=str)
+    final, min_votes = rnd.status == "closed", settings.digest_min_votes
     if args.out:
+        rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
+                              final=final, min_votes=min_votes)
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
         (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
-        (args.out / "digest.png").write_bytes(rendered.chart)
-        (args.out / "digest.json").write_text(as_json, encoding="utf-8")
+        for name, png in rendered.files().items():
+            (args.out / name).write_bytes(png)
+        (args.out / "digest.json").write_text(
+            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
         print(translate("cli.digest_written", lang, path=args.out))
+        return 0
+    # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
+    digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
+                                 min_votes=min_votes)
+    if args.format == "json":
+        print(_json(digest.to_json()))
     else:
-        print(rendered.markdown)
+        from bot.digests.render_md import render_markdown
+
+        print(render_markdown(digest, lang))
     return 0
 
 

@@ -28,9 +28,11 @@ def test_import_digest_analyse_export(env, capsys):
     assert "imported as round #1" in capsys.readouterr().out
     assert main(["digest", "--format", "json"]) == 0
     digest = json.loads(capsys.readouterr().out)
-    assert digest["participants"]["all"] > 0 and digest["analysis"]["k"] >= 2
+    assert digest["participation"]["people"] > 0 and len(digest["groups"]) >= 2
     assert main(["digest", "--lang", "fr"]) == 0
     assert "Terrain d’entente" in capsys.readouterr().out
+    assert main(["analyse", "--format", "json"]) == 0
+    clustered = set(json.loads(capsys.readouterr().out)["clustered"])
     assert main(["analyse"]) == 0
     assert "opinion groups" in capsys.readouterr().out  # PLANBOT_LANGUAGE=en
     assert main(["analyse", "--lang", "fr"]) == 0
@@ -40,7 +42,7 @@ def test_import_digest_analyse_export(env, capsys):
 
     with (env / "out" / "participants-votes.csv").open() as fh:
         grouped = {row["participant"] for row in csv.DictReader(fh) if row["group-id"] != ""}
-    assert grouped == set(digest["analysis"]["clustered"])
+    assert grouped == clustered and len(clustered) == digest["clustered"]
     # An existing export is not overwritten without --force.
     before = (env / "out" / "votes.csv").stat().st_mtime_ns
     assert main(["export", str(env / "out")]) == 1
@@ -125,6 +127,7 @@ def test_digest_out_writes_every_form(env, capsys):
     assert main(["digest", "--out", str(env / "d")]) == 0
     assert "digest.md" in capsys.readouterr().out
     assert (env / "d" / "digest.png").read_bytes().startswith(b"\x89PNG")
+    assert (env / "d" / "opinion-map.png").read_bytes().startswith(b"\x89PNG")
     html = (env / "d" / "digest.html").read_text()
     assert "<html" in html and "data:image/png;base64" in html
     assert json.loads((env / "d" / "digest.json").read_text())["round"]["id"] == 1

@@ -39,14 +39,21 @@ def test_five_conversations_are_bundled():
                              "scoop-hivemind.ubi"]
 
 
+def split_counts(digest) -> dict[str, Counter]:
+    """Statement id -> the digest's non-zero agree / disagree / pass counts."""
+    return {s.id: Counter({k: n for k, n in (("agree", s.split.agree),
+                                             ("disagree", s.split.disagree),
+                                             ("pass", s.split.passed)) if n})
+            for s in digest.statements}
+
+
 @pytest.mark.parametrize("name", CONVERSATIONS)
 def test_digest_counts_equal_polis_final_votes(tmp_path, name):
     store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
     round_id, _ = import_conversation(store, Pseudonymizer("s" * 20), POLIS / name, START)
     digest = build_digest(store, round_id, Period(START, START))
     expected = final_votes(POLIS / name)
-    got = {s["id"]: Counter({k: s[k] for k in ("agree", "disagree", "pass") if s[k]})
-           for s in digest["statements"]}
+    got = split_counts(digest)
     assert {k: v for k, v in got.items() if v} == expected
 
 
@@ -55,8 +62,7 @@ def test_counts_on_postgresql_too(tmp_path, database_url):
     round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
                                       POLIS / "london.youth.policing", START)
     digest = build_digest(store, round_id, Period(START, START))
-    got = {s["id"]: Counter({k: s[k] for k in ("agree", "disagree", "pass") if s[k]})
-           for s in digest["statements"]}
+    got = split_counts(digest)
     assert {k: v for k, v in got.items() if v} == final_votes(POLIS / "london.youth.policing")
     store.engine.dispose()
 

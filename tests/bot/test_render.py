@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ async def digest(tmp_path):
     round_id, _ = await busy_round(
         core, reply_text="<script>alert(1)</script> @everyone <!channel> idea {i}")
     d = build_digest(core.store, round_id, Period(START, START + timedelta(days=7)),
-                     analysis=analyse_round(core.store, round_id, core.clock.now()).to_dict())
+                     analysis=analyse_round(core.store, round_id, core.clock.now()))
     core.close()
     return d
 
@@ -126,8 +127,7 @@ def test_chart_axis_reads_in_french(digest):
 
 def test_both_panels_use_the_whole_width_whatever_the_section_titles(digest):
     long = "Une section au titre très long qui déborderait de la marge de gauche " * 3
-    for s in digest["statements"]:
-        s["text"] = long
+    digest = replace(digest, sections=tuple(replace(s, title=long) for s in digest.sections))
     fig = chart_figure(digest, spread(50), "fr", TORONTO)
     fig.canvas.draw()
     width = fig.bbox.width
@@ -167,7 +167,7 @@ def test_daily_bins_start_at_local_midnight_across_a_dst_change():
 def test_pass_is_worded_as_in_the_digest_text(digest):
     for lang in ("fr", "en"):
         word = translate("chart.pass", lang)
-        assert word in translate("digest.pass_pct", lang, pct=10)
+        assert word in translate("digest.pass_pct", lang, pct="10 %")
         fig = chart_figure(digest, spread(9), lang)
         legends = [t.get_text() for ax in fig.axes if ax.get_legend()
                    for t in ax.get_legend().get_texts()]

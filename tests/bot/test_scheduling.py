@@ -105,7 +105,7 @@ async def test_a_service_down_over_two_runs_posts_one_catch_up_digest(service):
     weekly = [d for d in service.core.store.digests(round_id) if d.kind == "weekly"]
     assert [(d.period_start, d.period_end) for d in weekly] == [
         (START, first), (first, datetime(2026, 11, 23, 14, 0, tzinfo=UTC))]
-    assert catch_up.rendered.digest["period"]["start"] == first.isoformat()
+    assert catch_up.rendered.digest.start == first
     # Two weekly digests, each in both channels.
     assert [len(p.digests) for p in platforms.values()] == [2, 2]
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.digests.build import Period, build_digest
+from bot.digests.model import Split
 from tests.helpers import START
 from tests.integrations.two_platforms import (
     SLACK_CHANNEL,
@@ -48,13 +49,13 @@ async def test_one_round_on_discord_and_slack(both):
 
     digest = build_digest(core.store, round_id, Period(START, START + timedelta(days=60)))
 
-    assert digest["participants"] == {"discord": 3, "slack": 2, "all": 5}
-    broadband = next(s for s in digest["statements"] if s["section"] == "broadband"
-                     and s["kind"] == "section")
-    assert (broadband["agree"], broadband["disagree"], broadband["pass"]) == (2, 1, 1)
-    assert digest["totals"] == {"statements": 4, "replies": 2, "stances": 4, "moderated_out": 0,
-                                "stances_by_platform": {"discord": 2, "slack": 2}}
-    assert {s["text"]: s["platform"] for s in digest["statements"] if s["kind"] == "reply"} == {
+    people = digest.participation
+    assert (people.people, people.people_by_platform) == (5, {"discord": 3, "slack": 2})
+    broadband = next(s for s in digest.sections if s.key == "broadband")
+    assert broadband.statement.split == Split(agree=2, disagree=1, passed=1)
+    assert (people.statements, people.replies, people.stances, people.moderated_out,
+            people.stances_by_platform) == (4, 2, 4, 0, {"discord": 2, "slack": 2})
+    assert {s.text: s.platform for s in broadband.replies} == {
         "Depuis Discord": "discord", "Depuis Slack": "slack"}
 
 

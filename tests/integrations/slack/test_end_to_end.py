@@ -171,7 +171,7 @@ async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, core):
     assert all(len(t) <= 3000 for t in texts)
     assert not any("<!here>" in t for t in texts)
     chart = slack.thread_messages(digest[0].ts)
-    assert [f["name"] for f in chart[0].files] == ["digest.png"]
+    assert [f["name"] for f in chart[0].files] == ["digest.png", "opinion-map.png"]
 
 
 async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot, core):
