@@ -14,7 +14,6 @@ MAX_CLASS_LINES = 200
 # grow, and no other class may pass the limit. Splitting them is work still to do.
 KNOWN_LONG = {
     "bot/service/demo.py Demo": 206,
-    "integrations/slack/app.py SlackBot": 223,
 }
 
 

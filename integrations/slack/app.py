@@ -3,11 +3,9 @@
 :class:`SlackBot` gets the core (:class:`bot.core.Core`) and a Web API client through its
 constructor and registers:
 
-* ``/planbot <action> [options]`` (:mod:`integrations.slack.commands`): acknowledged at once
-  with an empty ack, then a lazy listener looks up the user's locale and user groups, runs the
-  command in the core and answers through ``respond`` (ephemeral unless the core says
-  otherwise). Slack wants the ack within 3 s
-  (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
+* ``/planbot <action> [options]`` (:mod:`integrations.slack.commands`), run by
+  :class:`integrations.slack.slash.SlashCommand`: acknowledged at once with an empty ack,
+  then a lazy listener runs the command in the core and answers through ``respond``.
 * ``reaction_added``, ``reaction_removed`` and ``message`` (every subtype: replies,
   ``thread_broadcast``, ``message_changed``, ``message_deleted``; others are ignored quietly):
   translated by :mod:`integrations.slack.translate` and passed to ``Core.handle``. A
@@ -34,32 +32,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core
-from bot.events import Actor, CommandInvoked, InboundEvent
-from bot.i18n import language_of, translate
+from bot.events import InboundEvent
 from bot.reconcile import ReconcileReport
 from integrations.slack.checks import socket_url, verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
-from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
-from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
+from integrations.slack.slash import SlashCommand
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
 
 _log = logging.getLogger(__name__)
-
-_CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
 
 
 class _Background:
@@ -129,10 +122,13 @@ class SlackBot:
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
         self.app.event("message")(self._on_message)
-        self.app.command(command)(ack=self._ack_command, lazy=[self._run_command])
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
+        self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
+                                  default_language=default_language,
+                                  track=self._background.track)
+        self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0
@@ -277,44 +273,3 @@ class SlackBot:
             _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
                          event.event_key, self.handle_budget)
             self._background.track(task)
-
-    # -- the slash command ----------------------------------------------------------------
-
-    async def _ack_command(self, ack: Callable[..., Awaitable[None]]) -> None:
-        await ack()
-
-    async def _run_command(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
-        # Tracked as background work, so a shutdown waits for a command half-way through
-        # posting a round instead of cutting it off.
-        task = asyncio.current_task()
-        assert task is not None  # bolt runs listeners as tasks
-        self._background.track(task)
-        user_id = body.get("user_id", "")
-        locale = await self.directory.locale_of(user_id)
-        lang = language_of(locale, self.default_language)
-        try:
-            parsed = parse_command(body.get("text") or "")
-        except UsageError as err:
-            await respond(text=usage_text(lang, err), response_type="ephemeral")
-            return
-        if parsed.action == "help":
-            await respond(text=usage_text(lang), response_type="ephemeral")
-            return
-        cmd = CommandInvoked(
-            platform=PLATFORM, workspace_id=body.get("team_id", ""),
-            channel_id=body.get("channel_id", ""), occurred_at=self.clock.now(),
-            actor=Actor(user_id=user_id, display_name=body.get("user_name")),
-            action=parsed.action, args=parsed.args, locale=locale,
-            roles=await self.directory.groups_of(user_id))
-        try:
-            reply = await self.core.run_command(cmd, self.platform)
-        except Exception as err:  # noqa: BLE001 - any failure still gets the user an answer
-            if isinstance(err, SlackApiError) and err.response.get("error") in _CHANNEL_PROBLEMS:
-                _log.warning("/planbot %s: %s", parsed.action, err.response.get("error"))
-                await respond(text=translate("slack.invite", lang), response_type="ephemeral")
-            else:
-                _log.exception("/planbot %s failed", parsed.action)
-                await respond(text=translate("slack.failed", lang), response_type="ephemeral")
-            return
-        await respond(text=markdown_to_mrkdwn(reply.text),
-                      response_type="ephemeral" if reply.ephemeral else "in_channel")

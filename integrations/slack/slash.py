@@ -1,0 +1,78 @@
+"""The ``/planbot`` slash command on Slack: acknowledged at once with an empty ack, then run
+by a lazy listener that looks up the user's locale and user groups, runs the command in the
+core and answers through ``respond`` (ephemeral unless the core says otherwise). Slack wants
+the ack within 3 s (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.clock import Clock
+from bot.core import Core
+from bot.events import Actor, CommandInvoked
+from bot.i18n import language_of, translate
+from integrations.slack.commands import UsageError, parse_command, usage_text
+from integrations.slack.directory import Directory
+from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.platform import SlackPlatform
+from integrations.slack.translate import PLATFORM
+
+_log = logging.getLogger(__name__)
+
+_CHANNEL_PROBLEMS = ("not_in_channel", "channel_not_found", "is_archived")
+
+
+class SlashCommand:
+    """Runs ``/planbot`` in ``core`` against ``platform``; ``track`` keeps each run as
+    background work, so that a shutdown waits for a command half-way through posting a
+    round instead of cutting it off."""
+
+    def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
+                 clock: Clock, default_language: str,
+                 track: Callable[[asyncio.Task[Any]], object]) -> None:
+        self.core, self.platform, self.directory = core, platform, directory
+        self.clock, self.default_language = clock, default_language
+        self._track = track
+
+    async def ack(self, ack: Callable[..., Awaitable[None]]) -> None:
+        await ack()
+
+    async def run(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # bolt runs listeners as tasks
+        self._track(task)
+        user_id = body.get("user_id", "")
+        locale = await self.directory.locale_of(user_id)
+        lang = language_of(locale, self.default_language)
+        try:
+            parsed = parse_command(body.get("text") or "")
+        except UsageError as err:
+            await respond(text=usage_text(lang, err), response_type="ephemeral")
+            return
+        if parsed.action == "help":
+            await respond(text=usage_text(lang), response_type="ephemeral")
+            return
+        cmd = CommandInvoked(
+            platform=PLATFORM, workspace_id=body.get("team_id", ""),
+            channel_id=body.get("channel_id", ""), occurred_at=self.clock.now(),
+            actor=Actor(user_id=user_id, display_name=body.get("user_name")),
+            action=parsed.action, args=parsed.args, locale=locale,
+            roles=await self.directory.groups_of(user_id))
+        try:
+            reply = await self.core.run_command(cmd, self.platform)
+        except Exception as err:  # noqa: BLE001 - any failure still gets the user an answer
+            if isinstance(err, SlackApiError) and err.response.get("error") in _CHANNEL_PROBLEMS:
+                _log.warning("/planbot %s: %s", parsed.action, err.response.get("error"))
+                await respond(text=translate("slack.invite", lang), response_type="ephemeral")
+            else:
+                _log.exception("/planbot %s failed", parsed.action)
+                await respond(text=translate("slack.failed", lang), response_type="ephemeral")
+            return
+        await respond(text=markdown_to_mrkdwn(reply.text),
+                      response_type="ephemeral" if reply.ephemeral else "in_channel")
