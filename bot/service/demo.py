@@ -62,7 +62,7 @@ from bot.digests.model import Digest
 from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
 from bot.platform import Adapter
-from bot.polis import read_conversation
+from bot.polis import Conversation, read_conversation
 from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.service.build import build_core
@@ -232,85 +232,9 @@ class Demo:
     # -- replay --------------------------------------------------------------------------
 
     async def _replay(self, fire: datetime) -> None:
-        """Replay statements and votes in Polis' order, in windows spread over the round's
-        week (the clock moves from one to the next). In each window: its statements as
-        replies (then planbot's copies on the other platform), then its votes and the
-        section stances of people whose last vote in that section fell in it, many at once;
-        every platform is settled before the next window."""
-        conv = self.conv
-        names = list(self.sides)
-        home = {p: names[i % len(names)] for i, p in enumerate(conv.participants)}
-        moderated_in = [s for s in conv.statements if s.moderated]
-        statements = [s for s in moderated_in if s.role != "section"]
-        shown = {s.external_id for s in moderated_in}
-        votes = sorted((v for v in conv.votes if v[1] in shown), key=lambda v: v[3])
-        for side in self.sides.values():
-            await side.add_people([p for p in conv.participants if home[p] == side.name])
-        keys = [s.section_key for s in self.round_sections]
-        section_of = {s.external_id: keys.index(s.section) if s.section in keys
-                      else i % len(keys) for i, s in enumerate(moderated_in)}
-        self.where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> id
-        self.statement_id: dict[str, int] = {}
-        for s in moderated_in:
-            if s.role == "section":  # its votes are stances on the section's message
-                index = section_of[s.external_id]
-                self.statement_id[s.external_id] = self.round_sections[index].statement_id
-                for side in self.sides.values():
-                    self.where[s.external_id][side.name] = side.sections[index]
-        windows = _windows(statements, votes)
-
-        replies_task = self._step("demo.step.replies", len(statements))
-        votes_task = self._step("demo.step.votes", len(votes))
-        for window in sorted(windows):
-            self.clock.set(_window_time(window, self._start_time, fire))
-            posted, cast = windows[window]
-            for s in posted:
-                author = s.author if s.author in home else conv.participants[0]
-                side = self.sides[home[author]]
-                self.where[s.external_id][side.name] = await side.reply(
-                    author, section_of[s.external_id], s.text or "")
-                self.report.replies[side.name] += 1
-                self.progress.advance(replies_task)
-            for side in self.sides.values():
-                await side.settle()
-            await self._find_copies(posted, section_of)
-            votes_by_side: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-            for participant, comment, stance, _at in cast:
-                name = home[participant]
-                votes_by_side[name].append((participant, self.where[comment][name], stance))
-            await asyncio.gather(*(
-                self.sides[name].react_all(items, partial(self.progress.advance, votes_task))
-                for name, items in votes_by_side.items()))
-            for name, items in votes_by_side.items():
-                self.report.stances[name] += len(items)
-        self.report.votes = len(votes)
-        self.report.people = Counter({name: sum(1 for p in home.values() if p == name)
-                                      for name in self.sides})
-        self._expected = (self.statement_id, votes)
-
-    async def _find_copies(self, posted: list[ImportedStatement],
-                           section_of: dict[str, int]) -> None:
-        """planbot copies each new reply to the other platform's section thread (the core's
-        relay); find the statement recorded for each reply and its copy's message id, which
-        the other platform's people react to."""
-        await self.core.settle_relays()
-        for side in self.sides.values():
-            await side.settle()
-        for s in posted:
-            comment = s.external_id
-            origin = next(iter(self.where[comment]))
-            target = await self.core.db(
-                self.core.store.find_message, origin,
-                self.sides[origin].reply_channel(section_of[comment]), self.where[comment][origin])
-            if target is None:
-                raise RuntimeError(f"planbot did not record statement {comment}")
-            self.statement_id[comment] = target.statement_id
-            for message in await self.core.db(
-                    self.core.store.statement_messages, target.statement_id):
-                self.where[comment].setdefault(message.platform, message.message_id)
-            missing = set(self.sides) - set(self.where[comment])
-            if missing:
-                raise RuntimeError(f"planbot did not copy statement {comment} to {missing}")
+        replay = _Replay(self.conv, self.sides, self.core, self.clock, self.report,
+                         self.progress, self._step)
+        self._expected = await replay.run(self._start_time, fire)
 
     # -- the weekly digest -----------------------------------------------------------------
 
@@ -350,6 +274,101 @@ class Demo:
             encoding="utf-8")
         self.report.counts_match = counts_match(rendered.digest, statement_id, votes)
         self.progress.advance(task)
+
+
+class _Replay:
+    """A Polis conversation replayed on the sides by its simulated people, as the core records
+    it: statements as replies (planbot copies each to the other sides), votes and section
+    leans as reactions; the counts go to ``report`` and the steps to ``progress``."""
+
+    def __init__(self, conv: Conversation, sides: dict[str, _Side], core: Core,
+                 clock: ManualClock, report: Report, progress: Progress,
+                 step: Callable[[str, int | None], TaskID]) -> None:
+        self.conv, self.sides, self.core, self.clock = conv, sides, core, clock
+        self.report, self.progress, self._step = report, progress, step
+
+    async def run(self, start: datetime, fire: datetime
+                  ) -> tuple[dict[str, int], list[tuple[str, str, str, datetime]]]:
+        """Replay statements and votes in Polis' order, in windows spread over the round's
+        week (the clock moves from one to the next). In each window: its statements as
+        replies (then planbot's copies on the other platform), then its votes and the
+        section stances of people whose last vote in that section fell in it, many at once;
+        every platform is settled before the next window. Returns the store statement of each
+        Polis comment and the votes cast."""
+        conv = self.conv
+        names = list(self.sides)
+        home = {p: names[i % len(names)] for i, p in enumerate(conv.participants)}
+        moderated_in = [s for s in conv.statements if s.moderated]
+        statements = [s for s in moderated_in if s.role != "section"]
+        shown = {s.external_id for s in moderated_in}
+        votes = sorted((v for v in conv.votes if v[1] in shown), key=lambda v: v[3])
+        for side in self.sides.values():
+            await side.add_people([p for p in conv.participants if home[p] == side.name])
+        keys = [s.section_key for s in self.round_sections]
+        section_of = {s.external_id: keys.index(s.section) if s.section in keys
+                      else i % len(keys) for i, s in enumerate(moderated_in)}
+        self.where: dict[str, dict[str, str]] = defaultdict(dict)  # comment -> platform -> id
+        self.statement_id: dict[str, int] = {}
+        for s in moderated_in:
+            if s.role == "section":  # its votes are stances on the section's message
+                index = section_of[s.external_id]
+                self.statement_id[s.external_id] = self.round_sections[index].statement_id
+                for side in self.sides.values():
+                    self.where[s.external_id][side.name] = side.sections[index]
+        windows = _windows(statements, votes)
+
+        replies_task = self._step("demo.step.replies", len(statements))
+        votes_task = self._step("demo.step.votes", len(votes))
+        for window in sorted(windows):
+            self.clock.set(_window_time(window, start, fire))
+            posted, cast = windows[window]
+            for s in posted:
+                author = s.author if s.author in home else conv.participants[0]
+                side = self.sides[home[author]]
+                self.where[s.external_id][side.name] = await side.reply(
+                    author, section_of[s.external_id], s.text or "")
+                self.report.replies[side.name] += 1
+                self.progress.advance(replies_task)
+            for side in self.sides.values():
+                await side.settle()
+            await self._find_copies(posted, section_of)
+            votes_by_side: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+            for participant, comment, stance, _at in cast:
+                name = home[participant]
+                votes_by_side[name].append((participant, self.where[comment][name], stance))
+            await asyncio.gather(*(
+                self.sides[name].react_all(items, partial(self.progress.advance, votes_task))
+                for name, items in votes_by_side.items()))
+            for name, items in votes_by_side.items():
+                self.report.stances[name] += len(items)
+        self.report.votes = len(votes)
+        self.report.people = Counter({name: sum(1 for p in home.values() if p == name)
+                                      for name in self.sides})
+        return self.statement_id, votes
+
+    async def _find_copies(self, posted: list[ImportedStatement],
+                           section_of: dict[str, int]) -> None:
+        """planbot copies each new reply to the other platform's section thread (the core's
+        relay); find the statement recorded for each reply and its copy's message id, which
+        the other platform's people react to."""
+        await self.core.settle_relays()
+        for side in self.sides.values():
+            await side.settle()
+        for s in posted:
+            comment = s.external_id
+            origin = next(iter(self.where[comment]))
+            target = await self.core.db(
+                self.core.store.find_message, origin,
+                self.sides[origin].reply_channel(section_of[comment]), self.where[comment][origin])
+            if target is None:
+                raise RuntimeError(f"planbot did not record statement {comment}")
+            self.statement_id[comment] = target.statement_id
+            for message in await self.core.db(
+                    self.core.store.statement_messages, target.statement_id):
+                self.where[comment].setdefault(message.platform, message.message_id)
+            missing = set(self.sides) - set(self.where[comment])
+            if missing:
+                raise RuntimeError(f"planbot did not copy statement {comment} to {missing}")
 
 
 WINDOWS = 24
