@@ -67,7 +67,7 @@ from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
-from storage.records import ImportedStatement
+from storage.records import ImportedStatement, RoundStatement
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ class Demo:
 
     async def _replay(self, fire: datetime) -> None:
         replay = _Replay(self.conv, self.sides, self.core, self.clock, self.report,
-                         self.progress, self._step)
+                         self.progress, self._step, self.round_sections)
         self._expected = await replay.run(self._start_time, fire)
 
     # -- the weekly digest -----------------------------------------------------------------
@@ -283,9 +283,11 @@ class _Replay:
 
     def __init__(self, conv: Conversation, sides: dict[str, _Side], core: Core,
                  clock: ManualClock, report: Report, progress: Progress,
-                 step: Callable[[str, int | None], TaskID]) -> None:
+                 step: Callable[[str, int | None], TaskID],
+                 round_sections: list[RoundStatement]) -> None:
         self.conv, self.sides, self.core, self.clock = conv, sides, core, clock
         self.report, self.progress, self._step = report, progress, step
+        self.round_sections = round_sections
 
     async def run(self, start: datetime, fire: datetime
                   ) -> tuple[dict[str, int], list[tuple[str, str, str, datetime]]]:
