@@ -38,7 +38,9 @@ TOKENS = [
 SEPARATORS = [" ", " ", " ", "  ", "\n", "\n\n", ". ", " \n\n  ", "\u00a0"]
 
 _GRAPHEME = regex.compile(r"\X")
-_URL = regex.compile(r"https?://[^\s<>)]+")
+# A URL ends before trailing punctuation ("voir https://x.org/a." ends at "a"), the rule
+# bot.textsplit documents: a cut between the URL and its full stop is outside the URL.
+_URL = regex.compile(r"https?://[^\s<>)]*[^\s<>.,;:!?»\"')\]]")
 
 
 def _texts() -> st.SearchStrategy[str]:
