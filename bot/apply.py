@@ -68,6 +68,12 @@ class EventApplier:
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
 
+    def forget(self) -> None:
+        """Drop every cached participant and target: call after a unit of work rolled back,
+        since participants it created are gone with it."""
+        self._participants.clear()
+        self._targets.clear()
+
     def apply(self, event: InboundEvent) -> bool:
         """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
         if getattr(event, "event_key", None) == "":

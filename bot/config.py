@@ -86,6 +86,8 @@ class Settings:
     slack_host: str = "127.0.0.1"
     health_port: int | None = None
     health_host: str = "127.0.0.1"
+    inbox_keep: timedelta = timedelta(days=7)
+    journal_max_mb: int = 64
 
     @property
     def facilitator_ids(self) -> frozenset[str]:
@@ -306,6 +308,17 @@ def _health(r: _Reader) -> None:
         r.kw["health_port"] = int(port)
 
 
+def _inbox(r: _Reader) -> None:
+    """How long applied inbox rows are kept; how large the local journal may grow."""
+    r.parsed("INBOX_KEEP", "inbox_keep", "7d", parse_duration, (ValueError, OverflowError),
+             "must be a duration such as 7d or 12h")
+    size = r.get("JOURNAL_MAX_MB", "64")
+    if not size.isdigit() or int(size) < 1:
+        r.problems["JOURNAL_MAX_MB"] = "must be a whole number of megabytes, at least 1"
+    else:
+        r.kw["journal_max_mb"] = int(size)
+
+
 def _participant_secret(r: _Reader) -> None:
     secret = r.get("PARTICIPANT_SECRET")
     if secret and len(secret) < 16:
@@ -316,7 +329,7 @@ def _participant_secret(r: _Reader) -> None:
 # key is reported together.
 _GROUPS: tuple[Callable[[_Reader], None], ...] = (
     _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
-    _participant_secret, _health,
+    _participant_secret, _health, _inbox,
 )
 
 

@@ -69,16 +69,26 @@ class Core:
         """Register a connected adapter (replacing an earlier one of the same name)."""
         self.platforms[platform.name] = platform
 
-    async def handle(self, event: InboundEvent) -> bool:
-        """Apply a neutral event exactly once (:meth:`bot.intake.Intake.handle`); False when
-        ignored or already applied. Raises only for database failures. The observer is
-        told of the event, and of its change with the lag since it happened."""
+    async def capture(self, event: InboundEvent) -> None:
+        """Record a neutral event durably (:meth:`bot.intake.Intake.capture`); it is applied
+        exactly once soon after. Adapters acknowledge when this returns. Raises
+        :class:`bot.journal.JournalFull` when the event could not be kept (the store is
+        unreachable and the journal full): do not acknowledge it."""
         self.observer.event_received(event.platform)
-        changed = await self.intake.handle(event)
-        if changed:
-            lag = (self.clock.now() - event.occurred_at).total_seconds()
-            self.observer.event_applied(event.platform, lag)
-        return changed
+        await self.intake.capture(event)
+
+    async def handle(self, event: InboundEvent) -> bool:
+        """Capture a neutral event and wait until it is applied
+        (:meth:`bot.intake.Intake.handle`); False when ignored or already applied. Raises
+        ``JournalFull`` as :meth:`capture` does."""
+        self.observer.event_received(event.platform)
+        return await self.intake.handle(event)
+
+    async def settle(self) -> None:
+        """Wait until every event captured by this process is applied and its reply copies
+        are posted (tests, the demo, the benchmarks)."""
+        await self.intake.settle()
+        await self.relay.settle()
 
     async def run_command(self, cmd: CommandInvoked, platform: ChatPlatform) -> CommandReply:
         """Run a command (:meth:`bot.commands.Commands.run`); user errors become replies."""
@@ -98,5 +108,6 @@ class Core:
     def close(self) -> None:
         """Finish queued store work and stop the database thread. Copies of replies still
         under way are dropped: the next reconciliation makes what they would have."""
+        self.intake.close()
         self.relay.close()
         self.database.close()

@@ -1,32 +1,35 @@
-"""Event intake: neutral events from the adapters applied to the store exactly once.
+"""Event intake: neutral events from the adapters recorded durably, then applied exactly once.
 
 This is where an event enters the core. :class:`DatabaseThread` runs every store call on one
-dedicated thread, so the event loop never blocks on the database and writes are applied in
-arrival order. :class:`Intake` queues events and drains them on that thread; what an event
-means is decided by :class:`bot.apply.EventApplier`, and the store's unique keys make a
-second delivery harmless (docs/decisions.md, "Exactly once").
+dedicated thread, so the event loop never blocks on the database. :class:`Intake` is the
+loop's side: :meth:`Intake.capture` records an event in the inbox (or, with the store
+unreachable, the local journal) and returns, so the adapter acknowledges at once; the
+inbox is then applied in batches, in arrival order, by :class:`bot.inbox.InboxWorker` on the
+database thread. Both run as *turns* on that thread, recording first: every capture waiting
+when a turn starts is recorded in one transaction (a burst pays one commit, not one each).
+What an event means is decided by :class:`bot.apply.EventApplier`; the inbox's delivery key
+and the store's unique keys make a second delivery harmless (docs/decisions.md, "Exactly
+once" and "The inbox").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import ParamSpec, Protocol, TypeVar
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
-
-from bot.apply import EventApplier
+from bot import wire
+from bot.clock import Clock
 from bot.events import InboundEvent
+from bot.inbox import Applied, InboxWorker, Turn
+from storage.records import NewInboxRow
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
-DRAIN_CHUNK = 64
-"""Results handed back to the event loop at most this many at a time during a drain."""
 
 class RunInDb(Protocol):
     """``await db(fn, *args, **kwargs)``: ``fn(*args, **kwargs)`` run on the database thread,
@@ -37,19 +40,6 @@ class RunInDb(Protocol):
 
 AfterApplied = Callable[[InboundEvent], Awaitable[None]]
 """Awaited with each event that changed the store (the reply relay's ``follow``)."""
-
-_Result = tuple["asyncio.Future[bool]", bool | None, BaseException | None]
-
-
-def _deliver(results: list[_Result]) -> None:
-    for done, value, error in results:
-        if done.cancelled():
-            continue
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(bool(value))
-
 
 class DatabaseThread:
     """The one thread every store call of the core runs on (``thread_name_prefix``
@@ -69,84 +59,182 @@ class DatabaseThread:
         self.executor.shutdown(wait=True)
 
 
-class Intake:
-    """Applies neutral events exactly once, in arrival order, on ``database``'s thread.
 
-    ``after_applied`` is awaited with every event that changed the store, before
-    :meth:`handle` returns (the wiring passes the reply relay's ``follow``).
+AfterGap = Callable[[], Awaitable[None]]
+"""Awaited when the store is back after events were refused (the reconciliation)."""
+_Capture = tuple[NewInboxRow, "asyncio.Future[int | None]", "asyncio.Future[bool] | None"]
+RETRY_SOON = 0.05
+"""Seconds before looking again at rows this process waits for that another process holds."""
+
+
+class Intake:
+    """Captures neutral events durably and has them applied exactly once, in arrival order
+    per channel, on ``database``'s thread (module docstring).
+
+    ``after_applied`` is awaited with every event that changed the store, in order (the
+    wiring passes the reply relay's ``follow``); ``after_gap`` when the store is back after
+    the journal refused events (the wiring reconciles every connected platform).
+    ``poll`` seconds: how often the inbox is looked at when nothing happens here (rows left
+    by a process that stopped, the journal, pruning).
     """
 
-    def __init__(self, database: DatabaseThread, applier: EventApplier,
-                 after_applied: AfterApplied | None = None) -> None:
+    def __init__(self, database: DatabaseThread, worker: InboxWorker, clock: Clock, *,
+                 after_applied: AfterApplied | None = None, after_gap: AfterGap | None = None,
+                 poll: float = 1.0) -> None:
         self.database = database
-        self.applier = applier
+        self.worker = worker
+        self.clock = clock
         self._after_applied = after_applied
-        self._pending: deque[tuple[InboundEvent, asyncio.Future[bool]]] = deque()
-        self._draining = False
+        self._after_gap = after_gap
+        self._poll = poll
+        self._captures: list[_Capture] = []
+        self._waiters: dict[int, asyncio.Future[bool]] = {}
+        self._outstanding: set[int] = set()
+        self._turning = False
+        self._following: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._idle: asyncio.Event | None = None
+        self._closed = False
+        self._gap_task: asyncio.Future[None] | None = None
         self.applied = 0
         """Events that changed the store since start (benchmarks and tests read it)."""
+        self.captured = 0
+        """Events recorded (inbox or journal) since start, re-deliveries included."""
+
+    async def capture(self, event: InboundEvent) -> int | None:
+        """Record ``event`` durably (inbox, or journal when the store is unreachable) and
+        return its inbox id (None: a re-delivery, or kept in the journal). Raises
+        :class:`bot.journal.JournalFull` when it could not be kept: do not acknowledge."""
+        row_id, _ = await self._enqueue(event, wait=False)
+        return row_id
 
     async def handle(self, event: InboundEvent) -> bool:
-        """Apply a neutral event exactly once; False when ignored or already applied.
+        """Capture ``event`` and wait until it is applied; True if it changed the store
+        (False: ignored, a re-delivery, or kept in the journal for later). Raises
+        ``JournalFull`` as :meth:`capture` does."""
+        _, applied = await self._enqueue(event, wait=True)
+        return await applied if applied is not None else False
 
-        Never raises for bad input: a malformed event is logged (WARNING) and skipped.
-        Database failures propagate so the adapter does not acknowledge what was not stored.
-        Events are applied in arrival order by one drain on the database thread, which takes
-        every event queued meanwhile, so a burst pays one thread hand-over, not one each.
-        """
+    async def settle(self) -> None:
+        """Return once everything captured here is applied and followed (tests, the demo,
+        the benchmarks, shutdown)."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[bool] = loop.create_future()
-        self._pending.append((event, done))
-        if not self._draining:
-            self._draining = True
-            loop.run_in_executor(self.database.executor, self._drain, loop)
-        changed = await done
-        self.applied += changed
-        if changed and self._after_applied is not None:
-            await self._after_applied(event)
-        return changed
+        idle = self._idle_event()
+        while not idle.is_set() or self._captures or self._outstanding:
+            idle.clear()
+            self._kick(loop)
+            await idle.wait()
+        if self._following is not None:
+            await self._following
 
-    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
-        """On the database thread: apply queued events in order, handing results back to
-        the loop in chunks; the loop decides whether to drain again (no lost wake-up)."""
-        results: list[_Result] = []
-        while self._pending:
-            event, done = self._pending.popleft()
-            try:
-                results.append((done, self._apply_safely(event), None))
-            except Exception as err:  # noqa: BLE001 - handed to the awaiting adapter
-                results.append((done, None, err))
-            if len(results) >= DRAIN_CHUNK:
-                loop.call_soon_threadsafe(_deliver, results)
-                results = []
-        loop.call_soon_threadsafe(self._drained, loop, results)
+    def start(self) -> None:
+        """Look at the inbox now and every ``poll`` seconds from now on: rows a stopped
+        process left are applied, the journal is moved in, old rows pruned. (A capture
+        starts this too.) Call on the running loop."""
+        self._kick(asyncio.get_running_loop())
 
-    def _drained(self, loop: asyncio.AbstractEventLoop, results: list[_Result]) -> None:
-        _deliver(results)
-        if self._pending:
-            loop.run_in_executor(self.database.executor, self._drain, loop)
+    def close(self) -> None:
+        """Stop looking at the inbox (the database thread is closed by the core)."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _enqueue(self, event: InboundEvent,
+                       wait: bool) -> tuple[int | None, asyncio.Future[bool] | None]:
+        loop = asyncio.get_running_loop()
+        row = wire.inbox_row(event, self.clock.now())
+        recorded: asyncio.Future[int | None] = loop.create_future()
+        applied = loop.create_future() if wait else None
+        self._captures.append((row, recorded, applied))
+        self._kick(loop)
+        row_id = await recorded
+        self.captured += 1
+        return row_id, applied
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        return self._idle
+
+    def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start a turn on the database thread unless one is under way."""
+        if self._closed:
+            return
+        if self._timer is None:
+            self._timer = loop.call_later(self._poll, self._tick, loop)
+        if self._turning:
+            return
+        self._turning = True
+        self._idle_event().clear()
+        captures, self._captures = self._captures, []
+        turn = loop.run_in_executor(self.database.executor, self.worker.turn,
+                                    [c[0] for c in captures], sorted(self._outstanding))
+        turn.add_done_callback(partial(self._after_turn, loop, captures))
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = loop.call_later(self._poll, self._tick, loop)
+        self._kick(loop)
+
+    def _after_turn(self, loop: asyncio.AbstractEventLoop, captures: list[_Capture],
+                    done: asyncio.Future[Turn]) -> None:
+        self._turning = False
+        if done.cancelled():
+            return
+        error = done.exception()
+        if error is not None:
+            _log.error("an intake turn failed: %s", type(error).__name__)
+        turn = done.result() if error is None else Turn(recorded=[error] * len(captures))
+        self._deliver(captures, turn.recorded)
+        for row_id, outcome in turn.seen.items():
+            if outcome is not None:
+                self._outstanding.discard(row_id)
+                self._resolve(row_id, outcome == "changed")
+        if turn.applied:
+            for applied in turn.applied:
+                self._outstanding.discard(applied.row_id)
+            self._following = asyncio.ensure_future(
+                self._follow(self._following, turn.applied))
+        if turn.gap_closed and self._after_gap is not None:
+            self._gap_task = asyncio.ensure_future(self._after_gap())
+        if self._captures or captures or turn.more or (turn.applied and self._outstanding):
+            self._kick(loop)
+        elif self._outstanding:
+            loop.call_later(RETRY_SOON if turn.store_up else self._poll, self._kick, loop)
         else:
-            self._draining = False
+            self._idle_event().set()
 
-    def _apply_safely(self, event: InboundEvent) -> bool:
-        """Apply one event on the database thread; bad input is logged and skipped.
+    def _deliver(self, captures: list[_Capture],
+                 recorded: list[int | BaseException | None]) -> None:
+        for (_, future, applied), result in zip(captures, recorded, strict=True):
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+                continue
+            if result is not None:
+                self._outstanding.add(result)
+                if applied is not None:
+                    self._waiters[result] = applied
+            elif applied is not None:
+                applied.set_result(False)
+            future.set_result(result)
 
-        A unique key refusing our write means another process wrote the same rows
-        meanwhile: applying again against the new state makes a true duplicate a no-op
-        and keeps a different change (👎 racing 👍)."""
-        name = type(event).__name__
-        try:
-            try:
-                return self.applier.apply(event)
-            except IntegrityError:
-                return self.applier.apply(event)
-        except IntegrityError:
-            _log.info("skipped %s already applied concurrently", name)
-        except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
-                DataError) as err:
-            _log.warning("skipped malformed %s: %s", name, err)
-        except StatementError as err:
-            if isinstance(err, DBAPIError):
-                raise  # the database failed: the adapter must not acknowledge
-            _log.warning("skipped malformed %s: %s", name, err)
-        return False
+    def _resolve(self, row_id: int, changed: bool) -> None:
+        waiter = self._waiters.pop(row_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(changed)
+
+    async def _follow(self, previous: asyncio.Future[None] | None,
+                      applied: list[Applied]) -> None:
+        """After the previous batch's: tell ``after_applied`` of each change, in order, then
+        the events' waiters."""
+        if previous is not None:
+            await previous
+        for item in applied:
+            changed = item.outcome == "changed"
+            self.applied += changed
+            if changed and item.event is not None and self._after_applied is not None:
+                try:
+                    await self._after_applied(item.event)
+                except Exception:  # noqa: BLE001 - one failed follow-up must not stop the rest
+                    _log.exception("following an applied %s failed", type(item.event).__name__)
+            self._resolve(item.row_id, changed)

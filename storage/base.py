@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -39,17 +40,41 @@ class StoreBase:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._hot = _HotStatements(self._insert_ignore)
+        self._joined = threading.local()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            # Inside a unit of work (:meth:`_within`): the session's commit only flushes; the
+            # unit of work commits, or rolls everything back.
+            with Session(bind=joined, join_transaction_mode="rollback_only",
+                         expire_on_commit=False) as session, session.begin():
+                yield session
+            return
         with self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def _conn(self) -> Iterator[Connection]:
         """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         with self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _within(self, conn: Connection) -> Iterator[None]:
+        """Make every store call of this thread join ``conn``'s transaction until the block
+        ends: one unit of work (an inbox batch and its effects) commits or rolls back as
+        one. Other threads are not affected."""
+        self._joined.conn = conn
+        try:
+            yield
+        finally:
+            self._joined.conn = None
 
     def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
         """Record ``event_key`` in this transaction; False if it was already applied."""

@@ -32,6 +32,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+INBOX_PARTITIONS = 32
+"""Partitions of the inbox: how many appliers (across processes) can apply at once."""
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -277,6 +280,46 @@ class ProcessedEvent(Base):
     __tablename__ = "processed_events"
     event_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboxEntry(Base):
+    """An inbound platform event as it arrived, before it is applied (``bot/intake.py``).
+
+    ``delivery_key`` is unique per platform, so a Slack retry or a Discord re-delivery is one
+    row. ``payload`` is the neutral event as JSON (``bot.wire``). ``partition`` (0 to
+    ``INBOX_PARTITIONS`` - 1) is derived from the platform and channel: the rows of one
+    partition are applied in ``id`` order by one applier at a time (docs/decisions.md,
+    "The inbox"). ``applied_at`` is set in the transaction that applies the row; ``outcome``
+    says what applying it did: ``changed``, ``unchanged`` or ``skipped`` (malformed).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "delivery_key"),
+        Index("ix_inbox_pending", "partition", "id",
+              postgresql_where=text("applied_at IS NULL"),
+              sqlite_where=text("applied_at IS NULL")),
+        Index("ix_inbox_applied_at", "applied_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    delivery_key: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class InboxPartition(Base):
+    """One partition of the inbox: an applier locks its row (``SELECT ... FOR UPDATE SKIP
+    LOCKED`` on PostgreSQL) for the transaction in which it applies the partition's rows, so
+    two processes never apply the same partition at once. ``claimed_at`` is when it was
+    last taken. Rows 0 to ``INBOX_PARTITIONS`` - 1 are made by migration 0013_inbox."""
+
+    __tablename__ = "inbox_partitions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Digest(Base):

@@ -325,3 +325,22 @@ class ImportedStatement:
     created_at: datetime
     section: str | None = None
     role: str = "reply"
+
+
+class NewInboxRow(NamedTuple):
+    """An inbound event to record in the inbox (``storage.inbox``): ``payload`` is JSON."""
+
+    platform: str
+    delivery_key: str
+    partition: int
+    payload: str
+    received_at: datetime
+
+
+class InboxItem(NamedTuple):
+    """An inbox row taken by an applier: its id (arrival order), platform and payload."""
+
+    id: int
+    platform: str
+    payload: str
+    received_at: datetime

@@ -13,6 +13,7 @@ from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
 from storage.identity import IdentityQueries
+from storage.inbox import InboxQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
 from storage.reactions import ReactionWrites
@@ -30,7 +31,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
-            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries):
+            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
+            InboxQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -17,9 +17,12 @@ from bot.clock import Clock
 from bot.commands import Commands
 from bot.config import Settings
 from bot.core import Core
+from bot.events import InboundEvent
 from bot.home import open_store
 from bot.identity import Pseudonymizer
+from bot.inbox import InboxWorker
 from bot.intake import DatabaseThread, Intake
+from bot.journal import Journal
 from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
 from bot.publish import DigestPublisher
@@ -40,8 +43,21 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     db = database.run
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
     relay = Relay(store, clock, db, platforms)
-    intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
+    seen = observer
+
+    async def after_applied(event: InboundEvent) -> None:
+        seen.event_applied(event.platform, (clock.now() - event.occurred_at).total_seconds())
+        await relay.follow(event)
+
+    async def after_gap() -> None:
+        # Events may have been missed while the store was down and the journal full.
+        for platform in list(platforms.values()):
+            await reconciler.run(platform)
+
+    journal = Journal(settings.data_dir, settings.journal_max_mb * 1024 * 1024)
+    worker = InboxWorker(store, applier, clock, journal, keep=settings.inbox_keep)
+    intake = Intake(database, worker, clock, after_applied=after_applied, after_gap=after_gap)
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     rounds = Rounds(store, settings, clock, db, relay, applier)
     commands = Commands(store, settings, clock, db, rounds, publisher)

@@ -79,6 +79,7 @@ async def _until_started(stop: asyncio.Event, service: Service, started: list[Ad
     stopped too), then the scheduler. False when ``stop`` comes first: the start-up is
     cancelled, however long a platform keeps it waiting. Raises what a start raises."""
     async def start_all() -> None:
+        service.core.intake.start()  # what an earlier run left in the inbox is applied
         for adapter in service.adapters:
             started.append(adapter)
             await adapter.start()

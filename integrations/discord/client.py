@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot.core import Core
 from bot.errors import SetupError
 from bot.events import InboundEvent
+from bot.journal import JournalFull
 from integrations.discord import translate
 from integrations.discord.commands import (
     PlanbotCommands,
@@ -126,7 +127,14 @@ class PlanbotDiscord(commands.Bot):
                 self._idle.set()
 
     async def wait_until_idle(self) -> None:
-        """Return once no event handler or reconciliation is running."""
+        """Return once no event handler or reconciliation is running and every event
+        captured is applied."""
+        await self._idle.wait()
+        await self.core.settle()
+
+    async def wait_until_captured(self) -> None:
+        """Return once no event handler or reconciliation is running: every event read is
+        recorded, maybe not applied yet (the benchmark)."""
         await self._idle.wait()
 
     async def wait_until_reconciled(self, count: int = 1) -> None:
@@ -135,8 +143,16 @@ class PlanbotDiscord(commands.Bot):
             await self._reconciled.wait_for(lambda: self.reconciliations >= count)
 
     async def _handle(self, event: InboundEvent | None) -> None:
-        if event is not None:
-            await self.core.handle(event)
+        """Record ``event`` (Discord has no acknowledgement: the handler just returns). One
+        that cannot be kept (the store unreachable, the journal full) is missed: the core
+        reconciles when the store is back."""
+        if event is None:
+            return
+        try:
+            await self.core.capture(event)
+        except JournalFull:
+            _log.warning("store unreachable and journal full: a %s was not kept",
+                         type(event).__name__)
 
     def _me(self) -> int:
         return self.user.id if self.user else 0

@@ -12,20 +12,22 @@ constructor and registers:
   listener exists for every subscribed event, since bolt answers 404 to an event nobody
   listens to and Slack would then retry it.
 
-Acknowledging events: handle first, then ack (bolt's ``process_before_response=True``).
+Acknowledging events: record first, then ack (bolt's ``process_before_response=True``).
 Slack delivers an event at least once: until it is acknowledged it is retried, up to three
 times over about five minutes (https://api.slack.com/apis/events-api#retries). The core
-records each ``event_id`` in the store in the same transaction as the change, so a retry is
-recognised however late it comes. Handling before acking therefore loses nothing: if the
-process dies before the store write, Slack has no ack and sends the event again; if it dies
-after, the retry is recognised and skipped. Acking first would open a window where an
-acknowledged event is lost with the process. The cost is the store write (a few
-milliseconds, measured by ``bench/bench_slack.py``) added to the ack latency, far inside the
-3 s deadline. Should a write ever take longer than ``handle_budget`` seconds (a locked
-database), the event is acknowledged anyway and the write finishes in the background, so
-that Slack does not pile retries on a slow store; that late window is covered by
-reconciliation, which :class:`SlackBot` runs on every Socket Mode (re)connection and at HTTP
-start. A failing write raises, bolt answers 500 / does not ack, and Slack retries.
+records each event in its inbox, one short transaction shared with the events arriving
+meanwhile (``Core.capture``; the local journal when the store is unreachable), and applies
+it afterwards, exactly once, in arrival order; the inbox's unique delivery key (Slack's
+``event_id``) makes a retry one row however late it comes. Recording before acking loses
+nothing: if the process dies before the record, Slack has no ack and sends the event again;
+after it, the event waits in the inbox for whichever process applies it. The ack waits for
+the record only (``bench/bench_slack.py`` measures it), not for applying. Should recording
+ever take longer than ``handle_budget`` seconds (a locked database before the journal takes
+over), the event is acknowledged anyway and the record finishes in the background, so that
+Slack does not pile retries on a slow store; that window is covered by reconciliation, which
+:class:`SlackBot` runs on every Socket Mode (re)connection and at HTTP start. An event that
+cannot be kept at all (``JournalFull``) raises: bolt answers 500 / does not ack, and Slack
+retries.
 """
 
 from __future__ import annotations
@@ -220,8 +222,12 @@ class SlackBot:
         await self.wait_until_idle()
 
     async def wait_until_idle(self, timeout: float = 5.0) -> None:
-        """Wait until background work (reconciliations, late store writes) is done."""
-        await asyncio.wait_for(self._background.drain(), timeout)
+        """Wait until background work (reconciliations, late store writes) is done and every
+        event captured is applied."""
+        async def _settle() -> None:
+            await self._background.drain()
+            await self.core.settle()
+        await asyncio.wait_for(_settle(), timeout)
 
     async def reconcile(self) -> ReconcileReport:
         """Apply what Slack holds and the store missed (one pass at a time)."""
@@ -263,10 +269,11 @@ class SlackBot:
         await self._apply(message_event(body, context.get("bot_user_id")))
 
     async def _apply(self, event: InboundEvent | None) -> None:
-        """Hand ``event`` to the core before the ack, within ``handle_budget`` (module doc)."""
+        """Record ``event`` in the core before the ack, within ``handle_budget`` (module
+        doc)."""
         if event is None:
             return
-        task = asyncio.ensure_future(self.core.handle(event))
+        task = asyncio.ensure_future(self.core.capture(event))
         try:
             await asyncio.wait_for(asyncio.shield(task), self.handle_budget)
         except TimeoutError:

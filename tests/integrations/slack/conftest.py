@@ -88,13 +88,17 @@ async def open_round(slack: LocalSlack, core, sections: str = "broadband,digital
     return answer, round_id, [m.ts for m in section_messages(slack)]
 
 
-def sections(core, round_id: int) -> dict[str | None, StatementCount]:
-    """Section statements of a round, with their current stance counts, by section key."""
+async def sections(core, round_id: int) -> dict[str | None, StatementCount]:
+    """Section statements of a round, with their current stance counts, by section key,
+    once every event the core captured is applied (an ack means recorded, not applied)."""
+    await core.settle()
     return {row.section_key: row for row in core.store.statement_counts(round_id)
             if row.kind == "section"}
 
 
-def replies(core, round_id: int, *, live: bool = True) -> list[StatementCount]:
-    """Reply statements of a round, oldest first (only those not deleted, if ``live``)."""
+async def replies(core, round_id: int, *, live: bool = True) -> list[StatementCount]:
+    """Reply statements of a round, oldest first (only those not deleted, if ``live``),
+    once every event the core captured is applied."""
+    await core.settle()
     return [row for row in core.store.statement_counts(round_id)
             if row.kind == "reply" and not (live and row.deleted_at is not None)]

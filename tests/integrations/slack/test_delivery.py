@@ -52,15 +52,16 @@ async def test_unsigned_or_stale_request_is_refused(slack, http_bot, core, probl
     result, _, status = await slack.delivery.post_raw(raw, headers)
 
     assert (result.acked, status) == (False, 401)
-    assert sections(core, round_id)["broadband"].agree == 0
+    assert (await sections(core, round_id))["broadband"].agree == 0
     await slack.delivery.send_once(body)  # the same body, properly signed, is applied
-    assert sections(core, round_id)["broadband"].agree == 1
+    assert (await sections(core, round_id))["broadband"].agree == 1
 
 
 async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core):
     _, round_id, (broadband, _) = await open_round(slack, core)
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1::skin-tone-2")
     body = slack.events[-1]
+    await core.settle()
     applied = core.intake.applied
 
     await slack.redeliver(body, 1, "http_timeout")
@@ -69,8 +70,9 @@ async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core)
     last = await slack.redeliver(body, 3, "http_timeout")
 
     assert last.acked
+    await core.settle()
     assert core.intake.applied == applied
-    assert sections(core, round_id)["broadband"].agree == 1
+    assert (await sections(core, round_id))["broadband"].agree == 1
     ours = [a for a in slack.delivery.attempts if a.event_id == body["event_id"]]
     assert [(a.retry_num, a.outcome) for a in ours] == [(0, "acked"), (1, "acked"),
                                                          (2, "acked"), (3, "acked")]
@@ -85,15 +87,18 @@ async def test_event_whose_only_delivery_is_a_retry_is_applied(slack, slackbot, 
     event_id = slack.events[-1]["event_id"]
     ours = [(a.retry_num, a.outcome) for a in slack.delivery.attempts if a.event_id == event_id]
     assert ours == [(0, "lost"), (1, "acked")]
-    assert sections(core, round_id)["broadband"].disagree == 1
+    assert (await sections(core, round_id))["broadband"].disagree == 1
 
 
-async def test_acknowledgement_waits_for_the_store(slack, slackbot, core):
-    """Handled before the ack: once Slack has its ack, the stance is in the store."""
+async def test_acknowledgement_waits_for_the_record_not_the_application(slack, slackbot, core):
+    """Recorded before the ack: once Slack has its ack, the event is in the inbox (applied
+    soon after, exactly once)."""
     _, round_id, (broadband, _) = await open_round(slack, core)
+    captured = core.intake.captured
     result = await slack.user_reacts(ANA, CHANNEL, broadband, "shrug")
     assert result.acked
-    assert sections(core, round_id)["broadband"].passes == 1
+    assert core.intake.captured == captured + 1
+    assert (await sections(core, round_id))["broadband"].passes == 1
 
 
 class _StoreTrouble:
@@ -108,13 +113,13 @@ class _StoreTrouble:
     def __getattr__(self, name):
         return getattr(self.core, name)
 
-    async def handle(self, event):
+    async def capture(self, event):
         if self.failures:
             self.failures -= 1
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         if self.release is not None:
             await self.release.wait()
-        return await self.core.handle(event)
+        return await self.core.capture(event)
 
 
 @pytest.mark.allow_logged_errors
@@ -133,7 +138,7 @@ async def test_failed_store_write_is_not_acknowledged_and_slack_retries(slack, c
         event_id = slack.events[-1]["event_id"]
         outcomes = [a.outcome for a in slack.delivery.attempts if a.event_id == event_id]
         assert outcomes == ["http_error" if mode == "http" else "http_timeout", "acked"]
-        assert sections(core, round_id)["broadband"].agree == 1
+        assert (await sections(core, round_id))["broadband"].agree == 1
     finally:
         await bot.stop()
 
@@ -150,9 +155,9 @@ async def test_slow_store_write_is_acknowledged_within_budget_and_finishes(slack
         assert result.acked
         assert [a.retry_num for a in slack.delivery.attempts if a.event_id ==
                 slack.events[-1]["event_id"]] == [0]
-        assert sections(core, round_id)["broadband"].disagree == 0
+        assert (await sections(core, round_id))["broadband"].disagree == 0
         trouble.release.set()
         await bot.wait_until_idle()
-        assert sections(core, round_id)["broadband"].disagree == 1
+        assert (await sections(core, round_id))["broadband"].disagree == 1
     finally:
         await bot.stop()

@@ -36,9 +36,9 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, cor
     first = slack.message(CHANNEL, broadband)
     assert first.blocks[0]["text"]["text"].startswith("*Internet haute vitesse partout*")
     assert first.reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"], "shrug": ["U0PLANBOT"]}
-    assert set(sections(core, round_id)) == {"broadband", "digital-skills"}
+    assert set(await sections(core, round_id)) == {"broadband", "digital-skills"}
     assert all(row.agree + row.disagree + row.passes == 0
-               for row in sections(core, round_id).values())
+               for row in (await sections(core, round_id)).values())
     assert slack.message(CHANNEL, skills).reactions.keys() == {"+1", "-1", "shrug"}
 
 
@@ -61,15 +61,15 @@ async def test_members_react_reply_edit_delete(slack, slackbot, core):
     await slack.user_deletes(CHLOE, CHANNEL, gone)
     await slack.user_reacts(CHLOE, CHANNEL, kept, "+1::skin-tone-6")
 
-    by_key = sections(core, round_id)
+    by_key = await sections(core, round_id)
     assert (by_key["broadband"].agree, by_key["broadband"].disagree,
             by_key["broadband"].passes) == (1, 1, 0)
     assert (by_key["digital-skills"].agree, by_key["digital-skills"].disagree,
             by_key["digital-skills"].passes) == (0, 1, 1)
-    live = replies(core, round_id)
+    live = await replies(core, round_id)
     assert [r.text for r in live] == ["Oui, modifié", "Diffusé au canal"]
     assert live[0].agree == 1
-    assert len(replies(core, round_id, live=False)) == 3
+    assert len(await replies(core, round_id, live=False)) == 3
     participation = core.store.participation(round_id)
     assert (participation.total, participation.by_platform) == (3, {"slack": 3})
 
@@ -78,7 +78,7 @@ async def test_reply_text_is_stored_as_typed(slack, slackbot, core):
     _, round_id, (broadband, _) = await open_round(slack, core)
     # Slack sends & < > escaped inside events; the store keeps what the user typed.
     await slack.user_replies(ANA, CHANNEL, broadband, "a &amp; b &lt;@UBEN&gt;")
-    assert replies(core, round_id)[0].text == "a & b <@UBEN>"
+    assert (await replies(core, round_id))[0].text == "a & b <@UBEN>"
 
 
 async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackbot, core):
@@ -89,11 +89,11 @@ async def test_deleted_section_becomes_tombstone_and_keeps_stances(slack, slackb
     await slack.user_deletes(FACILITATOR, CHANNEL, broadband)
 
     assert slack.message(CHANNEL, broadband).subtype == "tombstone"
-    assert sections(core, round_id)["broadband"].agree == 1
-    assert [r.text for r in replies(core, round_id)] == ["Une réponse"]
+    assert (await sections(core, round_id))["broadband"].agree == 1
+    assert [r.text for r in (await replies(core, round_id))] == ["Une réponse"]
     report = await slackbot.reconcile()
     assert (report.reactions_removed, report.replies_added) == (0, 0)
-    assert sections(core, round_id)["broadband"].agree == 1
+    assert (await sections(core, round_id))["broadband"].agree == 1
 
 
 async def test_group_member_is_a_facilitator(slack, slackbot, core):
@@ -154,7 +154,7 @@ async def test_ignored_subtypes_are_acknowledged_quietly(slack, slackbot, core):
                                      "text": "<@UANA> has joined"})
     top = await slack.user_posts(ANA, CHANNEL, "not in a thread")
     assert result.acked and top
-    assert replies(core, round_id, live=False) == []
+    assert (await replies(core, round_id, live=False)) == []
 
 
 async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, core):

@@ -35,7 +35,7 @@ async def test_another_apps_reaction_is_no_stance_live_or_in_reconciliation(slac
     await slack.user_reacts(OTHER_BOT, CHANNEL, skills, "+1")  # missed: reconciliation reads it
     await slackbot.reconcile()
 
-    counts = sections(core, round_id)
+    counts = await sections(core, round_id)
     assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
     assert counts["digital-skills"].agree == 0
     assert core.pseudonyms.key("slack", OTHER_BOT) not in participant_keys(core)
@@ -50,6 +50,7 @@ async def test_a_file_only_reply_is_an_attachment_reply_copied_as_its_names(slac
     await slack.user_replies(ANA, CHANNEL, broadband, "", files={"photo.jpg": b"\xff\xd8"})
     await slack.user_replies(BEN, CHANNEL, broadband, "Le tracé", files={"trace.kml": b"<kml/>"})
 
+    await core.settle()
     rows = [s for s in core.store.statement_counts(round_id) if s.kind == "reply"]
     assert [(s.text, s.moderated) for s in rows] == [(None, False), ("Le tracé", True)]
     with core.store.engine.connect() as conn:
@@ -74,7 +75,7 @@ async def test_closing_posts_a_note_in_each_thread_and_late_events_are_kept_unco
     await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
     await slack.user_replies(BEN, CHANNEL, broadband, "Trop tard ?")
 
-    counts = sections(core, round_id)
+    counts = await sections(core, round_id)
     assert (counts["broadband"].agree, counts["broadband"].disagree) == (1, 0)
     late = [r for r in core.store.statement_counts(round_id) if r.kind == "reply"]
     assert [(r.text, r.moderated) for r in late] == [("Trop tard ?", False)]

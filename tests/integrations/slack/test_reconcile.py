@@ -31,15 +31,15 @@ async def test_reconcile_backfills_what_was_missed_once(slack, slackbot, core):
     # four events and the parent's message_changed after each of the two replies, each
     # tried once and retried three times, all while away
     assert sum(a.outcome == "lost" for a in slack.delivery.attempts) == 24
-    assert sections(core, round_id)["broadband"].agree == 0
+    assert (await sections(core, round_id))["broadband"].agree == 0
 
     report = await slackbot.reconcile()
 
     assert (report.reactions_added, report.replies_added) == (2, 2)
-    by_key = sections(core, round_id)
+    by_key = await sections(core, round_id)
     assert (by_key["broadband"].agree, by_key["digital-skills"].disagree,
             by_key["digital-skills"].passes) == (1, 1, 0)
-    assert [r.text for r in replies(core, round_id)] == ["Écrit pendant la panne",
+    assert [r.text for r in (await replies(core, round_id))] == ["Écrit pendant la panne",
                                                                 "Moi aussi"]
     again = await slackbot.reconcile()
     assert (again.reactions_added, again.reactions_removed, again.replies_added) == (0, 0, 0)
@@ -55,7 +55,7 @@ async def test_reconcile_notices_reactions_removed_while_away(slack, slackbot, c
     report = await slackbot.reconcile()
 
     assert report.reactions_removed == 1
-    assert sections(core, round_id)["broadband"].agree == 0
+    assert (await sections(core, round_id))["broadband"].agree == 0
 
 
 async def test_socket_reconnection_reconciles(slack, core):
@@ -68,10 +68,10 @@ async def test_socket_reconnection_reconciles(slack, core):
         await slack.disconnect_socket()
         await bot.wait_until_reconciled(passes + 1)
 
-        assert sections(core, round_id)["broadband"].agree == 1
-        assert len(replies(core, round_id)) == 2
+        assert (await sections(core, round_id))["broadband"].agree == 1
+        assert len(await replies(core, round_id)) == 2
         await slack.user_reacts(ANA, CHANNEL, skills, "shrug")  # the new connection works
-        assert sections(core, round_id)["digital-skills"].passes == 1
+        assert (await sections(core, round_id))["digital-skills"].passes == 1
         assert len(slack.calls("apps.connections.open")) == 2
     finally:
         await bot.stop()

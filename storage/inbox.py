@@ -1,0 +1,134 @@
+"""The inbox: inbound events recorded raw before they are applied, then taken in batches.
+
+Recording is one short transaction (:meth:`InboxQueries.inbox_record`); an adapter
+acknowledges right after it. Appliers take rows with :meth:`InboxQueries.inbox_batch`: the
+partitions they claim are locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL
+(SQLite, one process, renders no ``FOR UPDATE`` and runs the same statements), their rows are
+read in arrival order, every store write made while applying them joins the same transaction,
+and the rows are marked applied in it too: a crash before the commit leaves the rows pending
+and their effects unwritten, so nothing is lost and nothing applied twice.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, delete, func, select, update
+
+from storage.base import StoreBase, _table
+from storage.models import INBOX_PARTITIONS, InboxEntry, InboxPartition
+from storage.records import InboxItem, NewInboxRow
+
+RECORD_CHUNK = 500
+"""Rows per INSERT statement (7 bound values each, far below SQLite's 32,766)."""
+PARTITIONS_PER_BATCH = 8
+"""Partitions one applier claims at a time: the rest stay free for other processes."""
+OUTCOMES = ("changed", "unchanged", "skipped")
+
+
+def partition_of(platform: str, channel_id: str) -> int:
+    """The inbox partition of events in ``channel_id`` on ``platform``: CRC-32 of
+    ``platform:channel_id`` modulo ``INBOX_PARTITIONS`` (stable across processes and runs,
+    unlike Python's salted ``hash``)."""
+    return zlib.crc32(f"{platform}:{channel_id}".encode()) % INBOX_PARTITIONS
+
+
+class InboxBatch:
+    """Rows an applier holds: ``items`` in arrival order; :meth:`done` marks them applied in
+    the batch's transaction."""
+
+    def __init__(self, conn: Connection, items: list[InboxItem], now: datetime) -> None:
+        self.items = items
+        self._conn = conn
+        self._now = now
+
+    def done(self, outcomes: Sequence[tuple[int, str]]) -> None:
+        """Mark rows ``(id, outcome)`` applied (``outcome`` one of ``OUTCOMES``)."""
+        if not outcomes:
+            return
+        t = _table(InboxEntry)
+        self._conn.execute(
+            update(t).where(t.c.id == bindparam("row_id"))
+            .values(applied_at=self._now, outcome=bindparam("result")),
+            [{"row_id": row_id, "result": result} for row_id, result in outcomes])
+
+
+class InboxQueries(StoreBase):
+    """Record, take, mark and prune inbox rows."""
+
+    def inbox_record(self, rows: Sequence[NewInboxRow]) -> list[int | None]:
+        """Record ``rows`` in one transaction; returns each row's new id in order, None for a
+        row whose ``(platform, delivery_key)`` is already there (a retry, also within
+        ``rows``). Raises ``SQLAlchemyError`` when the store fails: then nothing is recorded."""
+        t = _table(InboxEntry)
+        ids: dict[tuple[str, str], int] = {}
+        fresh: dict[tuple[str, str], NewInboxRow] = {}
+        for row in rows:
+            fresh.setdefault((row.platform, row.delivery_key), row)
+        unique = list(fresh.values())
+        with self._conn() as c:
+            for start in range(0, len(unique), RECORD_CHUNK):
+                chunk = unique[start:start + RECORD_CHUNK]
+                stmt = self._insert_ignore(t).values([r._asdict() for r in chunk]).returning(
+                    t.c.id, t.c.platform, t.c.delivery_key)
+                ids.update({(p, k): i for i, p, k in c.execute(stmt)})
+        result: list[int | None] = []
+        for row in rows:
+            # The first of two rows with one key gets the id; the second is its retry.
+            result.append(ids.pop((row.platform, row.delivery_key), None))
+        return result
+
+    @contextmanager
+    def inbox_batch(self, limit: int, now: datetime) -> Iterator[InboxBatch]:
+        """Take up to ``limit`` pending rows, in arrival order, from up to
+        ``PARTITIONS_PER_BATCH`` partitions no other applier holds (least recently claimed
+        first), in one transaction that every store call of this thread joins until the
+        block ends. The block calls :meth:`InboxBatch.done`; leaving it commits, an
+        exception rolls everything back (the rows stay pending)."""
+        t, p = _table(InboxEntry), _table(InboxPartition)
+        pending = select(t.c.partition).where(t.c.applied_at.is_(None))
+        pick = (select(p.c.id).where(p.c.id.in_(pending))
+                .order_by(p.c.claimed_at.asc().nulls_first(), p.c.id)
+                .limit(PARTITIONS_PER_BATCH).with_for_update(skip_locked=True))
+        # The claim is an UPDATE: on SQLite a transaction that starts by writing waits for
+        # the write lock (busy timeout), where one that reads first could fail at once.
+        claim = update(p).where(p.c.id.in_(pick.scalar_subquery())).values(
+            claimed_at=now).returning(p.c.id)
+        with self.engine.begin() as conn:
+            parts = list(conn.execute(claim).scalars())
+            items: list[InboxItem] = []
+            if parts:
+                items = [InboxItem(*r) for r in conn.execute(
+                    select(t.c.id, t.c.platform, t.c.payload, t.c.received_at)
+                    .where(t.c.applied_at.is_(None), t.c.partition.in_(parts))
+                    .order_by(t.c.id).limit(limit))]
+            with self._within(conn):
+                yield InboxBatch(conn, items, now)
+
+    def inbox_skip(self, row_id: int, now: datetime) -> None:
+        """Mark one row applied as ``skipped`` (it cannot be applied), in its own transaction."""
+        with self.engine.begin() as conn:
+            InboxBatch(conn, [], now).done([(row_id, "skipped")])
+
+    def inbox_outcomes(self, ids: Sequence[int]) -> dict[int, str | None]:
+        """``id -> outcome`` of the given rows (None while pending; absent once pruned)."""
+        t = _table(InboxEntry)
+        with self._conn() as c:
+            return {i: o for i, o in c.execute(
+                select(t.c.id, t.c.outcome).where(t.c.id.in_(list(ids))))}
+
+    def inbox_pending(self) -> int:
+        """How many rows wait to be applied (all processes)."""
+        t = _table(InboxEntry)
+        with self._conn() as c:
+            return int(c.execute(select(func.count()).select_from(t)
+                                 .where(t.c.applied_at.is_(None))).scalar_one())
+
+    def inbox_prune(self, before: datetime) -> int:
+        """Delete rows applied before ``before``; returns how many. Pending rows stay."""
+        t = _table(InboxEntry)
+        with self._conn() as c:
+            return c.execute(delete(t).where(t.c.applied_at < before)).rowcount
