@@ -58,10 +58,12 @@ def burst(slack: LocalSlack, section_ts: list[str], events: int) -> list[dict]:
     return bodies
 
 
-async def fire(url: str, secret: str, bodies: list[dict], retries: list[dict],
+async def fire(url: str | list[str], secret: str, bodies: list[dict], retries: list[dict],
                concurrency: int) -> tuple[float, list[float], int]:
-    """POST every body signed (retries with ``X-Slack-Retry-Num``); returns (seconds,
-    per-request latencies in ms, non-2xx count)."""
+    """POST every body signed (retries with ``X-Slack-Retry-Num``), round-robin over ``url``
+    when it lists several (a load balancer); returns (seconds, per-request latencies in ms,
+    non-2xx count)."""
+    urls = [url] if isinstance(url, str) else url
     queue = [(b, 0) for b in bodies] + [(b, 1) for b in retries]
     latencies: list[float] = []
     failures = 0
@@ -71,6 +73,7 @@ async def fire(url: str, secret: str, bodies: list[dict], retries: list[dict],
         nonlocal position, failures
         while position < len(queue):
             body, retry = queue[position]
+            target = urls[position % len(urls)]
             position += 1
             raw = json.dumps(body).encode()
             stamp = str(int(time.time()))
@@ -79,7 +82,7 @@ async def fire(url: str, secret: str, bodies: list[dict], retries: list[dict],
             if retry:
                 headers.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
             start = time.perf_counter()
-            async with session.post(url, data=raw, headers=headers) as resp:
+            async with session.post(target, data=raw, headers=headers) as resp:
                 await resp.read()
                 failures += resp.status >= 300
             latencies.append((time.perf_counter() - start) * 1000)

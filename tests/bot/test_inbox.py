@@ -141,7 +141,7 @@ async def test_crash_between_record_and_apply_loses_nothing_applies_nothing_twic
             raise Crash
         return real_apply(ev)
 
-    worker.applier.apply = apply_then_die  # type: ignore[method-assign]
+    worker.applier.apply = apply_then_die
     with pytest.raises(Crash):
         worker.turn([], [])
     # Dead mid-batch: its transaction never committed, so neither its effects nor its
