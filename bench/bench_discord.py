@@ -56,7 +56,7 @@ async def run_once(bot_cls: type[PlanbotDiscord], events: int, members: int,
                 bot = bot_cls(core, guild_ids=frozenset({sb.guild.id}), reidentify_delay=0, guild_ready_timeout=0.05)
                 task = asyncio.create_task(bot.start(sb.token))
                 try:
-                    await asyncio.wait_for(bot.wait_reconciled(1), 10)
+                    await asyncio.wait_for(bot.wait_until_reconciled(1), 10)
                     alice = sb.people["alice"].id
                     await sb.user_runs_command(alice, sb.channel.id, "open", plan="sample")
                     sections = [m.id for m in sb.messages(sb.channel.id) if m.author.bot]

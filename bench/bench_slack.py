@@ -39,14 +39,24 @@ from integrations.slack import SlackBot, make_web_client
 
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCHPL"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")
+MEMBERS = 100
 
 
-def burst(slack: LocalSlack, section_ts: list[str], events: int) -> list[dict]:
-    """``events`` distinct event bodies, then a tenth of them again as retries."""
+def members(slack: LocalSlack, count: int) -> list[str]:
+    """``count`` people of the workspace (planbot looks each reacting user up once: bot?)."""
+    people = [f"U{n:08d}" for n in range(count)]
+    for user in people:
+        slack.add_user(user, user.lower())
+    return people
+
+
+def burst(slack: LocalSlack, section_ts: list[str], events: int,
+          people: list[str]) -> list[dict]:
+    """``events`` distinct event bodies from ``people`` in turn."""
     bodies = []
     for n in range(events):
         ts = section_ts[n % len(section_ts)]
-        user = f"U{n:08d}"
+        user = people[n % len(people)]
         if n % 5 == 4:
             event = {"type": "message", "user": user, "text": f"reply {n}", "channel": CHANNEL,
                      "ts": slack.workspace.next_ts(), "thread_ts": ts, "channel_type": "channel"}
@@ -132,11 +142,11 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
         bot = SlackBot(core, make_web_client(slack.bot_token, base_url=slack.base_url),
                        signing_secret=slack.signing_secret)
         slack.use_http(await bot.start_http())
-        await bot.wait_reconciled(1)
+        await bot.wait_until_reconciled(1)
         await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
         await slack.settle()
         section_ts = [m.ts for m in slack.messages(CHANNEL) if m.bot_id]
-        bodies = burst(slack, section_ts, events)
+        bodies = burst(slack, section_ts, events, members(slack, MEMBERS))
         retries = bodies[:: 10]
         sent = len(bodies) + len(retries)
         print(f"{len(bodies)} events + {len(retries)} retries, {concurrency} at a time, "

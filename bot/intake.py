@@ -117,10 +117,10 @@ class Intake:
 
     async def settle(self) -> None:
         """Return once everything captured here is applied and followed (tests, the demo,
-        the benchmarks, shutdown)."""
+        the benchmarks, shutdown); at once after :meth:`close`."""
         loop = asyncio.get_running_loop()
         idle = self._idle_event()
-        while not idle.is_set() or self._captures or self._outstanding:
+        while not self._closed and (not idle.is_set() or self._captures or self._outstanding):
             idle.clear()
             self._kick(loop)
             await idle.wait()

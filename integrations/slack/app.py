@@ -213,13 +213,14 @@ class SlackBot:
         return f"http://{host}:{bound}{path}"
 
     async def stop(self) -> None:
-        """Disconnect, stop serving, and wait for background work (bounded by 5 s)."""
+        """Disconnect, stop serving, and wait for background work (bounded by 5 s). Events
+        recorded but not applied yet stay in the inbox for whichever process applies next."""
         if self._socket is not None:
             await self._socket.close_async()
         if self._http is not None:
             await self._http.cleanup()
         self._stopped.set()
-        await self.wait_until_idle()
+        await asyncio.wait_for(self._background.drain(), 5.0)
 
     async def wait_until_idle(self, timeout: float = 5.0) -> None:
         """Wait until background work (reconciliations, late store writes) is done and every
