@@ -38,7 +38,7 @@ from integrations.sandbox.slack.delivery import sign
 from integrations.slack import SlackBot, make_web_client
 
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCHPL"
-REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3")
+REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3", "heart", "eyes")
 MEMBERS = 100
 
 
@@ -52,16 +52,19 @@ def members(slack: LocalSlack, count: int) -> list[str]:
 
 def burst(slack: LocalSlack, section_ts: list[str], events: int,
           people: list[str]) -> list[dict]:
-    """``events`` distinct event bodies from ``people`` in turn."""
+    """``events`` distinct event bodies from ``people`` in turn: each reaction is one the
+    member has not added yet (it changes the store), every fifth event a reply; then a
+    tenth of them again as retries."""
     bodies = []
+    pairs = len(people) * len(section_ts)
     for n in range(events):
-        ts = section_ts[n % len(section_ts)]
+        ts = section_ts[(n // len(people)) % len(section_ts)]
         user = people[n % len(people)]
         if n % 5 == 4:
             event = {"type": "message", "user": user, "text": f"reply {n}", "channel": CHANNEL,
                      "ts": slack.workspace.next_ts(), "thread_ts": ts, "channel_type": "channel"}
         else:
-            event = {"type": "reaction_added", "user": user, "reaction": REACTIONS[n % 4],
+            event = {"type": "reaction_added", "user": user, "reaction": REACTIONS[(n // pairs) % len(REACTIONS)],
                      "item": {"type": "message", "channel": CHANNEL, "ts": ts},
                      "event_ts": slack.workspace.next_ts()}
         bodies.append(slack.event_body(event))

@@ -11,9 +11,10 @@ more than one batch being applied.
   moved into the inbox, oldest first, before anything else is recorded or applied.
 * Apply: a batch of rows is taken (:meth:`storage.inbox.InboxQueries.inbox_batch`), each
   event applied by :class:`bot.apply.EventApplier`, and the rows marked applied, all in one
-  transaction. If any event of the batch fails (malformed, or a unique key hit by another
-  process), the batch is rolled back and its rows are applied one transaction each, the
-  failing one marked ``skipped``: the rest of the batch is not held back by it.
+  transaction, committed after ``APPLY_SLICE`` seconds at most. If any event of the batch
+  fails (malformed, or a unique key hit by another process), the batch is rolled back and
+  its rows are applied one transaction each, the failing one marked ``skipped``: the rest of
+  the batch is not held back by it.
 * Applied rows older than ``keep`` are pruned, at most once per ``PRUNE_EVERY``.
 """
 
@@ -39,6 +40,8 @@ _log = logging.getLogger(__name__)
 STORE_BACKOFF = 1.0
 """Seconds the store is left alone after it failed: events go to the journal meanwhile."""
 PRUNE_EVERY = timedelta(minutes=10)
+APPLY_SLICE = 0.02
+"""Seconds one batch may take at most (then it commits): the bound on an ack's wait."""
 MALFORMED = (AttributeError, TypeError, ValueError, KeyError, OverflowError, DataError)
 """What applying a malformed event raises (DataError: a value the database refuses)."""
 
@@ -157,10 +160,17 @@ class InboxWorker:
         return done, bool(done)
 
     def _apply_batch(self) -> tuple[list[Applied], bool]:
+        """Apply up to ``batch_size`` rows, stopping after ``APPLY_SLICE`` seconds: captures
+        waiting for the thread wait at most that long (the rest stay pending)."""
+        deadline = time.monotonic() + APPLY_SLICE
+        done: list[Applied] = []
         with self.store.inbox_batch(self.batch_size, self.clock.now()) as batch:
-            done = [self._applied(item.id, wire.decode(item.payload)) for item in batch.items]
+            for item in batch.items:
+                done.append(self._applied(item.id, wire.decode(item.payload)))
+                if time.monotonic() > deadline:
+                    break
             batch.done([(a.row_id, a.outcome) for a in done])
-        return done, len(done) == self.batch_size
+        return done, len(done) < len(batch.items) or len(done) == self.batch_size
 
     def _applied(self, row_id: int, event: InboundEvent) -> Applied:
         changed = self.applier.apply(event)

@@ -124,7 +124,8 @@ async def test_batch_application_equals_event_by_event(core, tmp_path):
 
 
 async def test_crash_between_record_and_apply_loses_nothing_applies_nothing_twice(
-        core, tmp_path):
+        core, tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.inbox.APPLY_SLICE", 3600.0)  # one batch, however slow the machine
     round_id, _ = await open_sample(core)
     events = mixed_events(11, 120)
     rows = [wire.inbox_row(ev, core.clock.now()) for ev in events]
@@ -158,7 +159,8 @@ async def test_crash_between_record_and_apply_loses_nothing_applies_nothing_twic
         restarted.close()
 
 
-async def test_crash_after_commit_applies_nothing_twice(core, tmp_path):
+async def test_crash_after_commit_applies_nothing_twice(core, tmp_path, monkeypatch):
+    monkeypatch.setattr("bot.inbox.APPLY_SLICE", 3600.0)
     round_id, _ = await open_sample(core)
     events = mixed_events(5, 80)
     core.store.inbox_record([wire.inbox_row(ev, core.clock.now()) for ev in events])
