@@ -41,7 +41,9 @@ STORE_BACKOFF = 1.0
 """Seconds the store is left alone after it failed: events go to the journal meanwhile."""
 PRUNE_EVERY = timedelta(minutes=10)
 APPLY_SLICE = 0.02
-"""Seconds one batch may take at most (then it commits): the bound on an ack's wait."""
+"""Seconds after which a batch commits once it applied ``MIN_BATCH`` events: the bound on an
+acknowledgement's wait (on a loaded machine, the minimum keeps batches worth their commit)."""
+MIN_BATCH = 32
 MALFORMED = (AttributeError, TypeError, ValueError, KeyError, OverflowError, DataError)
 """What applying a malformed event raises (DataError: a value the database refuses)."""
 
@@ -75,7 +77,7 @@ class InboxWorker:
     """Records and applies (module docstring); every method runs on the database thread."""
 
     def __init__(self, store: Store, applier: EventApplier, clock: Clock, journal: Journal, *,
-                 batch_size: int = 256, keep: timedelta = timedelta(days=7),
+                 batch_size: int = 128, keep: timedelta = timedelta(days=7),
                  backoff: float = STORE_BACKOFF) -> None:
         self.store = store
         self.applier = applier
@@ -160,14 +162,15 @@ class InboxWorker:
         return done, bool(done)
 
     def _apply_batch(self) -> tuple[list[Applied], bool]:
-        """Apply up to ``batch_size`` rows, stopping after ``APPLY_SLICE`` seconds: captures
-        waiting for the thread wait at most that long (the rest stay pending)."""
+        """Apply up to ``batch_size`` rows, stopping after ``APPLY_SLICE`` seconds (and
+        ``MIN_BATCH`` rows): captures waiting for the thread wait about that long at most
+        (the rest stay pending)."""
         deadline = time.monotonic() + APPLY_SLICE
         done: list[Applied] = []
         with self.store.inbox_batch(self.batch_size, self.clock.now()) as batch:
             for item in batch.items:
                 done.append(self._applied(item.id, wire.decode(item.payload)))
-                if time.monotonic() > deadline:
+                if len(done) >= MIN_BATCH and time.monotonic() > deadline:
                     break
             batch.done([(a.row_id, a.outcome) for a in done])
         return done, len(done) < len(batch.items) or len(done) == self.batch_size

@@ -65,6 +65,11 @@ AfterGap = Callable[[], Awaitable[None]]
 _Capture = tuple[NewInboxRow, "asyncio.Future[int | None]", "asyncio.Future[bool] | None"]
 RETRY_SOON = 0.05
 """Seconds before looking again at rows this process waits for that another process holds."""
+CAPTURE_FIRST = 0.01
+"""Seconds without a new event before a batch is applied after a record: during a burst the
+thread (and the interpreter) records first and applies in the pauses..."""
+APPLY_AT_LEAST_EVERY = 1.0
+"""...but a batch is applied at least this often (seconds), however long the burst lasts."""
 
 
 class Intake:
@@ -95,6 +100,7 @@ class Intake:
         self._timer: asyncio.TimerHandle | None = None
         self._idle: asyncio.Event | None = None
         self._closed = False
+        self._applied_at = 0.0
         self._gap_task: asyncio.Future[None] | None = None
         self.applied = 0
         """Events that changed the store since start (benchmarks and tests read it)."""
@@ -168,6 +174,8 @@ class Intake:
         self._turning = True
         self._idle_event().clear()
         captures, self._captures = self._captures, []
+        if not captures:
+            self._applied_at = loop.time()
         turn = loop.run_in_executor(self.database.executor, self.worker.turn,
                                     [c[0] for c in captures], sorted(self._outstanding))
         turn.add_done_callback(partial(self._after_turn, loop, captures))
@@ -197,7 +205,10 @@ class Intake:
                 self._follow(self._following, turn.applied))
         if turn.gap_closed and self._after_gap is not None:
             self._gap_task = asyncio.ensure_future(self._after_gap())
-        if self._captures or captures or turn.more or (turn.applied and self._outstanding):
+        if captures and not self._captures \
+                and loop.time() - self._applied_at < APPLY_AT_LEAST_EVERY:
+            loop.call_later(CAPTURE_FIRST, self._kick, loop)
+        elif self._captures or captures or turn.more or (turn.applied and self._outstanding):
             self._kick(loop)
         elif self._outstanding:
             loop.call_later(RETRY_SOON if turn.store_up else self._poll, self._kick, loop)

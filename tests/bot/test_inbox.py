@@ -207,6 +207,8 @@ def store_locked(core, database_url):
         cur.execute("PRAGMA busy_timeout=50" if engine.dialect.name == "sqlite"
                     else "SET lock_timeout = '50ms'")
         cur.close()
+        if engine.dialect.name != "sqlite":
+            dbapi_conn.commit()  # SET is transactional: kept only once committed
 
     sa_event.listen(engine, "connect", short_wait)
     engine.dispose()
