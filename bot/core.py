@@ -101,10 +101,6 @@ class Core:
         self.observer.reconciled(platform.name)
         return report
 
-    async def settle_relays(self) -> None:
-        """Wait until every reply copy under way is posted (tests, the demo, shutdown)."""
-        await self.relay.settle()
-
     def close(self) -> None:
         """Finish queued store work and stop the database thread. Copies of replies still
         under way are dropped: the next reconciliation makes what they would have."""

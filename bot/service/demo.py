@@ -353,7 +353,7 @@ class _Replay:
         """planbot copies each new reply to the other platform's section thread (the core's
         relay); find the statement recorded for each reply and its copy's message id, which
         the other platform's people react to."""
-        await self.core.settle_relays()
+        await self.core.settle()
         for side in self.sides.values():
             await side.settle()
         for s in posted:

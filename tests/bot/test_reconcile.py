@@ -106,7 +106,7 @@ async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
                         thread_id="1001", text="Et les régions éloignées ? @everyone")
     assert await core.handle(reply)
     assert not await core.handle(reply)
-    await core.settle_relays()
+    await core.settle()
     ((channel, thread, text),) = slack.copies
     assert channel == Ref("slack", "T1", "C1") and thread == "5001"  # the same section
     assert text == "💬 Sur Discord : Et les régions éloignées ? @everyone"

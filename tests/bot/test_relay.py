@@ -52,7 +52,7 @@ async def test_two_channels_of_one_platform_reconcile_without_touching_the_reply
     round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
     await core.rounds.open(plan="sample", channel=D2, platform=discord)
     await core.handle(reply("1000", "7000", "La fibre d’abord"))
-    await core.settle_relays()
+    await core.settle()
     ((channel, thread, _),) = discord.copies
     assert channel == D2 and thread == "1008"
     discord.replies["1000"] = [reply("1000", "7000", "La fibre d’abord")]
@@ -69,7 +69,7 @@ async def test_deleting_a_copy_leaves_the_authors_reply(tmp_path):
     round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
     await core.rounds.open(plan="sample", channel=S1, platform=slack)
     await core.handle(reply("1000", "7000", "Mine"))
-    await core.settle_relays()
+    await core.settle()
     copy = core.store.statement_messages(core.store.find_message("discord", "1000", "7000")
                                        .statement_id)[-1]
     assert await core.handle(ReplyDeleted(platform="slack", workspace_id="T1",
@@ -85,7 +85,7 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
     core.attach(discord)
     _round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
     await core.handle(reply("1000", "7000", "Avant Slack"))
-    await core.settle_relays()
+    await core.settle()
 
     class Down(RecordingPlatform):
         async def post_copy(self, channel, thread_id, text):
@@ -94,7 +94,7 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
     down = Down("slack", _ids=itertools.count(5000))
     core.attach(down)
     await core.rounds.open(plan="sample", channel=S1, platform=down)  # owed: the earlier reply
-    await core.settle_relays()
+    await core.settle()
     assert down.copies == []
     back = RecordingPlatform("slack", _ids=itertools.count(6000))
     core.attach(back)

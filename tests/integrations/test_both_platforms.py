@@ -46,6 +46,7 @@ async def test_one_round_on_discord_and_slack(both):
     await slack.user_reacts(ANA, SLACK_CHANNEL, slack_bb, "+1::skin-tone-2")
     await slack.user_reacts(BEN, SLACK_CHANNEL, slack_bb, "shrug")
     await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Depuis Slack", broadcast=True)
+    await core.settle()  # acknowledged means recorded: applied soon after
 
     digest = build_digest(core.store, round_id, Period(START, START + timedelta(days=60)))
 
@@ -74,21 +75,21 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     reply_id = await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb,
                                             "La fibre d’abord <!channel> @everyone")
     await h.settle()
-    await core.settle_relays()
+    await core.settle()
     await slack.settle()
     (copy,) = slack.thread_messages(slack_bb, SLACK_CHANNEL)
     assert copy.bot_id and copy.text == "💬 Sur Discord : La fibre d’abord &lt;!channel&gt; @everyone"
     await slack.user_reacts(ANA, SLACK_CHANNEL, copy.ts, "+1::skin-tone-3")
     await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
     await slack.settle()
-    await core.settle_relays()
+    await core.settle()
     await h.settle()
     copies_on_discord = [m for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
     assert [m.content for m in copies_on_discord] == ["💬 Sur Slack : Et le cellulaire ?"]
 
     await h.sandbox.user_edits(h.person("dan"), discord_bb, reply_id, "La fibre partout")
     await h.settle()
-    await core.settle_relays()
+    await core.settle()
     await slack.settle()
     (copy,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if m.bot_id]
     assert copy.text == "💬 Sur Discord : La fibre partout"
@@ -97,7 +98,7 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
 
     await h.sandbox.user_deletes(h.person("dan"), discord_bb, reply_id)
     await h.settle()
-    await core.settle_relays()
+    await core.settle()
     await slack.settle()
     assert [m.text for m in slack.thread_messages(slack_bb, SLACK_CHANNEL)] == [
         "Et le cellulaire ?"]
@@ -118,13 +119,13 @@ async def test_a_copy_in_an_archived_discord_thread_follows_its_authors_edit(bot
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
     reply = await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
     await slack.settle()
-    await core.settle_relays()
+    await core.settle()
     await h.settle()
     await h.sandbox.moderator_archives_thread(discord_bb)
 
     await slack.user_edits(BEN, SLACK_CHANNEL, reply, "Et la 5G ?")
     await slack.settle()
-    await core.settle_relays()
+    await core.settle()
     await h.settle()
 
     copies = [m.content for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
