@@ -131,8 +131,30 @@ class Rounds:
                           channel.workspace_id, channel.channel_id)
             posted, total = await self._post_sections(round_id, channel, platform)
             if posted:
+                await self._announce(round_id, channel, platform)
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
+
+    async def _announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
+        """Post the round's opening announcement under its sections (the channel's latest
+        message): how to take part and the privacy notice (Law 25, s. 8: what is collected,
+        why, who sees it, how long it is kept, how to get or erase it). A failure is logged;
+        the round is open all the same."""
+        rnd = await self.db(self.store.get_round, round_id)
+        if rnd is None:
+            return
+        lang = rnd.language
+        text = translate(
+            "privacy.notice", lang, round=round_id, name=rnd.name,
+            seeds=" ".join(self.settings.stance_map.seeds),
+            retention=self.settings.retention_period.days,
+            my_data=translate(f"privacy.commands_{channel.platform}_my_data", lang),
+            forget_me=translate(f"privacy.commands_{channel.platform}_forget_me", lang))
+        try:
+            await platform.post_notice(channel, text)
+        except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
+            _log.warning("could not post the opening announcement of round %s on %s",
+                         round_id, channel.platform, exc_info=True)
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
                       closes_at: datetime | None) -> int:

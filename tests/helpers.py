@@ -74,6 +74,7 @@ class RecordingPlatform:
     closed_threads: list[tuple[ChannelRef, str]] = field(default_factory=list)
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
+    notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -89,6 +90,11 @@ class RecordingPlatform:
 
     async def close_thread(self, channel, thread_id, note):
         self.closed_threads.append((channel, thread_id))
+
+    async def post_notice(self, channel, text):
+        # Ids are not drawn from the counter: tests number sections and copies without it.
+        self.notices.append((channel, text))
+        return [PostedMessage(channel, f"notice-{len(self.notices)}", None, 0)]
 
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))
