@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.i18n import translate
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform
-from storage.records import CopyMessage, ParticipantData, PurgeCandidate
+from storage.records import CopyMessage, ParticipantData, PurgeCandidate, RoundData
 from storage.store import Store
 
 if TYPE_CHECKING:  # both import bot.apply, which imports this module
@@ -143,6 +144,18 @@ def redact_stored_digests(store: Store, texts: Sequence[str],
             store.rewrite_digest(digest.id, content, outputs)
             changed += 1
     return changed
+
+
+def opening_announcement(settings: Settings, rnd: RoundData, platform: str) -> str:
+    """A round's opening announcement in its language, as planbot's Markdown: how to take
+    part, then the privacy notice (Law 25, s. 8: what is collected and why, who sees it, how
+    long it is kept, how to get or erase it, with ``platform``'s commands)."""
+    lang = rnd.language
+    return translate(
+        "privacy.notice", lang, round=rnd.id, name=rnd.name,
+        seeds=" ".join(settings.stance_map.seeds), retention=settings.retention_period.days,
+        my_data=translate(f"privacy.commands_{platform}_my_data", lang),
+        forget_me=translate(f"privacy.commands_{platform}_forget_me", lang))
 
 
 def _when(moment: datetime | None) -> str | None:

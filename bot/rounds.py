@@ -20,6 +20,7 @@ from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
+from bot.privacy import opening_announcement
 from bot.relay import Relay
 from storage.records import PlanVersionData
 from storage.store import Store
@@ -137,21 +138,13 @@ class Rounds:
 
     async def _announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
         """Post the round's opening announcement under its sections (the channel's latest
-        message): how to take part and the privacy notice (Law 25, s. 8: what is collected,
-        why, who sees it, how long it is kept, how to get or erase it). A failure is logged;
-        the round is open all the same."""
+        message, :func:`bot.privacy.opening_announcement`); a failure is logged, the round
+        is open all the same."""
         rnd = await self.db(self.store.get_round, round_id)
-        if rnd is None:
-            return
-        lang = rnd.language
-        text = translate(
-            "privacy.notice", lang, round=round_id, name=rnd.name,
-            seeds=" ".join(self.settings.stance_map.seeds),
-            retention=self.settings.retention_period.days,
-            my_data=translate(f"privacy.commands_{channel.platform}_my_data", lang),
-            forget_me=translate(f"privacy.commands_{channel.platform}_forget_me", lang))
         try:
-            await platform.post_notice(channel, text)
+            if rnd is not None:
+                await platform.post_notice(channel, opening_announcement(self.settings, rnd,
+                                                                         channel.platform))
         except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
             _log.warning("could not post the opening announcement of round %s on %s",
                          round_id, channel.platform, exc_info=True)

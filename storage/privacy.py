@@ -44,9 +44,26 @@ from storage.records import (
 )
 
 
+def _texts_of(s: Session, ids: Sequence[int]) -> list[str]:
+    """Every text the replies ``ids`` had: current and earlier versions, file names."""
+    current = s.execute(select(Statement.text, Statement.attachments)
+                        .where(Statement.id.in_(ids))).all()
+    earlier = s.scalars(select(StatementEdit.previous_text)
+                        .where(StatementEdit.statement_id.in_(ids)))
+    texts = [t for t, _ in current if t] + [t for t in earlier if t]
+    texts += [name for _, files in current if files for name in files.split("\n") if name]
+    return list(dict.fromkeys(texts))
+
+
+def _blank(s: Session, ids: Sequence[int]) -> None:
+    """Remove the texts, file names and edit histories of the replies ``ids``."""
+    s.execute(update(Statement).where(Statement.id.in_(ids))
+              .values(text=None, attachments=None))
+    s.execute(delete(StatementEdit).where(StatementEdit.statement_id.in_(ids)))
+
+
 class PrivacyQueries(StoreBase):
-    """Reads and erasures of one participant's data, the retention purge, digest redaction
-    and the privacy audit log."""
+    """Reads and erasures of one participant's data and of a deleted reply's text."""
 
     def participant_data(self, key_hash: str) -> ParticipantData | None:
         """Everything held about the participant with pseudonym ``key_hash``, or None when
@@ -109,14 +126,14 @@ class PrivacyQueries(StoreBase):
             if pid is None:
                 return None
             ids = list(s.scalars(select(Statement.id).where(Statement.author_id == pid)))
-            texts = self._texts_of(s, ids)
+            texts = _texts_of(s, ids)
             copies = [CopyMessage(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.workspace_id,
                        PlatformMessage.channel_id, PlatformMessage.message_id)
                 .where(PlatformMessage.statement_id.in_(ids), PlatformMessage.is_copy.is_(True),
                        PlatformMessage.deleted_at.is_(None))
                 .order_by(PlatformMessage.id))]
-            self._blank(s, ids)
+            _blank(s, ids)
             s.execute(update(Statement).where(Statement.id.in_(ids))
                       .values(author_id=None, moderated=False,
                               deleted_at=func.coalesce(Statement.deleted_at, now)))
@@ -148,24 +165,9 @@ class PrivacyQueries(StoreBase):
             stmt = s.get(Statement, statement_id)
             if stmt is None or stmt.kind != "reply" or stmt.deleted_at is None:
                 return []
-            texts = self._texts_of(s, [statement_id])
-            self._blank(s, [statement_id])
+            texts = _texts_of(s, [statement_id])
+            _blank(s, [statement_id])
             return texts
-
-    def _texts_of(self, s: Session, ids: Sequence[int]) -> list[str]:
-        """Every text the replies ``ids`` had: current and earlier versions, file names."""
-        current = s.execute(select(Statement.text, Statement.attachments)
-                            .where(Statement.id.in_(ids))).all()
-        earlier = s.scalars(select(StatementEdit.previous_text)
-                            .where(StatementEdit.statement_id.in_(ids)))
-        texts = [t for t, _ in current if t] + [t for t in earlier if t]
-        texts += [name for _, files in current if files for name in files.split("\n") if name]
-        return list(dict.fromkeys(texts))
-
-    def _blank(self, s: Session, ids: Sequence[int]) -> None:
-        s.execute(update(Statement).where(Statement.id.in_(ids))
-                  .values(text=None, attachments=None))
-        s.execute(delete(StatementEdit).where(StatementEdit.statement_id.in_(ids)))
 
     def release_erased(self, *, rebuild: bool = False) -> None:
         """Make erased texts unrecoverable from the database files. On SQLite: with
@@ -181,6 +183,12 @@ class PrivacyQueries(StoreBase):
             if rebuild:
                 c.exec_driver_sql("VACUUM")
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+
+class RetentionQueries(StoreBase):
+    """Stored digests to redact, the retention purge of closed rounds, and the privacy
+    audit log."""
 
     def stored_digests(self, round_ids: Sequence[int] | None = None) -> list[StoredDigest]:
         """Stored digests (of ``round_ids``, or all) with their content and renderings."""
@@ -237,8 +245,8 @@ class PrivacyQueries(StoreBase):
         with self._tx() as s:
             ids = list(s.scalars(select(Statement.id).where(Statement.round_id == round_id,
                                                             Statement.kind == "reply")))
-            texts = self._texts_of(s, ids)
-            self._blank(s, ids)
+            texts = _texts_of(s, ids)
+            _blank(s, ids)
             s.execute(update(Participant).where(Participant.id.in_(self._people_of(round_id)))
                       .values(display_name=None))
             s.execute(update(Round).where(Round.id == round_id).values(purged_at=now))

@@ -23,6 +23,13 @@ from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+NOTICE_MARKS = ("/planbot my-data", "/my-data", "/mes-données")
+"""What only a round's opening announcement says (its privacy notice names the commands)."""
+
+
+def is_notice(text: str | None) -> bool:
+    """Whether a bot message is a round's opening announcement, not a section or a digest."""
+    return any(mark in (text or "") for mark in NOTICE_MARKS)
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:

@@ -122,6 +122,8 @@ async def test_forget_me_leaves_no_trace_of_the_callers_replies(both):
     await settle(core, h, slack)
     await h.run("alice", "digest")
     assert traces(home, "MARKDAN") and traces(home, "MARKANA")  # quoted in the digest too
+    assert core.store.participation(h.round_id()).as_counts() == {
+        "discord": 1, "slack": 2, "all": 3}
 
     ask = await h.sandbox.user_runs_command(dan, h.channel_id, "forget-me", locale="fr")
     code = re.search(r"confirm(?:ation)?:(\d{6})", ask.text).group(1)
@@ -136,6 +138,8 @@ async def test_forget_me_leaves_no_trace_of_the_callers_replies(both):
     await settle(core, h, slack)
 
     assert traces(home, "MARKDAN") == [] and traces(home, "MARKANA") == []
+    # Later digests count without them.
+    assert core.store.participation(h.round_id()).as_counts() == {"slack": 1, "all": 1}
     assert traces(home, "later") == []  # the earlier version's words too
     assert traces(home, "MARKBEN")  # others' replies stay
     slack_thread = [m.text for m in slack.thread_messages(slack_bb, SLACK_CHANNEL)]
