@@ -25,6 +25,7 @@ from bot.intake import DatabaseThread, Intake
 from bot.journal import Journal
 from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
+from bot.privacy import Privacy
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
 from bot.relay import Relay
@@ -60,13 +61,14 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     intake = Intake(database, worker, clock, after_applied=after_applied, after_gap=after_gap)
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     rounds = Rounds(store, settings, clock, db, relay, applier)
-    commands = Commands(store, settings, clock, db, rounds, publisher)
+    privacy = Privacy(store, settings, clock, db, pseudonyms, applier, platforms)
+    commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                platforms=platforms, observer=observer)
+                platforms=platforms, privacy=privacy, observer=observer)
 
 
 @dataclass(frozen=True)

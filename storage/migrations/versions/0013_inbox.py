@@ -1,14 +1,14 @@
 """inbox and inbox_partitions: every inbound event recorded raw before it is applied (issue 12)
 
 Revision ID: 0013_inbox
-Revises: 0009_threads
+Revises: 0011_privacy
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0009_threads"
+down_revision = "0011_privacy"
 branch_labels = None
 depends_on = None
 
