@@ -215,6 +215,9 @@ class PlatformMessage(Base):
 
     ``message_id`` is a Discord snowflake or a Slack ``ts``; ``thread_id`` the thread it roots
     or lives in; ``is_copy`` marks planbot's copy of a reply written in another channel.
+    ``thread_state`` is, on a section's first part, the state of the thread it roots as last
+    seen: ``open``, ``archived`` or ``locked`` (archived and locked); NULL until the thread
+    is known to exist (a post stopped before creating it).
     Unique per platform and channel, so recording it twice is harmless.
     """
 
@@ -231,6 +234,24 @@ class PlatformMessage(Base):
     is_copy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    thread_state: Mapped[str | None] = mapped_column(String(10))
+
+
+class SectionFailure(Base):
+    """A section whose post in a channel failed for good at the last open, and why
+    (``reason``: the platform's error, e.g. ``50013 Missing Permissions``, ``msg_too_long``).
+    Removed once the section is posted there; one per section statement and channel."""
+
+    __tablename__ = "section_failures"
+    __table_args__ = (UniqueConstraint("statement_id", "platform", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Stance(Base):

@@ -325,3 +325,13 @@ class ImportedStatement:
     created_at: datetime
     section: str | None = None
     role: str = "reply"
+
+
+class SectionFailureRecord(NamedTuple):
+    """A section whose post failed for good in a channel at the last open, and why."""
+
+    statement_id: int
+    section_key: str | None
+    platform: str
+    channel_id: str
+    reason: str

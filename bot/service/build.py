@@ -21,6 +21,7 @@ from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.observe import Observer, Unobserved
+from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
@@ -43,10 +44,11 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
-    rounds = Rounds(store, settings, clock, db, relay, applier)
+    poster = SectionPoster(store, settings, clock, db)
+    rounds = Rounds(store, settings, clock, db, relay, applier, poster)
     commands = Commands(store, settings, clock, db, rounds, publisher)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
-                            platforms)
+                            platforms, poster)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
