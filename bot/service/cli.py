@@ -22,6 +22,7 @@ from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
 from bot.i18n import language_of, translate, translate_plural
+from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -110,6 +111,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--round", type=int, help=t("cli.help.round_option"))
     export.add_argument("--force", action="store_true", help=t("cli.help.export_force"))
     export.add_argument("folder", type=Path, help=t("cli.help.export_folder"))
+    add_privacy_parser(sub, t)
     _localise(parser, t)
     return parser
 
@@ -394,7 +396,7 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup}
+    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup, "privacy": run_privacy}
 """Subcommands that open the store themselves (they run the whole service)."""
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
