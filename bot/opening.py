@@ -1,6 +1,6 @@
-"""Posting a round's sections in one channel, for :class:`bot.rounds.Rounds` (which opens or
-joins the round) and :class:`bot.reconcile.Reconciler` (which finishes what a stopped run
-left undone).
+"""Posting a round's sections and its opening announcement in one channel, for
+:class:`bot.rounds.Rounds` (which opens or joins the round) and
+:class:`bot.reconcile.Reconciler` (which finishes what a stopped run left undone).
 
 Each section is posted on its own: one the platform refuses for good (a missing permission,
 a message too long) is recorded as failed with the platform's reason, the facilitator is
@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.errors import NotFound
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
+from bot.privacy import opening_announcement
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -110,6 +111,19 @@ class SectionPoster:
         if state is None:
             await self._opened(channel, message_id)
         return True
+
+    async def announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
+        """Post the round's opening announcement under its sections in ``channel`` (the
+        channel's latest message, :func:`bot.privacy.opening_announcement`); a failure is
+        logged, the round is open all the same."""
+        rnd = await self.db(self.store.get_round, round_id)
+        try:
+            if rnd is not None:
+                await platform.post_notice(channel, opening_announcement(self.settings, rnd,
+                                                                         channel.platform))
+        except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
+            _log.warning("could not post the opening announcement of round %s on %s",
+                         round_id, channel.platform, exc_info=True)
 
     async def _post_one(self, statement_id: int, channel: ChannelRef, platform: ChatPlatform,
                         post: SectionPost) -> None:

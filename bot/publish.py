@@ -23,7 +23,6 @@ from bot.config import Settings
 from bot.digests.build import MIN_VOTES, Period, build_digest
 from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
-from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
 from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
@@ -36,6 +35,7 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.digests.chart import Activity
+    from storage.activity import VoteColumns
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -241,19 +241,22 @@ class DigestPublisher:
 
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
-                        final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
+                        final: bool = False, min_votes: int = MIN_VOTES,
+                        votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
-    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
+    ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
-                        analysis=analyse_round(store, round_id, period.end),
+                        analysis=analyse_round(store, round_id, period.end, votes),
                         language=lang, final=final, min_votes=min_votes)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
-               final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
+               final: bool = False, min_votes: int = MIN_VOTES,
+               votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest = build_with_analysis(store, round_id, period, lang, final=final,
-                                 min_votes=min_votes)
+                                 min_votes=min_votes, votes=votes)
     return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
 
 
@@ -275,6 +278,7 @@ def _render_all(digest: Digest, activity: Activity, lang: str | None,
     # matplotlib: only when a chart is drawn
     from bot.digests.chart import render_chart
     from bot.digests.opinion_map import render_map
+    from bot.digests.render_html import render_html  # Jinja: only when a page is made
 
     chart = render_chart(digest, activity, lang, tz)
     opinion_map = render_map(digest, lang)

@@ -149,6 +149,7 @@ class Rounds:
                           channel.workspace_id, channel.channel_id)
             posting = await self.poster.post(round_id, channel, platform)
             if posting.posted:
+                await self.poster.announce(round_id, channel, platform)
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return Opened(round_id, posting, elsewhere)
 
