@@ -148,8 +148,11 @@ class Rounds:
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
             posting = await self.poster.post(round_id, channel, platform)
-            if posting.posted:
+            if posting.posted and not posting.already:
+                # Announced once, with the channel's first sections: a re-run retrying a
+                # refused section must not repeat it.
                 await self.poster.announce(round_id, channel, platform)
+            if posting.posted:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return Opened(round_id, posting, elsewhere)
 

@@ -35,7 +35,8 @@ async def test_one_round_on_discord_and_slack(both):
     await slack.settle()
     round_id = h.round_id()
     assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
-    assert answer.text == f"Tour n° {round_id} ouvert : 2 sections publiées."
+    assert answer.text == (f"Le tour n° {round_id} sur ce plan était déjà ouvert (Discord) : "
+                           f"ce canal le rejoint.\nTour n° {round_id} ouvert : 2 sections publiées.")
 
     discord_bb = h.first_parts(round_id)["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)

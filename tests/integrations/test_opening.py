@@ -198,7 +198,8 @@ async def test_reconciliation_finishes_sections_and_re_adds_seed_reactions(both)
     assert bb.thread_id is None and not bb.reactions
     skills = h.sandbox.world.messages[first["digital-skills"]]
     await h.sandbox.moderator_clears_reactions(h.channel_id, skills.id, "👍")
-    slack_bb, slack_skills = [m for m in slack.messages(SLACK_CHANNEL) if m.bot_id]
+    # planbot's first two messages are the sections; the opening announcement follows them.
+    slack_bb, slack_skills = [m for m in slack.messages(SLACK_CHANNEL) if m.bot_id][:2]
     await slack.user_unreacts("U0PLANBOT", SLACK_CHANNEL, slack_skills.ts, "-1")
     await h.settle()
     await slack.settle()
