@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.errors import BadArgument
+from bot.files import private_dir
 from bot.i18n import LANGUAGES
 from bot.stances import StanceMap
 
@@ -330,7 +331,7 @@ def _redact_url(url: str) -> str:
 
 
 def _stored_secret(data_dir: Path) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "participant.secret"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
