@@ -15,6 +15,7 @@ from babel.numbers import format_decimal, format_percent
 from bot.digests import model
 from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
+from bot.markup import inert
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHAT_REPLIES_PER_SECTION = 3
@@ -71,7 +72,8 @@ def helpers(lang: str) -> dict[str, Any]:
     """Functions the digest templates use, in ``lang``: ``_`` (catalogue), ``_n`` (plural
     entry by count), ``day`` (datetime -> long date), ``number``, ``pct`` (0..1 -> "42 %" /
     "42%"), ``score`` (0..1 index, two decimals), ``text`` (a statement's text, or the
-    withheld notice), ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
+    withheld notice), ``md`` (people's text made inert in Markdown, ``bot.markup``),
+    ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
     words), ``gap`` (largest
     difference between groups' agree shares, in points), ``explain`` (see ``Explainer``)."""
     locale = f"{lang}_CA"
@@ -111,4 +113,5 @@ def helpers(lang: str) -> dict[str, Any]:
         "split": split,
         "gap": gap,
         "explain": Explainer(lang),
+        "md": inert,
     }
