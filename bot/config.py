@@ -78,6 +78,7 @@ class Settings:
     digest_time: time = time(9, 0)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
     digest_min_votes: int = 5
+    digest_min_group: int = 5
     reminder_before: timedelta = timedelta(hours=24)
     log_format: str = "text"
     log_level: str = "INFO"
@@ -277,6 +278,11 @@ def _schedule(r: _Reader) -> None:
         r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
     else:
         r.kw["digest_min_votes"] = int(min_votes)
+    min_group = r.get("DIGEST_MIN_GROUP_SIZE", "5")
+    if not min_group.isdigit() or int(min_group) < 1:
+        r.problems["DIGEST_MIN_GROUP_SIZE"] = "must be a whole number of people, at least 1"
+    else:
+        r.kw["digest_min_group"] = int(min_group)
 
 
 def _logging(r: _Reader) -> None:

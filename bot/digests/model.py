@@ -167,7 +167,8 @@ class Digest:
     Headline lists (``common_ground``, ``divides``, ``most_agreed``, ``most_divided``,
     ``uncertain``, ``new_replies``, ``top_replies``) never repeat a statement. ``clustered``
     counts participants placed in a group; ``min_votes`` is the fewest votes a statement
-    needs to be ranked "most agreed".
+    needs to be ranked "most agreed". ``groups`` holds the groups of at least ``min_group``
+    members; ``hidden_groups`` counts the smaller ones, not described.
     """
 
     round: RoundInfo
@@ -191,6 +192,8 @@ class Digest:
     min_votes: int
     moved: tuple[Moved, ...] = ()
     trends: tuple[Trend, ...] = ()
+    hidden_groups: int = 0
+    min_group: int = 5
     standing: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Statement id -> {"key", "agree", "votes", "consensus" (bool), "divisive" (bool)}: what
     the next digest compares against."""

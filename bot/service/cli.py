@@ -444,7 +444,8 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     final, min_votes = rnd.status == "closed", settings.digest_min_votes
     if args.out:
         rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
-                              final=final, min_votes=min_votes)
+                              final=final, min_votes=min_votes,
+                              min_group=settings.digest_min_group)
         private_dir(args.out)
         write_private(args.out / "digest.md", rendered.markdown)
         write_private(args.out / "digest.html", rendered.html)
@@ -456,7 +457,7 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         return 0
     # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
     digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
-                                 min_votes=min_votes)
+                                 min_votes=min_votes, min_group=settings.digest_min_group)
     if args.format == "json":
         print(_json(digest.to_json()))
     else:
