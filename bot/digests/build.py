@@ -92,7 +92,8 @@ def build_digest(store: Store, round_id: int, period: Period, *,
     rows = store.statement_counts(round_id)
     sections = store.round_sections(round_id) if rnd.source == "chat" else []
     titles = {s.statement_id: _pick(s.titles, lang) for s in sections}
-    statements = [_statement(row, titles, facts) for row in rows]
+    earlier = store.earlier_stances(round_id)
+    statements = [_statement(row, titles, facts, earlier.get(row.id)) for row in rows]
     by_db_id = {row.id: s for row, s in zip(rows, statements, strict=True)}
     picker = _Picker(statements, facts, min_votes)
     new = [s for s in picker.replies if period.start <= s.created_at < period.end]
@@ -185,8 +186,8 @@ def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or next(iter(texts.values()), "")
 
 
-def _statement(row: StatementCount, titles: dict[int, str],
-               facts: _AnalysisFacts) -> model.Statement:
+def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFacts,
+               earlier: tuple[int, int, int] | None = None) -> model.Statement:
     split = model.Split(row.agree, row.disagree, row.passes)
     sid = row.external_id or str(row.id)
     text = titles.get(row.id) if row.kind == "section" else row.text
@@ -198,7 +199,8 @@ def _statement(row: StatementCount, titles: dict[int, str],
         split=split, pa=round(smoothed(split.agree, split.votes), 4),
         z=round(prop_z(split.agree, split.votes), 4),
         significant=split.agree * 2 > split.votes and prop_z(split.agree, split.votes) > Z_90,
-        consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()))
+        consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()),
+        earlier=model.Split(*earlier) if earlier else None)
 
 
 def _support(s: model.Statement) -> tuple[float, int, str]:

@@ -66,6 +66,9 @@ class Statement:
     significant: bool
     consensus: float | None = None
     groups: tuple[GroupSplit, ...] = ()
+    earlier: Split | None = None
+    """Stances given to an earlier text of an edited reply: kept and reported apart, never
+    in ``split`` nor in any ranking (None when there are none)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,9 @@ def helpers(lang: str) -> dict[str, Any]:
     withheld notice), ``md`` (people's text made inert in Markdown, ``bot.markup``),
     ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
     words), ``gap`` (largest
-    difference between groups' agree shares, in points), ``explain`` (see ``Explainer``)."""
+    difference between groups' agree shares, in points), ``earlier`` (the stances given to an
+    edited reply's earlier text, as " · 3 agreed before the reply was edited", or ""),
+    ``explain`` (see ``Explainer``)."""
     locale = f"{lang}_CA"
 
     def pct(value: float) -> str:
@@ -93,6 +95,16 @@ def helpers(lang: str) -> dict[str, Any]:
 
     def text(s: model.Statement) -> str:
         return translate("digest.withheld", lang) if s.withheld else s.text
+
+    def earlier(s: model.Statement) -> str:
+        # Stances given to a reply's earlier text: told apart, never added to its split.
+        e = s.earlier
+        if e is None or not e.votes:
+            return ""
+        parts = [translate(f"digest.earlier_{k}", lang, n=format_decimal(n, locale=locale))
+                 for k, n in (("agree", e.agree), ("disagree", e.disagree), ("pass", e.passed))
+                 if n]
+        return " · " + translate("digest.earlier", lang, stances=", ".join(parts))
 
     def gap(s: model.Statement) -> int | None:
         shares = [g.split.share("agree") for g in s.groups if g.split.votes]
@@ -112,6 +124,7 @@ def helpers(lang: str) -> dict[str, Any]:
         "quote": quote,
         "split": split,
         "gap": gap,
+        "earlier": earlier,
         "explain": Explainer(lang),
         "md": inert,
     }

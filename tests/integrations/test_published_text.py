@@ -4,12 +4,14 @@ Replies written on Discord and on Slack (through the real discord.py and slack-b
 the local servers) hold link syntax whose text lies, HTML, a ``javascript:`` link, spreadsheet
 formulas and matplotlib math text. They travel into the copies on the other platform, the
 digest posted on Discord and on Slack, the Markdown and HTML digest, its chart, and the Polis
-export: each shows them as text, and never as a live link, a tag, a formula or math.
+export: each shows them as text, and never as a live link, a tag, a formula or math; and the
+logs at INFO and above carry neither the text nor the authors' ids.
 """
 
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -77,8 +79,10 @@ async def both(tmp_path):
         yield core, harness, slack, clock
 
 
-async def test_replies_travel_through_copies_digests_and_exports_neutralised(both, tmp_path):
+async def test_replies_travel_through_copies_digests_and_exports_neutralised(both, tmp_path,
+                                                                           caplog):
     core, h, slack, clock = both
+    caplog.set_level(logging.INFO)
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
                                   sections=SECTIONS)
@@ -132,3 +136,11 @@ async def test_replies_travel_through_copies_digests_and_exports_neutralised(bot
     with (tmp_path / "export" / "comments.csv").open(newline="", encoding="utf-8") as fh:
         bodies = {row["comment-body"] for row in csv.DictReader(fh)}
     assert {"'" + FROM_DISCORD, "'" + FROM_SLACK} <= bodies
+
+    # Nothing of it in the logs at INFO and above: no reply text, no raw user id.
+    logged = "\n".join(r.getMessage() + (logging.Formatter().formatException(r.exc_info)
+                                          if r.exc_info else "")
+                        for r in caplog.records if r.levelno >= logging.INFO)
+    assert logged  # the round, the copies and the digest were logged
+    for secret in ("HYPERLINK", "evil.example", "SUM(1)", h.person("dan"), BEN):
+        assert secret not in logged
