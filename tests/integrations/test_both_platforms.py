@@ -93,7 +93,9 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     (copy,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if m.bot_id]
     assert copy.text == "💬 dan sur Discord : La fibre partout"
     replies = {c.text: c for c in core.store.statement_counts(round_id) if c.kind == "reply"}
-    assert replies["La fibre partout"].agree == 1  # ANA's 👍 on the copy
+    # ANA's 👍 on the copy was given to the earlier text: kept apart, not counted for this one.
+    assert replies["La fibre partout"].agree == 0
+    assert core.store.earlier_stances(round_id) == {replies["La fibre partout"].id: (1, 0, 0)}
 
     await h.sandbox.user_deletes(h.person("dan"), discord_bb, reply_id)
     await h.settle()
