@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
@@ -17,6 +16,9 @@ from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
 from bot.markup import inert
 
+if TYPE_CHECKING:
+    import jinja2
+
 TEMPLATES = Path(__file__).with_name("templates")
 CHAT_REPLIES_PER_SECTION = 3
 """Replies shown under each section in the chat digest (the HTML page shows more)."""
@@ -24,7 +26,10 @@ CHAT_REPLIES_PER_SECTION = 3
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment over ``bot/digests/templates`` (HTML autoescape for .html only)."""
+    """The Jinja2 environment over ``bot/digests/templates`` (HTML autoescape for .html only).
+    Jinja is imported here: a JSON digest renders no template."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),
