@@ -23,8 +23,12 @@ from bot.config import ConfigError, Settings
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
 from bot.files import private_dir, write_private
 from bot.i18n import language_of, translate, translate_plural
+from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from storage.activity import VoteColumns
     from storage.records import RoundData
     from storage.store import Store
 
@@ -110,6 +114,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--precise-times", action="store_true",
                         help=t("cli.help.precise_times"))
     export.add_argument("folder", type=Path, help=t("cli.help.export_folder"))
+    add_privacy_parser(sub, t)
     _localise(parser, t)
     return parser
 
@@ -352,12 +357,28 @@ def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def votes_meanwhile(store: Store, round_id: int) -> Future[VoteColumns]:
+    """Start reading a round's votes (``store.vote_columns``) on another thread and return at
+    once: the database builds the votes' string without the interpreter's lock while this
+    thread imports numpy, SciPy and the analysis, side by side on two cores (each takes a
+    few tenths of a second at Bowling Green size). ``result()`` gives the votes or raises
+    what the read raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-votes")
+    try:
+        return pool.submit(store.vote_columns, round_id)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    round_id = _round_id(store, args.round)
+    votes = votes_meanwhile(store, round_id)
     from bot.digests.build import statement_texts
     from bot.findings import analyse_round
 
-    round_id = _round_id(store, args.round)
-    result = analyse_round(store, round_id, SystemClock().now())
+    result = analyse_round(store, round_id, SystemClock().now(), votes.result())
     if args.format == "json":
         print(_json(result.to_dict()))
         return 0
@@ -382,7 +403,7 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 
 
 SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup}
+    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup, "privacy": run_privacy}
 """Subcommands that open the store themselves (they run the whole service)."""
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -433,11 +454,12 @@ def _json(data: dict[str, Any]) -> str:
 
 
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    rnd = _find_round(store, args.round)
+    round_id = rnd.id
+    votes = votes_meanwhile(store, round_id)
     from bot.digests.build import Period
     from bot.publish import build_with_analysis, render_all
 
-    rnd = _find_round(store, args.round)
-    round_id = rnd.id
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
@@ -445,7 +467,7 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if args.out:
         rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
                               final=final, min_votes=min_votes,
-                              min_group=settings.digest_min_group)
+                              min_group=settings.digest_min_group, votes=votes.result())
         private_dir(args.out)
         write_private(args.out / "digest.md", rendered.markdown)
         write_private(args.out / "digest.html", rendered.html)
@@ -457,7 +479,8 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         return 0
     # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
     digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
-                                 min_votes=min_votes, min_group=settings.digest_min_group)
+                                 min_votes=min_votes, min_group=settings.digest_min_group,
+                                 votes=votes.result())
     if args.format == "json":
         print(_json(digest.to_json()))
     else:

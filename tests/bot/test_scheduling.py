@@ -169,7 +169,7 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
             await svc.scheduler.start()
         ids = [{j.id for j in svc.scheduler.scheduler.get_jobs()} - {f"catchup:{round_id}"}
                for svc in (a, b)]  # the one-off catch-up may have run already
-        assert ids[0] == ids[1] == {"sync", f"digest:{round_id}"}
+        assert ids[0] == ids[1] == {"sync", "privacy-purge", f"digest:{round_id}"}
         engines.append(create_store_engine(database_url))
         assert "apscheduler_jobs" not in inspect(engines[0]).get_table_names()
     finally:
@@ -237,7 +237,7 @@ async def test_jobs_are_rebuilt_from_the_store_and_a_missed_weekly_caught_up(tmp
         await asyncio.wait_for(caught_up.wait(), 10)
         (weekly,) = [d for d in svc.core.store.digests(round_id) if d.kind == "weekly"]
         assert weekly.period_end == datetime(2026, 11, 9, 14, 0, tzinfo=UTC)
-        assert {j.id for j in second.get_jobs()} == {"sync", f"digest:{round_id}"}
+        assert {j.id for j in second.get_jobs()} == {"sync", "privacy-purge", f"digest:{round_id}"}
         assert (await weekly_digest(svc.name, round_id)).digest_id is None  # once only
     finally:
         svc.close()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_versions"
-down_revision = "0009_threads"
+down_revision = "0011_privacy"
 branch_labels = None
 depends_on = None
 
