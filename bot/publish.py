@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digests.build import MIN_VOTES, Period, build_digest
+from bot.digests.build import MIN_GROUP, MIN_VOTES, Period, build_digest
 from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_md import render_markdown
@@ -121,7 +121,8 @@ class DigestPublisher:
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
         digest = await self.db(build_with_analysis, self.store, round_id, period, lang,
-                               final=final, min_votes=self.settings.digest_min_votes)
+                               final=final, min_votes=self.settings.digest_min_votes,
+                               min_group=self.settings.digest_min_group)
         activity = await self.db(read_activity, self.store, round_id, period.end,
                                  self.settings.timezone)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
@@ -242,21 +243,21 @@ class DigestPublisher:
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
                         final: bool = False, min_votes: int = MIN_VOTES,
-                        votes: VoteColumns | None = None) -> Digest:
+                        min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
     end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
     ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
                         analysis=analyse_round(store, round_id, period.end, votes),
-                        language=lang, final=final, min_votes=min_votes)
+                        language=lang, final=final, min_votes=min_votes, min_group=min_group)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
                final: bool = False, min_votes: int = MIN_VOTES,
-               votes: VoteColumns | None = None) -> Rendered:
+               min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest = build_with_analysis(store, round_id, period, lang, final=final,
-                                 min_votes=min_votes, votes=votes)
+                                 min_votes=min_votes, min_group=min_group, votes=votes)
     return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
 
 

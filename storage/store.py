@@ -26,6 +26,7 @@ from storage.records import (
 )
 from storage.rounds import RoundQueries
 from storage.threads import ThreadQueries
+from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
@@ -33,7 +34,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            PrivacyQueries, RetentionQueries, ThreadQueries):
+            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -3,14 +3,14 @@
 failed for good in a channel (section_failures).
 
 Revision ID: 0017_thread_state
-Revises: 0011_privacy
+Revises: 0012_versions
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_thread_state"
-down_revision = "0011_privacy"
+down_revision = "0012_versions"
 branch_labels = None
 depends_on = None
 
