@@ -122,8 +122,8 @@ class DiscordAdapter:
     async def wait_until_closed(self) -> BaseException | None:
         if self.task is None:
             raise RuntimeError("the Discord adapter is not started")
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.shield(self.task)
+        # ``wait`` leaves the task alone, and lets this waiter's own cancellation through.
+        await asyncio.wait([self.task])
         return self._failure()
 
     def _failure(self) -> BaseException | None:

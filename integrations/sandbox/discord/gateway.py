@@ -4,7 +4,8 @@ Opcodes, close codes and the READY/RESUME flow follow Discord's docs (topics/gat
 topics/opcodes-and-status-codes). Frames are plain JSON text, which discord.py always accepts
 even when it asked for ``compress=zlib-stream`` (docs/platform-facts.md).
 
-Faults: :meth:`Gateway.ask_reconnect` (op 7), :meth:`Gateway.invalidate_session` (op 9),
+Faults: :meth:`Gateway.send_malformed` (a dispatch missing required fields),
+:meth:`Gateway.ask_reconnect` (op 7), :meth:`Gateway.invalidate_session` (op 9),
 :meth:`Gateway.go_offline` / :meth:`Gateway.come_back` (the bot is cut off; new connections are
 held before HELLO; events meanwhile are buffered for a resume or lost with the session), and
 close code 4014 when IDENTIFY asks for a privileged intent the application lacks.
@@ -236,6 +237,15 @@ class Gateway:
             self.stream.session.resumable = False
         if self.stream.ws is not None:
             await send(self.stream.ws, {"op": OP_INVALID_SESSION, "d": False})
+
+    async def send_malformed(self, name: str = "MESSAGE_REACTION_ADD") -> None:
+        """Dispatch ``name`` with data missing the fields its docs require (only ids are
+        left: no ``emoji``, no ``author``...), as a platform-side bug or an unannounced
+        schema change would. discord.py parses dispatches outside any ``try``, so its parser's
+        ``KeyError`` ends the client (the case planbot's supervision restarts)."""
+        guild = next(iter(self.world.guilds))
+        await self.dispatch(name, {"id": "1", "user_id": "1", "channel_id": "1",
+                                   "message_id": "1", "guild_id": guild})
 
     async def go_offline(self, *, resumable: bool) -> None:
         """Cut the bot off: close its socket (code 4000) and hold reconnections.
