@@ -133,7 +133,11 @@ async def _shutdown(service: Service, started: list[Adapter]) -> None:
     _log.info("shutting down")
     service.scheduler.shutdown()
     for adapter in started:
-        await adapter.stop()
+        try:
+            await adapter.stop()
+        except Exception as err:  # noqa: BLE001 - the store must still be drained below
+            # E.g. a start-up reconciliation still running past the stop's bound.
+            _log.warning("stopping the %s adapter: %s", adapter.name, type(err).__name__)
     service.core.close()
     service.engine.dispose()
     _log.info("stopped")
