@@ -81,7 +81,7 @@ class DiscordAdapter:
         """Every shard's gateway session is ready and its client not closed."""
         return bool(self.bots) and all(b.is_ready() and not b.is_closed() for b in self.bots)
 
-    def _make_bot(self, slot: int, shard: dict[str, int], *,
+    def _make_bot(self, slot: int, shard: dict[str, Any], *,
                   message_content: bool) -> PlanbotDiscord:
         bot = PlanbotDiscord(self.core, message_content=message_content, **shard,
                              **self._bot_options)
@@ -97,13 +97,14 @@ class DiscordAdapter:
         if self._endpoints is not None:
             self._restore = use_endpoints(*self._endpoints)
         ids, count = self._shards or ((), 0)
-        shards = [{"shard_id": i, "shard_count": count} for i in ids] or [{}]
+        shards: list[dict[str, Any]] = [
+            {"shard_id": i, "shard_count": count} for i in ids] or [{}]
         self.bots, self.tasks = [], []
         for slot, shard in enumerate(shards):
             # Built now so that ``platform`` is there at once; a rebuild builds afresh.
             built = [self._make_bot(slot, shard, message_content=True)]
 
-            def make_bot(*, message_content: bool, slot: int = slot, shard: dict[str, int] = shard,
+            def make_bot(*, message_content: bool, slot: int = slot, shard: dict[str, Any] = shard,
                          built: list[PlanbotDiscord] = built) -> PlanbotDiscord:
                 return built.pop() if built else self._make_bot(
                     slot, shard, message_content=message_content)
@@ -137,7 +138,8 @@ class DiscordAdapter:
             raise RuntimeError("the Discord adapter is not started")
         ready = asyncio.ensure_future(asyncio.gather(
             *(b.wait_until_reconciled(count) for b in self.bots)))
-        await asyncio.wait({*self.tasks, ready}, timeout=timeout,
+        waiting: set[asyncio.Future[Any]] = {*self.tasks, ready}
+        await asyncio.wait(waiting, timeout=timeout,
                            return_when=asyncio.FIRST_COMPLETED)
         if ready.done():
             return
