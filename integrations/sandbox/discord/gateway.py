@@ -73,7 +73,62 @@ CLOSE_INVALID_SHARD = 4010
 CLOSE_DISALLOWED_INTENTS = 4014
 
 
-class Gateway:
+class GatewayFaults:
+    """The faults a test plays on the gateway's connections (mixed into :class:`Gateway`):
+    reconnect and invalid-session requests, an outage, a malformed dispatch."""
+
+    world: World
+    online: asyncio.Event
+    streams: dict[tuple[int, int], Stream]
+    close_codes: list[int]
+
+    async def dispatch(self, name: str, data: dict) -> None:
+        raise NotImplementedError  # Gateway.dispatch
+
+    async def ask_reconnect(self) -> None:
+        """Op 7: the client closes and RESUMEs on ``resume_gateway_url`` (every shard)."""
+        for stream in list(self.streams.values()):
+            if stream.ws is not None:
+                await send(stream.ws, {"op": OP_RECONNECT, "d": None})
+
+    async def invalidate_session(self) -> None:
+        """Op 9 ``false``: the session is gone; the client must IDENTIFY again (every shard)."""
+        for stream in list(self.streams.values()):
+            if stream.session is not None:
+                stream.session.resumable = False
+            if stream.ws is not None:
+                await send(stream.ws, {"op": OP_INVALID_SESSION, "d": False})
+
+    async def send_malformed(self, name: str = "MESSAGE_REACTION_ADD") -> None:
+        """Dispatch ``name`` with data missing the fields its docs require (only ids are
+        left: no ``emoji``, no ``author``...), as a platform-side bug or an unannounced
+        schema change would. discord.py parses dispatches outside any ``try``, so its parser's
+        ``KeyError`` ends the client (the case planbot's supervision restarts)."""
+        guild = next(iter(self.world.guilds))
+        await self.dispatch(name, {"id": "1", "user_id": "1", "channel_id": "1",
+                                   "message_id": "1", "guild_id": guild})
+
+    async def go_offline(self, *, resumable: bool) -> None:
+        """Cut the bot off: close its socket (code 4000) and hold reconnections.
+
+        With ``resumable`` false the session is invalidated, so what happens meanwhile is lost
+        to the bot and only reconciliation can recover it.
+        """
+        self.online.clear()
+        for stream in list(self.streams.values()):
+            if stream.session is not None and not resumable:
+                stream.session.resumable = False
+            if stream.ws is not None:
+                self.close_codes.append(CLOSE_UNKNOWN_ERROR)
+                await stream.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
+
+    def come_back(self) -> None:
+        """End the outage: held connections get their HELLO."""
+        self.online.set()
+
+
+
+class Gateway(GatewayFaults):
     """The gateway half of the local Discord; serve :meth:`handle` on a websocket route.
 
     ``resume_url`` returns the URL READY advertises as ``resume_gateway_url`` (it must be local,
@@ -264,47 +319,6 @@ class Gateway:
         """Return once the bot (every shard) has read every dispatch sent so far."""
         for stream in list(self.streams.values()):
             await stream.barrier()
-
-    async def ask_reconnect(self) -> None:
-        """Op 7: the client closes and RESUMEs on ``resume_gateway_url`` (every shard)."""
-        for stream in list(self.streams.values()):
-            if stream.ws is not None:
-                await send(stream.ws, {"op": OP_RECONNECT, "d": None})
-
-    async def invalidate_session(self) -> None:
-        """Op 9 ``false``: the session is gone; the client must IDENTIFY again (every shard)."""
-        for stream in list(self.streams.values()):
-            if stream.session is not None:
-                stream.session.resumable = False
-            if stream.ws is not None:
-                await send(stream.ws, {"op": OP_INVALID_SESSION, "d": False})
-
-    async def send_malformed(self, name: str = "MESSAGE_REACTION_ADD") -> None:
-        """Dispatch ``name`` with data missing the fields its docs require (only ids are
-        left: no ``emoji``, no ``author``...), as a platform-side bug or an unannounced
-        schema change would. discord.py parses dispatches outside any ``try``, so its parser's
-        ``KeyError`` ends the client (the case planbot's supervision restarts)."""
-        guild = next(iter(self.world.guilds))
-        await self.dispatch(name, {"id": "1", "user_id": "1", "channel_id": "1",
-                                   "message_id": "1", "guild_id": guild})
-
-    async def go_offline(self, *, resumable: bool) -> None:
-        """Cut the bot off: close its socket (code 4000) and hold reconnections.
-
-        With ``resumable`` false the session is invalidated, so what happens meanwhile is lost
-        to the bot and only reconciliation can recover it.
-        """
-        self.online.clear()
-        for stream in list(self.streams.values()):
-            if stream.session is not None and not resumable:
-                stream.session.resumable = False
-            if stream.ws is not None:
-                self.close_codes.append(CLOSE_UNKNOWN_ERROR)
-                await stream.ws.close(code=CLOSE_UNKNOWN_ERROR, message=b"local outage")
-
-    def come_back(self) -> None:
-        """End the outage: held connections get their HELLO."""
-        self.online.set()
 
     async def close(self) -> None:
         """Close the live connections (code 1000), releasing held ones."""
