@@ -41,6 +41,7 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.digests.chart import Activity
+    from storage.activity import VoteColumns
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -250,30 +251,35 @@ class DigestPublisher:
 
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
-                        final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
+                        final: bool = False, min_votes: int = MIN_VOTES,
+                        votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
-    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
+    ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
-                        analysis=analyse_round(store, round_id, period.end),
+                        analysis=analyse_round(store, round_id, period.end, votes),
                         language=lang, final=final, min_votes=min_votes)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
-               final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
+               final: bool = False, min_votes: int = MIN_VOTES,
+               votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest, activity = read_digest(store, round_id, period, lang, tz, final=final,
-                                   min_votes=min_votes)
+                                   min_votes=min_votes, votes=votes)
     return _render_all(digest, activity, lang, tz)
 
 
 def read_digest(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
-                final: bool = False, min_votes: int = MIN_VOTES) -> tuple[Digest, Activity]:
+                final: bool = False, min_votes: int = MIN_VOTES,
+                votes: VoteColumns | None = None) -> tuple[Digest, Activity]:
     """The digest (:func:`build_with_analysis`) and its chart's counts (:func:`read_activity`),
-    every figure read from one snapshot of the store. Raises ``bot.errors.NotFound`` for an
-    unknown round."""
+    every figure read from one snapshot of the store. ``votes``: the round's votes when
+    already read (``bot.service.cli.votes_meanwhile``), taken as they are. Raises
+    ``bot.errors.NotFound`` for an unknown round."""
     with store.snapshot() as snapshot:
         digest = build_with_analysis(snapshot, round_id, period, lang, final=final,
-                                     min_votes=min_votes)
+                                     min_votes=min_votes, votes=votes)
         return digest, read_activity(snapshot, round_id, period.end, tz)
 
 

@@ -15,6 +15,7 @@ from storage.events import EventWrites
 from storage.identity import IdentityQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
+from storage.privacy import PrivacyQueries, RetentionQueries
 from storage.reactions import ReactionWrites
 from storage.records import (
     MessageTarget,
@@ -30,7 +31,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
-            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries):
+            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
+            PrivacyQueries, RetentionQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -22,6 +22,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
+from bot.privacy import Privacy
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
 from bot.relay import Relay
@@ -44,13 +45,14 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     rounds = Rounds(store, settings, clock, db, relay, applier)
-    commands = Commands(store, settings, clock, db, rounds, publisher)
+    privacy = Privacy(store, settings, clock, db, pseudonyms, applier, platforms)
+    commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                platforms=platforms, observer=observer)
+                platforms=platforms, privacy=privacy, observer=observer)
 
 
 @dataclass(frozen=True)
