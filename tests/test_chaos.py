@@ -32,7 +32,7 @@ from bot.plans import import_plan, sample_plan_paths
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
 from storage.models import Participant, PlatformMessage, Stance, Statement
-from tests.helpers import make_store
+from tests.helpers import is_notice, make_store
 from tests.test_run import SECRET, PlanbotProcess, base_env
 
 SECTIONS = "broadband,digital-skills"
@@ -256,7 +256,8 @@ async def run_chaos(tmp_path, url: str, processes: int) -> None:
             sections = {
                 "discord": [m.id for m in discord.messages(discord.channel.id)
                             if m.author.id == discord.world.bot.id and m.thread_id],
-                "slack": [m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id]}
+                "slack": [m.ts for m in slack.messages(SLACK_CHANNEL)
+                          if m.bot_id and not is_notice(m.text)]}
             assert len(sections["discord"]) == len(sections["slack"]) == 2
             burst = Burst(rng, discord, slack, sections, people)
             kills = sorted(rng.sample(range(EVENTS // 10, EVENTS - EVENTS // 10), 3))
