@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.errors import BadArgument
+from bot.files import private_dir
 from bot.i18n import LANGUAGES
 from bot.stances import StanceMap
 
@@ -79,6 +80,7 @@ class Settings:
     digest_time: time = time(9, 0)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
     digest_min_votes: int = 5
+    digest_min_group: int = 5
     reminder_before: timedelta = timedelta(hours=24)
     retention_period: timedelta = timedelta(days=365)
     log_format: str = "text"
@@ -299,6 +301,11 @@ def _schedule(r: _Reader) -> None:
         r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
     else:
         r.kw["digest_min_votes"] = int(min_votes)
+    min_group = r.get("DIGEST_MIN_GROUP_SIZE", "5")
+    if not min_group.isdigit() or int(min_group) < 1:
+        r.problems["DIGEST_MIN_GROUP_SIZE"] = "must be a whole number of people, at least 1"
+    else:
+        r.kw["digest_min_group"] = int(min_group)
 
 
 def _logging(r: _Reader) -> None:
@@ -353,7 +360,7 @@ def _redact_url(url: str) -> str:
 
 
 def _stored_secret(data_dir: Path) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "participant.secret"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

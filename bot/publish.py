@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digests.build import MIN_VOTES, Period, build_digest
+from bot.digests.build import MIN_GROUP, MIN_VOTES, Period, build_digest
 from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_md import render_markdown
@@ -128,7 +128,8 @@ class DigestPublisher:
         """
         digest, activity = await self.db(read_digest, self.store, round_id, period, lang,
                                          self.settings.timezone, final=final,
-                                         min_votes=self.settings.digest_min_votes)
+                                         min_votes=self.settings.digest_min_votes,
+                                         min_group=self.settings.digest_min_group)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
 
@@ -252,26 +253,26 @@ class DigestPublisher:
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
                         final: bool = False, min_votes: int = MIN_VOTES,
-                        votes: VoteColumns | None = None) -> Digest:
+                        min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
     end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
     ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
                         analysis=analyse_round(store, round_id, period.end, votes),
-                        language=lang, final=final, min_votes=min_votes)
+                        language=lang, final=final, min_votes=min_votes, min_group=min_group)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
                final: bool = False, min_votes: int = MIN_VOTES,
-               votes: VoteColumns | None = None) -> Rendered:
+               min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest, activity = read_digest(store, round_id, period, lang, tz, final=final,
-                                   min_votes=min_votes, votes=votes)
+                                   min_votes=min_votes, min_group=min_group, votes=votes)
     return _render_all(digest, activity, lang, tz)
 
 
 def read_digest(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
-                final: bool = False, min_votes: int = MIN_VOTES,
+                final: bool = False, min_votes: int = MIN_VOTES, min_group: int = MIN_GROUP,
                 votes: VoteColumns | None = None) -> tuple[Digest, Activity]:
     """The digest (:func:`build_with_analysis`) and its chart's counts (:func:`read_activity`),
     every figure read from one snapshot of the store. ``votes``: the round's votes when
@@ -279,7 +280,7 @@ def read_digest(store: Store, round_id: int, period: Period, lang: str | None, t
     ``bot.errors.NotFound`` for an unknown round."""
     with store.snapshot() as snapshot:
         digest = build_with_analysis(snapshot, round_id, period, lang, final=final,
-                                     min_votes=min_votes, votes=votes)
+                                     min_votes=min_votes, min_group=min_group, votes=votes)
         return digest, read_activity(snapshot, round_id, period.end, tz)
 
 

@@ -27,6 +27,7 @@ from storage.models import (
     Participant,
     ProcessedEvent,
     Stance,
+    Statement,
 )
 
 _log = logging.getLogger(__name__)
@@ -139,17 +140,22 @@ class _HotStatements:
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
-                                t.c.removed_at, t.c.is_current).where(pair)
+                                t.c.removed_at, t.c.is_current, t.c.version).where(pair)
+        st = _table(Statement)
+        version = select(st.c.version).where(st.c.id == bindparam("sid")).scalar_subquery()
+        self.statement_version = select(st.c.version).where(st.c.id == bindparam("sid"))
         self.flag_current = t.update().where(t.c.id == bindparam("row_id")).values(
             is_current=bindparam("flag"))
         self.insert_stance = t.insert()
         self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
             emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"),
-            is_current=bindparam("is_current"))
+            is_current=bindparam("is_current"), version=bindparam("version"))
         self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
             is_current=False)
-        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
+        # Only a stance given to the statement's current text can count (issue 10).
+        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None),
+                                       t.c.version == version)
                   .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
         self.set_current = t.update().where(t.c.id == winner).values(is_current=True)
 
