@@ -68,6 +68,8 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     discord_facilitator_role_ids: frozenset[str] = frozenset()
     discord_guild_ids: frozenset[str] = frozenset()
+    discord_shards: tuple[tuple[int, ...], int] | None = None
+    """``PLANBOT_DISCORD_SHARDS``: the shard ids this process runs, and the shard count."""
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -234,6 +236,24 @@ def _discord(r: _Reader) -> None:
         r.kw[key.lower()] = ids
         if any(not (i.isascii() and i.isdigit()) for i in ids):
             r.problems[key] = "must be comma-separated numeric Discord ids"
+    if r.get("PLANBOT_DISCORD_SHARDS"):
+        r.parsed("PLANBOT_DISCORD_SHARDS", "discord_shards", "", parse_shards, (ValueError,),
+                 "must be shard ids and their count, e.g. 0,1/4 (this process runs shards 0 "
+                 "and 1 of 4)")
+
+
+def parse_shards(text: str) -> tuple[tuple[int, ...], int]:
+    """``0,1/4`` -> ((0, 1), 4): shard ids, then their count (docs: Discord's
+    events/gateway#sharding). Raises ``ValueError`` for another form, an id not below the
+    count, or an id given twice."""
+    match = re.fullmatch(r"\s*(\d+(?:\s*,\s*\d+)*)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ValueError(f"not shard ids and their count like 0,1/4: {text!r}")
+    ids = tuple(int(i) for i in match[1].split(","))
+    count = int(match[2])
+    if count < 1 or any(i >= count for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError(f"shard ids must be distinct and below the count: {text!r}")
+    return ids, count
 
 
 def _slack(r: _Reader) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Self
 
 from sqlalchemy import (
     Connection,
@@ -34,7 +36,12 @@ _log = logging.getLogger(__name__)
 class StoreBase:
     """Holds the engine and opens units of work: an ORM session (``_tx``) or, on the hot
     event path, a Core connection (``_conn``); each commits on success and rolls back on
-    error. The query modules build on it; :class:`storage.store.Store` assembles them."""
+    error. The query modules build on it; :class:`storage.store.Store` assembles them.
+
+    :meth:`snapshot` gives a view of the store whose reads all see one consistent state."""
+
+    _pinned: Connection | None = None
+    """The snapshot's connection, in a view made by :meth:`snapshot`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -42,13 +49,56 @@ class StoreBase:
         self._hot = _HotStatements(self._insert_ignore)
 
     @contextmanager
+    def snapshot(self) -> Iterator[Self]:
+        """A view of this store whose reads all see the database as it was at its first read,
+        whatever other processes write meanwhile: one REPEATABLE READ transaction on
+        PostgreSQL ("sees only data committed before the transaction began", PostgreSQL docs,
+        13.2.2), one read transaction on SQLite (in WAL mode a reader keeps the snapshot of
+        its first read until its transaction ends: https://www.sqlite.org/wal.html,
+        "Concurrency"). Writes through the view (:meth:`_write_tx`) run in their own
+        transaction, outside the snapshot. Nothing is committed by the snapshot itself; use
+        the view on one thread only, and not after the ``with`` block."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            else:
+                # pysqlite opens no transaction for a SELECT: without BEGIN each read would
+                # see the latest commit.
+                conn.exec_driver_sql("BEGIN")
+            view = copy.copy(self)
+            view._pinned = conn
+            try:
+                yield view
+            finally:
+                conn.rollback()
+
+    @contextmanager
     def _tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction (in a snapshot view: in the snapshot's)."""
+        if self._pinned is not None:
+            # Joins the snapshot's transaction; closing the session leaves it open.
+            with Session(bind=self._pinned, expire_on_commit=False,
+                         join_transaction_mode="create_savepoint") as session:
+                yield session
+            return
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write_tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction of its own, even in a snapshot view: writes made
+        while a snapshot is read (the analysis state a digest saves)."""
         with self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def _conn(self) -> Iterator[Connection]:
-        """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        """A Core connection in a transaction: the hot event path skips the ORM's overhead
+        (in a snapshot view: the snapshot's connection)."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
         with self.engine.begin() as conn:
             yield conn
 

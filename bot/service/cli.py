@@ -478,9 +478,10 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         print(translate("cli.digest_written", lang, path=args.out))
         return 0
     # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
-    digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
-                                 min_votes=min_votes, min_group=settings.digest_min_group,
-                                 votes=votes.result())
+    with store.snapshot() as snapshot:  # totals that agree while the service writes
+        digest = build_with_analysis(snapshot, round_id, Period(start, end), lang,
+                                     final=final, min_votes=min_votes,
+                                     min_group=settings.digest_min_group, votes=votes.result())
     if args.format == "json":
         print(_json(digest.to_json()))
     else:

@@ -523,7 +523,7 @@ class _DiscordSide(_Side):
 
 
     async def settle(self) -> None:
-        if self.discord.task is not None and self.discord.task.done():
+        if any(task.done() for task in self.discord.tasks):
             raise RuntimeError("the Discord bot stopped")
         await asyncio.wait_for(self.hands.gateway.barrier(), WAIT)
         await self.discord.wait_until_idle(WAIT)
