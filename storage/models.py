@@ -201,16 +201,20 @@ class Statement(Base):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(10), default="live")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """The text's version: 1 as posted, one more at each edit (``StatementEdit``)."""
 
 
 class StatementEdit(Base):
-    """Edit history of a reply: the text it had before ``replaced_at``."""
+    """Edit history of a reply: the text it had before ``replaced_at``, which was its
+    ``version`` (the stances given to that text carry the same version)."""
 
     __tablename__ = "statement_edits"
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
     previous_text: Mapped[str | None] = mapped_column(Text)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int | None] = mapped_column(Integer)
 
 
 class PlatformMessage(Base):
@@ -243,6 +247,9 @@ class Stance(Base):
     counting for nothing). ``is_current`` marks the single stance that counts for the pair
     (participant, statement): the most recently added present mapped one; a partial unique
     index enforces at most one. ``source`` is ``live``, ``backfill`` or ``import``.
+    ``version`` is the statement's text version the reaction was given to: once a reply is
+    edited, the stances given to its earlier text stop being current (they never count for
+    the new text) and are reported apart.
     """
 
     __tablename__ = "stances"
@@ -272,6 +279,7 @@ class Stance(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ProcessedEvent(Base):

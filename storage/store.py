@@ -25,6 +25,7 @@ from storage.records import (
     SectionData,
 )
 from storage.rounds import RoundQueries
+from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
@@ -32,7 +33,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            PrivacyQueries, RetentionQueries):
+            PrivacyQueries, RetentionQueries, VersionReads):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

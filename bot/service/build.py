@@ -70,14 +70,14 @@ def build_service(settings: Settings, clock: Clock, *, name: str = "planbot",
                   observer: Observer | None = None) -> Service:
     """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded,
     checked against the participant secret: ``bot.home.open_store``, which raises
-    ``SetupError``), the core, the scheduler (jobs persisted in the same database,
-    registered as ``name``) and an adapter per configured platform, endpoints from the
+    ``SetupError``), the core, the scheduler (jobs rebuilt from the
+    store, registered as ``name``) and an adapter per configured platform, endpoints from the
     settings. Raises ``ValueError`` for a platform whose settings cannot work (no token)."""
     store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
                        clock.now())
     engine = store.engine
     core = build_core(store, settings, clock, observer)
-    scheduler = DigestScheduler(core, make_scheduler(settings, engine), name)
+    scheduler = DigestScheduler(core, make_scheduler(settings), name)
     return Service(engine, core, scheduler, build_adapters(core, settings))
 
 
