@@ -169,5 +169,19 @@ def test_cli_export_erase_and_purge(tmp_path, monkeypatch, capsys):
     assert main(["privacy", "erase", "--platform", "slack", "--user", "U1"]) == 0
     assert main(["privacy", "purge", "--dry-run"]) == 0
     printed = capsys.readouterr().out
-    assert "planbot holds nothing about you." in printed
+    assert f"Personal data written to {out} (JSON" in printed
+    assert "planbot holds nothing about slack:U1." in printed
     assert "No round is past the retention period (365 days)." in printed
+
+
+@pytest.mark.parametrize("period", ["1m", "1M", "12h"])
+def test_a_retention_period_in_minutes_or_hours_is_refused(tmp_path, monkeypatch, capsys,
+                                                           period):
+    """``1M`` meant as a month must not purge every text within the minute."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    monkeypatch.setenv("RETENTION_PERIOD", period)
+    assert main(["privacy", "purge", "--dry-run"]) == 2
+    assert "RETENTION_PERIOD" in capsys.readouterr().err
+
