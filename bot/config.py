@@ -52,6 +52,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match["n"])})
 
 
+def parse_retention(text: str) -> timedelta:
+    """A retention period in days or weeks (``365d``, ``52w``) -> timedelta. Minutes and
+    hours are refused (``ValueError``): ``1m`` or ``1M`` would read as a minute to someone
+    who means a month, and purge every text the same day."""
+    if text.strip().lower()[-1:] not in ("d", "w"):
+        raise ValueError(f"not a duration in days or weeks: {text!r}")
+    return parse_duration(text)
+
+
 def _ids(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
@@ -294,8 +303,8 @@ def _schedule(r: _Reader) -> None:
              "must be an IANA time zone such as America/Montreal")
     r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
              (ValueError, OverflowError), "must be a duration such as 24h or 2d")
-    r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_duration,
-             (ValueError, OverflowError), "must be a duration such as 365d or 52w")
+    r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_retention,
+             (ValueError, OverflowError), "must be days or weeks such as 365d or 52w")
     min_votes = r.get("DIGEST_MIN_VOTES", "5")
     if not min_votes.isdigit() or int(min_votes) < 1:
         r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
