@@ -20,7 +20,7 @@ from bot.i18n import language_of, translate, translate_plural
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
 from bot.privacy import Privacy, personal_data_json
-from bot.rounds import Rounds
+from bot.rounds import Opened, Rounds
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -119,13 +119,10 @@ class Commands:
             sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
             if not sections:
                 raise BadArgument("error.no_sections_given")
-        round_id, posted, already = await self.rounds.open(
+        opened = await self.rounds.open(
             plan=plan, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
-        if posted == 0:
-            return CommandReply(translate_plural("round.already_posted", already, lang,
-                                                 round=round_id))
-        return CommandReply(translate_plural("round.opened", posted, lang, round=round_id))
+        return CommandReply("\n".join(_opened_lines(opened, lang)))
 
     async def close(self, cmd: CommandInvoked, platform: ChatPlatform,
                     lang: str) -> CommandReply:
@@ -185,6 +182,25 @@ class Commands:
                 raise Conflict("error.round_closed", round=latest)
             raise NotFound("error.no_round_here")
         return round_id
+
+
+def _opened_lines(opened: Opened, lang: str) -> list[str]:
+    """The facilitator's answer to an open: whether it joined a round open elsewhere, what
+    was posted (or that all was there already), and which sections failed and why."""
+    posting, lines = opened.posting, []
+    if opened.elsewhere:
+        lines.append(translate("round.joined", lang, round=opened.round_id,
+                               where=", ".join(p.capitalize() for p in opened.elsewhere)))
+    if posting.posted or posting.failed:
+        lines.append(translate_plural("round.opened", posting.posted, lang,
+                                      round=opened.round_id))
+    else:
+        lines.append(translate_plural("round.already_posted", posting.already, lang,
+                                      round=opened.round_id))
+    if posting.failed:
+        lines.append(translate("round.failed_sections", lang, sections="; ".join(
+            f"`{f.key}` ({f.reason})" for f in posting.failed)))
+    return lines
 
 
 async def my_data(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,

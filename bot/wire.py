@@ -39,6 +39,9 @@ from storage.records import NewInboxRow
 
 KINDS: dict[str, type[InboundEvent]] = {cls.__name__: cls for cls in (
     ReactionAdded, ReactionRemoved, ReactionsCleared, ReplyPosted, ReplyEdited, ReplyDeleted)}
+_TIMES: dict[type[InboundEvent], tuple[str, ...]] = {cls: tuple(
+    f.name for f in dataclasses.fields(cls) if "datetime" in str(f.type)) for cls in KINDS.values()}
+"""Each kind's datetime fields (``occurred_at``, ``edited_at``), ISO 8601 in the JSON."""
 KEY_LIMIT = 200
 """Characters of a delivery key (``inbox.delivery_key``)."""
 
@@ -62,7 +65,9 @@ def decode(payload: str) -> InboundEvent:
     when it is not one ``encode`` wrote."""
     fields = json.loads(payload)
     cls = KINDS[fields.pop("kind")]
-    fields["occurred_at"] = datetime.fromisoformat(fields["occurred_at"])
+    for name in _TIMES[cls]:
+        if fields.get(name) is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
     if "actor" in fields:
         fields["actor"] = Actor(*fields["actor"])
     if fields.get("emoji") is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Self
 
 from sqlalchemy import (
     Connection,
@@ -26,6 +28,7 @@ from storage.models import (
     Participant,
     ProcessedEvent,
     Stance,
+    Statement,
 )
 
 _log = logging.getLogger(__name__)
@@ -34,7 +37,12 @@ _log = logging.getLogger(__name__)
 class StoreBase:
     """Holds the engine and opens units of work: an ORM session (``_tx``) or, on the hot
     event path, a Core connection (``_conn``); each commits on success and rolls back on
-    error. The query modules build on it; :class:`storage.store.Store` assembles them."""
+    error. The query modules build on it; :class:`storage.store.Store` assembles them.
+
+    :meth:`snapshot` gives a view of the store whose reads all see one consistent state."""
+
+    _pinned: Connection | None = None
+    """The snapshot's connection, in a view made by :meth:`snapshot`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -43,11 +51,44 @@ class StoreBase:
         self._joined = threading.local()
 
     @contextmanager
+    def snapshot(self) -> Iterator[Self]:
+        """A view of this store whose reads all see the database as it was at its first read,
+        whatever other processes write meanwhile: one REPEATABLE READ transaction on
+        PostgreSQL ("sees only data committed before the transaction began", PostgreSQL docs,
+        13.2.2), one read transaction on SQLite (in WAL mode a reader keeps the snapshot of
+        its first read until its transaction ends: https://www.sqlite.org/wal.html,
+        "Concurrency"). Writes through the view (:meth:`_write_tx`) run in their own
+        transaction, outside the snapshot. Nothing is committed by the snapshot itself; use
+        the view on one thread only, and not after the ``with`` block."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            else:
+                # pysqlite opens no transaction for a SELECT: without BEGIN each read would
+                # see the latest commit.
+                conn.exec_driver_sql("BEGIN")
+            view = copy.copy(self)
+            view._pinned = conn
+            try:
+                yield view
+            finally:
+                conn.rollback()
+
+    @contextmanager
     def _tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction (in a snapshot view: in the snapshot's; inside a
+        unit of work of this thread, :meth:`_within`: in the unit of work's)."""
+        if self._pinned is not None:
+            # Joins the snapshot's transaction; closing the session leaves it open.
+            with Session(bind=self._pinned, expire_on_commit=False,
+                         join_transaction_mode="create_savepoint") as session:
+                yield session
+            return
         joined: Connection | None = getattr(self._joined, "conn", None)
         if joined is not None:
-            # Inside a unit of work (:meth:`_within`): the session's commit only flushes; the
-            # unit of work commits, or rolls everything back.
+            # The session's commit only flushes; the unit of work commits, or rolls
+            # everything back.
             with Session(bind=joined, join_transaction_mode="rollback_only",
                          expire_on_commit=False) as session, session.begin():
                 yield session
@@ -56,8 +97,20 @@ class StoreBase:
             yield session
 
     @contextmanager
+    def _write_tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction of its own, even in a snapshot view: writes made
+        while a snapshot is read (the analysis state a digest saves)."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
     def _conn(self) -> Iterator[Connection]:
-        """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        """A Core connection in a transaction: the hot event path skips the ORM's overhead
+        (in a snapshot view: the snapshot's connection; inside a unit of work of this thread:
+        the unit of work's)."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
         joined: Connection | None = getattr(self._joined, "conn", None)
         if joined is not None:
             yield joined
@@ -66,15 +119,27 @@ class StoreBase:
             yield conn
 
     @contextmanager
-    def _within(self, conn: Connection) -> Iterator[None]:
+    def _within(self, conn: Connection, after: list[Callable[[], None]]) -> Iterator[None]:
         """Make every store call of this thread join ``conn``'s transaction until the block
         ends: one unit of work (an inbox batch and its effects) commits or rolls back as
-        one. Other threads are not affected."""
-        self._joined.conn = conn
+        one. Work that must not run inside it (:meth:`_after_commit`) is appended to
+        ``after``, for the caller to run once the transaction committed. Other threads are
+        not affected."""
+        self._joined.conn, self._joined.after = conn, after
         try:
             yield
         finally:
-            self._joined.conn = None
+            self._joined.conn = self._joined.after = None
+
+    def _after_commit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` now, or, inside a unit of work of this thread (:meth:`_within`), once
+        it committed (never if it rolls back): work on a connection of its own (a SQLite
+        checkpoint) would wait for the unit of work's write lock, held by this very thread."""
+        after: list[Callable[[], None]] | None = getattr(self._joined, "after", None)
+        if after is None:
+            work()
+        else:
+            after.append(work)
 
     def _claim(self, s: Session | Connection, event_key: str | None, now: datetime) -> bool:
         """Record ``event_key`` in this transaction; False if it was already applied."""
@@ -114,17 +179,22 @@ class _HotStatements:
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
-                                t.c.removed_at, t.c.is_current).where(pair)
+                                t.c.removed_at, t.c.is_current, t.c.version).where(pair)
+        st = _table(Statement)
+        version = select(st.c.version).where(st.c.id == bindparam("sid")).scalar_subquery()
+        self.statement_version = select(st.c.version).where(st.c.id == bindparam("sid"))
         self.flag_current = t.update().where(t.c.id == bindparam("row_id")).values(
             is_current=bindparam("flag"))
         self.insert_stance = t.insert()
         self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
             emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"),
-            is_current=bindparam("is_current"))
+            is_current=bindparam("is_current"), version=bindparam("version"))
         self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
             is_current=False)
-        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
+        # Only a stance given to the statement's current text can count (issue 10).
+        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None),
+                                       t.c.version == version)
                   .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
         self.set_current = t.update().where(t.c.id == winner).values(is_current=True)
 

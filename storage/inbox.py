@@ -11,12 +11,14 @@ and their effects unwritten, so nothing is lost and nothing applied twice.
 
 from __future__ import annotations
 
+import logging
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from storage.base import StoreBase, _table
 from storage.models import INBOX_PARTITIONS, InboxEntry, InboxPartition
@@ -27,6 +29,7 @@ RECORD_CHUNK = 500
 PARTITIONS_PER_BATCH = 8
 """Partitions one applier claims at a time: the rest stay free for other processes."""
 OUTCOMES = ("changed", "unchanged", "skipped")
+_log = logging.getLogger(__name__)
 
 
 def partition_of(platform: str, channel_id: str) -> int:
@@ -46,13 +49,16 @@ class InboxBatch:
         self._now = now
 
     def done(self, outcomes: Sequence[tuple[int, str]]) -> None:
-        """Mark rows ``(id, outcome)`` applied (``outcome`` one of ``OUTCOMES``)."""
+        """Mark rows ``(id, outcome)`` applied (``outcome`` one of ``OUTCOMES``) and drop
+        their payloads: an applied row keeps only what recognises a re-delivery (its
+        delivery key), not people's text and ids, which the store holds, erases and purges
+        under its own rules (issue 10)."""
         if not outcomes:
             return
         t = _table(InboxEntry)
         self._conn.execute(
             update(t).where(t.c.id == bindparam("row_id"))
-            .values(applied_at=self._now, outcome=bindparam("result")),
+            .values(applied_at=self._now, outcome=bindparam("result"), payload=""),
             [{"row_id": row_id, "result": result} for row_id, result in outcomes])
 
 
@@ -86,8 +92,9 @@ class InboxQueries(StoreBase):
         """Take up to ``limit`` pending rows, in arrival order, from up to
         ``PARTITIONS_PER_BATCH`` partitions no other applier holds (least recently claimed
         first), in one transaction that every store call of this thread joins until the
-        block ends. The block calls :meth:`InboxBatch.done`; leaving it commits, an
-        exception rolls everything back (the rows stay pending)."""
+        block ends. The block calls :meth:`InboxBatch.done`; leaving it commits, then runs the
+        work deferred to after the commit (``StoreBase._after_commit``; a failure there is
+        logged); an exception rolls everything back (the rows stay pending)."""
         t, p = _table(InboxEntry), _table(InboxPartition)
         pending = select(t.c.partition).where(t.c.applied_at.is_(None))
         pick = (select(p.c.id).where(p.c.id.in_(pending))
@@ -97,6 +104,7 @@ class InboxQueries(StoreBase):
         # the write lock (busy timeout), where one that reads first could fail at once.
         claim = update(p).where(p.c.id.in_(pick.scalar_subquery())).values(
             claimed_at=now).returning(p.c.id)
+        after: list[Callable[[], None]] = []
         with self.engine.begin() as conn:
             parts = list(conn.execute(claim).scalars())
             items: list[InboxItem] = []
@@ -105,8 +113,14 @@ class InboxQueries(StoreBase):
                     select(t.c.id, t.c.platform, t.c.payload, t.c.received_at)
                     .where(t.c.applied_at.is_(None), t.c.partition.in_(parts))
                     .order_by(t.c.id).limit(limit))]
-            with self._within(conn):
+            with self._within(conn, after):
                 yield InboxBatch(conn, items, now)
+        for work in after:
+            try:
+                work()
+            except SQLAlchemyError as err:
+                # The batch is committed; what follows it is upkeep that the next run redoes.
+                _log.warning("work after an inbox batch failed (%s)", type(err).__name__)
 
     def inbox_skip(self, row_id: int, now: datetime) -> None:
         """Mark one row applied as ``skipped`` (it cannot be applied), in its own transaction."""

@@ -176,13 +176,18 @@ class PrivacyQueries(StoreBase):
         bytes, as a test found); then copy the write-ahead log into the database and empty
         it, since its older frames still hold the pages as they were
         (https://sqlite.org/wal.html#ckpt). PostgreSQL reclaims dead rows by its own
-        (auto)vacuum; nothing to do here."""
+        (auto)vacuum; nothing to do here. Inside an inbox batch, done once the batch
+        committed (the checkpoint waits for every writer, the batch included)."""
         if self.engine.dialect.name != "sqlite":
             return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            if rebuild:
-                c.exec_driver_sql("VACUUM")
-            c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        def release() -> None:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                if rebuild:
+                    c.exec_driver_sql("VACUUM")
+                c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        self._after_commit(release)
 
 
 

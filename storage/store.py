@@ -26,6 +26,8 @@ from storage.records import (
     SectionData,
 )
 from storage.rounds import RoundQueries
+from storage.threads import ThreadQueries
+from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
@@ -33,7 +35,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            InboxQueries, PrivacyQueries, RetentionQueries):
+            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads, InboxQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

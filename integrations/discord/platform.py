@@ -7,10 +7,12 @@ Everything is sent with mentions disabled: a section or digest quoting "@everyon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 
+import aiohttp
 import discord
 
 from bot.events import ReplyPosted
@@ -22,7 +24,7 @@ from bot.platform import (
     ReactionState,
     SectionPost,
 )
-from bot.textsplit import one_message, split_text
+from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.translate import emoji_of, reply_posted
 
 _log = logging.getLogger(__name__)
@@ -58,13 +60,14 @@ class DiscordPlatform:
     async def post_section(self, channel: ChannelRef, section: SectionPost,
                            on_posted: OnPosted | None = None) -> list[PostedMessage]:
         """Post the section in parts of at most 2,000 characters (``on_posted`` awaited with
-        them), then start its thread from the first part and seed the stance reactions on
-        it, in ``section.seed_emoji`` order."""
+        them), the first holding the title and the start of the body, then start its thread
+        from the first part and seed the stance reactions on it, in ``section.seed_emoji``
+        order."""
         target = self._channel(channel)
-        text = f"## {section.title}\n\n{section.body}".strip()
         sent: list[discord.Message] = []
         posted: list[PostedMessage] = []
-        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+        parts = split_under_heading(f"## {section.title}", section.body, MESSAGE_LIMIT)
+        for i, part in enumerate(parts):
             sent.append(await target.send(part, allowed_mentions=NO_MENTIONS))
             posted.append(PostedMessage(channel, str(sent[-1].id),
                                         str(sent[0].id) if i == 0 else None, i))
@@ -182,9 +185,20 @@ class DiscordPlatform:
                     emoji=emoji_of(reaction.emoji),
                     user_ids=tuple(str(u.id) for u in users),
                     bot_user_ids=tuple(str(u.id) for u in users if u.bot),
+                    by_me=reaction.me,
                 )
             )
         return states
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """Discord's JSON error code and message (``50013 Missing Permissions``, docs:
+        topics/opcodes-and-status-codes#json), else the HTTP status; a network failure by
+        its kind; ``None`` for anything else."""
+        if isinstance(error, discord.HTTPException):
+            return f"{error.code} {error.text}".strip() if error.code else f"HTTP {error.status}"
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return type(error).__name__
+        return None
 
     async def fetch_replies(
         self, channel: ChannelRef, thread_id: str, after_message_id: str | None

@@ -52,7 +52,7 @@ async def settle(core, h, slack) -> None:
     for _ in range(2):
         await h.settle()
         await slack.settle()
-        await core.settle_relays()
+        await core.settle()
 
 
 def traces(folder: Path, marker: str) -> list[str]:

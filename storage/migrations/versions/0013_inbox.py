@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0011_privacy"
+down_revision = "0017_thread_state"
 branch_labels = None
 depends_on = None
 
