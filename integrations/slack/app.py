@@ -38,7 +38,6 @@ from collections.abc import Awaitable
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -47,11 +46,12 @@ from bot.config import Settings
 from bot.core import Core
 from bot.events import InboundEvent
 from bot.reconcile import ReconcileReport
-from integrations.slack.checks import socket_url, verify_bot_token
+from integrations.slack.checks import verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.directory import Directory
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.slash import SlashCommand
+from integrations.slack.socket import SocketConnection
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
 
 _log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class SlackBot:
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
         self.app.event("message")(self._on_message)
-        self._socket: AsyncSocketModeHandler | None = None
+        self._socket: SocketConnection | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
@@ -165,9 +165,7 @@ class SlackBot:
         if self._stopped.is_set():
             return False
         if self._socket is not None:
-            client = self._socket.client
-            session = client.current_session
-            return not client.closed and session is not None and not session.closed
+            return self._socket.connected
         return self._http is not None
 
     async def start(self, mode: str | None = None, *, host: str | None = None,
@@ -178,6 +176,7 @@ class SlackBot:
         ``bot.errors.SetupError`` when Slack refuses a token (:mod:`integrations.slack.checks`)."""
         mode = mode or self.mode
         _check_mode(mode, app_token=self.app_token, signing_secret=self._signing_secret)
+        self._stopped.clear()  # a start after a stop: the supervisor's restart
         await verify_bot_token(self.client)
         self.core.attach(self.platform)
         if mode == "socket":
@@ -190,15 +189,13 @@ class SlackBot:
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode with the app-level token (``xapp-``, checked by
         :meth:`start`); reconcile on every ``hello`` (each new connection), since events sent
-        while away are lost."""
+        while away are lost. A reconnection Slack refuses ends the adapter
+        (:mod:`integrations.slack.socket`)."""
         if self.app_token is None:
             raise ValueError("Socket Mode needs the app-level token (SLACK_APP_TOKEN)")
-        self._socket = AsyncSocketModeHandler(self.app, self.app_token)
-        self._socket.client.message_listeners.append(self._on_socket_message)
-        # The first URL asked here, so that a refused app token stops the start (the socket
-        # client would retry it forever); reconnections ask their own.
-        self._socket.client.wss_uri = await socket_url(self.client, self.app_token or "")
-        await self._socket.connect_async()
+        self._socket = SocketConnection(self.app, self.app_token, self.client,
+                                        lambda: self._background.spawn(self.reconcile()))
+        await self._socket.open()
 
     async def start_http(self, host: str = "127.0.0.1", port: int = 0,
                          path: str = "/slack/events") -> str:
@@ -216,7 +213,7 @@ class SlackBot:
         """Disconnect, stop serving, and wait for background work (bounded by 5 s). Events
         recorded but not applied yet stay in the inbox for whichever process applies next."""
         if self._socket is not None:
-            await self._socket.close_async()
+            await self._socket.close()
         if self._http is not None:
             await self._http.cleanup()
         self._stopped.set()
@@ -240,8 +237,20 @@ class SlackBot:
         return report
 
     async def wait_until_closed(self) -> BaseException | None:
-        """Only after :meth:`stop`: Socket Mode reconnects by itself, HTTP serves till stopped."""
-        await self._stopped.wait()
+        """After :meth:`stop` (None), or when Slack refused a Socket Mode reconnection (the
+        error; :mod:`integrations.slack.socket`); HTTP mode serves till stopped."""
+        stopped = asyncio.ensure_future(self._stopped.wait())
+        # ``wait`` leaves ``ended`` alone, and lets this waiter's own cancellation through.
+        waiting: list[asyncio.Future[Any]] = [stopped]
+        if self._socket is not None:
+            waiting.append(self._socket.ended)
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if self._socket is not None and self._socket.ended.done() \
+                and not self._stopped.is_set():
+            return self._socket.ended.result()
         return None
 
     async def wait_until_reconciled(self, count: int = 1, timeout: float = 5.0) -> None:
@@ -250,10 +259,6 @@ class SlackBot:
             async with self._reconciled:
                 await self._reconciled.wait_for(lambda: self.reconciliations >= count)
         await asyncio.wait_for(_wait(), timeout)
-
-    async def _on_socket_message(self, client: Any, message: dict, raw: str | None) -> None:
-        if message.get("type") == "hello":
-            self._background.spawn(self.reconcile())
 
     # -- events -------------------------------------------------------------------------
 

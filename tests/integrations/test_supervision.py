@@ -1,8 +1,9 @@
 """Supervised adapters (``planbot run``'s :func:`bot.service.run.serve`, in this process,
 against the local Discord and Slack): a malformed Discord gateway event crashes the real
-discord.py client; Slack keeps capturing meanwhile, the Discord adapter is restarted after
-the backoff's delay (waited on a gate the test opens, no sleep), and its new session's
-reconciliation reads back what happened while it was down."""
+discord.py client, and a Socket Mode reconnection Slack refuses ends the real slack-sdk
+connection; each time the other platform keeps capturing meanwhile, the crashed adapter is
+restarted after the backoff's delay (waited on a gate the test opens, no sleep), and its new
+connection's reconciliation reads back what happened while it was down."""
 
 from __future__ import annotations
 
@@ -56,25 +57,30 @@ async def until(predicate, what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def stances(store, platform: str, channel: str) -> int:
-    """Current stances taken on ``platform`` in the round open in ``channel``."""
-    round_id = store.round_for_channel(platform, channel, open_only=True)
-    return store.stances_by_platform(round_id).get(platform, 0)
+class Running:
+    """``planbot run`` (:func:`serve`) in this process against the local Discord and Slack,
+    supervised with a :class:`Gate` for its backoff, a round open in one channel on each
+    with one section (``section`` on Discord, ``slack_section`` on Slack)."""
 
+    def __init__(self, tmp_path) -> None:
+        self.tmp_path = tmp_path
+        self.store = make_store(f"sqlite:///{tmp_path / 'planbot.db'}")
+        import_plan(self.store, sample_plan_paths(), datetime.now(UTC))
+        self.gate = Gate()
+        self.supervisors: list[Supervisor] = []
+        self.stop = asyncio.Event()
 
-@pytest.mark.allow_logged_errors  # the crash is logged as an error, on purpose
-async def test_a_malformed_discord_event_restarts_discord_while_slack_keeps_capturing(
-        tmp_path, caplog):
-    store = make_store(f"sqlite:///{tmp_path / 'planbot.db'}")
-    import_plan(store, sample_plan_paths(), datetime.now(UTC))
-    gate = Gate()
-    supervisors: list[Supervisor] = []
-    async with DiscordSandbox() as discord_local, LocalSlack() as slack_local:
-        slack_local.add_user(SLACK_FACILITATOR, "ufacil", locale="en-US")
-        slack_local.add_user("U0BOB", "bob", locale="en-US")
-        slack_local.add_channel(SLACK_CHANNEL, "plan")
+    async def __aenter__(self) -> Running:
+        self._discord, self._slack = DiscordSandbox(), LocalSlack()
+        self.discord_local = await self._discord.__aenter__()
+        self.slack_local = await self._slack.__aenter__()
+        self.slack_local.add_user(SLACK_FACILITATOR, "ufacil", locale="en-US")
+        for user in ("U0BOB", "U0CHLOE"):
+            self.slack_local.add_user(user, user.lower(), locale="en-US")
+        self.slack_local.add_channel(SLACK_CHANNEL, "plan")
+        discord_local, slack_local = self.discord_local, self.slack_local
         settings = make_settings(
-            tmp_path, language="en", discord_token=discord_local.token,
+            self.tmp_path, language="en", discord_token=discord_local.token,
             discord_api_base=discord_local.api_base,
             discord_gateway_url=discord_local.gateway_url,
             discord_guild_ids=frozenset({discord_local.guild.id}),
@@ -82,55 +88,117 @@ async def test_a_malformed_discord_event_restarts_discord_while_slack_keeps_capt
             slack_bot_token=slack_local.bot_token, slack_app_token=slack_local.app_token,
             slack_api_base=slack_local.base_url,
             slack_facilitator_ids=frozenset({SLACK_FACILITATOR}))
-        stop = asyncio.Event()
-        service = asyncio.ensure_future(serve(settings, stop, sleep=gate.sleep,
-                                              supervisors=supervisors))
+        self.service = asyncio.ensure_future(serve(settings, self.stop, sleep=self.gate.sleep,
+                                                   supervisors=self.supervisors))
+        await until(lambda: len(self.supervisors) == 2, "the supervisors")
+        self.slack, self.discord = (s.adapter for s in self.supervisors)
+        await self.discord.wait_until_reconciled(1, WAIT)
+        await self.slack.wait_until_reconciled(1, WAIT)
+        self.channel = discord_local.channel.id
+        await discord_local.user_runs_command(discord_local.people["alice"].id, self.channel,
+                                              "open", plan="sample", sections="broadband")
+        await slack_local.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                            plan="sample", sections="broadband")
+        await slack_local.settle()
+        (self.section,) = [m.id for m in discord_local.messages(self.channel) if m.thread_id]
+        (self.slack_section,) = [m.ts for m in slack_local.messages(SLACK_CHANNEL)
+                                 if m.bot_id and not is_notice(m.text)]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
         try:
-            await until(lambda: len(supervisors) == 2, "the supervisors")
-            slack, discord = (s.adapter for s in supervisors)
-            await discord.wait_until_reconciled(1, WAIT)
-            await slack.wait_until_reconciled(1, WAIT)
-            channel = discord_local.channel.id
-            await discord_local.user_runs_command(discord_local.people["alice"].id, channel,
-                                                  "open", plan="sample", sections="broadband")
-            await slack_local.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                                plan="sample", sections="broadband")
-            await slack_local.settle()
-            (section,) = [m.id for m in discord_local.messages(channel) if m.thread_id]
-            (slack_section,) = [m.ts for m in slack_local.messages(SLACK_CHANNEL)
-                                if m.bot_id and not is_notice(m.text)]
-
-            await discord_local.gateway.send_malformed("MESSAGE_REACTION_ADD")
-            await gate.wait_asked(1)  # crashed, stopped, waiting for its backoff
-            assert not discord.connected
-            # While Discord is down: Slack still captures, a Discord reaction goes unseen.
-            result = await slack_local.user_reacts("U0BOB", SLACK_CHANNEL, slack_section, "+1")
-            assert result is not None and result.acked
-            await slack.wait_until_idle(WAIT)  # acknowledged once recorded: now applied
-            assert stances(store, "slack", SLACK_CHANNEL) == 1
-            await discord_local.user_reacts(discord_local.people["bob"].id, channel, section,
-                                            "👍")
-            assert stances(store, "discord", channel) == 0
-
-            gate.opened.set()
-            await asyncio.wait_for(discord_local.gateway.wait_connected(identified=2), WAIT)
-            await until(lambda: supervisors[1].restarts == 1, "the restart")
-            await discord.wait_until_reconciled(1, WAIT)  # the new session's reconciliation
-            assert stances(store, "discord", channel) == 1
-            assert gate.delays == [1.0] and not service.done()
-
-            # Back and live: a new reaction is captured as it happens.
-            await discord_local.user_reacts(discord_local.people["chloe"].id, channel, section,
-                                            "👎")
-            await discord_local.gateway.barrier()
-            await discord.wait_until_idle(WAIT)
-            assert stances(store, "discord", channel) == 2
+            self.stop.set()
+            self.code = await asyncio.wait_for(self.service, WAIT)
         finally:
-            stop.set()
-            code = await asyncio.wait_for(service, WAIT)
-    assert code == 0
+            await self._slack.__aexit__(*exc)
+            await self._discord.__aexit__(*exc)
+
+    async def discord_reacts(self, person: str, emoji: str) -> None:
+        """A Discord reaction on the section, as it reaches the store when Discord is up."""
+        await self.discord_local.user_reacts(self.discord_local.people[person].id,
+                                             self.channel, self.section, emoji)
+        await self.discord_local.gateway.barrier()
+        if self.discord.connected:
+            await self.discord.wait_until_idle(WAIT)
+
+    def stances(self, platform: str) -> int:
+        """Current stances taken on ``platform`` in its channel's open round."""
+        channel = self.channel if platform == "discord" else SLACK_CHANNEL
+        round_id = self.store.round_for_channel(platform, channel, open_only=True)
+        return self.store.stances_by_platform(round_id).get(platform, 0)
+
+
+@pytest.mark.allow_logged_errors  # the crash is logged as an error, on purpose
+async def test_a_malformed_discord_event_restarts_discord_while_slack_keeps_capturing(
+        tmp_path, caplog):
+    async with Running(tmp_path) as run:
+        slack, discord, gate = run.slack, run.discord, run.gate
+        await run.discord_local.gateway.send_malformed("MESSAGE_REACTION_ADD")
+        await gate.wait_asked(1)  # crashed, stopped, waiting for its backoff
+        assert not discord.connected
+        # While Discord is down: Slack still captures, a Discord reaction goes unseen.
+        result = await run.slack_local.user_reacts("U0BOB", SLACK_CHANNEL, run.slack_section,
+                                                   "+1")
+        assert result is not None and result.acked
+        await slack.wait_until_idle(WAIT)  # acknowledged once recorded: now applied
+        assert run.stances("slack") == 1
+        await run.discord_reacts("bob", "👍")
+        assert run.stances("discord") == 0
+
+        gate.opened.set()
+        await asyncio.wait_for(run.discord_local.gateway.wait_connected(identified=2), WAIT)
+        await until(lambda: run.supervisors[1].restarts == 1, "the restart")
+        await discord.wait_until_reconciled(1, WAIT)  # the new session's reconciliation
+        assert run.stances("discord") == 1
+        assert gate.delays == [1.0] and not run.service.done()
+
+        # Back and live: a new reaction is captured as it happens.
+        await run.discord_reacts("chloe", "👎")
+        assert run.stances("discord") == 2
+    assert run.code == 0
     crashes = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert crashes == ["the discord adapter stopped (KeyError); restarting it"]
+
+
+@pytest.mark.allow_logged_errors  # the crash is logged as an error, on purpose
+async def test_a_refused_slack_reconnection_restarts_slack_while_discord_keeps_capturing(
+        tmp_path, caplog):
+    async with Running(tmp_path) as run:
+        slack, gate = run.slack, run.gate
+        reconciled = slack.reconciliations
+        # Slack asks for a reconnection (a refresh) and then fails to give a new URL:
+        # slack-sdk alone would retry every 10 s, deaf meanwhile.
+        run.slack_local.fail_next("apps.connections.open", "internal_error")
+        await run.slack_local.disconnect_socket(wait=False)
+        await gate.wait_asked(1)  # ended, stopped, waiting for its backoff
+        assert not slack.connected
+        # While Slack is down: Discord still captures, a Slack reaction is not delivered.
+        await run.discord_reacts("bob", "👍")
+        assert run.stances("discord") == 1
+        result = await run.slack_local.user_reacts("U0BOB", SLACK_CHANNEL, run.slack_section,
+                                                   "+1")
+        assert result is not None and not result.acked
+        assert run.stances("slack") == 0
+
+        gate.opened.set()
+        await run.slack_local.wait_connected(1, WAIT)
+        await until(lambda: run.supervisors[0].restarts == 1, "the restart")
+        await slack.wait_until_reconciled(reconciled + 1, WAIT)  # the new connection's
+        await slack.wait_until_idle(WAIT)
+        assert run.stances("slack") == 1
+        assert gate.delays == [1.0] and not run.service.done()
+
+        # Back and live: a new reaction is captured as it happens.
+        result = await run.slack_local.user_reacts("U0CHLOE", SLACK_CHANNEL,
+                                                   run.slack_section, "-1")
+        assert result is not None and result.acked
+        await slack.wait_until_idle(WAIT)
+        assert run.stances("slack") == 2
+        assert run.stances("discord") == 1
+    assert run.code == 0
+    crashes = [r.getMessage() for r in caplog.records
+               if r.levelname == "ERROR" and r.name == "bot.supervise"]
+    assert crashes == ["the slack adapter stopped (SlackApiError); restarting it"]
 
 
 class FlakyAdapter:
