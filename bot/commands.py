@@ -116,7 +116,8 @@ class Commands:
                 raise BadArgument("error.no_sections_given")
         round_id, posted, already = await self.rounds.open(
             plan=plan, channel=channel, platform=platform, sections=sections,
-            closes=cmd.args.get("closes"), language=cmd.args.get("language") or None)
+            closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
+            stance_mode=cmd.args.get("stances") or None)
         if posted == 0:
             return CommandReply(translate_plural("round.already_posted", already, lang,
                                                  round=round_id))

@@ -41,6 +41,8 @@ class SectionPost:
     """A section to post: ``title`` and ``body`` are Markdown in the round's language.
 
     ``seed_emoji`` are the stance reactions to add to the first part, in order.
+    ``statement_id`` is the section's statement (what its Vote button votes on) and
+    ``stance_mode`` the round's (``reactions``: no Vote button).
     """
 
     key: str
@@ -48,6 +50,8 @@ class SectionPost:
     body: str
     seed_emoji: tuple[str, ...]
     language: str
+    statement_id: int = 0
+    stance_mode: str = "both"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ from storage.records import PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
+STANCE_MODES = ("reactions", "private", "both")
+"""How a round's stances are given: reactions only, the Vote button only, or both."""
 CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
 
@@ -100,13 +102,19 @@ class Rounds:
 
     async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None) -> tuple[int, int, int]:
+                   language: str | None = None,
+                   stance_mode: str | None = None) -> tuple[int, int, int]:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over the same plan is reused, so one round can span Discord and Slack,
         and re-running the same open posts nothing twice. Returns (round id, sections posted
-        now, sections already there). Raises ``NotFound``, ``BadArgument``, ``Conflict``.
+        now, sections already there). ``stance_mode`` (:data:`STANCE_MODES`, default
+        ``both``) is chosen by the opening; joining with another one is refused. Raises
+        ``NotFound``, ``BadArgument``, ``Conflict``.
         """
+        if stance_mode is not None and stance_mode not in STANCE_MODES:
+            raise BadArgument("error.bad_stance_mode", value=stance_mode,
+                              modes=", ".join(STANCE_MODES))
         version = await self.db(self.store.latest_plan_version, plan)
         if version is None:
             raise NotFound("error.no_plan", plan=plan)
@@ -124,9 +132,10 @@ class Rounds:
         async with self._open_locks.setdefault(plan, asyncio.Lock()):
             round_id = await self.db(self.store.open_round_for_plan, plan)
             if round_id is None:
-                round_id = await self._create(version, plan, wanted, language, closes_at)
+                round_id = await self._create(version, plan, wanted, language, closes_at,
+                                              stance_mode or "both")
             else:
-                await self._check_join(round_id, wanted, language, closes_at)
+                await self._check_join(round_id, wanted, language, closes_at, stance_mode)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
             posted, total = await self._post_sections(round_id, channel, platform)
@@ -134,8 +143,8 @@ class Rounds:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
 
-    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
-                      closes_at: datetime | None) -> int:
+    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
+                      language: str | None, closes_at: datetime | None, mode: str) -> int:
         """A new round over ``version``; joins the round another process opened meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
         lang = language or version.languages[0]
@@ -144,7 +153,7 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at)
+                closes_at=closes_at, stance_mode=mode)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan at the same moment: join its round.
@@ -152,7 +161,7 @@ class Rounds:
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
-            await self._check_join(round_id, wanted, language, closes_at)
+            await self._check_join(round_id, wanted, language, closes_at, mode)
         return round_id
 
     async def _post_sections(self, round_id: int, channel: ChannelRef,
@@ -165,12 +174,17 @@ class Rounds:
         done = await self.db(self.store.posted_statements, round_id, channel.platform,
                              channel.channel_id)
         posted = 0
+        private = rnd.stance_mode == "private"
+        # A private round seeds no reaction and says why: reactions there count for nothing.
+        note = f"\n\n*{translate('round.private_note', rnd.language)}*" if private else ""
         for st in statements:
             post = SectionPost(
                 key=st.section_key,
                 title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
-                body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
-                seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
+                body=(st.bodies.get(rnd.language) or next(iter(st.bodies.values()))) + note,
+                seed_emoji=() if private else self.settings.stance_map.seeds,
+                language=rnd.language, statement_id=st.statement_id,
+                stance_mode=rnd.stance_mode)
             if st.statement_id in done:
                 # Posted before; a run stopped half-way may have left it without its
                 # thread or reactions.
@@ -189,10 +203,10 @@ class Rounds:
              m.thread_id, m.part) for m in messages])
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
-                          closes_at: datetime | None) -> None:
+                          closes_at: datetime | None, mode: str | None) -> None:
         """Joining an open round from another channel must not silently drop what was asked:
-        other sections, another language or another closing date are refused with the
-        round's current values."""
+        other sections, another language, another stance mode or another closing date are
+        refused with the round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
@@ -202,6 +216,8 @@ class Rounds:
                 raise Conflict("error.round_open_other_sections", round=round_id)
         if language and language != rnd.language:
             raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
+        if mode and mode != rnd.stance_mode:
+            raise Conflict("error.round_other_mode", round=round_id, current=rnd.stance_mode)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None

@@ -141,6 +141,10 @@ class Round(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stance_mode: Mapped[str] = mapped_column(String(10), default="both",
+                                             server_default="both")
+    """How stances are given, chosen at opening: ``reactions``, ``private`` (the Vote button
+    only: no seed reactions, reactions ignored) or ``both``."""
 
 
 class RoundChannel(Base):
@@ -234,12 +238,15 @@ class PlatformMessage(Base):
 
 
 class Stance(Base):
-    """One participant's reaction with one emoji on one statement.
+    """One participant's reaction with one emoji on one statement, or their private vote.
 
     ``stance`` is ``agree``/``disagree``/``pass``, or NULL for an unmapped emoji (kept raw,
     counting for nothing). ``is_current`` marks the single stance that counts for the pair
     (participant, statement): the most recently added present mapped one; a partial unique
     index enforces at most one. ``source`` is ``live``, ``backfill`` or ``import``.
+    ``via`` is ``reaction``, or ``private`` for a vote given through the Vote button (one row
+    per pair, ``emoji_key`` :data:`PRIVATE_KEY`, seen by no one else): both kinds compete
+    for the current stance, the latest added wins.
     """
 
     __tablename__ = "stances"
@@ -269,6 +276,12 @@ class Stance(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    via: Mapped[str] = mapped_column(String(10), default="reaction", server_default="reaction")
+
+
+PRIVATE_KEY = "@private"
+"""``emoji_key`` of a private vote: no emoji key has this form (they are Unicode,
+``custom:<id>`` or ``slack:<name>``), so it never meets a reaction's row."""
 
 
 class ProcessedEvent(Base):

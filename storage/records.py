@@ -47,6 +47,8 @@ class RoundData:
     closes_at: datetime | None
     closed_at: datetime | None
     channels: list[ChannelKey]
+    stance_mode: str = "both"
+    """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class MessageTarget:
     channel_id: str
     thread_id: str | None
     is_copy: bool = False
+    stance_mode: str = "both"
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.about.opt_closes"),
         channel=_("discord.about.opt_channel"),
         language=_("discord.about.opt_language"),
+        stances=_("discord.about.opt_stances"),
     )
     @app_commands.rename(
         plan=_("discord.name.plan"),
@@ -156,6 +157,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.name.closes"),
         channel=_("discord.name.channel"),
         language=_("discord.name.language"),
+        stances=_("discord.name.stances"),
     )
     async def open_round(
         self,
@@ -165,6 +167,7 @@ class PlanbotCommands(commands.Cog):
         closes: str | None = None,
         channel: discord.TextChannel | None = None,
         language: Literal["fr", "en"] | None = None,
+        stances: Literal["reactions", "private", "both"] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -174,6 +177,7 @@ class PlanbotCommands(commands.Cog):
             closes=closes,
             channel=str(channel.id) if channel else None,
             language=language,
+            stances=stances,
         )
 
     @round.command(name=_("discord.name.close"), description=_("discord.about.close"))

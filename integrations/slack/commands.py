@@ -19,7 +19,7 @@ from bot.i18n import translate
 from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
-    "open": ("plan", "sections", "closes", "channel", "language"),
+    "open": ("plan", "sections", "closes", "channel", "language", "stances"),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
