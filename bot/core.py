@@ -8,7 +8,8 @@
 * :class:`bot.relay.Relay`: copies of each reply in the round's other channels;
 * :class:`bot.rounds.Rounds`: open, join and close rounds;
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
-* :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`.
+* :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
+* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
 ``examples/advanced_startup.py`` style).
@@ -30,6 +31,7 @@ from bot.platform import ChatPlatform
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
 from bot.rounds import Rounds
+from bot.voting import Voting
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ class Core:
     commands: Commands
     digest_publisher: DigestPublisher
     reconciler: Reconciler
+    voting: Voting
     platforms: dict[str, ChatPlatform]
     observer: Observer = field(default_factory=Unobserved)
     """Told of events received and applied and of reconciliations (the metrics)."""

@@ -55,6 +55,15 @@ class SectionPost:
 
 
 @dataclass(frozen=True, slots=True)
+class VoteOn:
+    """A Vote button to put on a message: the statement it votes on, labelled in
+    ``language``."""
+
+    statement_id: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReactionState:
     """Who currently holds ``emoji`` on a message, as the platform reports it."""
 
@@ -104,9 +113,12 @@ class ChatPlatform(Protocol):
         and its seed reactions: what a process stopped half-way through ``post_section``
         left undone. Doing it again changes nothing."""
 
-    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
+                        vote_on: VoteOn | None = None) -> PostedMessage:
         """Post, as the bot, a copy of a reply written on another platform or channel into
         the thread ``thread_id`` of ``channel``, so people here can read it and react to it.
+        ``vote_on``: a Vote button for the reply's statement, where the platform keeps one
+        through edits (None: no button).
         ``text`` is Markdown from users: the adapter disables mentions and escapes it, and
         cuts it to one message. The returned message's channel is where replies of that
         thread live (the thread itself on Discord)."""

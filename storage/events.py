@@ -11,8 +11,10 @@ from sqlalchemy import (
 
 from storage.base import StoreBase
 from storage.models import (
+    Participant,
     PlatformMessage,
     Round,
+    Stance,
     Statement,
     StatementEdit,
 )
@@ -50,6 +52,17 @@ class EventWrites(StoreBase):
         return self._target(PlatformMessage.platform == platform,
                             PlatformMessage.thread_id == thread_id,
                             PlatformMessage.part == 0, Statement.kind == "section")
+
+    def voted_statements(self, round_id: int, key_hash: str) -> set[int]:
+        """The round's statements the participant ``key_hash`` holds a current stance on
+        (given by reaction or privately)."""
+        with self._conn() as c:
+            return set(c.execute(
+                select(Stance.statement_id)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Statement.round_id == round_id, Participant.key_hash == key_hash,
+                       Stance.is_current.is_(True))).scalars())
 
     def statement_target(self, statement_id: int) -> MessageTarget | None:
         """The statement as a private vote sees it (round, open or not, stance mode), through

@@ -90,7 +90,7 @@ class RecordingPlatform:
     async def close_thread(self, channel, thread_id, note):
         self.closed_threads.append((channel, thread_id))
 
-    async def post_copy(self, channel, thread_id, text):
+    async def post_copy(self, channel, thread_id, text, vote_on=None):
         self.copies.append((channel, thread_id, text))
         return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
 

@@ -199,6 +199,12 @@ class PlanbotCommands(commands.Cog):
     async def digest(self, interaction: discord.Interaction, round: int | None = None) -> None:
         await self._run(interaction, "digest", round=None if round is None else str(round))
 
+    @app_commands.command(name=_("discord.name.vote"), description=_("discord.about.vote"))
+    @app_commands.guild_only()
+    async def vote(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.votes.command(interaction)
+
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()
     async def plans(self, interaction: discord.Interaction) -> None:

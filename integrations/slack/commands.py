@@ -24,11 +24,12 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
+    "vote": (),
 }
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help",
+    "aide": "help", "?": "help", "voter": "vote",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
