@@ -19,7 +19,7 @@ from bot.i18n import translate
 from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
-    "open": ("plan", "sections", "closes", "channel", "language", "stances"),
+    "open": ("plan", "sections", "closes", "channel", "language"),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
@@ -33,6 +33,9 @@ ALIASES = {
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("stances",)}
+"""Options given by name only (``stances=private``): a positional one more would turn a
+stray word into a setting."""
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -80,7 +83,7 @@ def parse_command(text: str) -> ParsedCommand:
                 continue
             key, value = _next_positional(positional, args, word)
         key = key.lower()
-        if key not in POSITIONAL[action]:
+        if key not in POSITIONAL[action] + NAMED_ONLY.get(action, ()):
             raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)
