@@ -43,7 +43,7 @@ async def open_round(h, **options):
 
 async def vote_through(h, user: str, card_id: str, stance: str = "agree") -> list[int]:
     """Vote ``stance`` on every card until none is left; the statements shown, in order."""
-    shown = []
+    shown: list[int] = []
     while True:
         _, ids = card(h.sandbox, card_id)
         if not ids:

@@ -22,7 +22,7 @@ def modal_buttons(view: dict) -> list[tuple[str, str]]:
 
 
 async def vote_through(slack, bot, user: str, view_id: str, stance: str = "agree") -> list[int]:
-    shown = []
+    shown: list[int] = []
     while buttons := modal_buttons(slack.interactive.views[view_id]):
         statement = int(buttons[0][1])
         shown.append(statement)
