@@ -27,6 +27,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.identity import Pseudonymizer
+from bot.privacy import redact_stored_digests
 from bot.stances import STANCES, StanceMap, emoji_key
 from storage.store import MessageTarget, Store
 
@@ -68,6 +69,10 @@ class EventApplier:
     def forget_targets(self) -> None:
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
+
+    def forget_people(self) -> None:
+        """Drop cached participant ids (call on the database thread after erasing one)."""
+        self._participants.clear()
 
     def apply(self, event: InboundEvent) -> bool:
         """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
@@ -132,6 +137,8 @@ class EventApplier:
             return False
         if target.stance_mode == "private":
             return False  # a private round counts only the Vote button; its posts say so
+        if self._erased_backfill(ev, ev.actor):
+            return False
         key, stance = self.stances.stance_of(ev.emoji)
         if not target.round_open:
             # After the close: kept, marked late, never the stance that counts.
@@ -145,8 +152,15 @@ class EventApplier:
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
             source=self._source(ev))
 
+    def _erased_backfill(self, event: Event, actor: Actor) -> bool:
+        """Whether ``event`` was read back from the platform (reconciliation) and made by a
+        person who has since been erased: applying it would record them again."""
+        return event.backfill and self.store.is_erased(
+            self.pseudonyms.key(event.platform, actor.user_id))
+
     def _reaction_removed(self, ev: ReactionRemoved) -> bool:
-        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+        if ev.actor.is_bot or self._erased_backfill(ev, ev.actor) \
+                or (target := self._target(ev, ev.message_id)) is None:
             return False
         return self.store.remove_reactions(
             event_key=ev.event_key, statement_id=target.statement_id,
@@ -178,7 +192,7 @@ class EventApplier:
         # A message with only files is an attachment reply: stored with their names, out of
         # the analysis (nothing to vote on); with neither text nor files, nothing was said.
         files = not ev.text_withheld and not ev.text.strip()
-        if ev.actor.is_bot or (files and not ev.attachments):
+        if ev.actor.is_bot or (files and not ev.attachments) or self._erased_backfill(ev, ev.actor):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
         if thread is None:
@@ -209,16 +223,22 @@ class EventApplier:
                                      at=ev.occurred_at)
 
     def _reply_deleted(self, ev: ReplyDeleted) -> bool:
-        if self._target(ev, ev.message_id) is None:
+        if (target := self._target(ev, ev.message_id)) is None:
             if self._in_open_round(ev.platform, ev.channel_id):
                 # Not known yet: its post may still come, late (a Slack retry).
                 self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
                                           channel_id=ev.channel_id, message_id=ev.message_id,
                                           at=ev.occurred_at, workspace_id=ev.workspace_id)
             return False
-        return self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
-                                         channel_id=ev.channel_id, message_id=ev.message_id,
-                                         at=ev.occurred_at)
+        deleted = self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
+                                            channel_id=ev.channel_id, message_id=ev.message_id,
+                                            at=ev.occurred_at)
+        if deleted and target.kind == "reply" and not target.is_copy:
+            # Its author deleted it: only a tombstone stays, in the reply and the digests.
+            redact_stored_digests(self.store, self.store.forget_reply_text(target.statement_id),
+                                  [target.round_id])
+            self.store.release_erased()
+        return deleted
 
     def _in_open_round(self, platform: str, channel_id: str) -> bool:
         """A section thread (Discord: a thread is its replies' channel) or a channel of an

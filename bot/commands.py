@@ -9,7 +9,7 @@ language (``bot/locales``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
@@ -19,7 +19,8 @@ from bot.events import CommandInvoked
 from bot.i18n import language_of, translate, translate_plural
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
-from bot.rounds import Rounds
+from bot.privacy import Privacy, personal_data_json
+from bot.rounds import Opened, Rounds
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ class CommandReply:
 
     text: str
     ephemeral: bool = True
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Files to send with the answer, by name (``/my-data``'s JSON)."""
 
 
 class PublishDigest(Protocol):
@@ -57,10 +60,12 @@ class Action:
 
 class Commands:
     """Runs facilitator commands. ``db`` runs store calls on the database thread,
-    ``rounds`` opens and closes rounds, ``publish_digest`` posts digests."""
+    ``rounds`` opens and closes rounds, ``publish_digest`` posts digests, ``privacy`` serves
+    a participant's own data (``/my-data``, ``/forget-me``)."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 rounds: Rounds, publish_digest: PublishDigest) -> None:
+                 rounds: Rounds, publish_digest: PublishDigest, privacy: Privacy) -> None:
+        self.privacy = privacy
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -114,14 +119,11 @@ class Commands:
             sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
             if not sections:
                 raise BadArgument("error.no_sections_given")
-        round_id, posted, already = await self.rounds.open(
+        opened = await self.rounds.open(
             plan=plan, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
             stance_mode=cmd.args.get("stances") or None)
-        if posted == 0:
-            return CommandReply(translate_plural("round.already_posted", already, lang,
-                                                 round=round_id))
-        return CommandReply(translate_plural("round.opened", posted, lang, round=round_id))
+        return CommandReply("\n".join(_opened_lines(opened, lang)))
 
     async def close(self, cmd: CommandInvoked, platform: ChatPlatform,
                     lang: str) -> CommandReply:
@@ -183,7 +185,76 @@ class Commands:
         return round_id
 
 
+def _opened_lines(opened: Opened, lang: str) -> list[str]:
+    """The facilitator's answer to an open: whether it joined a round open elsewhere, what
+    was posted (or that all was there already), and which sections failed and why."""
+    posting, lines = opened.posting, []
+    if opened.elsewhere:
+        lines.append(translate("round.joined", lang, round=opened.round_id,
+                               where=", ".join(p.capitalize() for p in opened.elsewhere)))
+    if posting.posted or posting.failed:
+        lines.append(translate_plural("round.opened", posting.posted, lang,
+                                      round=opened.round_id))
+    else:
+        lines.append(translate_plural("round.already_posted", posting.already, lang,
+                                      round=opened.round_id))
+    if posting.failed:
+        lines.append(translate("round.failed_sections", lang, sections="; ".join(
+            f"`{f.key}` ({f.reason})" for f in posting.failed)))
+    return lines
+
+
+async def my_data(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,
+                  lang: str) -> CommandReply:
+    """``/my-data``: what planbot holds about the caller, as a JSON file and a short summary,
+    only to them (Law 25, s. 27)."""
+    user_id = cmd.actor.user_id
+    data = await commands.privacy.export(cmd.platform, user_id, "chat")
+    files = {"planbot-my-data.json": personal_data_json(data, cmd.platform, user_id)}
+    if data is None:
+        return CommandReply(translate("privacy.nothing_held", lang), files=files)
+    copies = sum(1 for r in data.replies for m in r.messages if m.is_copy)
+    text = translate("privacy.summary", lang,
+                     name=data.display_name or "—",
+                     rounds=translate_plural("count.rounds", len(data.rounds), lang),
+                     stances=translate_plural("count.stances", len(data.stances), lang),
+                     replies=translate_plural("count.replies", len(data.replies), lang),
+                     copies=translate_plural("count.copies", copies, lang),
+                     edits=translate_plural("count.edits", sum(len(r.edits) for r in data.replies),
+                                            lang),
+                     retention=commands.settings.retention_period.days)
+    return CommandReply(text, files=files)
+
+
+async def forget_me(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,
+                    lang: str) -> CommandReply:
+    """``/forget-me``: without a code, say what erasing does and give a confirmation code;
+    with the right code (``confirm``), erase the caller (Law 25, s. 28). Raises
+    ``BadArgument`` for a wrong or expired code."""
+    privacy, user_id = commands.privacy, cmd.actor.user_id
+    code = cmd.args.get("confirm", "").strip()
+    if not code:
+        return CommandReply(translate(f"privacy.confirm_{cmd.platform}", lang,
+                                      code=privacy.confirm_code(cmd.platform, user_id)))
+    if not privacy.code_is_valid(cmd.platform, user_id, code):
+        raise BadArgument("privacy.bad_code", code=code)
+    report = await privacy.erase(cmd.platform, user_id, "chat")
+    if not report.found:
+        return CommandReply(translate("privacy.nothing_held", lang))
+    text = translate("privacy.erased", lang,
+                     replies=translate_plural("count.replies", report.replies, lang),
+                     stances=translate_plural("count.stances", report.stances, lang),
+                     copies=translate_plural("count.copies", report.copies_deleted, lang))
+    if report.copies_left:
+        text += "\n" + translate_plural("privacy.copies_left", len(report.copies_left), lang,
+                                         platforms=", ".join(sorted(
+                                             {c.platform for c in report.copies_left})))
+    return CommandReply(text)
+
+
 ACTIONS: dict[str, Action] = {
+    "my-data": Action(my_data, facilitator=False),
+    "forget-me": Action(forget_me, facilitator=False),
     "open": Action(Commands.open, facilitator=True),
     "close": Action(Commands.close, facilitator=True),
     "status": Action(Commands.status, facilitator=True),

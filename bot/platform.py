@@ -70,6 +70,8 @@ class ReactionState:
     emoji: Emoji
     user_ids: tuple[str, ...]
     bot_user_ids: tuple[str, ...] = ()
+    by_me: bool = False
+    """Whether planbot itself holds it (a seed reaction still in place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,11 @@ class ChatPlatform(Protocol):
         and its seed reactions: what a process stopped half-way through ``post_section``
         left undone. Doing it again changes nothing."""
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """Post, as the bot, a notice to everyone in ``channel`` (the round's opening
+        announcement): ``text`` is planbot's Markdown, split within the platform's limits,
+        with mentions disabled."""
+
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
                         vote_on: VoteOn | None = None) -> PostedMessage:
         """Post, as the bot, a copy of a reply written on another platform or channel into
@@ -138,6 +145,12 @@ class ChatPlatform(Protocol):
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """The platform's short reason for ``error`` raised by one of these methods, for the
+        facilitator and the store (Discord ``50013 Missing Permissions``, Slack
+        ``msg_too_long``); ``None`` when ``error`` is not the platform refusing or failing
+        (a bug, which must not pass for a refusal)."""
 
     async def fetch_replies(
         self, channel: ChannelRef, thread_id: str, after_message_id: str | None

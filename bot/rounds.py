@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,8 @@ from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
-from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
+from bot.opening import Posting, SectionPoster
+from bot.platform import ChannelRef, ChatPlatform
 from bot.relay import Relay
 from storage.records import PlanVersionData
 from storage.store import Store
@@ -31,19 +32,30 @@ CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
 
 
+class Opened(NamedTuple):
+    """What an open did: the round, its sections' posting in the channel, and the platforms
+    of the other channels it was already open in (empty for a new round)."""
+
+    round_id: int
+    posting: Posting
+    elsewhere: tuple[str, ...]
+
+
 class Rounds:
     """Opens, joins and closes rounds. ``db`` runs store calls on the database thread;
     ``relay`` copies earlier replies into a channel that joins; ``applier``'s cached message
-    targets are dropped when a round closes so its events stop counting at once."""
+    targets are dropped when a round closes so its events stop counting at once; ``poster``
+    posts a round's sections in a channel."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 relay: Relay, applier: EventApplier) -> None:
+                 relay: Relay, applier: EventApplier, poster: SectionPoster) -> None:
         self.store = store
         self.settings = settings
         self.clock = clock
         self.db = db
         self.relay = relay
         self.applier = applier
+        self.poster = poster
         self._open_locks: dict[str, asyncio.Lock] = {}
 
     def parse_closes(self, text: str | None) -> datetime | None:
@@ -103,14 +115,14 @@ class Rounds:
     async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
                    language: str | None = None,
-                   stance_mode: str | None = None) -> tuple[int, int, int]:
+                   stance_mode: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over the same plan is reused, so one round can span Discord and Slack,
-        and re-running the same open posts nothing twice. Returns (round id, sections posted
-        now, sections already there). ``stance_mode`` (:data:`STANCE_MODES`, default
-        ``both``) is chosen by the opening; joining with another one is refused. Raises
-        ``NotFound``, ``BadArgument``, ``Conflict``.
+        and re-running the same open posts nothing twice. ``stance_mode``
+        (:data:`STANCE_MODES`, default ``both``) is chosen by the opening; joining with
+        another one is refused. Raises ``NotFound``, ``BadArgument``, ``Conflict`` (another
+        open of this plan is under way, or the open round differs from what is asked).
         """
         if stance_mode is not None and stance_mode not in STANCE_MODES:
             raise BadArgument("error.bad_stance_mode", value=stance_mode,
@@ -128,20 +140,38 @@ class Rounds:
             raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
         closes_at = self.parse_closes(closes)
         # One lock per plan: rounds are shared across channels, so two opens of one plan
-        # (even on two platforms) must not both create a round.
-        async with self._open_locks.setdefault(plan, asyncio.Lock()):
+        # (even on two platforms) must not both create a round. A second open while the
+        # first posts is answered at once rather than left waiting behind it.
+        lock = self._open_locks.setdefault(plan, asyncio.Lock())
+        if lock.locked():
+            raise Conflict("error.round_opening", plan=plan)
+        async with lock:
             round_id = await self.db(self.store.open_round_for_plan, plan)
             if round_id is None:
                 round_id = await self._create(version, plan, wanted, language, closes_at,
                                               stance_mode or "both")
             else:
                 await self._check_join(round_id, wanted, language, closes_at, stance_mode)
+            elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
-            posted, total = await self._post_sections(round_id, channel, platform)
-            if posted:
+            posting = await self.poster.post(round_id, channel, platform)
+            if posting.posted and not posting.already:
+                # Announced once, with the channel's first sections: a re-run retrying a
+                # refused section must not repeat it.
+                await self.poster.announce(round_id, channel, platform)
+            if posting.posted:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
-            return round_id, posted, total - posted
+            return Opened(round_id, posting, elsewhere)
+
+    async def _elsewhere(self, round_id: int, channel: ChannelRef) -> tuple[str, ...]:
+        """The platforms of the round's other channels when ``channel`` joins it now,
+        sorted; empty when ``channel`` was in the round already."""
+        rnd = await self.db(self.store.get_round, round_id)
+        here = (channel.platform, channel.workspace_id, channel.channel_id)
+        channels = {(c.platform, c.workspace_id, c.channel_id) for c in rnd.channels} \
+            if rnd else set()
+        return () if here in channels else tuple(sorted({c[0] for c in channels}))
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
                       language: str | None, closes_at: datetime | None, mode: str) -> int:
@@ -163,44 +193,6 @@ class Rounds:
             round_id = joined
             await self._check_join(round_id, wanted, language, closes_at, mode)
         return round_id
-
-    async def _post_sections(self, round_id: int, channel: ChannelRef,
-                             platform: ChatPlatform) -> tuple[int, int]:
-        """Post the round's sections missing in ``channel``; (posted now, sections)."""
-        rnd = await self.db(self.store.get_round, round_id)
-        if rnd is None:
-            raise NotFound("error.no_round", round=round_id)
-        statements = await self.db(self.store.round_sections, round_id)
-        done = await self.db(self.store.posted_statements, round_id, channel.platform,
-                             channel.channel_id)
-        posted = 0
-        private = rnd.stance_mode == "private"
-        # A private round seeds no reaction and says why: reactions there count for nothing.
-        note = f"\n\n*{translate('round.private_note', rnd.language)}*" if private else ""
-        for st in statements:
-            post = SectionPost(
-                key=st.section_key,
-                title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
-                body=(st.bodies.get(rnd.language) or next(iter(st.bodies.values()))) + note,
-                seed_emoji=() if private else self.settings.stance_map.seeds,
-                language=rnd.language, statement_id=st.statement_id,
-                stance_mode=rnd.stance_mode)
-            if st.statement_id in done:
-                # Posted before; a run stopped half-way may have left it without its
-                # thread or reactions.
-                await platform.finish_section(channel, done[st.statement_id], post)
-                continue
-            record = partial(self._record, st.statement_id)
-            # Recorded once sent (on_posted) and again at the end: recording is
-            # idempotent, and the end covers a platform that does not call back.
-            await record(await platform.post_section(channel, post, on_posted=record))
-            posted += 1
-        return posted, len(statements)
-
-    async def _record(self, statement_id: int, messages: list[PostedMessage]) -> None:
-        await self.db(self.store.record_messages, statement_id, [
-            (m.channel.platform, m.channel.workspace_id, m.channel.channel_id, m.message_id,
-             m.thread_id, m.part) for m in messages])
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
                           closes_at: datetime | None, mode: str | None) -> None:

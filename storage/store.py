@@ -15,6 +15,7 @@ from storage.events import EventWrites
 from storage.identity import IdentityQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
+from storage.privacy import PrivacyQueries, RetentionQueries
 from storage.reactions import ReactionWrites
 from storage.records import (
     MessageTarget,
@@ -24,13 +25,16 @@ from storage.records import (
     SectionData,
 )
 from storage.rounds import RoundQueries
+from storage.threads import ThreadQueries
+from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
-            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries):
+            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
+            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

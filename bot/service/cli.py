@@ -21,9 +21,14 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
+from bot.files import private_dir, write_private
 from bot.i18n import language_of, translate, translate_plural
+from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from storage.activity import VoteColumns
     from storage.records import RoundData
     from storage.store import Store
 
@@ -106,7 +111,10 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["polis"], default="polis", help=t("cli.help.format"))
     export.add_argument("--round", type=int, help=t("cli.help.round_option"))
     export.add_argument("--force", action="store_true", help=t("cli.help.export_force"))
+    export.add_argument("--precise-times", action="store_true",
+                        help=t("cli.help.precise_times"))
     export.add_argument("folder", type=Path, help=t("cli.help.export_folder"))
+    add_privacy_parser(sub, t)
     _localise(parser, t)
     return parser
 
@@ -215,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     # One-shot commands print their result; their INFO logs would only drown it.
     level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
         else "WARNING"
-    configure_logging(settings.log_format, level)
+    configure_logging(settings.log_format, level, secrets=(
+        settings.discord_token or "", settings.slack_bot_token or "",
+        settings.slack_app_token or "", settings.slack_signing_secret or "",
+        settings.participant_secret))
     try:
         return _dispatch(args, settings)
     except SetupError as err:
@@ -346,12 +357,28 @@ def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def votes_meanwhile(store: Store, round_id: int) -> Future[VoteColumns]:
+    """Start reading a round's votes (``store.vote_columns``) on another thread and return at
+    once: the database builds the votes' string without the interpreter's lock while this
+    thread imports numpy, SciPy and the analysis, side by side on two cores (each takes a
+    few tenths of a second at Bowling Green size). ``result()`` gives the votes or raises
+    what the read raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planbot-votes")
+    try:
+        return pool.submit(store.vote_columns, round_id)
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    round_id = _round_id(store, args.round)
+    votes = votes_meanwhile(store, round_id)
     from bot.digests.build import statement_texts
     from bot.findings import analyse_round
 
-    round_id = _round_id(store, args.round)
-    result = analyse_round(store, round_id, SystemClock().now())
+    result = analyse_round(store, round_id, SystemClock().now(), votes.result())
     if args.format == "json":
         print(_json(result.to_dict()))
         return 0
@@ -369,13 +396,14 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if present and not args.force:
         raise Conflict("cli.export_exists", path=args.folder, files=", ".join(present))
     result = analyse_round(store, round_id, SystemClock().now())
-    export_conversation(store, round_id, args.folder, group_of=result.group_of)
+    export_conversation(store, round_id, args.folder, group_of=result.group_of,
+                        precise_times=args.precise_times)
     print(translate("export.written", settings.language, path=args.folder))
     return 0
 
 
 SERVICES: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup}
+    "run": _run, "demo": _demo, "doctor": _doctor, "backup": _backup, "privacy": run_privacy}
 """Subcommands that open the store themselves (they run the whole service)."""
 
 def _round_action(store: Store, settings: Settings, args: argparse.Namespace) -> int:
@@ -426,30 +454,34 @@ def _json(data: dict[str, Any]) -> str:
 
 
 def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    rnd = _find_round(store, args.round)
+    round_id = rnd.id
+    votes = votes_meanwhile(store, round_id)
     from bot.digests.build import Period
     from bot.publish import build_with_analysis, render_all
 
-    rnd = _find_round(store, args.round)
-    round_id = rnd.id
     start = store.last_digest_end(round_id) or rnd.opened_at
     end = rnd.closed_at or SystemClock().now()
     lang = args.lang or settings.language
     final, min_votes = rnd.status == "closed", settings.digest_min_votes
     if args.out:
         rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
-                              final=final, min_votes=min_votes)
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
-        (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
+                              final=final, min_votes=min_votes,
+                              min_group=settings.digest_min_group, votes=votes.result())
+        private_dir(args.out)
+        write_private(args.out / "digest.md", rendered.markdown)
+        write_private(args.out / "digest.html", rendered.html)
         for name, png in rendered.files().items():
-            (args.out / name).write_bytes(png)
-        (args.out / "digest.json").write_text(
-            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+            write_private(args.out / name, png)
+        write_private(args.out / "digest.json",
+                      json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2))
         print(translate("cli.digest_written", lang, path=args.out))
         return 0
     # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
-    digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
-                                 min_votes=min_votes)
+    with store.snapshot() as snapshot:  # totals that agree while the service writes
+        digest = build_with_analysis(snapshot, round_id, Period(start, end), lang,
+                                     final=final, min_votes=min_votes,
+                                     min_group=settings.digest_min_group, votes=votes.result())
     if args.format == "json":
         print(_json(digest.to_json()))
     else:

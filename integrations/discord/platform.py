@@ -7,10 +7,12 @@ Everything is sent with mentions disabled: a section or digest quoting "@everyon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 
+import aiohttp
 import discord
 
 from bot.events import ReplyPosted
@@ -23,7 +25,7 @@ from bot.platform import (
     SectionPost,
     VoteOn,
 )
-from bot.textsplit import one_message, split_text
+from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -61,13 +63,14 @@ class DiscordPlatform:
     async def post_section(self, channel: ChannelRef, section: SectionPost,
                            on_posted: OnPosted | None = None) -> list[PostedMessage]:
         """Post the section in parts of at most 2,000 characters (``on_posted`` awaited with
-        them), then start its thread from the first part and seed the stance reactions on
-        it, in ``section.seed_emoji`` order."""
+        them), the first holding the title and the start of the body, then start its thread
+        from the first part and seed the stance reactions on it, in ``section.seed_emoji``
+        order."""
         target = self._channel(channel)
-        text = f"## {section.title}\n\n{section.body}".strip()
         sent: list[discord.Message] = []
         posted: list[PostedMessage] = []
-        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+        parts = split_under_heading(f"## {section.title}", section.body, MESSAGE_LIMIT)
+        for i, part in enumerate(parts):
             # The first part carries the Vote button, unless the round counts reactions only.
             view = vote_button(section.statement_id, section.language) \
                 if i == 0 and section.stance_mode != "reactions" else None
@@ -158,6 +161,15 @@ class DiscordPlatform:
         await self.post_in_thread(channel, thread_id, note)
         await (await self._thread(thread_id)).edit(archived=True, locked=True)
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """Post ``text`` in parts of at most 2,000 characters, mentions disabled."""
+        target = self._channel(channel)
+        posted = []
+        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+            message = await target.send(part, allowed_mentions=NO_MENTIONS)
+            posted.append(PostedMessage(channel, str(message.id), None, i))
+        return posted
+
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``content`` and/or ``embeds`` as Discord embed dicts); ``files`` go
         with the first part."""
@@ -192,9 +204,20 @@ class DiscordPlatform:
                     emoji=emoji_of(reaction.emoji),
                     user_ids=tuple(str(u.id) for u in users),
                     bot_user_ids=tuple(str(u.id) for u in users if u.bot),
+                    by_me=reaction.me,
                 )
             )
         return states
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """Discord's JSON error code and message (``50013 Missing Permissions``, docs:
+        topics/opcodes-and-status-codes#json), else the HTTP status; a network failure by
+        its kind; ``None`` for anything else."""
+        if isinstance(error, discord.HTTPException):
+            return f"{error.code} {error.text}".strip() if error.code else f"HTTP {error.status}"
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return type(error).__name__
+        return None
 
     async def fetch_replies(
         self, channel: ChannelRef, thread_id: str, after_message_id: str | None

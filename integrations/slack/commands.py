@@ -25,11 +25,14 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "digest": ("round",),
     "plans": (),
     "vote": (),
+    "my-data": (),
+    "forget-me": ("confirm",),
 }
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "voter": "vote",
+    "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}

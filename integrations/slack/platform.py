@@ -10,8 +10,10 @@ twice, whereas retrying after a connection error could.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -110,6 +112,14 @@ class SlackPlatform:
             if exc.response.get("error") != "already_reacted":
                 raise
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """``text`` as escaped ``mrkdwn`` in one message (a notice is far below Slack's
+        40,000 characters). Raises ``SlackApiError``."""
+        resp = await self._client.chat_postMessage(
+            channel=channel.channel_id, text=markdown_to_mrkdwn(text),
+            unfurl_links=False, unfurl_media=False)
+        return [PostedMessage(channel, resp["ts"], None, 0)]
+
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
                         vote_on: VoteOn | None = None) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread as escaped ``mrkdwn``
@@ -178,8 +188,19 @@ class SlackPlatform:
                 emoji=Emoji(reaction["name"]),
                 user_ids=tuple(u for u in users if u not in bots),
                 bot_user_ids=tuple(u for u in users if u in bots),
+                by_me=bot in users,
             ))
         return states
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """Slack's error code (``msg_too_long``, ``not_in_channel``,
+        https://api.slack.com/methods/chat.postMessage#errors), else the HTTP status; a
+        network failure by its kind; ``None`` for anything else."""
+        if isinstance(error, SlackApiError):
+            return str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return type(error).__name__
+        return None
 
     async def fetch_replies(self, channel: ChannelRef, thread_id: str,
                             after_message_id: str | None) -> list[ReplyPosted]:

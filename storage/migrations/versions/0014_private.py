@@ -1,14 +1,14 @@
 """stances.via (reaction or private vote) and rounds.stance_mode (issue 14)
 
 Revision ID: 0014_private
-Revises: 0009_threads
+Revises: 0017_thread_state
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_private"
-down_revision = "0009_threads"
+down_revision = "0017_thread_state"
 branch_labels = None
 depends_on = None
 
