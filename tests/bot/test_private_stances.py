@@ -1,16 +1,19 @@
-"""Private votes (the Vote button) and reactions are one stance; a round's stance mode, on
-SQLite and PostgreSQL (issue 14)."""
+"""Private votes (the Vote button) and reactions are one stance; a round's stance mode and
+what its privacy notice says; private votes in the analysis' read, across a reply's edit, in
+a person's data and erasure; on SQLite and PostgreSQL (issue 14)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from bot.errors import BadArgument, Conflict
-from bot.events import Actor, PrivateVote, ReactionsCleared
+from bot.events import Actor, PrivateVote, ReactionsCleared, ReplyEdited
 from bot.platform import ChannelRef
-from tests.bot.test_events_once import react, unreact
+from bot.privacy import personal_data_json
+from tests.bot.test_events_once import react, reply, unreact
 from tests.helpers import START, RecordingPlatform, make_core
 
 CHANNEL = ChannelRef("discord", "g1", "c1")
@@ -135,3 +138,66 @@ async def test_stance_mode_is_chosen_at_opening(core):
         await open_round(core, "both", channel=ChannelRef("slack", "T1", "C1"))
     joined, _ = await open_round(core, None, channel=ChannelRef("slack", "T1", "C1"))
     assert joined == round_id
+
+
+async def test_packed_vote_read_gives_one_current_stance_per_pair(core):
+    """The analysis' vote read (``vote_columns``, packed integers) sees one vote for a
+    participant who reacted and voted privately on the same statement: the latest."""
+    round_id, _ = await open_round(core)
+    sid = await first_statement(core, round_id)
+    await core.handle(react("u1", at=START))
+    await core.handle(vote("u1", sid, "disagree", at=START + timedelta(seconds=1)))
+    await core.handle(vote("u2", sid, "pass", at=START))
+    await core.handle(react("u2", at=START + timedelta(seconds=1)))
+    votes = core.store.vote_columns(round_id).votes
+    assert sorted((int(s), int(v)) for _, s, v in votes.tolist()) == [(sid, -1), (sid, 1)]
+    assert len({(int(p), int(s)) for p, s, _ in votes.tolist()}) == len(votes)
+
+
+async def test_a_private_vote_counts_for_the_reply_text_it_was_given_to(core):
+    """Once a reply is edited, a private vote on its earlier text stops counting, as a
+    reaction does; voting again on the new text counts."""
+    round_id, _ = await open_round(core)
+    await core.handle(reply("u9", "5000", "Premier jet"))
+    (rid,) = [c.id for c in core.store.statement_counts(round_id) if c.kind == "reply"]
+    assert await core.handle(vote("u1", rid, "agree"))
+    assert await core.handle(ReplyEdited(
+        platform="discord", workspace_id="g1", channel_id="1000",
+        occurred_at=START + timedelta(minutes=1), message_id="5000", text="Autre chose"))
+    counts = {c.id: c for c in core.store.statement_counts(round_id)}
+    assert counts[rid].agree == 0 and core.store.earlier_stances(round_id) == {rid: (1, 0, 0)}
+    assert await core.handle(vote("u1", rid, "agree", at=START + timedelta(minutes=2)))
+    assert {c.id: c.agree for c in core.store.statement_counts(round_id)}[rid] == 1
+
+
+@pytest.mark.parametrize(("mode", "lang", "says"), [
+    ("reactions", "en", ("react with 👍 👎 🤷", "your reactions and replies are visible")),
+    ("both", "en", ("or vote privately with its Vote button or `/vote`",
+                    "a vote given with the Vote button is seen by no one else")),
+    ("private", "en", ("votes in this round are private", "your votes are seen by no one else")),
+    ("private", "fr", ("les votes de ce tour sont privés", "`/voter`",
+                       "vos votes ne sont vus de personne d’autre")),
+])
+async def test_the_privacy_notice_says_which_stance_mode_applies(core, mode, lang, says):
+    platform = RecordingPlatform()
+    await core.rounds.open(plan="sample", platform=platform, channel=CHANNEL,
+                           stance_mode=mode, language=lang)
+    ((_, notice),) = platform.notices
+    for words in says:
+        assert words in notice
+    assert ("react with" in notice) == (mode != "private" and lang == "en")
+
+
+async def test_my_data_gives_private_votes_with_their_via_and_erasure_removes_them(core):
+    round_id, _ = await open_round(core)
+    sid = await first_statement(core, round_id)
+    await core.handle(react("u1", emoji="👎", at=START))
+    await core.handle(vote("u1", sid, "agree", at=START + timedelta(seconds=1)))
+    data = await core.privacy.export("discord", "u1", "chat")
+    doc = json.loads(personal_data_json(data, "discord", "u1"))
+    assert sorted((s["via"], s["emoji"], s["stance"], s["counts"]) for s in doc["stances"]) == [
+        ("private", None, "agree", True), ("reaction", "👎", "disagree", False)]
+    report = await core.privacy.erase("discord", "u1", "chat")
+    assert report.stances == 2
+    assert first_counts(core, round_id) == (0, 0, 0)
+    assert await core.privacy.export("discord", "u1", "chat") is None
