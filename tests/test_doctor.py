@@ -129,3 +129,15 @@ async def test_store_problems_and_exit_status(tmp_path, capsys):
 def test_exit_status_is_0_only_when_nothing_fails(tmp_path, capsys):
     assert run_doctor(make_settings(tmp_path)) == 1  # no platform configured
     assert "✗" in capsys.readouterr().out
+
+
+async def test_the_doctor_only_reads_and_names_a_malformed_channel(tmp_path):
+    """A first check before any run creates no database file, and a ``--channel`` that is
+    not ``discord:ID`` or ``slack:ID`` is a failure naming it, not silently ignored."""
+    settings = make_settings(tmp_path)
+    sections = await examine(settings, ["bogus", "teams:C1", "slack:"])
+    assert statuses(sections)["doctor.database_absent"] == "warn"
+    assert not (tmp_path / "planbot.db").exists()
+    named = [f.params["spec"] for f in failures(sections) if f.msgid == "doctor.channel_bad"]
+    assert named == ["bogus", "teams:C1", "slack:"]
+    assert "bogus" in report(sections, "fr") and "PLATEFORME:ID" in report(sections, "fr")
