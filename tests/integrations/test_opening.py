@@ -222,7 +222,7 @@ async def test_the_facilitator_is_told_opening_at_once_then_the_result(both):
     Discord the deferred (ephemeral, "thinking") answer, which the result then edits in place;
     on Slack the acknowledgement's "opening…", shown before the first section is posted, then
     the result through the response_url."""
-    core, h, slack, _app = both
+    _core, h, slack, _app = both
     h.sandbox.rate_limit("POST", rf"/channels/{h.channel_id}/messages", retry_after=0.3)
     opening = asyncio.ensure_future(h.sandbox.user_runs_command(
         h.person("alice"), h.channel_id, "open", plan="sample", sections="broadband"))
@@ -251,7 +251,7 @@ async def test_the_facilitator_is_told_opening_at_once_then_the_result(both):
 async def test_a_slack_command_answers_in_english_once_the_language_is_known(both):
     """The ack cannot wait for users.info: the first open answers "opening…" in the
     workspace's default language, later ones in the facilitator's own."""
-    core, h, slack, _app = both
+    _core, _h, slack, _app = both
     first = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
                                           plan="sample", sections="broadband", locale="en-US")
     await slack.settle()

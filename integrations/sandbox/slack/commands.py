@@ -121,6 +121,7 @@ class SlackCommands:
             "response_url": f"{self.url}/response/{token}", "trigger_id": token,
         }
         self.interactive.triggers[token] = self.clock()
+        self.interactive.trigger_users[token] = user_id
         result = await self.delivery.send_command(form)
         interim = None
         if result.acked:

@@ -176,4 +176,3 @@ class SlackPeople:
             await self.send_event(message_changed(msg, previous, event_ts))
             return
         await self.send_event(message_deleted(channel_id, message_id, previous, event_ts))
-
