@@ -26,6 +26,8 @@ from storage.records import PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
+STANCE_MODES = ("reactions", "private", "both")
+"""How a round's stances are given: reactions only, the Vote button only, or both."""
 CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
 
@@ -112,14 +114,19 @@ class Rounds:
 
     async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None) -> Opened:
+                   language: str | None = None,
+                   stance_mode: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over the same plan is reused, so one round can span Discord and Slack,
-        and re-running the same open posts nothing twice. Raises ``NotFound``,
-        ``BadArgument``, ``Conflict`` (another open of this plan is under way, or the open
-        round differs from what is asked).
+        and re-running the same open posts nothing twice. ``stance_mode``
+        (:data:`STANCE_MODES`, default ``both``) is chosen by the opening; joining with
+        another one is refused. Raises ``NotFound``, ``BadArgument``, ``Conflict`` (another
+        open of this plan is under way, or the open round differs from what is asked).
         """
+        if stance_mode is not None and stance_mode not in STANCE_MODES:
+            raise BadArgument("error.bad_stance_mode", value=stance_mode,
+                              modes=", ".join(STANCE_MODES))
         version = await self.db(self.store.latest_plan_version, plan)
         if version is None:
             raise NotFound("error.no_plan", plan=plan)
@@ -141,9 +148,10 @@ class Rounds:
         async with lock:
             round_id = await self.db(self.store.open_round_for_plan, plan)
             if round_id is None:
-                round_id = await self._create(version, plan, wanted, language, closes_at)
+                round_id = await self._create(version, plan, wanted, language, closes_at,
+                                              stance_mode or "both")
             else:
-                await self._check_join(round_id, wanted, language, closes_at)
+                await self._check_join(round_id, wanted, language, closes_at, stance_mode)
             elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
@@ -165,8 +173,8 @@ class Rounds:
             if rnd else set()
         return () if here in channels else tuple(sorted({c[0] for c in channels}))
 
-    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
-                      closes_at: datetime | None) -> int:
+    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
+                      language: str | None, closes_at: datetime | None, mode: str) -> int:
         """A new round over ``version``; joins the round another process opened meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
         lang = language or version.languages[0]
@@ -175,7 +183,7 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at)
+                closes_at=closes_at, stance_mode=mode)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan at the same moment: join its round.
@@ -183,14 +191,14 @@ class Rounds:
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
-            await self._check_join(round_id, wanted, language, closes_at)
+            await self._check_join(round_id, wanted, language, closes_at, mode)
         return round_id
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
-                          closes_at: datetime | None) -> None:
+                          closes_at: datetime | None, mode: str | None) -> None:
         """Joining an open round from another channel must not silently drop what was asked:
-        other sections, another language or another closing date are refused with the
-        round's current values."""
+        other sections, another language, another stance mode or another closing date are
+        refused with the round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
@@ -200,6 +208,8 @@ class Rounds:
                 raise Conflict("error.round_open_other_sections", round=round_id)
         if language and language != rnd.language:
             raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
+        if mode and mode != rnd.stance_mode:
+            raise Conflict("error.round_other_mode", round=round_id, current=rnd.stance_mode)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None

@@ -47,6 +47,8 @@ class RoundData:
     closes_at: datetime | None
     closed_at: datetime | None
     channels: list[ChannelKey]
+    stance_mode: str = "both"
+    """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class MessageTarget:
     channel_id: str
     thread_id: str | None
     is_copy: bool = False
+    stance_mode: str = "both"
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +345,9 @@ class SectionFailureRecord(NamedTuple):
 class HeldStance(NamedTuple):
     """One of a participant's stances: on which round and statement (a section by its key,
     or a reply by its id), with which emoji, meaning what (None: an emoji with no stance),
-    when added and removed (UTC), and whether it is the one that counts."""
+    when added and removed (UTC), whether it is the one that counts, and ``via``
+    ``reaction`` or ``private`` (the Vote button; its ``emoji`` is
+    :data:`storage.models.PRIVATE_KEY`)."""
 
     round_id: int
     statement_id: int
@@ -354,6 +359,7 @@ class HeldStance(NamedTuple):
     added_at: datetime
     removed_at: datetime | None
     current: bool
+    via: str
 
 
 class HeldEdit(NamedTuple):

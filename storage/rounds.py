@@ -44,8 +44,10 @@ class RoundQueries(StoreBase):
         opened_at: datetime,
         closes_at: datetime | None = None,
         source: str = "chat",
+        stance_mode: str = "both",
     ) -> int:
         """Create an open round with one section statement per ``section_ids``; returns its id.
+        ``stance_mode`` is ``reactions``, ``private`` or ``both``.
 
         Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
         open (another process won the race)."""
@@ -54,7 +56,7 @@ class RoundQueries(StoreBase):
                                .where(PlanVersion.id == plan_version_id)) if plan_version_id else None
             rnd = Round(plan_version_id=plan_version_id, plan_id=plan_id, name=name,
                         language=language, status="open", source=source, opened_at=opened_at,
-                        closes_at=closes_at)
+                        closes_at=closes_at, stance_mode=stance_mode)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:
@@ -72,7 +74,7 @@ class RoundQueries(StoreBase):
             .where(RoundChannel.round_id == rnd.id).order_by(RoundChannel.id)).all()
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
-                         [ChannelKey(*c) for c in channels])
+                         [ChannelKey(*c) for c in channels], rnd.stance_mode)
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""

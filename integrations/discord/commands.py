@@ -153,6 +153,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.about.opt_closes"),
         channel=_("discord.about.opt_channel"),
         language=_("discord.about.opt_language"),
+        stances=_("discord.about.opt_stances"),
     )
     @app_commands.rename(
         plan=_("discord.name.plan"),
@@ -160,6 +161,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.name.closes"),
         channel=_("discord.name.channel"),
         language=_("discord.name.language"),
+        stances=_("discord.name.stances"),
     )
     async def open_round(
         self,
@@ -169,6 +171,7 @@ class PlanbotCommands(commands.Cog):
         closes: str | None = None,
         channel: discord.TextChannel | None = None,
         language: Literal["fr", "en"] | None = None,
+        stances: Literal["reactions", "private", "both"] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -178,6 +181,7 @@ class PlanbotCommands(commands.Cog):
             closes=closes,
             channel=str(channel.id) if channel else None,
             language=language,
+            stances=stances,
         )
 
     @round.command(name=_("discord.name.close"), description=_("discord.about.close"))
@@ -198,6 +202,12 @@ class PlanbotCommands(commands.Cog):
     @app_commands.guild_only()
     async def digest(self, interaction: discord.Interaction, round: int | None = None) -> None:
         await self._run(interaction, "digest", round=None if round is None else str(round))
+
+    @app_commands.command(name=_("discord.name.vote"), description=_("discord.about.vote"))
+    @app_commands.guild_only()
+    async def vote(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.votes.command(interaction)
 
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()

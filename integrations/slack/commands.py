@@ -24,17 +24,21 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
+    "vote": (),
     "my-data": (),
     "forget-me": ("confirm",),
 }
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help",
+    "aide": "help", "?": "help", "voter": "vote",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("stances",)}
+"""Options given by name only (``stances=private``): a positional one more would turn a
+stray word into a setting."""
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -82,7 +86,7 @@ def parse_command(text: str) -> ParsedCommand:
                 continue
             key, value = _next_positional(positional, args, word)
         key = key.lower()
-        if key not in POSITIONAL[action]:
+        if key not in POSITIONAL[action] + NAMED_ONLY.get(action, ()):
             raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)
