@@ -19,9 +19,10 @@ from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
+from bot.invitations import code_hash, new_code
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.relay import Relay
-from storage.records import PlanVersionData
+from storage.records import Place, PlanVersionData, RoundData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class Rounds:
     async def _close_threads(self, round_id: int) -> None:
         rnd = await self.db(self.store.get_round, round_id)
         note = translate("round.closing_note", rnd.language if rnd else self.settings.language,
-                         round=round_id)
+                         round=rnd.public_id if rnd else "")
         for name, platform in list(self.relay.platforms.items()):
             for _sid, ws, chan, _mid, thread, part, kind in await self.db(
                     self.store.round_messages, round_id, name, include_deleted=True):
@@ -98,15 +99,28 @@ class Rounds:
                 except Exception:  # noqa: BLE001 - one thread's failure must not stop the others
                     _log.warning("could not close thread %s on %s", thread, name, exc_info=True)
 
-    async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
+    async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None) -> tuple[int, int, int]:
+                   language: str | None = None, join: str | None = None
+                   ) -> tuple[int, int, int]:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
-        An open round over the same plan is reused, so one round can span Discord and Slack,
-        and re-running the same open posts nothing twice. Returns (round id, sections posted
-        now, sections already there). Raises ``NotFound``, ``BadArgument``, ``Conflict``.
+        The round belongs to the place (guild, workspace) of ``channel``: an open round over
+        the same plan that belongs to that place is reused, so re-running the same open posts
+        nothing twice; a round of another place (or platform) is joined only with ``join``,
+        an invitation code from :meth:`bot.commands.Commands.invite`, used once (``plan``
+        may then be None). Returns (round id, sections posted now, sections already there).
+        Raises ``NotFound`` (also for an unknown, expired or used code, all alike),
+        ``BadArgument``, ``Conflict``.
         """
+        place = Place(channel.platform, channel.workspace_id)
+        invited = await self._invited_round(join, place) if join else None
+        if invited is not None:
+            if plan and plan != invited.plan_slug:
+                raise Conflict("error.invitation_other_plan", plan=invited.plan_slug or "")
+            plan = invited.plan_slug
+        if not plan:
+            raise BadArgument("error.plan_required")
         version = await self.db(self.store.latest_plan_version, plan)
         if version is None:
             raise NotFound("error.no_plan", plan=plan)
@@ -119,14 +133,19 @@ class Rounds:
         if unknown:
             raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
         closes_at = self.parse_closes(closes)
-        # One lock per plan: rounds are shared across channels, so two opens of one plan
-        # (even on two platforms) must not both create a round.
+        # One lock per plan: two opens of one plan in one place (even from two channels)
+        # must not both create a round.
         async with self._open_locks.setdefault(plan, asyncio.Lock()):
-            round_id = await self.db(self.store.open_round_for_plan, plan)
-            if round_id is None:
-                round_id = await self._create(version, plan, wanted, language, closes_at)
+            if invited is not None and join is not None:
+                round_id = await self._join(invited, join, place, wanted, language, closes_at)
             else:
-                await self._check_join(round_id, wanted, language, closes_at)
+                here: int | None = await self.db(self.store.open_round_for_plan, plan, place)
+                if here is None:
+                    round_id = await self._create(version, plan, wanted, language, closes_at,
+                                                  place)
+                else:
+                    round_id = here
+                    await self._check_join(round_id, wanted, language, closes_at)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
             posted, total = await self._post_sections(round_id, channel, platform)
@@ -134,9 +153,49 @@ class Rounds:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
 
-    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str], language: str | None,
-                      closes_at: datetime | None) -> int:
-        """A new round over ``version``; joins the round another process opened meanwhile."""
+    async def invite(self, round_id: int) -> tuple[str, datetime]:
+        """A new invitation code to round ``round_id`` and when it expires (``INVITE_TTL``
+        from now); the store keeps only its hash (``bot/invitations.py``)."""
+        code = new_code()
+        now = self.clock.now()
+        expires = now + self.settings.invite_ttl
+        await self.db(self.store.create_invitation, round_id, code_hash(code), now, expires)
+        return code, expires
+
+    async def _invited_round(self, code: str, place: Place) -> RoundData:
+        """The open round ``code`` invites ``place`` to; ``NotFound`` with one answer
+        whatever is wrong (unknown, expired, used by another place, round closed), so a
+        code cannot be probed."""
+        round_id = await self.db(self.store.invitation_round, code_hash(code), place,
+                                 self.clock.now())
+        rnd = await self.db(self.store.get_round, round_id) if round_id is not None else None
+        if rnd is None or rnd.status != "open":
+            raise NotFound("error.bad_invitation")
+        return rnd
+
+    async def _join(self, invited: RoundData, code: str, place: Place, wanted: list[str],
+                    language: str | None, closes_at: datetime | None) -> int:
+        """Join ``invited`` from ``place`` with ``code``, which is used up unless ``place``
+        already belongs to the round. A place with its own open round over the same plan is
+        refused: its events would have two rounds to go to."""
+        await self._check_join(invited.id, wanted, language, closes_at)
+        if place in invited.places:
+            return invited.id
+        own = await self.db(self.store.open_round_for_plan, invited.plan_slug or "", place)
+        if own is not None:
+            own_round = await self.db(self.store.get_round, own)
+            raise Conflict("error.plan_open_here",
+                           round=own_round.public_id if own_round else "")
+        used = await self.db(self.store.use_invitation, code_hash(code), place, self.clock.now())
+        if used.round_id is None:  # another place used it a moment ago
+            raise NotFound("error.bad_invitation")
+        _log.info("a place joined round %s by invitation", invited.id)
+        return invited.id
+
+    async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
+                      language: str | None, closes_at: datetime | None, place: Place) -> int:
+        """A new round over ``version`` opened in ``place``; joins the round another process
+        opened there meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
         lang = language or version.languages[0]
         try:
@@ -144,11 +203,11 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at)
+                closes_at=closes_at, home=place)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
-            # Another process opened this plan at the same moment: join its round.
-            joined = await self.db(self.store.open_round_for_plan, plan)
+            # Another process opened this plan here at the same moment: join its round.
+            joined = await self.db(self.store.open_round_for_plan, plan, place)
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
@@ -199,13 +258,13 @@ class Rounds:
         if wanted:
             present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
             if not set(wanted) <= present:
-                raise Conflict("error.round_open_other_sections", round=round_id)
+                raise Conflict("error.round_open_other_sections", round=rnd.public_id)
         if language and language != rnd.language:
-            raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
+            raise Conflict("error.round_other_language", round=rnd.public_id, current=rnd.language)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None
                           or abs(closes_at - rnd.closes_at) > CLOSES_TOLERANCE):
             when = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
                 if rnd.closes_at else "—"
-            raise Conflict("error.round_other_closes", round=round_id, closes=when)
+            raise Conflict("error.round_other_closes", round=rnd.public_id, closes=when)

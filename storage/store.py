@@ -13,6 +13,7 @@ from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
 from storage.identity import IdentityQueries
+from storage.invitations import InvitationQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
 from storage.reactions import ReactionWrites
@@ -24,13 +25,15 @@ from storage.records import (
     SectionData,
 )
 from storage.rounds import RoundQueries
+from storage.throttle import CopyLimitQueries
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
 
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
-            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries):
+            ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
+            InvitationQueries, CopyLimitQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

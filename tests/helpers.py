@@ -111,3 +111,16 @@ class RecordingPlatform:
     async def fetch_replies(self, channel, thread_id, after_message_id):
         return [r for r in self.replies.get(thread_id, [])
                 if after_message_id is None or int(r.message_id) > int(after_message_id)]
+
+
+def invitation(core: Core, round_id: int | None = None) -> str:
+    """An invitation code to round ``round_id`` (default the newest), made as ``/round
+    invite`` makes one, for opening the round in another place (``join=``)."""
+    from bot.invitations import code_hash, new_code
+
+    rid = round_id if round_id is not None else core.store.latest_round()
+    assert rid is not None
+    code = new_code()
+    now = core.clock.now()
+    core.store.create_invitation(rid, code_hash(code), now, now + core.settings.invite_ttl)
+    return code

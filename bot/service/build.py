@@ -39,7 +39,8 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     database = DatabaseThread()
     db = database.run
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
-    relay = Relay(store, clock, db, platforms)
+    relay = Relay(store, clock, db, platforms,
+                  copy_limit=(settings.copy_limit, settings.copy_window))
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)

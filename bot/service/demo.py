@@ -214,14 +214,19 @@ class Demo:
 
     async def _open_round(self) -> int:
         task = self._step("demo.step.open", len(self.sides))
-        for side in self.sides.values():
-            await side.open_round(self.settings.language)
-            self.progress.advance(task)
-        round_id = self.core.store.round_for_channel(
-            next(iter(self.sides.values())).name, next(iter(self.sides.values())).channel_id,
-            open_only=True)
+        first, *others = self.sides.values()
+        await first.open_round(self.settings.language)
+        self.progress.advance(task)
+        round_id = self.core.store.round_for_channel(first.name, first.channel_id,
+                                                     open_only=True)
         if round_id is None:
             raise RuntimeError("planbot opened no round")
+        for side in others:
+            # The round belongs to the first side's server: the other joins by invitation,
+            # as a facilitator there would with /round invite.
+            code, _expires = await self.core.rounds.invite(round_id)
+            await side.open_round(self.settings.language, join=code)
+            self.progress.advance(task)
         for side in self.sides.values():
             side.load_sections(self.core.store, round_id)
         self.round_sections = sorted(self.core.store.round_sections(round_id),
@@ -439,8 +444,9 @@ class _Side:
     async def connected(self) -> None:
         """Return once the local platform sees planbot's bot connected."""
 
-    async def open_round(self, language: str) -> None:
-        """The facilitator opens a round of the sample plan in this platform's channel."""
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        """The facilitator opens a round of the sample plan in this platform's channel (with
+        ``join``, an invitation code: joins the round opened elsewhere)."""
         raise NotImplementedError
 
     async def add_people(self, participants: list[str]) -> None:
@@ -507,9 +513,10 @@ class _DiscordSide(_Side):
                                       reidentify_delay=0, guild_ready_timeout=0.05)
         return self.discord
 
-    async def open_round(self, language: str) -> None:
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        options = {"join": join} if join else {}
         await self.hands.user_runs_command(self.hands.people["alice"].id, self.channel_id,
-                                           "open", plan="sample", language=language)
+                                           "open", plan="sample", language=language, **options)
         await self.settle()
 
     async def add_people(self, participants: list[str]) -> None:
@@ -558,9 +565,10 @@ class _SlackSide(_Side):
     async def connected(self) -> None:
         await self.hands.wait_connected(timeout=WAIT)
 
-    async def open_round(self, language: str) -> None:
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        options = {"join": join} if join else {}
         await self.hands.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                           plan="sample", language=language)
+                                           plan="sample", language=language, **options)
         await self.settle()
 
     async def add_people(self, participants: list[str]) -> None:

@@ -19,7 +19,8 @@ from bot.i18n import translate
 from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
-    "open": ("plan", "sections", "closes", "channel", "language"),
+    "open": ("plan", "sections", "closes", "channel", "language", "join"),
+    "invite": ("round",),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
@@ -28,7 +29,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help",
+    "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
@@ -84,7 +85,7 @@ def parse_command(text: str) -> ParsedCommand:
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)
         args[key] = _channel_id(value) if key == "channel" else value
-    if action == "open" and "plan" not in args:
+    if action == "open" and "plan" not in args and "join" not in args:
         raise UsageError("slack.plan_missing")
     return ParsedCommand(action, args)
 

@@ -228,16 +228,16 @@ async def test_joining_an_open_round_refuses_another_language_or_date(core):
 
     await core.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform(),
                         closes="7d")
-    slack = RecordingPlatform(name="slack")
+    slack = RecordingPlatform()
     for kwargs, msgid in (({"language": "en"}, "error.round_other_language"),
                           ({"closes": "1d"}, "error.round_other_closes")):
         with pytest.raises(Conflict) as err:
-            await core.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
+            await core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
                                 platform=slack, **kwargs)
         assert err.value.msgid == msgid
     assert slack.sections == []
     _round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
-                                              channel=ChannelRef("slack", "T1", "C1"))
+                                              channel=ChannelRef("discord", "g1", "c2"))
     assert posted == 8 and len(core.store.rounds()) == 1
 
 
@@ -248,8 +248,8 @@ async def test_two_opens_of_one_plan_at_once_make_one_round(core):
 
     results = await asyncio.gather(
         core.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform()),
-        core.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
-                      platform=RecordingPlatform(name="slack")))
+        core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                      platform=RecordingPlatform()))
     assert len({r[0] for r in results}) == 1
     assert len(core.store.rounds("open")) == 1
 
@@ -333,8 +333,8 @@ async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database
     second = build_core(first.store, first.settings, first.clock)  # another process, same store
     results = await asyncio.gather(
         first.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform()),
-        second.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
-                          platform=RecordingPlatform(name="slack")))
+        second.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                          platform=RecordingPlatform()))
     assert len({r[0] for r in results}) == 1
     assert len(first.store.rounds("open")) == 1
     first.close()

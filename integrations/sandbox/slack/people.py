@@ -230,8 +230,10 @@ class SlackPeople:
         the ack body or from a ``response_url`` post. ``TimeoutError`` if none comes."""
         token = secrets.token_hex(8)
         pending = self._commands[token] = _Command()
+        # The workspace the command was run in: the caller's own, on an org-wide install.
+        team_id = self.workspace.users[user_id].team_id or self.workspace.team_id
         form = {
-            "token": "verification-token", "team_id": self.workspace.team_id,
+            "token": "verification-token", "team_id": team_id,
             "team_domain": "planbot", "channel_id": channel_id,
             "channel_name": self.workspace.channels.get(channel_id, ""),
             "user_id": user_id, "user_name": self.workspace.users[user_id].name,

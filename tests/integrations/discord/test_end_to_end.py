@@ -168,7 +168,7 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     assert set(commands) == {"round", "digest", "plans"}
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
-    assert set(subs) == {"open", "close", "status"}
+    assert set(subs) == {"open", "invite", "close", "status"}
     assert subs["open"]["name_localizations"]["fr"] == "ouvrir"
     assert subs["open"]["description_localizations"]["fr"].startswith("Ouvrir un tour")
     options = {o["name"]: o for o in subs["open"]["options"]}

@@ -29,7 +29,7 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, cor
     answer, round_id, (broadband, skills) = await open_round(slack, core)
 
     assert answer.ephemeral
-    assert answer.text == f"Tour n° {round_id} ouvert : 2 sections publiées."
+    assert answer.text == f"Tour n° {core.store.get_round(round_id).public_id} ouvert : 2 sections publiées."
     before_ack = [c.method for c in slack.requests[:answer.calls_at_ack]]
     assert "chat.postMessage" not in before_ack  # acknowledged first, posted after
     assert [a.outcome for a in slack.delivery.attempts if a.kind == "slash_commands"] == ["acked"]
