@@ -136,7 +136,7 @@ class Commands:
         """A code another place uses once to join the round (``bot/invitations.py``); only a
         facilitator of the place where the round was opened may make one."""
         rnd = await self._round_arg(cmd, open_only=True, home_only=True)
-        code, expires = await self.rounds.invite(rnd.id)
+        code, expires = await self.rounds.invitations.create(rnd.id)
         return CommandReply(translate(
             "round.invitation", lang, round=rnd.public_id, code=code,
             expires=expires.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M")))

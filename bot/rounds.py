@@ -19,10 +19,10 @@ from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
-from bot.invitations import code_hash, new_code
+from bot.invitations import Invitations
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.relay import Relay
-from storage.records import Place, PlanVersionData, RoundData
+from storage.records import Place, PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ class Rounds:
     targets are dropped when a round closes so its events stop counting at once."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 relay: Relay, applier: EventApplier) -> None:
+                 relay: Relay, applier: EventApplier, invitations: Invitations) -> None:
+        self.invitations = invitations
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -105,16 +106,14 @@ class Rounds:
                    ) -> tuple[int, int, int]:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
-        The round belongs to the place (guild, workspace) of ``channel``: an open round over
-        the same plan that belongs to that place is reused, so re-running the same open posts
-        nothing twice; a round of another place (or platform) is joined only with ``join``,
-        an invitation code from :meth:`bot.commands.Commands.invite`, used once (``plan``
-        may then be None). Returns (round id, sections posted now, sections already there).
-        Raises ``NotFound`` (also for an unknown, expired or used code, all alike),
-        ``BadArgument``, ``Conflict``.
+        An open round over ``plan`` that belongs to the place (guild, workspace) of
+        ``channel`` is reused, so re-running the same open posts nothing twice; a round of
+        another place is joined only with ``join``, an invitation code (``plan`` may then be
+        None). Returns (round id, sections posted now, sections already there). Raises
+        ``NotFound`` (also for any unusable code, all alike), ``BadArgument``, ``Conflict``.
         """
         place = Place(channel.platform, channel.workspace_id)
-        invited = await self._invited_round(join, place) if join else None
+        invited = await self.invitations.round_for(join, place) if join else None
         if invited is not None:
             if plan and plan != invited.plan_slug:
                 raise Conflict("error.invitation_other_plan", plan=invited.plan_slug or "")
@@ -137,7 +136,9 @@ class Rounds:
         # must not both create a round.
         async with self._open_locks.setdefault(plan, asyncio.Lock()):
             if invited is not None and join is not None:
-                round_id = await self._join(invited, join, place, wanted, language, closes_at)
+                await self._check_join(invited.id, wanted, language, closes_at)
+                await self.invitations.use(invited, join, place)
+                round_id = invited.id
             else:
                 here: int | None = await self.db(self.store.open_round_for_plan, plan, place)
                 if here is None:
@@ -152,45 +153,6 @@ class Rounds:
             if posted:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
-
-    async def invite(self, round_id: int) -> tuple[str, datetime]:
-        """A new invitation code to round ``round_id`` and when it expires (``INVITE_TTL``
-        from now); the store keeps only its hash (``bot/invitations.py``)."""
-        code = new_code()
-        now = self.clock.now()
-        expires = now + self.settings.invite_ttl
-        await self.db(self.store.create_invitation, round_id, code_hash(code), now, expires)
-        return code, expires
-
-    async def _invited_round(self, code: str, place: Place) -> RoundData:
-        """The open round ``code`` invites ``place`` to; ``NotFound`` with one answer
-        whatever is wrong (unknown, expired, used by another place, round closed), so a
-        code cannot be probed."""
-        round_id = await self.db(self.store.invitation_round, code_hash(code), place,
-                                 self.clock.now())
-        rnd = await self.db(self.store.get_round, round_id) if round_id is not None else None
-        if rnd is None or rnd.status != "open":
-            raise NotFound("error.bad_invitation")
-        return rnd
-
-    async def _join(self, invited: RoundData, code: str, place: Place, wanted: list[str],
-                    language: str | None, closes_at: datetime | None) -> int:
-        """Join ``invited`` from ``place`` with ``code``, which is used up unless ``place``
-        already belongs to the round. A place with its own open round over the same plan is
-        refused: its events would have two rounds to go to."""
-        await self._check_join(invited.id, wanted, language, closes_at)
-        if place in invited.places:
-            return invited.id
-        own = await self.db(self.store.open_round_for_plan, invited.plan_slug or "", place)
-        if own is not None:
-            own_round = await self.db(self.store.get_round, own)
-            raise Conflict("error.plan_open_here",
-                           round=own_round.public_id if own_round else "")
-        used = await self.db(self.store.use_invitation, code_hash(code), place, self.clock.now())
-        if used.round_id is None:  # another place used it a moment ago
-            raise NotFound("error.bad_invitation")
-        _log.info("a place joined round %s by invitation", invited.id)
-        return invited.id
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
                       language: str | None, closes_at: datetime | None, place: Place) -> int:

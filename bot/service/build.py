@@ -20,6 +20,7 @@ from bot.core import Core
 from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
+from bot.invitations import Invitations
 from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
 from bot.publish import DigestPublisher
@@ -44,7 +45,8 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
-    rounds = Rounds(store, settings, clock, db, relay, applier)
+    rounds = Rounds(store, settings, clock, db, relay, applier,
+                    Invitations(store, settings, clock, db))
     commands = Commands(store, settings, clock, db, rounds, publisher)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms)

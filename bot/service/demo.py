@@ -224,7 +224,7 @@ class Demo:
         for side in others:
             # The round belongs to the first side's server: the other joins by invitation,
             # as a facilitator there would with /round invite.
-            code, _expires = await self.core.rounds.invite(round_id)
+            code, _expires = await self.core.rounds.invitations.create(round_id)
             await side.open_round(self.settings.language, join=code)
             self.progress.advance(task)
         for side in self.sides.values():
