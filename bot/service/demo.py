@@ -196,7 +196,10 @@ class Demo:
         settings = replace(self.settings, data_dir=self.out,
                            database_url=f"sqlite:///{db.resolve()}",
                            discord_facilitator_role_ids=facilitator.get("discord", frozenset()),
-                           slack_facilitator_ids=facilitator.get("slack", frozenset()))
+                           slack_facilitator_ids=facilitator.get("slack", frozenset()),
+                           # The replay posts weeks of a person's statements within minutes:
+                           # every one must be copied for the other side's people to vote on.
+                           copy_limit=2**31)
         self.core = build_core(store, settings, self.clock)
         stack.callback(self.core.close)
         self.scheduler = DigestScheduler(self.core, make_scheduler(settings), SERVICE)

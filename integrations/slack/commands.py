@@ -19,13 +19,16 @@ from bot.i18n import translate
 from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
-    "open": ("plan", "sections", "closes", "channel", "language", "join"),
+    "open": ("plan", "sections", "closes", "channel", "language"),
     "invite": ("round",),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
 }
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join",)}
+"""Options given only by name (``join=<code>``): an invitation code is never guessed from
+its place among the words."""
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
@@ -80,7 +83,7 @@ def parse_command(text: str) -> ParsedCommand:
                 continue
             key, value = _next_positional(positional, args, word)
         key = key.lower()
-        if key not in POSITIONAL[action]:
+        if key not in POSITIONAL[action] and key not in NAMED_ONLY.get(action, ()):
             raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)

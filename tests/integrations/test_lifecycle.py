@@ -55,9 +55,11 @@ async def test_both_adapters_from_settings_share_one_lifecycle(tmp_path):
                 await adapter.wait_until_idle(timeout=10)
             round_id = core.store.round_for_channel("discord", discord_local.channel.id,
                                                     open_only=True)
-            assert round_id is not None and str(round_id) in on_discord.text
+            assert round_id is not None
+            public_id = core.store.get_round(round_id).public_id
+            assert public_id in on_discord.text
             assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
-            assert str(round_id) in on_slack.text
+            assert public_id in on_slack.text
         finally:
             for adapter in adapters:
                 await adapter.stop()
