@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import SetupError, database_failure
 from bot.identity import secret_fingerprint
-from storage.db import create_store_engine, upgrade
+from storage.db import SchemaError, create_store_engine, upgrade
 from storage.store import Store
 
 
@@ -29,8 +29,6 @@ def open_store(database_url: str, participant_secret: str, home: Path, now: date
     failure told apart, see ``storage.db.failure_kind``), ``store.secret_mismatch`` when the
     store was written with another secret (``home`` is named in the message).
     """
-    from alembic.util import CommandError
-
     try:
         engine = create_store_engine(database_url)
     except (SQLAlchemyError, ImportError, OSError) as err:
@@ -39,7 +37,7 @@ def open_store(database_url: str, participant_secret: str, home: Path, now: date
         upgrade(engine)
         store = Store(engine)
         held = store.claim_secret_fingerprint(secret_fingerprint(participant_secret), now)
-    except (SQLAlchemyError, CommandError) as err:
+    except (SQLAlchemyError, SchemaError) as err:
         engine.dispose()
         raise database_failure(err) from err
     if held is not None:

@@ -23,7 +23,6 @@ from bot.config import Settings
 from bot.digests.build import MIN_VOTES, Period, build_digest
 from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
-from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
 from bot.digests.render_slack import slack_messages
 from bot.findings import analyse_round
@@ -276,6 +275,7 @@ def _render_all(digest: Digest, activity: Activity, lang: str | None,
     # matplotlib: only when a chart is drawn
     from bot.digests.chart import render_chart
     from bot.digests.opinion_map import render_map
+    from bot.digests.render_html import render_html  # Jinja: only when a page is made
 
     chart = render_chart(digest, activity, lang, tz)
     opinion_map = render_map(digest, lang)

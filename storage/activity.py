@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import accumulate, chain
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, case, func, literal, select
+from sqlalchemy import BigInteger, Connection, String, Text, and_, case, cast, func, literal, select
 
 from storage.base import StoreBase
 from storage.models import Participant, Stance, Statement
@@ -75,41 +75,75 @@ class ActivityQueries(StoreBase):
         return {st: list(accumulate(counts))[:len(edges)] for st, counts in per_bin.items()}
 
     def vote_columns(self, round_id: int) -> VoteColumns:
-        """The round's current stances on live statements as three integer columns, read with
-        one query through the database driver's cursor (no ORM object or SQLAlchemy row per
-        vote), plus the names of the participants and statements they refer to.
+        """The round's current stances on live statements as three integer columns, plus the
+        names of the participants and statements they refer to.
+
+        The votes come back as one string built by the database (``group_concat`` on SQLite,
+        ``string_agg`` on PostgreSQL) of one integer per vote, parsed by numpy in C: no
+        Python object is made per vote, and the database builds the string without holding
+        the interpreter's lock. Each integer packs (participant row id - the lowest,
+        statement row id - the round's lowest, vote + 1) in mixed radix (:class:`_Packing`).
 
         Returns :class:`VoteColumns`; ``votes`` is an (n, 3) int64 array of (participant row
         id, statement row id, 1 agree / -1 disagree / 0 pass).
         """
         import numpy as np
 
-        value = case((Stance.stance == "agree", 1), (Stance.stance == "disagree", -1), else_=0)
         live = and_(Statement.round_id == round_id, Statement.deleted_at.is_(None))
-        votes = (select(Stance.participant_id, Stance.statement_id, value)
-                 .join(Statement, Statement.id == Stance.statement_id)
-                 .where(live, Stance.is_current.is_(True), Stance.stance.is_not(None)))
-        voters = select(Stance.participant_id).join(Statement, Statement.id == Stance.statement_id)\
-            .where(live, Stance.is_current.is_(True)).distinct()
-        name = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         with self._conn() as c:
             statements = c.execute(select(Statement.id, Statement.external_id, Statement.moderated)
                                    .where(live).order_by(Statement.id)).all()
+            low, high = c.execute(select(func.min(Participant.id), func.max(Participant.id))).one()
+            if statements and low is not None:
+                packing = _Packing(low, high, statements[0][0], statements[-1][0])
+                votes = packing.read(c, live)
+            else:
+                votes = np.zeros((0, 3), dtype=np.int64)
+            voters = np.unique(votes[:, 0])
+            name = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
             people = {int(pid): str(who) for pid, who in c.execute(
-                select(Participant.id, name).where(Participant.id.in_(voters)))}
-            # round_id is an int: binding it literally is safe and lets the raw cursor run it.
-            sql = str(votes.compile(dialect=c.dialect, compile_kwargs={"literal_binds": True}))
-            driver = c.connection.driver_connection
-            assert driver is not None  # an open connection always has its driver's
-            cursor = driver.cursor()
-            try:
-                cursor.execute(sql)
-                flat = np.fromiter(chain.from_iterable(cursor), dtype=np.int64)
-            finally:
-                cursor.close()
+                select(Participant.id, name).where(Participant.id.between(
+                    int(voters[0]), int(voters[-1])))) if len(voters)} if len(voters) else {}
+        wanted = set(voters.tolist())
         return VoteColumns(
-            votes=flat.reshape(-1, 3),
-            participants=people,
+            votes=votes,
+            participants={pid: who for pid, who in people.items() if pid in wanted},
             statements=[(sid, ext if ext is not None else str(sid)) for sid, ext, _ in statements],
             excluded=[ext if ext is not None else str(sid)
                       for sid, ext, moderated in statements if not moderated])
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """One vote as one integer: ((participant - low) x statements + (statement - first)) x 3
+    + vote + 1, where ``statements`` is the span of the round's statement ids. The product of
+    the spans stays far below 2**63 for any store planbot can hold (checked)."""
+
+    low: int
+    high: int
+    first: int
+    last: int
+
+    def read(self, c: Connection, live: Any) -> np.ndarray[Any, Any]:
+        """The round's votes, as (participant, statement, vote) rows of an int64 array."""
+        import numpy as np
+
+        span = self.last - self.first + 1
+        if (self.high - self.low + 1) * span * 3 >= 2**62:
+            raise OverflowError("participant and statement ids too far apart to pack a vote")
+        value = case((Stance.stance == "agree", 1), (Stance.stance == "disagree", -1), else_=0)
+        # PostgreSQL multiplies INTEGER columns as INTEGER: the BIGINT factor widens the product.
+        packed = (((Stance.participant_id - self.low) * cast(literal(span), BigInteger)
+                   + (Stance.statement_id - self.first)) * 3 + value + 1)
+        text = c.execute(select(func.aggregate_strings(cast(packed, Text), ","))
+                         .join(Statement, Statement.id == Stance.statement_id)
+                         .where(live, Stance.is_current.is_(True),
+                                Stance.stance.is_not(None))).scalar()
+        flat = np.fromstring(text or "", dtype=np.int64, sep=",")
+        out = np.empty((len(flat), 3), dtype=np.int64)
+        pair, out[:, 2] = np.divmod(flat, 3)
+        out[:, 2] -= 1
+        out[:, 0], out[:, 1] = np.divmod(pair, span)
+        out[:, 0] += self.low
+        out[:, 1] += self.first
+        return out

@@ -30,7 +30,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 _log = logging.getLogger(__name__)
 
@@ -184,6 +183,8 @@ def _nearest_runs(points: np.ndarray, centres: np.ndarray, alive: np.ndarray,
         if len(parts) == 1:
             return parts[0]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    from scipy.spatial import cKDTree  # only for the large cold searches
+
     labels = np.empty((n_runs, n), dtype=np.int64)
     d2 = np.empty((n_runs, n))
     for r in range(n_runs):

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import permutations
 from typing import Any
 
 import numpy as np
@@ -368,19 +369,52 @@ def assign_letters(groups: list[list[str]], previous: dict[str, tuple[str, ...]]
 
     Returns:
         one letter per group. Pairs are chosen to maximise the members shared in total
-        (``scipy.optimize.linear_sum_assignment``); a pair sharing nobody does not count, and
-        an unmatched group takes the first letter no previous or current group holds.
+        (:func:`sharing_pairs`); a pair sharing nobody does not count, and an unmatched
+        group takes the first letter no previous or current group holds.
     """
-    from scipy.optimize import linear_sum_assignment
-
     old = sorted(previous)
     letters: list[str | None] = [None] * len(groups)
     if old and groups:
         shared = np.array([[len(set(members) & set(previous[letter])) for letter in old]
                            for members in groups])
-        for g, o in zip(*linear_sum_assignment(-shared), strict=False):
-            if shared[g, o] > 0:
-                letters[g] = old[o]
+        for g, o in sharing_pairs(shared):
+            letters[g] = old[o]
     # At most MAX_GROUPS groups now and before: a free letter always remains.
     free = (letter for letter in LETTERS if letter not in previous and letter not in letters)
     return tuple(letter or next(free) for letter in letters)
+
+
+def sharing_pairs(shared: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs of an assignment maximising the total of ``shared`` (members
+    two groups share, shape (groups, previous groups)), pairs sharing nobody left out.
+
+    The optimum is ``scipy.optimize.linear_sum_assignment``'s. With at most ``MAX_GROUPS``
+    groups on each side (every update) and one best set of pairs (the usual case), trying
+    every assignment (at most 5! = 120) finds it without importing scipy.optimize, a tenth of
+    a second at every digest; on a tie, or more groups, linear_sum_assignment decides, as it
+    always did.
+    """
+    n_rows, n_cols = shared.shape
+    if max(n_rows, n_cols) <= MAX_GROUPS:
+        best: dict[frozenset[tuple[int, int]], int] = {}
+        for pairs in _assignments(n_rows, n_cols):
+            kept = frozenset((r, c) for r, c in pairs if shared[r, c] > 0)
+            best[kept] = sum(int(shared[r, c]) for r, c in kept)
+        top = max(best.values())
+        winners = [pairs for pairs, total in best.items() if total == top]
+        if len(winners) == 1:
+            return sorted(winners[0])
+    from scipy.optimize import linear_sum_assignment
+
+    return [(int(r), int(c)) for r, c in zip(*linear_sum_assignment(-shared), strict=True)
+            if shared[r, c] > 0]
+
+
+def _assignments(n_rows: int, n_cols: int) -> Iterator[list[tuple[int, int]]]:
+    """Every way to pair rows and columns one to one, as many pairs as the smaller side."""
+    if n_rows <= n_cols:
+        for cols in permutations(range(n_cols), n_rows):
+            yield list(zip(range(n_rows), cols, strict=True))
+    else:
+        for rows in permutations(range(n_rows), n_cols):
+            yield list(zip(rows, range(n_cols), strict=True))

@@ -35,6 +35,45 @@ def _natural_sorted(ids: Iterable[str]) -> list[str]:
     return sorted(ids, key=_natural_key)
 
 
+_TABLE_SLACK = 4
+"""A lookup table is used for keys spanning at most this many times their count (row ids of
+one round are close together); beyond it, a binary search."""
+
+
+def _positions(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index in ``keys`` (distinct int64) of each of ``values``, -1 where absent. Row ids of
+    one round are nearly contiguous: a table indexed by id finds each in one step, where a
+    binary search over a million votes costs ten times more."""
+    out = np.full(len(values), -1, dtype=np.int64)
+    if not len(keys) or not len(values):
+        return out
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < _TABLE_SLACK * len(keys):
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[keys - low] = np.arange(len(keys))
+        inside = (values >= low) & (values <= high)
+        out[inside] = table[values[inside] - low]
+        return out
+    order = np.argsort(keys, kind="stable")
+    where = np.minimum(np.searchsorted(keys[order], values), len(keys) - 1)
+    found = keys[order][where] == values
+    out[found] = order[where[found]]
+    return out
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array, sorted (a bitmap when they are close together,
+    as row ids are, else ``np.unique``)."""
+    if not len(values):
+        return values[:0]
+    low, high = int(values.min()), int(values.max())
+    if high - low < _TABLE_SLACK * len(values):
+        seen = np.zeros(high - low + 1, dtype=bool)
+        seen[values - low] = True
+        return np.flatnonzero(seen) + low
+    return np.unique(values)
+
+
 @dataclass(frozen=True, eq=False)
 class VoteMatrix:
     """Sparse vote matrix: one row per participant, one column per statement.
@@ -129,20 +168,19 @@ class VoteMatrix:
             ValueError: a vote outside {1, -1, 0}, or two votes for the same pair.
         """
         votes = np.asarray(votes, dtype=np.int64).reshape(-1, 3)
-        if len(votes) and not np.isin(votes[:, 2], list(_VALID_VOTES)).all():
+        if len(votes) and np.abs(votes[:, 2]).max() > 1:
             raise ValueError("vote must be 1, -1 or 0")
         keys = np.fromiter((k for k, _ in statements), dtype=np.int64, count=len(statements))
-        order = np.argsort(keys, kind="stable")
-        where = np.searchsorted(keys[order], votes[:, 1])
-        where = np.minimum(where, max(len(keys) - 1, 0))
-        known = (keys[order][where] == votes[:, 1]) if len(keys) else np.zeros(len(votes), bool)
-        votes, cols = votes[known], order[where[known]]
-        voter_keys = np.unique(votes[:, 0])
+        cols = _positions(keys, votes[:, 1])
+        known = cols >= 0
+        if not known.all():
+            votes, cols = votes[known], cols[known]
+        voter_keys = _distinct(votes[:, 0])
         names = [participants[int(k)] for k in voter_keys]
         ranked = _natural_sorted(names)
         rank = {name: i for i, name in enumerate(ranked)}
         row_of_key = np.fromiter((rank[n] for n in names), dtype=np.int64, count=len(names))
-        rows = row_of_key[np.searchsorted(voter_keys, votes[:, 0])]
+        rows = row_of_key[_positions(voter_keys, votes[:, 0])]
         shape = (len(ranked), len(statements))
         matrix = sp.csr_matrix((votes[:, 2].astype(np.int8), (rows, cols)), shape=shape,
                                dtype=np.int8)

@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
 from bot.digests import model
 from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).with_name("templates")
 CHAT_REPLIES_PER_SECTION = 3
@@ -23,7 +25,10 @@ CHAT_REPLIES_PER_SECTION = 3
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment over ``bot/digests/templates`` (HTML autoescape for .html only)."""
+    """The Jinja2 environment over ``bot/digests/templates`` (HTML autoescape for .html only).
+    Jinja is imported here: a JSON digest renders no template."""
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=jinja2.select_autoescape(["html"]),

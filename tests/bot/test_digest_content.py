@@ -205,3 +205,22 @@ async def test_final_digest_is_a_printable_report(pb):
     assert html.count("<li>Good idea, but") >= 16  # every reply, in the report
     assert re.search(r"<h2>Method</h2>", html)
     assert "Method" not in render_html(replace(d, final=False))
+
+
+async def test_json_form_is_asdict_made_plain(pb):
+    """Digest.to_json (one pass, no deep copy) gives what dataclasses.asdict followed by a walk
+    turning tuples into lists, keys into strings and datetimes into ISO strings gives."""
+    import dataclasses
+    from datetime import datetime
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    round_id, _ = await voted_round(pb)
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
+    assert d.trends and d.groups and d.sections and d.opinion_map
+    assert d.to_json() == plain(dataclasses.asdict(d))

@@ -164,6 +164,23 @@ def test_lean_vote_read_gives_the_same_matrix(database_url):
     store.engine.dispose()
 
 
+
+def test_lean_vote_read_refuses_ids_too_far_apart_to_pack(tmp_path):
+    """A vote packs into one integer only while the participant and statement id spans allow
+    it; beyond (ids no store reaches by itself) the read fails loudly rather than wrap."""
+    import sqlite3
+
+    store = make_store(f"sqlite:///{tmp_path / 'far.db'}")
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20),
+                                      POLIS / "15-per-hour-seattle", START)
+    with sqlite3.connect(tmp_path / "far.db") as conn:  # foreign keys off: move both sides
+        conn.execute("UPDATE participants SET id = ? WHERE id = 1", (2**61,))
+        conn.execute("UPDATE stances SET participant_id = ? WHERE participant_id = 1", (2**61,))
+    with pytest.raises(OverflowError):
+        store.vote_columns(round_id)
+    store.engine.dispose()
+
+
 def test_activity_counted_in_sql_equals_counting_every_stance(database_url):
     """The chart's counts at its bin edges, aggregated by the store, are those of the rows."""
     from datetime import timedelta

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from bot.analysis import VoteMatrix, analyse
-from bot.analysis.history import K_BUFFER, AnalysisState, KSmoother, assign_letters
+from bot.analysis.history import (
+    K_BUFFER,
+    AnalysisState,
+    KSmoother,
+    assign_letters,
+    sharing_pairs,
+)
 from bot.polis import read_conversation, replay_snapshots
 
 DATA = Path(__file__).resolve().parents[3] / "bot" / "data" / "polis"
@@ -38,6 +44,21 @@ def test_letters_follow_shared_members():
     letters = assign_letters([["4", "5", "8", "9"], ["1", "2"], ["10"]], previous)
     assert letters == ("B", "A", "D")  # a new group takes a letter nobody held
     assert assign_letters([["x"], ["y"]], {}) == ("A", "B")
+
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 5), (5, 2), (5, 5), (6, 4), (1, 1)])
+def test_sharing_pairs_are_linear_sum_assignments(shape):
+    """The pairs found without scipy.optimize (up to 5 groups a side) are those
+    linear_sum_assignment gives, ties and zeros included (small counts make many ties)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(sum(shape))
+    for _ in range(200):
+        shared = rng.integers(0, 4, shape) * (rng.random(shape) < 0.6)
+        expected = sorted((int(r), int(c)) for r, c in zip(*linear_sum_assignment(-shared),
+                                                           strict=True) if shared[r, c] > 0)
+        assert sharing_pairs(shared) == expected
 
 
 def _analyse(votes, conv, previous=None):
