@@ -26,6 +26,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.identity import Pseudonymizer
+from bot.privacy import redact_stored_digests
 from bot.stances import StanceMap, emoji_key
 from storage.store import MessageTarget, Store
 
@@ -67,6 +68,10 @@ class EventApplier:
     def forget_targets(self) -> None:
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
+
+    def forget_people(self) -> None:
+        """Drop cached participant ids (call on the database thread after erasing one)."""
+        self._participants.clear()
 
     def apply(self, event: InboundEvent) -> bool:
         """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
@@ -127,6 +132,9 @@ class EventApplier:
 
     def _reaction_added(self, ev: ReactionAdded) -> bool:
         if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
+            return False
+        if ev.backfill and self.store.is_erased(self.pseudonyms.key(ev.platform, ev.actor.user_id)):
+            # Read back from the platform, made before the person asked to be erased.
             return False
         key, stance = self.stances.stance_of(ev.emoji)
         if not target.round_open:
@@ -191,16 +199,22 @@ class EventApplier:
                                      at=ev.occurred_at)
 
     def _reply_deleted(self, ev: ReplyDeleted) -> bool:
-        if self._target(ev, ev.message_id) is None:
+        if (target := self._target(ev, ev.message_id)) is None:
             if self._in_open_round(ev.platform, ev.channel_id):
                 # Not known yet: its post may still come, late (a Slack retry).
                 self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
                                           channel_id=ev.channel_id, message_id=ev.message_id,
                                           at=ev.occurred_at, workspace_id=ev.workspace_id)
             return False
-        return self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
-                                         channel_id=ev.channel_id, message_id=ev.message_id,
-                                         at=ev.occurred_at)
+        deleted = self.store.delete_message(event_key=ev.event_key, platform=ev.platform,
+                                            channel_id=ev.channel_id, message_id=ev.message_id,
+                                            at=ev.occurred_at)
+        if deleted and target.kind == "reply" and not target.is_copy:
+            # Its author deleted it: only a tombstone stays, in the reply and the digests.
+            redact_stored_digests(self.store, self.store.forget_reply_text(target.statement_id),
+                                  [target.round_id])
+            self.store.release_erased()
+        return deleted
 
     def _in_open_round(self, platform: str, channel_id: str) -> bool:
         """A section thread (Discord: a thread is its replies' channel) or a channel of an

@@ -9,7 +9,7 @@ language (``bot/locales``).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
@@ -19,6 +19,7 @@ from bot.events import CommandInvoked
 from bot.i18n import language_of, translate, translate_plural
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
+from bot.privacy import Privacy, personal_data_json
 from bot.rounds import Rounds
 from storage.records import Place, RoundData
 from storage.store import Store
@@ -33,6 +34,8 @@ class CommandReply:
 
     text: str
     ephemeral: bool = True
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Files to send with the answer, by name (``/my-data``'s JSON)."""
 
 
 class PublishDigest(Protocol):
@@ -58,10 +61,12 @@ class Action:
 
 class Commands:
     """Runs facilitator commands. ``db`` runs store calls on the database thread,
-    ``rounds`` opens and closes rounds, ``publish_digest`` posts digests."""
+    ``rounds`` opens and closes rounds, ``publish_digest`` posts digests, ``privacy`` serves
+    a participant's own data (``/my-data``, ``/forget-me``)."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 rounds: Rounds, publish_digest: PublishDigest) -> None:
+                 rounds: Rounds, publish_digest: PublishDigest, privacy: Privacy) -> None:
+        self.privacy = privacy
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -217,7 +222,57 @@ class Commands:
         raise NotFound("error.no_round_here")
 
 
+async def my_data(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,
+                  lang: str) -> CommandReply:
+    """``/my-data``: what planbot holds about the caller, as a JSON file and a short summary,
+    only to them (Law 25, s. 27)."""
+    user_id = cmd.actor.user_id
+    data = await commands.privacy.export(cmd.platform, user_id, "chat")
+    files = {"planbot-my-data.json": personal_data_json(data, cmd.platform, user_id)}
+    if data is None:
+        return CommandReply(translate("privacy.nothing_held", lang), files=files)
+    copies = sum(1 for r in data.replies for m in r.messages if m.is_copy)
+    text = translate("privacy.summary", lang,
+                     name=data.display_name or "—",
+                     rounds=translate_plural("count.rounds", len(data.rounds), lang),
+                     stances=translate_plural("count.stances", len(data.stances), lang),
+                     replies=translate_plural("count.replies", len(data.replies), lang),
+                     copies=translate_plural("count.copies", copies, lang),
+                     edits=translate_plural("count.edits", sum(len(r.edits) for r in data.replies),
+                                            lang),
+                     retention=commands.settings.retention_period.days)
+    return CommandReply(text, files=files)
+
+
+async def forget_me(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,
+                    lang: str) -> CommandReply:
+    """``/forget-me``: without a code, say what erasing does and give a confirmation code;
+    with the right code (``confirm``), erase the caller (Law 25, s. 28). Raises
+    ``BadArgument`` for a wrong or expired code."""
+    privacy, user_id = commands.privacy, cmd.actor.user_id
+    code = cmd.args.get("confirm", "").strip()
+    if not code:
+        return CommandReply(translate(f"privacy.confirm_{cmd.platform}", lang,
+                                      code=privacy.confirm_code(cmd.platform, user_id)))
+    if not privacy.code_is_valid(cmd.platform, user_id, code):
+        raise BadArgument("privacy.bad_code", code=code)
+    report = await privacy.erase(cmd.platform, user_id, "chat")
+    if not report.found:
+        return CommandReply(translate("privacy.nothing_held", lang))
+    text = translate("privacy.erased", lang,
+                     replies=translate_plural("count.replies", report.replies, lang),
+                     stances=translate_plural("count.stances", report.stances, lang),
+                     copies=translate_plural("count.copies", report.copies_deleted, lang))
+    if report.copies_left:
+        text += "\n" + translate_plural("privacy.copies_left", len(report.copies_left), lang,
+                                         platforms=", ".join(sorted(
+                                             {c.platform for c in report.copies_left})))
+    return CommandReply(text)
+
+
 ACTIONS: dict[str, Action] = {
+    "my-data": Action(my_data, facilitator=False),
+    "forget-me": Action(forget_me, facilitator=False),
     "open": Action(Commands.open, facilitator=True),
     "close": Action(Commands.close, facilitator=True),
     "invite": Action(Commands.invite, facilitator=True),

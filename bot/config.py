@@ -78,6 +78,7 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
     digest_min_votes: int = 5
     reminder_before: timedelta = timedelta(hours=24)
+    retention_period: timedelta = timedelta(days=365)
     log_format: str = "text"
     log_level: str = "INFO"
     discord_api_base: str | None = None
@@ -277,6 +278,8 @@ def _schedule(r: _Reader) -> None:
              "must be an IANA time zone such as America/Montreal")
     r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
              (ValueError, OverflowError), "must be a duration such as 24h or 2d")
+    r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_duration,
+             (ValueError, OverflowError), "must be a duration such as 365d or 52w")
     min_votes = r.get("DIGEST_MIN_VOTES", "5")
     if not min_votes.isdigit() or int(min_votes) < 1:
         r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"

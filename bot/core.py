@@ -27,6 +27,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
+from bot.privacy import Privacy
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
 from bot.rounds import Rounds
@@ -57,6 +58,8 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     platforms: dict[str, ChatPlatform]
+    privacy: Privacy
+    """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""
     observer: Observer = field(default_factory=Unobserved)
     """Told of events received and applied and of reconciliations (the metrics)."""
 

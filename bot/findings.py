@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.analysis import AnalysisResult, VoteMatrix, analyse
 from bot.analysis.history import AnalysisState
+from storage.activity import VoteColumns
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -27,13 +28,15 @@ def load_state(store: Store, round_id: int) -> AnalysisState | None:
         return None
 
 
-def analyse_round(store: Store, round_id: int, now: datetime) -> AnalysisResult:
+def analyse_round(store: Store, round_id: int, now: datetime,
+                  votes: VoteColumns | None = None) -> AnalysisResult:
     """One update of a round's analysis on its current stances, read in one query; sections
     and replies are both statements, withdrawn stances absent, statements moderated out
     excluded. Starts from the saved state and, when the votes changed since, saves the new
     one (stamped ``now``, UTC): the same votes give the same groups without counting as a new
-    update."""
-    columns = store.vote_columns(round_id)
+    update. ``votes``: the round's ``store.vote_columns`` when the caller read them already
+    (the command line reads them while it imports the analysis)."""
+    columns = votes if votes is not None else store.vote_columns(round_id)
     matrix = VoteMatrix.from_columns(columns.votes, columns.participants, columns.statements,
                                      columns.excluded)
     previous = load_state(store, round_id)

@@ -100,6 +100,11 @@ class ChatPlatform(Protocol):
         and its seed reactions: what a process stopped half-way through ``post_section``
         left undone. Doing it again changes nothing."""
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """Post, as the bot, a notice to everyone in ``channel`` (the round's opening
+        announcement): ``text`` is planbot's Markdown, split within the platform's limits,
+        with mentions disabled."""
+
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """Post, as the bot, a copy of a reply written on another platform or channel into
         the thread ``thread_id`` of ``channel``, so people here can read it and react to it.

@@ -35,6 +35,7 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.digests.chart import Activity
+    from storage.activity import VoteColumns
 
 _log = logging.getLogger(__name__)
 CHART_FILE = "digest.png"
@@ -241,19 +242,22 @@ class DigestPublisher:
 
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
-                        final: bool = False, min_votes: int = MIN_VOTES) -> Digest:
+                        final: bool = False, min_votes: int = MIN_VOTES,
+                        votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
-    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``."""
+    end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
+    ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
-                        analysis=analyse_round(store, round_id, period.end),
+                        analysis=analyse_round(store, round_id, period.end, votes),
                         language=lang, final=final, min_votes=min_votes)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
-               final: bool = False, min_votes: int = MIN_VOTES) -> Rendered:
+               final: bool = False, min_votes: int = MIN_VOTES,
+               votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
     digest = build_with_analysis(store, round_id, period, lang, final=final,
-                                 min_votes=min_votes)
+                                 min_votes=min_votes, votes=votes)
     return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
 
 

@@ -21,6 +21,7 @@ from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.invitations import Invitations
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
+from bot.privacy import opening_announcement
 from bot.relay import Relay
 from storage.records import Place, PlanVersionData
 from storage.store import Store
@@ -151,8 +152,22 @@ class Rounds:
                           channel.workspace_id, channel.channel_id)
             posted, total = await self._post_sections(round_id, channel, platform)
             if posted:
+                await self._announce(round_id, channel, platform)
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
             return round_id, posted, total - posted
+
+    async def _announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
+        """Post the round's opening announcement under its sections (the channel's latest
+        message, :func:`bot.privacy.opening_announcement`); a failure is logged, the round
+        is open all the same."""
+        rnd = await self.db(self.store.get_round, round_id)
+        try:
+            if rnd is not None:
+                await platform.post_notice(channel, opening_announcement(self.settings, rnd,
+                                                                         channel.platform))
+        except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
+            _log.warning("could not post the opening announcement of round %s on %s",
+                         round_id, channel.platform, exc_info=True)
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
                       language: str | None, closes_at: datetime | None, place: Place) -> int:

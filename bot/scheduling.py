@@ -46,6 +46,8 @@ REMINDER_GRACE = timedelta(hours=1)
 CLOSE_GRACE = None
 """A round always closes, however late the service comes back (APScheduler: None = no limit)."""
 SYNC_EVERY = timedelta(minutes=1)
+PURGE_EVERY_HOURS = 24
+"""The retention purge runs daily: a text is kept at most a day past its retention period."""
 JOB_TABLE = "apscheduler_jobs"
 ROUND_JOBS = ("digest", "close", "remind")
 
@@ -124,6 +126,12 @@ async def remind(name: str, round_id: int) -> None:
     await service(name).publisher.remind(round_id)
 
 
+async def purge_expired(name: str) -> None:
+    """The retention purge: texts of rounds closed longer ago than ``RETENTION_PERIOD``
+    (:meth:`bot.privacy.Privacy.purge`)."""
+    await service(name).core.privacy.purge(dry_run=False)
+
+
 async def sync_jobs(name: str) -> None:
     """Add the jobs of rounds opened since the last pass; drop those of closed rounds."""
     await service(name).sync()
@@ -152,6 +160,8 @@ class DigestScheduler:
         _log.info("weekly digests on %s at %s (%s)", self.settings.digest_day,
                   self.settings.digest_time.strftime("%H:%M"), self.settings.timezone)
         self._add(sync_jobs, "sync", IntervalTrigger(seconds=SYNC_EVERY.total_seconds()),
+                  args=[self.name], misfire_grace_time=None, replace=True)
+        self._add(purge_expired, "privacy-purge", IntervalTrigger(hours=PURGE_EVERY_HOURS),
                   args=[self.name], misfire_grace_time=None, replace=True)
         await self.sync()
 

@@ -87,23 +87,21 @@ class ActivityQueries(StoreBase):
         Returns :class:`VoteColumns`; ``votes`` is an (n, 3) int64 array of (participant row
         id, statement row id, 1 agree / -1 disagree / 0 pass).
         """
-        import numpy as np
-
         live = and_(Statement.round_id == round_id, Statement.deleted_at.is_(None))
+        name = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         with self._conn() as c:
             statements = c.execute(select(Statement.id, Statement.external_id, Statement.moderated)
                                    .where(live).order_by(Statement.id)).all()
             low, high = c.execute(select(func.min(Participant.id), func.max(Participant.id))).one()
-            if statements and low is not None:
-                packing = _Packing(low, high, statements[0][0], statements[-1][0])
-                votes = packing.read(c, live)
-            else:
-                votes = np.zeros((0, 3), dtype=np.int64)
+            packing = _Packing(low or 0, high or 0, statements[0][0] if statements else 0,
+                               statements[-1][0] if statements else 0)
+            votes = packing.read(c, live)
+            import numpy as np
+
             voters = np.unique(votes[:, 0])
-            name = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
-            people = {int(pid): str(who) for pid, who in c.execute(
-                select(Participant.id, name).where(Participant.id.between(
-                    int(voters[0]), int(voters[-1])))) if len(voters)} if len(voters) else {}
+            people = {} if not len(voters) else {int(pid): str(who) for pid, who in c.execute(
+                select(Participant.id, name).where(
+                    Participant.id.between(int(voters[0]), int(voters[-1]))))}
         wanted = set(voters.tolist())
         return VoteColumns(
             votes=votes,
@@ -126,8 +124,6 @@ class _Packing:
 
     def read(self, c: Connection, live: Any) -> np.ndarray[Any, Any]:
         """The round's votes, as (participant, statement, vote) rows of an int64 array."""
-        import numpy as np
-
         span = self.last - self.first + 1
         if (self.high - self.low + 1) * span * 3 >= 2**62:
             raise OverflowError("participant and statement ids too far apart to pack a vote")
@@ -139,6 +135,9 @@ class _Packing:
                          .join(Statement, Statement.id == Stance.statement_id)
                          .where(live, Stance.is_current.is_(True),
                                 Stance.stance.is_not(None))).scalar()
+        # Imported after the query: meanwhile, another thread may be loading numpy.
+        import numpy as np
+
         flat = np.fromstring(text or "", dtype=np.int64, sep=",")
         out = np.empty((len(flat), 3), dtype=np.int64)
         pair, out[:, 2] = np.divmod(flat, 3)

@@ -59,6 +59,9 @@ def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     # WAL makes NORMAL durable against application crashes; only an OS crash can lose the tail.
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Erased and purged texts must not survive in free pages of the file (Law 25 erasure):
+    # SQLite then overwrites deleted content with zeros (https://sqlite.org/pragma.html#pragma_secure_delete).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 

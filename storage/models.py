@@ -151,6 +151,10 @@ class Round(Base):
     home_platform: Mapped[str | None] = mapped_column(String(16))
     home_workspace: Mapped[str | None] = mapped_column(String(64))
 
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the retention period's purge removed its reply texts, edit histories and display
+    names (``bot.privacy``); NULL while they are held."""
+
 
 class RoundInvitation(Base):
     """An invitation for another place to join a round, created by one of its facilitators.
@@ -363,3 +367,27 @@ class StoreSetting(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PrivacyRequest(Base):
+    """A privacy request served, for the operator's audit (Quebec's Law 25): when, what kind
+    (``export``, ``erase``, ``purge``), by which way (``chat`` or ``cli``) and for which
+    platform. No content and no person: neither a user id nor a pseudonym is kept."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    via: Mapped[str] = mapped_column(String(10))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ErasedParticipant(Base):
+    """A participant erased at their request, by pseudonym (``key_hash``, as in
+    ``participants``): what reconciliation reads back from a platform about them (reactions
+    still there, made before the erasure) is not stored again. A new live action is a new
+    participation."""
+
+    __tablename__ = "erased_participants"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)

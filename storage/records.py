@@ -343,3 +343,126 @@ class ImportedStatement:
     created_at: datetime
     section: str | None = None
     role: str = "reply"
+
+
+# -- a participant's own data (issue 10, Quebec's Law 25) ---------------------------------
+
+
+class HeldStance(NamedTuple):
+    """One of a participant's stances: on which round and statement (a section by its key,
+    or a reply by its id), with which emoji, meaning what (None: an emoji with no stance),
+    when added and removed (UTC), and whether it is the one that counts."""
+
+    round_id: int
+    statement_id: int
+    target_kind: str
+    section_key: str | None
+    emoji: str
+    stance: str | None
+    platform: str
+    added_at: datetime
+    removed_at: datetime | None
+    current: bool
+
+
+class HeldEdit(NamedTuple):
+    """An earlier version of a reply: its text until ``replaced_at`` (UTC)."""
+
+    previous_text: str | None
+    replaced_at: datetime
+
+
+class HeldMessage(NamedTuple):
+    """Where a reply is on a platform: the author's own message, or planbot's copy of it
+    (``is_copy``); ``deleted_at`` when it was deleted there."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    message_id: str
+    is_copy: bool
+    deleted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldReply:
+    """One of a participant's replies as the store holds it: text (None when withheld,
+    deleted or purged), file names, times (UTC), edit history (oldest first) and the
+    messages carrying it (copies included)."""
+
+    round_id: int
+    statement_id: int
+    section_key: str | None
+    text: str | None
+    attachments: list[str]
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    edits: list[HeldEdit]
+    messages: list[HeldMessage]
+
+
+class HeldRound(NamedTuple):
+    """A round a participant took part in."""
+
+    id: int
+    name: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantData:
+    """Everything the store holds about one participant (found by pseudonym)."""
+
+    participant_id: int
+    platform: str
+    display_name: str | None
+    first_seen_at: datetime
+    rounds: list[HeldRound]
+    stances: list[HeldStance]
+    replies: list[HeldReply]
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a participant removed from the store: their replies' statement ids, the
+    texts those replies had (current and earlier versions, to redact stored digests with),
+    stances removed, and planbot's copies of the replies still live on platforms (to
+    delete there)."""
+
+    statement_ids: list[int]
+    texts: list[str]
+    stances: int
+    copies: list[CopyMessage]
+
+
+class StoredDigest(NamedTuple):
+    """A stored digest's content and renderings, to redact."""
+
+    id: int
+    content: dict[str, Any] | None
+    outputs: dict[str, Any] | None
+
+
+class PurgeCandidate(NamedTuple):
+    """A round past its retention period: closed at ``closed_at`` (UTC); what its purge
+    removes: reply texts, earlier versions, display names."""
+
+    round_id: int
+    name: str
+    closed_at: datetime
+    replies: int
+    edits: int
+    names: int
+
+
+class PrivacyRequestRecord(NamedTuple):
+    """An entry of the privacy audit log: what kind of request, by which way, for which
+    platform, when it was served (UTC)."""
+
+    kind: str
+    via: str
+    platform: str | None
+    served_at: datetime

@@ -23,6 +23,13 @@ from storage.db import create_store_engine, upgrade
 from storage.store import Store
 
 START = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+NOTICE_MARKS = ("/planbot my-data", "/my-data", "/mes-données")
+"""What only a round's opening announcement says (its privacy notice names the commands)."""
+
+
+def is_notice(text: str | None) -> bool:
+    """Whether a bot message is a round's opening announcement, not a section or a digest."""
+    return any(mark in (text or "") for mark in NOTICE_MARKS)
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
@@ -74,6 +81,7 @@ class RecordingPlatform:
     closed_threads: list[tuple[ChannelRef, str]] = field(default_factory=list)
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
+    notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -89,6 +97,11 @@ class RecordingPlatform:
 
     async def close_thread(self, channel, thread_id, note):
         self.closed_threads.append((channel, thread_id))
+
+    async def post_notice(self, channel, text):
+        # Ids are not drawn from the counter: tests number sections and copies without it.
+        self.notices.append((channel, text))
+        return [PostedMessage(channel, f"notice-{len(self.notices)}", None, 0)]
 
     async def post_copy(self, channel, thread_id, text):
         self.copies.append((channel, thread_id, text))

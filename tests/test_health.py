@@ -10,7 +10,7 @@ from bot.plans import import_plan, sample_plan_paths
 from bot.service.build import build_service
 from bot.service.health import HealthChecks, HealthServer, Metrics
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import make_settings
+from tests.helpers import is_notice, make_settings
 
 
 def sample(text: str, name: str, platform: str = "slack") -> float:
@@ -44,7 +44,8 @@ async def test_health_and_metrics_follow_the_service(tmp_path):
             await slack.user_runs_command(alice, channel, "open", plan="sample",
                                           sections="broadband")
             await slack.settle()
-            (section,) = [m.ts for m in slack.messages(channel) if m.bot_id]
+            (section,) = [m.ts for m in slack.messages(channel)
+                          if m.bot_id and not is_notice(m.text)]
             await slack.user_reacts(slack.people["bob"].id, channel, section, "+1")
             await slack.user_reacts(slack.people["bob"].id, channel, section, "+1")  # no-op
             await slack.user_reacts(slack.people["chloe"].id, channel, section, "tada")

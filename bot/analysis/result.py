@@ -119,21 +119,9 @@ class AnalysisResult:
                            "members": members,
                            "representative": reps})
         included = self.matrix.included_statements()
-        statement_stats = {}
-        for j in np.flatnonzero(included):
-            statement_stats[sid[j]] = {
-                "agree": int(self.overall_counts.agree[j]),
-                "disagree": int(self.overall_counts.disagree[j]),
-                "pass": int(self.overall_counts.passes[j]),
-                "votes": int(self.overall_counts.seen[j]),
-                "consensus_agree": _num(self.gic[0][j]) if self.k else None,
-                "consensus_disagree": _num(self.gic[1][j]) if self.k else None,
-                "groups": [{"agree": int(self.group_counts.agree[g, j]),
-                            "disagree": int(self.group_counts.disagree[g, j]),
-                            "votes": int(self.group_counts.seen[g, j]),
-                            "pa": _num(self.stats.pa[g, j]), "pd": _num(self.stats.pd[g, j])}
-                           for g in range(self.k)],
-            }
+        columns = np.flatnonzero(included)
+        statement_stats = dict(zip([sid[j] for j in columns], self._statement_stats(columns),
+                                   strict=True))
         coords = self.projection.coords[self.clustered_rows]
         pca = {
             "statements_used": len(self.projection.columns),
@@ -160,6 +148,37 @@ class AnalysisResult:
             "statement_stats": statement_stats,
             "pca": pca,
         }
+
+    def _statement_stats(self, columns: np.ndarray) -> list[dict[str, Any]]:
+        """:meth:`to_dict`'s ``statement_stats`` entries of ``columns``, in order: each
+        array is turned into Python numbers at once (``tolist``), not element by element."""
+        overall, counts, k = self.overall_counts, self.group_counts, self.k
+        agree, disagree, seen = (_ints(a[columns]) for a in
+                                 (overall.agree, overall.disagree, overall.seen))
+        passes = _ints(overall.passes[columns])
+        none = [None] * len(columns)
+        gic_agree, gic_disagree = (_nums(c[columns]) for c in self.gic) if k else (none, none)
+        groups = [list(zip(_ints(counts.agree[g, columns]), _ints(counts.disagree[g, columns]),
+                           _ints(counts.seen[g, columns]), _nums(self.stats.pa[g, columns]),
+                           _nums(self.stats.pd[g, columns]), strict=True))
+                  for g in range(k)]
+        return [{"agree": agree[i], "disagree": disagree[i], "pass": passes[i],
+                 "votes": seen[i], "consensus_agree": gic_agree[i],
+                 "consensus_disagree": gic_disagree[i],
+                 "groups": [{"agree": a, "disagree": d, "votes": v, "pa": pa, "pd": pd}
+                            for a, d, v, pa, pd in (rows[i] for rows in groups)]}
+                for i in range(len(columns))]
+
+
+def _ints(values: np.ndarray) -> list[int]:
+    """Counts as Python ints (truncated as ``int()`` truncates)."""
+    out: list[int] = values.astype(np.int64).tolist()
+    return out
+
+
+def _nums(values: np.ndarray) -> list[float | None]:
+    """Floats as Python floats, NaN and infinities as None (JSON has none)."""
+    return [v if math.isfinite(v) else None for v in values.astype(np.float64).tolist()]
 
 
 def _range(values: np.ndarray) -> list[float | None]:

@@ -23,6 +23,7 @@ from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
 from bot.observe import Observer, Unobserved
 from bot.platform import Adapter, ChatPlatform
+from bot.privacy import Privacy
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
 from bot.relay import Relay
@@ -47,13 +48,14 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     rounds = Rounds(store, settings, clock, db, relay, applier,
                     Invitations(store, settings, clock, db))
-    commands = Commands(store, settings, clock, db, rounds, publisher)
+    privacy = Privacy(store, settings, clock, db, pseudonyms, applier, platforms)
+    commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                platforms=platforms, observer=observer)
+                platforms=platforms, privacy=privacy, observer=observer)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ interactions/application-commands#localization).
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import TYPE_CHECKING, Literal
 
@@ -135,9 +136,12 @@ class PlanbotCommands(commands.Cog):
         if not self.bot.intents.message_content:
             text = f"{text}\n\n{translate('discord.no_content', cmd.locale)}"
         # An answer may quote what the user typed (up to 6,000 characters per option):
-        # send it in parts within Discord's 2,000-character message limit.
-        for part in split_text(text, MESSAGE_LIMIT):
-            await interaction.followup.send(part, ephemeral=reply.ephemeral,
+        # send it in parts within Discord's 2,000-character message limit; files (the
+        # caller's own data) go with the first part, as private as the answer.
+        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+            files = [discord.File(io.BytesIO(data), filename=name)
+                     for name, data in reply.files.items()] if i == 0 else []
+            await interaction.followup.send(part, ephemeral=reply.ephemeral, files=files,
                                             allowed_mentions=NO_MENTIONS)
 
     @round.command(
@@ -209,3 +213,16 @@ class PlanbotCommands(commands.Cog):
     @app_commands.guild_only()
     async def plans(self, interaction: discord.Interaction) -> None:
         await self._run(interaction, "plans")
+
+    @app_commands.command(name=_("discord.name.my_data"), description=_("discord.about.my_data"))
+    @app_commands.guild_only()
+    async def my_data(self, interaction: discord.Interaction) -> None:
+        await self._run(interaction, "my-data")
+
+    @app_commands.command(name=_("discord.name.forget_me"),
+                          description=_("discord.about.forget_me"))
+    @app_commands.describe(confirm=_("discord.about.opt_confirm"))
+    @app_commands.rename(confirm=_("discord.name.confirm"))
+    @app_commands.guild_only()
+    async def forget_me(self, interaction: discord.Interaction, confirm: str | None = None) -> None:
+        await self._run(interaction, "forget-me", confirm=confirm)

@@ -139,6 +139,15 @@ class DiscordPlatform:
         await self.post_in_thread(channel, thread_id, note)
         await (await self._thread(thread_id)).edit(archived=True, locked=True)
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """Post ``text`` in parts of at most 2,000 characters, mentions disabled."""
+        target = self._channel(channel)
+        posted = []
+        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+            message = await target.send(part, allowed_mentions=NO_MENTIONS)
+            posted.append(PostedMessage(channel, str(message.id), None, i))
+        return posted
+
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``content`` and/or ``embeds`` as Discord embed dicts); ``files`` go
         with the first part."""

@@ -25,6 +25,8 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
+    "my-data": (),
+    "forget-me": ("confirm",),
 }
 NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join",)}
 """Options given only by name (``join=<code>``): an invitation code is never guessed from
@@ -33,6 +35,7 @@ ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite",
+    "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}

@@ -104,6 +104,14 @@ class SlackPlatform:
             if exc.response.get("error") != "already_reacted":
                 raise
 
+    async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
+        """``text`` as escaped ``mrkdwn`` in one message (a notice is far below Slack's
+        40,000 characters). Raises ``SlackApiError``."""
+        resp = await self._client.chat_postMessage(
+            channel=channel.channel_id, text=markdown_to_mrkdwn(text),
+            unfurl_links=False, unfurl_media=False)
+        return [PostedMessage(channel, resp["ts"], None, 0)]
+
     async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread as escaped ``mrkdwn``
         (cut to one section block's 3,000 characters). Raises ``SlackApiError``."""

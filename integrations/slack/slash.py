@@ -19,7 +19,7 @@ from bot.events import Actor, CommandInvoked
 from bot.i18n import language_of, translate
 from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
-from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.translate import PLATFORM
 
@@ -74,5 +74,24 @@ class SlashCommand:
                 _log.exception("/planbot %s failed", parsed.action)
                 await respond(text=translate("slack.failed", lang), response_type="ephemeral")
             return
-        await respond(text=markdown_to_mrkdwn(reply.text),
-                      response_type="ephemeral" if reply.ephemeral else "in_channel")
+        for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files)]:
+            await respond(text=text,
+                          response_type="ephemeral" if reply.ephemeral else "in_channel")
+
+
+FILE_TEXT_LIMIT = 39_000
+"""Characters of a file carried in one ephemeral message: Slack cuts a message's text at
+40,000 (https://api.slack.com/methods/chat.postMessage#truncating)."""
+
+
+def _carried(files: dict[str, bytes]) -> list[str]:
+    """Files (UTF-8 text: the caller's own data as JSON) as ephemeral messages: Slack has no
+    ephemeral file, and a file shared in a channel would be seen by everyone there. Each is
+    a code block, escaped, in parts within Slack's limit; Slack's ``response_url`` takes five
+    answers, so at most four parts follow the answer."""
+    texts = []
+    for name, data in files.items():
+        body = escape(data.decode("utf-8"))
+        texts += [f"`{name}`\n```{body[i:i + FILE_TEXT_LIMIT]}```"
+                  for i in range(0, len(body), FILE_TEXT_LIMIT)]
+    return texts[:4]

@@ -168,9 +168,9 @@ async def test_two_services_on_one_database_post_one_digest_per_period(tmp_path,
                                                                      engines[-1]), svc.name)
             await svc.scheduler.start()
         ids = [{j.id for j in svc.scheduler.scheduler.get_jobs()} for svc in (a, b)]
-        assert ids[0] == ids[1] == {"sync", f"digest:{round_id}"}
+        assert ids[0] == ids[1] == {"sync", "privacy-purge", f"digest:{round_id}"}
         with engines[0].connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 2
+            assert conn.execute(text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 3
     finally:
         a.close()
         b.close()
@@ -228,7 +228,7 @@ async def test_jobs_persist_across_restarts_with_stable_ids(tmp_path, request):
         again = second.get_job(f"digest:{round_id}")
         assert again.next_run_time == stored_next
         assert (again.func, again.args) == (weekly_digest, (request.node.name, round_id))
-        assert {j.id for j in second.get_jobs()} == {"sync", f"digest:{round_id}"}
+        assert {j.id for j in second.get_jobs()} == {"sync", "privacy-purge", f"digest:{round_id}"}
     finally:
         svc.close()
         engine.dispose()

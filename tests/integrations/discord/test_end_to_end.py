@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tests.helpers import is_notice
+
 AGREE, DISAGREE, PASS = "👍", "👎", "🤷"
 TWO = "broadband,digital-skills"
 
@@ -21,6 +23,7 @@ async def test_opening_posts_each_section_with_thread_and_seeded_reactions(disco
 
     assert answer.ephemeral and "2" in answer.text
     posted = [m for m in sb.messages(h.channel_id) if m.author.id == sb.world.bot.id]
+    assert is_notice(posted.pop().content)  # the opening announcement, under the sections
     assert [m.id for m in posted] == [first["broadband"], first["digital-skills"]]
     for message in posted:
         assert message.thread_id == message.id  # thread started from the section message
@@ -88,7 +91,7 @@ async def test_members_stances_and_replies_end_up_exactly_in_the_store(discord_b
         ("bob", "Bonne idée, mais la fibre coûte cher. @everyone", False, False),
         ("chloe", "Il faut d’abord les rangs éloignés 🌲", False, False),
         ("dan", "Ateliers le samedi matin aussi 👍🏿", False, False),
-        ("alice", "à supprimer", False, True),
+        ("alice", None, False, True),  # deleted: only a tombstone stays (issue 10)
     }
 
 
@@ -166,7 +169,7 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     sb = discord_bot.sandbox
     commands = {c["name"]: c for c in sb.commands[sb.guild.id]}
 
-    assert set(commands) == {"round", "digest", "plans"}
+    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me"}
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
     assert set(subs) == {"open", "invite", "close", "status"}
@@ -176,6 +179,9 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     assert options["closes"]["name_localizations"]["fr"] == "clôture"
     assert options["channel"]["type"] == 7 and options["plan"]["required"]
     assert commands["digest"]["name_localizations"]["fr"] == "synthèse"
+    assert commands["my-data"]["name_localizations"]["fr"] == "mes-données"
+    assert commands["forget-me"]["name_localizations"]["fr"] == "oublie-moi"
+    assert commands["forget-me"]["options"][0]["name_localizations"]["fr"] == "confirmation"
 
 
 async def test_open_in_another_channel_given_as_option(discord_bot):
@@ -184,7 +190,8 @@ async def test_open_in_another_channel_given_as_option(discord_bot):
 
     await h.run("alice", "open", plan="sample", sections="broadband", channel=other.id)
 
-    assert len(sb.messages(other.id)) == 1 and sb.messages(h.channel_id) == []
+    (_section, notice) = sb.messages(other.id)
+    assert is_notice(notice.content) and sb.messages(h.channel_id) == []
 
 
 async def test_a_bad_option_gets_an_ephemeral_explanation(discord_bot, caplog):
@@ -278,4 +285,5 @@ async def test_a_moderator_purge_deletes_every_reply_it_covers(discord_bot):
     await sb.moderator_bulk_deletes(h.channel_id, spam)
     await h.settle()
 
-    assert h.replies() == {("bob", "gardé", False, False)} | {("dan", f"pub {i}", False, True) for i in range(3)}
+    # Deleted replies keep only a tombstone (issue 10).
+    assert h.replies() == {("bob", "gardé", False, False), ("dan", None, False, True)}

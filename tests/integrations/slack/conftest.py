@@ -10,7 +10,7 @@ import pytest
 from integrations.sandbox.slack import LocalSlack
 from integrations.slack import SlackBot, make_web_client
 from storage.records import StatementCount
-from tests.helpers import make_core
+from tests.helpers import is_notice, make_core
 from tests.integrations.conformance import slack_problems
 
 FACILITATOR = "UFACIL"
@@ -75,8 +75,9 @@ async def socket_bot(slack, core):
 
 
 def section_messages(slack: LocalSlack) -> list:
-    """The bot's top-level messages in the plan channel, oldest first."""
-    return [m for m in slack.messages(CHANNEL) if m.bot_id]
+    """The bot's top-level messages in the plan channel but the opening announcement,
+    oldest first."""
+    return [m for m in slack.messages(CHANNEL) if m.bot_id and not is_notice(m.text)]
 
 
 async def open_round(slack: LocalSlack, core, sections: str = "broadband,digital-skills"):

@@ -1,0 +1,120 @@
+"""``planbot privacy``: the operator serves a person's request received by other means (an
+email to the privacy officer) as the chat commands do (``bot.privacy``).
+
+* ``export --platform P --user ID [--out FILE]``: everything held about the person, as JSON
+  (a file is created readable by its owner only);
+* ``erase --platform P --user ID``: erase the person; planbot's copies of their replies are
+  deleted on the configured platforms it can reach, and those left are listed;
+* ``purge [--dry-run]``: the retention purge the scheduler runs daily, or what it would do.
+
+Each request served is written to the audit log (``privacy_requests``), via ``cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.i18n import translate, translate_plural
+
+if TYPE_CHECKING:
+    from bot.core import Core
+
+PLATFORMS = ("discord", "slack")
+
+
+def add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+                       t: Callable[[str], str]) -> None:
+    """Add ``privacy export|erase|purge`` to the ``planbot`` parser (texts through ``t``)."""
+    privacy = sub.add_parser("privacy", help=t("cli.help.privacy"))
+    actions = privacy.add_subparsers(dest="privacy_action", required=True)
+    for name in ("export", "erase"):
+        action = actions.add_parser(name, help=t(f"cli.help.privacy_{name}"))
+        action.add_argument("--platform", required=True, choices=PLATFORMS,
+                            help=t("cli.help.privacy_platform"))
+        action.add_argument("--user", required=True, help=t("cli.help.privacy_user"))
+        if name == "export":
+            action.add_argument("--out", type=Path, default=None, help=t("cli.help.digest_out"))
+    purge = actions.add_parser("purge", help=t("cli.help.privacy_purge"))
+    purge.add_argument("--dry-run", action="store_true", help=t("cli.help.dry_run"))
+
+
+def run_privacy(args: argparse.Namespace, settings: Settings) -> int:
+    """Run ``planbot privacy ...``; returns the exit code (0)."""
+    return asyncio.run(_serve(args, settings))
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.build import build_service
+
+    service = build_service(settings, SystemClock(), name="planbot-privacy")
+    started = []
+    try:
+        if args.privacy_action == "erase":
+            # The copies are deleted through the platforms: connect those configured.
+            for adapter in service.adapters:
+                started.append(adapter)
+                await adapter.start()
+                await adapter.wait_until_reconciled(1, timeout=60)
+        return await ACTIONS[args.privacy_action](service.core, args, settings)
+    finally:
+        for adapter in started:
+            await adapter.stop()
+        service.scheduler.shutdown()
+        service.core.close()
+        service.engine.dispose()
+
+
+async def _export(core: Core, args: argparse.Namespace, settings: Settings) -> int:
+    from bot.privacy import personal_data_json
+
+    data = await core.privacy.export(args.platform, args.user, "cli")
+    body = personal_data_json(data, args.platform, args.user)
+    if args.out is None:
+        print(body.decode())
+        return 0
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(body)
+    print(translate("cli.digest_written", settings.language, path=args.out))
+    return 0
+
+
+async def _erase(core: Core, args: argparse.Namespace, settings: Settings) -> int:
+    lang = settings.language
+    report = await core.privacy.erase(args.platform, args.user, "cli")
+    if not report.found:
+        print(translate("privacy.nothing_held", lang))
+        return 0
+    print(translate("privacy.cli_erased", lang,
+                    replies=translate_plural("count.replies", report.replies, lang),
+                    stances=translate_plural("count.stances", report.stances, lang),
+                    copies=translate_plural("count.copies", report.copies_deleted, lang)))
+    for copy in report.copies_left:
+        print(translate("privacy.cli_copy_left", lang, message=copy.message_id,
+                        platform=copy.platform, channel=copy.channel_id))
+    return 0
+
+
+async def _purge(core: Core, args: argparse.Namespace, settings: Settings) -> int:
+    lang, days = settings.language, settings.retention_period.days
+    due = await core.privacy.purge(dry_run=args.dry_run, via="cli")
+    if not due:
+        print(translate("privacy.purge_none", lang, days=days))
+        return 0
+    print(translate("privacy.purge_would" if args.dry_run else "privacy.purge_done", lang,
+                    days=days))
+    for c in due:
+        print(translate("privacy.purge_line", lang, round=c.round_id, name=c.name,
+                        closed=c.closed_at.astimezone(settings.timezone).strftime("%Y-%m-%d"),
+                        replies=c.replies, edits=c.edits, names=c.names))
+    return 0
+
+
+ACTIONS = {"export": _export, "erase": _erase, "purge": _purge}

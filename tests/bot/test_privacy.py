@@ -1,0 +1,139 @@
+"""A participant's own data on SQLite and PostgreSQL (``bot.privacy``, ``storage.privacy``):
+export, erasure with copies left when a platform is away, backfill of an erased person's
+reactions refused, the retention purge, the confirmation code, digest redaction, and the
+``planbot privacy`` command line."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
+from bot.platform import ChannelRef
+from bot.privacy import REDACTED, personal_data_json, redact
+from bot.service.cli import main
+from tests.helpers import START, RecordingPlatform, make_core
+
+D1 = ChannelRef("discord", "g1", "c1")
+S1 = ChannelRef("slack", "T1", "C1")
+
+
+def reply(user: str, mid: str, text: str) -> ReplyPosted:
+    return ReplyPosted(platform="discord", workspace_id="g1", channel_id="1000",
+                       occurred_at=START, actor=Actor(user, f"name-{user}"), message_id=mid,
+                       thread_id="1000", text=text)
+
+
+def react(user: str, emoji: str = "👍", *, backfill: bool = False) -> ReactionAdded:
+    return ReactionAdded(platform="discord", workspace_id="g1", channel_id="c1",
+                         occurred_at=START, actor=Actor(user), message_id="1000",
+                         emoji=Emoji(emoji), backfill=backfill)
+
+
+@pytest.fixture
+async def round_on_two(tmp_path, database_url):
+    core = make_core(tmp_path, database_url=database_url, clock=ManualClock(START))
+    discord, slack = RecordingPlatform(), RecordingPlatform("slack")
+    core.platforms.update(discord=discord, slack=slack)
+    round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
+    await core.rounds.open(plan="sample", channel=S1, platform=slack)
+    yield core, round_id, discord, slack
+    core.close()
+
+
+async def test_export_holds_exactly_one_persons_data(round_on_two):
+    core, _round_id, _discord, _slack = round_on_two
+    await core.handle(reply("u1", "7001", "Mine"))
+    await core.handle(reply("u2", "7002", "Theirs"))
+    await core.handle(react("u1"))
+    await core.handle(react("u2", "👎"))
+    await core.settle_relays()
+    data = await core.privacy.export("discord", "u1", "cli")
+    doc = json.loads(personal_data_json(data, "discord", "u1"))
+    assert doc["display_name"] == "name-u1" and [r["text"] for r in doc["replies"]] == ["Mine"]
+    assert [s["stance"] for s in doc["stances"]] == ["agree"]
+    assert {m["platform"] for m in doc["replies"][0]["messages"]} == {"discord", "slack"}
+    assert json.loads(personal_data_json(None, "discord", "u9")) == {
+        "platform": "discord", "user_id": "u9", "held": False}
+
+
+async def test_erasure_lists_the_copies_a_missing_platform_keeps(round_on_two):
+    core, round_id, _discord, _slack = round_on_two
+    await core.handle(reply("u1", "7001", "Mine to erase"))
+    await core.handle(react("u1"))
+    await core.settle_relays()
+    del core.platforms["slack"]  # Slack is away: its copy stays, and is reported
+    report = await core.privacy.erase("discord", "u1", "cli")
+    assert (report.found, report.replies, report.stances, report.copies_deleted) == \
+        (True, 1, 1, 0)
+    assert [c.platform for c in report.copies_left] == ["slack"]
+    assert [c.text for c in core.store.statement_counts(round_id) if c.kind == "reply"] == [None]
+    # Reconciliation reads the reaction back from Discord: not stored again...
+    assert not await core.handle(react("u1", backfill=True))
+    # ...but a new live stance is a new participation.
+    assert await core.handle(react("u1"))
+    assert not (await core.privacy.erase("discord", "u-unknown", "chat")).found
+    kinds = [(r.kind, r.via) for r in core.store.privacy_requests()]
+    assert kinds == [("erase", "cli"), ("erase", "chat")]
+
+
+async def test_retention_purge_waits_for_the_period_after_closing(round_on_two):
+    core, round_id, _discord, _slack = round_on_two
+    await core.handle(reply("u1", "7001", "Old words"))
+    await core.handle(react("u1"))
+    await core.rounds.close(round_id)
+    core.clock.advance(core.settings.retention_period - timedelta(hours=1))
+    assert await core.privacy.purge(dry_run=False) == []
+    core.clock.advance(timedelta(hours=2))
+    (due,) = await core.privacy.purge(dry_run=True)
+    assert (due.replies, due.edits, due.names) == (1, 0, 1)
+    assert [c.round_id for c in await core.privacy.purge(dry_run=False)] == [round_id]
+    counts = core.store.statement_counts(round_id)
+    assert [c.text for c in counts if c.kind == "reply"] == [None]
+    assert sum(c.agree for c in counts) == 1
+
+
+def test_the_confirmation_code_is_personal_and_expires(tmp_path):
+    core = make_core(tmp_path, clock=ManualClock(START))
+    privacy = core.privacy
+    code = privacy.confirm_code("discord", "u1")
+    assert code != privacy.confirm_code("discord", "u2") and len(code) == 6
+    core.clock.advance(timedelta(minutes=9))
+    assert privacy.code_is_valid("discord", "u1", code)
+    core.clock.advance(timedelta(minutes=12))
+    assert not privacy.code_is_valid("discord", "u1", code)
+    core.close()
+
+
+def test_redaction_finds_escaped_folded_and_shortened_quotes():
+    text = "Les <routes> & les\nponts d’abord, puis le reste du réseau"
+    stored = {"md": "- Les <routes> & les ponts d’abord, puis le re… — 3 pour",
+              "html": "<li>Les &lt;routes&gt; &amp; les ponts d’abord, puis le reste</li>",
+              "slack": "• Les &lt;routes&gt; &amp; les\nponts d’abord, puis le reste du réseau",
+              "other": ["Les ponts ailleurs", 3, None]}
+    out = redact(stored, [text])
+    assert out["md"] == f"- {REDACTED}… — 3 pour"
+    assert out["html"] == f"<li>{REDACTED}</li>"
+    assert out["slack"] == f"• {REDACTED}"
+    assert out["other"] == ["Les ponts ailleurs", 3, None]
+    assert redact("ok ok", ["ok"]) == "ok ok"  # too short to tell apart
+
+
+def test_cli_export_erase_and_purge(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "PARTICIPANT_SECRET", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    out = tmp_path / "u1.json"
+    assert main(["privacy", "export", "--platform", "discord", "--user", "u1",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["held"] is False and out.stat().st_mode & 0o777 == 0o600
+    assert main(["privacy", "erase", "--platform", "slack", "--user", "U1"]) == 0
+    assert main(["privacy", "purge", "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "planbot holds nothing about you." in printed
+    assert "No round is past the retention period (365 days)." in printed
