@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,35 @@ CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
 
 
+def parse_closes(text: str | None, now: datetime, zone: tzinfo) -> datetime | None:
+    """``7d``/``36h`` from ``now``, or an ISO date (end of that day in ``zone``) or
+    datetime. Raises ``BadArgument`` for anything else or a time already past."""
+    if not text:
+        return None
+    try:
+        closes = now + parse_duration(text)
+    except OverflowError:
+        raise BadArgument("error.bad_closes", value=text) from None
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise BadArgument("error.bad_closes", value=text) from None
+        if len(text.strip()) == 10:
+            parsed = parsed.replace(hour=23, minute=59)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone)
+        closes = parsed
+    try:
+        # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
+        closes.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BadArgument("error.bad_closes", value=text) from None
+    if closes <= now:
+        raise BadArgument("error.closes_past", value=text)
+    return closes
+
+
 class Rounds:
     """Opens, joins and closes rounds. ``db`` runs store calls on the database thread;
     ``relay`` copies earlier replies into a channel that joins; ``applier``'s cached message
@@ -48,33 +77,8 @@ class Rounds:
         self._open_locks: dict[str, asyncio.Lock] = {}
 
     def parse_closes(self, text: str | None) -> datetime | None:
-        """``7d``/``36h`` from now, or an ISO date (end of that day in the configured zone) or
-        datetime. Raises ``BadArgument`` for anything else or a time already past."""
-        if not text:
-            return None
-        now = self.clock.now()
-        try:
-            closes = now + parse_duration(text)
-        except OverflowError:
-            raise BadArgument("error.bad_closes", value=text) from None
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text.strip())
-            except ValueError:
-                raise BadArgument("error.bad_closes", value=text) from None
-            if len(text.strip()) == 10:
-                parsed = parsed.replace(hour=23, minute=59)
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=self.settings.timezone)
-            closes = parsed
-        try:
-            # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
-            closes.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise BadArgument("error.bad_closes", value=text) from None
-        if closes <= now:
-            raise BadArgument("error.closes_past", value=text)
-        return closes
+        """:func:`parse_closes` now, in the configured zone."""
+        return parse_closes(text, self.clock.now(), self.settings.timezone)
 
     async def close(self, round_id: int) -> bool:
         """Close an open round so its events stop counting (what comes later is stored,
