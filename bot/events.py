@@ -91,6 +91,9 @@ class ReplyPosted(Event):
     ``parent_message_id`` names the reply this one answers, when the platform says so.
     ``attachments`` are the names of the files posted with it: a reply with files and no
     text is an attachment reply (counted as a reply, not a statement to analyse).
+    ``edited_at`` is when the platform says the text was last edited (Discord
+    ``edited_timestamp``, Slack ``edited.ts``), ``None`` if never: reconciliation dates an
+    edit it finds by it, not by when it ran.
     """
 
     actor: Actor
@@ -100,6 +103,7 @@ class ReplyPosted(Event):
     text_withheld: bool = False
     parent_message_id: str | None = None
     attachments: tuple[str, ...] = ()
+    edited_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -119,9 +119,10 @@ class Reconciler:
                 files_only = not reply.text.strip() and bool(reply.attachments)
                 if not reply.text_withheld and not files_only and \
                         clean_text(reply.text) != known[reply.message_id].text:
+                    # Dated by the platform: the edit happened while planbot was away.
                     report.replies_edited += await self.handle(ReplyEdited(
                         platform=platform.name, workspace_id=ws, channel_id=reply.channel_id,
-                        occurred_at=now, backfill=True, message_id=reply.message_id,
+                        occurred_at=reply.edited_at or now, backfill=True, message_id=reply.message_id,
                         text=reply.text))
             for message_id in sorted(set(known) - {r.message_id for r in replies}, key=_order):
                 report.replies_deleted += await self.handle(ReplyDeleted(

@@ -80,6 +80,27 @@ def split_text(text: str, limit: int) -> list[str]:
     return parts
 
 
+def split_under_heading(heading: str, body: str, limit: int) -> list[str]:
+    """``heading``, a blank line and ``body`` in ordered parts of at most ``limit`` code points,
+    the first part always holding the heading AND the start of the body.
+
+    A plain :func:`split_text` prefers the paragraph break right after the heading when the
+    first paragraph is long, leaving a heading-only first part; on the platforms the first
+    part carries the thread and the stance reactions, so people would react to a bare title.
+    Here the first paragraph is cut (at a sentence, then a word, never inside a grapheme or
+    a URL) to fit beside the heading instead. With no room for any body beside the heading
+    (a heading near ``limit``), or no body, this is :func:`split_text` of the whole. Raises
+    ``ValueError`` if ``limit`` < 1.
+    """
+    body = body.strip()
+    text = f"{heading}\n\n{body}".strip() if body else heading.strip()
+    room = limit - len(heading) - 2
+    if len(text) <= limit or not body or room < 1:
+        return split_text(text, limit)
+    first = split_text(body, room)[0]  # starts the body: split_text never skips its start
+    return [f"{heading}\n\n{first}", *split_text(body[len(first):], limit)]
+
+
 def one_message(text: str, limit: int) -> str:
     """``text`` if it fits in ``limit`` characters, else its first part (cut as
     :func:`split_text` cuts) ended with "…", so a reader sees it was shortened."""

@@ -22,7 +22,7 @@ from bot.platform import (
     ReactionState,
     SectionPost,
 )
-from bot.textsplit import one_message, split_text
+from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.translate import emoji_of, reply_posted
 
 _log = logging.getLogger(__name__)
@@ -58,13 +58,14 @@ class DiscordPlatform:
     async def post_section(self, channel: ChannelRef, section: SectionPost,
                            on_posted: OnPosted | None = None) -> list[PostedMessage]:
         """Post the section in parts of at most 2,000 characters (``on_posted`` awaited with
-        them), then start its thread from the first part and seed the stance reactions on
-        it, in ``section.seed_emoji`` order."""
+        them), the first holding the title and the start of the body, then start its thread
+        from the first part and seed the stance reactions on it, in ``section.seed_emoji``
+        order."""
         target = self._channel(channel)
-        text = f"## {section.title}\n\n{section.body}".strip()
         sent: list[discord.Message] = []
         posted: list[PostedMessage] = []
-        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
+        parts = split_under_heading(f"## {section.title}", section.body, MESSAGE_LIMIT)
+        for i, part in enumerate(parts):
             sent.append(await target.send(part, allowed_mentions=NO_MENTIONS))
             posted.append(PostedMessage(channel, str(sent[-1].id),
                                         str(sent[0].id) if i == 0 else None, i))

@@ -120,6 +120,7 @@ def reply_posted(
         text_withheld=withheld(message, content_intent=content_intent),
         parent_message_id=parent,
         attachments=tuple(a.filename for a in message.attachments),
+        edited_at=message.edited_at,
     )
 
 

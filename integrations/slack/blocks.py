@@ -9,7 +9,7 @@ grapheme or URL) and spread over as many ordered messages as needed.
 from __future__ import annotations
 
 from bot.platform import SectionPost
-from bot.textsplit import split_text
+from bot.textsplit import split_under_heading
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 
 SECTION_TEXT_LIMIT = 3000
@@ -27,12 +27,13 @@ def section_messages(section: SectionPost, *, text_limit: int = SECTION_TEXT_LIM
                      blocks_per_message: int = BLOCKS_PER_MESSAGE) -> list[dict]:
     """The ``chat.postMessage`` payloads (``text`` + ``blocks``) for ``section``, in order.
 
-    The first message opens with the title in bold; every message's ``text`` names the
+    The first message opens with the title in bold and the start of the body in one block
+    (never a title-only block); every message's ``text`` names the
     section and its part (``Title (2/3)``) so notifications stay meaningful.
     """
     title = escape(section.title)
     body = markdown_to_mrkdwn(section.body)
-    chunks = split_text(f"*{title}*\n\n{body}" if body.strip() else f"*{title}*", text_limit)
+    chunks = split_under_heading(f"*{title}*", body, text_limit)
     groups = [chunks[i:i + blocks_per_message] for i in range(0, len(chunks), blocks_per_message)]
     fallback = _fallback(section.title)
     messages = []

@@ -132,4 +132,12 @@ def reply_from_history(message: dict, *, workspace_id: str, channel_id: str,
     return ReplyPosted(platform=PLATFORM, workspace_id=workspace_id, channel_id=channel_id,
                        occurred_at=slack_time(ts), backfill=True,
                        actor=Actor(user_id=message["user"]), message_id=ts, thread_id=thread_ts,
-                       text=unescape(message.get("text") or ""), attachments=file_names(message))
+                       text=unescape(message.get("text") or ""), attachments=file_names(message),
+                       edited_at=edited_at(message))
+
+
+def edited_at(message: dict) -> datetime | None:
+    """When the message's text was last edited: its ``edited.ts``
+    (https://api.slack.com/events/message/message_changed), ``None`` if never."""
+    edited = message.get("edited")
+    return slack_time(edited["ts"]) if isinstance(edited, dict) and edited.get("ts") else None

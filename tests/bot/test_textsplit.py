@@ -6,7 +6,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.textsplit import split_text
+from bot.textsplit import split_text, split_under_heading
 
 # Tokens chosen to hit every rule: accents precomposed and combining, ZWJ families, skin
 # tones, flags, keycaps, rainbow flag (ZWJ + VS16), URLs, Markdown links, French punctuation
@@ -168,3 +168,16 @@ def test_one_message_marks_a_cut():
     assert one_message("court", 10) == "court"
     cut = one_message("mot " * 1000, 2000)
     assert len(cut) <= 2000 and cut.endswith("…") and "mot" in cut
+
+
+def test_a_heading_always_shares_its_part_with_the_start_of_the_body():
+    sentence = "Une phrase de vingt-neuf mots. "
+    body = (sentence * 10).strip() + "\n\nSecond paragraphe."
+    parts = split_under_heading("## Titre", body, 100)
+    assert parts[0].startswith("## Titre\n\nUne phrase") and all(len(p) <= 100 for p in parts)
+    assert "".join(parts).replace("\n", "").replace(" ", "") == \
+        ("## Titre" + body).replace("\n", "").replace(" ", "")
+    assert split_text("## Titre\n\n" + body, 100)[0] == "## Titre"  # what a plain split does
+    assert split_under_heading("## Titre", "  ", 100) == ["## Titre"]
+    assert split_under_heading("## Titre", "Court.", 100) == ["## Titre\n\nCourt."]
+    assert split_under_heading("#" * 99, body, 100)[0] == "#" * 99  # no room beside it

@@ -159,6 +159,7 @@ class Delivery(SocketPool):
         self.away = False
         self.attempts: list[Attempt] = []
         self._lose = 0
+        self._short_deadline: float | None = None
         SocketPool.__init__(self)
         self._session: aiohttp.ClientSession | None = None
 
@@ -173,6 +174,17 @@ class Delivery(SocketPool):
             await self._session.close()
 
     # -- sending ----------------------------------------------------------------------------
+
+    def short_deadline_next(self, seconds: float) -> None:
+        """Give only the next attempt ``seconds`` (instead of ``ack_timeout``) to be
+        acknowledged: a test of an app that will not ack need not wait Slack's 3 s, while the
+        retries that follow keep the full deadline, however loaded the machine."""
+        self._short_deadline = seconds
+
+    def _deadline(self) -> float:
+        """Seconds the attempt being made waits for its ack."""
+        deadline, self._short_deadline = self._short_deadline or self.ack_timeout, None
+        return deadline
 
     def lose_next(self, count: int = 1) -> None:
         """Drop the next ``count`` delivery attempts as if the network lost them."""
@@ -272,7 +284,7 @@ class Delivery(SocketPool):
         try:
             async with self._session.post(
                 self.http_url, data=raw, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=self.ack_timeout),
+                timeout=aiohttp.ClientTimeout(total=self._deadline()),
             ) as resp:
                 text = await resp.text()
                 if 200 <= resp.status < 300:
@@ -307,7 +319,7 @@ class Delivery(SocketPool):
         self._pending[envelope_id] = fut
         try:
             await live[-1].send_str(json.dumps(envelope))
-            result = await asyncio.wait_for(fut, self.ack_timeout)
+            result = await asyncio.wait_for(fut, self._deadline())
         except TimeoutError:
             return AckResult(False), "http_timeout", None
         except ConnectionError:

@@ -164,7 +164,8 @@ async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, core):
     await slack.user_reacts(ANA, CHANNEL, broadband, "+1")
     await slack.user_replies(BEN, CHANNEL, broadband, "<!here> lisez ça")
 
-    answer = await slack.run_slash_command(FACILITATOR, CHANNEL, "digest now")
+    answer = await slack.run_slash_command(FACILITATOR, CHANNEL, "digest now",
+                                           timeout=30)  # analysis and charts: slow under load
 
     digest = [m for m in section_messages(slack)[2:] if m.blocks]
     assert answer.ephemeral and public(core, round_id) in answer.text
