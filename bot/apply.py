@@ -133,8 +133,7 @@ class EventApplier:
     def _reaction_added(self, ev: ReactionAdded) -> bool:
         if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
-        if ev.backfill and self.store.is_erased(self.pseudonyms.key(ev.platform, ev.actor.user_id)):
-            # Read back from the platform, made before the person asked to be erased.
+        if self._erased_backfill(ev, ev.actor):
             return False
         key, stance = self.stances.stance_of(ev.emoji)
         if not target.round_open:
@@ -149,8 +148,15 @@ class EventApplier:
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
             source=self._source(ev))
 
+    def _erased_backfill(self, event: Event, actor: Actor) -> bool:
+        """Whether ``event`` was read back from the platform (reconciliation) and made by a
+        person who has since been erased: applying it would record them again."""
+        return event.backfill and self.store.is_erased(
+            self.pseudonyms.key(event.platform, actor.user_id))
+
     def _reaction_removed(self, ev: ReactionRemoved) -> bool:
-        if ev.actor.is_bot or (target := self._target(ev, ev.message_id)) is None:
+        if ev.actor.is_bot or self._erased_backfill(ev, ev.actor) \
+                or (target := self._target(ev, ev.message_id)) is None:
             return False
         return self.store.remove_reactions(
             event_key=ev.event_key, statement_id=target.statement_id,
@@ -168,7 +174,7 @@ class EventApplier:
         # A message with only files is an attachment reply: stored with their names, out of
         # the analysis (nothing to vote on); with neither text nor files, nothing was said.
         files = not ev.text_withheld and not ev.text.strip()
-        if ev.actor.is_bot or (files and not ev.attachments):
+        if ev.actor.is_bot or (files and not ev.attachments) or self._erased_backfill(ev, ev.actor):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
         if thread is None:

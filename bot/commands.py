@@ -20,7 +20,7 @@ from bot.i18n import language_of, translate, translate_plural
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
 from bot.privacy import Privacy, personal_data_json
-from bot.rounds import Rounds
+from bot.rounds import Opened, Rounds
 from storage.records import Place, RoundData
 from storage.store import Store
 
@@ -125,16 +125,12 @@ class Commands:
             sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
             if not sections:
                 raise BadArgument("error.no_sections_given")
-        round_id, posted, already = await self.rounds.open(
+        opened = await self.rounds.open(
             plan=plan or None, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
             join=join)
-        rnd = await self.db(self.store.get_round, round_id)
-        shown = rnd.public_id if rnd else ""
-        if posted == 0:
-            return CommandReply(translate_plural("round.already_posted", already, lang,
-                                                 round=shown))
-        return CommandReply(translate_plural("round.opened", posted, lang, round=shown))
+        rnd = await self.db(self.store.get_round, opened.round_id)
+        return CommandReply("\n".join(_opened_lines(opened, rnd.public_id if rnd else "", lang)))
 
     async def invite(self, cmd: CommandInvoked, platform: ChatPlatform,
                      lang: str) -> CommandReply:
@@ -220,6 +216,25 @@ class Commands:
             if rnd is not None and place in rnd.places:
                 return rnd
         raise NotFound("error.no_round_here")
+
+
+def _opened_lines(opened: Opened, shown: str, lang: str) -> list[str]:
+    """The facilitator's answer to an open of the round whose public id is ``shown``: whether
+    it joined a round open elsewhere, what was posted (or that all was there already), and
+    which sections failed and why."""
+    posting, lines = opened.posting, []
+    if opened.elsewhere:
+        lines.append(translate("round.joined", lang, round=shown,
+                               where=", ".join(p.capitalize() for p in opened.elsewhere)))
+    if posting.posted or posting.failed:
+        lines.append(translate_plural("round.opened", posting.posted, lang, round=shown))
+    else:
+        lines.append(translate_plural("round.already_posted", posting.already, lang,
+                                      round=shown))
+    if posting.failed:
+        lines.append(translate("round.failed_sections", lang, sections="; ".join(
+            f"`{f.key}` ({f.reason})" for f in posting.failed)))
+    return lines
 
 
 async def my_data(commands: Commands, cmd: CommandInvoked, platform: ChatPlatform,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.errors import BadArgument
+from bot.files import private_dir
 from bot.i18n import LANGUAGES
 from bot.stances import StanceMap
 
@@ -51,6 +52,15 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: int(match["n"])})
 
 
+def parse_retention(text: str) -> timedelta:
+    """A retention period in days or weeks (``365d``, ``52w``) -> timedelta. Minutes and
+    hours are refused (``ValueError``): ``1m`` or ``1M`` would read as a minute to someone
+    who means a month, and purge every text the same day."""
+    if text.strip().lower()[-1:] not in ("d", "w"):
+        raise ValueError(f"not a duration in days or weeks: {text!r}")
+    return parse_duration(text)
+
+
 def _ids(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
@@ -67,6 +77,8 @@ class Settings:
     discord_token: str | None = field(default=None, repr=False)
     discord_facilitator_role_ids: frozenset[str] = frozenset()
     discord_guild_ids: frozenset[str] = frozenset()
+    discord_shards: tuple[tuple[int, ...], int] | None = None
+    """``PLANBOT_DISCORD_SHARDS``: the shard ids this process runs, and the shard count."""
     slack_bot_token: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_signing_secret: str | None = field(default=None, repr=False)
@@ -77,6 +89,7 @@ class Settings:
     digest_time: time = time(9, 0)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
     digest_min_votes: int = 5
+    digest_min_group: int = 5
     reminder_before: timedelta = timedelta(hours=24)
     retention_period: timedelta = timedelta(days=365)
     log_format: str = "text"
@@ -238,6 +251,24 @@ def _discord(r: _Reader) -> None:
         r.kw[key.lower()] = ids
         if any(not (i.isascii() and i.isdigit()) for i in ids):
             r.problems[key] = "must be comma-separated numeric Discord ids"
+    if r.get("PLANBOT_DISCORD_SHARDS"):
+        r.parsed("PLANBOT_DISCORD_SHARDS", "discord_shards", "", parse_shards, (ValueError,),
+                 "must be shard ids and their count, e.g. 0,1/4 (this process runs shards 0 "
+                 "and 1 of 4)")
+
+
+def parse_shards(text: str) -> tuple[tuple[int, ...], int]:
+    """``0,1/4`` -> ((0, 1), 4): shard ids, then their count (docs: Discord's
+    events/gateway#sharding). Raises ``ValueError`` for another form, an id not below the
+    count, or an id given twice."""
+    match = re.fullmatch(r"\s*(\d+(?:\s*,\s*\d+)*)\s*/\s*(\d+)\s*", text)
+    if not match:
+        raise ValueError(f"not shard ids and their count like 0,1/4: {text!r}")
+    ids = tuple(int(i) for i in match[1].split(","))
+    count = int(match[2])
+    if count < 1 or any(i >= count for i in ids) or len(set(ids)) != len(ids):
+        raise ValueError(f"shard ids must be distinct and below the count: {text!r}")
+    return ids, count
 
 
 def _slack(r: _Reader) -> None:
@@ -278,13 +309,18 @@ def _schedule(r: _Reader) -> None:
              "must be an IANA time zone such as America/Montreal")
     r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
              (ValueError, OverflowError), "must be a duration such as 24h or 2d")
-    r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_duration,
-             (ValueError, OverflowError), "must be a duration such as 365d or 52w")
+    r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_retention,
+             (ValueError, OverflowError), "must be days or weeks such as 365d or 52w")
     min_votes = r.get("DIGEST_MIN_VOTES", "5")
     if not min_votes.isdigit() or int(min_votes) < 1:
         r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
     else:
         r.kw["digest_min_votes"] = int(min_votes)
+    min_group = r.get("DIGEST_MIN_GROUP_SIZE", "5")
+    if not min_group.isdigit() or int(min_group) < 1:
+        r.problems["DIGEST_MIN_GROUP_SIZE"] = "must be a whole number of people, at least 1"
+    else:
+        r.kw["digest_min_group"] = int(min_group)
 
 
 def _logging(r: _Reader) -> None:
@@ -360,7 +396,7 @@ def _redact_url(url: str) -> str:
 
 
 def _stored_secret(data_dir: Path) -> str:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "participant.secret"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

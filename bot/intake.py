@@ -144,9 +144,16 @@ class Intake:
             _log.info("skipped %s already applied concurrently", name)
         except (AttributeError, TypeError, ValueError, KeyError, OverflowError,
                 DataError) as err:
-            _log.warning("skipped malformed %s: %s", name, err)
+            _skipped(name, err)
         except StatementError as err:
             if isinstance(err, DBAPIError):
                 raise  # the database failed: the adapter must not acknowledge
-            _log.warning("skipped malformed %s: %s", name, err)
+            _skipped(name, err)
         return False
+
+
+def _skipped(name: str, err: Exception) -> None:
+    """Log a malformed event: its kind and the error's kind at WARNING, the error itself
+    (which may quote the event's text or ids) only at DEBUG."""
+    _log.warning("skipped malformed %s (%s)", name, type(err).__name__)
+    _log.debug("skipped malformed %s: %s", name, err)

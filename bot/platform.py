@@ -57,6 +57,8 @@ class ReactionState:
     emoji: Emoji
     user_ids: tuple[str, ...]
     bot_user_ids: tuple[str, ...] = ()
+    by_me: bool = False
+    """Whether planbot itself holds it (a seed reaction still in place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +129,12 @@ class ChatPlatform(Protocol):
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """The platform's short reason for ``error`` raised by one of these methods, for the
+        facilitator and the store (Discord ``50013 Missing Permissions``, Slack
+        ``msg_too_long``); ``None`` when ``error`` is not the platform refusing or failing
+        (a bug, which must not pass for a refusal)."""
 
     async def fetch_replies(
         self, channel: ChannelRef, thread_id: str, after_message_id: str | None

@@ -4,7 +4,8 @@ Format (compdemocracy/openData; docs/platform-facts.md): ``comments.csv`` (times
 comment-id, author-id, agrees, disagrees, moderated, comment-body), ``votes.csv`` (timestamp,
 datetime, comment-id, voter-id, vote) and ``participants-votes.csv`` (participant, group-id,
 n-comments, n-votes, n-agree, n-disagree, then one column per comment id). Exports write agree
-as 1, disagree as -1, pass as 0; a participant's last vote on a statement stands.
+as 1, disagree as -1, pass as 0; a participant's last vote on a statement stands. Exports are
+de-identified (:func:`export_conversation`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from random import SystemRandom
 from typing import TYPE_CHECKING
 
 from bot.apply import clean_text
 from bot.errors import BadArgument, Conflict
+from bot.files import private_dir, write_csv
 from bot.identity import Pseudonymizer
 from storage.records import ImportedStatement
 from storage.store import Store
@@ -292,45 +295,68 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
     return round_id, conv
 
 
-def export_conversation(store: Store, round_id: int, folder: Path,
-                        group_of: Callable[[str], int | None] | None = None) -> None:
-    """Write ``comments.csv``, ``votes.csv`` and ``participants-votes.csv`` for a round.
+def _day(at: datetime, precise: bool) -> tuple[int, str]:
+    """A Polis timestamp (ms) and datetime for ``at``: the start of its UTC day and the
+    date, unless ``precise``."""
+    if not precise:
+        at = datetime(at.year, at.month, at.day, tzinfo=UTC)
+        return int(at.timestamp() * 1000), at.date().isoformat()
+    return int(at.timestamp() * 1000), at.isoformat()
 
-    ``group_of`` maps a participant id to its opinion group (empty column when None or
-    not clustered). Raises ``OSError`` if the folder cannot be written.
+
+def _shuffled_ids(people: set[str]) -> dict[str, str]:
+    """A fresh random numbering ``0..n-1`` of ``people`` (from the system's random source):
+    two calls give unrelated mappings."""
+    order = sorted(people, key=_natural)
+    numbers = SystemRandom().sample(range(len(order)), len(order))
+    return {p: str(n) for p, n in zip(order, numbers, strict=True)}
+
+
+def export_conversation(store: Store, round_id: int, folder: Path,
+                        group_of: Callable[[str], int | None] | None = None,
+                        precise_times: bool = False) -> None:
+    """Write ``comments.csv``, ``votes.csv`` and ``participants-votes.csv`` for a round,
+    de-identified, in a folder readable by its owner only (``bot.files``).
+
+    ``author-id`` and ``voter-id`` come from two separate random numberings, so a statement's
+    author cannot be linked to their votes (``participants-votes.csv`` is keyed by voter and
+    its ``n-comments`` is left blank for the same reason). Timestamps are cut to the start of
+    their UTC day and rows of a day are sorted by comment and voter, so their order tells no
+    time either; ``precise_times`` keeps them (the operator's own use). Every text cell is
+    written so that no spreadsheet runs it as a formula. ``group_of`` maps a participant id
+    (as stored) to its opinion group (empty column when None or not clustered). Raises
+    ``OSError`` if the folder cannot be written.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(Path(folder))
     statements, votes = store.export_conversation(round_id)
     statements.sort(key=lambda st: _natural(st.id))
+    authors = _shuffled_ids({st.author for st in statements if st.author})
+    voters = _shuffled_ids({v.participant for v in votes})
     agrees = Counter(v.statement for v in votes if v.value == 1)
     disagrees = Counter(v.statement for v in votes if v.value == -1)
-    with (folder / "comments.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees",
-                      "disagrees", "moderated", "comment-body"])
-        for st in statements:
-            at = st.created_at
-            out.writerow([int(at.timestamp() * 1000), at.isoformat(), st.id, st.author or "",
-                          agrees[st.id], disagrees[st.id], st.moderated, st.text])
-    with (folder / "votes.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
-        for at, comment, voter, vote in votes:
-            out.writerow([int(at.timestamp() * 1000), at.isoformat(), comment, voter, vote])
+    write_csv(folder / "comments.csv",
+              ["timestamp", "datetime", "comment-id", "author-id", "agrees", "disagrees",
+               "moderated", "comment-body"],
+              [[*_day(st.created_at, precise_times), st.id,
+                authors[st.author] if st.author else "", agrees[st.id], disagrees[st.id],
+                st.moderated, st.text] for st in statements])
+    rows = [(*_day(at, precise_times), comment, voters[voter], vote)
+            for at, comment, voter, vote in votes]
+    if not precise_times:
+        rows.sort(key=lambda r: (r[0], _natural(r[2]), _natural(r[3])))
+    write_csv(folder / "votes.csv", ["timestamp", "datetime", "comment-id", "voter-id", "vote"],
+              rows)
     ids = [st.id for st in statements]
     matrix: dict[str, dict[str, int]] = {}
     for _, comment, voter, vote in votes:
         matrix.setdefault(voter, {})[comment] = vote
-    authored = Counter(st.author for st in statements if st.author)
-    with (folder / "participants-votes.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["participant", "group-id", "n-comments", "n-votes", "n-agree",
-                      "n-disagree", *ids])
-        for voter in sorted(set(matrix) | set(authored), key=_natural):
-            row = matrix.get(voter, {})
-            group = group_of(voter) if group_of else None
-            out.writerow([voter, "" if group is None else group, authored[voter], len(row),
-                          sum(1 for v in row.values() if v == 1),
-                          sum(1 for v in row.values() if v == -1),
-                          *[row.get(i, "") for i in ids]])
+    table = []
+    for voter in sorted(matrix, key=lambda p: _natural(voters[p])):
+        row = matrix[voter]
+        group = group_of(voter) if group_of else None
+        table.append([voters[voter], "" if group is None else group, "", len(row),
+                      sum(1 for v in row.values() if v == 1),
+                      sum(1 for v in row.values() if v == -1), *[row.get(i, "") for i in ids]])
+    write_csv(folder / "participants-votes.csv",
+              ["participant", "group-id", "n-comments", "n-votes", "n-agree", "n-disagree",
+               *ids], table)

@@ -52,16 +52,31 @@ CODE_WINDOW = timedelta(minutes=10)
 
 
 def _letters(text: str) -> list[tuple[int, str]]:
-    """(index, case-folded character) of every letter and digit of ``text``."""
-    return [(i, ch.casefold()) for i, ch in enumerate(text)
-            if unicodedata.category(ch)[0] in "LN"]
+    """(index, case-folded character) of every letter and digit of ``text``; a character
+    whose case folding is longer (``ß`` -> ``ss``, ``İ`` -> ``i̇``) gives one entry per folded
+    character, all at its index, so that a text and its quote fold alike."""
+    return [(i, folded) for i, ch in enumerate(text) if unicodedata.category(ch)[0] in "LN"
+            for folded in ch.casefold()]
 
 
-def _match_end(hay: list[tuple[int, str]], start: int, needle: str) -> int | None:
-    """Index in ``hay`` of the last letter matching ``needle`` from ``hay[start]`` on
-    (skipping at most :data:`SKIP_LIMIT` characters between two letters), or None when
-    less than the required prefix matched."""
-    need = min(len(needle), MATCH_PREFIX)
+def _is_escape(between: str) -> bool:
+    """Whether characters found between two letters of a quote hold an escape of the
+    renderings (an HTML or mrkdwn entity, a Markdown backslash), not a different text."""
+    return any(mark in between for mark in "&\\;")
+
+
+def _cut_here(text: str, after: int) -> bool:
+    """Whether a quote is cut short right after ``text[after]``: an ellipsis follows, past
+    at most :data:`SKIP_LIMIT` spaces, punctuation or escapes."""
+    return "…" in text[after + 1:after + 2 + SKIP_LIMIT]
+
+
+def _match_end(text: str, hay: list[tuple[int, str]], start: int, needle: str) -> int | None:
+    """Index in ``hay`` (the letters of ``text``) of the last letter of a quote of
+    ``needle`` starting at ``hay[start]``, or None. A quote holds every letter of the
+    needle in order (escapes may sit between two letters, :data:`SKIP_LIMIT` characters at
+    most), or at least :data:`MATCH_PREFIX` of its first letters followed by an ellipsis
+    (a quote cut short); anything else is another text that starts alike."""
     h, matched, last = start, 0, start
     while matched < len(needle) and h < len(hay):
         if hay[h][1] == needle[matched]:
@@ -74,24 +89,32 @@ def _match_end(hay: list[tuple[int, str]], start: int, needle: str) -> int | Non
         while k < len(hay) and hay[k][0] - hay[last][0] <= SKIP_LIMIT + 1 \
                 and hay[k][1] != needle[matched]:
             k += 1
-        if k >= len(hay) or hay[k][0] - hay[last][0] > SKIP_LIMIT + 1:
+        if k >= len(hay) or hay[k][0] - hay[last][0] > SKIP_LIMIT + 1 \
+                or not _is_escape(text[hay[last][0] + 1:hay[k][0]]):
             break
         h = k
-    return last if matched >= need else None
+    if matched == len(needle):
+        return last
+    return last if matched >= MATCH_PREFIX and _cut_here(text, hay[last][0]) else None
 
 
-def _redact_string(text: str, needles: Sequence[str]) -> str:
+def _redact_string(text: str, needles: Sequence[str], wholes: Sequence[str]) -> str:
     hay = _letters(text)
     spans: list[tuple[int, int]] = []
     for needle in needles:
         h = 0
         while h < len(hay):
-            end = _match_end(hay, h, needle) if hay[h][1] == needle[0] else None
+            end = _match_end(text, hay, h, needle) if hay[h][1] == needle[0] else None
             if end is None:
                 h += 1
                 continue
             spans.append((hay[h][0], hay[end][0] + 1))
             h = end + 1
+    for whole in wholes:
+        at = text.find(whole)
+        while at >= 0:
+            spans.append((at, at + len(whole)))
+            at = text.find(whole, at + len(whole))
     if not spans:
         return text
     out, at = [], 0
@@ -108,20 +131,24 @@ def redact(value: Any, texts: Iterable[str]) -> Any:
     """``value`` (JSON-like: dicts, lists, strings) with every quote of ``texts`` replaced by
     :data:`REDACTED`. A quote is found by its letters and digits, in order and case-folded,
     so escapes (HTML and mrkdwn entities, Markdown backslashes), folded whitespace and a
-    quote cut short are found too. Texts with fewer than 3 letters or digits are left alone (they would match words
-    of other texts)."""
+    quote cut short are found too (see :func:`_match_end`). A text with fewer than 3 letters
+    or digits (emoji, a number) is found as written, whole, when it has at least 3
+    characters besides spaces; shorter ones are left alone (they would match the digest's
+    own counts and stance emoji)."""
     # The renderings escape what they quote: look for each escaped form's letters too
     # (``&lt;b&gt;`` puts the letters "lt" and "gt" between the text's own).
     forms = {form for t in texts for form in (t, html.escape(t), html.escape(t, quote=False),
                                                t.replace("&", "&amp;").replace("<", "&lt;")
                                                .replace(">", "&gt;"))}
     needles = [n for n in ("".join(ch for _, ch in _letters(t)) for t in forms) if len(n) >= 3]
-    if not needles:
+    wholes = [" ".join(t.split()) for t in forms
+              if len(_letters(t)) < 3 and len("".join(t.split())) >= 3]
+    if not needles and not wholes:
         return value
 
     def walk(v: Any) -> Any:
         if isinstance(v, str):
-            return _redact_string(v, needles)
+            return _redact_string(v, needles, wholes)
         if isinstance(v, list):
             return [walk(x) for x in v]
         if isinstance(v, dict):

@@ -6,7 +6,13 @@ from the store (or the round's opening), so a run that catches up after downtime
 whole gap. Before anything is posted the period is claimed in the store (unique key round,
 kind, period end, :meth:`storage.store.Store.claim_digest`): when two processes race for the
 same period only the one whose insert wins posts. Every posted message id is recorded with the
-digest, and its content and Markdown/HTML renderings are stored with it.
+digest, and its content and Markdown/HTML renderings are stored with it. A digest that reached
+no channel (every post failed) gives its claim back: it is not recorded as posted, and the
+next digest of its kind covers its period.
+
+Everything a digest says is read from one consistent snapshot of the store
+(:meth:`storage.store.Store.snapshot`), so that its totals agree with each other while other
+processes keep writing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.digests.build import MIN_VOTES, Period, build_digest
+from bot.digests.build import MIN_GROUP, MIN_VOTES, Period, build_digest
 from bot.digests.model import Digest
 from bot.digests.render_discord import discord_parts
 from bot.digests.render_md import render_markdown
@@ -120,10 +126,10 @@ class DigestPublisher:
         Store reads run on the database thread; drawing and templating on a worker thread.
         Raises ``bot.errors.NotFound`` for an unknown round.
         """
-        digest = await self.db(build_with_analysis, self.store, round_id, period, lang,
-                               final=final, min_votes=self.settings.digest_min_votes)
-        activity = await self.db(read_activity, self.store, round_id, period.end,
-                                 self.settings.timezone)
+        digest, activity = await self.db(read_digest, self.store, round_id, period, lang,
+                                         self.settings.timezone, final=final,
+                                         min_votes=self.settings.digest_min_votes,
+                                         min_group=self.settings.digest_min_group)
         return await asyncio.to_thread(_render_all, digest, activity, lang,
                                        self.settings.timezone)
 
@@ -183,6 +189,11 @@ class DigestPublisher:
                  m.message_id, m.thread_id, m.part) for m in messages], digest_id=digest_id)
             posted.extend(messages)
             self.observer.digest_posted(platform.name, self.clock.now())
+        if not posted and not progress.posted:
+            await self.db(store.release_digest, digest_id)
+            _log.warning("the %s digest of round %s reached no channel; its period is left "
+                         "to the next one", kind, round_id)
+            return PublishResult(None, rendered)
         await self.db(store.finish_digest, digest_id, rendered.digest.to_json(),
                               {"md": rendered.markdown, "html": rendered.html})
         _log.info("posted %s digest %s of round %s (%d message(s))", kind, digest_id,
@@ -243,22 +254,35 @@ class DigestPublisher:
 
 def build_with_analysis(store: Store, round_id: int, period: Period, lang: str | None, *,
                         final: bool = False, min_votes: int = MIN_VOTES,
-                        votes: VoteColumns | None = None) -> Digest:
+                        min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Digest:
     """The digest of a round and period, with its opinion-group analysis (as of the period's
     end): the one builder behind the weekly job, ``/digest`` and ``planbot digest``.
     ``votes``: the round's votes when already read (``bot.findings.analyse_round``)."""
     return build_digest(store, round_id, period,
                         analysis=analyse_round(store, round_id, period.end, votes),
-                        language=lang, final=final, min_votes=min_votes)
+                        language=lang, final=final, min_votes=min_votes, min_group=min_group)
 
 
 def render_all(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
                final: bool = False, min_votes: int = MIN_VOTES,
-               votes: VoteColumns | None = None) -> Rendered:
+               min_group: int = MIN_GROUP, votes: VoteColumns | None = None) -> Rendered:
     """Build and render a digest in every form, synchronously (the CLI's path)."""
-    digest = build_with_analysis(store, round_id, period, lang, final=final,
-                                 min_votes=min_votes, votes=votes)
-    return _render_all(digest, read_activity(store, round_id, period.end, tz), lang, tz)
+    digest, activity = read_digest(store, round_id, period, lang, tz, final=final,
+                                   min_votes=min_votes, min_group=min_group, votes=votes)
+    return _render_all(digest, activity, lang, tz)
+
+
+def read_digest(store: Store, round_id: int, period: Period, lang: str | None, tz: tzinfo, *,
+                final: bool = False, min_votes: int = MIN_VOTES, min_group: int = MIN_GROUP,
+                votes: VoteColumns | None = None) -> tuple[Digest, Activity]:
+    """The digest (:func:`build_with_analysis`) and its chart's counts (:func:`read_activity`),
+    every figure read from one snapshot of the store. ``votes``: the round's votes when
+    already read (``bot.service.cli.votes_meanwhile``), taken as they are. Raises
+    ``bot.errors.NotFound`` for an unknown round."""
+    with store.snapshot() as snapshot:
+        digest = build_with_analysis(snapshot, round_id, period, lang, final=final,
+                                     min_votes=min_votes, min_group=min_group, votes=votes)
+        return digest, read_activity(snapshot, round_id, period.end, tz)
 
 
 def read_activity(store: Store, round_id: int, end: datetime, tz: tzinfo) -> Activity:

@@ -26,9 +26,10 @@ from bot.events import (
 )
 from bot.identity import Pseudonymizer
 from bot.intake import RunInDb
-from bot.platform import ChannelRef, ChatPlatform
+from bot.opening import SectionPoster
+from bot.platform import ChannelRef, ChatPlatform, ReactionState, SectionPost
 from bot.stances import emoji_key
-from storage.records import PresentReaction
+from storage.records import PresentReaction, RoundMessage
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ReconcileReport:
     reactions_added: int = 0
     reactions_removed: int = 0
     copies_posted: int = 0
+    sections_finished: int = 0
 
 
 def _order(message_id: str) -> Decimal:
@@ -61,13 +63,14 @@ class Reconciler:
     ``handle`` applies a neutral event exactly once (:meth:`bot.intake.Intake.handle`);
     ``copy_replies(round_id, platform_name)`` posts the copies a platform is owed
     (:meth:`bot.relay.Relay.copy_replies`); ``platforms`` is the core's registry of connected
-    adapters; ``db`` runs store calls on the database thread.
+    adapters; ``db`` runs store calls on the database thread; ``sections`` finishes a
+    section left without its thread or a seed reaction.
     """
 
     def __init__(self, store: Store, clock: Clock, db: RunInDb, pseudonyms: Pseudonymizer,
                  handle: Callable[[InboundEvent], Awaitable[bool]],
                  copy_replies: Callable[[int, str], Awaitable[int]],
-                 platforms: dict[str, ChatPlatform]) -> None:
+                 platforms: dict[str, ChatPlatform], sections: SectionPoster) -> None:
         self.store = store
         self.clock = clock
         self.db = db
@@ -75,10 +78,12 @@ class Reconciler:
         self.handle = handle
         self.copy_replies = copy_replies
         self.platforms = platforms
+        self.sections = sections
 
     async def run(self, platform: ChatPlatform) -> ReconcileReport:
-        """Reconcile every open round on ``platform``: replies, reactions, then the copies
-        of replies this platform's channels are owed. Platform errors on one message are
+        """Reconcile every open round on ``platform``: replies, reactions (a section's first
+        part missing its thread or one of planbot's seed reactions is finished), then the
+        copies of replies this platform's channels are owed. Platform errors on one message are
         logged and the rest goes on (the next reconciliation retries)."""
         report = ReconcileReport()
         # The platform being read is connected: copies owed to it can be made now.
@@ -137,6 +142,7 @@ class Reconciler:
         seen: dict[int, set[PresentReaction]] = {}
         raw: dict[tuple[int, str, str], tuple[str, Emoji, str, str, str]] = {}
         messages = await self.db(store.round_messages, round_id, platform.name)
+        posts = await self.sections.section_posts(round_id)
         # Read the store before the platform: a reaction that arrives live while the platform
         # is being read is in neither snapshot, so it is never withdrawn by mistake.
         before = {sid: await self.db(store.present_reactions_on, sid, platform.name)
@@ -149,6 +155,8 @@ class Reconciler:
             except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
                 _log.warning("could not read reactions of %s on %s: %s", mid, platform.name, err)
                 continue
+            if message.kind == "section" and message.part == 0:
+                report.sections_finished += await self._finish(platform, message, states, posts)
             bucket = seen.setdefault(sid, set())
             for state in states:
                 key = emoji_key(state.emoji)
@@ -170,6 +178,26 @@ class Reconciler:
             for pkey, key in sorted(in_store - on_platform):
                 report.reactions_removed += await self.db(
                     self._withdraw, sid, pkey, key, now)
+
+    async def _finish(self, platform: ChatPlatform, message: RoundMessage,
+                      states: list[ReactionState], posts: dict[int, SectionPost]) -> bool:
+        """Finish a section's first part left without its thread (its thread state unknown)
+        or without one of planbot's seed reactions (a moderator removed it, a run stopped
+        while seeding); True if the platform was asked. A failure is logged: the next
+        reconciliation tries again."""
+        post = posts.get(message.statement_id)
+        if post is None:
+            return False
+        mine = {emoji_key(s.emoji) for s in states if s.by_me}
+        missing = any(emoji_key(Emoji(seed)) not in mine for seed in post.seed_emoji)
+        channel = ChannelRef(platform.name, message.workspace_id, message.channel_id)
+        try:
+            return await self.sections.finish(channel, platform, message.message_id, post,
+                                               force=missing)
+        except Exception as err:  # noqa: BLE001 - one failure must not stop the pass
+            _log.warning("could not finish section %s on %s: %s", post.key, platform.name,
+                         platform.describe_failure(err) or type(err).__name__)
+            return False
 
     def _withdraw(self, statement_id: int, participant_key: str, key: str,
                   now: datetime) -> bool:

@@ -1,6 +1,7 @@
 """The reply relay: planbot's copies of each reply in the round's other channels.
 
-A reply written on Discord is copied (by the bot, marked with its origin) into the same
+A reply written on Discord is copied (by the bot, marked with its author's display name and its
+origin, its text inert: :func:`copy_text`) into the same
 section's thread on Slack and in every other channel of the round, and recorded as the same
 statement, so everyone can read every reply and take a stance on it, as in Polis
 (docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
@@ -26,6 +27,7 @@ from bot.clock import Clock
 from bot.events import InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.i18n import translate
 from bot.intake import RunInDb
+from bot.markup import inert
 from bot.platform import ChannelRef, ChatPlatform
 from storage.store import Store
 
@@ -95,8 +97,8 @@ class Relay:
         deleted with it (or when its text became unreadable). A copy that cannot be
         updated is logged; the author's reply and its stances are unaffected."""
         reply = await self.db(self.store.copies_of, statement_id)
-        text = translate("relay.copy", reply.language,
-                         platform=(reply.platform or "").capitalize(), text=reply.text or "")
+        names = await self.db(self.store.author_names, [statement_id])
+        text = copy_text(reply.language, reply.platform, names.get(statement_id), reply.text)
         for platform_name, workspace_id, channel_id, message_id in reply.copies:
             platform = self.platforms.get(platform_name)
             if platform is None:
@@ -128,15 +130,16 @@ class Relay:
         """
         posted_count = 0
         async with self._copy_lock:
-            for missing in await self.db(self.store.copies_missing, round_id, statement_id):
+            pending = await self.db(self.store.copies_missing, round_id, statement_id)
+            names = await self.db(self.store.author_names, [m.statement_id for m in pending])
+            for missing in pending:
                 if self.copy_limit is not None and await self.db(
                         self.store.hold_back_if_over, missing.statement_id, *self.copy_limit):
                     _log.debug("reply %s held back by the copy limit", missing.statement_id)
                     continue
                 reply_id = missing.statement_id
-                copy = translate("relay.copy", missing.language,
-                                 platform=(missing.origin or "").capitalize(),
-                                 text=missing.text or "")
+                copy = copy_text(missing.language, missing.origin, names.get(reply_id),
+                                 missing.text)
                 for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
@@ -154,3 +157,13 @@ class Relay:
                          posted.part)], is_copy=True)
                     posted_count += 1
         return posted_count
+
+
+def copy_text(language: str, origin: str | None, author: str | None, text: str | None) -> str:
+    """What a copy of a reply says, as Markdown: whose reply it is (the author's display name,
+    or "a participant") and on which platform, then the reply's text made inert
+    (``bot.markup.inert``), so a copy never reads as planbot speaking and never turns the
+    reply's link syntax into a live link, on the platform it is copied to."""
+    who = author.strip() if author and author.strip() else translate("relay.someone", language)
+    return translate("relay.copy", language, author=inert(" ".join(who.split())),
+                     platform=(origin or "").capitalize(), text=inert(text or ""))

@@ -1,7 +1,8 @@
 """Rounds: open (or join) a round of a plan in a channel and post its sections; close it.
 
-One round may span several channels on Discord and Slack: opening a plan that already has
-an open round joins that round, and re-running the same open posts nothing twice.
+A round belongs to the place (guild, workspace) where it was opened: opening there a plan that
+already has an open round joins that round, and re-running the same open posts nothing twice.
+Another place (even on the other platform) joins it only with an invitation code.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta, tzinfo
-from functools import partial
+from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
@@ -20,8 +21,8 @@ from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.invitations import Invitations
-from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
-from bot.privacy import opening_announcement
+from bot.opening import Posting, SectionPoster
+from bot.platform import ChannelRef, ChatPlatform
 from bot.relay import Relay
 from storage.records import Place, PlanVersionData
 from storage.store import Store
@@ -60,13 +61,24 @@ def parse_closes(text: str | None, now: datetime, zone: tzinfo) -> datetime | No
     return closes
 
 
+class Opened(NamedTuple):
+    """What an open did: the round, its sections' posting in the channel, and the platforms
+    of the other channels it was already open in (empty for a new round)."""
+
+    round_id: int
+    posting: Posting
+    elsewhere: tuple[str, ...]
+
+
 class Rounds:
     """Opens, joins and closes rounds. ``db`` runs store calls on the database thread;
     ``relay`` copies earlier replies into a channel that joins; ``applier``'s cached message
-    targets are dropped when a round closes so its events stop counting at once."""
+    targets are dropped when a round closes so its events stop counting at once; ``poster``
+    posts a round's sections in a channel."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 relay: Relay, applier: EventApplier, invitations: Invitations) -> None:
+                 relay: Relay, applier: EventApplier, poster: SectionPoster,
+                 invitations: Invitations) -> None:
         self.invitations = invitations
         self.store = store
         self.settings = settings
@@ -74,7 +86,8 @@ class Rounds:
         self.db = db
         self.relay = relay
         self.applier = applier
-        self._open_locks: dict[str, asyncio.Lock] = {}
+        self.poster = poster
+        self._open_locks: dict[tuple[str, Place], asyncio.Lock] = {}
 
     def parse_closes(self, text: str | None) -> datetime | None:
         """:func:`parse_closes` now, in the configured zone."""
@@ -107,15 +120,16 @@ class Rounds:
 
     async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None, join: str | None = None
-                   ) -> tuple[int, int, int]:
+                   language: str | None = None, join: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over ``plan`` that belongs to the place (guild, workspace) of
-        ``channel`` is reused, so re-running the same open posts nothing twice; a round of
-        another place is joined only with ``join``, an invitation code (``plan`` may then be
-        None). Returns (round id, sections posted now, sections already there). Raises
-        ``NotFound`` (also for any unusable code, all alike), ``BadArgument``, ``Conflict``.
+        ``channel`` is reused, so one round can span several channels of that place and
+        re-running the same open posts nothing twice; a round of another place is joined
+        only with ``join``, an invitation code (``plan`` may then be None). Raises
+        ``NotFound`` (also for any unusable code, all alike), ``BadArgument``, ``Conflict``
+        (another open of this plan is under way, or the open round differs from what is
+        asked).
         """
         place = Place(channel.platform, channel.workspace_id)
         invited = await self.invitations.round_for(join, place) if join else None
@@ -138,8 +152,12 @@ class Rounds:
             raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
         closes_at = self.parse_closes(closes)
         # One lock per plan: two opens of one plan in one place (even from two channels)
-        # must not both create a round.
-        async with self._open_locks.setdefault(plan, asyncio.Lock()):
+        # must not both create a round. A second open while the first posts is answered at
+        # once rather than left waiting behind it.
+        lock = self._open_locks.setdefault((plan, place), asyncio.Lock())
+        if lock.locked():
+            raise Conflict("error.round_opening", plan=plan)
+        async with lock:
             if invited is not None and join is not None:
                 await self._check_join(invited.id, wanted, language, closes_at)
                 await self.invitations.use(invited, join, place)
@@ -152,26 +170,26 @@ class Rounds:
                 else:
                     round_id = here
                     await self._check_join(round_id, wanted, language, closes_at)
+            elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
-            posted, total = await self._post_sections(round_id, channel, platform)
-            if posted:
-                await self._announce(round_id, channel, platform)
+            posting = await self.poster.post(round_id, channel, platform)
+            if posting.posted and not posting.already:
+                # Announced once, with the channel's first sections: a re-run retrying a
+                # refused section must not repeat it.
+                await self.poster.announce(round_id, channel, platform)
+            if posting.posted:
                 self.relay.spawn(self.relay.copy_replies(round_id))  # replies from before
-            return round_id, posted, total - posted
+            return Opened(round_id, posting, elsewhere)
 
-    async def _announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
-        """Post the round's opening announcement under its sections (the channel's latest
-        message, :func:`bot.privacy.opening_announcement`); a failure is logged, the round
-        is open all the same."""
+    async def _elsewhere(self, round_id: int, channel: ChannelRef) -> tuple[str, ...]:
+        """The platforms of the round's other channels when ``channel`` joins it now,
+        sorted; empty when ``channel`` was in the round already."""
         rnd = await self.db(self.store.get_round, round_id)
-        try:
-            if rnd is not None:
-                await platform.post_notice(channel, opening_announcement(self.settings, rnd,
-                                                                         channel.platform))
-        except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
-            _log.warning("could not post the opening announcement of round %s on %s",
-                         round_id, channel.platform, exc_info=True)
+        here = (channel.platform, channel.workspace_id, channel.channel_id)
+        channels = {(c.platform, c.workspace_id, c.channel_id) for c in rnd.channels} \
+            if rnd else set()
+        return () if here in channels else tuple(sorted({c[0] for c in channels}))
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
                       language: str | None, closes_at: datetime | None, place: Place) -> int:
@@ -194,39 +212,6 @@ class Rounds:
             round_id = joined
             await self._check_join(round_id, wanted, language, closes_at)
         return round_id
-
-    async def _post_sections(self, round_id: int, channel: ChannelRef,
-                             platform: ChatPlatform) -> tuple[int, int]:
-        """Post the round's sections missing in ``channel``; (posted now, sections)."""
-        rnd = await self.db(self.store.get_round, round_id)
-        if rnd is None:
-            raise NotFound("error.no_round", round=round_id)
-        statements = await self.db(self.store.round_sections, round_id)
-        done = await self.db(self.store.posted_statements, round_id, channel.platform,
-                             channel.channel_id)
-        posted = 0
-        for st in statements:
-            post = SectionPost(
-                key=st.section_key,
-                title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
-                body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
-                seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
-            if st.statement_id in done:
-                # Posted before; a run stopped half-way may have left it without its
-                # thread or reactions.
-                await platform.finish_section(channel, done[st.statement_id], post)
-                continue
-            record = partial(self._record, st.statement_id)
-            # Recorded once sent (on_posted) and again at the end: recording is
-            # idempotent, and the end covers a platform that does not call back.
-            await record(await platform.post_section(channel, post, on_posted=record))
-            posted += 1
-        return posted, len(statements)
-
-    async def _record(self, statement_id: int, messages: list[PostedMessage]) -> None:
-        await self.db(self.store.record_messages, statement_id, [
-            (m.channel.platform, m.channel.workspace_id, m.channel.channel_id, m.message_id,
-             m.thread_id, m.part) for m in messages])
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
                           closes_at: datetime | None) -> None:

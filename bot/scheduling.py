@@ -1,13 +1,19 @@
 """Scheduled work with APScheduler 3: weekly digests, round deadlines and reminders.
 
-Jobs are module-level coroutine functions taking plain arguments (a service name and a round
-id), so a persistent job store (``SQLAlchemyJobStore`` on the service's database) can hold
-them across restarts; they find the running service in :data:`SERVICES`. Job ids are stable
-(``digest:<round>``, ``close:<round>``, ``remind:<round>``): re-adding a job keeps the stored
-one, and with it its next run time, so a run missed while the service was down is still due
-when it comes back. Such a run happens once (``coalesce=True``) if it is within its misfire
-grace time (APScheduler 3 user guide, "Missed job executions and coalescing"), and its digest
-covers everything since the last digest posted, read from the store.
+The jobs live in memory only and are rebuilt from the store (the open rounds, their opening
+and closing times, the digests already claimed) at start-up and every minute after. No job is
+ever stored: APScheduler's ``SQLAlchemyJobStore`` pickles each job, callable reference
+included, and unpickling a row a database writer replaced would run their code in planbot
+(Python's ``pickle`` documentation: "never unpickle data that could have come from an
+untrusted source"). Migration ``0012_versions`` drops the table it used (``apscheduler_jobs``).
+
+Job ids are stable (``digest:<round>``, ``close:<round>``, ``remind:<round>``). What a
+persisted store used to give, the catch-up of runs missed while the service was down, comes
+from the store itself: a round's closing job has a fixed run date and no misfire limit, so a
+deadline passed while down closes the round at start-up; when a round's weekly job is first
+added, a one-off ``catchup:<round>`` job posts the digest of the latest weekly fire time if it
+is not posted yet (the digest's claim in the store makes a second try a no-op), and it covers
+everything since the last digest posted.
 
 Weekly runs use a ``CronTrigger`` in the configured time zone, so they stay at the configured
 local time (09:00) across daylight-saving changes.
@@ -26,13 +32,11 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.core import Core
@@ -48,7 +52,6 @@ CLOSE_GRACE = None
 SYNC_EVERY = timedelta(minutes=1)
 PURGE_EVERY_HOURS = 24
 """The retention purge runs daily: a text is kept at most a day past its retention period."""
-JOB_TABLE = "apscheduler_jobs"
 ROUND_JOBS = ("digest", "close", "remind")
 
 SERVICES: dict[str, DigestScheduler] = {}
@@ -74,12 +77,10 @@ def last_fire_time(trigger: CronTrigger, now: datetime) -> datetime | None:
     return last.astimezone(UTC) if last else None
 
 
-def make_scheduler(settings: Settings, engine: Engine | None = None) -> AsyncIOScheduler:
-    """An ``AsyncIOScheduler`` in the configured time zone; jobs persist in ``engine``'s
-    database (table ``apscheduler_jobs``, created by APScheduler) when given, else in memory.
-    Defaults: coalesce missed runs, one instance per job."""
-    store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE) if engine else MemoryJobStore()
-    return AsyncIOScheduler(jobstores={"default": store}, timezone=settings.timezone,
+def make_scheduler(settings: Settings) -> AsyncIOScheduler:
+    """An ``AsyncIOScheduler`` in the configured time zone, its jobs in memory (see the
+    module's docstring). Defaults: coalesce missed runs, one instance per job."""
+    return AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=settings.timezone,
                             job_defaults={"coalesce": True, "max_instances": 1,
                                           "misfire_grace_time": int(WEEKLY_GRACE.total_seconds())})
 
@@ -190,6 +191,9 @@ class DigestScheduler:
             weekly = weekly_trigger(self.settings, rnd.opened_at)
             if digest_id in jobs and repr(jobs[digest_id].trigger) != repr(weekly):
                 self.scheduler.reschedule_job(digest_id, trigger=weekly)
+            elif digest_id not in jobs:  # first seen since start-up: a missed weekly is due now
+                self._add(weekly_digest, f"catchup:{rnd.id}", DateTrigger(), jobs,
+                          args=[self.name, rnd.id], misfire_grace_time=WEEKLY_GRACE)
             self._add(weekly_digest, digest_id, weekly, jobs, args=[self.name, rnd.id],
                       misfire_grace_time=WEEKLY_GRACE)
             if rnd.closes_at is not None:

@@ -25,12 +25,12 @@ section itself, whose votes are stances on the section's message, or ``reply``).
 
 from __future__ import annotations
 
-import csv
 import random
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.files import private_dir, write_csv
 from bot.plans import load_plan, sample_plan_paths
 
 SEED = 2030
@@ -149,14 +149,13 @@ def generate(seed: int = SEED) -> tuple[list[Row], list[Row]]:
 
 
 def write(folder: Path, seed: int = SEED) -> None:
-    """Write ``comments.csv`` and ``votes.csv`` of :func:`generate` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``comments.csv`` and ``votes.csv`` of :func:`generate` into ``folder`` (through
+    ``bot.files``: owner-only, formula-safe cells)."""
+    private_dir(folder)
     comments, votes = generate(seed)
     for name, rows in (("comments.csv", comments), ("votes.csv", votes)):
-        with (folder / name).open("w", newline="", encoding="utf-8") as fh:
-            out = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-            out.writeheader()
-            out.writerows(rows)
+        write_csv(folder / name, list(rows[0]), [list(r.values()) for r in rows],
+                  lineterminator="\n")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ class AnalysisStateQueries(StoreBase):
                             now: datetime) -> None:
         """Replace the round's state. ``fingerprint`` (at most 64 characters) names the votes it
         was computed from; ``state`` must be JSON-serialisable. Concurrent updates: the last
-        writer wins (each state is complete on its own)."""
-        with self._tx() as s:
+        writer wins (each state is complete on its own). In a snapshot view, written in a
+        transaction of its own."""
+        with self._write_tx() as s:
             row = s.get(AnalysisStateRow, round_id)
             if row is None:
                 s.add(AnalysisStateRow(round_id=round_id, fingerprint=fingerprint,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Self
 
 from sqlalchemy import (
     Connection,
@@ -25,6 +27,7 @@ from storage.models import (
     Participant,
     ProcessedEvent,
     Stance,
+    Statement,
 )
 
 _log = logging.getLogger(__name__)
@@ -33,7 +36,12 @@ _log = logging.getLogger(__name__)
 class StoreBase:
     """Holds the engine and opens units of work: an ORM session (``_tx``) or, on the hot
     event path, a Core connection (``_conn``); each commits on success and rolls back on
-    error. The query modules build on it; :class:`storage.store.Store` assembles them."""
+    error. The query modules build on it; :class:`storage.store.Store` assembles them.
+
+    :meth:`snapshot` gives a view of the store whose reads all see one consistent state."""
+
+    _pinned: Connection | None = None
+    """The snapshot's connection, in a view made by :meth:`snapshot`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -41,13 +49,56 @@ class StoreBase:
         self._hot = _HotStatements(self._insert_ignore)
 
     @contextmanager
+    def snapshot(self) -> Iterator[Self]:
+        """A view of this store whose reads all see the database as it was at its first read,
+        whatever other processes write meanwhile: one REPEATABLE READ transaction on
+        PostgreSQL ("sees only data committed before the transaction began", PostgreSQL docs,
+        13.2.2), one read transaction on SQLite (in WAL mode a reader keeps the snapshot of
+        its first read until its transaction ends: https://www.sqlite.org/wal.html,
+        "Concurrency"). Writes through the view (:meth:`_write_tx`) run in their own
+        transaction, outside the snapshot. Nothing is committed by the snapshot itself; use
+        the view on one thread only, and not after the ``with`` block."""
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.begin()
+            else:
+                # pysqlite opens no transaction for a SELECT: without BEGIN each read would
+                # see the latest commit.
+                conn.exec_driver_sql("BEGIN")
+            view = copy.copy(self)
+            view._pinned = conn
+            try:
+                yield view
+            finally:
+                conn.rollback()
+
+    @contextmanager
     def _tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction (in a snapshot view: in the snapshot's)."""
+        if self._pinned is not None:
+            # Joins the snapshot's transaction; closing the session leaves it open.
+            with Session(bind=self._pinned, expire_on_commit=False,
+                         join_transaction_mode="create_savepoint") as session:
+                yield session
+            return
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _write_tx(self) -> Iterator[Session]:
+        """An ORM session in a transaction of its own, even in a snapshot view: writes made
+        while a snapshot is read (the analysis state a digest saves)."""
         with self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def _conn(self) -> Iterator[Connection]:
-        """A Core connection in a transaction: the hot event path skips the ORM's overhead."""
+        """A Core connection in a transaction: the hot event path skips the ORM's overhead
+        (in a snapshot view: the snapshot's connection)."""
+        if self._pinned is not None:
+            yield self._pinned
+            return
         with self.engine.begin() as conn:
             yield conn
 
@@ -89,17 +140,22 @@ class _HotStatements:
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
-                                t.c.removed_at, t.c.is_current).where(pair)
+                                t.c.removed_at, t.c.is_current, t.c.version).where(pair)
+        st = _table(Statement)
+        version = select(st.c.version).where(st.c.id == bindparam("sid")).scalar_subquery()
+        self.statement_version = select(st.c.version).where(st.c.id == bindparam("sid"))
         self.flag_current = t.update().where(t.c.id == bindparam("row_id")).values(
             is_current=bindparam("flag"))
         self.insert_stance = t.insert()
         self.revive_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=None, added_at=bindparam("added_at"), source=bindparam("source"),
             emoji_raw=bindparam("emoji_raw"), stance=bindparam("stance"),
-            is_current=bindparam("is_current"))
+            is_current=bindparam("is_current"), version=bindparam("version"))
         self.clear_current = t.update().where(pair, t.c.is_current.is_(True)).values(
             is_current=False)
-        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None))
+        # Only a stance given to the statement's current text can count (issue 10).
+        winner = (select(t.c.id).where(pair, t.c.removed_at.is_(None), t.c.stance.is_not(None),
+                                       t.c.version == version)
                   .order_by(t.c.added_at.desc(), t.c.id.desc()).limit(1).scalar_subquery())
         self.set_current = t.update().where(t.c.id == winner).values(is_current=True)
 

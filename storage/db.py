@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,17 +40,35 @@ def normalise_url(url: str) -> str:
 def create_store_engine(url: str) -> Engine:
     """Create an engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys on.
 
-    The parent folder of a SQLite file is created if missing.
+    The parent folder of a SQLite file is created if missing, and the file itself is made
+    owner-only (:func:`_owner_only`). SQL parameters (people's text and ids) are left out of
+    error messages, which reach the logs.
     """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+            _owner_only(Path(parsed.database))
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _owner_only(database: Path) -> None:
+    """Create the SQLite file (and its folder, if missing) readable by its owner only:
+    0600 and 0700. SQLite gives its ``-wal`` and ``-shm`` files the database file's mode
+    (https://www.sqlite.org/tempfiles.html), so they are owner-only too."""
+    for folder in reversed([p for p in database.parents if not p.is_dir()]):
+        folder.mkdir(exist_ok=True)
+        folder.chmod(0o700)
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        if database.stat().st_mode & 0o077:
+            database.chmod(0o600)
+    except OSError:
+        pass  # unwritable or not ours: SQLite's own connection error says so, told apart
 
 
 def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:

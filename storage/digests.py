@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    delete,
     func,
     select,
     update,
@@ -204,6 +205,17 @@ class DigestQueries(StoreBase):
         with self._tx() as s:
             s.execute(update(Digest).where(Digest.id == digest_id)
                       .values(content=content, outputs=outputs, status="posted"))
+
+    def release_digest(self, digest_id: int) -> bool:
+        """Give back a claim that posted nothing (delete it), so that the period is claimed
+        again by the next digest; False when it is not a bare claim (posted, or with a
+        message recorded)."""
+        with self._tx() as s:
+            posted = select(PlatformMessage.id).where(PlatformMessage.digest_id == digest_id)
+            gone = s.scalars(delete(Digest).where(Digest.id == digest_id,
+                                                  Digest.status == "claimed",
+                                                  ~posted.exists()).returning(Digest.id))
+            return gone.first() is not None
 
     def last_digest_end(self, round_id: int, kinds: Sequence[str] = ("weekly", "final")) -> datetime | None:
         """End of the latest claimed scheduled digest of a round, or None."""

@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     select,
+    update,
 )
 
 from storage.base import StoreBase
 from storage.models import (
     PlatformMessage,
     Round,
+    Stance,
     Statement,
     StatementEdit,
 )
@@ -109,7 +111,10 @@ class EventWrites(StoreBase):
 
     def edit_reply(self, *, event_key: str | None, statement_id: int, text: str | None,
                    text_withheld: bool, at: datetime) -> bool:
-        """Replace a reply's text, keeping the previous text in the edit history.
+        """Replace a reply's text, keeping the previous text in the edit history with its
+        version; the reply's version goes up by one, and the stances given to the earlier
+        text stop counting (they keep their version, so a digest reports them apart). Text
+        withheld by the platform, before or after, makes no new version.
 
         True if the text changed; the same edit applied twice, or an edit older than the
         last one applied, changes nothing.
@@ -124,9 +129,17 @@ class EventWrites(StoreBase):
                 return False
             if stmt.edited_at is not None and at < stmt.edited_at:
                 return False  # an older edit delivered late
+            # Text the platform withheld (no content intent) is no new version of it.
+            new_version = not (text_withheld or stmt.text_withheld)
             s.add(StatementEdit(statement_id=statement_id, previous_text=stmt.text,
-                                replaced_at=at))
+                                replaced_at=at, version=stmt.version))
             stmt.text, stmt.text_withheld, stmt.edited_at = text, text_withheld, at
+            if new_version:
+                stmt.version += 1
+                # Stances given to the earlier text stay (reported apart), counting no more.
+                s.execute(update(Stance).where(Stance.statement_id == statement_id,
+                                               Stance.is_current.is_(True))
+                          .values(is_current=False))
             return True
 
     def delete_message(self, *, event_key: str | None, platform: str, channel_id: str,

@@ -3,6 +3,8 @@ the platforms, and what the reply relay still has to copy or update."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import (
     select,
 )
@@ -148,6 +150,17 @@ class MessageReads(StoreBase):
             if not include_deleted:
                 q = q.where(PlatformMessage.deleted_at.is_(None))
             return [RoundMessage(*r) for r in s.execute(q).all()]
+
+    def author_names(self, statement_ids: Collection[int]) -> dict[int, str | None]:
+        """The display name of each statement's author as last seen (None when unknown or
+        erased), by statement id: what a copy of a reply says about whose it is."""
+        if not statement_ids:
+            return {}
+        with self._tx() as s:
+            return {sid: name for sid, name in s.execute(
+                select(Statement.id, Participant.display_name)
+                .outerjoin(Participant, Participant.id == Statement.author_id)
+                .where(Statement.id.in_(list(statement_ids))))}
 
     def participant_by_key(self, key_hash: str) -> int | None:
         """The id of the participant with ``key_hash``, or None."""

@@ -240,16 +240,20 @@ class Statement(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(10), default="live")
     copy_throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """The text's version: 1 as posted, one more at each edit (``StatementEdit``)."""
 
 
 class StatementEdit(Base):
-    """Edit history of a reply: the text it had before ``replaced_at``."""
+    """Edit history of a reply: the text it had before ``replaced_at``, which was its
+    ``version`` (the stances given to that text carry the same version)."""
 
     __tablename__ = "statement_edits"
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"), index=True)
     previous_text: Mapped[str | None] = mapped_column(Text)
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int | None] = mapped_column(Integer)
 
 
 class PlatformMessage(Base):
@@ -257,6 +261,9 @@ class PlatformMessage(Base):
 
     ``message_id`` is a Discord snowflake or a Slack ``ts``; ``thread_id`` the thread it roots
     or lives in; ``is_copy`` marks planbot's copy of a reply written in another channel.
+    ``thread_state`` is, on a section's first part, the state of the thread it roots as last
+    seen: ``open``, ``archived`` or ``locked`` (archived and locked); NULL until the thread
+    is known to exist (a post stopped before creating it).
     Unique per platform and channel, so recording it twice is harmless.
     """
 
@@ -277,6 +284,24 @@ class PlatformMessage(Base):
     is_copy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    thread_state: Mapped[str | None] = mapped_column(String(10))
+
+
+class SectionFailure(Base):
+    """A section whose post in a channel failed for good at the last open, and why
+    (``reason``: the platform's error, e.g. ``50013 Missing Permissions``, ``msg_too_long``).
+    Removed once the section is posted there; one per section statement and channel."""
+
+    __tablename__ = "section_failures"
+    __table_args__ = (UniqueConstraint("statement_id", "platform", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id"))
+    platform: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Stance(Base):
@@ -286,6 +311,9 @@ class Stance(Base):
     counting for nothing). ``is_current`` marks the single stance that counts for the pair
     (participant, statement): the most recently added present mapped one; a partial unique
     index enforces at most one. ``source`` is ``live``, ``backfill`` or ``import``.
+    ``version`` is the statement's text version the reaction was given to: once a reply is
+    edited, the stances given to its earlier text stop being current (they never count for
+    the new text) and are reported apart.
     """
 
     __tablename__ = "stances"
@@ -315,6 +343,7 @@ class Stance(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ProcessedEvent(Base):

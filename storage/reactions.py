@@ -50,7 +50,9 @@ class ReactionWrites(StoreBase):
             row = next((r for r in rows if r.emoji_key == emoji_key), None)
             if row is not None and (row.removed_at is None or row.removed_at > at):
                 return False  # already present, or this add is older than its removal
-            rival = _latest(r for r in rows if r.emoji_key != emoji_key)
+            version = c.execute(hot.statement_version, {"sid": statement_id}).scalar_one()
+            # A stance given to an earlier text of the reply never competes (issue 10).
+            rival = _latest(r for r in rows if r.emoji_key != emoji_key and r.version == version)
             # A new row gets the highest id, so it wins a tie on time.
             wins = stance is not None and (
                 rival is None or (at, row.id if row else float("inf")) > (rival.added_at, rival.id))
@@ -58,7 +60,7 @@ class ReactionWrites(StoreBase):
             if wins and current is not None:
                 c.execute(hot.flag_current, {"row_id": current, "flag": False})
             values = {"emoji_raw": emoji_raw, "stance": stance, "source": source,
-                      "added_at": at, "is_current": wins}
+                      "added_at": at, "is_current": wins, "version": version}
             if row is None:
                 c.execute(hot.insert_stance, dict(
                     values, participant_id=participant_id, statement_id=statement_id,
@@ -84,7 +86,8 @@ class ReactionWrites(StoreBase):
                 "participant_id": participant_id, "statement_id": statement_id,
                 "emoji_key": emoji_key, "emoji_raw": emoji_raw, "stance": stance,
                 "source": "late", "platform": platform, "added_at": at, "removed_at": None,
-                "is_current": False})
+                "is_current": False, "version": c.execute(
+                    self._hot.statement_version, {"sid": statement_id}).scalar_one()})
             return True
 
     def remove_reactions(self, *, event_key: str | None, statement_id: int,
@@ -132,7 +135,8 @@ class ReactionWrites(StoreBase):
         row = next((r for r in rows if r.emoji_key == emoji_key), None)
         if row is not None and row.removed_at is None and (observed or row.added_at <= at):
             c.execute(hot.remove_stance, {"row_id": row.id, "removed_at": at})
-            successor = _latest(r for r in rows if r.id != row.id) if row.is_current else None
+            successor = _latest(r for r in rows if r.id != row.id and r.version == row.version
+                                ) if row.is_current else None  # the current row: current text
             if successor is not None:
                 c.execute(hot.flag_current, {"row_id": successor.id, "flag": True})
             return True

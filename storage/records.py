@@ -345,6 +345,15 @@ class ImportedStatement:
     role: str = "reply"
 
 
+class SectionFailureRecord(NamedTuple):
+    """A section whose post failed for good in a channel at the last open, and why."""
+
+    statement_id: int
+    section_key: str | None
+    platform: str
+    channel_id: str
+    reason: str
+
 # -- a participant's own data (issue 10, Quebec's Law 25) ---------------------------------
 
 

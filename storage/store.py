@@ -26,7 +26,9 @@ from storage.records import (
     SectionData,
 )
 from storage.rounds import RoundQueries
+from storage.threads import ThreadQueries
 from storage.throttle import CopyLimitQueries
+from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
            "Store"]
@@ -34,7 +36,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries):
+            InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries,
+            ThreadQueries, VersionReads):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

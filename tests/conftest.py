@@ -13,7 +13,7 @@ import pytest
 WATCHED = ("discord", "slack_bolt", "slack_sdk", "bot", "integrations", "storage")
 
 E2E = ("tests/integrations/", "tests/test_run.py", "tests/test_demo.py", "tests/test_startup.py",
-       "tests/test_doctor.py")
+       "tests/test_doctor.py", "tests/test_chaos.py")
 """The end-to-end tests: the real discord.py or slack-bolt against the local servers, or
 planbot started as a subprocess. Marked ``e2e`` here, so that ``make test-fast`` leaves them
 out; a new module under tests/integrations/ is end to end unless listed in UNIT."""

@@ -121,6 +121,9 @@ class RecordingPlatform:
     async def fetch_reactions(self, channel, message_id):
         return self.reactions.get(message_id, [])
 
+    def describe_failure(self, error):
+        return f"{type(error).__name__}: {error}" if isinstance(error, OSError) else None
+
     async def fetch_replies(self, channel, thread_id, after_message_id):
         return [r for r in self.replies.get(thread_id, [])
                 if after_message_id is None or int(r.message_id) > int(after_message_id)]

@@ -74,7 +74,9 @@ def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
     assert all(s["statement"]["split"] == {"agree": 0, "disagree": 0, "passed": 0}
                for s in digest["sections"])
     imported = import_polis_groups(tmp_path, POLIS / CONVERSATION)
-    assert sorted(g["size"] for g in digest["groups"]) == imported
+    described = [n for n in imported if n >= digest["min_group"]]  # the others counted only
+    assert sorted(g["size"] for g in digest["groups"]) == described
+    assert digest["hidden_groups"] == len(imported) - len(described)
     assert digest["clustered"] == sum(imported)
 
     printed = console.export_text()

@@ -30,6 +30,10 @@ NEW_SHOWN = 10
 """New replies listed (the count says how many there were)."""
 MIN_VOTES = 5
 """Default fewest votes a statement needs to be ranked "most agreed" (``DIGEST_MIN_VOTES``)."""
+MIN_GROUP = 5
+"""Default fewest members an opinion group needs to be described in a digest
+(``DIGEST_MIN_GROUP_SIZE``): a smaller group's shares and representative statements would
+come close to describing its members' own stances."""
 Z_90 = 1.2816
 """One-sided 90 % critical value of the normal distribution (Polis' ``z-sig-90``)."""
 
@@ -68,9 +72,13 @@ def letter(group_id: int) -> str:
 
 def build_digest(store: Store, round_id: int, period: Period, *,
                  analysis: AnalysisResult | None = None, language: str | None = None,
-                 min_votes: int = MIN_VOTES, final: bool = False) -> model.Digest:
+                 min_votes: int = MIN_VOTES, final: bool = False,
+                 min_group: int = MIN_GROUP) -> model.Digest:
     """The digest of round ``round_id`` over ``period``, in ``language`` (default the
     round's), compared with the round's previous digest and the plan's previous round.
+    Opinion groups of fewer than ``min_group`` members are not described (no letter, shares,
+    representative statements or map points); their members still count in the totals,
+    the per-statement splits and the consensus figures.
 
     Raises ``NotFound`` when the round does not exist.
     """
@@ -80,11 +88,12 @@ def build_digest(store: Store, round_id: int, period: Period, *,
     lang = language or rnd.language
     plan_titles = store.round_plan_titles(round_id)
     plan_title = plan_titles.get(lang) or rnd.name
-    facts = _AnalysisFacts(analysis)
+    facts = _AnalysisFacts(analysis, min_group)
     rows = store.statement_counts(round_id)
     sections = store.round_sections(round_id) if rnd.source == "chat" else []
     titles = {s.statement_id: _pick(s.titles, lang) for s in sections}
-    statements = [_statement(row, titles, facts) for row in rows]
+    earlier = store.earlier_stances(round_id)
+    statements = [_statement(row, titles, facts, earlier.get(row.id)) for row in rows]
     by_db_id = {row.id: s for row, s in zip(rows, statements, strict=True)}
     picker = _Picker(statements, facts, min_votes)
     new = [s for s in picker.replies if period.start <= s.created_at < period.end]
@@ -117,6 +126,8 @@ def build_digest(store: Store, round_id: int, period: Period, *,
         clustered=facts.clustered,
         opinion_map=facts.opinion_map(),
         min_votes=min_votes,
+        hidden_groups=facts.hidden,
+        min_group=min_group,
         standing=standing_of(statements, facts.divisive_ids, min_votes),
     )
     return _with_history(store, digest, rnd, by_db_id)
@@ -176,8 +187,8 @@ def _pick(texts: dict[str, str], lang: str) -> str:
     return texts.get(lang) or next(iter(texts.values()), "")
 
 
-def _statement(row: StatementCount, titles: dict[int, str],
-               facts: _AnalysisFacts) -> model.Statement:
+def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFacts,
+               earlier: tuple[int, int, int] | None = None) -> model.Statement:
     split = model.Split(row.agree, row.disagree, row.passes)
     sid = row.external_id or str(row.id)
     text = titles.get(row.id) if row.kind == "section" else row.text
@@ -189,7 +200,8 @@ def _statement(row: StatementCount, titles: dict[int, str],
         split=split, pa=round(smoothed(split.agree, split.votes), 4),
         z=round(prop_z(split.agree, split.votes), 4),
         significant=split.agree * 2 > split.votes and prop_z(split.agree, split.votes) > Z_90,
-        consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()))
+        consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()),
+        earlier=model.Split(*earlier) if earlier else None)
 
 
 def _support(s: model.Statement) -> tuple[float, int, str]:
@@ -211,7 +223,7 @@ class _AnalysisFacts:
     """What the digest reads from an ``AnalysisResult`` (its JSON-ready summary, plus the
     projection for the opinion map), or nothing when there is no analysis."""
 
-    def __init__(self, analysis: AnalysisResult | None) -> None:
+    def __init__(self, analysis: AnalysisResult | None, min_group: int = MIN_GROUP) -> None:
         self.result = analysis
         self.data: dict[str, Any] = analysis.to_dict() if analysis is not None else {}
         stats = self.data.get("statement_stats", {})
@@ -219,18 +231,23 @@ class _AnalysisFacts:
         # Rows of the per-group arrays -> group ids (kept from digest to digest, so their
         # letters may skip one after a group disappears).
         self.ids = [g["id"] for g in self.data.get("groups", [])]
+        self.shown = {g["id"] for g in self.data.get("groups", []) if g["size"] >= min_group}
+        self.hidden = len(self.ids) - len(self.shown)
         self.clustered = len(self.data.get("clustered", []))
         self.consensus = {sid: st["consensus_agree"] for sid, st in stats.items()
                           if st.get("consensus_agree") is not None}
         self.group_splits = {
             sid: tuple(model.GroupSplit(g, letter(g), model.Split(
                 gs["agree"], gs["disagree"], gs["votes"] - gs["agree"] - gs["disagree"]))
-                for g, gs in zip(self.ids, st["groups"], strict=False))
+                for g, gs in zip(self.ids, st["groups"], strict=False) if g in self.shown)
             for sid, st in stats.items()}
-        # Divisive in the analysis' sense: some group mostly agrees, another mostly disagrees.
-        self.divisive_ids = {sid for sid, st in stats.items()
-                             if any((g["pa"] or 0) > 0.5 for g in st["groups"])
-                             and any((g["pd"] or 0) > 0.5 for g in st["groups"])}
+        # Divisive in the analysis' sense: some group mostly agrees, another mostly
+        # disagrees (described groups only: a small group's lean is not told even so).
+        shown = {sid: [gs for g, gs in zip(self.ids, st["groups"], strict=False)
+                       if g in self.shown] for sid, st in stats.items()}
+        self.divisive_ids = {sid for sid, gs in shown.items()
+                             if any((g["pa"] or 0) > 0.5 for g in gs)
+                             and any((g["pd"] or 0) > 0.5 for g in gs)}
 
     def items(self, name: str, side: str | None = None) -> list[dict[str, Any]]:
         """The analysis' list ``name`` (e.g. ``divisive``), or its ``side`` (``agree`` /
@@ -246,7 +263,7 @@ class _AnalysisFacts:
             model.Group(id=g["id"], letter=letter(g["id"]), size=g["size"], representative=tuple(
                 (by_id[r["statement"]], r["repful_for"], float(r["p_success"]))
                 for r in g["representative"][:3] if r["statement"] in by_id))
-            for g in self.data.get("groups", []))
+            for g in self.data.get("groups", []) if g["id"] in self.shown)
 
     def opinion_map(self) -> tuple[model.MapPoint, ...]:
         if self.result is None or not self.k:
@@ -255,7 +272,7 @@ class _AnalysisFacts:
         coords = self.result.projection.coords[rows]
         return tuple(model.MapPoint(round(float(x), 4), round(float(y), 4), self.ids[int(g)])
                      for (x, y), g in zip(coords[:, :2], self.result.grouping.labels,
-                                          strict=False))
+                                          strict=False) if self.ids[int(g)] in self.shown)
 
 
 class _Picker:

@@ -66,6 +66,9 @@ class Statement:
     significant: bool
     consensus: float | None = None
     groups: tuple[GroupSplit, ...] = ()
+    earlier: Split | None = None
+    """Stances given to an earlier text of an edited reply: kept and reported apart, never
+    in ``split`` nor in any ranking (None when there are none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,8 @@ class Digest:
     Headline lists (``common_ground``, ``divides``, ``most_agreed``, ``most_divided``,
     ``uncertain``, ``new_replies``, ``top_replies``) never repeat a statement. ``clustered``
     counts participants placed in a group; ``min_votes`` is the fewest votes a statement
-    needs to be ranked "most agreed".
+    needs to be ranked "most agreed". ``groups`` holds the groups of at least ``min_group``
+    members; ``hidden_groups`` counts the smaller ones, not described.
     """
 
     round: RoundInfo
@@ -191,6 +195,8 @@ class Digest:
     min_votes: int
     moved: tuple[Moved, ...] = ()
     trends: tuple[Trend, ...] = ()
+    hidden_groups: int = 0
+    min_group: int = 5
     standing: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Statement id -> {"key", "agree", "votes", "consensus" (bool), "divisive" (bool)}: what
     the next digest compares against."""

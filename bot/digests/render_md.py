@@ -14,6 +14,7 @@ from babel.numbers import format_decimal, format_percent
 from bot.digests import model
 from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
+from bot.markup import inert
 
 if TYPE_CHECKING:
     import jinja2
@@ -76,9 +77,12 @@ def helpers(lang: str) -> dict[str, Any]:
     """Functions the digest templates use, in ``lang``: ``_`` (catalogue), ``_n`` (plural
     entry by count), ``day`` (datetime -> long date), ``number``, ``pct`` (0..1 -> "42 %" /
     "42%"), ``score`` (0..1 index, two decimals), ``text`` (a statement's text, or the
-    withheld notice), ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
+    withheld notice), ``md`` (people's text made inert in Markdown, ``bot.markup``),
+    ``split`` (a ``Split`` as counts and shares, marked by emoji or, with ``words=True``, by
     words), ``gap`` (largest
-    difference between groups' agree shares, in points), ``explain`` (see ``Explainer``)."""
+    difference between groups' agree shares, in points), ``earlier`` (the stances given to an
+    edited reply's earlier text, as " · 3 agreed before the reply was edited", or ""),
+    ``explain`` (see ``Explainer``)."""
     locale = f"{lang}_CA"
 
     def pct(value: float) -> str:
@@ -96,6 +100,16 @@ def helpers(lang: str) -> dict[str, Any]:
 
     def text(s: model.Statement) -> str:
         return translate("digest.withheld", lang) if s.withheld else s.text
+
+    def earlier(s: model.Statement) -> str:
+        # Stances given to a reply's earlier text: told apart, never added to its split.
+        e = s.earlier
+        if e is None or not e.votes:
+            return ""
+        parts = [translate(f"digest.earlier_{k}", lang, n=format_decimal(n, locale=locale))
+                 for k, n in (("agree", e.agree), ("disagree", e.disagree), ("pass", e.passed))
+                 if n]
+        return " · " + translate("digest.earlier", lang, stances=", ".join(parts))
 
     def gap(s: model.Statement) -> int | None:
         shares = [g.split.share("agree") for g in s.groups if g.split.votes]
@@ -115,5 +129,7 @@ def helpers(lang: str) -> dict[str, Any]:
         "quote": quote,
         "split": split,
         "gap": gap,
+        "earlier": earlier,
         "explain": Explainer(lang),
+        "md": inert,
     }

@@ -26,6 +26,11 @@ _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*$", re.MULTILINE)
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.MULTILINE)
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+"""A CommonMark backslash escape: a backslash before any ASCII punctuation character."""
+_HOLD = ("\ue000", "\ue001")
+"""Private-use characters around the number of an escaped character set aside."""
+_HELD = re.compile("\ue000(\\d+)\ue001")
 
 
 def escape(text: str) -> str:
@@ -38,14 +43,23 @@ def to_mrkdwn(markdown: str) -> str:
 
     ``**bold**`` and headings become ``*bold*``, ``[text](https://...)`` becomes
     ``<https://...|text>``, ``- item`` becomes ``• item``; everything else is escaped text
-    (``_italic_`` and ``` `code` ``` mean the same in both). The one converter: the Slack
-    adapter uses it for sections too.
+    (``_italic_`` and ``` `code` ``` mean the same in both). A backslash-escaped character
+    (``\\[``, as :func:`bot.markup.inert` writes people's text) is the plain character: it
+    takes part in no conversion, so an escaped ``[text](https://...)`` stays text and no live
+    link. The one converter: the Slack adapter uses it for sections too.
     """
-    text = escape(markdown)
+    held: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        held.append(match.group(1))
+        return f"{_HOLD[0]}{len(held) - 1}{_HOLD[1]}"
+
+    text = escape(_ESCAPED.sub(hold, markdown.replace(_HOLD[0], "").replace(_HOLD[1], "")))
     text = _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
     text = _HEADING.sub(lambda m: f"*{m.group(1)}*", text)
     text = _BOLD.sub(lambda m: f"*{m.group(1)}*", text)
-    return _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
+    return _HELD.sub(lambda m: escape(held[int(m.group(1))]), text)
 
 
 def slack_messages(markdown: str, *, section_limit: int = SECTION_LIMIT,

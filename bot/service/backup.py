@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from bot.config import Settings
+from bot.files import private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def backup(settings: Settings, folder: Path, now: datetime) -> Backup:
     """Back up the store of ``settings`` into ``folder`` (created if missing), files named
     after ``now`` (UTC, ``planbot-YYYYmmdd-HHMMSS``). Raises ``sqlite3.Error`` or
     ``OSError`` when the copy fails, ``ValueError`` when the copy is damaged."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     stem = f"planbot-{now:%Y%m%d-%H%M%S}"
     url = make_url(settings.database_url)
     database = command = None
@@ -55,6 +56,7 @@ def backup(settings: Settings, folder: Path, now: datetime) -> Backup:
 def _sqlite_backup(source: Path, target: Path) -> None:
     if not source.is_file():
         raise FileNotFoundError(2, "no SQLite database here yet", str(source))
+    write_private(target, b"")  # SQLite then writes into an owner-only file
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src, \
             sqlite3.connect(target) as dst:
         src.backup(dst)

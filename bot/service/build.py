@@ -22,6 +22,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
 from bot.observe import Observer, Unobserved
+from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
 from bot.privacy import Privacy
 from bot.publish import DigestPublisher
@@ -46,12 +47,13 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
-    rounds = Rounds(store, settings, clock, db, relay, applier,
+    poster = SectionPoster(store, settings, clock, db)
+    rounds = Rounds(store, settings, clock, db, relay, applier, poster,
                     Invitations(store, settings, clock, db))
     privacy = Privacy(store, settings, clock, db, pseudonyms, applier, platforms)
     commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
-                            platforms)
+                            platforms, poster)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
@@ -73,14 +75,14 @@ def build_service(settings: Settings, clock: Clock, *, name: str = "planbot",
                   observer: Observer | None = None) -> Service:
     """The service ``settings`` describe: the store on ``DATABASE_URL`` (schema upgraded,
     checked against the participant secret: ``bot.home.open_store``, which raises
-    ``SetupError``), the core, the scheduler (jobs persisted in the same database,
-    registered as ``name``) and an adapter per configured platform, endpoints from the
+    ``SetupError``), the core, the scheduler (jobs rebuilt from the
+    store, registered as ``name``) and an adapter per configured platform, endpoints from the
     settings. Raises ``ValueError`` for a platform whose settings cannot work (no token)."""
     store = open_store(settings.database_url, settings.participant_secret, settings.data_dir,
                        clock.now())
     engine = store.engine
     core = build_core(store, settings, clock, observer)
-    scheduler = DigestScheduler(core, make_scheduler(settings, engine), name)
+    scheduler = DigestScheduler(core, make_scheduler(settings), name)
     return Service(engine, core, scheduler, build_adapters(core, settings))
 
 

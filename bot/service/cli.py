@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
+from bot.files import private_dir, write_private
 from bot.i18n import language_of, translate, translate_plural
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
@@ -110,6 +111,8 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["polis"], default="polis", help=t("cli.help.format"))
     export.add_argument("--round", help=t("cli.help.round_option"))
     export.add_argument("--force", action="store_true", help=t("cli.help.export_force"))
+    export.add_argument("--precise-times", action="store_true",
+                        help=t("cli.help.precise_times"))
     export.add_argument("folder", type=Path, help=t("cli.help.export_folder"))
     add_privacy_parser(sub, t)
     _localise(parser, t)
@@ -227,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     # One-shot commands print their result; their INFO logs would only drown it.
     level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
         else "WARNING"
-    configure_logging(settings.log_format, level)
+    configure_logging(settings.log_format, level, secrets=(
+        settings.discord_token or "", settings.slack_bot_token or "",
+        settings.slack_app_token or "", settings.slack_signing_secret or "",
+        settings.participant_secret))
     try:
         return _dispatch(args, settings)
     except SetupError as err:
@@ -400,7 +406,8 @@ def _export(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if present and not args.force:
         raise Conflict("cli.export_exists", path=args.folder, files=", ".join(present))
     result = analyse_round(store, round_id, SystemClock().now())
-    export_conversation(store, round_id, args.folder, group_of=result.group_of)
+    export_conversation(store, round_id, args.folder, group_of=result.group_of,
+                        precise_times=args.precise_times)
     print(translate("export.written", settings.language, path=args.folder))
     return 0
 
@@ -469,19 +476,22 @@ def _digest(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     final, min_votes = rnd.status == "closed", settings.digest_min_votes
     if args.out:
         rendered = render_all(store, round_id, Period(start, end), lang, settings.timezone,
-                              final=final, min_votes=min_votes, votes=votes.result())
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
-        (args.out / "digest.html").write_text(rendered.html, encoding="utf-8")
+                              final=final, min_votes=min_votes,
+                              min_group=settings.digest_min_group, votes=votes.result())
+        private_dir(args.out)
+        write_private(args.out / "digest.md", rendered.markdown)
+        write_private(args.out / "digest.html", rendered.html)
         for name, png in rendered.files().items():
-            (args.out / name).write_bytes(png)
-        (args.out / "digest.json").write_text(
-            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+            write_private(args.out / name, png)
+        write_private(args.out / "digest.json",
+                      json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2))
         print(translate("cli.digest_written", lang, path=args.out))
         return 0
     # Text or JSON only: no chart, page or message is drawn (nor matplotlib loaded).
-    digest = build_with_analysis(store, round_id, Period(start, end), lang, final=final,
-                                 min_votes=min_votes, votes=votes.result())
+    with store.snapshot() as snapshot:  # totals that agree while the service writes
+        digest = build_with_analysis(snapshot, round_id, Period(start, end), lang,
+                                     final=final, min_votes=min_votes,
+                                     min_group=settings.digest_min_group, votes=votes.result())
     if args.format == "json":
         print(_json(digest.to_json()))
     else:

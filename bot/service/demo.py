@@ -59,6 +59,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Core
 from bot.digests.model import Digest
+from bot.files import private_dir, write_private
 from bot.i18n import translate, translate_plural
 from bot.plans import import_plan, sample_plan_paths
 from bot.platform import Adapter
@@ -109,7 +110,7 @@ def run_demo(settings: Settings, *, conversation: str = DEFAULT_CONVERSATION,
         console.print(f"[red]{_(settings, 'demo.bad_platforms', value=','.join(chosen))}[/]")
         return 2
     out = Path(out) if out else settings.data_dir / "demo" / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
     quiet = settings.log_level == "INFO"
     level = logging.getLogger().level
     from integrations.discord import no_voice_warning
@@ -266,20 +267,19 @@ class Demo:
         rendered = result.rendered
         self.report.rendered = rendered
         self.report.posted = Counter(m.channel.platform for m in result.posted)
-        (self.out / "digest.md").write_text(rendered.markdown, encoding="utf-8")
-        (self.out / "digest.html").write_text(rendered.html, encoding="utf-8")
+        write_private(self.out / "digest.md", rendered.markdown)
+        write_private(self.out / "digest.html", rendered.html)
         for name, png in rendered.files().items():
-            (self.out / name).write_bytes(png)
-        (self.out / "digest.json").write_text(
-            json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+            write_private(self.out / name, png)
+        write_private(self.out / "digest.json",
+                      json.dumps(rendered.digest.to_json(), ensure_ascii=False, indent=2))
         statement_id, votes = self._expected
-        (self.out / "replay.json").write_text(json.dumps({
+        write_private(self.out / "replay.json", json.dumps({
             "conversation": self.folder.name,
             "statements": {c: str(sid) for c, sid in statement_id.items()},
             "people": dict(self.report.people), "replies": dict(self.report.replies),
             "stances": dict(self.report.stances), "votes": len(votes),
-            "digest_messages": dict(self.report.posted)}, indent=2),
-            encoding="utf-8")
+            "digest_messages": dict(self.report.posted)}, indent=2))
         self.report.counts_match = counts_match(rendered.digest, statement_id, votes)
         self.progress.advance(task)
 
@@ -533,7 +533,7 @@ class _DiscordSide(_Side):
 
 
     async def settle(self) -> None:
-        if self.discord.task is not None and self.discord.task.done():
+        if any(task.done() for task in self.discord.tasks):
             raise RuntimeError("the Discord bot stopped")
         await asyncio.wait_for(self.hands.gateway.barrier(), WAIT)
         await self.discord.wait_until_idle(WAIT)

@@ -40,7 +40,7 @@ def add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
                             help=t("cli.help.privacy_platform"))
         action.add_argument("--user", required=True, help=t("cli.help.privacy_user"))
         if name == "export":
-            action.add_argument("--out", type=Path, default=None, help=t("cli.help.digest_out"))
+            action.add_argument("--out", type=Path, default=None, help=t("cli.help.privacy_out"))
     purge = actions.add_parser("purge", help=t("cli.help.privacy_purge"))
     purge.add_argument("--dry-run", action="store_true", help=t("cli.help.dry_run"))
 
@@ -82,7 +82,7 @@ async def _export(core: Core, args: argparse.Namespace, settings: Settings) -> i
     fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
-    print(translate("cli.digest_written", settings.language, path=args.out))
+    print(translate("privacy.cli_exported", settings.language, path=args.out))
     return 0
 
 
@@ -90,7 +90,8 @@ async def _erase(core: Core, args: argparse.Namespace, settings: Settings) -> in
     lang = settings.language
     report = await core.privacy.erase(args.platform, args.user, "cli")
     if not report.found:
-        print(translate("privacy.nothing_held", lang))
+        print(translate("privacy.cli_nothing_held", lang,
+                        person=f"{args.platform}:{args.user}"))
         return 0
     print(translate("privacy.cli_erased", lang,
                     replies=translate_plural("count.replies", report.replies, lang),

@@ -8,6 +8,12 @@ flight end (the adapters wait for their handlers), then drain the core's databas
 the core stored it, so an event cut off by the shutdown is not acknowledged: Slack sends it
 again, and the start-up reconciliation reads whatever was missed from the platform.
 
+Each adapter runs supervised (:class:`bot.supervise.Supervisor`): if its connection ends by
+itself (a malformed gateway event that discord.py cannot parse, a connection its library
+gives up on), it is restarted with exponential backoff and reconciles on connecting, while
+the other platform and the scheduler keep running. Only a token the platform refuses ends
+the service (exit status 2).
+
 Endpoints come from the settings (``DISCORD_API_BASE``, ``DISCORD_GATEWAY_URL``,
 ``SLACK_API_BASE``, ``SLACK_HOST``; see ``.env.example``): a local server in tests.
 """
@@ -20,13 +26,14 @@ import logging
 import signal
 import sys
 
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.errors import SetupError
 from bot.i18n import translate
 from bot.platform import Adapter
 from bot.service.build import Service, build_service
 from bot.service.health import HealthChecks, HealthServer, Metrics
+from bot.supervise import Sleep, Supervisor
 
 _log = logging.getLogger(__name__)
 
@@ -40,16 +47,20 @@ def run(settings: Settings) -> int:
     return asyncio.run(serve(settings))
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
+async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
+                clock: Clock | None = None, sleep: Sleep = asyncio.sleep,
+                supervisors: list[Supervisor] | None = None) -> int:
     """The service on the running loop until ``stop`` is set (by SIGINT/SIGTERM when not
-    given) or a platform's connection ends by itself. Returns the exit code."""
+    given) or a platform refuses its token. Returns the exit code. ``clock`` and ``sleep``
+    drive the service and the restarts' backoff (tests: a manual clock); the adapters'
+    supervisors are appended to ``supervisors`` when given (tests read their restarts)."""
     stop = stop or _stop_on_signals()
     if settings.discord_enabled:
         from integrations.discord import no_voice_warning
 
         logging.getLogger("discord.client").addFilter(no_voice_warning)
     metrics = Metrics() if settings.health_port is not None else None
-    service = build_service(settings, SystemClock(), observer=metrics)
+    service = build_service(settings, clock or SystemClock(), observer=metrics)
     started: list[Adapter] = []
     health: HealthServer | None = None
     try:
@@ -61,7 +72,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> int:
             await health.start(settings.health_host, settings.health_port)
             _log.info("health and metrics on http://%s:%d/", settings.health_host, health.port)
         _log.info("planbot running: %s", ", ".join(sorted(a.name for a in started)))
-        return await _until_stopped(stop, started, settings.language)
+        watching = [Supervisor(a, service.core.clock, sleep=sleep) for a in started]
+        if supervisors is not None:
+            supervisors.extend(watching)
+        return await _until_stopped(stop, watching, settings.language)
     except SetupError as err:
         _log.error("%s", err.message(settings.language))
         return 2
@@ -98,32 +112,32 @@ async def _until_started(stop: asyncio.Event, service: Service, started: list[Ad
     return False
 
 
-async def _until_stopped(stop: asyncio.Event, adapters: list[Adapter], lang: str) -> int:
-    """Wait for ``stop`` or for an adapter's connection to end by itself; the exit code: 0
-    for a stop, 2 for a connection ended by a ``SetupError`` (a refused token), else 1."""
-    stopping: asyncio.Future[object] = asyncio.ensure_future(stop.wait())
-    closed: dict[asyncio.Future[object], Adapter] = {
-        asyncio.ensure_future(a.wait_until_closed()): a for a in adapters}
-    waiters = [stopping, *closed]
-    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for waiter in waiters:
-        waiter.cancel()
-    ended = [w for w in closed if w in done]
+async def _until_stopped(stop: asyncio.Event, supervisors: list[Supervisor], lang: str) -> int:
+    """Wait for ``stop`` while the supervisors keep the adapters running; the exit code: 0
+    for a stop, 2 when a platform refused its token (a ``SetupError``, not retried)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    watching = [asyncio.ensure_future(s.run()) for s in supervisors]
+    done, _ = await asyncio.wait([stopping, *watching], return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    for task in watching:
+        task.cancel()
+    await asyncio.gather(*watching, return_exceptions=True)
+    ended = [w for w in watching if w in done and not w.cancelled()]
     if not ended or stop.is_set():
         return 0
-    failure = ended[0].result()
-    if isinstance(failure, SetupError):
-        _log.error("%s", failure.message(lang))
-        return 2
-    _log.error("the %s client stopped: %r", closed[ended[0]].name, failure)
-    return 1
+    _log.error("%s", ended[0].result().message(lang))
+    return 2
 
 
 async def _shutdown(service: Service, started: list[Adapter]) -> None:
     _log.info("shutting down")
     service.scheduler.shutdown()
     for adapter in started:
-        await adapter.stop()
+        try:
+            await adapter.stop()
+        except Exception as err:  # noqa: BLE001 - the store must still be drained below
+            # E.g. a start-up reconciliation still running past the stop's bound.
+            _log.warning("stopping the %s adapter: %s", adapter.name, type(err).__name__)
     service.core.close()
     service.engine.dispose()
     _log.info("stopped")

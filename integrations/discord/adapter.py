@@ -34,27 +34,41 @@ class DiscordAdapter:
     has process-wide endpoints (docs/platform-facts.md), so they are restored on stop. The
     bot is rebuilt once without the message-content intent if Discord refuses it
     (:func:`integrations.discord.client.run_discord`); each bot built is attached to the core.
-    ``bot_options`` go to :class:`PlanbotDiscord` (``guild_ids``, ``reidentify_delay``...).
+    ``shards`` (``PLANBOT_DISCORD_SHARDS``: shard ids and their count) runs one gateway
+    session per shard id, each a discord.py client with ``shard_id``/``shard_count``, so
+    that several processes split the guilds (Discord sends a guild's events to shard
+    ``(guild_id >> 22) % count``: docs events/gateway#sharding); each reconciles on its own
+    READY. ``bot_options`` go to :class:`PlanbotDiscord` (``guild_ids``,
+    ``reidentify_delay``...).
     """
 
     name = "discord"
 
     def __init__(self, core: Core, token: str, *, api_base: str | None = None,
-                 gateway_url: str | None = None, **bot_options: Any) -> None:
+                 gateway_url: str | None = None,
+                 shards: tuple[tuple[int, ...], int] | None = None,
+                 **bot_options: Any) -> None:
         self.core = core
         self._token = token
         self._endpoints = (api_base, gateway_url) if api_base and gateway_url else None
+        self._shards = shards
         self._bot_options = bot_options
-        self.bot: PlanbotDiscord | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.bots: list[PlanbotDiscord] = []
+        """The running clients, one per shard (one when unsharded)."""
+        self.tasks: list[asyncio.Task[None]] = []
         self._restore: Callable[[], None] | None = None
 
     @classmethod
     def from_settings(cls, core: Core, settings: Settings) -> DiscordAdapter:
-        """The adapter ``DISCORD_*`` settings describe (token, guilds, endpoints)."""
+        """The adapter ``DISCORD_*`` settings describe (token, guilds, endpoints, shards)."""
         return cls(core, settings.discord_token or "", api_base=settings.discord_api_base,
                    gateway_url=settings.discord_gateway_url,
-                   guild_ids=settings.discord_guild_ids)
+                   guild_ids=settings.discord_guild_ids, shards=settings.discord_shards)
+
+    @property
+    def bot(self) -> PlanbotDiscord | None:
+        """The first shard's client (the one the core posts through); None before start."""
+        return self.bots[0] if self.bots else None
 
     @property
     def platform(self) -> ChatPlatform:
@@ -64,69 +78,86 @@ class DiscordAdapter:
 
     @property
     def connected(self) -> bool:
-        """The gateway session is ready and the client not closed."""
-        return self.bot is not None and self.bot.is_ready() and not self.bot.is_closed()
+        """Every shard's gateway session is ready and its client not closed."""
+        return bool(self.bots) and all(b.is_ready() and not b.is_closed() for b in self.bots)
 
-    def _make_bot(self, *, message_content: bool) -> PlanbotDiscord:
-        self.bot = PlanbotDiscord(self.core, message_content=message_content,
-                                  **self._bot_options)
-        self.core.attach(self.bot.platform)
-        return self.bot
+    def _make_bot(self, slot: int, shard: dict[str, Any], *,
+                  message_content: bool) -> PlanbotDiscord:
+        bot = PlanbotDiscord(self.core, message_content=message_content, **shard,
+                             **self._bot_options)
+        if slot < len(self.bots):
+            self.bots[slot] = bot
+        else:
+            self.bots.append(bot)
+        if slot == 0:  # any client posts anywhere (REST): the first one is attached
+            self.core.attach(bot.platform)
+        return bot
 
     async def start(self) -> None:
         if self._endpoints is not None:
             self._restore = use_endpoints(*self._endpoints)
-        # Built now so that ``platform`` is there at once; a rebuild builds afresh.
-        built = [self._make_bot(message_content=True)]
+        ids, count = self._shards or ((), 0)
+        shards: list[dict[str, Any]] = [
+            {"shard_id": i, "shard_count": count} for i in ids] or [{}]
+        self.bots, self.tasks = [], []
+        for slot, shard in enumerate(shards):
+            # Built now so that ``platform`` is there at once; a rebuild builds afresh.
+            built = [self._make_bot(slot, shard, message_content=True)]
 
-        def make_bot(*, message_content: bool) -> PlanbotDiscord:
-            return built.pop() if built else self._make_bot(message_content=message_content)
+            def make_bot(*, message_content: bool, slot: int = slot, shard: dict[str, Any] = shard,
+                         built: list[PlanbotDiscord] = built) -> PlanbotDiscord:
+                return built.pop() if built else self._make_bot(
+                    slot, shard, message_content=message_content)
 
-        self.task = asyncio.ensure_future(run_discord(make_bot, self._token))
+            self.tasks.append(asyncio.ensure_future(run_discord(make_bot, self._token)))
 
     async def stop(self) -> None:
         """Let the handlers in flight (events, a reconciliation) end, within a bound, then
         close the gateway and the HTTP session. Discord has no acknowledgements: anything
         cut off is read back by the next start-up's reconciliation."""
         try:
-            if self.bot is not None:
+            for bot in self.bots:
                 with contextlib.suppress(TimeoutError):
-                    await self.wait_until_idle(STOP_WAIT)
-                await self.bot.close()
-            if self.task is not None:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(self.task, STOP_WAIT)
+                    await asyncio.wait_for(bot.wait_until_idle(), STOP_WAIT)
+                await bot.close()
+            if self.tasks:
+                await asyncio.wait(self.tasks, timeout=STOP_WAIT)
         finally:
             if self._restore is not None:
                 self._restore()
                 self._restore = None
 
     async def wait_until_idle(self, timeout: float = STOP_WAIT) -> None:
-        if self.bot is not None:
-            await asyncio.wait_for(self.bot.wait_until_idle(), timeout)
+        await asyncio.wait_for(asyncio.gather(*(b.wait_until_idle() for b in self.bots)),
+                               timeout)
 
     async def wait_until_reconciled(self, count: int = 1, timeout: float = STOP_WAIT) -> None:
-        """Also raises ``RuntimeError`` (with the cause) if the client stops first."""
-        if self.bot is None or self.task is None:
+        """Every shard's; also raises ``RuntimeError`` (with the cause) if a client stops
+        first."""
+        if not self.bots or not self.tasks:
             raise RuntimeError("the Discord adapter is not started")
-        ready = asyncio.ensure_future(self.bot.wait_until_reconciled(count))
-        await asyncio.wait({self.task, ready}, timeout=timeout,
+        ready = asyncio.ensure_future(asyncio.gather(
+            *(b.wait_until_reconciled(count) for b in self.bots)))
+        waiting: set[asyncio.Future[Any]] = {*self.tasks, ready}
+        await asyncio.wait(waiting, timeout=timeout,
                            return_when=asyncio.FIRST_COMPLETED)
         if ready.done():
             return
         ready.cancel()
-        if self.task.done():
+        if any(t.done() for t in self.tasks):
             raise RuntimeError(f"the Discord client stopped: {self._failure()!r}")
         raise TimeoutError("the Discord client did not reconcile in time")
 
     async def wait_until_closed(self) -> BaseException | None:
-        if self.task is None:
+        """When the first shard's client ends by itself, with its error."""
+        if not self.tasks:
             raise RuntimeError("the Discord adapter is not started")
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.shield(self.task)
+        # ``wait`` leaves the tasks alone, and lets this waiter's own cancellation through.
+        await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
         return self._failure()
 
     def _failure(self) -> BaseException | None:
-        if self.task is None or not self.task.done() or self.task.cancelled():
-            return None
-        return self.task.exception()
+        for task in self.tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None

@@ -7,10 +7,12 @@ Everything is sent with mentions disabled: a section or digest quoting "@everyon
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
 
+import aiohttp
 import discord
 
 from bot.events import ReplyPosted
@@ -183,9 +185,20 @@ class DiscordPlatform:
                     emoji=emoji_of(reaction.emoji),
                     user_ids=tuple(str(u.id) for u in users),
                     bot_user_ids=tuple(str(u.id) for u in users if u.bot),
+                    by_me=reaction.me,
                 )
             )
         return states
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """Discord's JSON error code and message (``50013 Missing Permissions``, docs:
+        topics/opcodes-and-status-codes#json), else the HTTP status; a network failure by
+        its kind; ``None`` for anything else."""
+        if isinstance(error, discord.HTTPException):
+            return f"{error.code} {error.text}".strip() if error.code else f"HTTP {error.status}"
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return type(error).__name__
+        return None
 
     async def fetch_replies(
         self, channel: ChannelRef, thread_id: str, after_message_id: str | None

@@ -74,10 +74,10 @@ class Directory:
             locale = user.get("locale")
             self._bots[user_id] = bool(user.get("is_bot")) or user_id == SLACKBOT
         except SlackApiError as exc:
-            _log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            _log.warning("users.info failed: %s", exc.response.get("error"))
             locale = None
         except (TimeoutError, ClientError) as exc:
-            _log.warning("users.info unreachable for %s: %r", user_id, exc)
+            _log.warning("users.info unreachable: %r", exc)
             return None
         self._locales[user_id] = (self._now(), locale)
         return locale

@@ -10,8 +10,10 @@ twice, whereas retrying after a connection error could.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -177,8 +179,19 @@ class SlackPlatform:
                 emoji=Emoji(reaction["name"]),
                 user_ids=tuple(u for u in users if u not in bots),
                 bot_user_ids=tuple(u for u in users if u in bots),
+                by_me=bot in users,
             ))
         return states
+
+    def describe_failure(self, error: Exception) -> str | None:
+        """Slack's error code (``msg_too_long``, ``not_in_channel``,
+        https://api.slack.com/methods/chat.postMessage#errors), else the HTTP status; a
+        network failure by its kind; ``None`` for anything else."""
+        if isinstance(error, SlackApiError):
+            return str(error.response.get("error") or f"HTTP {error.response.status_code}")
+        if isinstance(error, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return type(error).__name__
+        return None
 
     async def fetch_replies(self, channel: ChannelRef, thread_id: str,
                             after_message_id: str | None) -> list[ReplyPosted]:

@@ -74,7 +74,7 @@ class SlashCommand:
                 _log.exception("/planbot %s failed", parsed.action)
                 await respond(text=translate("slack.failed", lang), response_type="ephemeral")
             return
-        for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files)]:
+        for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files, lang)]:
             await respond(text=text,
                           response_type="ephemeral" if reply.ephemeral else "in_channel")
 
@@ -84,14 +84,30 @@ FILE_TEXT_LIMIT = 39_000
 40,000 (https://api.slack.com/methods/chat.postMessage#truncating)."""
 
 
-def _carried(files: dict[str, bytes]) -> list[str]:
+def _carried(files: dict[str, bytes], lang: str) -> list[str]:
     """Files (UTF-8 text: the caller's own data as JSON) as ephemeral messages: Slack has no
     ephemeral file, and a file shared in a channel would be seen by everyone there. Each is
-    a code block, escaped, in parts within Slack's limit; Slack's ``response_url`` takes five
-    answers, so at most four parts follow the answer."""
+    a code block in parts within Slack's limit, cut before escaping so that no entity is
+    split; Slack's ``response_url`` takes five answers, so at most four messages follow the
+    answer: when a file needs more, three parts are sent and the fourth says it was cut and
+    how to get the whole file (from the operator, ``planbot privacy export``)."""
     texts = []
     for name, data in files.items():
-        body = escape(data.decode("utf-8"))
-        texts += [f"`{name}`\n```{body[i:i + FILE_TEXT_LIMIT]}```"
-                  for i in range(0, len(body), FILE_TEXT_LIMIT)]
-    return texts[:4]
+        texts += [f"`{name}`\n```{part}```" for part in _escaped_parts(data.decode("utf-8"))]
+    if len(texts) > 4:
+        return [*texts[:3], translate("privacy.export_cut", lang)]
+    return texts
+
+
+def _escaped_parts(body: str) -> list[str]:
+    """``body`` escaped for mrkdwn, in parts of at most :data:`FILE_TEXT_LIMIT` characters,
+    each the escape of a whole piece of ``body`` (an entity is never split)."""
+    parts, at = [], 0
+    while at < len(body):
+        size = FILE_TEXT_LIMIT
+        while len(part := escape(body[at:at + size])) > FILE_TEXT_LIMIT:
+            # Escapes lengthen the text at most fivefold: shrink in proportion, never to 0.
+            size = max(1, size * FILE_TEXT_LIMIT // len(part) - 1)
+        parts.append(part)
+        at += size
+    return parts

@@ -23,9 +23,9 @@ CH = dict(platform="discord", workspace_id="g1", channel_id="c1")
 
 async def open_sample(core):
     platform = RecordingPlatform()
-    round_id, posted, _ = await core.rounds.open(plan="sample", platform=platform,
-                                              channel=_channel())
-    assert posted == 8
+    round_id, posting, _ = await core.rounds.open(plan="sample", platform=platform,
+                                               channel=_channel())
+    assert posting.posted == 8
     return round_id, platform
 
 
@@ -236,22 +236,30 @@ async def test_joining_an_open_round_refuses_another_language_or_date(core):
                                 platform=slack, **kwargs)
         assert err.value.msgid == msgid
     assert slack.sections == []
-    _round_id, posted, _ = await core.rounds.open(plan="sample", platform=slack,
-                                              channel=ChannelRef("discord", "g1", "c2"))
-    assert posted == 8 and len(core.store.rounds()) == 1
+    _round_id, posting, elsewhere = await core.rounds.open(
+        plan="sample", platform=slack, channel=ChannelRef("discord", "g1", "c2"))
+    assert posting.posted == 8 and len(core.store.rounds()) == 1
+    assert elsewhere == ("discord",)  # joined the round open in another channel, and says so
 
 
 async def test_two_opens_of_one_plan_at_once_make_one_round(core):
+    """The second, arriving while the first posts, is answered at once as in progress
+    instead of waiting behind it; running it again afterwards joins the one round."""
     import asyncio
 
+    from bot.errors import Conflict
     from bot.platform import ChannelRef
 
-    results = await asyncio.gather(
+    other = RecordingPlatform()
+    first, second = await asyncio.gather(
         core.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform()),
         core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
-                      platform=RecordingPlatform()))
-    assert len({r[0] for r in results}) == 1
-    assert len(core.store.rounds("open")) == 1
+                         platform=other), return_exceptions=True)
+    assert isinstance(second, Conflict) and second.msgid == "error.round_opening"
+    assert other.sections == [] and len(core.store.rounds("open")) == 1
+    joined = await core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                                    platform=other)
+    assert joined.round_id == first.round_id and joined.posting.posted == 8
 
 
 async def test_late_deliveries_do_not_undo_newer_state(core):
@@ -304,21 +312,22 @@ async def test_an_empty_sections_list_is_refused(core):
 
 
 async def test_sections_are_recorded_as_soon_as_sent(core):
-    """A process stopped while seeding reactions (a rate limit) has recorded the section,
-    so opening again does not post it twice."""
+    """A process stopped while seeding reactions (a shutdown cancels it) has recorded the
+    section, so opening again does not post it twice, and finishes it."""
+    import asyncio
     import itertools
 
     class StoppedAfterSending(RecordingPlatform):
         async def post_section(self, channel, section, on_posted=None):
             await super().post_section(channel, section, on_posted)
-            raise ConnectionError("killed while adding reactions")
+            raise asyncio.CancelledError  # stopped while adding reactions
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(asyncio.CancelledError):
         await core.rounds.open(plan="sample", channel=_channel(), platform=StoppedAfterSending())
     again = RecordingPlatform(_ids=itertools.count(2000))
-    _round_id, posted, already = await core.rounds.open(plan="sample", channel=_channel(),
-                                                    platform=again)
-    assert (posted, already) == (7, 1)
+    _round_id, posting, _ = await core.rounds.open(plan="sample", channel=_channel(),
+                                                   platform=again)
+    assert (posting.posted, posting.already) == (7, 1)
     assert next(s.key for _, s in again.sections) == "digital-skills"
     assert [key for _, _, key in again.finished] == ["broadband"]  # its thread and reactions
 

@@ -97,6 +97,15 @@ def test_bad_vote_names_file_and_line(tmp_path):
     assert "votes.csv:3" in err.value.message("en")
 
 
+def ballots(votes) -> Counter:
+    """Each participant's final votes as a set, counted: a conversation's votes with the
+    participants' ids left out (an export numbers them afresh)."""
+    by: dict[str, set] = {}
+    for p, c, stance, _ in votes:
+        by.setdefault(p, set()).add((c, stance))
+    return Counter(frozenset(b) for b in by.values())
+
+
 def test_export_round_trip_gives_back_the_same_votes(tmp_path):
     source = POLIS / "brexit-consensus"
     store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
@@ -104,13 +113,72 @@ def test_export_round_trip_gives_back_the_same_votes(tmp_path):
     out = tmp_path / "out"
     export_conversation(store, round_id, out, group_of=lambda p: 0 if p == "0" else None)
     again = read_conversation(out)
-    assert {(p, c, s) for p, c, s, _ in again.votes} == {(p, c, s) for p, c, s, _ in conv.votes}
+    assert ballots(again.votes) == ballots(conv.votes)
     with (out / "participants-votes.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    assert rows[0]["participant"] == "0" and rows[0]["group-id"] == "0"
-    assert rows[1]["group-id"] == ""
+    (grouped,) = [r for r in rows if r["group-id"] == "0"]
+    zero = {c: s for p, c, s, _ in conv.votes if p == "0"}
+    value = {"agree": "1", "disagree": "-1", "pass": "0"}
+    assert {c: grouped[c] for c in zero} == {c: value[s] for c, s in zero.items()}
     expected = final_votes(source)
     assert final_votes(out) == expected
+
+
+def polis_folder(folder: Path, comments: list[tuple[str, str, str]],
+                 votes: list[tuple[int, str, str, int]]) -> Path:
+    """A Polis export: comments as (comment-id, author-id, body), votes as
+    (timestamp ms, comment-id, voter-id, vote)."""
+    folder.mkdir()
+    with (folder / "comments.csv").open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["timestamp", "datetime", "comment-id", "author-id", "agrees",
+                      "disagrees", "moderated", "comment-body"])
+        out.writerows([1_793_700_000_000 + i, "x", c, a, 0, 0, 1, body]
+                      for i, (c, a, body) in enumerate(comments))
+    with (folder / "votes.csv").open("w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
+        out.writerows([ts, "x", c, v, vote] for ts, c, v, vote in votes)
+    return folder
+
+
+FORMULAS = ["=HYPERLINK(\"https://evil\",\"x\")", "+1+2", "-2+3", "@SUM(A1)", "\tx",
+            "=cmd|' /C calc'!A0"]
+
+
+def test_export_is_de_identified_owner_only_and_formula_safe(tmp_path):
+    """author-id and voter-id come from separate numberings; times cut to the day unless
+    precise times are asked for; formula cells defused; files 0600 in a 0700 folder."""
+    people = [str(p) for p in range(5)]
+    comments = [(str(i), people[i], body) for i, body in enumerate(FORMULAS[:5])]
+    comments.append(("5", people[0], FORMULAS[5]))
+    # Each person votes "agree" on their own comment only, at a precise time.
+    votes = [(1_793_712_345_678 + i, c, a, 1) for i, (c, a, _) in enumerate(comments[:5])]
+    folder = polis_folder(tmp_path / "src", comments, votes)
+    store = make_store(f"sqlite:///{tmp_path / 'p.db'}")
+    round_id, _ = import_conversation(store, Pseudonymizer("s" * 20), folder, START)
+    same = 0
+    for run in range(12):
+        out = tmp_path / f"out{run}"
+        export_conversation(store, round_id, out)
+        with (out / "comments.csv").open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [r["comment-body"] for r in rows] == ["'" + f for f in FORMULAS]
+        author = {r["comment-id"]: r["author-id"] for r in rows}
+        with (out / "votes.csv").open(newline="", encoding="utf-8") as fh:
+            cast = list(csv.DictReader(fh))
+        assert {int(r["timestamp"]) % 86_400_000 for r in cast} == {0}
+        assert {r["datetime"] for r in cast} == {"2026-11-03"}
+        voter = {r["comment-id"]: r["voter-id"] for r in cast}
+        same += all(author[c] == voter[c] for c in voter)
+        with (out / "participants-votes.csv").open(newline="", encoding="utf-8") as fh:
+            assert {r["n-comments"] for r in csv.DictReader(fh)} == {""}
+        assert out.stat().st_mode & 0o777 == 0o700
+        assert {f.stat().st_mode & 0o777 for f in out.iterdir()} == {0o600}
+    assert same < 12  # one person's author-id and voter-id are not tied to each other
+    export_conversation(store, round_id, tmp_path / "precise", precise_times=True)
+    with (tmp_path / "precise" / "votes.csv").open(newline="", encoding="utf-8") as fh:
+        assert sorted(int(r["timestamp"]) for r in csv.DictReader(fh)) == [t for t, *_ in votes]
 
 
 def test_same_export_imports_once_and_a_failed_import_leaves_nothing(tmp_path):

@@ -6,6 +6,7 @@ reactions refused, the retention purge, the confirmation code, digest redaction,
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -73,11 +74,15 @@ async def test_erasure_lists_the_copies_a_missing_platform_keeps(round_on_two):
     assert [c.text for c in core.store.statement_counts(round_id) if c.kind == "reply"] == [None]
     # Reconciliation reads the reaction back from Discord: not stored again...
     assert not await core.handle(react("u1", backfill=True))
+    # ...nor their reply, whose message stays on the platform: no participant record again.
+    read_back = reply("u1", "7001", "Mine to erase")
+    assert not await core.handle(replace(read_back, backfill=True, event_key="again"))
+    assert await core.privacy.export("discord", "u1", "cli") is None
     # ...but a new live stance is a new participation.
     assert await core.handle(react("u1"))
     assert not (await core.privacy.erase("discord", "u-unknown", "chat")).found
     kinds = [(r.kind, r.via) for r in core.store.privacy_requests()]
-    assert kinds == [("erase", "cli"), ("erase", "chat")]
+    assert kinds == [("erase", "cli"), ("export", "cli"), ("erase", "chat")]
 
 
 async def test_retention_purge_waits_for_the_period_after_closing(round_on_two):
@@ -111,15 +116,44 @@ def test_the_confirmation_code_is_personal_and_expires(tmp_path):
 def test_redaction_finds_escaped_folded_and_shortened_quotes():
     text = "Les <routes> & les\nponts d’abord, puis le reste du réseau"
     stored = {"md": "- Les <routes> & les ponts d’abord, puis le re… — 3 pour",
-              "html": "<li>Les &lt;routes&gt; &amp; les ponts d’abord, puis le reste</li>",
+              "html": "<li>Les &lt;routes&gt; &amp; les ponts d’abord, puis le reste…</li>",
               "slack": "• Les &lt;routes&gt; &amp; les\nponts d’abord, puis le reste du réseau",
               "other": ["Les ponts ailleurs", 3, None]}
     out = redact(stored, [text])
     assert out["md"] == f"- {REDACTED}… — 3 pour"
-    assert out["html"] == f"<li>{REDACTED}</li>"
+    assert out["html"] == f"<li>{REDACTED}…</li>"
     assert out["slack"] == f"• {REDACTED}"
     assert out["other"] == ["Les ponts ailleurs", 3, None]
     assert redact("ok ok", ["ok"]) == "ok ok"  # too short to tell apart
+
+
+def test_redaction_leaves_other_texts_that_start_alike():
+    """Only the erased text's quotes go: others' replies and the plan's titles that share
+    its first words stay, a quote cut short (an ellipsis) of it goes."""
+    erased = "I agree with the plan because of reason number 1 here"
+    stored = {"others": [f"I agree with the plan because of reason number {i} here"
+                         for i in (2, 10, 11)],
+              "title": "### 1. Internet haute vitesse partout",
+              "cut": "- I agree with the plan because of reas… — 4 pour"}
+    out = redact(stored, [erased, "Internet haute vitesse partout : oui, vite !"])
+    assert out["others"] == stored["others"]
+    assert out["title"] == stored["title"]
+    assert out["cut"] == f"- {REDACTED}… — 4 pour"
+    assert redact(f"<li>{erased}</li>", [erased]) == f"<li>{REDACTED}</li>"
+
+
+def test_redaction_folds_letters_whose_case_folding_is_longer():
+    erased = "Die Straße am Fluss braucht zuerst Glasfaser"
+    stored = [f"- {erased} — 2 pour", "- Die Strasse am Fluss braucht zuerst Glasf… — 1",
+              "<li>İstanbul köprüsü 7 önemli</li>"]
+    out = redact(stored, [erased, "İstanbul köprüsü 7 önemli"])
+    assert out == [f"- {REDACTED} — 2 pour", f"- {REDACTED}… — 1", f"<li>{REDACTED}</li>"]
+
+
+def test_redaction_finds_an_emoji_only_reply_whole_and_spares_the_counts():
+    erased = "🇨🇦🔥🚲🚲🚲 ❤️0"
+    stored = [f"- {erased} — 👍 2 👎 1", "- 🚲 — 👍 1"]
+    assert redact(stored, [erased, "👍"]) == [f"- {REDACTED} — 👍 2 👎 1", "- 🚲 — 👍 1"]
 
 
 def test_cli_export_erase_and_purge(tmp_path, monkeypatch, capsys):
@@ -135,5 +169,19 @@ def test_cli_export_erase_and_purge(tmp_path, monkeypatch, capsys):
     assert main(["privacy", "erase", "--platform", "slack", "--user", "U1"]) == 0
     assert main(["privacy", "purge", "--dry-run"]) == 0
     printed = capsys.readouterr().out
-    assert "planbot holds nothing about you." in printed
+    assert f"Personal data written to {out} (JSON" in printed
+    assert "planbot holds nothing about slack:U1." in printed
     assert "No round is past the retention period (365 days)." in printed
+
+
+@pytest.mark.parametrize("period", ["1m", "1M", "12h"])
+def test_a_retention_period_in_minutes_or_hours_is_refused(tmp_path, monkeypatch, capsys,
+                                                           period):
+    """``1M`` meant as a month must not purge every text within the minute."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    monkeypatch.setenv("RETENTION_PERIOD", period)
+    assert main(["privacy", "purge", "--dry-run"]) == 2
+    assert "RETENTION_PERIOD" in capsys.readouterr().err
+

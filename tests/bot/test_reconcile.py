@@ -110,7 +110,7 @@ async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
     await core.settle_relays()
     ((channel, thread, text),) = slack.copies
     assert channel == Ref("slack", "T1", "C1") and thread == "5001"  # the same section
-    assert text == "💬 Sur Discord : Et les régions éloignées ? @everyone"
+    assert text == "💬 un·e participant·e sur Discord : Et les régions éloignées ? @everyone"
     assert discord.copies == []
     # A stance on the Slack copy counts for the same statement.
     copy_id = core.store.statement_messages(

@@ -102,6 +102,6 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
     core.attach(back)
     report = await core.reconcile(back)
     assert report.copies_posted == 1
-    assert [t for _, _, t in back.copies] == ["💬 Sur Discord : Avant Slack"]
+    assert [t for _, _, t in back.copies] == ["💬 un·e participant·e sur Discord : Avant Slack"]
     assert (await core.reconcile(back)).copies_posted == 0
     core.close()

@@ -39,7 +39,9 @@ async def test_one_round_on_discord_and_slack(both):
     round_id = h.round_id()
     assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
     public_id = core.store.get_round(round_id).public_id
-    assert answer.text == f"Tour n° {public_id} ouvert : 2 sections publiées."
+    assert answer.text == (f"Le tour n° {public_id} sur ce plan était déjà ouvert (Discord) : "
+                           f"ce canal le rejoint.\nTour n° {public_id} ouvert : 2 sections "
+                           "publiées.")
 
     discord_bb = h.first_parts(round_id)["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
@@ -81,23 +83,25 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     await core.settle_relays()
     await slack.settle()
     (copy,) = slack.thread_messages(slack_bb, SLACK_CHANNEL)
-    assert copy.bot_id and copy.text == "💬 Sur Discord : La fibre d’abord &lt;!channel&gt; @everyone"
+    assert copy.bot_id and copy.text == "💬 dan sur Discord : La fibre d’abord &lt;!channel&gt; @everyone"
     await slack.user_reacts(ANA, SLACK_CHANNEL, copy.ts, "+1::skin-tone-3")
     await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
     await slack.settle()
     await core.settle_relays()
     await h.settle()
     copies_on_discord = [m for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
-    assert [m.content for m in copies_on_discord] == ["💬 Sur Slack : Et le cellulaire ?"]
+    assert [m.content for m in copies_on_discord] == ["💬 un·e participant·e sur Slack : Et le cellulaire ?"]
 
     await h.sandbox.user_edits(h.person("dan"), discord_bb, reply_id, "La fibre partout")
     await h.settle()
     await core.settle_relays()
     await slack.settle()
     (copy,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if m.bot_id]
-    assert copy.text == "💬 Sur Discord : La fibre partout"
+    assert copy.text == "💬 dan sur Discord : La fibre partout"
     replies = {c.text: c for c in core.store.statement_counts(round_id) if c.kind == "reply"}
-    assert replies["La fibre partout"].agree == 1  # ANA's 👍 on the copy
+    # ANA's 👍 on the copy was given to the earlier text: kept apart, not counted for this one.
+    assert replies["La fibre partout"].agree == 0
+    assert core.store.earlier_stances(round_id) == {replies["La fibre partout"].id: (1, 0, 0)}
 
     await h.sandbox.user_deletes(h.person("dan"), discord_bb, reply_id)
     await h.settle()
@@ -132,4 +136,4 @@ async def test_a_copy_in_an_archived_discord_thread_follows_its_authors_edit(bot
     await h.settle()
 
     copies = [m.content for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
-    assert copies == ["💬 Sur Slack : Et la 5G ?"]
+    assert copies == ["💬 un·e participant·e sur Slack : Et la 5G ?"]

@@ -87,3 +87,131 @@ async def test_an_edit_found_by_reconciliation_is_dated_by_the_platform(both):
     edited = slack.workspace.message(SLACK_CHANNEL, on_slack).edited
     assert edited_at(core, "After") == slack_time(edited["ts"])
     assert core.clock.now() < edited_at(core, "After")
+
+
+async def until(condition) -> None:
+    """Wait (bounded by WAIT) until ``condition()`` holds: a condition, not a duration."""
+    async def poll():
+        while not condition():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(poll(), WAIT)
+
+
+async def test_a_section_refused_for_good_does_not_stop_the_others_and_is_retried_alone(both):
+    """Discord refuses the second section's message, Slack its first reaction: the other
+    section is posted all the same, the facilitator is told which section failed and why,
+    and running the same open again retries that section only."""
+    core, h, slack, _app = both
+    h.sandbox.fail("POST", rf"/channels/{h.channel_id}/messages", status=400, code=50035,
+                   message="Invalid Form Body", nth=2, times=1)
+    slack.fail_next("reactions.add", "too_many_reactions", nth=1)
+
+    answer = await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
+    on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                             plan="sample", sections="broadband,digital-skills")
+    await slack.settle()
+
+    assert answer.text.endswith("1 section publiée.\nNon publiées : `digital-skills` "
+                                "(50035 Invalid Form Body). Relancez la même commande pour "
+                                "réessayer celles-ci seulement.")
+    assert "`broadband` (too_many_reactions)" in on_slack.text
+    round_id = h.round_id()
+    assert set(h.posted_sections(round_id)) == {"broadband"}
+    failures = {(f.platform, f.section_key, f.reason) for f in core.store.section_failures(round_id)}
+    assert failures == {("discord", "digital-skills", "50035 Invalid Form Body"),
+                        ("slack", "broadband", "too_many_reactions")}
+
+    posts_before = len(h.sandbox.requests_to("POST", "/channels/"))
+    slack_calls = len(slack.requests)
+    again = await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
+    on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                             plan="sample", sections="broadband,digital-skills")
+    await slack.settle()
+
+    assert again.text == f"Tour n° {round_id} ouvert : 1 section publiée."
+    assert set(h.posted_sections(round_id)) == {"broadband", "digital-skills"}
+    retried = [r.path for r in h.sandbox.requests_to("POST", "/channels/")[posts_before:]]
+    assert len(retried) == 2 and all(h.first_parts(round_id)["broadband"] not in p
+                                     for p in retried)  # the new post and its thread only
+    assert on_slack.text == f"Le tour n° {round_id} est déjà publié ici (2 sections) ; " \
+        "rien n’a été republié."
+    slack_retried = [c.method for c in slack.requests[slack_calls:]
+                     if c.method in ("chat.postMessage", "reactions.add")]
+    assert slack_retried == ["reactions.add"] * 3  # broadband's seeds, nothing posted again
+    assert core.store.section_failures(round_id) == []
+    bb = next(m for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
+    assert set(bb.reactions) == {"+1", "-1", "shrug"}
+
+
+async def test_a_second_open_while_the_first_posts_is_answered_at_once(both, tmp_path):
+    """While an open of a plan is under way (held here by a rate limit), an open of the same
+    plan from the other platform is answered at once that it is in progress; once the first
+    is done, the same open joins the round and says where it was open already."""
+    core, h, slack, _app = both
+    h.sandbox.rate_limit("POST", rf"/channels/{h.channel_id}/messages", retry_after=1.0)
+    first = asyncio.ensure_future(h.sandbox.user_runs_command(
+        h.person("alice"), h.channel_id, "open", plan="sample", sections="broadband"))
+    await until(lambda: h.sandbox.requests_to("POST", f"/channels/{h.channel_id}/messages"))
+
+    busy = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                         plan="sample", sections="broadband")
+    assert not first.done()
+    assert busy.text.startswith("Le plan « sample » est déjà en cours d’ouverture")
+    assert not [m for m in slack.messages(SLACK_CHANNEL) if m.bot_id]
+    opened = await asyncio.wait_for(first, WAIT)
+    await h.settle()
+    round_id = h.round_id()
+    assert opened.text == f"Tour n° {round_id} ouvert : 1 section publiée."
+
+    joined = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                           plan="sample", sections="broadband")
+    await slack.settle()
+    assert joined.text == (f"Le tour n° {round_id} sur ce plan était déjà ouvert (Discord) : "
+                           f"ce canal le rejoint.\nTour n° {round_id} ouvert : 1 section publiée.")
+
+    long_plan(core, tmp_path, SENTENCE * 3)
+    slack.rate_limit("chat.postMessage", retry_after=1)
+    second = asyncio.ensure_future(slack.user_runs_command(
+        SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="fleuve"))
+    await until(lambda: slack.calls("chat.postMessage")[-1:] and
+                slack.calls("chat.postMessage")[-1].error == "ratelimited")
+    busy = await h.run("alice", "open", plan="fleuve")
+    assert busy.text.startswith("Le plan « fleuve » est déjà en cours d’ouverture")
+    assert (await asyncio.wait_for(second, WAIT)).text.startswith("Tour n°")
+
+
+async def test_reconciliation_finishes_sections_and_re_adds_seed_reactions(both):
+    """A section left without its thread (Discord refused it) or its seed reactions (Slack
+    refused one), and a seed reaction a moderator removed, are put back by the next
+    reconciliation, not only by a repeated open."""
+    core, h, slack, app = both
+    h.sandbox.fail("POST", r"/channels/\d+/messages/\d+/threads", status=403, code=50013,
+                   message="Missing Permissions", times=1)
+    slack.fail_next("reactions.add", "too_many_reactions", nth=1)
+    await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                  sections="broadband,digital-skills")
+    await slack.settle()
+    round_id = h.round_id()
+    first = h.first_parts(round_id)
+    bb = h.sandbox.world.messages[first["broadband"]]
+    assert bb.thread_id is None and not bb.reactions
+    skills = h.sandbox.world.messages[first["digital-skills"]]
+    await h.sandbox.moderator_clears_reactions(h.channel_id, skills.id, "👍")
+    # planbot's first two messages are the sections; the opening announcement follows them.
+    slack_bb, slack_skills = [m for m in slack.messages(SLACK_CHANNEL) if m.bot_id][:2]
+    await slack.user_unreacts("U0PLANBOT", SLACK_CHANNEL, slack_skills.ts, "-1")
+    await h.settle()
+    await slack.settle()
+    assert not slack_bb.reactions and "-1" not in slack_skills.reactions
+
+    discord_report = await core.reconcile(h.bot.platform)
+    slack_report = await app.reconcile()
+
+    assert (discord_report.sections_finished, slack_report.sections_finished) == (2, 2)
+    assert bb.thread_id == bb.id
+    for message in (bb, skills):
+        assert {e["name"] for e, _ in message.reactions.values()} == {"👍", "👎", "🤷"}
+    for message in (slack_bb, slack_skills):
+        assert set(slack.message(SLACK_CHANNEL, message.ts).reactions) == {"+1", "-1", "shrug"}
+    assert (await core.reconcile(h.bot.platform)).sections_finished == 0  # nothing left

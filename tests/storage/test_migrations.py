@@ -27,6 +27,49 @@ def test_models_match_migrations_and_round_trip(database_url):
     engine.dispose()
 
 
+def test_versions_migration_numbers_existing_edits_and_stances(database_url):
+    """0012_versions on a store with history: a reply edited twice is at version 3, its edits
+    are versions 1 and 2, its existing stances count for the current text; the table of
+    pickled scheduler jobs is gone."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, Table, text
+
+    engine = create_store_engine(database_url)
+    upgrade(engine, "0009_threads")
+    at = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE apscheduler_jobs (id VARCHAR(191) PRIMARY KEY)"))
+        table = {name: Table(name, MetaData(), autoload_with=conn) for name in (
+            "rounds", "statements", "participants", "stances", "statement_edits")}
+        conn.execute(table["rounds"].insert(), {"id": 1, "name": "r", "language": "fr",
+                                                "status": "open", "source": "chat",
+                                                "opened_at": at})
+        conn.execute(table["participants"].insert(), {"id": 1, "key_hash": "k" * 64,
+                                                      "platform": "discord", "first_seen_at": at})
+        for sid in (1, 2):
+            conn.execute(table["statements"].insert(), {
+                "id": sid, "round_id": 1, "kind": "reply", "text": "t", "text_withheld": False,
+                "moderated": True, "created_at": at, "source": "live"})
+            conn.execute(table["stances"].insert(), {
+                "participant_id": 1, "statement_id": sid, "emoji_key": "👍", "emoji_raw": "👍",
+                "stance": "agree", "source": "live", "platform": "discord", "added_at": at,
+                "is_current": True})
+        for previous in ("v1", "v2"):
+            conn.execute(table["statement_edits"].insert(), {
+                "statement_id": 1, "previous_text": previous, "replaced_at": at})
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, version FROM statements ORDER BY id")).all() == [
+            (1, 3), (2, 1)]
+        assert conn.execute(text("SELECT previous_text, version FROM statement_edits "
+                                 "ORDER BY id")).all() == [("v1", 1), ("v2", 2)]
+        assert conn.execute(text("SELECT statement_id, version FROM stances "
+                                 "ORDER BY statement_id")).all() == [(1, 3), (2, 1)]
+    assert "apscheduler_jobs" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
 def test_head_read_from_the_scripts_is_alembics():
     from alembic.script import ScriptDirectory
 

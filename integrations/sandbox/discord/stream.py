@@ -19,6 +19,8 @@ class Session:
 
     id: str
     intents: int
+    shard: tuple[int, int] = (0, 1)
+    """IDENTIFY's ``[shard_id, num_shards]`` (docs: events/gateway#sharding)."""
     seq: int = 0
     resumable: bool = True
     buffer: list[tuple[int, str, dict]] = field(default_factory=list)
@@ -31,13 +33,13 @@ async def send(ws: web.WebSocketResponse, payload: dict) -> None:
 
 class Stream:
     """``session`` (``None`` before IDENTIFY), ``ws`` the live connection (``None`` between
-    connections), ``online`` cleared while the bot is cut off."""
+    connections), ``online`` cleared while the bot is cut off (one event shared by every
+    shard's stream: the bot's network is down, or not)."""
 
-    def __init__(self) -> None:
+    def __init__(self, online: asyncio.Event) -> None:
         self.session: Session | None = None
         self.ws: web.WebSocketResponse | None = None
-        self.online = asyncio.Event()
-        self.online.set()
+        self.online = online
         self._beats: asyncio.Condition = asyncio.Condition()
         self._last_beat: int | None = None
 

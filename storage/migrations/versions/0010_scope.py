@@ -10,7 +10,7 @@ channel; every other place they were already posted in is kept as a member throu
 invitation, so nothing that worked stops working. Imported rounds have no place.
 
 Revision ID: 0010_scope
-Revises: 0011_privacy
+Revises: 0017_thread_state
 Create Date: 2026-12-02
 """
 import hashlib
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_scope"
-down_revision = "0011_privacy"
+down_revision = "0017_thread_state"
 branch_labels = None
 depends_on = None
 

@@ -90,3 +90,21 @@ def test_translate_messages():
     deleted = {"type": "message", "subtype": "message_deleted", "channel": "C1", "ts": "4.0",
                "deleted_ts": "2.0"}
     assert message_event(_body(deleted), "UB").message_id == "2.0"
+
+
+def test_my_data_file_is_carried_whole_in_parts_or_said_to_be_cut():
+    """A JSON export in ephemeral parts: each part within Slack's limit, no entity split
+    across parts, the parts joined give the file back; more than Slack's response_url
+    takes says it was cut, in the caller's language."""
+    from html import unescape
+
+    from integrations.slack.slash import FILE_TEXT_LIMIT, _carried
+
+    data = ("R&D " * 9000).encode()
+    parts = _carried({"my-data.json": data}, "en")
+    assert all(len(p) <= FILE_TEXT_LIMIT + 40 for p in parts)
+    bodies = [p.split("```")[1] for p in parts]
+    assert all(not b.endswith("&amp") and not b.startswith(";") for b in bodies)
+    assert unescape("".join(bodies)) == data.decode()
+    cut = _carried({"my-data.json": data * 5}, "fr")
+    assert len(cut) == 4 and "coupé" in cut[-1] and "planbot privacy export" in cut[-1]
