@@ -41,8 +41,9 @@ async def test_a_flood_is_stored_but_only_so_much_is_copied_and_facilitators_see
     assert await core.handle(reply(7100, "calm", START + timedelta(seconds=9)))
     await core.settle_relays()
     copied = [text for _c, _t, text in platform.copies]
-    assert copied == [f"💬 Sur Discord : reply {7000 + i} by flooder" for i in range(3)] + [
-        "💬 Sur Discord : reply 7100 by calm"]
+    said = "💬 un·e participant·e sur Discord : "
+    assert copied == [f"{said}reply {7000 + i} by flooder" for i in range(3)] + [
+        f"{said}reply 7100 by calm"]
     replies = [c for c in core.store.statement_counts(round_id) if c.kind == "reply"]
     assert len(replies) == 6  # every reply stored and counted
     status = CommandInvoked(platform="discord", workspace_id="g1", channel_id="c1",
@@ -59,7 +60,7 @@ async def test_a_flood_is_stored_but_only_so_much_is_copied_and_facilitators_see
     assert await core.relay.copy_replies(round_id) == 0
     assert await core.handle(reply(7200, "flooder", START + timedelta(minutes=11)))
     await core.settle_relays()
-    assert platform.copies[-1][2] == "💬 Sur Discord : reply 7200 by flooder"
+    assert platform.copies[-1][2] == "💬 un·e participant·e sur Discord : reply 7200 by flooder"
     core.close()
 
 
@@ -110,7 +111,8 @@ async def copy_cost(tmp_path, replies: int) -> tuple[int, int]:
 
     assert await core.handle(reply(9000, "newcomer", START))
     await core.settle_relays()
-    assert [text for _c, _t, text in platform.copies] == ["💬 Sur Discord : reply 9000 by newcomer"]
+    assert [text for _c, _t, text in platform.copies] == [
+        "💬 un·e participant·e sur Discord : reply 9000 by newcomer"]
     core.close()
     return counted["statements"], counted["steps"]
 

@@ -77,7 +77,8 @@ async def test_an_invitation_works_once_and_expires(core):
     assert "expire le 2026-11-04" in answer.text  # 48 h, in the digest time zone
     # Another guild's facilitator cannot make invitations to it, nor close it once joined.
     joined = await core.run_command(command(S, "open", join=code.upper()), slack)
-    assert joined.text.startswith(f"Round #{public_id} opened")
+    assert joined.text == (f"Round #{public_id} on this plan was already open (Discord): this "
+                           f"channel joins it.\nRound #{public_id} opened: 8 sections posted.")
     assert len(slack.sections) == 8
     again = await core.run_command(command(S, "open", join=code), slack)  # the same, re-run
     assert "already posted" in again.text and len(slack.sections) == 8
