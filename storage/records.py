@@ -460,6 +460,7 @@ class PurgeCandidate(NamedTuple):
     removes: reply texts, earlier versions, display names."""
 
     round_id: int
+    public_id: str
     name: str
     closed_at: datetime
     replies: int

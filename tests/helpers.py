@@ -140,3 +140,12 @@ def invitation(core: Core, round_id: int | None = None) -> str:
     now = core.clock.now()
     core.store.create_invitation(rid, code_hash(code), now, now + core.settings.invite_ttl)
     return code
+
+
+def invitation_code(answer: str) -> str:
+    """The code in the answer to ``/round invite`` (``/planbot invite``)."""
+    import re
+
+    found = re.search(r"`([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})`", answer)
+    assert found is not None, answer
+    return found.group(1)

@@ -96,6 +96,7 @@ async def test_retention_purge_waits_for_the_period_after_closing(round_on_two):
     core.clock.advance(timedelta(hours=2))
     (due,) = await core.privacy.purge(dry_run=True)
     assert (due.replies, due.edits, due.names) == (1, 0, 1)
+    assert due.public_id == core.store.get_round(round_id).public_id  # what the CLI prints
     assert [c.round_id for c in await core.privacy.purge(dry_run=False)] == [round_id]
     counts = core.store.statement_counts(round_id)
     assert [c.text for c in counts if c.kind == "reply"] == [None]

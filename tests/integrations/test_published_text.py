@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 
 from bot.clock import ManualClock
 from bot.polis import export_conversation
-from tests.helpers import START
+from tests.helpers import START, invitation
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
 BEN = "UBEN"
@@ -85,7 +85,7 @@ async def test_replies_travel_through_copies_digests_and_exports_neutralised(bot
     caplog.set_level(logging.INFO)
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS)
+                                  sections=SECTIONS, join=invitation(core))
     await slack.settle()
     round_id = h.round_id()
     discord_bb = h.first_parts(round_id)["broadband"]

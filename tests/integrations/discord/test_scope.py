@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import make_core
+from tests.helpers import is_notice, make_core
 from tests.integrations.discord.harness import start_bot, stop_bot
 
 CODE = re.compile(r"`([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})`")
@@ -56,8 +56,10 @@ async def test_another_servers_owner_is_refused_then_joins_once_by_invitation(th
 
     code = CODE.search(await run("alice", h.channel_id, "invite")).group(1)
     joined = await run("zoe", chan_b, "open", plan="sample", join=code)
-    assert joined == f"Round #{public_id} opened: 1 section posted."
-    assert len([m for m in sb.messages(chan_b) if m.author.id == sb.world.bot.id]) == 1
+    assert joined == (f"Round #{public_id} on this plan was already open (Discord): this "
+                      f"channel joins it.\nRound #{public_id} opened: 1 section posted.")
+    assert len([m for m in sb.messages(chan_b)
+                if m.author.id == sb.world.bot.id and not is_notice(m.content)]) == 1
     assert (await run("zoe", chan_b, "status", round=public_id)).startswith(
         f"Round #{public_id} ")
     assert "opened in another server" in await run("zoe", chan_b, "close", round=public_id)

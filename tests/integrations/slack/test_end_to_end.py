@@ -202,8 +202,9 @@ async def test_unexpected_failure_still_answers(slack, socket_bot, core):
     # is told which one failed and why.
     slack.fail_next("chat.postMessage", "internal_error")
     answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
+    public_id = core.store.get_round(core.store.latest_round()).public_id
     assert answer.text == (
-        "Tour n° 1 ouvert : 7 sections publiées.\n"
+        f"Tour n° {public_id} ouvert : 7 sections publiées.\n"
         "Non publiées : `broadband` (internal_error). Relancez la même commande pour "
         "réessayer celles-ci seulement.")
 

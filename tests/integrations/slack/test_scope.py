@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import make_core
+from tests.helpers import is_notice, make_core
 from tests.integrations.conformance import slack_problems
 from tests.integrations.slack.conftest import CHANNEL, FACILITATOR, start_bot
 
@@ -66,8 +66,10 @@ async def test_another_workspaces_facilitator_is_refused_then_joins_once_by_invi
 
     code = CODE.search(await run(FACILITATOR, CHANNEL, "invite")).group(1)
     joined = await run(OTHER, OTHER_CHANNEL, "open", join=code)  # the plan comes with the code
-    assert joined == f"Round #{public_id} opened: 1 section posted."
-    assert len([m for m in slack.messages(OTHER_CHANNEL) if m.bot_id]) == 1
+    assert joined == (f"Round #{public_id} on this plan was already open (Slack): this "
+                      f"channel joins it.\nRound #{public_id} opened: 1 section posted.")
+    assert len([m for m in slack.messages(OTHER_CHANNEL)
+                if m.bot_id and not is_notice(m.text)]) == 1
     assert (await run(OTHER, OTHER_CHANNEL, "status")).startswith(f"Round #{public_id} ")
     assert "opened in another server or workspace" in await run(OTHER, OTHER_CHANNEL, "close")
     assert await run(THIRD, THIRD_CHANNEL, "open", plan="sample", join=code) == bad  # once
