@@ -128,7 +128,7 @@ class Commands:
         opened = await self.rounds.open(
             plan=plan or None, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
-            join=join)
+            join=join, stance_mode=cmd.args.get("stances") or None)
         rnd = await self.db(self.store.get_round, opened.round_id)
         return CommandReply("\n".join(_opened_lines(opened, rnd.public_id if rnd else "", lang)))
 

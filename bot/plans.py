@@ -23,7 +23,7 @@ from bot.errors import PlanFileError
 from bot.i18n import LANGUAGES
 
 if TYPE_CHECKING:
-    from storage.records import SavedPlanVersion
+    from storage.records import PlanVersionData, SavedPlanVersion
     from storage.store import Store
 
 TITLE = re.compile(r"^#\s+(?P<title>\S.*?)(?:\s+#+)?\s*$")
@@ -296,12 +296,44 @@ def import_plan(store: Store, paths: list[Path], now: datetime,
     """Parse and store a plan; returns the version and whether it is new.
 
     Nothing is written when a file is rejected: every file is parsed and checked (limits
-    included, :func:`check_limits`) before the single store transaction. Raises
-    ``PlanFileError``.
+    included, :func:`check_limits`) before the single store transaction. Importing some of a
+    stored plan's languages updates those and keeps the others (:func:`keep_other_languages`).
+    Raises ``PlanFileError``.
     """
     doc = load_plan([Path(p) for p in paths], default_language, max_sections=max_sections,
                     max_section_chars=max_section_chars)
+    latest = store.latest_plan_version(doc.slug)
+    if latest is not None:
+        doc = keep_other_languages(doc, latest, str(paths[0]))
     sections = [(key, titles, bodies, PlanDocument.section_hash(titles, bodies))
                 for key, titles, bodies in doc.sections]
     return store.save_plan_version(doc.slug, doc.titles, doc.languages, doc.content_hash(),
                                    sections, now)
+
+
+def keep_other_languages(doc: PlanDocument, latest: PlanVersionData, path: str) -> PlanDocument:
+    """``doc`` completed with the languages of the stored ``latest`` version it lacks, so that
+    re-importing ``sample.en.md`` alone updates the English text and keeps the French one.
+
+    The sections must be the same keys in the same order as the stored version's, since the
+    languages are aligned by key; raises ``PlanFileError`` (``plan.partial_import``, naming
+    ``path`` and the languages left out) otherwise: the files must then be imported together.
+    """
+    missing = [lang for lang in latest.languages if lang not in doc.languages]
+    if not missing:
+        return doc
+    if [key for key, _, _ in doc.sections] != [s.key for s in latest.sections]:
+        raise PlanFileError("plan.partial_import", path=path, slug=doc.slug,
+                            languages=", ".join(missing))
+    languages = [*latest.languages, *(lang for lang in doc.languages if lang not in missing
+                                      and lang not in latest.languages)]
+
+    def merged(new: dict[str, str], old: dict[str, str]) -> dict[str, str]:
+        both = {**{lang: old[lang] for lang in missing if lang in old}, **new}
+        return {lang: both[lang] for lang in LANGUAGES if lang in both}
+
+    return PlanDocument(
+        slug=doc.slug, languages=languages, titles=merged(doc.titles, latest.titles),
+        sections=[(key, merged(titles, old.titles), merged(bodies, old.bodies))
+                  for (key, titles, bodies), old in zip(doc.sections, latest.sections,
+                                                        strict=True)])

@@ -28,7 +28,7 @@ from bot.events import InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.markup import inert
-from bot.platform import ChannelRef, ChatPlatform
+from bot.platform import ChannelRef, ChatPlatform, VoteOn
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -129,6 +129,8 @@ class Relay:
         skipped until the next pass. One pass at a time; returns the number of copies posted.
         """
         posted_count = 0
+        rnd = await self.db(self.store.get_round, round_id)
+        votable = rnd is not None and rnd.stance_mode != "reactions"
         async with self._copy_lock:
             pending = await self.db(self.store.copies_missing, round_id, statement_id)
             names = await self.db(self.store.author_names, [m.statement_id for m in pending])
@@ -146,7 +148,8 @@ class Relay:
                         continue
                     try:
                         posted = await platform.post_copy(
-                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy)
+                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy,
+                            vote_on=VoteOn(reply_id, missing.language) if votable else None)
                     except Exception:  # noqa: BLE001 - the next pass tries again
                         _log.warning("could not copy statement %s to %s %s", reply_id,
                                      platform_name, channel_id, exc_info=True)

@@ -28,6 +28,8 @@ from storage.records import Place, PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
+STANCE_MODES = ("reactions", "private", "both")
+"""How a round's stances are given: reactions only, the Vote button only, or both."""
 CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
 
@@ -120,17 +122,22 @@ class Rounds:
 
     async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None, join: str | None = None) -> Opened:
+                   language: str | None = None, join: str | None = None,
+                   stance_mode: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over ``plan`` that belongs to the place (guild, workspace) of
         ``channel`` is reused, so one round can span several channels of that place and
         re-running the same open posts nothing twice; a round of another place is joined
-        only with ``join``, an invitation code (``plan`` may then be None). Raises
-        ``NotFound`` (also for any unusable code, all alike), ``BadArgument``, ``Conflict``
-        (another open of this plan is under way, or the open round differs from what is
-        asked).
+        only with ``join``, an invitation code (``plan`` may then be None). ``stance_mode``
+        (:data:`STANCE_MODES`, default ``both``) is chosen by the opening; joining with
+        another one is refused. Raises ``NotFound`` (also for any unusable code, all alike),
+        ``BadArgument``, ``Conflict`` (another open of this plan is under way, or the open
+        round differs from what is asked).
         """
+        if stance_mode is not None and stance_mode not in STANCE_MODES:
+            raise BadArgument("error.bad_stance_mode", value=stance_mode,
+                              modes=", ".join(STANCE_MODES))
         place = Place(channel.platform, channel.workspace_id)
         invited = await self.invitations.round_for(join, place) if join else None
         if invited is not None:
@@ -159,17 +166,17 @@ class Rounds:
             raise Conflict("error.round_opening", plan=plan)
         async with lock:
             if invited is not None and join is not None:
-                await self._check_join(invited.id, wanted, language, closes_at)
+                await self._check_join(invited.id, wanted, language, closes_at, stance_mode)
                 await self.invitations.use(invited, join, place)
                 round_id = invited.id
             else:
                 here: int | None = await self.db(self.store.open_round_for_plan, plan, place)
                 if here is None:
                     round_id = await self._create(version, plan, wanted, language, closes_at,
-                                                  place)
+                                                  stance_mode or "both", place)
                 else:
                     round_id = here
-                    await self._check_join(round_id, wanted, language, closes_at)
+                    await self._check_join(round_id, wanted, language, closes_at, stance_mode)
             elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
@@ -192,7 +199,8 @@ class Rounds:
         return () if here in channels else tuple(sorted({c[0] for c in channels}))
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
-                      language: str | None, closes_at: datetime | None, place: Place) -> int:
+                      language: str | None, closes_at: datetime | None, mode: str,
+                      place: Place) -> int:
         """A new round over ``version`` opened in ``place``; joins the round another process
         opened there meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
@@ -202,7 +210,7 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at, home=place)
+                closes_at=closes_at, stance_mode=mode, home=place)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan here at the same moment: join its round.
@@ -210,14 +218,14 @@ class Rounds:
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
-            await self._check_join(round_id, wanted, language, closes_at)
+            await self._check_join(round_id, wanted, language, closes_at, mode)
         return round_id
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
-                          closes_at: datetime | None) -> None:
+                          closes_at: datetime | None, mode: str | None) -> None:
         """Joining an open round from another channel must not silently drop what was asked:
-        other sections, another language or another closing date are refused with the
-        round's current values."""
+        other sections, another language, another stance mode or another closing date are
+        refused with the round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
@@ -227,6 +235,8 @@ class Rounds:
                 raise Conflict("error.round_open_other_sections", round=rnd.public_id)
         if language and language != rnd.language:
             raise Conflict("error.round_other_language", round=rnd.public_id, current=rnd.language)
+        if mode and mode != rnd.stance_mode:
+            raise Conflict("error.round_other_mode", round=rnd.public_id, current=rnd.stance_mode)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None

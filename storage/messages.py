@@ -175,4 +175,4 @@ class MessageReads(StoreBase):
                 select(Participant.key_hash, Stance.emoji_key)
                 .join(Participant, Participant.id == Stance.participant_id)
                 .where(Stance.statement_id == statement_id, Stance.platform == platform,
-                       Stance.removed_at.is_(None)))}
+                       Stance.removed_at.is_(None), Stance.via == "reaction"))}

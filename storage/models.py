@@ -154,6 +154,10 @@ class Round(Base):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the retention period's purge removed its reply texts, edit histories and display
     names (``bot.privacy``); NULL while they are held."""
+    stance_mode: Mapped[str] = mapped_column(String(10), default="both",
+                                             server_default="both")
+    """How stances are given, chosen at opening: ``reactions``, ``private`` (the Vote button
+    only: no seed reactions, reactions ignored) or ``both``."""
 
 
 class RoundInvitation(Base):
@@ -305,7 +309,7 @@ class SectionFailure(Base):
 
 
 class Stance(Base):
-    """One participant's reaction with one emoji on one statement.
+    """One participant's reaction with one emoji on one statement, or their private vote.
 
     ``stance`` is ``agree``/``disagree``/``pass``, or NULL for an unmapped emoji (kept raw,
     counting for nothing). ``is_current`` marks the single stance that counts for the pair
@@ -314,6 +318,9 @@ class Stance(Base):
     ``version`` is the statement's text version the reaction was given to: once a reply is
     edited, the stances given to its earlier text stop being current (they never count for
     the new text) and are reported apart.
+    ``via`` is ``reaction``, or ``private`` for a vote given through the Vote button (one row
+    per pair, ``emoji_key`` :data:`PRIVATE_KEY`, seen by no one else): both kinds compete
+    for the current stance, the latest added wins.
     """
 
     __tablename__ = "stances"
@@ -344,6 +351,12 @@ class Stance(Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    via: Mapped[str] = mapped_column(String(10), default="reaction", server_default="reaction")
+
+
+PRIVATE_KEY = "@private"
+"""``emoji_key`` of a private vote: no emoji key has this form (they are Unicode,
+``custom:<id>`` or ``slack:<name>``), so it never meets a reaction's row."""
 
 
 class ProcessedEvent(Base):

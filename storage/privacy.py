@@ -75,7 +75,7 @@ class PrivacyQueries(StoreBase):
             stances = [HeldStance(*r) for r in s.execute(
                 select(Statement.round_id, Stance.statement_id, Statement.kind, Section.key,
                        Stance.emoji_raw, Stance.stance, Stance.platform, Stance.added_at,
-                       Stance.removed_at, Stance.is_current)
+                       Stance.removed_at, Stance.is_current, Stance.via)
                 .join(Statement, Statement.id == Stance.statement_id)
                 .outerjoin(Section, Section.id == Statement.section_id)
                 .where(Stance.participant_id == person.id).order_by(Stance.id))]

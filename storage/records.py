@@ -50,6 +50,8 @@ class RoundData:
     public_id: str
     home: Place | None
     places: frozenset[Place]
+    stance_mode: str = "both"
+    """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
 
 
 class Place(NamedTuple):
@@ -79,6 +81,7 @@ class MessageTarget:
     channel_id: str
     thread_id: str | None
     is_copy: bool = False
+    stance_mode: str = "both"
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +363,9 @@ class SectionFailureRecord(NamedTuple):
 class HeldStance(NamedTuple):
     """One of a participant's stances: on which round and statement (a section by its key,
     or a reply by its id), with which emoji, meaning what (None: an emoji with no stance),
-    when added and removed (UTC), and whether it is the one that counts."""
+    when added and removed (UTC), whether it is the one that counts, and ``via``
+    ``reaction`` or ``private`` (the Vote button; its ``emoji`` is
+    :data:`storage.models.PRIVATE_KEY`)."""
 
     round_id: int
     statement_id: int
@@ -372,6 +377,7 @@ class HeldStance(NamedTuple):
     added_at: datetime
     removed_at: datetime | None
     current: bool
+    via: str
 
 
 class HeldEdit(NamedTuple):

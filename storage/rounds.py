@@ -59,9 +59,11 @@ class RoundQueries(StoreBase):
         closes_at: datetime | None = None,
         source: str = "chat",
         home: Place | None = None,
+        stance_mode: str = "both",
     ) -> int:
         """Create an open round with one section statement per ``section_ids``, opened in
         ``home`` (None: an imported round) under a new random public id; returns its id.
+        ``stance_mode`` is ``reactions``, ``private`` or ``both``.
 
         Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
         open in that place (another process won the race)."""
@@ -72,7 +74,8 @@ class RoundQueries(StoreBase):
                         language=language, status="open", source=source, opened_at=opened_at,
                         closes_at=closes_at, public_id=new_public_id(),
                         home_platform=home.platform if home else None,
-                        home_workspace=home.workspace_id if home else None)
+                        home_workspace=home.workspace_id if home else None,
+                        stance_mode=stance_mode)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:
@@ -96,7 +99,8 @@ class RoundQueries(StoreBase):
         places = frozenset([Place(*p) for p in joined] + ([home] if home else []))
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
-                         [ChannelKey(*c) for c in channels], rnd.public_id, home, places)
+                         [ChannelKey(*c) for c in channels], rnd.public_id, home, places,
+                         rnd.stance_mode)
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""

@@ -103,7 +103,7 @@ class RecordingPlatform:
         self.notices.append((channel, text))
         return [PostedMessage(channel, f"notice-{len(self.notices)}", None, 0)]
 
-    async def post_copy(self, channel, thread_id, text):
+    async def post_copy(self, channel, thread_id, text, vote_on=None):
         self.copies.append((channel, thread_id, text))
         return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
 

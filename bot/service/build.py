@@ -30,6 +30,7 @@ from bot.reconcile import Reconciler
 from bot.relay import Relay
 from bot.rounds import Rounds
 from bot.scheduling import DigestScheduler, make_scheduler
+from bot.voting import Voting
 from storage.store import Store
 
 
@@ -57,6 +58,7 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
+                voting=Voting(store, clock, db, pseudonyms, intake.handle),
                 platforms=platforms, privacy=privacy, observer=observer)
 
 

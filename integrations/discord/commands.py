@@ -154,6 +154,7 @@ class PlanbotCommands(commands.Cog):
         channel=_("discord.about.opt_channel"),
         language=_("discord.about.opt_language"),
         join=_("discord.about.opt_join"),
+        stances=_("discord.about.opt_stances"),
     )
     @app_commands.rename(
         plan=_("discord.name.plan"),
@@ -162,6 +163,7 @@ class PlanbotCommands(commands.Cog):
         channel=_("discord.name.channel"),
         language=_("discord.name.language"),
         join=_("discord.name.join"),
+        stances=_("discord.name.stances"),
     )
     async def open_round(
         self,
@@ -172,6 +174,7 @@ class PlanbotCommands(commands.Cog):
         channel: discord.TextChannel | None = None,
         language: Literal["fr", "en"] | None = None,
         join: str | None = None,
+        stances: Literal["reactions", "private", "both"] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -182,6 +185,7 @@ class PlanbotCommands(commands.Cog):
             channel=str(channel.id) if channel else None,
             language=language,
             join=join,
+            stances=stances,
         )
 
     @round.command(name=_("discord.name.invite"), description=_("discord.about.invite"))
@@ -208,6 +212,12 @@ class PlanbotCommands(commands.Cog):
     @app_commands.guild_only()
     async def digest(self, interaction: discord.Interaction, round: str | None = None) -> None:
         await self._run(interaction, "digest", round=round)
+
+    @app_commands.command(name=_("discord.name.vote"), description=_("discord.about.vote"))
+    @app_commands.guild_only()
+    async def vote(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.votes.command(interaction)
 
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()

@@ -25,16 +25,18 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
+    "vote": (),
     "my-data": (),
     "forget-me": ("confirm",),
 }
-NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join",)}
-"""Options given only by name (``join=<code>``): an invitation code is never guessed from
-its place among the words."""
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join", "stances")}
+"""Options given by name only (``join=<code>``, ``stances=private``): an invitation code is
+never guessed from its place among the words, and a positional one more would turn a stray
+word into a setting."""
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite",
+    "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
@@ -86,7 +88,7 @@ def parse_command(text: str) -> ParsedCommand:
                 continue
             key, value = _next_positional(positional, args, word)
         key = key.lower()
-        if key not in POSITIONAL[action] and key not in NAMED_ONLY.get(action, ()):
+        if key not in POSITIONAL[action] + NAMED_ONLY.get(action, ()):
             raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)

@@ -25,13 +25,15 @@ from bot.platform import (
     PostedMessage,
     ReactionState,
     SectionPost,
+    VoteOn,
 )
 from bot.stances import SLACK_ALIASES
 from bot.textsplit import one_message
-from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_messages
+from integrations.slack.blocks import BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, section_messages
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.translate import reply_from_history
+from integrations.slack.voting import vote_block
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +78,11 @@ class SlackPlatform:
         as ``thread_id``, since replies go in that thread. Raises ``SlackApiError``.
         """
         posted: list[PostedMessage] = []
-        for part, payload in enumerate(section_messages(section)):
+        # One block is kept free on the first message for the Vote button.
+        payloads = section_messages(section, blocks_per_message=BLOCKS_PER_MESSAGE - 1)
+        if section.stance_mode != "reactions":
+            payloads[0]["blocks"].append(vote_block(section.statement_id, section.language))
+        for part, payload in enumerate(payloads):
             resp = await self._client.chat_postMessage(
                 channel=channel.channel_id, unfurl_links=False, unfurl_media=False, **payload)
             root = posted[0].message_id if posted else resp["ts"]
@@ -114,9 +120,12 @@ class SlackPlatform:
             unfurl_links=False, unfurl_media=False)
         return [PostedMessage(channel, resp["ts"], None, 0)]
 
-    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
+                        vote_on: VoteOn | None = None) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread as escaped ``mrkdwn``
-        (cut to one section block's 3,000 characters). Raises ``SlackApiError``."""
+        (cut to one section block's 3,000 characters). No Vote button: ``chat.update``
+        of the copy's text (following the author's edits) would have to rebuild its blocks;
+        ``/planbot vote`` reaches the reply. Raises ``SlackApiError``."""
         # Cut before escaping, so no entity (&amp;) is cut in half; a message's text may
         # hold 40,000 characters, room enough for the escapes to grow.
         body = markdown_to_mrkdwn(one_message(text, SECTION_TEXT_LIMIT))

@@ -22,6 +22,7 @@ from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.translate import PLATFORM
+from integrations.slack.voting import VoteModals
 
 _log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ class SlashCommand:
 
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
-                 track: Callable[[asyncio.Task[Any]], object]) -> None:
+                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
+        self.votes = votes
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -57,6 +59,11 @@ class SlashCommand:
             return
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
+            return
+        if parsed.action == "vote":  # a modal for this person, opened with the trigger
+            problem = await self.votes.command(body, lang)
+            if problem is not None:
+                await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),

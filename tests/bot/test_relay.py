@@ -36,7 +36,7 @@ class HistoryPlatform(RecordingPlatform):
                for (c, thread, text), mid in zip(self.copies, self.copy_ids, strict=False) if thread == thread_id]
         return await super().fetch_replies(channel, thread_id, after_message_id) + own
 
-    async def post_copy(self, channel, thread_id, text):
+    async def post_copy(self, channel, thread_id, text, vote_on=None):
         posted = await super().post_copy(channel, thread_id, text)
         self.copy_ids.append(posted.message_id)
         return posted
@@ -89,7 +89,7 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
     await core.settle_relays()
 
     class Down(RecordingPlatform):
-        async def post_copy(self, channel, thread_id, text):
+        async def post_copy(self, channel, thread_id, text, vote_on=None):
             raise ConnectionError("Slack is down")
 
     down = Down("slack", _ids=itertools.count(5000))

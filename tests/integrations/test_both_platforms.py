@@ -90,7 +90,21 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     await core.settle_relays()
     await h.settle()
     copies_on_discord = [m for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
-    assert [m.content for m in copies_on_discord] == ["💬 un·e participant·e sur Slack : Et le cellulaire ?"]
+    assert [m.content for m in copies_on_discord] == [
+        "💬 un·e participant·e sur Slack : Et le cellulaire ?"]
+    # The copy carries the reply's Vote button, and a private vote there counts for the reply.
+    cellulaire = next(c.id for c in core.store.statement_counts(round_id)
+                      if c.text == "Et le cellulaire ?")
+    vote = f"planbot:vote:{cellulaire}"
+    assert [b["custom_id"] for row in copies_on_discord[0].components
+            for b in row["components"]] == [vote]
+    card = await h.sandbox.user_clicks(h.person("bob"), h.channel_id, copies_on_discord[0].id,
+                                       vote)
+    await h.sandbox.user_clicks_ephemeral(h.person("bob"), card.record.original_id,
+                                          f"planbot:stance:{cellulaire}:disagree")
+    await h.settle()
+    assert {c.text: c.disagree for c in core.store.statement_counts(round_id)}[
+        "Et le cellulaire ?"] == 1
 
     await h.sandbox.user_edits(h.person("dan"), discord_bb, reply_id, "La fibre partout")
     await h.settle()

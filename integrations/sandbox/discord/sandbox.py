@@ -68,6 +68,9 @@ class DiscordSandbox(People, Interacting, Moderation):
         self.buckets = Buckets(limit=rate_limit_per_second)
         self.commands: dict[str | None, list[dict]] = {}
         self.interactions: dict[str, InteractionRecord] = {}
+        self.ephemeral: dict[str, tuple[InteractionRecord, dict]] = {}
+        """Ephemeral answer messages by id, with the interaction that made them: seen by
+        that interaction's user only, never in a channel's history."""
         self.sent_allowed_mentions: dict[str, dict | None] = {}
         self.gateway = Gateway(
             self.world,

@@ -242,6 +242,7 @@ class SlackPeople:
             "response_url": f"{self.url}/response/{token}", "trigger_id": token,
         }
         self.interactive.triggers[token] = self.clock()
+        self.interactive.trigger_users[token] = user_id
         result = await self.delivery.send_command(form)
         if result.acked:
             pending.calls_at_ack = len(self.requests)

@@ -10,7 +10,7 @@ channel; every other place they were already posted in is kept as a member throu
 invitation, so nothing that worked stops working. Imported rounds have no place.
 
 Revision ID: 0010_scope
-Revises: 0017_thread_state
+Revises: 0014_private
 Create Date: 2026-12-02
 """
 import hashlib
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_scope"
-down_revision = "0017_thread_state"
+down_revision = "0014_private"
 branch_labels = None
 depends_on = None
 
