@@ -143,6 +143,8 @@ class Report:
     fire_time: datetime | None = None
     posted: Counter[str] = field(default_factory=Counter)
     """Digest messages posted per platform."""
+    round_public_id: str = ""
+    """The id people (and the command line) name the round by."""
 
 
 class Demo:
@@ -223,8 +225,10 @@ class Demo:
         self.progress.advance(task)
         round_id = self.core.store.round_for_channel(first.name, first.channel_id,
                                                      open_only=True)
-        if round_id is None:
+        rnd = self.core.store.get_round(round_id) if round_id is not None else None
+        if round_id is None or rnd is None:
             raise RuntimeError("planbot opened no round")
+        self.report.round_public_id = rnd.public_id
         for side in others:
             # The round belongs to the first side's server: the other joins by invitation,
             # as a facilitator there would with /round invite.
@@ -609,7 +613,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
     if rendered is None:
         return
     d = rendered.digest
-    console.print("  " + t("demo.digest_line", round=d.round.id,
+    console.print("  " + t("demo.digest_line", round=report.round_public_id,
                             when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
                             participants=tn("count.participants", d.participation.people),
                             stances=tn("count.stances", d.participation.stances),
@@ -632,7 +636,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
         console.print(f"  {out / name}")
     console.print()
     console.print(t("demo.explore", url=f"sqlite:///{(out / 'planbot.db').resolve()}",
-                    round=d.round.id),
+                    round=report.round_public_id),
                   highlight=False, soft_wrap=True)
 
 
