@@ -188,7 +188,7 @@ async def test_what_moved_since_the_last_digest_and_the_last_round(pb):
     d = build_digest(pb.store, new_round, Period(START + timedelta(days=16),
                                                   START + timedelta(days=20)))
     (moved,) = d.moved
-    assert moved.against == "round" and moved.label.startswith(f"#{round_id} ")
+    assert moved.against == "round" and moved.label.startswith(f"#{pb.store.get_round(round_id).public_id} ")
     assert moved.participants == (18, 0)
 
 
