@@ -18,6 +18,7 @@ from bot.events import (
     Actor,
     Event,
     InboundEvent,
+    PrivateVote,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -27,7 +28,7 @@ from bot.events import (
 )
 from bot.identity import Pseudonymizer
 from bot.privacy import redact_stored_digests
-from bot.stances import StanceMap, emoji_key
+from bot.stances import STANCES, StanceMap, emoji_key
 from storage.store import MessageTarget, Store
 
 _log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class EventApplier:
             ReplyPosted: self._reply_posted,
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
+            PrivateVote: self._private_vote,
         }
         handler = handlers.get(type(event))
         if handler is None:
@@ -139,6 +141,8 @@ class EventApplier:
     def _reaction_added(self, ev: ReactionAdded) -> bool:
         if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
+        if target.stance_mode == "private":
+            return False  # a private round counts only the Vote button; its posts say so
         if self._erased_backfill(ev, ev.actor):
             return False
         key, stance = self.stances.stance_of(ev.emoji)
@@ -175,6 +179,20 @@ class EventApplier:
         return self.store.remove_reactions(
             event_key=ev.event_key, statement_id=target.statement_id, participant_id=None,
             emoji_key=emoji_key(ev.emoji) if ev.emoji else None, at=ev.occurred_at)
+
+    def _private_vote(self, ev: PrivateVote) -> bool:
+        """A vote through the Vote button: counted on a statement of an open round whose
+        mode allows it (``private`` or ``both``); the latest stance wins, whichever way it
+        came (:meth:`storage.reactions.ReactionWrites.set_private_stance`)."""
+        if ev.stance is not None and ev.stance not in STANCES:
+            raise ValueError(f"unknown stance {ev.stance!r}")
+        target = self.store.statement_target(ev.statement_id)
+        if target is None or not target.round_open or target.stance_mode == "reactions":
+            return False
+        return self.store.set_private_stance(
+            event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
+            statement_id=ev.statement_id, platform=ev.platform, stance=ev.stance,
+            at=ev.occurred_at)
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
         # A message with only files is an attachment reply: stored with their names, out of

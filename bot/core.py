@@ -8,7 +8,8 @@
 * :class:`bot.relay.Relay`: copies of each reply in the round's other channels;
 * :class:`bot.rounds.Rounds`: open, join and close rounds;
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
-* :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`.
+* :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
+* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
 ``examples/advanced_startup.py`` style).
@@ -31,6 +32,7 @@ from bot.privacy import Privacy
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
 from bot.rounds import Rounds
+from bot.voting import Voting
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ class Core:
     commands: Commands
     digest_publisher: DigestPublisher
     reconciler: Reconciler
+    voting: Voting
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""

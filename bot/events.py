@@ -123,6 +123,17 @@ class ReplyDeleted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PrivateVote(Event):
+    """``actor`` voted ``stance`` (agree / disagree / pass) on ``statement_id`` through the
+    Vote button, seen by no one else; ``stance`` None withdraws their private vote.
+    ``event_key`` is the interaction's id, so a click delivered twice is one vote."""
+
+    actor: Actor
+    statement_id: int
+    stance: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandInvoked(Event):
     """A slash command, already parsed by the adapter.
 
@@ -143,4 +154,5 @@ class CommandInvoked(Event):
 
 InboundEvent = (
     ReactionAdded | ReactionRemoved | ReactionsCleared | ReplyPosted | ReplyEdited | ReplyDeleted
+    | PrivateVote
 )

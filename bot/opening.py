@@ -18,6 +18,7 @@ from functools import partial
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import NotFound
+from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, SectionPost
 from bot.privacy import opening_announcement
@@ -46,7 +47,8 @@ class Posting:
 
 class SectionPoster:
     """Posts and finishes a round's sections in a channel; ``db`` runs store calls on the
-    database thread; the seed reactions are the settings' stance map's."""
+    database thread; the seed reactions are the settings' stance map's (none in a round
+    whose stance mode is ``private``)."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb) -> None:
         self.store = store
@@ -60,11 +62,15 @@ class SectionPoster:
         rnd = await self.db(self.store.get_round, round_id)
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
+        private = rnd.stance_mode == "private"
+        # A private round seeds no reaction and says why: reactions there count for nothing.
+        note = f"\n\n*{translate('round.private_note', rnd.language)}*" if private else ""
         return {st.statement_id: SectionPost(
             key=st.section_key,
             title=st.titles.get(rnd.language) or next(iter(st.titles.values())),
-            body=st.bodies.get(rnd.language) or next(iter(st.bodies.values())),
-            seed_emoji=self.settings.stance_map.seeds, language=rnd.language)
+            body=(st.bodies.get(rnd.language) or next(iter(st.bodies.values()))) + note,
+            seed_emoji=() if private else self.settings.stance_map.seeds,
+            language=rnd.language, statement_id=st.statement_id, stance_mode=rnd.stance_mode)
             for st in await self.db(self.store.round_sections, round_id)}
 
     async def post(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> Posting:

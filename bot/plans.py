@@ -23,7 +23,7 @@ from bot.errors import PlanFileError
 from bot.i18n import LANGUAGES
 
 if TYPE_CHECKING:
-    from storage.records import SavedPlanVersion
+    from storage.records import PlanVersionData, SavedPlanVersion
     from storage.store import Store
 
 TITLE = re.compile(r"^#\s+(?P<title>\S.*?)(?:\s+#+)?\s*$")
@@ -223,11 +223,28 @@ class _FileParser:
         return ParsedFile(self.path, language, self.title, self.sections)
 
 
-def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:
+def check_limits(file: ParsedFile, max_sections: int | None, max_section_chars: int | None
+                 ) -> None:
+    """Refuse a plan file with more than ``max_sections`` sections or a section body longer
+    than ``max_section_chars`` characters (``PLAN_MAX_SECTIONS``, ``PLAN_MAX_SECTION_CHARS``):
+    ``PlanFileError`` naming the limit."""
+    if max_sections is not None and len(file.sections) > max_sections:
+        raise PlanFileError("plan.too_many_sections", path=file.path,
+                            count=len(file.sections), limit=max_sections)
+    for sec in file.sections:
+        if max_section_chars is not None and len(sec.body) > max_section_chars:
+            raise PlanFileError("plan.section_too_long", path=file.path, line=sec.line,
+                                key=sec.key, length=len(sec.body), limit=max_section_chars)
+
+
+def load_plan(paths: list[Path], default_language: str = "fr", *,
+              max_sections: int | None = None,
+              max_section_chars: int | None = None) -> PlanDocument:
     """Read one plan from its language files and align them by section key.
 
     All files must share one slug and name different languages; each language must have the
-    same keys in the same order. Raises ``PlanFileError`` (file and line) otherwise.
+    same keys in the same order, and keep within the limits given (:func:`check_limits`).
+    Raises ``PlanFileError`` (file and line) otherwise.
     """
     if not paths:
         raise PlanFileError("plan.no_files", path="")
@@ -240,6 +257,8 @@ def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:
         if langs.count(lang) > 1:
             raise PlanFileError("plan.duplicate_language", path=str(p), language=lang)
     files = [parse_file(Path(p), lang, keys_required=len(named) > 1) for p, _, lang in named]
+    for file in files:
+        check_limits(file, max_sections, max_section_chars)
     first = files[0]
     for other in files[1:]:
         for i in range(max(len(first.sections), len(other.sections))):
@@ -272,14 +291,49 @@ def sample_plan_paths() -> list[Path]:
 
 
 def import_plan(store: Store, paths: list[Path], now: datetime,
-                default_language: str = "fr") -> SavedPlanVersion:
+                default_language: str = "fr", *, max_sections: int | None = None,
+                max_section_chars: int | None = None) -> SavedPlanVersion:
     """Parse and store a plan; returns the version and whether it is new.
 
-    Nothing is written when a file is rejected: every file is parsed and checked before the
-    single store transaction. Raises ``PlanFileError``.
+    Nothing is written when a file is rejected: every file is parsed and checked (limits
+    included, :func:`check_limits`) before the single store transaction. Importing some of a
+    stored plan's languages updates those and keeps the others (:func:`keep_other_languages`).
+    Raises ``PlanFileError``.
     """
-    doc = load_plan([Path(p) for p in paths], default_language)
+    doc = load_plan([Path(p) for p in paths], default_language, max_sections=max_sections,
+                    max_section_chars=max_section_chars)
+    latest = store.latest_plan_version(doc.slug)
+    if latest is not None:
+        doc = keep_other_languages(doc, latest, str(paths[0]))
     sections = [(key, titles, bodies, PlanDocument.section_hash(titles, bodies))
                 for key, titles, bodies in doc.sections]
     return store.save_plan_version(doc.slug, doc.titles, doc.languages, doc.content_hash(),
                                    sections, now)
+
+
+def keep_other_languages(doc: PlanDocument, latest: PlanVersionData, path: str) -> PlanDocument:
+    """``doc`` completed with the languages of the stored ``latest`` version it lacks, so that
+    re-importing ``sample.en.md`` alone updates the English text and keeps the French one.
+
+    The sections must be the same keys in the same order as the stored version's, since the
+    languages are aligned by key; raises ``PlanFileError`` (``plan.partial_import``, naming
+    ``path`` and the languages left out) otherwise: the files must then be imported together.
+    """
+    missing = [lang for lang in latest.languages if lang not in doc.languages]
+    if not missing:
+        return doc
+    if [key for key, _, _ in doc.sections] != [s.key for s in latest.sections]:
+        raise PlanFileError("plan.partial_import", path=path, slug=doc.slug,
+                            languages=", ".join(missing))
+    languages = [*latest.languages, *(lang for lang in doc.languages if lang not in missing
+                                      and lang not in latest.languages)]
+
+    def merged(new: dict[str, str], old: dict[str, str]) -> dict[str, str]:
+        both = {**{lang: old[lang] for lang in missing if lang in old}, **new}
+        return {lang: both[lang] for lang in LANGUAGES if lang in both}
+
+    return PlanDocument(
+        slug=doc.slug, languages=languages, titles=merged(doc.titles, latest.titles),
+        sections=[(key, merged(titles, old.titles), merged(bodies, old.bodies))
+                  for (key, titles, bodies), old in zip(doc.sections, latest.sections,
+                                                        strict=True)])

@@ -41,12 +41,25 @@ class SectionPost:
     """A section to post: ``title`` and ``body`` are Markdown in the round's language.
 
     ``seed_emoji`` are the stance reactions to add to the first part, in order.
+    ``statement_id`` is the section's statement (what its Vote button votes on) and
+    ``stance_mode`` the round's (``reactions``: no Vote button).
     """
 
     key: str
     title: str
     body: str
     seed_emoji: tuple[str, ...]
+    language: str
+    statement_id: int = 0
+    stance_mode: str = "both"
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOn:
+    """A Vote button to put on a message: the statement it votes on, labelled in
+    ``language``."""
+
+    statement_id: int
     language: str
 
 
@@ -107,9 +120,12 @@ class ChatPlatform(Protocol):
         announcement): ``text`` is planbot's Markdown, split within the platform's limits,
         with mentions disabled."""
 
-    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
+                        vote_on: VoteOn | None = None) -> PostedMessage:
         """Post, as the bot, a copy of a reply written on another platform or channel into
         the thread ``thread_id`` of ``channel``, so people here can read it and react to it.
+        ``vote_on``: a Vote button for the reply's statement, where the platform keeps one
+        through edits (None: no button).
         ``text`` is Markdown from users: the adapter disables mentions and escapes it, and
         cuts it to one message. The returned message's channel is where replies of that
         thread live (the thread itself on Discord)."""
@@ -129,6 +145,12 @@ class ChatPlatform(Protocol):
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
+
+    async def missing_permissions(self, channel: ChannelRef, lang: str) -> tuple[str, ...]:
+        """What planbot lacks in ``channel`` to run a round there (post the sections, start
+        their threads, seed their reactions, attach the digests' files, read the history
+        reconciliation reads), each named as the platform's settings name it, in ``lang``
+        (``fr``/``en``); empty when nothing is missing."""
 
     def describe_failure(self, error: Exception) -> str | None:
         """The platform's short reason for ``error`` raised by one of these methods, for the

@@ -176,11 +176,16 @@ def redact_stored_digests(store: Store, texts: Sequence[str],
 def opening_announcement(settings: Settings, rnd: RoundData, platform: str) -> str:
     """A round's opening announcement in its language, as planbot's Markdown: how to take
     part, then the privacy notice (Law 25, s. 8: what is collected and why, who sees it, how
-    long it is kept, how to get or erase it, with ``platform``'s commands)."""
+    long it is kept, how to get or erase it, with ``platform``'s commands). How stances are
+    given and who sees them follows the round's stance mode (Law 25, s. 9.1: a private
+    round is said to be private)."""
     lang = rnd.language
+    mode = rnd.stance_mode
     return translate(
-        "privacy.notice", lang, round=rnd.id, name=rnd.name,
-        seeds=" ".join(settings.stance_map.seeds), retention=settings.retention_period.days,
+        "privacy.notice", lang, round=rnd.public_id, name=rnd.name,
+        how=translate(f"privacy.how_{mode}", lang, seeds=" ".join(settings.stance_map.seeds),
+                      vote=translate(f"privacy.commands_{platform}_vote", lang)),
+        seen=translate(f"privacy.seen_{mode}", lang), retention=settings.retention_period.days,
         my_data=translate(f"privacy.commands_{platform}_my_data", lang),
         forget_me=translate(f"privacy.commands_{platform}_forget_me", lang))
 
@@ -203,7 +208,8 @@ def personal_data_json(data: ParticipantData | None, platform: str, user_id: str
             "stances": [{"round": s.round_id, "target": {"kind": s.target_kind,
                                                         "statement": s.statement_id,
                                                         "section": s.section_key},
-                         "emoji": s.emoji, "stance": s.stance, "platform": s.platform,
+                         "via": s.via, "emoji": s.emoji if s.via == "reaction" else None,
+                         "stance": s.stance, "platform": s.platform,
                          "added_at": _when(s.added_at), "removed_at": _when(s.removed_at),
                          "counts": s.current} for s in data.stances],
             "replies": [{"round": r.round_id, "statement": r.statement_id,

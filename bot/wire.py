@@ -21,24 +21,14 @@ import dataclasses
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
-from bot.events import (
-    Actor,
-    Emoji,
-    InboundEvent,
-    ReactionAdded,
-    ReactionRemoved,
-    ReactionsCleared,
-    ReplyDeleted,
-    ReplyEdited,
-    ReplyPosted,
-)
+from bot.events import Actor, Emoji, InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
 from storage.inbox import partition_of
 from storage.records import NewInboxRow
 
-KINDS: dict[str, type[InboundEvent]] = {cls.__name__: cls for cls in (
-    ReactionAdded, ReactionRemoved, ReactionsCleared, ReplyPosted, ReplyEdited, ReplyDeleted)}
+KINDS: dict[str, type[InboundEvent]] = {cls.__name__: cls for cls in get_args(InboundEvent)}
+"""Every kind of inbound event (``bot.events.InboundEvent``), by name."""
 _TIMES: dict[type[InboundEvent], tuple[str, ...]] = {cls: tuple(
     f.name for f in dataclasses.fields(cls) if "datetime" in str(f.type)) for cls in KINDS.values()}
 """Each kind's datetime fields (``occurred_at``, ``edited_at``), ISO 8601 in the JSON."""

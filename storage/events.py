@@ -12,6 +12,7 @@ from sqlalchemy import (
 
 from storage.base import StoreBase
 from storage.models import (
+    Participant,
     PlatformMessage,
     Round,
     Stance,
@@ -48,24 +49,47 @@ class EventWrites(StoreBase):
                             PlatformMessage.message_id == message_id)
 
     def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
-        """The section statement whose first message roots thread ``thread_id``, or None."""
-        return self._target(PlatformMessage.platform == platform,
-                            PlatformMessage.thread_id == thread_id,
-                            PlatformMessage.part == 0, Statement.kind == "section")
+        """The section statement whose first message roots thread ``thread_id``, or None.
+
+        The root is looked up by its own id first (a thread's id is its root message's id,
+        ``bot/events.py``), through ``ix_platform_messages_thread_message``: reading every
+        message of a thread of thousands of replies for each new reply would make a round's
+        cost grow with its size. Any other root is still found by the second read."""
+        section = (PlatformMessage.platform == platform, PlatformMessage.thread_id == thread_id,
+                   PlatformMessage.part == 0, Statement.kind == "section")
+        return self._target(*section, PlatformMessage.message_id == thread_id) \
+            or self._target(*section)
+
+    def voted_statements(self, round_id: int, key_hash: str) -> set[int]:
+        """The round's statements the participant ``key_hash`` holds a current stance on
+        (given by reaction or privately)."""
+        with self._conn() as c:
+            return set(c.execute(
+                select(Stance.statement_id)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Statement.round_id == round_id, Participant.key_hash == key_hash,
+                       Stance.is_current.is_(True))).scalars())
+
+    def statement_target(self, statement_id: int) -> MessageTarget | None:
+        """The statement as a private vote sees it (round, open or not, stance mode), through
+        its first message; None for a statement unknown or never posted."""
+        return self._target(PlatformMessage.statement_id == statement_id,
+                            PlatformMessage.part == 0, Statement.deleted_at.is_(None))
 
     def _target(self, *where: ColumnElement[bool]) -> MessageTarget | None:
         with self._conn() as c:
             row = c.execute(
                 select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
                        Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id,
-                       PlatformMessage.is_copy)
+                       PlatformMessage.is_copy, Round.stance_mode)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
                 .join(Round, Round.id == Statement.round_id)
                 .where(*where)).first()
         if row is None:
             return None
-        sid, rid, kind, status, chan, thread, is_copy = row
-        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy)
+        sid, rid, kind, status, chan, thread, is_copy, mode = row
+        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy, mode)
 
     def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,

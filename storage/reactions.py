@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.base import StoreBase
 from storage.models import (
+    PRIVATE_KEY,
     Stance,
 )
 
@@ -109,8 +110,10 @@ class ReactionWrites(StoreBase):
             if participant_id is not None and emoji_key is not None:
                 return self._remove_one(s, participant_id, statement_id, emoji_key, at,
                                         observed, platform)
+            # A moderator clearing reactions leaves private votes alone: they are no reaction.
             q = select(Stance.id, Stance.participant_id).where(
-                Stance.statement_id == statement_id, Stance.removed_at.is_(None))
+                Stance.statement_id == statement_id, Stance.removed_at.is_(None),
+                Stance.via == "reaction")
             if not observed:
                 q = q.where(Stance.added_at <= at)
             if participant_id is not None:
@@ -124,6 +127,45 @@ class ReactionWrites(StoreBase):
                       .values(removed_at=at))
             for pid in {h[1] for h in hits}:
                 self._recompute_current(s, pid, statement_id)
+            return True
+
+    def set_private_stance(self, *, event_key: str | None, participant_id: int,
+                           statement_id: int, platform: str, stance: str | None,
+                           at: datetime) -> bool:
+        """Record a private vote (the Vote button): ``stance`` agree/disagree/pass becomes the
+        current stance, as the latest given; None withdraws the private vote, and the latest
+        present reaction, if any, counts again. True if the store changed.
+
+        One row per pair (``emoji_key`` :data:`storage.models.PRIVATE_KEY`, ``via`` private),
+        updated in place: a second click on the same stance (``event_key`` the interaction,
+        or the same stance already current) changes nothing.
+        """
+        hot = self._hot
+        with self._conn() as c:
+            if not self._claim(c, event_key, at):
+                return False
+            rows = c.execute(hot.pair_rows, {"pid": participant_id, "sid": statement_id}).all()
+            row = next((r for r in rows if r.emoji_key == PRIVATE_KEY), None)
+            present = row is not None and row.removed_at is None
+            if stance is None:
+                if row is None or not present:
+                    return False
+                c.execute(hot.remove_stance, {"row_id": row.id, "removed_at": at})
+                self._recompute_current(c, participant_id, statement_id)
+                return True
+            if present and row is not None and row.stance == stance and row.is_current:
+                return False  # the same vote again: a double click
+            c.execute(hot.clear_current, {"pid": participant_id, "sid": statement_id})
+            # The vote is given to the text shown now, as a reaction is (issue 10).
+            version = c.execute(hot.statement_version, {"sid": statement_id}).scalar_one()
+            values = {"emoji_raw": PRIVATE_KEY, "stance": stance, "source": "live",
+                      "added_at": at, "is_current": True, "version": version}
+            if row is None:
+                c.execute(hot.insert_stance, dict(
+                    values, participant_id=participant_id, statement_id=statement_id,
+                    emoji_key=PRIVATE_KEY, platform=platform, removed_at=None, via="private"))
+            else:
+                c.execute(hot.revive_stance, dict(values, row_id=row.id))
             return True
 
     def _remove_one(self, c: Connection, participant_id: int, statement_id: int,

@@ -47,6 +47,26 @@ class RoundData:
     closes_at: datetime | None
     closed_at: datetime | None
     channels: list[ChannelKey]
+    public_id: str
+    home: Place | None
+    places: frozenset[Place]
+    stance_mode: str = "both"
+    """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
+
+
+class Place(NamedTuple):
+    """Where a round was opened or joined: a Discord guild or a Slack workspace (team)."""
+
+    platform: str
+    workspace_id: str
+
+
+class InvitationUse(NamedTuple):
+    """What using an invitation code gave: the round's id, or None with why (``unknown``,
+    ``expired``, ``used``) when it gave nothing."""
+
+    round_id: int | None
+    problem: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,7 @@ class MessageTarget:
     channel_id: str
     thread_id: str | None
     is_copy: bool = False
+    stance_mode: str = "both"
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +383,9 @@ class SectionFailureRecord(NamedTuple):
 class HeldStance(NamedTuple):
     """One of a participant's stances: on which round and statement (a section by its key,
     or a reply by its id), with which emoji, meaning what (None: an emoji with no stance),
-    when added and removed (UTC), and whether it is the one that counts."""
+    when added and removed (UTC), whether it is the one that counts, and ``via``
+    ``reaction`` or ``private`` (the Vote button; its ``emoji`` is
+    :data:`storage.models.PRIVATE_KEY`)."""
 
     round_id: int
     statement_id: int
@@ -374,6 +397,7 @@ class HeldStance(NamedTuple):
     added_at: datetime
     removed_at: datetime | None
     current: bool
+    via: str
 
 
 class HeldEdit(NamedTuple):
@@ -462,6 +486,7 @@ class PurgeCandidate(NamedTuple):
     removes: reply texts, earlier versions, display names."""
 
     round_id: int
+    public_id: str
     name: str
     closed_at: datetime
     replies: int

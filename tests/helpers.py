@@ -82,6 +82,8 @@ class RecordingPlatform:
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
+    missing: tuple[str, ...] = ()
+    """What :meth:`missing_permissions` reports for every channel."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -103,7 +105,7 @@ class RecordingPlatform:
         self.notices.append((channel, text))
         return [PostedMessage(channel, f"notice-{len(self.notices)}", None, 0)]
 
-    async def post_copy(self, channel, thread_id, text):
+    async def post_copy(self, channel, thread_id, text, vote_on=None):
         self.copies.append((channel, thread_id, text))
         return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
 
@@ -121,9 +123,34 @@ class RecordingPlatform:
     async def fetch_reactions(self, channel, message_id):
         return self.reactions.get(message_id, [])
 
+    async def missing_permissions(self, channel, lang):
+        return self.missing
+
     def describe_failure(self, error):
         return f"{type(error).__name__}: {error}" if isinstance(error, OSError) else None
 
     async def fetch_replies(self, channel, thread_id, after_message_id):
         return [r for r in self.replies.get(thread_id, [])
                 if after_message_id is None or int(r.message_id) > int(after_message_id)]
+
+
+def invitation(core: Core, round_id: int | None = None) -> str:
+    """An invitation code to round ``round_id`` (default the newest), made as ``/round
+    invite`` makes one, for opening the round in another place (``join=``)."""
+    from bot.invitations import code_hash, new_code
+
+    rid = round_id if round_id is not None else core.store.latest_round()
+    assert rid is not None
+    code = new_code()
+    now = core.clock.now()
+    core.store.create_invitation(rid, code_hash(code), now, now + core.settings.invite_ttl)
+    return code
+
+
+def invitation_code(answer: str) -> str:
+    """The code in the answer to ``/round invite`` (``/planbot invite``)."""
+    import re
+
+    found = re.search(r"`([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})`", answer)
+    assert found is not None, answer
+    return found.group(1)

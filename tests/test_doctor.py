@@ -63,7 +63,7 @@ async def test_green_when_everything_is_in_place(tmp_path, platforms, capsys):
     discord, slack = platforms
     # The commands a previous `planbot run` synced to the guild.
     discord.commands[discord.guild.id] = [{"name": n} for n in ("round", "digest", "plans",
-                                                                "my-data", "forget-me")]
+                                                                "my-data", "forget-me", "vote")]
     settings = platform_settings(tmp_path, discord, slack)
     open_store(settings.database_url, settings.participant_secret, tmp_path, NOW).engine.dispose()
     sections = await examine(settings, channels(discord, slack))
@@ -91,7 +91,8 @@ async def test_each_platform_problem_is_named_with_its_fix(tmp_path, platforms):
     assert "#plan-de-quartier: the bot lacks Attach Files" in text
     assert "scopes missing: files:write" in text and "reinstall the app" in text
     assert "#ailleurs: the bot is not a member. In the channel, type /invite @planbot" in text
-    assert "slash commands not synced yet (/digest, /forget-me, /my-data, /plans, /round)" in text
+    assert ("slash commands not synced yet (/digest, /forget-me, /my-data, /plans, /round, /vote)"
+            in text)
     assert len(failures(sections)) == 3
     assert "3 problems to fix before planbot run" in text
     assert "il manque au bot Attach Files" in report(sections, "fr")
@@ -128,3 +129,15 @@ async def test_store_problems_and_exit_status(tmp_path, capsys):
 def test_exit_status_is_0_only_when_nothing_fails(tmp_path, capsys):
     assert run_doctor(make_settings(tmp_path)) == 1  # no platform configured
     assert "✗" in capsys.readouterr().out
+
+
+async def test_the_doctor_only_reads_and_names_a_malformed_channel(tmp_path):
+    """A first check before any run creates no database file, and a ``--channel`` that is
+    not ``discord:ID`` or ``slack:ID`` is a failure naming it, not silently ignored."""
+    settings = make_settings(tmp_path)
+    sections = await examine(settings, ["bogus", "teams:C1", "slack:"])
+    assert statuses(sections)["doctor.database_absent"] == "warn"
+    assert not (tmp_path / "planbot.db").exists()
+    named = [f.params["spec"] for f in failures(sections) if f.msgid == "doctor.channel_bad"]
+    assert named == ["bogus", "teams:C1", "slack:"]
+    assert "bogus" in report(sections, "fr") and "PLATEFORME:ID" in report(sections, "fr")

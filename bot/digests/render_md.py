@@ -15,6 +15,7 @@ from bot.digests import model
 from bot.digests.build import letter
 from bot.i18n import language_of, translate, translate_plural
 from bot.markup import inert
+from bot.textsplit import one_message
 
 if TYPE_CHECKING:
     import jinja2
@@ -41,9 +42,11 @@ def environment() -> jinja2.Environment:
 
 
 def quote(text: str | None, limit: int = 280) -> str:
-    """One line of user text for a list item: whitespace folded, cut at ``limit`` characters."""
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    """One line of user text for a list item: whitespace folded, at most ``limit`` code
+    points. A longer text is cut as :func:`bot.textsplit.one_message` cuts (at a sentence or
+    a word, else between grapheme clusters, never inside a URL: a flag, an emoji sequence or
+    a link is kept whole or left out) and ends with "…"."""
+    return one_message(" ".join((text or "").split()), limit)
 
 
 def render_markdown(digest: model.Digest, lang: str | None = None) -> str:

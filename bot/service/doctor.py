@@ -17,8 +17,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, inspect, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.checkup import Finding, fail, ok, warn
 from bot.config import Settings
@@ -28,6 +28,7 @@ from storage.db import create_store_engine, failure_kind, schema_revision
 from storage.store import Store
 
 Channels = dict[str, set[str]]
+PLATFORMS = ("discord", "slack")
 
 
 def run_doctor(settings: Settings, channels: Sequence[str] = ()) -> int:
@@ -53,10 +54,14 @@ async def examine(settings: Settings, channels: Sequence[str] = ()
                   ) -> list[tuple[str, list[Finding]]]:
     """Every check, as ``(section title msgid, findings)``."""
     store_findings, known = store_checks(settings)
+    settings_found = settings_checks(settings)
     for spec in channels:
-        platform, _, channel_id = spec.partition(":")
-        known[platform.strip().lower()].add(channel_id.strip())
-    sections = [("doctor.section_settings", settings_checks(settings)),
+        platform, _, channel_id = (part.strip() for part in spec.partition(":"))
+        if platform.lower() in PLATFORMS and channel_id:
+            known[platform.lower()].add(channel_id)
+        else:
+            settings_found.append(fail("doctor.channel_bad", spec=spec))
+    sections = [("doctor.section_settings", settings_found),
                 ("doctor.section_store", store_findings)]
     if settings.discord_enabled:
         sections.append(("doctor.section_discord", await _discord(settings, known["discord"])))
@@ -85,6 +90,9 @@ def settings_checks(settings: Settings) -> list[Finding]:
 def store_checks(settings: Settings) -> tuple[list[Finding], defaultdict[str, set[str]]]:
     """The store's findings, and the channels of its open rounds by platform."""
     channels: defaultdict[str, set[str]] = defaultdict(set)
+    absent = _absent_sqlite_file(settings.database_url)
+    if absent is not None:
+        return [warn("doctor.database_absent", path=absent)], channels
     try:
         engine = create_store_engine(settings.database_url)
     except (SQLAlchemyError, ImportError, OSError) as err:
@@ -95,6 +103,19 @@ def store_checks(settings: Settings) -> tuple[list[Finding], defaultdict[str, se
         return [_database_failure(err)], channels
     finally:
         engine.dispose()
+
+
+def _absent_sqlite_file(database_url: str) -> Path | None:
+    """The SQLite file the URL names when it does not exist yet (connecting would create it,
+    and the doctor only reads); ``None`` for any other URL or an existing file."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
 
 
 def _database_failure(err: BaseException) -> Finding:

@@ -31,6 +31,7 @@ from integrations.discord.commands import (
     PlanbotTree,
 )
 from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
+from integrations.discord.voting import VoteButtons
 
 _log = logging.getLogger(__name__)
 BOT_CACHE_SIZE = 100_000
@@ -85,6 +86,7 @@ class PlanbotDiscord(commands.Bot):
         )
         self.core = core
         self.platform = DiscordPlatform(self)
+        self.votes = VoteButtons(core)
         self._guild_ids = guild_ids
         self._sync_commands = sync_commands
         self._reidentify_delay = reidentify_delay
@@ -197,6 +199,11 @@ class PlanbotDiscord(commands.Bot):
                 self._reconciled.notify_all()
 
     # -- raw gateway events --------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Clicks on planbot's vote buttons (slash commands go through the command tree)."""
+        with self._working():
+            await self.votes.on_interaction(interaction)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         with self._working():

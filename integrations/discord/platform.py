@@ -23,9 +23,13 @@ from bot.platform import (
     PostedMessage,
     ReactionState,
     SectionPost,
+    VoteOn,
 )
 from bot.textsplit import one_message, split_text, split_under_heading
+from integrations.discord.permissions import missing_permissions
 from integrations.discord.translate import emoji_of, reply_posted
+from integrations.discord.voting import sent as forget
+from integrations.discord.voting import vote_button
 
 _log = logging.getLogger(__name__)
 
@@ -68,7 +72,14 @@ class DiscordPlatform:
         posted: list[PostedMessage] = []
         parts = split_under_heading(f"## {section.title}", section.body, MESSAGE_LIMIT)
         for i, part in enumerate(parts):
-            sent.append(await target.send(part, allowed_mentions=NO_MENTIONS))
+            # The first part carries the Vote button, unless the round counts reactions only.
+            view = vote_button(section.statement_id, section.language) \
+                if i == 0 and section.stance_mode != "reactions" else None
+            if view is None:
+                sent.append(await target.send(part, allowed_mentions=NO_MENTIONS))
+            else:
+                sent.append(await target.send(part, allowed_mentions=NO_MENTIONS, view=view))
+                forget(view)
             posted.append(PostedMessage(channel, str(sent[-1].id),
                                         str(sent[0].id) if i == 0 else None, i))
             if on_posted is not None:
@@ -92,10 +103,19 @@ class DiscordPlatform:
         for emoji in section.seed_emoji:
             await first.add_reaction(emoji)
 
-    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str) -> PostedMessage:
+    async def post_copy(self, channel: ChannelRef, thread_id: str, text: str,
+                        vote_on: VoteOn | None = None) -> PostedMessage:
         """A reply from elsewhere, copied into the section's thread (a reply lives in the
-        thread, which is its channel on Discord)."""
-        message_id = await self.post_in_thread(channel, thread_id, text)
+        thread, which is its channel on Discord), with a Vote button for ``vote_on`` (an
+        edit of the content keeps it)."""
+        if vote_on is None:
+            message_id = await self.post_in_thread(channel, thread_id, text)
+        else:
+            view = vote_button(vote_on.statement_id, vote_on.language)
+            message = await self._channel(channel, thread_id).send(
+                one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS, view=view)
+            forget(view)
+            message_id = str(message.id)
         return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
                              message_id, thread_id, 0)
 
@@ -189,6 +209,10 @@ class DiscordPlatform:
                 )
             )
         return states
+
+    async def missing_permissions(self, channel: ChannelRef, lang: str) -> tuple[str, ...]:
+        """See :func:`integrations.discord.permissions.missing_permissions`."""
+        return await missing_permissions(self.client, channel.channel_id, lang)
 
     def describe_failure(self, error: Exception) -> str | None:
         """Discord's JSON error code and message (``50013 Missing Permissions``, docs:

@@ -53,6 +53,7 @@ from integrations.slack.platform import SlackPlatform
 from integrations.slack.slash import SlashCommand
 from integrations.slack.socket import SocketConnection
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
+from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
 
 _log = logging.getLogger(__name__)
 
@@ -127,10 +128,14 @@ class SlackBot:
         self._socket: SocketConnection | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
+        self.votes = VoteModals(core, client, self.directory, default_language,
+                                track=self._background.track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
                                   default_language=default_language,
-                                  track=self._background.track)
+                                  track=self._background.track, votes=self.votes)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
+        self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])
+        self.app.action(STANCE_ACTION)(ack=self.votes.ack, lazy=[self.votes.vote])
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0

@@ -20,17 +20,23 @@ from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
     "open": ("plan", "sections", "closes", "channel", "language"),
+    "invite": ("round",),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
     "plans": (),
+    "vote": (),
     "my-data": (),
     "forget-me": ("confirm",),
 }
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join", "stances")}
+"""Options given by name only (``join=<code>``, ``stances=private``): an invitation code is
+never guessed from its place among the words, and a positional one more would turn a stray
+word into a setting."""
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help",
+    "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
@@ -82,12 +88,12 @@ def parse_command(text: str) -> ParsedCommand:
                 continue
             key, value = _next_positional(positional, args, word)
         key = key.lower()
-        if key not in POSITIONAL[action]:
+        if key not in POSITIONAL[action] + NAMED_ONLY.get(action, ()):
             raise UsageError("slack.unknown_option", key=key)
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)
         args[key] = _channel_id(value) if key == "channel" else value
-    if action == "open" and "plan" not in args:
+    if action == "open" and "plan" not in args and "join" not in args:
         raise UsageError("slack.plan_missing")
     return ParsedCommand(action, args)
 

@@ -1,7 +1,9 @@
-"""The ``/planbot`` slash command on Slack: acknowledged at once with an empty ack, then run
-by a lazy listener that looks up the user's locale and user groups, runs the command in the
-core and answers through ``respond`` (ephemeral unless the core says otherwise). Slack wants
-the ack within 3 s (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
+"""The ``/planbot`` slash command on Slack: acknowledged at once, then run by a lazy listener
+that looks up the user's locale and user groups, runs the command in the core and answers
+through ``respond`` (ephemeral unless the core says otherwise). Slack wants the ack within 3 s
+(https://api.slack.com/interactivity/slash-commands#responding_basic_receipt); an ack may carry
+a message shown at once, which an open uses to say "opening…" before its sections, which rate
+limits may hold for minutes, are out. Its result follows through the ``response_url``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.translate import PLATFORM
+from integrations.slack.voting import VoteModals
 
 _log = logging.getLogger(__name__)
 
@@ -35,13 +38,30 @@ class SlashCommand:
 
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
-                 track: Callable[[asyncio.Task[Any]], object]) -> None:
+                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
+        self.votes = votes
         self.clock, self.default_language = clock, default_language
         self._track = track
 
-    async def ack(self, ack: Callable[..., Awaitable[None]]) -> None:
-        await ack()
+    async def ack(self, ack: Callable[..., Awaitable[None]], body: dict) -> None:
+        """Acknowledge: an open is answered "opening…" (ephemeral) at once, in the user's
+        language if already known (no look-up may delay the ack), else the default one;
+        anything else with an empty ack."""
+        try:
+            parsed = parse_command(body.get("text") or "")
+        except UsageError:
+            parsed = None
+        if parsed is None or parsed.action != "open":
+            await ack()
+            return
+        lang = language_of(self.directory.known_locale(body.get("user_id", "")),
+                           self.default_language)
+        plan = parsed.args.get("plan")
+        # ``join=CODE`` alone: the plan comes with the invitation, known once it is checked.
+        text = translate("round.opening_now", lang, plan=escape(plan)) if plan \
+            else translate("round.joining_now", lang)
+        await ack(text=text, response_type="ephemeral")
 
     async def run(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         task = asyncio.current_task()
@@ -57,6 +77,11 @@ class SlashCommand:
             return
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
+            return
+        if parsed.action == "vote":  # a modal for this person, opened with the trigger
+            problem = await self.votes.command(body, lang)
+            if problem is not None:
+                await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),

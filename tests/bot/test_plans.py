@@ -98,3 +98,21 @@ def test_fences_closing_hashes_and_odd_line_breaks(tmp_path):
     with pytest.raises(PlanFileError) as err:
         load_plan([write(tmp_path, "p.md", bad)])
     assert err.value.line == 24  # form feed and U+2028 do not shift line numbers
+
+
+def test_reimporting_one_language_keeps_the_others(tmp_path):
+    """A facilitator fixes a typo in the English file and imports it alone: the French text
+    stays; when the sections no longer align, the import is refused, naming the languages."""
+    store = make_store(f"sqlite:///{tmp_path / 's.db'}")
+    import_plan(store, [write(tmp_path, "p.fr.md", GOOD_FR), write(tmp_path, "p.en.md", GOOD_EN)],
+                START)
+    en_only = write(tmp_path, "p.en.md", GOOD_EN.replace("Open.", "Open data."))
+    v2, created = import_plan(store, [en_only], START)
+    assert created and v2.languages == ["fr", "en"]
+    assert v2.sections[1].bodies == {"fr": "Ouvrir.", "en": "Open data."}
+    assert v2.titles.keys() == {"fr", "en"}
+    extra = write(tmp_path, "p.en.md", GOOD_EN + "\n## Extra {#extra}\n\nMore.\n")
+    with pytest.raises(PlanFileError) as err:
+        import_plan(store, [extra], START)
+    assert err.value.msgid == "plan.partial_import" and "fr" in err.value.message("en")
+    assert store.latest_plan_version("p").number == 2

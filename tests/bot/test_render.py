@@ -8,6 +8,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+import regex
 from matplotlib.dates import date2num
 
 from bot.digests.build import Period, build_digest
@@ -23,6 +24,7 @@ from bot.digests.chart import (
 )
 from bot.digests.render_discord import discord_parts, render_discord
 from bot.digests.render_html import render_html
+from bot.digests.render_md import quote
 from bot.digests.render_slack import render_slack, slack_messages
 from bot.findings import analyse_round
 from bot.i18n import translate
@@ -200,3 +202,31 @@ def test_png_is_deterministic_without_software_stamp(digest):
     first = render_chart(digest, spread(30), "fr", TORONTO)
     assert first == render_chart(digest, spread(30), "fr", TORONTO)
     assert b"Software" not in first and b"matplotlib" not in first
+
+
+def _grapheme_prefixes(text: str) -> set[str]:
+    ends = [m.end() for m in regex.finditer(r"\X", text)]
+    return {text[:end] for end in ends}
+
+
+@pytest.mark.parametrize("text, limit", [
+    ("🇨🇦🇫🇷🇨🇦🇫🇷🇨🇦🇫🇷", 4),  # a flag is two regional indicators
+    ("👩‍👩‍👧‍👦👨‍👩‍👦👩‍👩‍👧‍👦", 9),  # ZWJ families: 7 and 5 code points
+    ("e\u0301" * 6, 4),  # letters with a combining accent
+    ("👍🏽👍🏽👍🏽", 4),  # skin-tone modifiers
+])
+def test_digest_quotes_are_cut_between_grapheme_clusters(text, limit):
+    """Issue 11: a digest quote cut a flag in half. Texts without spaces, cut where the old
+    code-point cut fell inside a cluster."""
+    quoted = quote(text, limit)
+    assert len(quoted) <= limit and quoted.endswith("…")
+    assert quoted[:-1] in _grapheme_prefixes(text)
+
+
+def test_digest_quotes_never_cut_a_url():
+    url = "https://example.org/quartiers/plan-numérique#coût"
+    text = f"Voir   le plan\n{url} pour 🇨🇦 les détails"
+    quoted = quote(text, 40)  # the limit falls inside the URL
+    assert quoted == "Voir le plan…"
+    assert quote(text, 200) == " ".join(text.split())  # fits: folded, not cut
+    assert quote(f"{url} et la suite", len(url) + 3) == f"{url}…"

@@ -11,6 +11,7 @@ from bot import wire
 from bot.events import (
     Actor,
     Emoji,
+    PrivateVote,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -36,6 +37,8 @@ EVERY_KIND = [
                 text_withheld=True),
     ReplyEdited(**CH, message_id="1.3", text="revu", text_withheld=False),
     ReplyDeleted(**CH, message_id="1.3", event_key="Ev9"),
+    PrivateVote(**CH, actor=WHO, statement_id=12, stance="disagree", event_key="I1"),
+    PrivateVote(**CH, actor=WHO, statement_id=12, stance=None, event_key="I2"),
 ]
 
 

@@ -19,7 +19,7 @@ from bot.service.run import serve
 from bot.supervise import Backoff, Supervisor
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import is_notice, make_settings, make_store
+from tests.helpers import invitation_code, is_notice, make_settings, make_store
 
 WAIT = 20.0
 SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
@@ -95,10 +95,13 @@ class Running:
         await self.discord.wait_until_reconciled(1, WAIT)
         await self.slack.wait_until_reconciled(1, WAIT)
         self.channel = discord_local.channel.id
-        await discord_local.user_runs_command(discord_local.people["alice"].id, self.channel,
-                                              "open", plan="sample", sections="broadband")
+        alice = discord_local.people["alice"].id
+        await discord_local.user_runs_command(alice, self.channel, "open", plan="sample",
+                                              sections="broadband")
+        invited = await discord_local.user_runs_command(alice, self.channel, "invite")
         await slack_local.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                            plan="sample", sections="broadband")
+                                            plan="sample", sections="broadband",
+                                            join=invitation_code(invited.text))
         await slack_local.settle()
         (self.section,) = [m.id for m in discord_local.messages(self.channel) if m.thread_id]
         (self.slack_section,) = [m.ts for m in slack_local.messages(SLACK_CHANNEL)

@@ -52,6 +52,7 @@ class Interacting:
     gateway: Gateway
     commands: dict[str | None, list[dict]]
     interactions: dict[str, InteractionRecord]
+    ephemeral: dict[str, tuple[InteractionRecord, dict]]
 
     def _find(self, channel_id: str, message_id: str) -> Message:
         raise NotImplementedError  # People._find
@@ -89,6 +90,22 @@ class Interacting:
         data = {"custom_id": custom_id, "component_type": 2}
         return await self._interact(MESSAGE_COMPONENT, user_id, message.channel_id, data, message=message)
 
+    async def user_clicks_ephemeral(self, user_id: str, message_id: str,
+                                    custom_id: str) -> CommandAnswer:
+        """Click the button ``custom_id`` of an ephemeral answer the bot sent ``user_id``: a
+        MESSAGE_COMPONENT interaction carrying that message (flags 64). Raises
+        ``PermissionError`` for anyone else (only its recipient sees it) and ``LookupError``
+        if it has no such button."""
+        record, message = self.ephemeral[message_id]
+        if record.user_id != user_id:
+            raise PermissionError("an ephemeral message is seen by its recipient only")
+        if not any(c.get("custom_id") == custom_id and c.get("type") == 2
+                   for c in _walk(message.get("components") or [])):
+            raise LookupError(f"no button {custom_id!r} on message {message_id}")
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._interact(MESSAGE_COMPONENT, user_id, record.channel_id, data,
+                                    ephemeral=message)
+
     async def user_submits_modal(self, user_id: str, opened_by: InteractionRecord,
                                  values: dict[str, str]) -> CommandAnswer:
         """Submit the modal the bot opened in answer to ``opened_by`` with ``values``
@@ -105,7 +122,17 @@ class Interacting:
     async def update_component_message(self, record: InteractionRecord, data: dict,
                                        message: Message | None = None) -> dict:
         """An UPDATE_MESSAGE answer (or an edit after a deferred update): the clicked
-        message takes the new content/embeds/components; MESSAGE_UPDATE."""
+        message takes the new content/embeds/components; MESSAGE_UPDATE. An ephemeral
+        message is edited where it lives, and no one else is told."""
+        if message is None and record.message_id in self.ephemeral:
+            _, shown = self.ephemeral[record.message_id]
+            for key in ("content", "embeds"):
+                if key in data:
+                    shown[key] = data[key] or ("" if key == "content" else [])
+            if "components" in data:
+                shown["components"] = numbered(data["components"])
+            shown["edited_timestamp"] = self.world.now().isoformat()
+            return shown
         message = message or self.world.messages[record.message_id or ""]
         for key in ("content", "embeds"):
             if key in data:
@@ -117,13 +144,15 @@ class Interacting:
         return message.payload(me=self.world.bot.id)
 
     async def _interact(self, kind: int, user_id: str, channel_id: str, data: dict, *,
-                        message: Message | None = None, locale: str | None = None) -> CommandAnswer:
+                        message: Message | None = None, locale: str | None = None,
+                        ephemeral: dict | None = None) -> CommandAnswer:
         user = self.world.users[user_id]
         channel = self.world.channels[channel_id]
         guild = self.world.guilds[channel.guild_id]
         interaction_id = self.world.ids.next()
+        clicked = message.id if message else (ephemeral["id"] if ephemeral else None)
         record = InteractionRecord(interaction_id, f"tok-{interaction_id}", self.world.now(), kind,
-                                   channel.id, message.id if message else None)
+                                   channel.id, clicked, user_id=user_id)
         self.interactions[interaction_id] = record
         member = self.world.member_payload(guild, user)
         member["permissions"] = str(guild.permissions_in(user_id, channel))
@@ -148,6 +177,8 @@ class Interacting:
         }
         if message is not None:
             payload["message"] = message.payload(me=self.world.bot.id)
+        elif ephemeral is not None:
+            payload["message"] = ephemeral
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         await asyncio.wait_for(record.answered.wait(), ANSWER_TIMEOUT)
         _, body = (record.followups or record.callbacks)[0]

@@ -54,6 +54,7 @@ class InteractionRecord:
     kind: int = APPLICATION_COMMAND
     channel_id: str = ""
     message_id: str | None = None
+    user_id: str = ""
     callbacks: list[tuple[datetime, dict]] = field(default_factory=list)
     followups: list[tuple[datetime, dict]] = field(default_factory=list)
     messages: dict[str, dict] = field(default_factory=dict)
@@ -140,8 +141,8 @@ class Interactions:
         record.followups.append((self.world.now(), data))
         record.answered.set()
         if record.original_id is None and record.message_id is not None:
-            message = self.world.messages[record.message_id]  # after a deferred update
-            return json_response(await self.sb.update_component_message(record, data, message))
+            # After a deferred update: the clicked message (in a channel, or ephemeral).
+            return json_response(await self.sb.update_component_message(record, data))
         original = record.messages.get(record.original_id or "")
         if original is None:
             raise DiscordError(404, "Unknown Message", UNKNOWN_MESSAGE)
@@ -188,4 +189,6 @@ class Interactions:
             "application_id": self.world.application_id,
         }
         record.messages[message["id"]] = message
+        if int(data.get("flags", 0)) & EPHEMERAL_FLAG:
+            self.sb.ephemeral[str(message["id"])] = (record, message)
         return message

@@ -31,14 +31,18 @@ class Interactive:
     def __init__(self, slack: LocalSlack) -> None:
         self.slack = slack
         self.triggers: dict[str, float] = {}
+        self.trigger_users: dict[str, str] = {}
         self.views: dict[str, dict] = {}
+        self.view_users: dict[str, str] = {}
+        """Who each modal was opened for: a modal is seen by that person only."""
 
     def methods(self) -> dict[str, Callable[[dict], dict]]:
-        return {"views.open": self.views_open}
+        return {"views.open": self.views_open, "views.update": self.views_update}
 
-    def new_trigger(self) -> str:
+    def new_trigger(self, user_id: str = "") -> str:
         trigger = f"{int(self.slack.clock())}.{secrets.token_hex(6)}"
         self.triggers[trigger] = self.slack.clock()
+        self.trigger_users[trigger] = user_id
         return trigger
 
     def views_open(self, p: dict) -> dict:
@@ -54,6 +58,7 @@ class Interactive:
         if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
             raise SlackApiFailure("invalid_arguments")
         view_id = f"V{len(self.views) + 1:09d}"
+        self.view_users[view_id] = self.trigger_users.pop(p.get("trigger_id") or "", "")
         api = self.slack.api
         self.views[view_id] = {
             "id": view_id, "team_id": self.slack.workspace.team_id, "type": "modal",
@@ -67,6 +72,49 @@ class Interactive:
             "notify_on_close": False,
         }
         return {"view": self.views[view_id]}
+
+    def views_update(self, p: dict) -> dict:
+        """``views.update``: replace an open modal's content (https://api.slack.com/methods/
+        views.update); ``not_found`` for an unknown view, ``hash_conflict`` for a stale
+        ``hash``."""
+        current = self.views.get(p.get("view_id") or "")
+        if current is None:
+            raise SlackApiFailure("not_found")
+        if p.get("hash") and p["hash"] != current["hash"]:
+            raise SlackApiFailure("hash_conflict")
+        view = p.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
+            raise SlackApiFailure("invalid_arguments")
+        current.update(title=view["title"], blocks=view.get("blocks", []),
+                       callback_id=view.get("callback_id", ""),
+                       private_metadata=view.get("private_metadata", ""),
+                       submit=view.get("submit"), close=view.get("close"),
+                       hash=f"{int(self.slack.clock())}.{secrets.token_hex(4)}")
+        return {"view": current}
+
+    async def user_clicks_in_view(self, user_id: str, view_id: str, action_id: str) -> AckResult:
+        """Click the button ``action_id`` of the modal ``view_id``: ``block_actions`` with a
+        ``view`` container. Raises ``PermissionError`` for anyone but the person it was opened
+        for, ``LookupError`` if the modal has no such button."""
+        view = self.views[view_id]
+        if self.view_users.get(view_id) != user_id:
+            raise PermissionError("a modal is seen by the person it was opened for only")
+        found = next(((block, el) for block, el in _elements(view["blocks"])
+                      if el.get("type") == "button" and el.get("action_id") == action_id), None)
+        if found is None:
+            raise LookupError(f"no button {action_id!r} in view {view_id}")
+        block, button = found
+        payload = {
+            **self._base("block_actions", user_id),
+            "container": {"type": "view", "view_id": view_id},
+            "view": view, "state": {"values": {}},
+            "actions": [{"action_id": action_id, "block_id": block.get("block_id", ""),
+                         "text": button.get("text"), "value": button.get("value", ""),
+                         "type": "button", "action_ts": self.slack.workspace.next_ts()}],
+        }
+        return await self.slack.delivery.send_interactive(payload)
 
     async def user_clicks(self, user_id: str, channel_id: str, message_ts: str, action_id: str) -> AckResult:
         """Click the button ``action_id`` of a message: a ``block_actions`` payload. Raises
@@ -108,7 +156,7 @@ class Interactive:
         return {
             "type": kind, "token": "verification-token", "api_app_id": self.slack.app_id,
             "team": {"id": ws.team_id, "domain": "planbot"}, "enterprise": None,
-            "is_enterprise_install": False, "trigger_id": self.new_trigger(),
+            "is_enterprise_install": False, "trigger_id": self.new_trigger(user_id),
             "user": {"id": user_id, "username": ws.users[user_id].name,
                      "name": ws.users[user_id].name, "team_id": ws.team_id},
         }

@@ -1,14 +1,14 @@
 """inbox and inbox_partitions: every inbound event recorded raw before it is applied (issue 12)
 
 Revision ID: 0013_inbox
-Revises: 0011_privacy
+Revises: 0010_scope
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0017_thread_state"
+down_revision = "0010_scope"
 branch_labels = None
 depends_on = None
 

@@ -47,7 +47,7 @@ async def test_long_section_is_split_over_ordered_messages(slack, platform, chan
     stored = [slack.message(CHANNEL, p.message_id) for p in posted]
     assert [m.ts for m in stored] == sorted(m.ts for m in stored)
     assert all(len(m.blocks) <= 50 for m in stored)
-    texts = [b["text"]["text"] for m in stored for b in m.blocks]
+    texts = [b["text"]["text"] for m in stored for b in m.blocks if b["type"] == "section"]
     assert all(len(t) <= 3000 for t in texts)
     assert _words(" ".join(texts)) == _words(f"*Un long titre*\n\n{markdown_to_mrkdwn(body)}")
     assert stored[0].reactions == {"+1": ["U0PLANBOT"], "-1": ["U0PLANBOT"],

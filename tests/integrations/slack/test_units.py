@@ -36,6 +36,9 @@ def test_markdown_becomes_mrkdwn():
     ("fermer 3", ParsedCommand("close", {"round": "3"})),
     ("", ParsedCommand("help")),
     ("aide", ParsedCommand("help")),
+    ("open sample stances=private", ParsedCommand("open", {"plan": "sample",
+                                                           "stances": "private"})),
+    ("voter", ParsedCommand("vote")),
 ])
 def test_parse_command(text, expected):
     assert parse_command(text) == expected
