@@ -122,7 +122,8 @@ class Commands:
         opened = await self.rounds.open(
             plan=plan, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
-            stance_mode=cmd.args.get("stances") or None)
+            stance_mode=cmd.args.get("stances") or None,
+            moderation=cmd.args.get("moderation") or None)
         return CommandReply("\n".join(_opened_lines(opened, lang)))
 
     async def close(self, cmd: CommandInvoked, platform: ChatPlatform,

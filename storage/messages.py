@@ -34,7 +34,8 @@ class MessageReads(StoreBase):
     """Messages of rounds, replies in threads, present reactions, and copies owed."""
 
     def copies_missing(self, round_id: int) -> list[MissingCopy]:
-        """Replies of a round still to be copied somewhere: each live, readable reply whose
+        """Replies of a round still to be copied somewhere: each live, readable reply (not
+        pending moderation nor rejected) whose
         section thread, in some channel of the round, has neither the reply nor planbot's
         copy of it, with those threads. Oldest reply first."""
         with self._tx() as s:
@@ -57,7 +58,8 @@ class MessageReads(StoreBase):
                        Statement.attachments)
                 .where(Statement.round_id == round_id, Statement.kind == "reply",
                        Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
-                       Statement.source.not_in(("import", "late")))
+                       Statement.source.not_in(("import", "late")),
+                       Statement.moderation.not_in(("pending", "rejected")))
                 .order_by(Statement.id)).all()
             present: dict[int, set[tuple[str, str]]] = {}
             for sid, platform, thread_id in s.execute(

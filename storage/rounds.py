@@ -45,9 +45,11 @@ class RoundQueries(StoreBase):
         closes_at: datetime | None = None,
         source: str = "chat",
         stance_mode: str = "both",
+        moderation: str = "open",
     ) -> int:
         """Create an open round with one section statement per ``section_ids``; returns its id.
-        ``stance_mode`` is ``reactions``, ``private`` or ``both``.
+        ``stance_mode`` is ``reactions``, ``private`` or ``both``; ``moderation`` ``open`` or
+        ``strict``.
 
         Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
         open (another process won the race)."""
@@ -56,7 +58,8 @@ class RoundQueries(StoreBase):
                                .where(PlanVersion.id == plan_version_id)) if plan_version_id else None
             rnd = Round(plan_version_id=plan_version_id, plan_id=plan_id, name=name,
                         language=language, status="open", source=source, opened_at=opened_at,
-                        closes_at=closes_at, stance_mode=stance_mode)
+                        closes_at=closes_at, stance_mode=stance_mode,
+                        moderation=moderation)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:

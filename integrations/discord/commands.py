@@ -154,6 +154,7 @@ class PlanbotCommands(commands.Cog):
         channel=_("discord.about.opt_channel"),
         language=_("discord.about.opt_language"),
         stances=_("discord.about.opt_stances"),
+        moderation=_("discord.about.opt_moderation"),
     )
     @app_commands.rename(
         plan=_("discord.name.plan"),
@@ -162,6 +163,7 @@ class PlanbotCommands(commands.Cog):
         channel=_("discord.name.channel"),
         language=_("discord.name.language"),
         stances=_("discord.name.stances"),
+        moderation=_("discord.name.moderation"),
     )
     async def open_round(
         self,
@@ -172,6 +174,7 @@ class PlanbotCommands(commands.Cog):
         channel: discord.TextChannel | None = None,
         language: Literal["fr", "en"] | None = None,
         stances: Literal["reactions", "private", "both"] | None = None,
+        moderation: Literal["open", "strict"] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -182,6 +185,7 @@ class PlanbotCommands(commands.Cog):
             channel=str(channel.id) if channel else None,
             language=language,
             stances=stances,
+            moderation=moderation,
         )
 
     @round.command(name=_("discord.name.close"), description=_("discord.about.close"))
@@ -208,6 +212,19 @@ class PlanbotCommands(commands.Cog):
     async def vote(self, interaction: discord.Interaction) -> None:
         with self.bot._working():
             await self.bot.votes.command(interaction)
+
+    @app_commands.command(name=_("discord.name.moderate"),
+                          description=_("discord.about.moderate"))
+    @app_commands.describe(mode=_("discord.about.opt_mode"), round=_("discord.about.opt_round"))
+    @app_commands.rename(mode=_("discord.name.mode"), round=_("discord.name.round"))
+    @app_commands.guild_only()
+    async def moderate(self, interaction: discord.Interaction,
+                       mode: Literal["open", "strict"] | None = None,
+                       round: int | None = None) -> None:
+        args = {"mode": mode, "round": None if round is None else str(round)}
+        with self.bot._working():
+            await self.bot.moderation.command(
+                interaction, {k: v for k, v in args.items() if v is not None})
 
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()

@@ -27,16 +27,18 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "vote": (),
     "my-data": (),
     "forget-me": ("confirm",),
+    "moderate": ("mode", "round"),
 }
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "voter": "vote",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
+    "modérer": "moderate", "moderer": "moderate",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
-NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("stances",)}
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("stances", "moderation")}
 """Options given by name only (``stances=private``): a positional one more would turn a
 stray word into a setting."""
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|[^>]*)?>$")
