@@ -288,7 +288,7 @@ class DigestRecord:
 @dataclass(frozen=True, slots=True)
 class ExportedStatement:
     """A statement as a Polis export lists it: ``id`` and ``author`` are Polis' ids when
-    imported, planbot's otherwise; ``moderated`` is 1 kept or -1 moderated out."""
+    imported, planbot's otherwise; ``moderated`` is 1 kept, -1 moderated out or 0 not moderated yet."""
 
     id: str
     author: str | None

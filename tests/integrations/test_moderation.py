@@ -210,7 +210,7 @@ async def test_only_facilitators_moderate_others_are_told_there_is_no_round(both
     core, h, slack, app = both
     no_round = await h.run("alice", "moderate")
     slack_no_round = await slack.run_slash_command(SLACK_FACILITATOR, SLACK_CHANNEL, "moderate")
-    round_id, discord_bb, slack_bb = await open_both(core, h, slack, app, moderation="strict")
+    round_id, discord_bb, _ = await open_both(core, h, slack, app, moderation="strict")
     await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb, "En attente")
     await settle(core, h, slack, app)
 
