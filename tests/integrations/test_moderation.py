@@ -14,6 +14,7 @@ import pytest
 from bot.digests.build import Period, build_digest
 from bot.digests.render_md import render_markdown
 from tests.helpers import START
+from tests.integrations.conformance import discord_problems, slack_problems
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
 ANA, BEN = "UANA", "UBEN"
@@ -26,6 +27,9 @@ async def both(tmp_path):
     users = [(SLACK_FACILITATOR, "ufacil", None), (ANA, "uana", "en-US"), (BEN, "uben", None)]
     async with two_platforms(tmp_path, users) as (core, harness, slack_local, app):
         yield core, harness, slack_local, app
+    assert harness.sandbox.unknown_requests() == [], "routes Discord does not have"
+    assert discord_problems(harness.sandbox.requests) == [], "answers Discord would not give"
+    assert slack_problems(slack_local.requests) == [], "answers Slack would not give"
 
 
 def buttons(components: list[dict]) -> list[str]:
