@@ -12,14 +12,15 @@ the latest others, each with Accept / Reject buttons. Accepting copies the reply
 it from then on; rejecting keeps it for the record, out of copies (those posted are deleted)
 and of the analysis, and the digest counts it as moderated out. Each decision is applied
 once (its key is the interaction's id) and logged with who, as a pseudonym, and when.
-Only facilitators may moderate; anyone else gets the answer given for a round that does not
+Only the round's facilitators may moderate (a facilitator of a place the round runs in, as
+for every facilitator command); anyone else gets the answer given for a round that does not
 exist, so that the command reveals nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,7 @@ from bot.identity import Pseudonymizer
 from bot.markup import inert
 from bot.platform import ChannelRef, ChatPlatform
 from bot.textsplit import one_message
-from storage.records import ModerationEntry, ModerationQueue
+from storage.records import ModerationEntry, ModerationQueue, Place, RoundData
 from storage.store import Store
 
 if TYPE_CHECKING:  # bot.apply imports admit(); bot.intake and bot.relay import bot.apply
@@ -96,20 +97,23 @@ class ModerationCard:
 
 
 class Moderation:
-    """``/moderate``: cards, decisions and the round's mode. ``is_facilitator`` is the
-    check every facilitator command uses (``Commands.is_facilitator``); ``relay`` copies a
-    reply once accepted; ``platforms`` (the live registry) delete the copies of a reply
-    rejected."""
+    """``/moderate``: cards, decisions and the round's mode. ``is_facilitator`` and
+    ``round_of`` are what every facilitator command uses (``Commands.is_facilitator``,
+    ``Commands.named_round``: the round named or the channel's, if it runs in the caller's
+    place, else ``NotFound``); ``relay`` copies a reply once accepted; ``platforms`` (the
+    live registry) delete the copies of a reply rejected."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
                  pseudonyms: Pseudonymizer, relay: Relay,
                  platforms: Mapping[str, ChatPlatform],
-                 is_facilitator: Callable[[CommandInvoked], bool]) -> None:
+                 is_facilitator: Callable[[CommandInvoked], bool],
+                 round_of: Callable[[CommandInvoked], Awaitable[RoundData]]) -> None:
         self.store, self.settings, self.clock, self.db = store, settings, clock, db
         self.pseudonyms = pseudonyms
         self.relay = relay
         self.platforms = platforms
         self.is_facilitator = is_facilitator
+        self.round_of = round_of
 
     async def show(self, cmd: CommandInvoked) -> ModerationCard:
         """``/moderate [mode] [round]``: the card of the round named (``round``) or of the
@@ -117,9 +121,9 @@ class Moderation:
         (logged, once per ``cmd.event_key``). Errors come back as a card saying why."""
         lang = language_of(cmd.locale, self.settings.language)
         try:
-            round_id = await self._round(cmd)
-            note = await self._set_mode(cmd, round_id, lang) if cmd.args.get("mode") else None
-            return await self._card(round_id, lang, note)
+            rnd = await self._round(cmd)
+            note = await self._set_mode(cmd, rnd, lang) if cmd.args.get("mode") else None
+            return await self._card(rnd, lang, note)
         except PlanbotError as err:
             return _error_card(err, lang)
 
@@ -134,7 +138,9 @@ class Moderation:
             if decision not in DECISIONS:
                 raise BadArgument("moderation.bad_decision", value=decision)
             target = await self.db(self.store.statement_target, statement_id)
-            if target is None or not self.is_facilitator(cmd):
+            rnd = await self.db(self.store.get_round, target.round_id) if target else None
+            if rnd is None or not self.is_facilitator(cmd) \
+                    or Place(cmd.platform, cmd.workspace_id) not in rnd.places:
                 raise NotFound("error.no_statement")
             outcome = await self.db(
                 self.store.decide_statement, event_key=_key(cmd), statement_id=statement_id,
@@ -144,51 +150,40 @@ class Moderation:
                 _log.info("moderation: a statement of round %s %s", outcome.round_id,
                           DECISIONS[decision])
                 if decision == "accept":
-                    self.relay.spawn(self.relay.copy_replies(outcome.round_id))
+                    self.relay.spawn(self.relay.copy_replies(outcome.round_id,
+                                                             statement_id=statement_id))
                 else:
                     await self._withdraw_copies(statement_id)
-            return await self._card(target.round_id, lang)
+            return await self._card(rnd, lang)
         except PlanbotError as err:
             return _error_card(err, lang)
 
     def _who(self, cmd: CommandInvoked) -> str:
         return self.pseudonyms.key(cmd.platform, cmd.actor.user_id)
 
-    async def _round(self, cmd: CommandInvoked) -> int:
-        """The round named by ``round=`` or the channel's (or section thread's) newest.
-        Raises ``NotFound`` alike for a round that does not exist and for a caller who is no
-        facilitator, and ``BadArgument`` for a malformed round number."""
-        raw = cmd.args.get("round", "").strip().lstrip("#")
-        if raw:
-            if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
-                raise BadArgument("error.bad_round", value=raw)
-            rnd = await self.db(self.store.get_round, int(raw))
-            if rnd is None or not self.is_facilitator(cmd):
-                raise NotFound("error.no_round", round=raw)
-            return int(rnd.id)
-        round_id = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
-                                 open_only=False)
-        if round_id is None:
-            thread = await self.db(self.store.find_thread, cmd.platform, cmd.channel_id)
-            round_id = thread.round_id if thread is not None else None
-        if round_id is None or not self.is_facilitator(cmd):
-            raise NotFound("error.no_round_here")
-        return int(round_id)
+    async def _round(self, cmd: CommandInvoked) -> RoundData:
+        """The round named by ``round=`` or the channel's, as for every facilitator command.
+        Raises ``NotFound`` alike for a round that does not exist, one of another place, and
+        a caller who is no facilitator (answered as if there were no round)."""
+        if not self.is_facilitator(cmd):
+            raw = cmd.args.get("round", "").strip().lstrip("#")
+            raise NotFound("error.no_round", round=raw) if raw else NotFound("error.no_round_here")
+        return await self.round_of(cmd)
 
-    async def _set_mode(self, cmd: CommandInvoked, round_id: int, lang: str) -> str:
+    async def _set_mode(self, cmd: CommandInvoked, rnd: RoundData, lang: str) -> str:
         mode = cmd.args["mode"].strip().lower()
         if mode not in MODES:
             raise BadArgument("moderation.bad_mode", value=mode, modes=", ".join(MODES))
-        await self.db(self.store.set_round_moderation, event_key=_key(cmd), round_id=round_id,
+        await self.db(self.store.set_round_moderation, event_key=_key(cmd), round_id=rnd.id,
                       mode=mode, moderator_key=self._who(cmd), platform=cmd.platform,
                       at=self.clock.now())
-        return translate(f"moderation.now_{mode}", lang, round=round_id)
+        return translate(f"moderation.now_{mode}", lang, round=rnd.public_id)
 
-    async def _card(self, round_id: int, lang: str, note: str | None = None) -> ModerationCard:
-        queue = await self.db(self.store.moderation_queue, round_id, PAGE)
+    async def _card(self, rnd: RoundData, lang: str, note: str | None = None) -> ModerationCard:
+        queue = await self.db(self.store.moderation_queue, rnd.id, PAGE)
         if queue is None:
-            raise NotFound("error.no_round", round=round_id)
-        return card_of(queue, lang, note)
+            raise NotFound("error.no_round", round=rnd.public_id)
+        return card_of(queue, rnd.public_id, lang, note)
 
     async def _withdraw_copies(self, statement_id: int) -> None:
         """Delete planbot's copies of a rejected reply on the connected platforms; one that
@@ -219,10 +214,12 @@ def _error_card(err: PlanbotError, lang: str) -> ModerationCard:
     return ModerationCard(None, err.message(lang), translate("moderation.title", lang), lang)
 
 
-def card_of(queue: ModerationQueue, lang: str, note: str | None = None) -> ModerationCard:
-    """The card showing ``queue`` in ``lang``, led by ``note`` (a change of mode) if any."""
+def card_of(queue: ModerationQueue, shown: str, lang: str,
+            note: str | None = None) -> ModerationCard:
+    """The card showing ``queue`` of the round whose public id is ``shown``, in ``lang``, led
+    by ``note`` (a change of mode) if any."""
     lines = [note] if note else []
-    lines.append(translate(f"moderation.header_{queue.mode}", lang, round=queue.round_id))
+    lines.append(translate(f"moderation.header_{queue.mode}", lang, round=shown))
     lines.append(translate_plural("moderation.waiting", queue.pending, lang)
                  if queue.pending else translate("moderation.none_waiting", lang))
     if not queue.entries:

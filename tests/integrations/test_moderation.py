@@ -7,6 +7,7 @@ says it was moderated out; only facilitators may moderate, and each decision is 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 
 import pytest
@@ -62,10 +63,19 @@ async def settle(core, h, slack, app) -> None:
     await slack.settle()
 
 
+def code_in(text: str) -> str:
+    """The invitation code an answer to ``invite`` gives."""
+    found = re.search(r"`([a-z0-9-]{14})`", text)
+    assert found, text
+    return found.group(1)
+
+
 async def open_both(core, h, slack, app, **discord_options):
+    """A round opened on Discord, joined from Slack with an invitation."""
     await h.run("alice", "open", plan="sample", sections=SECTIONS, **discord_options)
+    code = code_in((await h.run("alice", "invite")).text)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS)
+                                  sections=SECTIONS, join=code)
     await settle(core, h, slack, app)
     round_id = h.round_id()
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
@@ -141,7 +151,9 @@ async def test_strict_moderation_on_slack_and_accepting_from_the_modal(both):
     core, h, slack, app = both
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
                                   sections=SECTIONS, moderation="strict")
-    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    code = code_in((await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL,
+                                                  "invite")).text)
+    await h.run("alice", "open", plan="sample", sections=SECTIONS, join=code)
     await settle(core, h, slack, app)
     round_id = h.round_id()
     discord_bb = h.first_parts(round_id)["broadband"]
@@ -221,6 +233,10 @@ async def test_only_facilitators_moderate_others_are_told_there_is_no_round(both
     refused = await h.run("chloe", "moderate", mode="open")  # chloe speaks French, as alice
     assert refused.ephemeral and refused.text == no_round.text
     assert buttons(refused.record.followups[0][1].get("components") or []) == []
+    public_id = core.store.get_round(round_id).public_id
+    named = await h.run("chloe", "moderate", round=public_id, mode="open")
+    unknown = await h.run("alice", "moderate", round="zzzzzzzzzz")
+    assert named.text == unknown.text.replace("zzzzzzzzzz", public_id)
     ben = await slack.run_slash_command(BEN, SLACK_CHANNEL, "modérer strict")
     assert ben.text == slack_no_round.text
     assert core.store.round_moderation(round_id) == "strict"

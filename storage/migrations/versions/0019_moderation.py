@@ -2,14 +2,14 @@
 statements.moderation (auto, pending, accepted, rejected) and the moderation_decisions audit.
 
 Revision ID: 0019_moderation
-Revises: 0014_private
+Revises: 0010_scope
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_moderation"
-down_revision = "0014_private"
+down_revision = "0010_scope"
 branch_labels = None
 depends_on = None
 
