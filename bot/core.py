@@ -9,7 +9,8 @@
 * :class:`bot.rounds.Rounds`: open, join and close rounds;
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
-* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``.
+* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
+* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
 ``examples/advanced_startup.py`` style).
@@ -26,6 +27,7 @@ from bot.config import Settings
 from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
@@ -60,6 +62,7 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     voting: Voting
+    my_stances: MyStances
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""

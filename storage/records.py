@@ -463,3 +463,15 @@ class PrivacyRequestRecord(NamedTuple):
     via: str
     platform: str | None
     served_at: datetime
+
+
+class CurrentStance(NamedTuple):
+    """A participant's stance that counts on one statement: ``stance`` agree / disagree /
+    pass, ``via`` ``reaction`` (``emoji`` the reaction's raw emoji) or ``private`` (the Vote
+    button), given at ``added_at`` (UTC)."""
+
+    statement_id: int
+    stance: str
+    via: str
+    emoji: str
+    added_at: datetime

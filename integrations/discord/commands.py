@@ -209,6 +209,13 @@ class PlanbotCommands(commands.Cog):
         with self.bot._working():
             await self.bot.votes.command(interaction)
 
+    @app_commands.command(name=_("discord.name.my_stances"),
+                          description=_("discord.about.my_stances"))
+    @app_commands.guild_only()
+    async def my_stances(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.mine.command(interaction)
+
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()
     async def plans(self, interaction: discord.Interaction) -> None:

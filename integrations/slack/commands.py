@@ -25,6 +25,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "digest": ("round",),
     "plans": (),
     "vote": (),
+    "my-stances": (),
     "my-data": (),
     "forget-me": ("confirm",),
 }
@@ -32,6 +33,7 @@ ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "voter": "vote",
+    "mes-positions": "my-stances",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".

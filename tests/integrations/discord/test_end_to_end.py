@@ -168,8 +168,10 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     sb = discord_bot.sandbox
     commands = {c["name"]: c for c in sb.commands[sb.guild.id]}
 
-    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote"}
+    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote",
+                             "my-stances"}
     assert commands["vote"]["name_localizations"]["fr"] == "voter"
+    assert commands["my-stances"]["name_localizations"]["fr"] == "mes-positions"
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
     assert set(subs) == {"open", "close", "status"}
