@@ -37,7 +37,8 @@ def polis_final_votes(folder: Path) -> tuple[dict[str, Counter], set[str]]:
     return counts, voters
 
 
-def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
+def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path, monkeypatch,
+                                                                   capsys):
     out = tmp_path / "out"
     console = Console(record=True, width=120)
     code = run_demo(make_settings(tmp_path), conversation=CONVERSATION,
@@ -82,6 +83,16 @@ def test_demo_replays_the_conversation_and_its_digest_counts_match(tmp_path):
     printed = console.export_text()
     assert str(out / "digest.html") in printed
     assert "✓" in printed and "✗" not in printed
+    # The command it prints to explore its store works as printed.
+    setting, _planbot, *args = next(line.split() for line in printed.splitlines()
+                                    if "DATABASE_URL=" in line)
+    monkeypatch.setenv(*setting.split("=", 1))
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path / "home"))
+    from bot.service.cli import main
+
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "discord:" in capsys.readouterr().out  # the round's channels
 
 
 def import_polis_groups(tmp_path: Path, folder: Path) -> list[int]:

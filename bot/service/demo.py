@@ -619,6 +619,10 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
     console.print(t("demo.outputs"))
     for name in ("digest.md", "digest.html", *rendered.files(), "digest.json"):
         console.print(f"  {out / name}")
+    console.print()
+    console.print(t("demo.explore", url=f"sqlite:///{(out / 'planbot.db').resolve()}",
+                    round=d.round.id),
+                  highlight=False, soft_wrap=True)
 
 
 def _(settings: Settings, msgid: str, **params: object) -> str:

@@ -63,6 +63,12 @@ class Directory:
         self._bots[user_id] = bool(user.get("is_bot")) or user_id == SLACKBOT
         return self._bots[user_id]
 
+    def known_locale(self, user_id: str) -> str | None:
+        """The user's locale as last looked up, however old, without asking Slack (for an
+        answer due within Slack's 3 seconds); ``None`` if never looked up."""
+        cached = self._locales.get(user_id)
+        return cached[1] if cached is not None else None
+
     async def locale_of(self, user_id: str) -> str | None:
         """The user's locale tag (``fr-FR``, ``en-US``), or ``None`` if Slack does not say."""
         cached = self._locales.get(user_id)

@@ -1,7 +1,9 @@
-"""The ``/planbot`` slash command on Slack: acknowledged at once with an empty ack, then run
-by a lazy listener that looks up the user's locale and user groups, runs the command in the
-core and answers through ``respond`` (ephemeral unless the core says otherwise). Slack wants
-the ack within 3 s (https://api.slack.com/interactivity/slash-commands#responding_basic_receipt).
+"""The ``/planbot`` slash command on Slack: acknowledged at once, then run by a lazy listener
+that looks up the user's locale and user groups, runs the command in the core and answers
+through ``respond`` (ephemeral unless the core says otherwise). Slack wants the ack within 3 s
+(https://api.slack.com/interactivity/slash-commands#responding_basic_receipt); an ack may carry
+a message shown at once, which an open uses to say "opening…" before its sections, which rate
+limits may hold for minutes, are out. Its result follows through the ``response_url``.
 """
 
 from __future__ import annotations
@@ -44,8 +46,21 @@ class SlashCommand:
         self.clock, self.default_language = clock, default_language
         self._track = track
 
-    async def ack(self, ack: Callable[..., Awaitable[None]]) -> None:
-        await ack()
+    async def ack(self, ack: Callable[..., Awaitable[None]], body: dict) -> None:
+        """Acknowledge: an open is answered "opening…" (ephemeral) at once, in the user's
+        language if already known (no look-up may delay the ack), else the default one;
+        anything else with an empty ack."""
+        try:
+            parsed = parse_command(body.get("text") or "")
+        except UsageError:
+            parsed = None
+        if parsed is None or parsed.action != "open":
+            await ack()
+            return
+        lang = language_of(self.directory.known_locale(body.get("user_id", "")),
+                           self.default_language)
+        await ack(text=translate("round.opening_now", lang, plan=escape(parsed.args["plan"])),
+                  response_type="ephemeral")
 
     async def run(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         task = asyncio.current_task()

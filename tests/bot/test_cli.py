@@ -61,8 +61,9 @@ def test_round_status_reads_as_a_table_or_json(env, capsys):
     assert table[0].startswith("Round 1: ")
     labels = [line.split()[0] for line in table[1:]]
     assert labels == ["state", "source", "opened", "closed", "channels", "participants"]
-    assert table[-1].split()[1:] == ["polis", f"{json_people(env)['polis']:,},", "all",
+    assert table[-1].split()[1:] == ["polis", f"{json_people(env)['polis']:,},", "in", "all",
                                      f"{json_people(env)['all']:,}"]
+    assert table[2].split()[1:] == ["Polis", "import"]
     assert main(["round", "status", "1", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["participants"] == json_people(env)
 
@@ -159,3 +160,23 @@ def test_import_polis_replay_builds_the_round_history(env, capsys):
     pairs = [(ours[p], g) for p, g in polis.items() if p in ours]
     assert adjusted_rand_score(*zip(*pairs, strict=False)) >= 0.85  # measured 0.876 (red-dwarf 0.64)
     store.engine.dispose()
+
+
+def test_digest_period_never_runs_backwards(env, capsys):
+    """After the demo, whose clock ran ahead to its weekly digest, ``planbot digest`` covers
+    the round from its opening rather than a period ending before it starts."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage.db import create_store_engine
+    from storage.store import Store
+
+    assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
+    capsys.readouterr()
+    store = Store(create_store_engine(f"sqlite:///{env / 'data' / 'planbot.db'}"))
+    ahead = datetime.now(UTC) + timedelta(days=5)
+    digest_id = store.claim_digest(1, "weekly", ahead - timedelta(days=7), ahead, ahead)
+    store.finish_digest(digest_id, {}, {})
+    store.engine.dispose()
+    assert main(["digest", "--format", "json"]) == 0
+    digest = json.loads(capsys.readouterr().out)
+    assert digest["start"] <= digest["end"]

@@ -215,3 +215,48 @@ async def test_reconciliation_finishes_sections_and_re_adds_seed_reactions(both)
     for message in (slack_bb, slack_skills):
         assert set(slack.message(SLACK_CHANNEL, message.ts).reactions) == {"+1", "-1", "shrug"}
     assert (await core.reconcile(h.bot.platform)).sections_finished == 0  # nothing left
+
+
+async def test_the_facilitator_is_told_opening_at_once_then_the_result(both):
+    """While the sections wait on rate limits, the facilitator already has an answer: on
+    Discord the deferred (ephemeral, "thinking") answer, which the result then edits in place;
+    on Slack the acknowledgement's "opening…", shown before the first section is posted, then
+    the result through the response_url."""
+    _core, h, slack, _app = both
+    h.sandbox.rate_limit("POST", rf"/channels/{h.channel_id}/messages", retry_after=0.3)
+    opening = asyncio.ensure_future(h.sandbox.user_runs_command(
+        h.person("alice"), h.channel_id, "open", plan="sample", sections="broadband"))
+    await until(lambda: h.sandbox.requests_to("POST", f"/channels/{h.channel_id}/messages"))
+    record = next(iter(h.sandbox.interactions.values()))
+    assert [body["type"] for _, body in record.callbacks] == [5]  # deferred at once
+    assert record.followups == [] and not opening.done()
+    deferred = record.messages[record.original_id]
+    answer = await asyncio.wait_for(opening, WAIT)
+    await h.settle()
+    assert answer.text == f"Tour n° {h.round_id()} ouvert : 1 section publiée."
+    assert list(record.messages) == [deferred["id"]]  # the deferred answer, edited in place
+    assert record.messages[deferred["id"]]["content"] == answer.text and answer.ephemeral
+
+    on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                             plan="sample", sections="broadband")
+    await slack.settle()
+    assert on_slack.interim == ("Ouverture d’un tour sur le plan « sample »… Je vous réponds "
+                                "ici dès que les sections sont publiées.")
+    posts = [i for i, c in enumerate(slack.requests) if c.method == "chat.postMessage"]
+    assert on_slack.calls_at_ack is not None and on_slack.calls_at_ack <= posts[0]
+    assert on_slack.text.startswith(f"Le tour n° {h.round_id()} sur ce plan était déjà ouvert")
+    assert on_slack.ephemeral
+
+
+async def test_a_slack_command_answers_in_english_once_the_language_is_known(both):
+    """The ack cannot wait for users.info: the first open answers "opening…" in the
+    workspace's default language, later ones in the facilitator's own."""
+    _core, _h, slack, _app = both
+    first = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                          plan="sample", sections="broadband", locale="en-US")
+    await slack.settle()
+    again = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                          plan="sample", sections="broadband")
+    assert first.interim is not None and first.interim.startswith("Ouverture")
+    assert first.text.startswith("Round #") and again.interim == (
+        "Opening a round of plan “sample”… I will answer here once the sections are posted.")

@@ -61,13 +61,14 @@ class Faults:
 class HttpFront:
     """Serves the routes; ``handlers`` gives the Web API methods (name -> handler),
     ``tokens`` the token a method expects, ``scopes`` the bot token's scopes (sent back in
-    ``x-oauth-scopes``), ``on_response`` takes each ``response_url`` post (token, body)."""
+    ``x-oauth-scopes``), ``on_response`` takes each ``response_url`` post (token, body) and says the error it
+    is refused with, if any."""
 
     def __init__(self, *, delivery: Delivery, app_id: str,
                  handlers: Callable[[], dict[str, Callable[[dict], dict]]],
                  tokens: Callable[[str], str], scopes: Callable[[], set[str]],
                  uploads: dict[str, dict[str, Any]],
-                 on_response: Callable[[str, dict], None]) -> None:
+                 on_response: Callable[[str, dict], str | None]) -> None:
         self.delivery, self.app_id = delivery, app_id
         self._handlers, self._tokens, self._scopes = handlers, tokens, scopes
         self._uploads, self._on_response = uploads, on_response
@@ -173,8 +174,10 @@ class HttpFront:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.requests.append(RecordedCall("response_url", body, 200))
-        self._on_response(request.match_info["token"], body)
+        error = self._on_response(request.match_info["token"], body)
+        self.requests.append(RecordedCall("response_url", body, 404 if error else 200, error))
+        if error:
+            return self._json({"ok": False, "error": error}, status=404)
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:

@@ -5,11 +5,8 @@ delivery of the resulting event is over (see :mod:`.server`)."""
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from integrations.sandbox.slack.webapi import (
@@ -32,36 +29,6 @@ def _message_event(msg: Message) -> dict:
     return {**msg.to_api(), "channel": msg.channel, "event_ts": msg.ts, "channel_type": "channel"}
 
 
-@dataclass
-class CommandAnswer:
-    """What the app answered to a slash command (ack body or ``response_url`` post).
-
-    ``calls_at_ack`` is how many Web API calls the app had made when its acknowledgement
-    arrived: work done after the ack shows up at or after that index of ``requests``.
-    """
-
-    text: str
-    ephemeral: bool
-    blocks: list[dict] | None = None
-    calls_at_ack: int | None = None
-
-
-@dataclass
-class _Command:
-    answers: list[CommandAnswer] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    calls_at_ack: int | None = None
-
-    def answer(self, body: dict) -> None:
-        """The app answered (ack body or ``response_url`` post)."""
-        self.answers.append(CommandAnswer(
-            text=body.get("text") or "",
-            ephemeral=body.get("response_type", "ephemeral") != "in_channel",
-            blocks=body.get("blocks"),
-        ))
-        self.arrived.set()
-
-
 class SlackPeople:
     """People's and admins' actions; needs ``workspace``, ``api``, ``delivery``,
     ``interactive``, ``requests``, ``url``, ``app_id``, ``send_event`` and friends from
@@ -74,7 +41,6 @@ class SlackPeople:
     requests: list
     app_id: str
     clock: Callable[[], float]
-    _commands: dict[str, _Command]
     faults: Faults
 
     @property
@@ -83,9 +49,6 @@ class SlackPeople:
 
     async def send_event(self, event: dict) -> AckResult:
         raise NotImplementedError  # LocalSlack.send_event
-
-    def _answer(self, token: str, body: dict) -> None:
-        raise NotImplementedError  # LocalSlack._answer
 
     async def user_reacts(self, user_id: str, channel_id: str, message_id: str,
                           emoji: str) -> AckResult | None:
@@ -213,42 +176,3 @@ class SlackPeople:
             await self.send_event(message_changed(msg, previous, event_ts))
             return
         await self.send_event(message_deleted(channel_id, message_id, previous, event_ts))
-
-    async def user_runs_command(self, user_id: str, channel_id: str, action: str, *,
-                                locale: str | None = None, **options: str) -> CommandAnswer:
-        """``/planbot <action> key=value...``; returns the app's first answer. ``locale``
-        (e.g. ``en-US``) first sets the user's Slack language, which users.info reports:
-        Slack puts no locale in slash commands."""
-        if locale is not None:
-            self.workspace.users[user_id].locale = locale
-        text = " ".join([action, *(f"{k}={v}" for k, v in options.items())])
-        return await self.run_slash_command(user_id, channel_id, text)
-
-    async def run_slash_command(self, user_id: str, channel_id: str, text: str, *,
-                                command: str = "/planbot", timeout: float = 5.0) -> CommandAnswer:
-        """Send a slash command with raw ``text``; wait (bounded) for the first answer, from
-        the ack body or from a ``response_url`` post. ``TimeoutError`` if none comes."""
-        token = secrets.token_hex(8)
-        pending = self._commands[token] = _Command()
-        form = {
-            "token": "verification-token", "team_id": self.workspace.team_id,
-            "team_domain": "planbot", "channel_id": channel_id,
-            "channel_name": self.workspace.channels.get(channel_id, ""),
-            "user_id": user_id, "user_name": self.workspace.users[user_id].name,
-            "command": command, "text": text, "api_app_id": self.app_id,
-            "is_enterprise_install": "false",
-            "response_url": f"{self.url}/response/{token}", "trigger_id": token,
-        }
-        self.interactive.triggers[token] = self.clock()
-        self.interactive.trigger_users[token] = user_id
-        result = await self.delivery.send_command(form)
-        if result.acked:
-            pending.calls_at_ack = len(self.requests)
-            if result.body and result.body.get("text"):
-                self._answer(token, result.body)
-        await asyncio.wait_for(pending.arrived.wait(), timeout)
-        return replace(pending.answers[0], calls_at_ack=pending.calls_at_ack)
-
-    def command_answers(self) -> list[CommandAnswer]:
-        """Every answer to every slash command so far."""
-        return [a for c in self._commands.values() for a in c.answers]

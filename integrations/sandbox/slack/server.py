@@ -28,11 +28,12 @@ import time
 from collections.abc import Callable
 from typing import Self
 
+from integrations.sandbox.slack.commands import SlackCommands, _Command
 from integrations.sandbox.slack.delivery import AckResult, Delivery
 from integrations.sandbox.slack.feed import EventFeed
 from integrations.sandbox.slack.http import HttpFront, RecordedCall
 from integrations.sandbox.slack.interactive import Interactive
-from integrations.sandbox.slack.people import SlackPeople, _Command
+from integrations.sandbox.slack.people import SlackPeople
 from integrations.sandbox.slack.webapi import (
     WebApi,
 )
@@ -50,7 +51,7 @@ GRANTED_SCOPES = ("commands", "chat:write", "reactions:write", "reactions:read",
 """The bot scopes of integrations/slack/manifest.yml, granted by default."""
 
 
-class LocalSlack(SlackPeople):
+class LocalSlack(SlackPeople, SlackCommands):
     """One workspace served over HTTP and websocket on 127.0.0.1 (port chosen by the OS).
 
     ``clock`` drives message ``ts`` and signing timestamps (seconds since the epoch; bolt checks
@@ -246,6 +247,3 @@ class LocalSlack(SlackPeople):
         """Send one retry of an earlier body (``X-Slack-Retry-Num: retry_num``), freshly signed."""
         return await self.delivery.send_once(body, retry_num=retry_num, retry_reason=reason)
 
-    def _answer(self, token: str, body: dict) -> None:
-        if (pending := self._commands.get(token)) is not None:
-            pending.answer(body)

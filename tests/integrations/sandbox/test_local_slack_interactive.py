@@ -153,3 +153,46 @@ async def test_a_modal_breaking_block_kit_limits_is_refused():
             with pytest.raises(SlackApiError):
                 await client.views_update(view_id=view_id, view=bad)
         assert slack.interactive.views[view_id]["blocks"][1]["block_id"] == "b"
+
+
+async def test_a_slash_command_answer_in_two_steps_and_the_response_url_limits():
+    """The ack's text is the interim answer, the first response_url post the answer; a
+    response_url takes 5 answers within 30 minutes of the command (sandbox clock)."""
+    now = [1_790_000_000.0]
+    urls: list[str] = []
+    app = web.Application()
+
+    async def command(request: web.Request) -> web.Response:
+        urls.append((await request.post())["response_url"])
+        return web.json_response({"text": "un instant…", "response_type": "ephemeral"})
+
+    app.router.add_post("/slack", command)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    async with LocalSlack(clock=lambda: now[0]) as slack, aiohttp.ClientSession() as http:
+        slack.add_user(ANA, "ana")
+        slack.add_channel(CHANNEL, "plan")
+        slack.use_http(f"http://127.0.0.1:{port}/slack")
+        running = asyncio.ensure_future(slack.run_slash_command(ANA, CHANNEL, "open sample"))
+        await _until(lambda: bool(urls))
+        statuses = []
+        for i in range(6):
+            async with http.post(urls[0], json={"text": f"réponse {i}"}) as resp:
+                statuses.append((resp.status, (await resp.json()).get("error")
+                                 if resp.status != 200 else None))
+        answer = await running
+        alone = await slack.run_slash_command(ANA, CHANNEL, "status", timeout=0.2)
+        now[0] += 30 * 60 + 1
+        async with http.post(urls[1], json={"text": "trop tard"}) as resp:
+            late = (resp.status, (await resp.json())["error"])
+    await runner.cleanup()
+
+    assert (answer.interim, answer.text, answer.ephemeral) == ("un instant…", "réponse 0", True)
+    assert statuses == [(200, None)] * 5 + [(404, "used_url")]
+    assert (alone.text, alone.interim) == ("un instant…", None)  # answered in its ack alone
+    assert late == (404, "expired_url")
+    assert [a.text for a in slack.command_answers()][:6] == [
+        "un instant…", *(f"réponse {i}" for i in range(5))]
