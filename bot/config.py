@@ -100,6 +100,12 @@ class Settings:
     slack_host: str = "127.0.0.1"
     health_port: int | None = None
     health_host: str = "127.0.0.1"
+    invite_ttl: timedelta = timedelta(hours=48)
+    copy_limit: int = 10
+    copy_window: timedelta = timedelta(minutes=10)
+    plan_max_sections: int = 60
+    plan_max_section_chars: int = 20_000
+    polis_max_bytes: int = 200 * 1024 * 1024
 
     @property
     def facilitator_ids(self) -> frozenset[str]:
@@ -345,6 +351,27 @@ def _health(r: _Reader) -> None:
         r.kw["health_port"] = int(port)
 
 
+def _positive(r: _Reader, key: str, field_name: str, default: str, scale: int = 1) -> None:
+    """A whole number of at least 1 (times ``scale``); reported under ``key`` otherwise."""
+    value = r.get(key, default)
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        r.problems[key] = "must be a whole number, at least 1"
+    else:
+        r.kw[field_name] = int(value) * scale
+
+
+def _limits(r: _Reader) -> None:
+    """Limits against abuse (issue 10): invitations, copies per person, plans, imports."""
+    for key, field_name, default in (("INVITE_TTL", "invite_ttl", "48h"),
+                                     ("COPY_LIMIT_WINDOW", "copy_window", "10m")):
+        r.parsed(key, field_name, default, parse_duration, (ValueError, OverflowError),
+                 "must be a duration such as 48h or 10m")
+    _positive(r, "COPY_LIMIT", "copy_limit", "10")
+    _positive(r, "PLAN_MAX_SECTIONS", "plan_max_sections", "60")
+    _positive(r, "PLAN_MAX_SECTION_CHARS", "plan_max_section_chars", "20000")
+    _positive(r, "POLIS_MAX_MB", "polis_max_bytes", "200", scale=1024 * 1024)
+
+
 def _participant_secret(r: _Reader) -> None:
     secret = r.get("PARTICIPANT_SECRET")
     if secret and len(secret) < 16:
@@ -355,7 +382,7 @@ def _participant_secret(r: _Reader) -> None:
 # key is reported together.
 _GROUPS: tuple[Callable[[_Reader], None], ...] = (
     _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
-    _participant_secret, _health,
+    _participant_secret, _health, _limits,
 )
 
 

@@ -97,7 +97,7 @@ class MyStances:
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
         if rnd.status != "open":
-            raise Conflict("error.round_closed", round=round_id)
+            raise Conflict("error.round_closed", round=rnd.public_id)
         return await self._list(round_id, self.pseudonyms.key(platform, user_id), lang, page,
                                 size)
 
@@ -126,6 +126,7 @@ class MyStances:
                     notice: str = "") -> StanceList:
         rnd = await self.db(self.store.get_round, round_id)
         votable = rnd is not None and rnd.stance_mode != "reactions"
+        public_id = rnd.public_id if rnd is not None else ""  # never the row number
         held = await self.db(self.store.current_stances, round_id, key)
         pages = max(1, -(-len(held) // size))
         page = min(max(page, 0), pages - 1)
@@ -133,10 +134,10 @@ class MyStances:
         what = await self._statements(round_id, [s.statement_id for s in shown], lang)
         entries = tuple(_entry(s, what[s.statement_id], lang, votable) for s in shown)
         if held:
-            heading = translate_plural("mine.heading", len(held), lang, round=round_id,
+            heading = translate_plural("mine.heading", len(held), lang, round=public_id,
                                        first=page * size + 1, last=page * size + len(shown))
         else:
-            heading = translate("mine.none", lang, round=round_id)
+            heading = translate("mine.none", lang, round=public_id)
         if held and not votable:
             heading += "\n" + translate("mine.reactions_only", lang)
         if notice:

@@ -88,7 +88,7 @@ async def test_my_stances_in_a_modal_change_and_withdraw(socket_bot, slack, core
 async def test_mes_positions_in_french_and_outside_a_round(socket_bot, slack, core):
     nothing = await slack.run_slash_command(BEN, CHANNEL, "mes-positions")
     assert nothing.ephemeral and "Aucun tour" in nothing.text and not slack.interactive.views
-    _, round_id, ts = await open_round(slack, core)
+    _, _, ts = await open_round(slack, core)
     await slack.user_reacts(BEN, CHANNEL, ts[0], "-1")
     await slack.settle()
     view_id = await run_my_stances(slack, socket_bot, BEN, "mes-positions")
