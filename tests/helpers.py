@@ -82,6 +82,8 @@ class RecordingPlatform:
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
+    missing: tuple[str, ...] = ()
+    """What :meth:`missing_permissions` reports for every channel."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -120,6 +122,9 @@ class RecordingPlatform:
 
     async def fetch_reactions(self, channel, message_id):
         return self.reactions.get(message_id, [])
+
+    async def missing_permissions(self, channel, lang):
+        return self.missing
 
     def describe_failure(self, error):
         return f"{type(error).__name__}: {error}" if isinstance(error, OSError) else None

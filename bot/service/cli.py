@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, language_from_environment
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
 from bot.files import private_dir, write_private
-from bot.i18n import language_of, translate, translate_plural
+from bot.i18n import translate, translate_plural
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
@@ -38,20 +38,10 @@ EXPORT_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
 _log = logging.getLogger(__name__)
 
 
-def cli_language(env: Mapping[str, str]) -> str:
-    """The language of the command line's own texts, before the settings are read:
-    ``PLANBOT_LANGUAGE``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: POSIX
-    precedence), else French like the rest of planbot."""
-    for key in ("PLANBOT_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        if env.get(key):
-            return language_of(env[key].split(".")[0])
-    return language_of(None)
-
-
 def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand, its texts in ``lang`` (default
-    :func:`cli_language` of the environment)."""
-    t = partial(translate, lang=lang or cli_language(os.environ))
+    ``bot.config.language_from_environment``)."""
+    t = partial(translate, lang=lang or language_from_environment())
     parser = argparse.ArgumentParser(prog="planbot", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"planbot {_version()}",
                         help=t("cli.help.version"))

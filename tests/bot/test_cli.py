@@ -207,3 +207,28 @@ def test_digest_period_never_runs_backwards(env, capsys):
     assert main(["digest", "--format", "json"]) == 0
     digest = json.loads(capsys.readouterr().out)
     assert digest["start"] <= digest["end"]
+
+
+def test_one_language_rule_for_help_output_and_errors(env, monkeypatch, capsys):
+    """PLANBOT_LANGUAGE (environment or .env), else the locale, else French: the help, the
+    results and the errors of one command speak the same language."""
+    monkeypatch.delenv("PLANBOT_LANGUAGE")
+    for key in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANG", "en_CA.UTF-8")
+    assert main(["round", "status", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "7" in err and "round" in err.lower() and "tour" not in err.lower()
+    with pytest.raises(SystemExit):
+        main(["round", "--help"])
+    assert "usage: planbot round" in capsys.readouterr().out
+    (env / ".env").write_text("PLANBOT_LANGUAGE=fr\n")  # the .env wins over the locale
+    with pytest.raises(SystemExit):
+        main(["round", "--help"])
+    assert capsys.readouterr().out.startswith("utilisation : planbot round")
+    assert main(["round", "status", "7"]) == 1
+    assert "tour" in capsys.readouterr().err.lower()
+    monkeypatch.setenv("LANG", "C.UTF-8")  # neither French nor English: French
+    (env / ".env").unlink()
+    assert main(["round", "status", "7"]) == 1
+    assert "tour" in capsys.readouterr().err.lower()
