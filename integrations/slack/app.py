@@ -120,8 +120,12 @@ class SlackBot:
         self.default_language = default_language
         self.handle_budget = handle_budget
         self.clock = clock or SystemClock()
+        # Bolt drops events it attributes to the app itself, and a message_deleted (or a
+        # tombstone) is attributed to the deleted message's author: a moderator deleting a
+        # section would go unseen. The translators drop the app's own messages and reactions
+        # instead (``bot_user_id``, ``bot_id``).
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
-                            process_before_response=True)
+                            process_before_response=True, ignoring_self_events_enabled=False)
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
         self.app.event("message")(self._on_message)

@@ -92,6 +92,10 @@ class SlashCommand:
             if refusal is not None:
                 await respond(text=markdown_to_mrkdwn(refusal), response_type="ephemeral")
             return
+        if await self._elsewhere(parsed.args.get("channel"), body):
+            await respond(text=translate("error.channel_elsewhere", lang),
+                          response_type="ephemeral")
+            return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),
             channel_id=body.get("channel_id", ""), occurred_at=self.clock.now(),
@@ -111,6 +115,15 @@ class SlashCommand:
         for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files, lang)]:
             await respond(text=text,
                           response_type="ephemeral" if reply.ephemeral else "in_channel")
+
+    async def _elsewhere(self, channel: str | None, body: dict) -> bool:
+        """Whether ``channel=`` names a channel of another workspace of the organisation: a
+        round belongs to the workspace it is opened in, so its sections (and the replies
+        under them) stay there; another workspace joins with an invitation."""
+        if not channel or channel == body.get("channel_id"):
+            return False
+        teams = await self.directory.channel_teams(channel)
+        return teams is not None and body.get("team_id", "") not in teams
 
 
 FILE_TEXT_LIMIT = 39_000
