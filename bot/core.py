@@ -10,6 +10,7 @@
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
 * :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
+* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances.
 * :class:`bot.moderation.Moderation`: ``/moderate``, facilitators' Accept / Reject.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
@@ -18,6 +19,8 @@ It owns no connection: store, settings and clock come in from the wiring (discor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +31,7 @@ from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
 from bot.moderation import Moderation
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
@@ -36,6 +40,9 @@ from bot.relay import Relay
 from bot.rounds import Rounds
 from bot.voting import Voting
 from storage.store import Store
+
+COMMAND_CATCH_UP = 1.0
+"""Seconds a command waits for the events captured before it to be applied."""
 
 if TYPE_CHECKING:
     from bot.publish import DigestPublisher
@@ -62,6 +69,7 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     voting: Voting
+    my_stances: MyStances
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""
@@ -101,12 +109,24 @@ class Core:
         await self.relay.settle()
 
     async def run_command(self, cmd: CommandInvoked, platform: ChatPlatform) -> CommandReply:
-        """Run a command (:meth:`bot.commands.Commands.run`); user errors become replies."""
+        """Run a command (:meth:`bot.commands.Commands.run`); user errors become replies.
+        The events captured before it are applied first, for at most ``COMMAND_CATCH_UP``
+        seconds: a digest or a status asked right after a stance counts it."""
+        await self.catch_up()
         return await self.commands.run(cmd, platform)
+
+    async def catch_up(self) -> None:
+        """Wait until the events captured so far are applied, ``COMMAND_CATCH_UP`` seconds
+        at most: before an answer that reads them (a command, one's stances)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.intake.settle(), COMMAND_CATCH_UP)
 
     async def reconcile(self, platform: ChatPlatform) -> ReconcileReport:
         """Compare every open round on ``platform`` with the platform's state and apply what
-        was missed, tagged backfill (see :class:`bot.reconcile.Reconciler`)."""
+        was missed, tagged backfill (see :class:`bot.reconcile.Reconciler`). What this
+        process captured is applied first: the comparison must not read a stance
+        acknowledged but not yet applied as missing, or miss its removal."""
+        await self.intake.settle()
         report = await self.reconciler.run(platform)
         self.observer.reconciled(platform.name)
         return report
