@@ -59,7 +59,9 @@ async def run_once(bot_cls: type[PlanbotDiscord], events: int, members: int,
                     await asyncio.wait_for(bot.wait_until_reconciled(1), 10)
                     alice = sb.people["alice"].id
                     await sb.user_runs_command(alice, sb.channel.id, "open", plan="sample")
-                    sections = [m.id for m in sb.messages(sb.channel.id) if m.author.bot]
+                    # The bot's messages planbot knows: sections, not the announcement.
+                    sections = [m.id for m in sb.messages(sb.channel.id) if m.author.bot
+                                and core.store.find_message("discord", sb.channel.id, m.id)]
                     people = []
                     for i in range(members):
                         people.append(sb.add_person(f"member{i}").id)
@@ -101,6 +103,10 @@ class _Posting:
     async def post_section(self, channel, section, on_posted=None):
         mid = str(next(self._ids))
         return [PostedMessage(channel, mid, mid, 0)]
+
+    async def post_notice(self, channel, text):
+        mid = str(next(self._ids))
+        return [PostedMessage(channel, mid, None, 0)]
 
 
 async def run_store_only(events: int, members: int, database_url: str | None) -> float:

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_slack import CHANNEL, FACILITATOR, MEMBERS, burst, fire, members
+from bench_slack import CHANNEL, FACILITATOR, MEMBERS, burst, fire, members, sections
 
 from bot.plans import import_plan, sample_plan_paths
 from integrations.sandbox.slack import LocalSlack
@@ -90,6 +90,7 @@ async def run(processes: int, events: int, concurrency: int, base: str) -> tuple
     await slack.start()
     slack.add_user(FACILITATOR, "fanny")
     slack.add_channel(CHANNEL, "bench")
+    people = members(slack, MEMBERS)  # already in the workspace when planbot starts
     procs: list[asyncio.subprocess.Process] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -107,8 +108,8 @@ async def run(processes: int, events: int, concurrency: int, base: str) -> tuple
             slack.use_http(urls[0])
             await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
             await slack.settle()
-            section_ts = [m.ts for m in slack.messages(CHANNEL) if m.bot_id]
-            bodies = burst(slack, section_ts, events, members(slack, MEMBERS))
+            section_ts = sections(slack, store)
+            bodies = burst(slack, section_ts, events, people)
             retries = bodies[::10]
             await fire(urls, slack.signing_secret, bodies[-50:], [], concurrency)  # warm-up
             start = time.perf_counter()

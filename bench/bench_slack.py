@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -36,6 +37,7 @@ from slack_bolt.async_app import AsyncApp
 from integrations.sandbox.slack import LocalSlack
 from integrations.sandbox.slack.delivery import sign
 from integrations.slack import SlackBot, make_web_client
+from storage.store import Store
 
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCHPL"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3", "heart", "eyes")
@@ -43,11 +45,20 @@ MEMBERS = 100
 
 
 def members(slack: LocalSlack, count: int) -> list[str]:
-    """``count`` people of the workspace (planbot looks each reacting user up once: bot?)."""
+    """``count`` people of the workspace (planbot learns at start whether each is a bot, from
+    ``users.list``; one who joins later is looked up at their first reaction)."""
     people = [f"U{n:08d}" for n in range(count)]
     for user in people:
         slack.add_user(user, user.lower())
     return people
+
+
+def sections(slack: LocalSlack, store: Store) -> list[str]:
+    """The ts of the round's section messages in the bench channel: the bot's messages that
+    the store knows (the opening announcement is not a section: a stance on it counts for
+    nothing)."""
+    return [m.ts for m in slack.messages(CHANNEL)
+            if m.bot_id and store.find_message("slack", CHANNEL, m.ts) is not None]
 
 
 def burst(slack: LocalSlack, section_ts: list[str], events: int,
@@ -141,20 +152,23 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
     slack.add_user(FACILITATOR, "fanny")
     slack.add_channel(CHANNEL, "bench")
     with tempfile.TemporaryDirectory() as tmp:
+        people = members(slack, MEMBERS)  # already in the workspace when planbot starts
         core = make_core(Path(tmp), database_url, slack_facilitator_ids=frozenset({FACILITATOR}))
         bot = SlackBot(core, make_web_client(slack.bot_token, base_url=slack.base_url),
                        signing_secret=slack.signing_secret)
-        slack.use_http(await bot.start_http())
+        await bot.start("http")
+        slack.use_http(bot.url)
         await bot.wait_until_reconciled(1)
         await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
         await slack.settle()
-        section_ts = [m.ts for m in slack.messages(CHANNEL) if m.bot_id]
-        bodies = burst(slack, section_ts, events, members(slack, MEMBERS))
+        section_ts = sections(slack, core.store)
+        bodies = burst(slack, section_ts, events, people)
         retries = bodies[:: 10]
         sent = len(bodies) + len(retries)
         print(f"{len(bodies)} events + {len(retries)} retries, {concurrency} at a time, "
               f"{len(section_ts)} sections")
 
+        gc.freeze()  # as planbot run does once started (bot/service/run.py)
         idle = do_nothing_app(slack)
         runner, idle_url = await serve(idle)
         await fire(idle_url, slack.signing_secret, bodies[:50], [], concurrency)  # warm-up

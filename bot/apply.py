@@ -71,12 +71,6 @@ class EventApplier:
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
 
-    def forget(self) -> None:
-        """Drop every cached participant and target: call after a unit of work rolled back,
-        since participants it created are gone with it."""
-        self._participants.clear()
-        self._targets.clear()
-
     def forget_people(self) -> None:
         """Drop cached participant ids (call on the database thread after erasing one)."""
         self._participants.clear()

@@ -44,6 +44,9 @@ APPLY_SLICE = 0.02
 """Seconds after which a batch commits once it applied ``MIN_BATCH`` events: the bound on an
 acknowledgement's wait (on a loaded machine, the minimum keeps batches worth their commit)."""
 MIN_BATCH = 32
+SHORT_SLICE = 0.005
+"""Seconds of a short batch, applied during a burst (``bot.intake.APPLY_AT_LEAST_EVERY``):
+at least one event, then a commit as soon as this is spent."""
 MALFORMED = (AttributeError, TypeError, ValueError, KeyError, OverflowError, DataError)
 """What applying a malformed event raises (DataError: a value the database refuses)."""
 
@@ -90,16 +93,18 @@ class InboxWorker:
         self._refused = False
         self._pruned_at: datetime | None = None
 
-    def turn(self, rows: Sequence[NewInboxRow], check: Sequence[int]) -> Turn:
-        """Record ``rows`` if any, else apply one batch and, if it was empty, read the
-        outcomes of ``check`` (rows this process waits for, maybe applied elsewhere)."""
+    def turn(self, rows: Sequence[NewInboxRow], check: Sequence[int],
+             short: bool = False) -> Turn:
+        """Record ``rows`` if any, else apply one batch (a short one if ``short``) and, if it
+        was empty, read the outcomes of ``check`` (rows this process waits for, maybe
+        applied elsewhere)."""
         result = Turn()
         if rows:
             result.recorded = self._record(rows)
         elif self._store_usable():
             try:
                 self._drain_journal()
-                result.applied, result.more = self._apply()
+                result.applied, result.more = self._apply(short)
                 if not result.applied and check:
                     result.seen = self.store.inbox_outcomes(check)
                 self._prune()
@@ -117,7 +122,7 @@ class InboxWorker:
         _log.warning("store unavailable (%s); keeping events in the journal",
                      type(err.orig or err).__name__)
         self._down_until = time.monotonic() + self.backoff
-        self.applier.forget()
+        _forget(self.applier)
 
     def _record(self, rows: Sequence[NewInboxRow]) -> list[int | BaseException | None]:
         if self._store_usable():
@@ -146,31 +151,32 @@ class InboxWorker:
         self.journal.clear()
         _log.info("moved %d journalled events into the inbox", len(rows))
 
-    def _apply(self) -> tuple[list[Applied], bool]:
+    def _apply(self, short: bool) -> tuple[list[Applied], bool]:
         try:
-            return self._apply_batch()
+            return self._apply_batch(short)
         except (IntegrityError, *MALFORMED) as err:
             _log.info("a batch was rolled back (%s); applying its events one by one",
                       type(err).__name__)
         except StatementError as err:
             if isinstance(err, DBAPIError) and not isinstance(err, DataError):
                 raise
-        self.applier.forget()
+        _forget(self.applier)
         done: list[Applied] = []
         while len(done) < self.batch_size and (one := self._apply_one()) is not None:
             done.append(one)
         return done, bool(done)
 
-    def _apply_batch(self) -> tuple[list[Applied], bool]:
+    def _apply_batch(self, short: bool) -> tuple[list[Applied], bool]:
         """Apply up to ``batch_size`` rows, stopping after ``APPLY_SLICE`` seconds (and
-        ``MIN_BATCH`` rows): captures waiting for the thread wait about that long at most
-        (the rest stay pending)."""
-        deadline = time.monotonic() + APPLY_SLICE
+        ``MIN_BATCH`` rows; ``short``: ``SHORT_SLICE`` and one row): captures waiting for
+        the thread wait about that long at most (the rest stay pending)."""
+        deadline = time.monotonic() + (SHORT_SLICE if short else APPLY_SLICE)
+        least = 1 if short else MIN_BATCH
         done: list[Applied] = []
         with self.store.inbox_batch(self.batch_size, self.clock.now()) as batch:
             for item in batch.items:
                 done.append(self._applied(item.id, wire.decode(item.payload)))
-                if len(done) >= MIN_BATCH and time.monotonic() > deadline:
+                if len(done) >= least and time.monotonic() > deadline:
                     break
             batch.done([(a.row_id, a.outcome) for a in done])
         return done, len(done) < len(batch.items) or len(done) == self.batch_size
@@ -193,13 +199,13 @@ class InboxWorker:
                     batch.done([(row_id, done.outcome)])
                     return done
             except IntegrityError:
-                self.applier.forget()
+                _forget(self.applier)
             except (*MALFORMED, StatementError) as err:
                 if isinstance(err, DBAPIError) and not isinstance(err, DataError):
                     raise
                 _log.warning("skipped a malformed event: %s", type(err).__name__)
                 break
-        self.applier.forget()
+        _forget(self.applier)
         assert row_id is not None
         self.store.inbox_skip(row_id, self.clock.now())
         return Applied(row_id, None, "skipped")
@@ -212,3 +218,10 @@ class InboxWorker:
         pruned = self.store.inbox_prune(now - self.keep)
         if pruned:
             _log.info("pruned %d applied inbox rows", pruned)
+
+
+def _forget(applier: EventApplier) -> None:
+    """Drop the applier's cached participants and targets after a unit of work rolled back:
+    the participants it created are gone with it."""
+    applier.forget_people()
+    applier.forget_targets()

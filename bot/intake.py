@@ -65,11 +65,17 @@ AfterGap = Callable[[], Awaitable[None]]
 _Capture = tuple[NewInboxRow, "asyncio.Future[int | None]", "asyncio.Future[bool] | None"]
 RETRY_SOON = 0.05
 """Seconds before looking again at rows this process waits for that another process holds."""
-CAPTURE_FIRST = 0.01
-"""Seconds without a new event before a batch is applied after a record: during a burst the
-thread (and the interpreter) records first and applies in the pauses..."""
-APPLY_AT_LEAST_EVERY = 1.0
-"""...but a batch is applied at least this often (seconds), however long the burst lasts."""
+CAPTURE_FIRST = 0.1
+"""Seconds without a new event before a batch is applied (unless :meth:`Intake.settle` waits
+for it): during a burst the thread (and the interpreter's lock, which applying would hold)
+records first and applies in the pauses. A burst of 32 concurrent requests comes in waves:
+the acknowledgements of one record bring the next requests some milliseconds later, more on a
+loaded machine (``bench/bench_slack.py``), hence a tenth of a second..."""
+APPLY_AT_LEAST_EVERY = 5.0
+"""...but a short batch (``bot.inbox.SHORT_SLICE``) is applied at least this often (seconds),
+however long the burst lasts. Each one holds the acknowledgements arriving meanwhile (tens of
+milliseconds on a loaded machine), so it is rare: a burst that never pauses for a tenth of a
+second for this long is an overload, which the inbox absorbs."""
 
 
 class Intake:
@@ -100,7 +106,9 @@ class Intake:
         self._timer: asyncio.TimerHandle | None = None
         self._idle: asyncio.Event | None = None
         self._closed = False
-        self._applied_at = 0.0
+        self._applied_at = self._captured_at = 0.0
+        self._deferred: asyncio.TimerHandle | None = None
+        self._settling = 0
         self._gap_task: asyncio.Future[None] | None = None
         self.applied = 0
         """Events that changed the store since start (benchmarks and tests read it)."""
@@ -126,10 +134,15 @@ class Intake:
         the benchmarks, shutdown); at once after :meth:`close`."""
         loop = asyncio.get_running_loop()
         idle = self._idle_event()
-        while not self._closed and (not idle.is_set() or self._captures or self._outstanding):
-            idle.clear()
-            self._kick(loop)
-            await idle.wait()
+        self._settling += 1
+        try:
+            while not self._closed and (not idle.is_set() or self._captures
+                                        or self._outstanding):
+                idle.clear()
+                self._kick(loop)
+                await idle.wait()
+        finally:
+            self._settling -= 1
         if self._following is not None:
             await self._following
 
@@ -142,9 +155,10 @@ class Intake:
     def close(self) -> None:
         """Stop looking at the inbox (the database thread is closed by the core)."""
         self._closed = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for timer in (self._timer, self._deferred):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._deferred = None
 
     async def _enqueue(self, event: InboundEvent,
                        wait: bool) -> tuple[int | None, asyncio.Future[bool] | None]:
@@ -153,7 +167,9 @@ class Intake:
         recorded: asyncio.Future[int | None] = loop.create_future()
         applied = loop.create_future() if wait else None
         self._captures.append((row, recorded, applied))
-        self._kick(loop)
+        self._captured_at = loop.time()
+        if len(self._captures) == 1:  # the requests read in this loop pass join this one
+            loop.call_soon(self._kick, loop)
         row_id = await recorded
         self.captured += 1
         return row_id, applied
@@ -164,21 +180,35 @@ class Intake:
         return self._idle
 
     def _kick(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start a turn on the database thread unless one is under way."""
+        """Start a turn on the database thread unless one is under way: a record if events
+        wait, else an apply, put off while capturing unless awaited (``CAPTURE_FIRST``)."""
         if self._closed:
             return
         if self._timer is None:
             self._timer = loop.call_later(self._poll, self._tick, loop)
         if self._turning:
             return
+        captures, self._captures = self._captures, []
+        short = False
+        if not captures:
+            now = loop.time()
+            self._applied_at = self._applied_at or now  # the first turn is not overdue
+            pause = self._captured_at + CAPTURE_FIRST - now
+            urgent = self._settling or self._waiters
+            if pause > 0 and not urgent and now - self._applied_at < APPLY_AT_LEAST_EVERY:
+                if self._deferred is None:
+                    self._deferred = loop.call_later(pause, self._undefer, loop)
+                return
+            short, self._applied_at = pause > 0 and not urgent, now
         self._turning = True
         self._idle_event().clear()
-        captures, self._captures = self._captures, []
-        if not captures:
-            self._applied_at = loop.time()
         turn = loop.run_in_executor(self.database.executor, self.worker.turn,
-                                    [c[0] for c in captures], sorted(self._outstanding))
+                                    [c[0] for c in captures], sorted(self._outstanding), short)
         turn.add_done_callback(partial(self._after_turn, loop, captures))
+
+    def _undefer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._deferred = None
+        self._kick(loop)
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = loop.call_later(self._poll, self._tick, loop)
@@ -194,6 +224,8 @@ class Intake:
             _log.error("an intake turn failed: %s", type(error).__name__)
         turn = done.result() if error is None else Turn(recorded=[error] * len(captures))
         self._deliver(captures, turn.recorded)
+        if captures:  # the acknowledgements bring the next requests: a pause starts now
+            self._captured_at = loop.time()
         for row_id, outcome in turn.seen.items():
             if outcome is not None:
                 self._outstanding.discard(row_id)
@@ -205,10 +237,7 @@ class Intake:
                 self._follow(self._following, turn.applied))
         if turn.gap_closed and self._after_gap is not None:
             self._gap_task = asyncio.ensure_future(self._after_gap())
-        if captures and not self._captures \
-                and loop.time() - self._applied_at < APPLY_AT_LEAST_EVERY:
-            loop.call_later(CAPTURE_FIRST, self._kick, loop)
-        elif self._captures or captures or turn.more or (turn.applied and self._outstanding):
+        if self._captures or captures or turn.more or (turn.applied and self._outstanding):
             self._kick(loop)
         elif self._outstanding:
             loop.call_later(RETRY_SOON if turn.store_up else self._poll, self._kick, loop)

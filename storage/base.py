@@ -19,10 +19,9 @@ from sqlalchemy import (
     bindparam,
     select,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.insert_ignore import insert_ignore
 from storage.models import (
     Base,
     Participant,
@@ -150,10 +149,10 @@ class StoreBase:
 
 
     def _insert_ignore(self, table: Table | type[Base]) -> Insert:
-        """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
-        if self.engine.dialect.name == "postgresql":
-            return pg_insert(table).on_conflict_do_nothing()
-        return sqlite_insert(table).on_conflict_do_nothing()
+        """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL,
+        compiled once (:mod:`storage.insert_ignore`)."""
+        return insert_ignore(table if isinstance(table, Table) else _table(table),
+                             self.engine.dialect.name)
 
 
 class _HotStatements:

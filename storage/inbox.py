@@ -75,12 +75,13 @@ class InboxQueries(StoreBase):
         for row in rows:
             fresh.setdefault((row.platform, row.delivery_key), row)
         unique = list(fresh.values())
+        # One statement, run as an executemany: SQLAlchemy sends it as multi-row INSERTs of
+        # up to RECORD_CHUNK rows ("insertmanyvalues"), compiled once whatever the count.
+        stmt = self._insert_ignore(t).returning(t.c.id, t.c.platform, t.c.delivery_key)
         with self._conn() as c:
-            for start in range(0, len(unique), RECORD_CHUNK):
-                chunk = unique[start:start + RECORD_CHUNK]
-                stmt = self._insert_ignore(t).values([r._asdict() for r in chunk]).returning(
-                    t.c.id, t.c.platform, t.c.delivery_key)
-                ids.update({(p, k): i for i, p, k in c.execute(stmt)})
+            ids.update({(p, k): i for i, p, k in c.execute(
+                stmt.execution_options(insertmanyvalues_page_size=RECORD_CHUNK),
+                [r._asdict() for r in unique])})
         result: list[int | None] = []
         for row in rows:
             # The first of two rows with one key gets the id; the second is its retry.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -72,6 +73,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
             await health.start(settings.health_host, settings.health_port)
             _log.info("health and metrics on http://%s:%d/", settings.health_host, health.port)
         _log.info("planbot running: %s", ", ".join(sorted(a.name for a in started)))
+        # What start-up built lives as long as the process: out of the collector's sight, a
+        # full collection no longer walks it (measured: 80-90 ms pauses holding every
+        # acknowledgement during a burst; https://docs.python.org/3/library/gc.html#gc.freeze).
+        gc.freeze()
         watching = [Supervisor(a, service.core.clock, sleep=sleep) for a in started]
         if supervisors is not None:
             supervisors.extend(watching)

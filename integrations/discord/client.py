@@ -133,8 +133,7 @@ class PlanbotDiscord(commands.Bot):
                 self._idle.set()
 
     async def wait_until_idle(self) -> None:
-        """Return once no event handler or reconciliation is running and every event
-        captured is applied."""
+        """Return once no handler or reconciliation runs and every captured event is applied."""
         await self._idle.wait()
         await self.core.settle()
 
@@ -149,9 +148,8 @@ class PlanbotDiscord(commands.Bot):
             await self._reconciled.wait_for(lambda: self.reconciliations >= count)
 
     async def _handle(self, event: InboundEvent | None) -> None:
-        """Record ``event`` (Discord has no acknowledgement: the handler just returns). One
-        that cannot be kept (the store unreachable, the journal full) is missed: the core
-        reconciles when the store is back."""
+        """Record ``event`` (Discord has no acknowledgement). One that cannot be kept (store
+        unreachable, journal full) is missed: the core reconciles when the store is back."""
         if event is None:
             return
         try:

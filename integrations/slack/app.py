@@ -181,11 +181,9 @@ class SlackBot:
     @property
     def connected(self) -> bool:
         """Socket Mode: the websocket is open; HTTP mode: the server serves."""
-        if self._stopped.is_set():
-            return False
         if self._socket is not None:
-            return self._socket.connected
-        return self._http is not None
+            return self._socket.connected and not self._stopped.is_set()
+        return self._http is not None and not self._stopped.is_set()
 
     async def start(self, mode: str | None = None, *, host: str | None = None,
                     port: int | None = None) -> None:
@@ -198,6 +196,7 @@ class SlackBot:
         self._stopped.clear()  # a start after a stop: the supervisor's restart
         await verify_bot_token(self.client)
         self.core.attach(self.platform)
+        self._background.spawn(self.directory.learn_bots())
         if mode == "socket":
             await self.start_socket_mode()
         else:
@@ -208,8 +207,7 @@ class SlackBot:
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode with the app-level token (``xapp-``, checked by
         :meth:`start`); reconcile on every ``hello`` (each new connection), since events sent
-        while away are lost. A reconnection Slack refuses ends the adapter
-        (:mod:`integrations.slack.socket`)."""
+        while away are lost (:mod:`integrations.slack.socket`)."""
         if self.app_token is None:
             raise ValueError("Socket Mode needs the app-level token (SLACK_APP_TOKEN)")
         self._socket = SocketConnection(self.app, self.app_token, self.client,
@@ -258,19 +256,10 @@ class SlackBot:
     async def wait_until_closed(self) -> BaseException | None:
         """After :meth:`stop` (None), or when Slack refused a Socket Mode reconnection (the
         error; :mod:`integrations.slack.socket`); HTTP mode serves till stopped."""
-        stopped = asyncio.ensure_future(self._stopped.wait())
-        # ``wait`` leaves ``ended`` alone, and lets this waiter's own cancellation through.
-        waiting: list[asyncio.Future[Any]] = [stopped]
-        if self._socket is not None:
-            waiting.append(self._socket.ended)
-        try:
-            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopped.cancel()
-        if self._socket is not None and self._socket.ended.done() \
-                and not self._stopped.is_set():
-            return self._socket.ended.result()
-        return None
+        if self._socket is None:
+            await self._stopped.wait()
+            return None
+        return await self._socket.wait_ended(self._stopped)
 
     async def wait_until_reconciled(self, count: int = 1, timeout: float = 5.0) -> None:
         """Wait until ``count`` reconciliation passes have finished since start."""

@@ -12,7 +12,8 @@ language and to facilitator user ids.
 Whether a user is a bot also comes from ``users.info`` (``is_bot``, or ``id`` ``USLACKBOT``):
 another app's ``reaction_added`` carries only its user id
 (https://api.slack.com/events/reaction_added). An account never changes kind, so that answer
-is kept for good.
+is kept for good; at start every member's is learnt at once from ``users.list``, so that
+reactions are acknowledged without a look-up each (issue 12's acknowledgement budget).
 
 On an organisation-wide install one bot reaches the channels of every workspace of the
 organisation; ``conversations.info``'s ``shared_team_ids`` says which workspaces a channel is
@@ -34,6 +35,8 @@ SLACKBOT = "USLACKBOT"
 """Slackbot's user id, which ``users.info`` does not flag as a bot."""
 BOT_CACHE_SIZE = 100_000
 """Users whose bot flag is kept before the cache starts afresh."""
+USERS_PAGE = 200
+"""Members per ``users.list`` page (Slack advises no more than 200)."""
 
 
 class Directory:
@@ -67,6 +70,28 @@ class Directory:
             self._bots.clear()
         self._bots[user_id] = bool(user.get("is_bot")) or user_id == SLACKBOT
         return self._bots[user_id]
+
+    async def learn_bots(self) -> int:
+        """Learn every member's bot flag from ``users.list``, 200 members a page
+        (https://api.slack.com/methods/users.list: cursor pagination), so that a person's
+        first reaction is recorded and acknowledged without a ``users.info`` round trip;
+        returns how many members were learnt. A failure stops here (logged at WARNING):
+        :meth:`is_bot` still asks for the ones not learnt."""
+        cursor, learnt = "", 0
+        try:
+            while True:
+                page = await self._client.users_list(limit=USERS_PAGE, cursor=cursor or None)
+                for user in page.get("members") or []:
+                    self._bots[user["id"]] = bool(user.get("is_bot")) or user["id"] == SLACKBOT
+                    learnt += 1
+                cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+                if not cursor or len(self._bots) > BOT_CACHE_SIZE:
+                    return learnt
+        except SlackApiError as exc:
+            _log.warning("users.list failed: %s", exc.response.get("error"))
+        except (TimeoutError, ClientError) as exc:
+            _log.warning("users.list unreachable: %s", type(exc).__name__)
+        return learnt
 
     def known_locale(self, user_id: str) -> str | None:
         """The user's locale as last looked up, however old, without asking Slack (for an

@@ -71,6 +71,18 @@ class SocketConnection:
     async def close(self) -> None:
         await self._handler.close_async()
 
+    async def wait_ended(self, stopped: asyncio.Event) -> BaseException | None:
+        """The error that ended the connection (module docstring), or None once ``stopped``
+        is set (the adapter stopped it)."""
+        waiting = asyncio.ensure_future(stopped.wait())
+        either: list[asyncio.Future[Any]] = [waiting, self.ended]
+        try:
+            # ``wait`` leaves ``ended`` alone, and lets this waiter's cancellation through.
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+        return self.ended.result() if self.ended.done() and not stopped.is_set() else None
+
     def _end(self, err: BaseException) -> None:
         if not self.ended.done():
             _log.warning("Slack refused a new Socket Mode connection (%s)", type(err).__name__)

@@ -45,7 +45,7 @@ DISCORD_ROUTES: dict[str, tuple[str, ...]] = {
 SLACK_METHODS = (
     "auth.test", "chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
     "reactions.add", "reactions.remove", "reactions.get", "conversations.replies",
-    "conversations.history", "conversations.info", "users.info", "usergroups.list",
+    "conversations.history", "conversations.info", "users.info", "users.list", "usergroups.list",
     "views.open", "views.update",
 )
 """Web API methods the local Slack serves that Slack's description has. Three it serves are

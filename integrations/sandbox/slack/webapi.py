@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -89,6 +90,7 @@ class WebApi:
             "conversations.history": self.conversations_history,
             "conversations.info": self.conversations_info,
             "users.info": self.users_info,
+            "users.list": self.users_list,
             "usergroups.list": self.usergroups_list,
             "files.getUploadURLExternal": self.files_get_upload_url,
             "files.completeUploadExternal": self.files_complete_upload,
@@ -219,6 +221,13 @@ class WebApi:
         if user is None:
             raise SlackApiFailure("user_not_found")
         return {"user": user.to_api()}
+
+    def users_list(self, p: dict) -> dict:
+        """Every member, bots included, a page at a time (``limit``, ``cursor``;
+        https://api.slack.com/methods/users.list)."""
+        page, next_cursor = _page(list(self.ws.users.values()), p)
+        return {"members": [u.to_api() for u in page], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": next_cursor}}
 
     def usergroups_list(self, p: dict) -> dict:
         include = _truthy(p.get("include_users"))

@@ -15,6 +15,7 @@ METHOD_SCOPES = {
     "chat.postMessage": "chat:write", "chat.update": "chat:write",
     "reactions.add": "reactions:write", "reactions.get": "reactions:read",
     "conversations.replies": "channels:history", "users.info": "users:read",
+    "users.list": "users:read",
     "usergroups.list": "usergroups:read", "files.getUploadURLExternal": "files:write",
     "conversations.info": "channels:read",
     "files.completeUploadExternal": "files:write",

@@ -40,7 +40,26 @@ async def test_another_apps_reaction_is_no_stance_live_or_in_reconciliation(slac
     assert counts["digital-skills"].agree == 0
     assert core.pseudonyms.key("slack", OTHER_BOT) not in participant_keys(core)
     assert core.pseudonyms.key("slack", ANA) in participant_keys(core)
-    assert [c.params["user"] for c in slack.calls("users.info")].count(OTHER_BOT) == 1
+    # Learnt at start from one users.list page: no look-up at its reactions.
+    assert len(slack.calls("users.list")) == 1
+    assert OTHER_BOT not in [c.params["user"] for c in slack.calls("users.info")]
+
+
+async def test_an_app_installed_after_start_is_looked_up_once(slack, slackbot, core):
+    _, round_id, (broadband, _) = await open_round(slack, core)
+    slack.add_user("UNEWBOT", "newbot", is_bot=True, bot_id="BNEWBOT")
+    slack.add_user("UNEWPERSON", "newperson", locale="en-US")
+
+    for user in ("UNEWBOT", "UNEWPERSON"):
+        await slack.user_reacts(user, CHANNEL, broadband, "+1")
+        await slack.user_unreacts(user, CHANNEL, broadband, "+1")
+        await slack.user_reacts(user, CHANNEL, broadband, "-1")
+
+    counts = await sections(core, round_id)
+    assert (counts["broadband"].agree, counts["broadband"].disagree) == (0, 1)
+    assert core.pseudonyms.key("slack", "UNEWBOT") not in participant_keys(core)
+    looked_up = [c.params["user"] for c in slack.calls("users.info")]
+    assert looked_up.count("UNEWBOT") == looked_up.count("UNEWPERSON") == 1
 
 
 async def test_a_file_only_reply_is_an_attachment_reply_copied_as_its_names(slack, slackbot,
