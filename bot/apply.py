@@ -19,6 +19,7 @@ from bot.events import (
     Event,
     InboundEvent,
     PrivateVote,
+    ProposalSubmitted,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -89,6 +90,7 @@ class EventApplier:
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
             PrivateVote: self._private_vote,
+            ProposalSubmitted: self._proposal,
         }
         handler = handlers.get(type(event))
         if handler is None:
@@ -187,6 +189,18 @@ class EventApplier:
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
             statement_id=ev.statement_id, platform=ev.platform, stance=ev.stance,
             at=ev.occurred_at)
+
+    def _proposal(self, ev: ProposalSubmitted) -> bool:
+        """An anonymous proposal: a new statement of an open round, its author recorded
+        (``bot.proposals`` checked the form; the store refuses a closed round or a section
+        of another round)."""
+        text = clean_text(ev.text).strip()
+        if ev.actor.is_bot or not text:
+            return False
+        return self.store.add_proposal(
+            event_key=ev.event_key, round_id=ev.round_id, section_statement_id=ev.section_id,
+            author_id=self._participant(ev, ev.actor), platform=ev.platform, text=text,
+            at=ev.occurred_at, author_agrees=ev.author_agrees)
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
         # A message with only files is an attachment reply: stored with their names, out of

@@ -9,7 +9,8 @@
 * :class:`bot.rounds.Rounds`: open, join and close rounds;
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
-* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``.
+* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
+* :class:`bot.proposals.Proposals`: anonymous proposals through ``/propose``.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
 ``examples/advanced_startup.py`` style).
@@ -29,6 +30,7 @@ from bot.intake import DatabaseThread, Intake, RunInDb
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
+from bot.proposals import Proposals
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
 from bot.rounds import Rounds
@@ -60,6 +62,7 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     voting: Voting
+    proposals: Proposals
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""

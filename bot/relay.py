@@ -6,6 +6,10 @@ section's thread on Slack and in every other channel of the round, and recorded 
 statement, so everyone can read every reply and take a stance on it, as in Polis
 (docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
 deletions. A copy that cannot be made now is made by the next pass or by reconciliation.
+
+An anonymous proposal (``bot.proposals``) has no message of its author's: the same passes
+post it in every channel of the round, as planbot, without the author's name, with the Vote
+button and the seed reactions a section has.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from bot.clock import Clock
-from bot.events import InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
+from bot.events import InboundEvent, ProposalSubmitted, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.markup import inert
-from bot.platform import ChannelRef, ChatPlatform, VoteOn
+from bot.platform import ChannelRef, ChatPlatform, PostedMessage, ProposalPost, VoteOn
+from storage.records import MissingCopy
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -35,8 +40,10 @@ class Relay:
     """
 
     def __init__(self, store: Store, clock: Clock, db: RunInDb,
-                 platforms: Mapping[str, ChatPlatform]) -> None:
+                 platforms: Mapping[str, ChatPlatform], seeds: tuple[str, ...] = ()) -> None:
         self.store = store
+        self.seeds = seeds
+        """The stance reactions a proposal is seeded with (the settings' stance map's)."""
         self.clock = clock
         self.db = db
         self.platforms = platforms
@@ -47,7 +54,10 @@ class Relay:
     async def follow(self, event: InboundEvent) -> None:
         """After ``event`` changed the store: a new reply is copied, an edited or deleted
         one has its copies updated, in the background (:meth:`settle` waits for them).
-        Copies themselves and other events start nothing."""
+        A new proposal is posted. Copies themselves and other events start nothing."""
+        if isinstance(event, ProposalSubmitted):
+            self.spawn(self.copy_replies(event.round_id))
+            return
         if not isinstance(event, (ReplyPosted, ReplyEdited, ReplyDeleted)):
             return
         target = await self.db(self.store.find_message, event.platform, event.channel_id,
@@ -116,22 +126,29 @@ class Relay:
         """
         posted_count = 0
         rnd = await self.db(self.store.get_round, round_id)
-        votable = rnd is not None and rnd.stance_mode != "reactions"
+        mode = rnd.stance_mode if rnd is not None else "reactions"
         async with self._copy_lock:
             pending = await self.db(self.store.copies_missing, round_id)
-            names = await self.db(self.store.author_names, [m.statement_id for m in pending])
+            # A proposal's author is never looked up: nothing posted may name them.
+            names = await self.db(self.store.author_names,
+                                  [m.statement_id for m in pending if not m.proposal])
             for missing in pending:
                 statement_id = missing.statement_id
+                vote_on = VoteOn(statement_id, missing.language) if mode != "reactions" else None
                 copy = copy_text(missing.language, missing.origin, names.get(statement_id),
                                  missing.text)
                 for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
                         continue
+                    channel = ChannelRef(platform_name, workspace_id, channel_id)
                     try:
-                        posted = await platform.post_copy(
-                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy,
-                            vote_on=VoteOn(statement_id, missing.language) if votable else None)
+                        if missing.proposal:
+                            posted = await self._post_proposal(platform, channel, thread_id,
+                                                               missing, mode, vote_on)
+                        else:
+                            posted = await platform.post_copy(channel, thread_id, copy,
+                                                              vote_on=vote_on)
                     except Exception:  # noqa: BLE001 - the next pass tries again
                         _log.warning("could not copy statement %s to %s %s", statement_id,
                                      platform_name, channel_id, exc_info=True)
@@ -143,6 +160,14 @@ class Relay:
                     posted_count += 1
         return posted_count
 
+    async def _post_proposal(self, platform: ChatPlatform, channel: ChannelRef, thread_id: str,
+                             missing: MissingCopy, mode: str,
+                             vote_on: VoteOn | None) -> PostedMessage:
+        text = proposal_text(missing.language, missing.text)
+        seeds = () if mode == "private" else self.seeds
+        return await platform.post_proposal(channel, thread_id,
+                                            ProposalPost(text, seeds, vote_on))
+
 
 def copy_text(language: str, origin: str | None, author: str | None, text: str | None) -> str:
     """What a copy of a reply says, as Markdown: whose reply it is (the author's display name,
@@ -152,3 +177,10 @@ def copy_text(language: str, origin: str | None, author: str | None, text: str |
     who = author.strip() if author and author.strip() else translate("relay.someone", language)
     return translate("relay.copy", language, author=inert(" ".join(who.split())),
                      platform=(origin or "").capitalize(), text=inert(text or ""))
+
+
+def proposal_text(language: str, text: str | None) -> str:
+    """What planbot posts for an anonymous proposal, as Markdown: a heading saying it is an
+    anonymous proposal ("Proposition anonyme"), then its text made inert
+    (``bot.markup.inert``); no name, id or platform of its author."""
+    return translate("proposal.posted", language, text=inert(text or ""))

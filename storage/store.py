@@ -16,6 +16,7 @@ from storage.identity import IdentityQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
 from storage.privacy import PrivacyQueries, RetentionQueries
+from storage.proposals import ProposalWrites
 from storage.reactions import ReactionWrites
 from storage.records import (
     MessageTarget,
@@ -34,7 +35,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads):
+            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads, ProposalWrites):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -24,6 +24,7 @@ from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
 from bot.privacy import Privacy
+from bot.proposals import Proposals
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
 from bot.relay import Relay
@@ -42,7 +43,7 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     database = DatabaseThread()
     db = database.run
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
-    relay = Relay(store, clock, db, platforms)
+    relay = Relay(store, clock, db, platforms, seeds=settings.stance_map.seeds)
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
@@ -52,10 +53,12 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms, poster)
+    voting = Voting(store, clock, db, pseudonyms, intake.handle)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                voting=Voting(store, clock, db, pseudonyms, intake.handle),
+                voting=voting,
+                proposals=Proposals(store, settings, db, voting, intake.handle),
                 platforms=platforms, privacy=privacy, observer=observer)
 
 

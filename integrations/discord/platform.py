@@ -21,6 +21,7 @@ from bot.platform import (
     DigestPost,
     OnPosted,
     PostedMessage,
+    ProposalPost,
     ReactionState,
     SectionPost,
     VoteOn,
@@ -117,6 +118,23 @@ class DiscordPlatform:
             message_id = str(message.id)
         return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
                              message_id, thread_id, 0)
+
+    async def post_proposal(self, channel: ChannelRef, thread_id: str,
+                            proposal: ProposalPost) -> PostedMessage:
+        """An anonymous proposal in the section's thread, with its Vote button and seed
+        reactions, as a section's first part has them."""
+        target = self._channel(channel, thread_id)
+        text = one_message(proposal.text, MESSAGE_LIMIT)
+        if proposal.vote_on is None:
+            message = await target.send(text, allowed_mentions=NO_MENTIONS)
+        else:
+            view = vote_button(proposal.vote_on.statement_id, proposal.vote_on.language)
+            message = await target.send(text, allowed_mentions=NO_MENTIONS, view=view)
+            forget(view)
+        for emoji in proposal.seed_emoji:
+            await message.add_reaction(emoji)
+        return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
+                             str(message.id), thread_id, 0)
 
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
         """Edit the bot's copy in place (``channel`` is the thread it lives in). An archived

@@ -49,6 +49,7 @@ from integrations.slack.checks import socket_url, verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.directory import Directory
 from integrations.slack.platform import SlackPlatform
+from integrations.slack.proposals import PROPOSE_CALLBACK, ProposalModals
 from integrations.slack.slash import SlashCommand
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
 from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
@@ -128,12 +129,16 @@ class SlackBot:
         self._background = _Background()
         self.votes = VoteModals(core, client, self.directory, default_language,
                                 track=self._background.track)
+        self.proposals = ProposalModals(core, client, self.directory, default_language,
+                                        track=self._background.track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
                                   default_language=default_language,
-                                  track=self._background.track, votes=self.votes)
+                                  track=self._background.track, votes=self.votes,
+                                  proposals=self.proposals)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])
         self.app.action(STANCE_ACTION)(ack=self.votes.ack, lazy=[self.votes.vote])
+        self.app.view(PROPOSE_CALLBACK)(self.proposals.submit)
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0

@@ -25,13 +25,14 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "digest": ("round",),
     "plans": (),
     "vote": (),
+    "propose": (),
     "my-data": (),
     "forget-me": ("confirm",),
 }
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help", "voter": "vote",
+    "aide": "help", "?": "help", "voter": "vote", "proposer": "propose",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".

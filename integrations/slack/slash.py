@@ -23,6 +23,7 @@ from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
+from integrations.slack.proposals import ProposalModals
 from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import VoteModals
 
@@ -38,9 +39,10 @@ class SlashCommand:
 
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
-                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals) -> None:
+                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
+                 proposals: ProposalModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
-        self.votes = votes
+        self.votes, self.proposals = votes, proposals
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -75,8 +77,9 @@ class SlashCommand:
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
             return
-        if parsed.action == "vote":  # a modal for this person, opened with the trigger
-            problem = await self.votes.command(body, lang)
+        if parsed.action in ("vote", "propose"):  # a modal for this person (the trigger)
+            modals = self.votes if parsed.action == "vote" else self.proposals
+            problem = await modals.command(body, lang)
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return
