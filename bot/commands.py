@@ -21,6 +21,7 @@ from bot.intake import RunInDb
 from bot.platform import ChannelRef, ChatPlatform
 from bot.privacy import Privacy, personal_data_json
 from bot.rounds import Opened, Rounds
+from storage.records import Place, RoundData
 from storage.store import Store
 
 if TYPE_CHECKING:
@@ -89,6 +90,10 @@ class Commands:
             action = ACTIONS.get(cmd.action)
             if action is None:
                 raise BadArgument("error.unknown_action", action=cmd.action)
+            # PostgreSQL refuses NUL in text: say so, rather than fail in the store.
+            nul = next((key for key, value in cmd.args.items() if "\x00" in value), None)
+            if nul is not None:
+                raise BadArgument("error.nul_character", option=nul)
             if action.facilitator and not self.is_facilitator(cmd):
                 raise NotAllowed("error.not_facilitator")
             return await action.handler(self, cmd, platform, lang)
@@ -110,7 +115,8 @@ class Commands:
 
     async def open(self, cmd: CommandInvoked, platform: ChatPlatform, lang: str) -> CommandReply:
         plan = cmd.args.get("plan", "").strip()
-        if not plan:
+        join = cmd.args.get("join", "").strip() or None
+        if not plan and join is None:
             raise BadArgument("error.plan_required")
         channel = ChannelRef(cmd.platform, cmd.workspace_id,
                              cmd.args.get("channel") or cmd.channel_id)
@@ -120,31 +126,45 @@ class Commands:
             if not sections:
                 raise BadArgument("error.no_sections_given")
         opened = await self.rounds.open(
-            plan=plan, channel=channel, platform=platform, sections=sections,
+            plan=plan or None, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
-            stance_mode=cmd.args.get("stances") or None)
-        return CommandReply("\n".join(_opened_lines(opened, lang)))
+            join=join, stance_mode=cmd.args.get("stances") or None)
+        rnd = await self.db(self.store.get_round, opened.round_id)
+        return CommandReply("\n".join(_opened_lines(opened, rnd.public_id if rnd else "", lang)))
+
+    async def invite(self, cmd: CommandInvoked, platform: ChatPlatform,
+                     lang: str) -> CommandReply:
+        """A code another place uses once to join the round (``bot/invitations.py``); only a
+        facilitator of the place where the round was opened may make one."""
+        rnd = await self._round_arg(cmd, open_only=True, home_only=True)
+        code, expires = await self.rounds.invitations.create(rnd.id)
+        return CommandReply(translate(
+            "round.invitation", lang, round=rnd.public_id, code=code,
+            expires=expires.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M")))
 
     async def close(self, cmd: CommandInvoked, platform: ChatPlatform,
                     lang: str) -> CommandReply:
-        round_id = await self._round_arg(cmd, open_only=True)
-        if not await self.rounds.close(round_id):
-            raise Conflict("error.round_closed", round=round_id)
-        await self.publish_digest(round_id, "final")
-        return CommandReply(translate("round.closed", lang, round=round_id))
+        rnd = await self._round_arg(cmd, open_only=True, home_only=True)
+        if not await self.rounds.close(rnd.id):
+            raise Conflict("error.round_closed", round=rnd.public_id)
+        await self.publish_digest(rnd.id, "final")
+        return CommandReply(translate("round.closed", lang, round=rnd.public_id))
 
     async def status(self, cmd: CommandInvoked, platform: ChatPlatform,
                      lang: str) -> CommandReply:
-        round_id = await self._round_arg(cmd, open_only=False)
-        rnd = await self.db(self.store.get_round, round_id)
-        if rnd is None:
-            raise NotFound("error.no_round", round=round_id)
-        counts = await self.db(self.store.statement_counts, round_id)
-        people = await self.db(self.store.participation, round_id)
+        rnd = await self._round_arg(cmd, open_only=False)
+        counts = await self.db(self.store.statement_counts, rnd.id)
+        people = await self.db(self.store.participation, rnd.id)
         closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
             if rnd.closes_at else "—"
+        held = await self.db(self.store.held_back_count, rnd.id)
+        # Facilitators see what the per-person copy limit kept out of the other channels.
+        held_note = "\n" + translate(
+            "round.held_back", lang, replies=translate_plural("count.replies", held, lang),
+            limit=self.settings.copy_limit,
+            window=int(self.settings.copy_window.total_seconds() // 60)) if held else ""
         return CommandReply(translate(
-            "round.status", lang, round=rnd.id, name=rnd.name,
+            "round.status", lang, round=rnd.public_id, name=rnd.name,
             status=translate(f"round.state_{rnd.status}", lang), closes=closes,
             sections=translate_plural("count.sections", sum(
                 1 for c in counts if c.kind == "section"), lang),
@@ -152,52 +172,65 @@ class Commands:
                 1 for c in counts if c.kind == "reply" and c.deleted_at is None), lang),
             stances=translate_plural("count.stances", sum(
                 c.agree + c.disagree + c.passes for c in counts), lang),
-            participants=translate_plural("count.participants", people.total, lang)))
+            participants=translate_plural("count.participants", people.total, lang))
+            + held_note)
 
     async def digest(self, cmd: CommandInvoked, platform: ChatPlatform,
                      lang: str) -> CommandReply:
-        round_id = await self._round_arg(cmd, open_only=False)
+        rnd = await self._round_arg(cmd, open_only=False)
         channel = ChannelRef(cmd.platform, cmd.workspace_id, cmd.channel_id)
-        result = await self.publish_digest(round_id, "on_demand", platform, channel)
+        result = await self.publish_digest(rnd.id, "on_demand", platform, channel)
         if result.digest_id is None:
-            return CommandReply(translate("digest.just_posted", lang, round=round_id))
-        return CommandReply(translate("digest.posted", lang, round=round_id))
+            return CommandReply(translate("digest.just_posted", lang, round=rnd.public_id))
+        return CommandReply(translate("digest.posted", lang, round=rnd.public_id))
 
-    async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool) -> int:
-        """The round named by ``round=`` (``#3`` or ``3``), else the channel's round.
-        Raises ``BadArgument``, ``NotFound``, or ``Conflict`` (closed, when ``open_only``)."""
+    async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool,
+                         home_only: bool = False) -> RoundData:
+        """The round named by ``round=`` (its public id, ``#`` optional), else the channel's
+        round, if it belongs to the caller's place (guild, workspace). A round of another
+        place is answered exactly as a round that does not exist (``NotFound``), so its
+        existence cannot be learnt; ``home_only``: a place that joined the round may not do
+        this (``NotAllowed``: the round was opened elsewhere). Raises ``NotFound``,
+        ``NotAllowed``, or ``Conflict`` (closed, when ``open_only``)."""
+        place = Place(cmd.platform, cmd.workspace_id)
         raw = cmd.args.get("round", "").strip().lstrip("#")
         if raw:
-            if not (raw.isascii() and raw.isdigit()) or int(raw) > 2**31 - 1:
-                raise BadArgument("error.bad_round", value=raw)
-            rnd = await self.db(self.store.get_round, int(raw))
-            if rnd is None:
+            rnd = await self.db(self.store.round_by_public_id, raw.lower()) \
+                if len(raw) <= 64 else None
+            if rnd is None or place not in rnd.places:
                 raise NotFound("error.no_round", round=raw)
-            return int(rnd.id)
-        round_id: int | None = await self.db(self.store.round_for_channel, cmd.platform,
-                                             cmd.channel_id, open_only=open_only)
-        if round_id is None:
-            latest = await self.db(self.store.round_for_channel, cmd.platform, cmd.channel_id,
-                                   open_only=False)
-            if open_only and latest is not None:
-                raise Conflict("error.round_closed", round=latest)
-            raise NotFound("error.no_round_here")
-        return round_id
+        else:
+            rnd = await self._channel_round(cmd, place)
+        if open_only and rnd.status != "open":
+            raise Conflict("error.round_closed", round=rnd.public_id)
+        if home_only and rnd.home != place:
+            raise NotAllowed("error.not_round_home", round=rnd.public_id)
+        return rnd
+
+    async def _channel_round(self, cmd: CommandInvoked, place: Place) -> RoundData:
+        """The newest round posted in the command's channel (an open one first)."""
+        for open_only in (True, False):
+            round_id = await self.db(self.store.round_for_channel, cmd.platform,
+                                     cmd.channel_id, open_only=open_only)
+            rnd = await self.db(self.store.get_round, round_id) if round_id else None
+            if rnd is not None and place in rnd.places:
+                return rnd
+        raise NotFound("error.no_round_here")
 
 
-def _opened_lines(opened: Opened, lang: str) -> list[str]:
-    """The facilitator's answer to an open: whether it joined a round open elsewhere, what
-    was posted (or that all was there already), and which sections failed and why."""
+def _opened_lines(opened: Opened, shown: str, lang: str) -> list[str]:
+    """The facilitator's answer to an open of the round whose public id is ``shown``: whether
+    it joined a round open elsewhere, what was posted (or that all was there already), and
+    which sections failed and why."""
     posting, lines = opened.posting, []
     if opened.elsewhere:
-        lines.append(translate("round.joined", lang, round=opened.round_id,
+        lines.append(translate("round.joined", lang, round=shown,
                                where=", ".join(p.capitalize() for p in opened.elsewhere)))
     if posting.posted or posting.failed:
-        lines.append(translate_plural("round.opened", posting.posted, lang,
-                                      round=opened.round_id))
+        lines.append(translate_plural("round.opened", posting.posted, lang, round=shown))
     else:
         lines.append(translate_plural("round.already_posted", posting.already, lang,
-                                      round=opened.round_id))
+                                      round=shown))
     if posting.failed:
         lines.append(translate("round.failed_sections", lang, sections="; ".join(
             f"`{f.key}` ({f.reason})" for f in posting.failed)))
@@ -257,6 +290,7 @@ ACTIONS: dict[str, Action] = {
     "forget-me": Action(forget_me, facilitator=False),
     "open": Action(Commands.open, facilitator=True),
     "close": Action(Commands.close, facilitator=True),
+    "invite": Action(Commands.invite, facilitator=True),
     "status": Action(Commands.status, facilitator=True),
     "digest": Action(Commands.digest, facilitator=True),
     "plans": Action(Commands.plans, facilitator=False),

@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 
 from bot.errors import BadArgument
 from bot.files import private_dir
-from bot.i18n import LANGUAGES
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_of
 from bot.stances import StanceMap
 
 SECRET_KEYS = frozenset({
@@ -32,14 +32,24 @@ DURATION = re.compile(r"^(?P<n>[0-9]+)\s*(?P<unit>[mhdw])$")
 
 
 class ConfigError(Exception):
-    """One or more settings are missing or malformed; ``problems`` maps key -> reason."""
+    """One or more settings are missing or malformed; ``problems`` maps key -> reason, a
+    catalogue id (``config.reason.*``) or an error that words itself (``BadArgument``).
+    ``str()`` gives the report in ``language``; :meth:`message` in another."""
 
-    def __init__(self, problems: Mapping[str, str], language: str = "fr") -> None:
+    def __init__(self, problems: Mapping[str, str | BadArgument], language: str = "fr") -> None:
+        self.problems = dict(problems)
+        super().__init__(self.message(language))
+
+    def message(self, language: str) -> str:
+        """Every problem, one per line under one heading, all in ``language``."""
         from bot.i18n import translate
 
-        self.problems = dict(problems)
-        lines = [f"  {key}: {reason}" for key, reason in sorted(self.problems.items())]
-        super().__init__(translate("config.invalid", language) + "\n" + "\n".join(lines))
+        def reason(value: str | BadArgument) -> str:
+            return value.message(language) if isinstance(value, BadArgument) \
+                else translate(value, language)
+
+        lines = [f"  {key}: {reason(value)}" for key, value in sorted(self.problems.items())]
+        return translate("config.invalid", language) + "\n" + "\n".join(lines)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -104,6 +114,12 @@ class Settings:
     slack_host: str = "127.0.0.1"
     health_port: int | None = None
     health_host: str = "127.0.0.1"
+    invite_ttl: timedelta = timedelta(hours=48)
+    copy_limit: int = 10
+    copy_window: timedelta = timedelta(minutes=10)
+    plan_max_sections: int = 60
+    plan_max_section_chars: int = 20_000
+    polis_max_bytes: int = 200 * 1024 * 1024
 
     @property
     def facilitator_ids(self) -> frozenset[str]:
@@ -137,14 +153,7 @@ class Settings:
         when ``PARTICIPANT_SECRET`` is unset, a random secret kept in
         ``<home>/participant.secret`` (mode 0600) so pseudonyms stay stable across runs.
         """
-        environ = os.environ if env is None else env
-        local = _dotenv(Path(env_file)) if env_file else {}
-        home = _home({**local, **environ}, environ)
-        values = {} if env_file and _same_file(Path(env_file), home / ".env") \
-            else _dotenv(home / ".env")
-        values.update(local)
-        values.update(environ)
-        values["PLANBOT_HOME"] = str(home)
+        values = _raw_values(os.environ if env is None else env, env_file)
         reader = _Reader(values)
         for group in _GROUPS:
             group(reader)
@@ -165,7 +174,7 @@ class _Reader:
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = values
         self.kw: dict[str, object] = {}
-        self.problems: dict[str, str] = {}
+        self.problems: dict[str, str | BadArgument] = {}
 
     def get(self, key: str, default: str = "") -> str:
         """The stripped value of ``key``; ``default`` when unset or empty."""
@@ -224,22 +233,54 @@ def _storage(r: _Reader) -> None:
     data_dir = Path(r.get("PLANBOT_HOME"))
     r.kw["data_dir"] = data_dir
     if data_dir.exists() and not data_dir.is_dir():
-        r.problems["PLANBOT_HOME"] = "exists and is not a folder"
+        r.problems["PLANBOT_HOME"] = "config.reason.home_not_folder"
     url = r.get("DATABASE_URL") or f"sqlite:///{(data_dir / 'planbot.db').resolve()}"
     r.kw["database_url"] = url
     if not re.match(r"^[a-z][a-z0-9+]*://", url):
-        r.problems["DATABASE_URL"] = "not a SQLAlchemy URL (sqlite:///path or postgresql://...)"
+        r.problems["DATABASE_URL"] = "config.reason.database_url"
+
+
+def preferred_language(values: Mapping[str, str]) -> str:
+    """planbot's language by one rule for the bot's posts and the command line alike:
+    ``PLANBOT_LANGUAGE``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, in POSIX
+    precedence) when it is French or English, else French. The value is not checked here
+    (:meth:`Settings.load` reports a bad ``PLANBOT_LANGUAGE``)."""
+    given = (values.get("PLANBOT_LANGUAGE") or "").strip().lower()
+    if given:
+        return given
+    locale = next((values[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if values.get(k)), "")
+    return language_of(locale.split(".")[0], DEFAULT_LANGUAGE)
+
+
+def language_from_environment(environ: Mapping[str, str] | None = None,
+                              env_file: str | Path | None = ".env") -> str:
+    """:func:`preferred_language` over the sources :meth:`Settings.load` reads, before the
+    settings are read (the command line's help); a bad value falls back to French."""
+    lang = preferred_language(_raw_values(os.environ if environ is None else environ, env_file))
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _raw_values(environ: Mapping[str, str], env_file: str | Path | None) -> dict[str, str]:
+    """``environ`` over ``env_file`` over ``<PLANBOT_HOME>/.env``, with ``PLANBOT_HOME``."""
+    local = _dotenv(Path(env_file)) if env_file else {}
+    home = _home({**local, **environ}, environ)
+    values = {} if env_file and _same_file(Path(env_file), home / ".env") \
+        else _dotenv(home / ".env")
+    values.update(local)
+    values.update(environ)
+    values["PLANBOT_HOME"] = str(home)
+    return values
 
 
 def _language_and_stances(r: _Reader) -> None:
-    r.choice("PLANBOT_LANGUAGE", "language", "fr", LANGUAGES,
-             f"must be one of {', '.join(LANGUAGES)}")
+    r.choice("PLANBOT_LANGUAGE", "language", preferred_language(r.values), LANGUAGES,
+             "config.reason.language")
     spec = r.get("STANCE_EMOJI")
     if spec:
         try:
             r.kw["stance_map"] = StanceMap.parse(spec)
         except BadArgument as err:
-            r.problems["STANCE_EMOJI"] = err.message("en")
+            r.problems["STANCE_EMOJI"] = err
 
 
 def _discord(r: _Reader) -> None:
@@ -248,11 +289,10 @@ def _discord(r: _Reader) -> None:
         ids = _ids(r.get(key))
         r.kw[key.lower()] = ids
         if any(not (i.isascii() and i.isdigit()) for i in ids):
-            r.problems[key] = "must be comma-separated numeric Discord ids"
+            r.problems[key] = "config.reason.discord_ids"
     if r.get("PLANBOT_DISCORD_SHARDS"):
         r.parsed("PLANBOT_DISCORD_SHARDS", "discord_shards", "", parse_shards, (ValueError,),
-                 "must be shard ids and their count, e.g. 0,1/4 (this process runs shards 0 "
-                 "and 1 of 4)")
+                 "config.reason.shards")
 
 
 def parse_shards(text: str) -> tuple[tuple[int, ...], int]:
@@ -278,19 +318,19 @@ def _slack(r: _Reader) -> None:
                 slack_facilitator_ids=_ids(r.get("SLACK_FACILITATOR_IDS")),
                 slack_host=r.get("SLACK_HOST", "127.0.0.1"))
     mode = r.choice("SLACK_MODE", "slack_mode", "socket", ("socket", "http"),
-                    "must be socket or http")
+                    "config.reason.slack_mode")
     if bot_token:
         if not bot_token.startswith("xoxb-"):
-            r.problems["SLACK_BOT_TOKEN"] = "must be a bot token starting with xoxb-"
+            r.problems["SLACK_BOT_TOKEN"] = "config.reason.bot_token"
         if mode == "socket" and not app_token:
-            r.problems["SLACK_APP_TOKEN"] = "required in Socket Mode (an xapp- token)"
+            r.problems["SLACK_APP_TOKEN"] = "config.reason.app_token_missing"
         elif app_token and not app_token.startswith("xapp-"):
-            r.problems["SLACK_APP_TOKEN"] = "must be an app-level token starting with xapp-"
+            r.problems["SLACK_APP_TOKEN"] = "config.reason.app_token"
         if mode == "http" and not signing_secret:
-            r.problems["SLACK_SIGNING_SECRET"] = "required in HTTP mode"
+            r.problems["SLACK_SIGNING_SECRET"] = "config.reason.signing_secret"
     port = r.get("SLACK_PORT", "3000")
     if not port.isdigit() or not 0 < int(port) < 65536:
-        r.problems["SLACK_PORT"] = "must be a TCP port number"
+        r.problems["SLACK_PORT"] = "config.reason.port"
     else:
         r.kw["slack_port"] = int(port)
 
@@ -298,25 +338,25 @@ def _slack(r: _Reader) -> None:
 def _schedule(r: _Reader) -> None:
     day = r.get("DIGEST_DAY", "mon").lower()[:3]
     if day not in DAYS:
-        r.problems["DIGEST_DAY"] = "must be a weekday (mon..sun)"
+        r.problems["DIGEST_DAY"] = "config.reason.weekday"
     r.kw["digest_day"] = day
     r.parsed("DIGEST_TIME", "digest_time", "09:00", time.fromisoformat, (ValueError,),
-             "must be HH:MM")
+             "config.reason.time")
     r.parsed("DIGEST_TIMEZONE", "timezone", "America/Montreal", ZoneInfo,
              (ZoneInfoNotFoundError, ValueError),
-             "must be an IANA time zone such as America/Montreal")
+             "config.reason.timezone")
     r.parsed("REMINDER_BEFORE", "reminder_before", "24h", parse_duration,
-             (ValueError, OverflowError), "must be a duration such as 24h or 2d")
+             (ValueError, OverflowError), "config.reason.duration")
     r.parsed("RETENTION_PERIOD", "retention_period", "365d", parse_retention,
-             (ValueError, OverflowError), "must be days or weeks such as 365d or 52w")
+             (ValueError, OverflowError), "config.reason.retention")
     min_votes = r.get("DIGEST_MIN_VOTES", "5")
     if not min_votes.isdigit() or int(min_votes) < 1:
-        r.problems["DIGEST_MIN_VOTES"] = "must be a whole number of votes, at least 1"
+        r.problems["DIGEST_MIN_VOTES"] = "config.reason.min_votes"
     else:
         r.kw["digest_min_votes"] = int(min_votes)
     min_group = r.get("DIGEST_MIN_GROUP_SIZE", "5")
     if not min_group.isdigit() or int(min_group) < 1:
-        r.problems["DIGEST_MIN_GROUP_SIZE"] = "must be a whole number of people, at least 1"
+        r.problems["DIGEST_MIN_GROUP_SIZE"] = "config.reason.min_group"
     else:
         r.kw["digest_min_group"] = int(min_group)
 
@@ -330,19 +370,18 @@ input and of a section block."""
 def _proposals(r: _Reader) -> None:
     size = r.get("PROPOSAL_MAX_CHARS", "500")
     if not size.isdigit() or not 1 <= int(size) <= PROPOSAL_CHARS_LIMIT:
-        r.problems["PROPOSAL_MAX_CHARS"] = (
-            f"must be a whole number of characters from 1 to {PROPOSAL_CHARS_LIMIT}")
+        r.problems["PROPOSAL_MAX_CHARS"] = "config.reason.proposal_chars"
     else:
         r.kw["proposal_max_chars"] = int(size)
     agrees = r.choice("PROPOSAL_AUTHOR_AGREES", "proposal_author_agrees", "true",
-                      ("true", "false"), "must be true or false")
+                      ("true", "false"), "config.reason.true_false")
     r.kw["proposal_author_agrees"] = agrees == "true"
 
 
 def _logging(r: _Reader) -> None:
-    r.choice("LOG_FORMAT", "log_format", "text", ("text", "json"), "must be text or json")
+    r.choice("LOG_FORMAT", "log_format", "text", ("text", "json"), "config.reason.log_format")
     r.choice("LOG_LEVEL", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"),
-             "must be DEBUG, INFO, WARNING or ERROR", fold=str.upper)
+             "config.reason.log_level", fold=str.upper)
 
 
 def _endpoints(r: _Reader) -> None:
@@ -350,10 +389,10 @@ def _endpoints(r: _Reader) -> None:
     for key in ("DISCORD_API_BASE", "DISCORD_GATEWAY_URL", "SLACK_API_BASE"):
         value = r.get(key) or None
         if value and not re.match(r"^(https?|wss?)://", value):
-            r.problems[key] = "must be an http(s):// or ws(s):// URL"
+            r.problems[key] = "config.reason.endpoint"
         r.kw[key.lower()] = value
     if bool(r.kw["discord_api_base"]) != bool(r.kw["discord_gateway_url"]):
-        r.problems["DISCORD_GATEWAY_URL"] = "set together with DISCORD_API_BASE, or neither"
+        r.problems["DISCORD_GATEWAY_URL"] = "config.reason.gateway"
 
 
 def _health(r: _Reader) -> None:
@@ -362,22 +401,43 @@ def _health(r: _Reader) -> None:
     if not port:
         return
     if not port.isdigit() or not 0 < int(port) < 65536:
-        r.problems["HEALTH_PORT"] = "must be a TCP port number, or empty (off)"
+        r.problems["HEALTH_PORT"] = "config.reason.health_port"
     else:
         r.kw["health_port"] = int(port)
+
+
+def _positive(r: _Reader, key: str, field_name: str, default: str, scale: int = 1) -> None:
+    """A whole number of at least 1 (times ``scale``); reported under ``key`` otherwise."""
+    value = r.get(key, default)
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        r.problems[key] = "must be a whole number, at least 1"
+    else:
+        r.kw[field_name] = int(value) * scale
+
+
+def _limits(r: _Reader) -> None:
+    """Limits against abuse (issue 10): invitations, copies per person, plans, imports."""
+    for key, field_name, default in (("INVITE_TTL", "invite_ttl", "48h"),
+                                     ("COPY_LIMIT_WINDOW", "copy_window", "10m")):
+        r.parsed(key, field_name, default, parse_duration, (ValueError, OverflowError),
+                 "must be a duration such as 48h or 10m")
+    _positive(r, "COPY_LIMIT", "copy_limit", "10")
+    _positive(r, "PLAN_MAX_SECTIONS", "plan_max_sections", "60")
+    _positive(r, "PLAN_MAX_SECTION_CHARS", "plan_max_section_chars", "20000")
+    _positive(r, "POLIS_MAX_MB", "polis_max_bytes", "200", scale=1024 * 1024)
 
 
 def _participant_secret(r: _Reader) -> None:
     secret = r.get("PARTICIPANT_SECRET")
     if secret and len(secret) < 16:
-        r.problems["PARTICIPANT_SECRET"] = "must be at least 16 characters"
+        r.problems["PARTICIPANT_SECRET"] = "config.reason.secret"
 
 
 # One reader per group of keys; each records its fields and its problems, so that every bad
 # key is reported together.
 _GROUPS: tuple[Callable[[_Reader], None], ...] = (
     _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
-    _participant_secret, _health, _proposals,
+    _participant_secret, _health, _limits, _proposals,
 )
 
 

@@ -223,11 +223,28 @@ class _FileParser:
         return ParsedFile(self.path, language, self.title, self.sections)
 
 
-def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:
+def check_limits(file: ParsedFile, max_sections: int | None, max_section_chars: int | None
+                 ) -> None:
+    """Refuse a plan file with more than ``max_sections`` sections or a section body longer
+    than ``max_section_chars`` characters (``PLAN_MAX_SECTIONS``, ``PLAN_MAX_SECTION_CHARS``):
+    ``PlanFileError`` naming the limit."""
+    if max_sections is not None and len(file.sections) > max_sections:
+        raise PlanFileError("plan.too_many_sections", path=file.path,
+                            count=len(file.sections), limit=max_sections)
+    for sec in file.sections:
+        if max_section_chars is not None and len(sec.body) > max_section_chars:
+            raise PlanFileError("plan.section_too_long", path=file.path, line=sec.line,
+                                key=sec.key, length=len(sec.body), limit=max_section_chars)
+
+
+def load_plan(paths: list[Path], default_language: str = "fr", *,
+              max_sections: int | None = None,
+              max_section_chars: int | None = None) -> PlanDocument:
     """Read one plan from its language files and align them by section key.
 
     All files must share one slug and name different languages; each language must have the
-    same keys in the same order. Raises ``PlanFileError`` (file and line) otherwise.
+    same keys in the same order, and keep within the limits given (:func:`check_limits`).
+    Raises ``PlanFileError`` (file and line) otherwise.
     """
     if not paths:
         raise PlanFileError("plan.no_files", path="")
@@ -240,6 +257,8 @@ def load_plan(paths: list[Path], default_language: str = "fr") -> PlanDocument:
         if langs.count(lang) > 1:
             raise PlanFileError("plan.duplicate_language", path=str(p), language=lang)
     files = [parse_file(Path(p), lang, keys_required=len(named) > 1) for p, _, lang in named]
+    for file in files:
+        check_limits(file, max_sections, max_section_chars)
     first = files[0]
     for other in files[1:]:
         for i in range(max(len(first.sections), len(other.sections))):
@@ -272,14 +291,17 @@ def sample_plan_paths() -> list[Path]:
 
 
 def import_plan(store: Store, paths: list[Path], now: datetime,
-                default_language: str = "fr") -> SavedPlanVersion:
+                default_language: str = "fr", *, max_sections: int | None = None,
+                max_section_chars: int | None = None) -> SavedPlanVersion:
     """Parse and store a plan; returns the version and whether it is new.
 
-    Nothing is written when a file is rejected: every file is parsed and checked before the
-    single store transaction. Importing some of a stored plan's languages updates those and
-    keeps the others (:func:`keep_other_languages`). Raises ``PlanFileError``.
+    Nothing is written when a file is rejected: every file is parsed and checked (limits
+    included, :func:`check_limits`) before the single store transaction. Importing some of a
+    stored plan's languages updates those and keeps the others (:func:`keep_other_languages`).
+    Raises ``PlanFileError``.
     """
-    doc = load_plan([Path(p) for p in paths], default_language)
+    doc = load_plan([Path(p) for p in paths], default_language, max_sections=max_sections,
+                    max_section_chars=max_section_chars)
     latest = store.latest_plan_version(doc.slug)
     if latest is not None:
         doc = keep_other_languages(doc, latest, str(paths[0]))

@@ -95,14 +95,29 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def read_conversation(folder: Path) -> Conversation:
+def check_sizes(folder: Path, max_bytes: int) -> None:
+    """Refuse an export whose ``comments.csv`` or ``votes.csv`` is larger than ``max_bytes``
+    before anything is read (``POLIS_MAX_MB``): ``BadArgument`` naming the file, its size
+    and the limit in MB."""
+    for name in ("comments.csv", "votes.csv"):
+        path = Path(folder) / name
+        size = path.stat().st_size if path.is_file() else 0
+        if size > max_bytes:
+            raise BadArgument("error.polis_too_big", path=str(path),
+                              size=f"{size / 2**20:.1f}", limit=f"{max_bytes / 2**20:g}")
+
+
+def read_conversation(folder: Path, max_bytes: int | None = None) -> Conversation:
     """Read ``comments.csv`` and ``votes.csv`` (and ``summary.csv`` for the topic if present).
 
     Votes are reduced to each participant's last vote per statement, by timestamp then file
     order. Raises ``BadArgument`` naming the file and row for a missing file or column, or
-    a vote that is not 1, -1 or 0.
+    a vote that is not 1, -1 or 0, and, with ``max_bytes``, for a file larger than that
+    (:func:`check_sizes`, before reading anything).
     """
     folder = Path(folder)
+    if max_bytes is not None:
+        check_sizes(folder, max_bytes)
     statements: list[ImportedStatement] = []
     known: set[str] = set()
     for line, row in enumerate(_rows(folder / "comments.csv"), start=2):
@@ -151,7 +166,8 @@ def read_conversation(folder: Path) -> Conversation:
     summary = folder / "summary.csv"
     if summary.is_file():
         with summary.open(newline="", encoding="utf-8") as fh:
-            topic = next((r[1] for r in csv.reader(fh) if len(r) > 1 and r[0] == "topic"), topic)
+            topic = clean_text(next((r[1] for r in csv.reader(fh)
+                                     if len(r) > 1 and r[0] == "topic"), topic))
     history.sort()
     return Conversation(topic, statements, votes, sorted(voters, key=_natural),
                         [(p, c, v, ts) for ts, _, p, c, v in history])
@@ -238,7 +254,8 @@ def replay_analysis(conv: Conversation, every: timedelta) -> tuple[AnalysisResul
 def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, now: datetime,
                         progress: Callable[[int, int], None] | None = None,
                         language: str = "fr",
-                        replay_every: timedelta | None = None) -> tuple[int, Conversation]:
+                        replay_every: timedelta | None = None,
+                        max_bytes: int | None = None) -> tuple[int, Conversation]:
     """Replay a Polis export as a new round (source ``polis``); returns (round id, data).
 
     Statements become replies, votes stances. Polis' ids are kept (anonymous integers) so an
@@ -248,13 +265,15 @@ def import_conversation(store: Store, pseudonyms: Pseudonymizer, folder: Path, n
     (:func:`replay_analysis`) and the last update's state saved for the round, so its groups
     carry the history a live round would have. All or nothing for the round: a failure leaves
     no round behind. Raises ``BadArgument`` for a bad file and ``Conflict`` when the same
-    export was already imported.
+    export was already imported; ``max_bytes`` refuses larger files unread
+    (:func:`check_sizes`).
     """
-    conv = read_conversation(folder)
+    conv = read_conversation(folder, max_bytes)
     source_hash = fingerprint(folder)
     existing = store.round_by_source(source_hash)
     if existing is not None:
-        raise Conflict("error.polis_already", round=existing)
+        rnd = store.get_round(existing)
+        raise Conflict("error.polis_already", round=rnd.public_id if rnd else "")
     scope = Path(folder).resolve().name
     round_id = store.import_conversation(
         name=conv.topic, language=language, source_hash=source_hash,

@@ -182,7 +182,7 @@ def opening_announcement(settings: Settings, rnd: RoundData, platform: str) -> s
     lang = rnd.language
     mode = rnd.stance_mode
     return translate(
-        "privacy.notice", lang, round=rnd.id, name=rnd.name,
+        "privacy.notice", lang, round=rnd.public_id, name=rnd.name,
         how=translate(f"privacy.how_{mode}", lang, seeds=" ".join(settings.stance_map.seeds),
                       vote=translate(f"privacy.commands_{platform}_vote", lang)),
         seen=translate(f"privacy.seen_{mode}", lang), retention=settings.retention_period.days,

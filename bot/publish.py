@@ -172,8 +172,9 @@ class DigestPublisher:
         rendered = await self.render(round_id, Period(progress.period_start, end),
                                      final=kind == "final")
         if kind == "final":
+            rnd = await self.db(store.get_round, round_id)
             notice = translate("digest.final_notice", rendered.digest.round.language,
-                               round=round_id)
+                               round=rnd.public_id if rnd else "")
             rendered = replace(rendered, markdown=f"{notice}\n\n{rendered.markdown}")
         posted: list[PostedMessage] = []
         for platform, channel in channels:
@@ -227,7 +228,7 @@ class DigestPublisher:
         if rnd is None or rnd.status != "open" or rnd.closes_at is None:
             return []
         closes = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M")
-        text = translate("round.reminder", rnd.language, round=rnd.id, name=rnd.name,
+        text = translate("round.reminder", rnd.language, round=rnd.public_id, name=rnd.name,
                          closes=closes)
         posted: list[PostedMessage] = []
         for platform, channel in await self._round_channels(round_id):

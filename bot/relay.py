@@ -7,9 +7,17 @@ statement, so everyone can read every reply and take a stance on it, as in Polis
 (docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
 deletions. A copy that cannot be made now is made by the next pass or by reconciliation.
 
+What planbot amplifies is limited per person: past ``COPY_LIMIT`` replies in
+``COPY_LIMIT_WINDOW`` (``copy_limit``), a person's further replies are stored and counted as
+usual but not copied to the other channels (``/round status`` tells facilitators how many),
+so one person's flood stays in the thread where it was written. Copying one new reply reads
+only that reply, its section's threads and its author's recent replies: its cost does not
+grow with the round (``bench/bench_relay.py``).
+
 An anonymous proposal (``bot.proposals``) has no message of its author's: the same passes
 post it in every channel of the round, as planbot, without the author's name, with the Vote
-button and the seed reactions a section has.
+button and the seed reactions a section has. The copy limit does not hold one back: it has
+no other place to be read.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -37,16 +46,21 @@ class Relay:
     ``platforms`` is the live registry of connected adapters (name -> ``ChatPlatform``),
     shared with the digest publisher and the reconciler; a platform missing from it is
     skipped until it is there. ``db`` runs store calls on the database thread.
+    ``copy_limit`` is (replies, window): at most that many of one person's replies copied in
+    any such window; None copies everything. ``seeds`` are the stance reactions a proposal
+    is seeded with (the settings' stance map's).
     """
 
     def __init__(self, store: Store, clock: Clock, db: RunInDb,
-                 platforms: Mapping[str, ChatPlatform], seeds: tuple[str, ...] = ()) -> None:
+                 platforms: Mapping[str, ChatPlatform],
+                 copy_limit: tuple[int, timedelta] | None = None,
+                 seeds: tuple[str, ...] = ()) -> None:
         self.store = store
         self.seeds = seeds
-        """The stance reactions a proposal is seeded with (the settings' stance map's)."""
         self.clock = clock
         self.db = db
         self.platforms = platforms
+        self.copy_limit = copy_limit
         self._closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._copy_lock = asyncio.Lock()
@@ -65,7 +79,7 @@ class Relay:
         if target is None or target.kind != "reply" or target.is_copy:
             return
         if isinstance(event, ReplyPosted):
-            self.spawn(self.copy_replies(target.round_id))
+            self.spawn(self.copy_replies(target.round_id, statement_id=target.statement_id))
         else:
             self.spawn(self.update_copies(target.statement_id))
 
@@ -114,59 +128,65 @@ class Relay:
                 _log.warning("could not update copy %s on %s", message_id, platform_name,
                              exc_info=True)
 
-    async def copy_replies(self, round_id: int, only_platform: str | None = None) -> int:
-        """Copy each reply of a round into its section's thread in every channel of the
-        round where it is not yet (other platforms included), recorded as the same
-        statement.
+    async def copy_replies(self, round_id: int, only_platform: str | None = None,
+                           statement_id: int | None = None) -> int:
+        """Copy each reply of a round (only reply ``statement_id`` if given) into its
+        section's thread in every channel of the round where it is not yet (other platforms
+        included), recorded as the same statement; a reply over its author's copy limit is
+        held back instead.
 
-        Run after each new reply, when a channel joins the round, and by reconciliation
-        (``only_platform``): a copy missed while a platform was away is made when it is
-        back. A channel whose platform is not connected, or whose post fails, is skipped
-        until the next pass. One pass at a time; returns the number of copies posted.
+        Run for each new reply (``statement_id``), when a channel joins the round, and by
+        reconciliation (``only_platform``): a copy missed while a platform was away is made
+        when it is back. A channel whose platform is not connected, or whose post fails, is
+        skipped until the next pass. One pass at a time; returns the number of copies posted.
         """
         posted_count = 0
         rnd = await self.db(self.store.get_round, round_id)
         mode = rnd.stance_mode if rnd is not None else "reactions"
         async with self._copy_lock:
-            pending = await self.db(self.store.copies_missing, round_id)
+            pending = await self.db(self.store.copies_missing, round_id, statement_id)
             # A proposal's author is never looked up: nothing posted may name them.
             names = await self.db(self.store.author_names,
                                   [m.statement_id for m in pending if not m.proposal])
             for missing in pending:
-                statement_id = missing.statement_id
-                vote_on = VoteOn(statement_id, missing.language) if mode != "reactions" else None
-                copy = copy_text(missing.language, missing.origin, names.get(statement_id),
-                                 missing.text)
+                if not missing.proposal and self.copy_limit is not None and await self.db(
+                        self.store.hold_back_if_over, missing.statement_id, *self.copy_limit):
+                    _log.debug("reply %s held back by the copy limit", missing.statement_id)
+                    continue
+                copy = copy_text(missing.language, missing.origin,
+                                 names.get(missing.statement_id), missing.text)
                 for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
                         continue
                     channel = ChannelRef(platform_name, workspace_id, channel_id)
-                    try:
-                        if missing.proposal:
-                            posted = await self._post_proposal(platform, channel, thread_id,
-                                                               missing, mode, vote_on)
-                        else:
-                            posted = await platform.post_copy(channel, thread_id, copy,
-                                                              vote_on=vote_on)
-                    except Exception:  # noqa: BLE001 - the next pass tries again
-                        _log.warning("could not copy statement %s to %s %s", statement_id,
-                                     platform_name, channel_id, exc_info=True)
-                        continue
-                    await self.db(self.store.record_messages, statement_id, [
-                        (posted.channel.platform, posted.channel.workspace_id,
-                         posted.channel.channel_id, posted.message_id, posted.thread_id,
-                         posted.part)], is_copy=True)
-                    posted_count += 1
+                    posted_count += await self._post(platform, channel, thread_id, missing,
+                                                     mode, copy)
         return posted_count
 
-    async def _post_proposal(self, platform: ChatPlatform, channel: ChannelRef, thread_id: str,
-                             missing: MissingCopy, mode: str,
-                             vote_on: VoteOn | None) -> PostedMessage:
-        text = proposal_text(missing.language, missing.text)
-        seeds = () if mode == "private" else self.seeds
-        return await platform.post_proposal(channel, thread_id,
-                                            ProposalPost(text, seeds, vote_on))
+    async def _post(self, platform: ChatPlatform, channel: ChannelRef, thread_id: str,
+                    missing: MissingCopy, mode: str, copy: str) -> int:
+        """Post one reply's copy (or one proposal) in one thread and record it; 1 if posted,
+        0 if the platform failed (logged: the next pass tries again)."""
+        reply_id = missing.statement_id
+        vote_on = VoteOn(reply_id, missing.language) if mode != "reactions" else None
+        try:
+            posted: PostedMessage
+            if missing.proposal:
+                posted = await platform.post_proposal(channel, thread_id, ProposalPost(
+                    proposal_text(missing.language, missing.text),
+                    () if mode == "private" else self.seeds, vote_on))
+            else:
+                posted = await platform.post_copy(channel, thread_id, copy, vote_on=vote_on)
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            _log.warning("could not copy statement %s to %s %s", reply_id,
+                         channel.platform, channel.channel_id, exc_info=True)
+            return 0
+        await self.db(self.store.record_messages, reply_id, [
+            (posted.channel.platform, posted.channel.workspace_id,
+             posted.channel.channel_id, posted.message_id, posted.thread_id,
+             posted.part)], is_copy=True)
+        return 1
 
 
 def copy_text(language: str, origin: str | None, author: str | None, text: str | None) -> str:

@@ -1,14 +1,15 @@
 """Rounds: open (or join) a round of a plan in a channel and post its sections; close it.
 
-One round may span several channels on Discord and Slack: opening a plan that already has
-an open round joins that round, and re-running the same open posts nothing twice.
+A round belongs to the place (guild, workspace) where it was opened: opening there a plan that
+already has an open round joins that round, and re-running the same open posts nothing twice.
+Another place (even on the other platform) joins it only with an invitation code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +20,11 @@ from bot.config import Settings, parse_duration
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
+from bot.invitations import Invitations
 from bot.opening import Posting, SectionPoster
 from bot.platform import ChannelRef, ChatPlatform
 from bot.relay import Relay
-from storage.records import PlanVersionData
+from storage.records import Place, PlanVersionData
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -30,6 +32,35 @@ STANCE_MODES = ("reactions", "private", "both")
 """How a round's stances are given: reactions only, the Vote button only, or both."""
 CLOSES_TOLERANCE = timedelta(hours=1)
 """``closes=7d`` run again this soon means the same closing date, not another one."""
+
+
+def parse_closes(text: str | None, now: datetime, zone: tzinfo) -> datetime | None:
+    """``7d``/``36h`` from ``now``, or an ISO date (end of that day in ``zone``) or
+    datetime. Raises ``BadArgument`` for anything else or a time already past."""
+    if not text:
+        return None
+    try:
+        closes = now + parse_duration(text)
+    except OverflowError:
+        raise BadArgument("error.bad_closes", value=text) from None
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise BadArgument("error.bad_closes", value=text) from None
+        if len(text.strip()) == 10:
+            parsed = parsed.replace(hour=23, minute=59)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone)
+        closes = parsed
+    try:
+        # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
+        closes.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BadArgument("error.bad_closes", value=text) from None
+    if closes <= now:
+        raise BadArgument("error.closes_past", value=text)
+    return closes
 
 
 class Opened(NamedTuple):
@@ -48,7 +79,9 @@ class Rounds:
     posts a round's sections in a channel."""
 
     def __init__(self, store: Store, settings: Settings, clock: Clock, db: RunInDb,
-                 relay: Relay, applier: EventApplier, poster: SectionPoster) -> None:
+                 relay: Relay, applier: EventApplier, poster: SectionPoster,
+                 invitations: Invitations) -> None:
+        self.invitations = invitations
         self.store = store
         self.settings = settings
         self.clock = clock
@@ -56,36 +89,11 @@ class Rounds:
         self.relay = relay
         self.applier = applier
         self.poster = poster
-        self._open_locks: dict[str, asyncio.Lock] = {}
+        self._open_locks: dict[tuple[str, Place], asyncio.Lock] = {}
 
     def parse_closes(self, text: str | None) -> datetime | None:
-        """``7d``/``36h`` from now, or an ISO date (end of that day in the configured zone) or
-        datetime. Raises ``BadArgument`` for anything else or a time already past."""
-        if not text:
-            return None
-        now = self.clock.now()
-        try:
-            closes = now + parse_duration(text)
-        except OverflowError:
-            raise BadArgument("error.bad_closes", value=text) from None
-        except ValueError:
-            try:
-                parsed = datetime.fromisoformat(text.strip())
-            except ValueError:
-                raise BadArgument("error.bad_closes", value=text) from None
-            if len(text.strip()) == 10:
-                parsed = parsed.replace(hour=23, minute=59)
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=self.settings.timezone)
-            closes = parsed
-        try:
-            # The store keeps UTC: a date near year 9999 in a western zone has no UTC form.
-            closes.astimezone(UTC)
-        except (OverflowError, ValueError):
-            raise BadArgument("error.bad_closes", value=text) from None
-        if closes <= now:
-            raise BadArgument("error.closes_past", value=text)
-        return closes
+        """:func:`parse_closes` now, in the configured zone."""
+        return parse_closes(text, self.clock.now(), self.settings.timezone)
 
     async def close(self, round_id: int) -> bool:
         """Close an open round so its events stop counting (what comes later is stored,
@@ -101,7 +109,7 @@ class Rounds:
     async def _close_threads(self, round_id: int) -> None:
         rnd = await self.db(self.store.get_round, round_id)
         note = translate("round.closing_note", rnd.language if rnd else self.settings.language,
-                         round=round_id)
+                         round=rnd.public_id if rnd else "")
         for name, platform in list(self.relay.platforms.items()):
             for _sid, ws, chan, _mid, thread, part, kind in await self.db(
                     self.store.round_messages, round_id, name, include_deleted=True):
@@ -112,21 +120,32 @@ class Rounds:
                 except Exception:  # noqa: BLE001 - one thread's failure must not stop the others
                     _log.warning("could not close thread %s on %s", thread, name, exc_info=True)
 
-    async def open(self, *, plan: str, channel: ChannelRef, platform: ChatPlatform,
+    async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
-                   language: str | None = None,
+                   language: str | None = None, join: str | None = None,
                    stance_mode: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
-        An open round over the same plan is reused, so one round can span Discord and Slack,
-        and re-running the same open posts nothing twice. ``stance_mode``
+        An open round over ``plan`` that belongs to the place (guild, workspace) of
+        ``channel`` is reused, so one round can span several channels of that place and
+        re-running the same open posts nothing twice; a round of another place is joined
+        only with ``join``, an invitation code (``plan`` may then be None). ``stance_mode``
         (:data:`STANCE_MODES`, default ``both``) is chosen by the opening; joining with
-        another one is refused. Raises ``NotFound``, ``BadArgument``, ``Conflict`` (another
-        open of this plan is under way, or the open round differs from what is asked).
+        another one is refused. Raises ``NotFound`` (also for any unusable code, all alike),
+        ``BadArgument``, ``Conflict`` (another open of this plan is under way, or the open
+        round differs from what is asked).
         """
         if stance_mode is not None and stance_mode not in STANCE_MODES:
             raise BadArgument("error.bad_stance_mode", value=stance_mode,
                               modes=", ".join(STANCE_MODES))
+        place = Place(channel.platform, channel.workspace_id)
+        invited = await self.invitations.round_for(join, place) if join else None
+        if invited is not None:
+            if plan and plan != invited.plan_slug:
+                raise Conflict("error.invitation_other_plan", plan=invited.plan_slug or "")
+            plan = invited.plan_slug
+        if not plan:
+            raise BadArgument("error.plan_required")
         version = await self.db(self.store.latest_plan_version, plan)
         if version is None:
             raise NotFound("error.no_plan", plan=plan)
@@ -139,19 +158,25 @@ class Rounds:
         if unknown:
             raise NotFound("error.no_section", keys=", ".join(unknown), plan=plan)
         closes_at = self.parse_closes(closes)
-        # One lock per plan: rounds are shared across channels, so two opens of one plan
-        # (even on two platforms) must not both create a round. A second open while the
-        # first posts is answered at once rather than left waiting behind it.
-        lock = self._open_locks.setdefault(plan, asyncio.Lock())
+        # One lock per plan: two opens of one plan in one place (even from two channels)
+        # must not both create a round. A second open while the first posts is answered at
+        # once rather than left waiting behind it.
+        lock = self._open_locks.setdefault((plan, place), asyncio.Lock())
         if lock.locked():
             raise Conflict("error.round_opening", plan=plan)
         async with lock:
-            round_id = await self.db(self.store.open_round_for_plan, plan)
-            if round_id is None:
-                round_id = await self._create(version, plan, wanted, language, closes_at,
-                                              stance_mode or "both")
+            if invited is not None and join is not None:
+                await self._check_join(invited.id, wanted, language, closes_at, stance_mode)
+                await self.invitations.use(invited, join, place)
+                round_id = invited.id
             else:
-                await self._check_join(round_id, wanted, language, closes_at, stance_mode)
+                here: int | None = await self.db(self.store.open_round_for_plan, plan, place)
+                if here is None:
+                    round_id = await self._create(version, plan, wanted, language, closes_at,
+                                                  stance_mode or "both", place)
+                else:
+                    round_id = here
+                    await self._check_join(round_id, wanted, language, closes_at, stance_mode)
             elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
@@ -174,8 +199,10 @@ class Rounds:
         return () if here in channels else tuple(sorted({c[0] for c in channels}))
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
-                      language: str | None, closes_at: datetime | None, mode: str) -> int:
-        """A new round over ``version``; joins the round another process opened meanwhile."""
+                      language: str | None, closes_at: datetime | None, mode: str,
+                      place: Place) -> int:
+        """A new round over ``version`` opened in ``place``; joins the round another process
+        opened there meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
         lang = language or version.languages[0]
         try:
@@ -183,11 +210,11 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at, stance_mode=mode)
+                closes_at=closes_at, stance_mode=mode, home=place)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
-            # Another process opened this plan at the same moment: join its round.
-            joined = await self.db(self.store.open_round_for_plan, plan)
+            # Another process opened this plan here at the same moment: join its round.
+            joined = await self.db(self.store.open_round_for_plan, plan, place)
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
@@ -205,15 +232,15 @@ class Rounds:
         if wanted:
             present = {s.section_key for s in await self.db(self.store.round_sections, round_id)}
             if not set(wanted) <= present:
-                raise Conflict("error.round_open_other_sections", round=round_id)
+                raise Conflict("error.round_open_other_sections", round=rnd.public_id)
         if language and language != rnd.language:
-            raise Conflict("error.round_other_language", round=round_id, current=rnd.language)
+            raise Conflict("error.round_other_language", round=rnd.public_id, current=rnd.language)
         if mode and mode != rnd.stance_mode:
-            raise Conflict("error.round_other_mode", round=round_id, current=rnd.stance_mode)
+            raise Conflict("error.round_other_mode", round=rnd.public_id, current=rnd.stance_mode)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None
                           or abs(closes_at - rnd.closes_at) > CLOSES_TOLERANCE):
             when = rnd.closes_at.astimezone(self.settings.timezone).strftime("%Y-%m-%d %H:%M") \
                 if rnd.closes_at else "—"
-            raise Conflict("error.round_other_closes", round=round_id, closes=when)
+            raise Conflict("error.round_other_closes", round=rnd.public_id, closes=when)

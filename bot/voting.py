@@ -78,7 +78,7 @@ class Voting:
         latest = thread.round_id if thread is not None else await self.db(
             self.store.round_for_channel, platform, channel_id, open_only=False)
         if latest is not None:
-            raise Conflict("error.round_closed", round=latest)
+            raise Conflict("error.round_closed", round=await self._public_id(latest))
         raise NotFound("error.no_round_here")
 
     async def start(self, platform: str, channel_id: str, user_id: str, lang: str) -> VoteCard:
@@ -111,10 +111,17 @@ class Voting:
         if target is None:
             raise NotFound("error.no_statement")
         if not target.round_open:
-            raise Conflict("error.round_closed", round=target.round_id)
+            raise Conflict("error.round_closed",
+                           round=await self._public_id(target.round_id))
         if target.stance_mode == "reactions":
-            raise Conflict("error.reactions_only", round=target.round_id)
+            raise Conflict("error.reactions_only",
+                           round=await self._public_id(target.round_id))
         return target.round_id
+
+    async def _public_id(self, round_id: int) -> str:
+        """The id people see of round ``round_id`` (never its row number)."""
+        rnd = await self.db(self.store.get_round, round_id)
+        return rnd.public_id if rnd is not None else ""
 
     async def _card(self, round_id: int, key: str, lang: str,
                     prefer: int | None = None) -> VoteCard:
@@ -133,11 +140,13 @@ class Voting:
                                    for c in counts], voted, extremity, rng)
             chosen = pick.statement_id if pick is not None else None
         if chosen is None:
-            text = translate_plural("vote.done", len(voted), lang, round=round_id)
+            text = translate_plural("vote.done", len(voted), lang,
+                                   round=await self._public_id(round_id))
             return VoteCard(round_id, None, text, title, lang)
         statement = next(c for c in counts if c.id == chosen)
         body = await self._statement_text(round_id, statement, lang)
-        header = translate_plural("vote.progress", len(voted), lang, round=round_id)
+        header = translate_plural("vote.progress", len(voted), lang,
+                                  round=await self._public_id(round_id))
         labels = {s: translate(f"vote.{s}", lang) for s in STANCES}
         return VoteCard(round_id, chosen, f"{header}\n\n{body}", title, lang, labels)
 

@@ -28,6 +28,7 @@ from storage.records import (
     ExportedVote,
     ImportedStatement,
 )
+from storage.rounds import new_public_id
 
 
 class ConversationQueries(StoreBase):
@@ -58,7 +59,7 @@ class ConversationQueries(StoreBase):
         with self._tx() as s:
             rnd = Round(plan_version_id=None, name=name[:200], language=language,
                         status="closed", source="polis", source_hash=source_hash,
-                        opened_at=opened_at, closed_at=closed_at)
+                        opened_at=opened_at, closed_at=closed_at, public_id=new_public_id())
             s.add(rnd)
             s.flush()
             round_id = rnd.id

@@ -49,10 +49,16 @@ class EventWrites(StoreBase):
                             PlatformMessage.message_id == message_id)
 
     def find_thread(self, platform: str, thread_id: str) -> MessageTarget | None:
-        """The section statement whose first message roots thread ``thread_id``, or None."""
-        return self._target(PlatformMessage.platform == platform,
-                            PlatformMessage.thread_id == thread_id,
-                            PlatformMessage.part == 0, Statement.kind == "section")
+        """The section statement whose first message roots thread ``thread_id``, or None.
+
+        The root is looked up by its own id first (a thread's id is its root message's id,
+        ``bot/events.py``), through ``ix_platform_messages_thread_message``: reading every
+        message of a thread of thousands of replies for each new reply would make a round's
+        cost grow with its size. Any other root is still found by the second read."""
+        section = (PlatformMessage.platform == platform, PlatformMessage.thread_id == thread_id,
+                   PlatformMessage.part == 0, Statement.kind == "section")
+        return self._target(*section, PlatformMessage.message_id == thread_id) \
+            or self._target(*section)
 
     def voted_statements(self, round_id: int, key_hash: str) -> set[int]:
         """The round's statements the participant ``key_hash`` holds a current stance on

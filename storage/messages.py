@@ -8,7 +8,7 @@ from collections.abc import Collection
 from sqlalchemy import (
     select,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from storage.base import StoreBase
 from storage.models import (
@@ -34,38 +34,38 @@ from storage.records import (
 class MessageReads(StoreBase):
     """Messages of rounds, replies in threads, present reactions, and copies owed."""
 
-    def copies_missing(self, round_id: int) -> list[MissingCopy]:
-        """Replies of a round still to be copied somewhere: each live, readable reply whose
-        section thread, in some channel of the round, has neither the reply nor planbot's
-        copy of it, with those threads. Oldest reply first."""
+    def copies_missing(self, round_id: int, statement_id: int | None = None
+                       ) -> list[MissingCopy]:
+        """Replies of a round still to be copied somewhere: each live, readable reply not
+        held back by the copy limit whose section thread, in some channel of the round, has
+        neither the reply nor planbot's copy of it, with those threads. Oldest reply first.
+
+        With ``statement_id``, only that reply: a fixed number of indexed reads, whatever the
+        number of replies in the round (the copy of each new reply must not scan the round,
+        ``bench/bench_relay.py``)."""
         with self._tx() as s:
             language = s.scalar(select(Round.language).where(Round.id == round_id))
             if language is None:
                 return []  # no such round
-            section = aliased(Statement)
-            threads: dict[int, list[ThreadRef]] = {}
-            for section_id, *thread in s.execute(
-                    select(section.section_id, PlatformMessage.platform,
-                           PlatformMessage.workspace_id, PlatformMessage.channel_id,
-                           PlatformMessage.thread_id)
-                    .join(section, section.id == PlatformMessage.statement_id)
-                    .where(section.round_id == round_id, section.kind == "section",
-                           PlatformMessage.part == 0, PlatformMessage.thread_id.is_not(None))
-                    .order_by(PlatformMessage.id)):
-                threads.setdefault(section_id, []).append(ThreadRef(*thread))
-            replies = s.execute(
-                select(Statement.id, Statement.section_id, Statement.platform, Statement.text,
-                       Statement.attachments, Statement.source)
-                .where(Statement.round_id == round_id, Statement.kind == "reply",
-                       Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
-                       Statement.source.not_in(("import", "late")))
-                .order_by(Statement.id)).all()
+            q = (select(Statement.id, Statement.section_id, Statement.platform, Statement.text,
+                        Statement.attachments, Statement.source)
+                 .where(Statement.round_id == round_id, Statement.kind == "reply",
+                        Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
+                        Statement.copy_throttled.is_(False),
+                        Statement.source.not_in(("import", "late"))))
+            if statement_id is not None:
+                q = q.where(Statement.id == statement_id)
+            replies = s.execute(q.order_by(Statement.id)).all()
+            sections = {section_id for _, section_id, *_rest in replies}
+            threads = self._section_threads(s, round_id, sections) if replies else {}
             present: dict[int, set[tuple[str, str]]] = {}
-            for sid, platform, thread_id in s.execute(
-                    select(PlatformMessage.statement_id, PlatformMessage.platform,
-                           PlatformMessage.thread_id)
-                    .join(Statement, Statement.id == PlatformMessage.statement_id)
-                    .where(Statement.round_id == round_id, Statement.kind == "reply")):
+            pq = (select(PlatformMessage.statement_id, PlatformMessage.platform,
+                         PlatformMessage.thread_id)
+                  .join(Statement, Statement.id == PlatformMessage.statement_id))
+            pq = pq.where(PlatformMessage.statement_id == statement_id) \
+                if statement_id is not None \
+                else pq.where(Statement.round_id == round_id, Statement.kind == "reply")
+            for sid, platform, thread_id in s.execute(pq) if replies else ():
                 present.setdefault(sid, set()).add((platform, thread_id))
         missing = []
         for sid, section_id, platform, text, files, source in replies:
@@ -77,6 +77,24 @@ class MessageReads(StoreBase):
                 missing.append(MissingCopy(sid, language, platform, shown, where,
                                            proposal=source == PROPOSAL))
         return missing
+
+    @staticmethod
+    def _section_threads(s: Session, round_id: int, sections: set[int | None]
+                         ) -> dict[int, list[ThreadRef]]:
+        """The threads of the round's sections ``sections`` in every channel, by section id,
+        oldest first; read through ``ix_statements_round_kind_section``."""
+        section = aliased(Statement)
+        threads: dict[int, list[ThreadRef]] = {}
+        q = (select(section.section_id, PlatformMessage.platform, PlatformMessage.workspace_id,
+                    PlatformMessage.channel_id, PlatformMessage.thread_id)
+             .join(section, section.id == PlatformMessage.statement_id)
+             .where(section.round_id == round_id, section.kind == "section",
+                    PlatformMessage.part == 0, PlatformMessage.thread_id.is_not(None)))
+        if len(sections) == 1:
+            q = q.where(section.section_id.in_(sections))
+        for section_id, *thread in s.execute(q.order_by(PlatformMessage.id)):
+            threads.setdefault(section_id, []).append(ThreadRef(*thread))
+        return threads
 
     def copies_of(self, statement_id: int) -> ReplyCopies:
         """A reply's state and planbot's live copies of it, oldest first."""

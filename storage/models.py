@@ -119,14 +119,18 @@ class Round(Base):
     """A discussion round over some sections of one plan version.
 
     ``status`` is ``open`` or ``closed``; ``source`` is ``chat`` or ``polis`` (imported);
-    ``source_hash`` fingerprints an imported conversation so it is not imported twice. At
-    most one round per plan is open: a partial unique index holds it even when two
-    processes open the same plan at once.
+    ``source_hash`` fingerprints an imported conversation so it is not imported twice.
+    ``public_id`` is the random id people see and type (never the row id, which can be
+    guessed); ``home_platform``/``home_workspace`` the place (Discord guild, Slack workspace)
+    where the round was opened, None for an imported round. At most one round per plan is open
+    in one place: a partial unique index holds it even when two processes open the same plan
+    at once.
     """
 
     __table_args__ = (
-        Index("uq_rounds_open_plan", "plan_id", unique=True,
+        Index("uq_rounds_open_plan", "plan_id", "home_platform", "home_workspace", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("uq_rounds_public_id", "public_id", unique=True),
     )
 
     __tablename__ = "rounds"
@@ -141,6 +145,12 @@ class Round(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on every insert (storage.rounds.new_public_id); nullable in the schema only because
+    # SQLite cannot make an added column NOT NULL without rebuilding the table.
+    public_id: Mapped[str] = mapped_column(String(16), nullable=True)
+    home_platform: Mapped[str | None] = mapped_column(String(16))
+    home_workspace: Mapped[str | None] = mapped_column(String(64))
+
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the retention period's purge removed its reply texts, edit histories and display
     names (``bot.privacy``); NULL while they are held."""
@@ -148,6 +158,25 @@ class Round(Base):
                                              server_default="both")
     """How stances are given, chosen at opening: ``reactions``, ``private`` (the Vote button
     only: no seed reactions, reactions ignored) or ``both``."""
+
+
+class RoundInvitation(Base):
+    """An invitation for another place to join a round, created by one of its facilitators.
+
+    Only ``code_hash`` (SHA-256 of the code) is kept, so the store cannot hand the code out
+    again. Usable once: ``used_at`` and the place that used it (``used_platform``,
+    ``used_workspace``) are set then, and that place belongs to the round from then on.
+    """
+
+    __tablename__ = "round_invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_platform: Mapped[str | None] = mapped_column(String(16))
+    used_workspace: Mapped[str | None] = mapped_column(String(64))
 
 
 class RoundChannel(Base):
@@ -186,9 +215,18 @@ class Statement(Base):
     ``moderated`` is false when excluded from analysis, ``external_id`` keeps a Polis comment id.
     ``attachments`` holds the names of the files posted with a reply, one per line; a reply
     with files and no text is an attachment reply, counted as a reply but not analysed.
+    ``copy_throttled`` marks a reply stored but not copied to the round's other channels
+    because its author was over the per-person copy limit (``bot/relay.py``).
     """
 
     __tablename__ = "statements"
+    __table_args__ = (
+        # One reply's copy reads its section's threads through this index, whatever the
+        # number of replies in the round (bot/relay.py), and the copy limit counts an
+        # author's recent replies through the next.
+        Index("ix_statements_round_kind_section", "round_id", "kind", "section_id"),
+        Index("ix_statements_author_created", "author_id", "created_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
@@ -205,6 +243,7 @@ class Statement(Base):
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(10), default="live")
+    copy_throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """The text's version: 1 as posted, one more at each edit (``StatementEdit``)."""
 
@@ -233,7 +272,11 @@ class PlatformMessage(Base):
     """
 
     __tablename__ = "platform_messages"
-    __table_args__ = (UniqueConstraint("platform", "channel_id", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "channel_id", "message_id"),
+        # A thread's root by its id (storage/events.py, find_thread), whatever the thread's size.
+        Index("ix_platform_messages_thread_message", "thread_id", "message_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))
     workspace_id: Mapped[str] = mapped_column(String(64))

@@ -210,11 +210,11 @@ class RetentionQueries(StoreBase):
         first, with what their purge would remove."""
         with self._tx() as s:
             rounds = s.execute(
-                select(Round.id, Round.name, Round.closed_at)
+                select(Round.id, Round.public_id, Round.name, Round.closed_at)
                 .where(Round.status == "closed", Round.closed_at < closed_before,
                        Round.purged_at.is_(None)).order_by(Round.id)).all()
             found = []
-            for rid, name, closed_at in rounds:
+            for rid, public_id, name, closed_at in rounds:
                 replies = s.scalar(select(func.count()).select_from(Statement).where(
                     Statement.round_id == rid, Statement.kind == "reply",
                     (Statement.text.is_not(None)) | (Statement.attachments.is_not(None))))
@@ -224,8 +224,8 @@ class RetentionQueries(StoreBase):
                 names = s.scalar(select(func.count()).select_from(Participant).where(
                     Participant.id.in_(self._people_of(rid)),
                     Participant.display_name.is_not(None)))
-                found.append(PurgeCandidate(rid, name, closed_at, replies or 0, edits or 0,
-                                            names or 0))
+                found.append(PurgeCandidate(rid, public_id, name, closed_at, replies or 0,
+                                            edits or 0, names or 0))
             return found
 
     @staticmethod

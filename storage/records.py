@@ -47,8 +47,26 @@ class RoundData:
     closes_at: datetime | None
     closed_at: datetime | None
     channels: list[ChannelKey]
+    public_id: str
+    home: Place | None
+    places: frozenset[Place]
     stance_mode: str = "both"
     """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
+
+
+class Place(NamedTuple):
+    """Where a round was opened or joined: a Discord guild or a Slack workspace (team)."""
+
+    platform: str
+    workspace_id: str
+
+
+class InvitationUse(NamedTuple):
+    """What using an invitation code gave: the round's id, or None with why (``unknown``,
+    ``expired``, ``used``) when it gave nothing."""
+
+    round_id: int | None
+    problem: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +468,7 @@ class PurgeCandidate(NamedTuple):
     removes: reply texts, earlier versions, display names."""
 
     round_id: int
+    public_id: str
     name: str
     closed_at: datetime
     replies: int

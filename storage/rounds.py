@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -20,15 +21,28 @@ from storage.models import (
     PlatformMessage,
     Round,
     RoundChannel,
+    RoundInvitation,
     Section,
     SectionVersion,
     Statement,
 )
 from storage.records import (
     ChannelKey,
+    Place,
     RoundData,
     RoundStatement,
 )
+
+PUBLIC_ID_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+"""Lower-case letters and digits without the look-alikes 0/o, 1/l/i: read aloud and typed."""
+PUBLIC_ID_LENGTH = 10
+"""31**10 ≈ 8·10**14 ids (49 bits): a round of another place cannot be guessed."""
+
+
+def new_public_id() -> str:
+    """A random public round id (:data:`PUBLIC_ID_LENGTH` characters of
+    :data:`PUBLIC_ID_ALPHABET`, from :mod:`secrets`)."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
 
 
 class RoundQueries(StoreBase):
@@ -44,19 +58,24 @@ class RoundQueries(StoreBase):
         opened_at: datetime,
         closes_at: datetime | None = None,
         source: str = "chat",
+        home: Place | None = None,
         stance_mode: str = "both",
     ) -> int:
-        """Create an open round with one section statement per ``section_ids``; returns its id.
+        """Create an open round with one section statement per ``section_ids``, opened in
+        ``home`` (None: an imported round) under a new random public id; returns its id.
         ``stance_mode`` is ``reactions``, ``private`` or ``both``.
 
         Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
-        open (another process won the race)."""
+        open in that place (another process won the race)."""
         with self._tx() as s:
             plan_id = s.scalar(select(PlanVersion.plan_id)
                                .where(PlanVersion.id == plan_version_id)) if plan_version_id else None
             rnd = Round(plan_version_id=plan_version_id, plan_id=plan_id, name=name,
                         language=language, status="open", source=source, opened_at=opened_at,
-                        closes_at=closes_at, stance_mode=stance_mode)
+                        closes_at=closes_at, public_id=new_public_id(),
+                        home_platform=home.platform if home else None,
+                        home_workspace=home.workspace_id if home else None,
+                        stance_mode=stance_mode)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:
@@ -72,9 +91,16 @@ class RoundQueries(StoreBase):
         channels = s.execute(
             select(RoundChannel.platform, RoundChannel.workspace_id, RoundChannel.channel_id)
             .where(RoundChannel.round_id == rnd.id).order_by(RoundChannel.id)).all()
+        home = Place(rnd.home_platform, rnd.home_workspace) \
+            if rnd.home_platform is not None and rnd.home_workspace is not None else None
+        joined = s.execute(
+            select(RoundInvitation.used_platform, RoundInvitation.used_workspace)
+            .where(RoundInvitation.round_id == rnd.id, RoundInvitation.used_at.is_not(None)))
+        places = frozenset([Place(*p) for p in joined] + ([home] if home else []))
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
-                         [ChannelKey(*c) for c in channels], rnd.stance_mode)
+                         [ChannelKey(*c) for c in channels], rnd.public_id, home, places,
+                         rnd.stance_mode)
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""
@@ -90,14 +116,28 @@ class RoundQueries(StoreBase):
                 q = q.where(Round.status == status)
             return [self._round_data(s, r) for r in s.scalars(q)]
 
-    def open_round_for_plan(self, plan_slug: str) -> int | None:
-        """The id of the newest open chat round over plan ``plan_slug``, or None."""
+    def round_by_public_id(self, public_id: str) -> RoundData | None:
+        """The round whose public id is ``public_id``, or None."""
         with self._tx() as s:
-            return s.scalar(
-                select(Round.id).join(PlanVersion, PlanVersion.id == Round.plan_version_id)
-                .join(Plan, Plan.id == PlanVersion.plan_id)
-                .where(Plan.slug == plan_slug, Round.status == "open")
-                .order_by(Round.id.desc()).limit(1))
+            rnd = s.scalar(select(Round).where(Round.public_id == public_id))
+            return self._round_data(s, rnd) if rnd else None
+
+    def open_round_for_plan(self, plan_slug: str, place: Place | None = None) -> int | None:
+        """The id of the newest open chat round over plan ``plan_slug`` that belongs to
+        ``place`` (opened there, or joined from there with an invitation; any place when
+        None), or None."""
+        with self._tx() as s:
+            q = (select(Round.id).join(PlanVersion, PlanVersion.id == Round.plan_version_id)
+                 .join(Plan, Plan.id == PlanVersion.plan_id)
+                 .where(Plan.slug == plan_slug, Round.status == "open"))
+            if place is not None:
+                joined = select(RoundInvitation.round_id).where(
+                    RoundInvitation.used_platform == place.platform,
+                    RoundInvitation.used_workspace == place.workspace_id)
+                q = q.where(((Round.home_platform == place.platform)
+                             & (Round.home_workspace == place.workspace_id))
+                            | Round.id.in_(joined))
+            return s.scalar(q.order_by(Round.id.desc()).limit(1))
 
     def round_for_channel(self, platform: str, channel_id: str, *, open_only: bool) -> int | None:
         """The newest round posted in a channel (only open ones if ``open_only``), or None."""

@@ -13,6 +13,7 @@ from storage.conversations import ConversationQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
 from storage.identity import IdentityQueries
+from storage.invitations import InvitationQueries
 from storage.messages import MessageReads
 from storage.plans import PlanQueries
 from storage.privacy import PrivacyQueries, RetentionQueries
@@ -27,6 +28,7 @@ from storage.records import (
 )
 from storage.rounds import RoundQueries
 from storage.threads import ThreadQueries
+from storage.throttle import CopyLimitQueries
 from storage.versions import VersionReads
 
 __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "SectionData",
@@ -35,7 +37,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
-            PrivacyQueries, RetentionQueries, ThreadQueries, VersionReads, ProposalWrites):
+            InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries,
+            ThreadQueries, VersionReads, ProposalWrites):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -139,3 +139,25 @@ class RecordingPlatform:
     async def fetch_replies(self, channel, thread_id, after_message_id):
         return [r for r in self.replies.get(thread_id, [])
                 if after_message_id is None or int(r.message_id) > int(after_message_id)]
+
+
+def invitation(core: Core, round_id: int | None = None) -> str:
+    """An invitation code to round ``round_id`` (default the newest), made as ``/round
+    invite`` makes one, for opening the round in another place (``join=``)."""
+    from bot.invitations import code_hash, new_code
+
+    rid = round_id if round_id is not None else core.store.latest_round()
+    assert rid is not None
+    code = new_code()
+    now = core.clock.now()
+    core.store.create_invitation(rid, code_hash(code), now, now + core.settings.invite_ttl)
+    return code
+
+
+def invitation_code(answer: str) -> str:
+    """The code in the answer to ``/round invite`` (``/planbot invite``)."""
+    import re
+
+    found = re.search(r"`([a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4})`", answer)
+    assert found is not None, answer
+    return found.group(1)

@@ -32,7 +32,7 @@ from bot.plans import import_plan, sample_plan_paths
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
 from storage.models import Participant, PlatformMessage, Stance, Statement
-from tests.helpers import is_notice, make_store
+from tests.helpers import invitation_code, is_notice, make_store
 from tests.test_run import SECRET, PlanbotProcess, base_env
 
 SECTIONS = "broadband,digital-skills"
@@ -248,10 +248,13 @@ async def run_chaos(tmp_path, url: str, processes: int) -> None:
                 running.append(await start(i))
             await slack.wait_connected(processes, timeout=WAIT)
             await running[0].wait_log("reconciliation:")
-            await discord.user_runs_command(discord.people["alice"].id, discord.channel.id,
-                                            "open", plan="sample", sections=SECTIONS)
+            alice = discord.people["alice"].id
+            await discord.user_runs_command(alice, discord.channel.id, "open", plan="sample",
+                                            sections=SECTIONS)
+            invited = await discord.user_runs_command(alice, discord.channel.id, "invite")
             await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                          plan="sample", sections=SECTIONS)
+                                          plan="sample", sections=SECTIONS,
+                                          join=invitation_code(invited.text))
             await slack.settle(timeout=WAIT)
             sections = {
                 "discord": [m.id for m in discord.messages(discord.channel.id)

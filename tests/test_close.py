@@ -24,15 +24,16 @@ async def test_round_close_from_the_cli_posts_the_final_digest(tmp_path, capsys)
         alice, channel = slack.people["alice"].id, slack.channel_id
         await slack.user_runs_command(alice, channel, "open", plan="sample", sections="broadband")
         await slack.settle()
+        public_id = service.core.store.get_round(1).public_id
         await adapter.stop()
         service.core.close()
         service.engine.dispose()
         before = len(slack.messages(channel))
 
-        assert await close_and_post(settings, 1) == 0
+        assert await close_and_post(settings, public_id) == 0
         await slack.settle()
         out = capsys.readouterr().out
-        assert "Round #1 closed" in out or "closed" in out
+        assert f"Round #{public_id} closed" in out
         assert "Final digest posted" in out
         posted = slack.messages(channel)[before:]
         assert posted and all(m.bot_id for m in posted)

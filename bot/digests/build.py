@@ -170,15 +170,16 @@ def _aware(when: datetime) -> datetime:
 
 
 def _previous_round(store: Store, rnd: RoundData) -> tuple[str, dict[str, Any]] | None:
-    """(name, last digest content) of the newest earlier round of the same plan that has a
-    digest; None when there is none."""
+    """(name, last digest content) of the newest earlier round of the same plan, opened in
+    the same place (a round of another server or workspace is none of this one's business),
+    that has a digest; None when there is none."""
     if rnd.plan_slug is None:
         return None
     for other in sorted((r for r in store.rounds() if r.plan_slug == rnd.plan_slug
-                         and r.id < rnd.id), key=lambda r: -r.id):
+                         and r.id < rnd.id and r.home == rnd.home), key=lambda r: -r.id):
         contents = [d.content for d in store.digests(other.id) if d.content]
         if contents:
-            return f"#{other.id} {other.name}", contents[-1]
+            return f"#{other.public_id} {other.name}", contents[-1]
     return None
 
 

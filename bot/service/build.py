@@ -20,6 +20,7 @@ from bot.core import Core
 from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
+from bot.invitations import Invitations
 from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
@@ -43,12 +44,15 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     database = DatabaseThread()
     db = database.run
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
-    relay = Relay(store, clock, db, platforms, seeds=settings.stance_map.seeds)
+    relay = Relay(store, clock, db, platforms,
+                  copy_limit=(settings.copy_limit, settings.copy_window),
+                  seeds=settings.stance_map.seeds)
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
     poster = SectionPoster(store, settings, clock, db)
-    rounds = Rounds(store, settings, clock, db, relay, applier, poster)
+    rounds = Rounds(store, settings, clock, db, relay, applier, poster,
+                    Invitations(store, settings, clock, db))
     privacy = Privacy(store, settings, clock, db, pseudonyms, applier, platforms)
     commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, language_from_environment
 from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
 from bot.files import private_dir, write_private
-from bot.i18n import language_of, translate, translate_plural
+from bot.i18n import translate, translate_plural
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
@@ -38,20 +38,10 @@ EXPORT_FILES = ("comments.csv", "votes.csv", "participants-votes.csv")
 _log = logging.getLogger(__name__)
 
 
-def cli_language(env: Mapping[str, str]) -> str:
-    """The language of the command line's own texts, before the settings are read:
-    ``PLANBOT_LANGUAGE``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: POSIX
-    precedence), else French like the rest of planbot."""
-    for key in ("PLANBOT_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        if env.get(key):
-            return language_of(env[key].split(".")[0])
-    return language_of(None)
-
-
 def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand, its texts in ``lang`` (default
-    :func:`cli_language` of the environment)."""
-    t = partial(translate, lang=lang or cli_language(os.environ))
+    ``bot.config.language_from_environment``)."""
+    t = partial(translate, lang=lang or language_from_environment())
     parser = argparse.ArgumentParser(prog="planbot", description=t("cli.description"))
     parser.add_argument("--version", action="version", version=f"planbot {_version()}",
                         help=t("cli.help.version"))
@@ -83,20 +73,20 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     rnd_sub = rnd.add_subparsers(dest="round_action", required=True)
     rnd_sub.add_parser("list", help=t("cli.help.round_list"))
     status = rnd_sub.add_parser("status", help=t("cli.help.round_status"))
-    status.add_argument("round", type=int, help=t("cli.help.round_id"))
+    status.add_argument("round", help=t("cli.help.round_id"))
     status.add_argument("--format", choices=["table", "json"], default="table",
                         help=t("cli.help.format"))
     close = rnd_sub.add_parser("close", help=t("cli.help.round_close"))
-    close.add_argument("round", type=int, help=t("cli.help.round_id"))
+    close.add_argument("round", help=t("cli.help.round_id"))
 
     digest = sub.add_parser("digest", help=t("cli.help.digest"))
-    digest.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    digest.add_argument("--round", help=t("cli.help.round_option"))
     digest.add_argument("--format", choices=["md", "json"], default="md", help=t("cli.help.format"))
     digest.add_argument("--lang", choices=["fr", "en"], default=None, help=t("cli.help.lang"))
     digest.add_argument("--out", type=Path, default=None, help=t("cli.help.digest_out"))
 
     analyse = sub.add_parser("analyse", help=t("cli.help.analyse"))
-    analyse.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    analyse.add_argument("--round", help=t("cli.help.round_option"))
     analyse.add_argument("--format", choices=["json", "text"], default="text",
                          help=t("cli.help.format"))
     analyse.add_argument("--lang", choices=["fr", "en"], default=None, help=t("cli.help.lang"))
@@ -109,7 +99,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help=t("cli.help.export"))
     export.add_argument("--format", choices=["polis"], default="polis", help=t("cli.help.format"))
-    export.add_argument("--round", type=int, help=t("cli.help.round_option"))
+    export.add_argument("--round", help=t("cli.help.round_option"))
     export.add_argument("--force", action="store_true", help=t("cli.help.export_force"))
     export.add_argument("--precise-times", action="store_true",
                         help=t("cli.help.precise_times"))
@@ -191,18 +181,25 @@ def open_store(settings: Settings) -> Store:
                            settings.data_dir, SystemClock().now())
 
 
-def _find_round(store: Store, requested: int | None) -> RoundData:
-    """The round asked for (default the newest); raises ``NotFound`` when there is none."""
-    round_id = requested if requested is not None else store.latest_round()
-    if round_id is None:
-        raise NotFound("error.no_rounds")
-    rnd = store.get_round(round_id) if 0 < round_id < 2**31 else None
-    if rnd is None:
-        raise NotFound("error.no_round", round=round_id)
-    return rnd
+def _find_round(store: Store, requested: str | None) -> RoundData:
+    """The round asked for by its public id (``#`` optional; default the newest round);
+    raises ``NotFound`` when there is none. A row number is not a round id: like any id that
+    names no round it gets the same answer, so ids cannot be guessed here either."""
+    if requested is None:
+        latest = store.latest_round()
+        rnd = store.get_round(latest) if latest is not None else None
+        if rnd is None:
+            raise NotFound("error.no_rounds")
+        return rnd
+    wanted = requested.strip().lstrip("#").lower()
+    found = store.round_by_public_id(wanted) if 0 < len(wanted) <= 64 \
+        and "\x00" not in wanted else None
+    if found is None:
+        raise NotFound("error.no_round", round=requested)
+    return found
 
 
-def _round_id(store: Store, requested: int | None) -> int:
+def _round_id(store: Store, requested: str | None) -> int:
     return _find_round(store, requested).id
 
 
@@ -268,7 +265,7 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, args.channel)
 
 
-async def close_and_post(settings: Settings, requested: int) -> int:
+async def close_and_post(settings: Settings, requested: str) -> int:
     """``planbot round close N`` as the chat command does it: connect to the round's
     platforms that are configured, close the round, post its final digest in every channel
     of the round, disconnect. Raises ``NotFound``, ``Conflict`` (already closed)."""
@@ -280,7 +277,7 @@ async def close_and_post(settings: Settings, requested: int) -> int:
     try:
         r = _find_round(service.core.store, requested)
         if r.status != "open":
-            raise Conflict("error.round_closed", round=r.id)
+            raise Conflict("error.round_closed", round=r.public_id)
         on = {platform for platform, _workspace, _channel in r.channels}
         for adapter in service.adapters:
             if adapter.name in on:
@@ -288,9 +285,9 @@ async def close_and_post(settings: Settings, requested: int) -> int:
                 await adapter.start()
                 await adapter.wait_until_reconciled(1, timeout=60)
         if not await service.core.rounds.close(r.id):
-            raise Conflict("error.round_closed", round=r.id)
+            raise Conflict("error.round_closed", round=r.public_id)
         result = await service.core.digest_publisher(r.id, "final")
-        print(translate("round.closed", lang, round=r.id))
+        print(translate("round.closed", lang, round=r.public_id))
         missing = sorted(on - {a.name for a in started})
         print(translate_plural("cli.final_posted", len(result.posted), lang))
         if missing:
@@ -328,7 +325,9 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if args.plan_action == "import":
         from bot.plans import import_plan
 
-        version, created = import_plan(store, args.files, SystemClock().now(), lang)
+        version, created = import_plan(store, args.files, SystemClock().now(), lang,
+                                       max_sections=settings.plan_max_sections,
+                                       max_section_chars=settings.plan_max_section_chars)
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number))
@@ -353,7 +352,8 @@ def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     rounds = store.rounds()
     print(translate("cli.rounds_header", lang) if rounds else translate("error.no_rounds", lang))
     for r in rounds:
-        print(f"  {r.id}\t{translate('round.state_' + r.status, lang)}\t{r.source}\t{r.name}")
+        print(f"  {r.public_id}\t{translate('round.state_' + r.status, lang)}\t{r.source}"
+              f"\t{r.name}")
     return 0
 
 
@@ -410,7 +410,7 @@ def _round_action(store: Store, settings: Settings, args: argparse.Namespace) ->
     r = _find_round(store, args.round)
     people = store.participation(r.id)
     if args.format == "json":
-        print(json.dumps({"id": r.id, "name": r.name, "status": r.status, "source": r.source,
+        print(json.dumps({"id": r.public_id, "name": r.name, "status": r.status, "source": r.source,
                           "opened_at": r.opened_at.isoformat(),
                           "closes_at": r.closes_at.isoformat() if r.closes_at else None,
                           "closed_at": r.closed_at.isoformat() if r.closed_at else None,
@@ -446,7 +446,7 @@ def status_table(r: RoundData, people: Mapping[str, int], settings: Settings) ->
              or "0")]
     labels = [(translate(f"cli.status_{key}", lang), value) for key, value in rows]
     width = max(len(label) for label, _ in labels)
-    return "\n".join([translate("cli.status_round", lang, id=r.id, name=r.name)]
+    return "\n".join([translate("cli.status_round", lang, id=r.public_id, name=r.name)]
                      + [f"  {label:<{width}}  {value}" for label, value in labels])
 
 
@@ -514,9 +514,11 @@ def _import_polis(store: Store, settings: Settings, args: argparse.Namespace) ->
 
         round_id, conv = import_conversation(store, Pseudonymizer(settings.participant_secret),
                                              args.folder, SystemClock().now(), advance,
-                                             language=settings.language, replay_every=every)
+                                             language=settings.language, replay_every=every,
+                                             max_bytes=settings.polis_max_bytes)
     lang = settings.language
-    print(translate("polis.imported", lang, round=round_id,
+    imported = store.get_round(round_id)
+    print(translate("polis.imported", lang, round=imported.public_id if imported else "",
                     statements=translate_plural("count.statements", len(conv.statements), lang),
                     participants=translate_plural("count.participants", len(conv.participants),
                                                   lang),

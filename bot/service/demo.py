@@ -143,6 +143,8 @@ class Report:
     fire_time: datetime | None = None
     posted: Counter[str] = field(default_factory=Counter)
     """Digest messages posted per platform."""
+    round_public_id: str = ""
+    """The id people (and the command line) name the round by."""
 
 
 class Demo:
@@ -197,7 +199,10 @@ class Demo:
         settings = replace(self.settings, data_dir=self.out,
                            database_url=f"sqlite:///{db.resolve()}",
                            discord_facilitator_role_ids=facilitator.get("discord", frozenset()),
-                           slack_facilitator_ids=facilitator.get("slack", frozenset()))
+                           slack_facilitator_ids=facilitator.get("slack", frozenset()),
+                           # The replay posts weeks of a person's statements within minutes:
+                           # every one must be copied for the other side's people to vote on.
+                           copy_limit=2**31)
         self.core = build_core(store, settings, self.clock)
         stack.callback(self.core.close)
         self.scheduler = DigestScheduler(self.core, make_scheduler(settings), SERVICE)
@@ -215,14 +220,21 @@ class Demo:
 
     async def _open_round(self) -> int:
         task = self._step("demo.step.open", len(self.sides))
-        for side in self.sides.values():
-            await side.open_round(self.settings.language)
-            self.progress.advance(task)
-        round_id = self.core.store.round_for_channel(
-            next(iter(self.sides.values())).name, next(iter(self.sides.values())).channel_id,
-            open_only=True)
-        if round_id is None:
+        first, *others = self.sides.values()
+        await first.open_round(self.settings.language)
+        self.progress.advance(task)
+        round_id = self.core.store.round_for_channel(first.name, first.channel_id,
+                                                     open_only=True)
+        rnd = self.core.store.get_round(round_id) if round_id is not None else None
+        if round_id is None or rnd is None:
             raise RuntimeError("planbot opened no round")
+        self.report.round_public_id = rnd.public_id
+        for side in others:
+            # The round belongs to the first side's server: the other joins by invitation,
+            # as a facilitator there would with /round invite.
+            code, _expires = await self.core.rounds.invitations.create(round_id)
+            await side.open_round(self.settings.language, join=code)
+            self.progress.advance(task)
         for side in self.sides.values():
             side.load_sections(self.core.store, round_id)
         self.round_sections = sorted(self.core.store.round_sections(round_id),
@@ -439,8 +451,9 @@ class _Side:
     async def connected(self) -> None:
         """Return once the local platform sees planbot's bot connected."""
 
-    async def open_round(self, language: str) -> None:
-        """The facilitator opens a round of the sample plan in this platform's channel."""
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        """The facilitator opens a round of the sample plan in this platform's channel (with
+        ``join``, an invitation code: joins the round opened elsewhere)."""
         raise NotImplementedError
 
     async def add_people(self, participants: list[str]) -> None:
@@ -507,9 +520,10 @@ class _DiscordSide(_Side):
                                       reidentify_delay=0, guild_ready_timeout=0.05)
         return self.discord
 
-    async def open_round(self, language: str) -> None:
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        options = {"join": join} if join else {}
         await self.hands.user_runs_command(self.hands.people["alice"].id, self.channel_id,
-                                           "open", plan="sample", language=language)
+                                           "open", plan="sample", language=language, **options)
         await self.settle()
 
     async def add_people(self, participants: list[str]) -> None:
@@ -558,9 +572,10 @@ class _SlackSide(_Side):
     async def connected(self) -> None:
         await self.hands.wait_connected(timeout=WAIT)
 
-    async def open_round(self, language: str) -> None:
+    async def open_round(self, language: str, join: str | None = None) -> None:
+        options = {"join": join} if join else {}
         await self.hands.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                           plan="sample", language=language)
+                                           plan="sample", language=language, **options)
         await self.settle()
 
     async def add_people(self, participants: list[str]) -> None:
@@ -598,7 +613,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
     if rendered is None:
         return
     d = rendered.digest
-    console.print("  " + t("demo.digest_line", round=d.round.id,
+    console.print("  " + t("demo.digest_line", round=report.round_public_id,
                             when=f"{report.fire_time:%Y-%m-%d %H:%M %Z}",
                             participants=tn("count.participants", d.participation.people),
                             stances=tn("count.stances", d.participation.stances),
@@ -621,7 +636,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
         console.print(f"  {out / name}")
     console.print()
     console.print(t("demo.explore", url=f"sqlite:///{(out / 'planbot.db').resolve()}",
-                    round=d.round.id),
+                    round=report.round_public_id),
                   highlight=False, soft_wrap=True)
 
 

@@ -112,7 +112,7 @@ async def _purge(core: Core, args: argparse.Namespace, settings: Settings) -> in
     print(translate("privacy.purge_would" if args.dry_run else "privacy.purge_done", lang,
                     days=days))
     for c in due:
-        print(translate("privacy.purge_line", lang, round=c.round_id, name=c.name,
+        print(translate("privacy.purge_line", lang, round=c.public_id, name=c.name,
                         closed=c.closed_at.astimezone(settings.timezone).strftime("%Y-%m-%d"),
                         replies=c.replies, edits=c.edits, names=c.names))
     return 0

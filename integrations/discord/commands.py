@@ -1,4 +1,4 @@
-"""Slash commands: ``/round open|close|status``, ``/digest``, ``/plans``, ``/vote``,
+"""Slash commands: ``/round open|invite|close|status``, ``/digest``, ``/plans``, ``/vote``,
 ``/propose``, localised fr + en.
 
 Every command defers at once (ephemeral, "thinking"), so Discord's 3-second deadline is met
@@ -154,6 +154,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.about.opt_closes"),
         channel=_("discord.about.opt_channel"),
         language=_("discord.about.opt_language"),
+        join=_("discord.about.opt_join"),
         stances=_("discord.about.opt_stances"),
     )
     @app_commands.rename(
@@ -162,6 +163,7 @@ class PlanbotCommands(commands.Cog):
         closes=_("discord.name.closes"),
         channel=_("discord.name.channel"),
         language=_("discord.name.language"),
+        join=_("discord.name.join"),
         stances=_("discord.name.stances"),
     )
     async def open_round(
@@ -172,6 +174,7 @@ class PlanbotCommands(commands.Cog):
         closes: str | None = None,
         channel: discord.TextChannel | None = None,
         language: Literal["fr", "en"] | None = None,
+        join: str | None = None,
         stances: Literal["reactions", "private", "both"] | None = None,
     ) -> None:
         await self._run(
@@ -182,27 +185,34 @@ class PlanbotCommands(commands.Cog):
             closes=closes,
             channel=str(channel.id) if channel else None,
             language=language,
+            join=join,
             stances=stances,
         )
+
+    @round.command(name=_("discord.name.invite"), description=_("discord.about.invite"))
+    @app_commands.describe(round=_("discord.about.opt_round"))
+    @app_commands.rename(round=_("discord.name.round"))
+    async def invite(self, interaction: discord.Interaction, round: str | None = None) -> None:
+        await self._run(interaction, "invite", round=round)
 
     @round.command(name=_("discord.name.close"), description=_("discord.about.close"))
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
-    async def close_round(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "close", round=None if round is None else str(round))
+    async def close_round(self, interaction: discord.Interaction, round: str | None = None) -> None:
+        await self._run(interaction, "close", round=round)
 
     @round.command(name=_("discord.name.status"), description=_("discord.about.status"))
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
-    async def round_status(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "status", round=None if round is None else str(round))
+    async def round_status(self, interaction: discord.Interaction, round: str | None = None) -> None:
+        await self._run(interaction, "status", round=round)
 
     @app_commands.command(name=_("discord.name.digest"), description=_("discord.about.digest"))
     @app_commands.describe(round=_("discord.about.opt_round"))
     @app_commands.rename(round=_("discord.name.round"))
     @app_commands.guild_only()
-    async def digest(self, interaction: discord.Interaction, round: int | None = None) -> None:
-        await self._run(interaction, "digest", round=None if round is None else str(round))
+    async def digest(self, interaction: discord.Interaction, round: str | None = None) -> None:
+        await self._run(interaction, "digest", round=round)
 
     @app_commands.command(name=_("discord.name.vote"), description=_("discord.about.vote"))
     @app_commands.guild_only()

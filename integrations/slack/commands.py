@@ -20,6 +20,7 @@ from integrations.slack.mrkdwn import escape
 
 POSITIONAL: dict[str, tuple[str, ...]] = {
     "open": ("plan", "sections", "closes", "channel", "language"),
+    "invite": ("round",),
     "close": ("round",),
     "status": ("round",),
     "digest": ("round",),
@@ -29,17 +30,19 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "my-data": (),
     "forget-me": ("confirm",),
 }
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join", "stances")}
+"""Options given by name only (``join=<code>``, ``stances=private``): an invitation code is
+never guessed from its place among the words, and a positional one more would turn a stray
+word into a setting."""
 ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
-    "aide": "help", "?": "help", "voter": "vote", "proposer": "propose",
+    "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
+    "proposer": "propose",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}
-NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("stances",)}
-"""Options given by name only (``stances=private``): a positional one more would turn a
-stray word into a setting."""
 _CHANNEL = re.compile(r"^<#(C[A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
@@ -92,7 +95,7 @@ def parse_command(text: str) -> ParsedCommand:
         if key in args or not value:
             raise UsageError("slack.bad_option", key=key)
         args[key] = _channel_id(value) if key == "channel" else value
-    if action == "open" and "plan" not in args:
+    if action == "open" and "plan" not in args and "join" not in args:
         raise UsageError("slack.plan_missing")
     return ParsedCommand(action, args)
 

@@ -59,8 +59,11 @@ class SlashCommand:
             return
         lang = language_of(self.directory.known_locale(body.get("user_id", "")),
                            self.default_language)
-        await ack(text=translate("round.opening_now", lang, plan=escape(parsed.args["plan"])),
-                  response_type="ephemeral")
+        plan = parsed.args.get("plan")
+        # ``join=CODE`` alone: the plan comes with the invitation, known once it is checked.
+        text = translate("round.opening_now", lang, plan=escape(plan)) if plan \
+            else translate("round.joining_now", lang)
+        await ack(text=text, response_type="ephemeral")
 
     async def run(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
         task = asyncio.current_task()

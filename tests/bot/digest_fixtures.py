@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef
-from tests.helpers import START, RecordingPlatform
+from tests.helpers import START, RecordingPlatform, invitation
 
 DISCORD = ChannelRef("discord", "g1", "c1")
 SLACK = ChannelRef("slack", "T1", "C1")
@@ -22,7 +22,8 @@ async def busy_round(core, *, people: int = 12, reply_text: str = "Good idea, bu
     platforms = {"discord": RecordingPlatform("discord"), "slack": RecordingPlatform("slack")}
     round_id, _, _ = await core.rounds.open(plan="sample", platform=platforms["discord"],
                                          channel=DISCORD)
-    await core.rounds.open(plan="sample", platform=platforms["slack"], channel=SLACK)
+    await core.rounds.open(plan="sample", platform=platforms["slack"], channel=SLACK,
+                           join=invitation(core, round_id))
     for name, platform in platforms.items():
         channel = DISCORD if name == "discord" else SLACK
         for n, (_ch, _section) in enumerate(platform.sections):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def env(tmp_path, monkeypatch):
 
 def test_import_digest_analyse_export(env, capsys):
     assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
-    assert "imported as round #1" in capsys.readouterr().out
+    assert re.search(r"imported as round #[a-z0-9]{10}:", capsys.readouterr().out)
     assert main(["digest", "--format", "json"]) == 0
     digest = json.loads(capsys.readouterr().out)
     assert digest["participation"]["people"] > 0 and len(digest["groups"]) >= 2
@@ -55,17 +56,24 @@ def test_import_digest_analyse_export(env, capsys):
 
 def test_round_status_reads_as_a_table_or_json(env, capsys):
     assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
-    capsys.readouterr()
-    assert main(["round", "status", "1"]) == 0
+    public_id = imported_id(capsys.readouterr().out)
+    assert main(["round", "status", public_id]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].startswith("Round 1: ")
+    assert table[0].startswith(f"Round {public_id}: ")
     labels = [line.split()[0] for line in table[1:]]
     assert labels == ["state", "source", "opened", "closed", "channels", "participants"]
     assert table[-1].split()[1:] == ["polis", f"{json_people(env)['polis']:,},", "in", "all",
                                      f"{json_people(env)['all']:,}"]
     assert table[2].split()[1:] == ["Polis", "import"]
-    assert main(["round", "status", "1", "--format", "json"]) == 0
+    assert main(["round", "status", f"#{public_id.upper()}", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["participants"] == json_people(env)
+
+
+def imported_id(out: str) -> str:
+    """The public id of the round ``planbot import-polis`` printed."""
+    match = re.search(r"round #([a-z0-9]+)", out)
+    assert match, out
+    return match.group(1)
 
 
 def json_people(env) -> dict:
@@ -124,6 +132,25 @@ def test_unknown_round_is_a_user_error(env, capsys):
     assert "No round #42" in capsys.readouterr().err
 
 
+def test_cli_refuses_row_numbers_and_guesses_as_it_refuses_no_round(env, capsys):
+    """Round ids accepted from people are the public ids only: the row number of a round
+    that exists, a near miss of its public id, or a NUL get the very answer an id naming
+    nothing gets, on every subcommand that names a round."""
+    assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
+    public_id = imported_id(capsys.readouterr().out)
+    near_miss = public_id[:-1] + ("2" if public_id[-1] != "2" else "3")
+    for wanted in ("1", near_miss, public_id + "\x00", "nothing-here"):
+        answers = set()
+        for argv in (["round", "status", wanted], ["round", "close", wanted],
+                     ["digest", "--round", wanted], ["analyse", "--round", wanted],
+                     ["export", "--round", wanted, str(env / "x")]):
+            assert main(argv) == 1, argv
+            answers.add(capsys.readouterr().err.replace(wanted, "<id>"))
+        assert answers == {"No round #<id>.\n"}, answers
+    assert main(["round", "list"]) == 0
+    assert public_id in capsys.readouterr().out
+
+
 def test_digest_out_writes_every_form(env, capsys):
     assert main(["import-polis", str(POLIS / "london.youth.policing")]) == 0
     assert main(["digest", "--out", str(env / "d")]) == 0
@@ -132,7 +159,7 @@ def test_digest_out_writes_every_form(env, capsys):
     assert (env / "d" / "opinion-map.png").read_bytes().startswith(b"\x89PNG")
     html = (env / "d" / "digest.html").read_text()
     assert "<html" in html and "data:image/png;base64" in html
-    assert json.loads((env / "d" / "digest.json").read_text())["round"]["id"] == 1
+    assert json.loads((env / "d" / "digest.json").read_text())["round"]["name"]
 
 
 def test_import_polis_replay_builds_the_round_history(env, capsys):
@@ -180,3 +207,28 @@ def test_digest_period_never_runs_backwards(env, capsys):
     assert main(["digest", "--format", "json"]) == 0
     digest = json.loads(capsys.readouterr().out)
     assert digest["start"] <= digest["end"]
+
+
+def test_one_language_rule_for_help_output_and_errors(env, monkeypatch, capsys):
+    """PLANBOT_LANGUAGE (environment or .env), else the locale, else French: the help, the
+    results and the errors of one command speak the same language."""
+    monkeypatch.delenv("PLANBOT_LANGUAGE")
+    for key in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("LANG", "en_CA.UTF-8")
+    assert main(["round", "status", "7"]) == 1
+    err = capsys.readouterr().err
+    assert "7" in err and "round" in err.lower() and "tour" not in err.lower()
+    with pytest.raises(SystemExit):
+        main(["round", "--help"])
+    assert "usage: planbot round" in capsys.readouterr().out
+    (env / ".env").write_text("PLANBOT_LANGUAGE=fr\n")  # the .env wins over the locale
+    with pytest.raises(SystemExit):
+        main(["round", "--help"])
+    assert capsys.readouterr().out.startswith("utilisation : planbot round")
+    assert main(["round", "status", "7"]) == 1
+    assert "tour" in capsys.readouterr().err.lower()
+    monkeypatch.setenv("LANG", "C.UTF-8")  # neither French nor English: French
+    (env / ".env").unlink()
+    assert main(["round", "status", "7"]) == 1
+    assert "tour" in capsys.readouterr().err.lower()

@@ -71,8 +71,15 @@ def test_every_key_group_reports_its_problems_together(tmp_path):
             "DISCORD_GUILD_IDS", "SLACK_APP_TOKEN", "SLACK_PORT", "DIGEST_DAY",
             "REMINDER_BEFORE", "LOG_FORMAT", "LOG_LEVEL", "DISCORD_API_BASE",
             "DISCORD_GATEWAY_URL", "SLACK_API_BASE"}
-        assert err.problems["DISCORD_GATEWAY_URL"] == \
-            "set together with DISCORD_API_BASE, or neither"
+        assert "  DISCORD_GATEWAY_URL: set together with DISCORD_API_BASE, or neither" in \
+            err.message("en").splitlines()
+        # The details speak the heading's language (no English under a French heading).
+        french = err.message("fr")
+        assert "  DISCORD_GATEWAY_URL: se règle avec DISCORD_API_BASE, ou pas du tout" in \
+            french.splitlines()
+        assert "must" not in french and "STANCE_EMOJI: " in french
+        for line in french.splitlines()[1:]:
+            assert not line.split(": ", 1)[1].startswith("config."), line  # every id worded
     else:
         raise AssertionError("bad settings were accepted")
 

@@ -188,7 +188,7 @@ async def test_what_moved_since_the_last_digest_and_the_last_round(pb):
     d = build_digest(pb.store, new_round, Period(START + timedelta(days=16),
                                                   START + timedelta(days=20)))
     (moved,) = d.moved
-    assert moved.against == "round" and moved.label.startswith(f"#{round_id} ")
+    assert moved.against == "round" and moved.label.startswith(f"#{pb.store.get_round(round_id).public_id} ")
     assert moved.participants == (18, 0)
 
 
@@ -199,7 +199,8 @@ async def test_final_digest_is_a_printable_report(pb):
     html = render_html(d)
     assert "@media print" in html and "@page" in html
     body = next(s.bodies["en"] for s in pb.store.round_sections(round_id))
-    assert body.split("\n")[0] in html  # the plan's text
+    assert body.split("**")[0] in html  # the plan's text, its Markdown rendered
+    assert "<strong>" in html and "**" not in html
     assert translate("digest.proposed_changes", "en") in html
     assert "https://github.com/compdemocracy/polis" in html
     assert html.count("<li>Good idea, but") >= 16  # every reply, in the report
@@ -224,3 +225,18 @@ async def test_json_form_is_asdict_made_plain(pb):
     d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
     assert d.trends and d.groups and d.sections and d.opinion_map
     assert d.to_json() == plain(dataclasses.asdict(d))
+
+
+def test_the_report_renders_the_plans_markdown_and_nothing_live_but_web_links():
+    """The plan's text reads as text in the printed report: emphasis and lists rendered, not
+    ``**`` shown; raw HTML, images and javascript: links stay inert."""
+    from bot.digests.render_html import plan_html
+
+    html = str(plan_html("We propose **100 % of addresses** by 2028:\n\n- fibre\n- towers\n\n"
+                         "<script>alert(1)</script> [site](https://quebec.ca) "
+                         "[bad](javascript:alert(1)) ![x](https://evil/pixel.png)"))
+    assert "<strong>100 % of addresses</strong>" in html and "**" not in html
+    assert "<li>fibre</li>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<a href="https://quebec.ca">site</a>' in html
+    assert 'href="javascript' not in html and "<img" not in html

@@ -228,18 +228,18 @@ async def test_joining_an_open_round_refuses_another_language_or_date(core):
 
     await core.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform(),
                         closes="7d")
-    slack = RecordingPlatform(name="slack")
+    slack = RecordingPlatform()
     for kwargs, msgid in (({"language": "en"}, "error.round_other_language"),
                           ({"closes": "1d"}, "error.round_other_closes")):
         with pytest.raises(Conflict) as err:
-            await core.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
+            await core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
                                 platform=slack, **kwargs)
         assert err.value.msgid == msgid
     assert slack.sections == []
     _round_id, posting, elsewhere = await core.rounds.open(
-        plan="sample", platform=slack, channel=ChannelRef("slack", "T1", "C1"))
+        plan="sample", platform=slack, channel=ChannelRef("discord", "g1", "c2"))
     assert posting.posted == 8 and len(core.store.rounds()) == 1
-    assert elsewhere == ("discord",)  # joined the round open on Discord, and says so
+    assert elsewhere == ("discord",)  # joined the round open in another channel, and says so
 
 
 async def test_two_opens_of_one_plan_at_once_make_one_round(core):
@@ -250,15 +250,15 @@ async def test_two_opens_of_one_plan_at_once_make_one_round(core):
     from bot.errors import Conflict
     from bot.platform import ChannelRef
 
-    slack = RecordingPlatform(name="slack")
+    other = RecordingPlatform()
     first, second = await asyncio.gather(
         core.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform()),
-        core.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
-                         platform=slack), return_exceptions=True)
+        core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                         platform=other), return_exceptions=True)
     assert isinstance(second, Conflict) and second.msgid == "error.round_opening"
-    assert slack.sections == [] and len(core.store.rounds("open")) == 1
-    joined = await core.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
-                                    platform=slack)
+    assert other.sections == [] and len(core.store.rounds("open")) == 1
+    joined = await core.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                                    platform=other)
     assert joined.round_id == first.round_id and joined.posting.posted == 8
 
 
@@ -342,8 +342,8 @@ async def test_two_processes_opening_one_plan_share_one_round(tmp_path, database
     second = build_core(first.store, first.settings, first.clock)  # another process, same store
     results = await asyncio.gather(
         first.rounds.open(plan="sample", channel=_channel(), platform=RecordingPlatform()),
-        second.rounds.open(plan="sample", channel=ChannelRef("slack", "T1", "C1"),
-                          platform=RecordingPlatform(name="slack")))
+        second.rounds.open(plan="sample", channel=ChannelRef("discord", "g1", "c2"),
+                          platform=RecordingPlatform()))
     assert len({r[0] for r in results}) == 1
     assert len(first.store.rounds("open")) == 1
     first.close()

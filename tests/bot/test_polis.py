@@ -189,7 +189,7 @@ def test_same_export_imports_once_and_a_failed_import_leaves_nothing(tmp_path):
     round_id, _ = import_conversation(store, pseudonyms, POLIS / "london.youth.policing", START)
     with pytest.raises(Conflict) as err:
         import_conversation(store, pseudonyms, POLIS / "london.youth.policing", START)
-    assert f"#{round_id}" in err.value.message("en")
+    assert f"#{store.get_round(round_id).public_id}" in err.value.message("en")
     folder = tmp_path / "dup"
     folder.mkdir()
     (folder / "comments.csv").write_text(

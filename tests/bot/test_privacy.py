@@ -16,7 +16,7 @@ from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef
 from bot.privacy import REDACTED, personal_data_json, redact
 from bot.service.cli import main
-from tests.helpers import START, RecordingPlatform, make_core
+from tests.helpers import START, RecordingPlatform, invitation, make_core
 
 D1 = ChannelRef("discord", "g1", "c1")
 S1 = ChannelRef("slack", "T1", "C1")
@@ -40,7 +40,8 @@ async def round_on_two(tmp_path, database_url):
     discord, slack = RecordingPlatform(), RecordingPlatform("slack")
     core.platforms.update(discord=discord, slack=slack)
     round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
-    await core.rounds.open(plan="sample", channel=S1, platform=slack)
+    await core.rounds.open(plan="sample", channel=S1, platform=slack,
+                           join=invitation(core, round_id))
     yield core, round_id, discord, slack
     core.close()
 
@@ -95,6 +96,7 @@ async def test_retention_purge_waits_for_the_period_after_closing(round_on_two):
     core.clock.advance(timedelta(hours=2))
     (due,) = await core.privacy.purge(dry_run=True)
     assert (due.replies, due.edits, due.names) == (1, 0, 1)
+    assert due.public_id == core.store.get_round(round_id).public_id  # what the CLI prints
     assert [c.round_id for c in await core.privacy.purge(dry_run=False)] == [round_id]
     counts = core.store.statement_counts(round_id)
     assert [c.text for c in counts if c.kind == "reply"] == [None]

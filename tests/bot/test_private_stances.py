@@ -134,9 +134,11 @@ async def test_stance_mode_is_chosen_at_opening(core):
     with pytest.raises(BadArgument):
         await open_round(core, "secret")
     round_id, _ = await open_round(core, "private")
+    # Another channel of the same guild joins the round (another place would need an
+    # invitation), and cannot change how its stances are given.
     with pytest.raises(Conflict):
-        await open_round(core, "both", channel=ChannelRef("slack", "T1", "C1"))
-    joined, _ = await open_round(core, None, channel=ChannelRef("slack", "T1", "C1"))
+        await open_round(core, "both", channel=ChannelRef("discord", "g1", "c2"))
+    joined, _ = await open_round(core, None, channel=ChannelRef("discord", "g1", "c2"))
     assert joined == round_id
 
 

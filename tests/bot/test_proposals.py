@@ -11,7 +11,7 @@ from bot.config import ConfigError, Settings
 from bot.errors import BadArgument, Conflict, NotFound
 from bot.events import Actor, ProposalSubmitted
 from bot.platform import ChannelRef
-from tests.helpers import START, RecordingPlatform, make_core
+from tests.helpers import START, RecordingPlatform, invitation, make_core
 
 CHANNEL = ChannelRef("discord", "g1", "c1")
 SLACK = ChannelRef("slack", "T1", "C1")
@@ -38,7 +38,8 @@ async def open_round(core, mode=None):
     core.attach(slack)
     round_id, _, _ = await core.rounds.open(plan="sample", platform=discord, channel=CHANNEL,
                                             stance_mode=mode)
-    await core.rounds.open(plan="sample", platform=slack, channel=SLACK)
+    await core.rounds.open(plan="sample", platform=slack, channel=SLACK,
+                           join=invitation(core, round_id))
     await core.settle_relays()
     ids = [s.statement_id for s in core.store.round_sections(round_id)]
     return round_id, ids, {"discord": discord, "slack": slack}
@@ -121,7 +122,8 @@ async def test_a_section_of_no_round_here_and_a_closed_round_are_refused(core):
     await core.rounds.close(round_id)
     with pytest.raises(Conflict) as closed:
         await core.proposals.submit(proposal(ids[0]), "en")
-    assert closed.value.message("en") == f"Round #{round_id} is already closed."
+    public = core.store.get_round(round_id).public_id
+    assert closed.value.message("en") == f"Round #{public} is already closed."
     # Straight to the intake, as a late delivery would: the store refuses it too.
     assert not await core.handle(ProposalSubmitted(
         platform="discord", workspace_id="g1", channel_id="c1", occurred_at=START,

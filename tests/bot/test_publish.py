@@ -13,7 +13,7 @@ from bot.digests.render_md import render_markdown
 from bot.events import Actor, CommandInvoked
 from bot.findings import analyse_round
 from tests.bot.digest_fixtures import DISCORD, SLACK, busy_round
-from tests.helpers import START, make_core
+from tests.helpers import START, invitation, make_core
 from tests.integrations.two_platforms import (
     SLACK_CHANNEL,
     SLACK_FACILITATOR,
@@ -42,7 +42,7 @@ async def test_digest_command_posts_in_that_channel_and_records_ids(core):
 
     reply = await core.run_command(digest_command(SLACK), platforms["slack"])
 
-    assert f"{round_id}" in reply.text and "publiée" in reply.text
+    assert core.store.get_round(round_id).public_id in reply.text and "publiée" in reply.text
     assert platforms["discord"].digests == []
     ((channel, post),) = platforms["slack"].digests
     assert channel == SLACK and {"digest.png", "opinion-map.png"} <= set(post.files)
@@ -131,7 +131,8 @@ async def both(tmp_path):
 async def test_long_digest_posted_in_order_on_both_real_platforms(both):
     core, h, slack = both
     await h.run("alice", "open", plan="sample", language="en")
-    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample")
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                  join=invitation(core))
     await slack.settle()
     round_id = h.round_id()
     thread = h.first_parts(round_id)["broadband"]
@@ -179,7 +180,7 @@ async def test_a_facilitators_close_posts_the_final_digest_everywhere(core):
                            actor=Actor("facilitator"), action="close", locale="en",
                            roles=frozenset({"facilitator"}))
     reply = await core.run_command(close, platforms["discord"])
-    assert reply.text == f"Round #{round_id} closed."
+    assert reply.text == f"Round #{core.store.get_round(round_id).public_id} closed."
     assert len(platforms["discord"].digests) == len(platforms["slack"].digests) == 1
     (digest,) = core.store.digests(round_id)
     assert digest.kind == "final" and digest.status == "posted"

@@ -7,7 +7,7 @@ import itertools
 
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef, ReactionState
-from tests.helpers import START, RecordingPlatform, make_core
+from tests.helpers import START, RecordingPlatform, invitation, make_core
 
 CHANNEL = ChannelRef("discord", "g1", "c1")
 
@@ -100,7 +100,8 @@ async def test_a_reply_is_copied_to_the_rounds_other_channels_once(tmp_path):
     slack = RecordingPlatform(name="slack", _ids=itertools.count(5000))
     core.platforms.update(discord=discord, slack=slack)
     round_id, _, _ = await core.rounds.open(plan="sample", channel=CHANNEL, platform=discord)
-    await core.rounds.open(plan="sample", channel=Ref("slack", "T1", "C1"), platform=slack)
+    await core.rounds.open(plan="sample", channel=Ref("slack", "T1", "C1"), platform=slack,
+                           join=invitation(core, round_id))
     reply = ReplyPosted(platform="discord", workspace_id="g1", channel_id="1001",
                         occurred_at=START, actor=Actor("u3"), message_id="7000",
                         thread_id="1001", text="Et les régions éloignées ? @everyone")

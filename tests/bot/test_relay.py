@@ -7,7 +7,7 @@ import itertools
 
 from bot.events import Actor, ReplyDeleted, ReplyPosted
 from bot.platform import ChannelRef
-from tests.helpers import START, RecordingPlatform, make_core
+from tests.helpers import START, RecordingPlatform, invitation, make_core
 
 D1 = ChannelRef("discord", "g1", "c1")
 D2 = ChannelRef("discord", "g1", "c2")
@@ -67,7 +67,8 @@ async def test_deleting_a_copy_leaves_the_authors_reply(tmp_path):
     discord, slack = RecordingPlatform(), RecordingPlatform("slack", _ids=itertools.count(5000))
     core.platforms.update(discord=discord, slack=slack)
     round_id, _, _ = await core.rounds.open(plan="sample", channel=D1, platform=discord)
-    await core.rounds.open(plan="sample", channel=S1, platform=slack)
+    await core.rounds.open(plan="sample", channel=S1, platform=slack,
+                           join=invitation(core, round_id))
     await core.handle(reply("1000", "7000", "Mine"))
     await core.settle_relays()
     copy = core.store.statement_messages(core.store.find_message("discord", "1000", "7000")
@@ -93,7 +94,8 @@ async def test_copies_missed_or_owed_are_made_later_once(tmp_path):
 
     down = Down("slack", _ids=itertools.count(5000))
     core.attach(down)
-    await core.rounds.open(plan="sample", channel=S1, platform=down)  # owed: the earlier reply
+    await core.rounds.open(plan="sample", channel=S1, platform=down,  # owed: the earlier reply
+                           join=invitation(core, _round_id))
     await core.settle_relays()
     assert down.copies == []
     back = RecordingPlatform("slack", _ids=itertools.count(6000))

@@ -203,7 +203,8 @@ async def test_round_closes_itself_with_a_final_digest_and_reminds_before(servic
     assert service.core.store.get_round(round_id).status == "closed"
     assert final.digest_id is not None
     (digest,) = [d for d in service.core.store.digests(round_id) if d.kind == "final"]
-    assert digest.outputs["md"].startswith(f"Le tour n° {round_id} est maintenant fermé.")
+    assert digest.outputs["md"].startswith(
+        f"Le tour n° {service.core.store.get_round(round_id).public_id} est maintenant fermé.")
     assert platforms["discord"].digests[-1][1].parts[0]["content"].startswith("Le tour n°")
     assert digest.period_end == closes + timedelta(seconds=5)
     assert sched.get_job(f"digest:{round_id}") is None

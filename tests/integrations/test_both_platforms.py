@@ -3,13 +3,14 @@ the digest counts both platforms' participants and stances, together and per pla
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from bot.digests.build import Period, build_digest
 from bot.digests.model import Split
-from tests.helpers import START
+from tests.helpers import START, invitation
 from tests.integrations.two_platforms import (
     SLACK_CHANNEL,
     SLACK_FACILITATOR,
@@ -30,13 +31,17 @@ async def both(tmp_path):
 async def test_one_round_on_discord_and_slack(both):
     core, h, slack = both
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    invited = await h.run("alice", "invite")
+    code = re.search(r"`([a-z0-9-]{14})`", invited.text).group(1)
     answer = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                           plan="sample", sections=SECTIONS)
+                                           plan="sample", sections=SECTIONS, join=code)
     await slack.settle()
     round_id = h.round_id()
     assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
-    assert answer.text == (f"Le tour n° {round_id} sur ce plan était déjà ouvert (Discord) : "
-                           f"ce canal le rejoint.\nTour n° {round_id} ouvert : 2 sections publiées.")
+    public_id = core.store.get_round(round_id).public_id
+    assert answer.text == (f"Le tour n° {public_id} sur ce plan était déjà ouvert (Discord) : "
+                           f"ce canal le rejoint.\nTour n° {public_id} ouvert : 2 sections "
+                           "publiées.")
 
     discord_bb = h.first_parts(round_id)["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
@@ -66,7 +71,7 @@ async def test_replies_are_copied_across_and_follow_edits_and_deletions(both):
     core, h, slack = both
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS)
+                                  sections=SECTIONS, join=invitation(core))
     await slack.settle()
     round_id = h.round_id()
     discord_bb = h.first_parts(round_id)["broadband"]
@@ -129,7 +134,7 @@ async def test_a_copy_in_an_archived_discord_thread_follows_its_authors_edit(bot
     core, h, slack = both
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS)
+                                  sections=SECTIONS, join=invitation(core))
     await slack.settle()
     discord_bb = h.first_parts(h.round_id())["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)

@@ -12,7 +12,7 @@ from bot.platform import Adapter
 from bot.service.build import build_adapters
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import make_core
+from tests.helpers import invitation, make_core
 
 SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
 
@@ -49,14 +49,17 @@ async def test_both_adapters_from_settings_share_one_lifecycle(tmp_path):
             on_discord = await discord_local.user_runs_command(
                 alice, discord_local.channel.id, "open", plan="sample", sections="broadband")
             on_slack = await slack_local.user_runs_command(
-                SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample", sections="broadband")
+                SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample", sections="broadband",
+                join=invitation(core))
             for adapter in adapters:
                 await adapter.wait_until_idle(timeout=10)
             round_id = core.store.round_for_channel("discord", discord_local.channel.id,
                                                     open_only=True)
-            assert round_id is not None and str(round_id) in on_discord.text
+            assert round_id is not None
+            public_id = core.store.get_round(round_id).public_id
+            assert public_id in on_discord.text
             assert core.store.round_for_channel("slack", SLACK_CHANNEL, open_only=True) == round_id
-            assert str(round_id) in on_slack.text
+            assert public_id in on_slack.text
         finally:
             for adapter in adapters:
                 await adapter.stop()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.plans import import_plan
 from integrations.slack.translate import slack_time
 from storage.models import Statement
+from tests.helpers import invitation
 from tests.integrations.discord.harness import WAIT
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
@@ -41,7 +42,8 @@ async def test_a_section_is_posted_with_its_title_and_first_paragraph_together(b
     core, h, slack, _app = both
     long_plan(core, tmp_path, SENTENCE * 45)  # about 3,800 characters: over both limits
     await h.run("alice", "open", plan="fleuve")
-    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="fleuve")
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="fleuve",
+                                  join=invitation(core))
     await slack.settle()
 
     parts = h.posted_sections(h.round_id())["fleuve"]
@@ -65,7 +67,7 @@ async def test_an_edit_found_by_reconciliation_is_dated_by_the_platform(both):
     core, h, slack, app = both
     await h.run("alice", "open", plan="sample", sections="broadband")
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections="broadband")
+                                  sections="broadband", join=invitation(core))
     await slack.settle()
     discord_bb = h.first_parts(h.round_id())["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
@@ -107,8 +109,10 @@ async def test_a_section_refused_for_good_does_not_stop_the_others_and_is_retrie
     slack.fail_next("reactions.add", "too_many_reactions", nth=1)
 
     answer = await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
+    code = invitation(core)
     on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                             plan="sample", sections="broadband,digital-skills")
+                                             plan="sample", sections="broadband,digital-skills",
+                                             join=code)
     await slack.settle()
 
     assert answer.text.endswith("1 section publiée.\nNon publiées : `digital-skills` "
@@ -124,16 +128,18 @@ async def test_a_section_refused_for_good_does_not_stop_the_others_and_is_retrie
     posts_before = len(h.sandbox.requests_to("POST", "/channels/"))
     slack_calls = len(slack.requests)
     again = await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
+    # Slack joined the round already: re-running the same open needs no new code.
     on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
                                              plan="sample", sections="broadband,digital-skills")
     await slack.settle()
 
-    assert again.text == f"Tour n° {round_id} ouvert : 1 section publiée."
+    public_id = core.store.get_round(round_id).public_id
+    assert again.text == f"Tour n° {public_id} ouvert : 1 section publiée."
     assert set(h.posted_sections(round_id)) == {"broadband", "digital-skills"}
     retried = [r.path for r in h.sandbox.requests_to("POST", "/channels/")[posts_before:]]
     assert len(retried) == 2 and all(h.first_parts(round_id)["broadband"] not in p
                                      for p in retried)  # the new post and its thread only
-    assert on_slack.text == f"Le tour n° {round_id} est déjà publié ici (2 sections) ; " \
+    assert on_slack.text == f"Le tour n° {public_id} est déjà publié ici (2 sections) ; " \
         "rien n’a été republié."
     slack_retried = [c.method for c in slack.requests[slack_calls:]
                      if c.method in ("chat.postMessage", "reactions.add")]
@@ -145,29 +151,33 @@ async def test_a_section_refused_for_good_does_not_stop_the_others_and_is_retrie
 
 async def test_a_second_open_while_the_first_posts_is_answered_at_once(both, tmp_path):
     """While an open of a plan is under way (held here by a rate limit), an open of the same
-    plan from the other platform is answered at once that it is in progress; once the first
-    is done, the same open joins the round and says where it was open already."""
+    plan from the same guild or workspace is answered at once that it is in progress; once
+    the first is done, the other platform joins the round with an invitation and is told
+    where it was open already."""
     core, h, slack, _app = both
     h.sandbox.rate_limit("POST", rf"/channels/{h.channel_id}/messages", retry_after=1.0)
     first = asyncio.ensure_future(h.sandbox.user_runs_command(
         h.person("alice"), h.channel_id, "open", plan="sample", sections="broadband"))
     await until(lambda: h.sandbox.requests_to("POST", f"/channels/{h.channel_id}/messages"))
 
-    busy = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                         plan="sample", sections="broadband")
+    busy = await h.sandbox.user_runs_command(h.person("alice"), h.channel_id, "open",
+                                             plan="sample", sections="broadband")
     assert not first.done()
     assert busy.text.startswith("Le plan « sample » est déjà en cours d’ouverture")
-    assert not [m for m in slack.messages(SLACK_CHANNEL) if m.bot_id]
     opened = await asyncio.wait_for(first, WAIT)
     await h.settle()
     round_id = h.round_id()
-    assert opened.text == f"Tour n° {round_id} ouvert : 1 section publiée."
+    public_id = core.store.get_round(round_id).public_id
+    assert opened.text == f"Tour n° {public_id} ouvert : 1 section publiée."
+    assert len(h.posted_sections(round_id)["broadband"]) == 1  # the busy open posted nothing
 
     joined = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                           plan="sample", sections="broadband")
+                                           plan="sample", sections="broadband",
+                                           join=invitation(core, round_id))
     await slack.settle()
-    assert joined.text == (f"Le tour n° {round_id} sur ce plan était déjà ouvert (Discord) : "
-                           f"ce canal le rejoint.\nTour n° {round_id} ouvert : 1 section publiée.")
+    assert joined.text == (f"Le tour n° {public_id} sur ce plan était déjà ouvert (Discord) : "
+                           f"ce canal le rejoint.\nTour n° {public_id} ouvert : 1 section "
+                           "publiée.")
 
     long_plan(core, tmp_path, SENTENCE * 3)
     slack.rate_limit("chat.postMessage", retry_after=1)
@@ -175,7 +185,8 @@ async def test_a_second_open_while_the_first_posts_is_answered_at_once(both, tmp
         SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="fleuve"))
     await until(lambda: slack.calls("chat.postMessage")[-1:] and
                 slack.calls("chat.postMessage")[-1].error == "ratelimited")
-    busy = await h.run("alice", "open", plan="fleuve")
+    busy = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                         plan="fleuve")
     assert busy.text.startswith("Le plan « fleuve » est déjà en cours d’ouverture")
     assert (await asyncio.wait_for(second, WAIT)).text.startswith("Tour n°")
 
@@ -190,7 +201,7 @@ async def test_reconciliation_finishes_sections_and_re_adds_seed_reactions(both)
     slack.fail_next("reactions.add", "too_many_reactions", nth=1)
     await h.run("alice", "open", plan="sample", sections="broadband,digital-skills")
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections="broadband,digital-skills")
+                                  sections="broadband,digital-skills", join=invitation(core))
     await slack.settle()
     round_id = h.round_id()
     first = h.first_parts(round_id)
@@ -222,7 +233,7 @@ async def test_the_facilitator_is_told_opening_at_once_then_the_result(both):
     Discord the deferred (ephemeral, "thinking") answer, which the result then edits in place;
     on Slack the acknowledgement's "opening…", shown before the first section is posted, then
     the result through the response_url."""
-    _core, h, slack, _app = both
+    core, h, slack, _app = both
     h.sandbox.rate_limit("POST", rf"/channels/{h.channel_id}/messages", retry_after=0.3)
     opening = asyncio.ensure_future(h.sandbox.user_runs_command(
         h.person("alice"), h.channel_id, "open", plan="sample", sections="broadband"))
@@ -233,18 +244,20 @@ async def test_the_facilitator_is_told_opening_at_once_then_the_result(both):
     deferred = record.messages[record.original_id]
     answer = await asyncio.wait_for(opening, WAIT)
     await h.settle()
-    assert answer.text == f"Tour n° {h.round_id()} ouvert : 1 section publiée."
+    public_id = core.store.get_round(h.round_id()).public_id
+    assert answer.text == f"Tour n° {public_id} ouvert : 1 section publiée."
     assert list(record.messages) == [deferred["id"]]  # the deferred answer, edited in place
     assert record.messages[deferred["id"]]["content"] == answer.text and answer.ephemeral
 
     on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                             plan="sample", sections="broadband")
+                                             plan="sample", sections="broadband",
+                                             join=invitation(core))
     await slack.settle()
     assert on_slack.interim == ("Ouverture d’un tour sur le plan « sample »… Je vous réponds "
                                 "ici dès que les sections sont publiées.")
     posts = [i for i, c in enumerate(slack.requests) if c.method == "chat.postMessage"]
     assert on_slack.calls_at_ack is not None and on_slack.calls_at_ack <= posts[0]
-    assert on_slack.text.startswith(f"Le tour n° {h.round_id()} sur ce plan était déjà ouvert")
+    assert on_slack.text.startswith(f"Le tour n° {public_id} sur ce plan était déjà ouvert")
     assert on_slack.ephemeral
 
 

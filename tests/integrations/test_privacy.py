@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from tests.helpers import START
+from tests.helpers import START, invitation
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ async def open_both(core, h, slack, language: str | None = None):
     options = {"language": language} if language else {}
     await h.run("alice", "open", plan="sample", sections=SECTIONS, **options)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS, **options)
+                                  sections=SECTIONS, join=invitation(core), **options)
     await slack.settle()
     discord_bb = h.first_parts(h.round_id())["broadband"]
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)

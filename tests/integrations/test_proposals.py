@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.clock import ManualClock
 from bot.digests.build import Period, build_digest
 from storage.models import Statement
-from tests.helpers import START
+from tests.helpers import START, invitation
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ async def open_both(core, h, slack):
     key, Discord broadband id, Slack broadband ts)."""
     await h.run("alice", "open", plan="sample", sections=SECTIONS)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS)
+                                  sections=SECTIONS, join=invitation(core))
     await settle(core, h, slack)
     rid = h.round_id()
     ids = {s.section_key: s.statement_id for s in core.store.round_sections(rid)}

@@ -18,7 +18,7 @@ from bot.service.run import serve
 from bot.supervise import Backoff, Supervisor
 from integrations.sandbox.discord import DiscordSandbox
 from integrations.sandbox.slack import LocalSlack
-from tests.helpers import is_notice, make_settings, make_store
+from tests.helpers import invitation_code, is_notice, make_settings, make_store
 
 WAIT = 20.0
 SLACK_FACILITATOR, SLACK_CHANNEL = "UFACIL", "C0PLAN"
@@ -91,10 +91,13 @@ async def test_a_malformed_discord_event_restarts_discord_while_slack_keeps_capt
             await discord.wait_until_reconciled(1, WAIT)
             await slack.wait_until_reconciled(1, WAIT)
             channel = discord_local.channel.id
-            await discord_local.user_runs_command(discord_local.people["alice"].id, channel,
-                                                  "open", plan="sample", sections="broadband")
+            alice = discord_local.people["alice"].id
+            await discord_local.user_runs_command(alice, channel, "open", plan="sample",
+                                                  sections="broadband")
+            invited = await discord_local.user_runs_command(alice, channel, "invite")
             await slack_local.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
-                                                plan="sample", sections="broadband")
+                                                plan="sample", sections="broadband",
+                                                join=invitation_code(invited.text))
             await slack_local.settle()
             (section,) = [m.id for m in discord_local.messages(channel) if m.thread_id]
             (slack_section,) = [m.ts for m in slack_local.messages(SLACK_CHANNEL)

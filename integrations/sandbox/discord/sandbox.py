@@ -34,6 +34,7 @@ from integrations.sandbox.discord.rest import API, RecordedRequest, Rest
 from integrations.sandbox.discord.world import (
     FORUM_CHANNEL,
     Channel,
+    Guild,
     Message,
     User,
     World,
@@ -94,6 +95,16 @@ class DiscordSandbox(People, Interacting, Moderation):
         for name, locale in (("alice", "fr"), ("bob", "en-US"), ("chloe", "fr"), ("dan", "en-GB")):
             self.add_person(name, locale=locale, facilitator=name == "alice")
         self.add_person("otherbot", bot=True)
+
+    def add_guild(self, name: str, owner: str, *, locale: str = "fr") -> tuple[Guild, Channel]:
+        """Another guild the bot is in, owned by a new person ``owner`` (in ``people``: an
+        owner has every permission, Manage Server included), with one text channel; for
+        rounds across servers. Call it before the bot connects: READY and GUILD_CREATE then
+        announce it, and the bot syncs its commands to the guild ids it is given."""
+        user = self.world.add_user(owner, locale=locale)
+        self.people[owner] = user
+        guild = self.world.add_guild(name, user)
+        return guild, self.world.add_channel(guild, f"plan-{owner}")
 
     # -- lifecycle -----------------------------------------------------------------------
 

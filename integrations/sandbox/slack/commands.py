@@ -111,8 +111,10 @@ class SlackCommands:
         then that ack is the answer. ``TimeoutError`` if no answer comes at all."""
         token = secrets.token_hex(8)
         pending = self._commands[token] = _Command(issued_at=self.clock())
+        # The workspace the command was run in: the caller's own, on an org-wide install.
+        team_id = self.workspace.users[user_id].team_id or self.workspace.team_id
         form = {
-            "token": "verification-token", "team_id": self.workspace.team_id,
+            "token": "verification-token", "team_id": team_id,
             "team_domain": "planbot", "channel_id": channel_id,
             "channel_name": self.workspace.channels.get(channel_id, ""),
             "user_id": user_id, "user_name": self.workspace.users[user_id].name,

@@ -147,10 +147,11 @@ class LocalSlack(SlackPeople, SlackCommands):
         self.add_usergroup(self.facilitator_group_id, "animation", [self.people["alice"].id])
         return self
 
-    def add_user(self, user_id: str, name: str, *, locale: str = "fr-FR",
-                 is_bot: bool = False, bot_id: str | None = None) -> None:
-        """Add a member (or another bot: ``is_bot=True`` with a ``bot_id``)."""
-        self.workspace.add_user(User(user_id, name, locale=locale, is_bot=is_bot, bot_id=bot_id))
+    def add_user(self, user_id: str, name: str, *, locale: str = "fr-FR", is_bot: bool = False,
+                 bot_id: str | None = None, team_id: str | None = None) -> None:
+        """Add a member (or another bot: ``is_bot=True`` with a ``bot_id``), of ``team_id``."""
+        self.workspace.add_user(User(user_id, name, locale=locale, is_bot=is_bot, bot_id=bot_id,
+                                     team_id=team_id))
 
     def add_channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> None:
         """Add a public channel; unless ``bot_member``, the app must be invited before it can

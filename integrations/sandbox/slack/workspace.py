@@ -24,7 +24,9 @@ class SlackApiFailure(Exception):
 
 @dataclass
 class User:
-    """A workspace member (or a bot user): ``locale`` as users.info reports it (``fr-FR``)."""
+    """A workspace member (or a bot user): ``locale`` as users.info reports it (``fr-FR``).
+    ``team_id`` is set for a member of another workspace of the same organisation (an
+    org-wide install on Enterprise Grid): their slash commands carry that workspace's id."""
 
     id: str
     name: str
@@ -32,6 +34,7 @@ class User:
     is_bot: bool = False
     bot_id: str | None = None
     deleted: bool = False
+    team_id: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         """The ``user`` object of users.info (with ``include_locale``)."""

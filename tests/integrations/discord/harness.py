@@ -100,13 +100,14 @@ class Harness:
         return {(names[k], text, bool(w), deleted is not None) for k, text, w, deleted in rows}
 
 
-async def start_bot(sandbox: DiscordSandbox, core: Core, *, message_content: bool = True) -> Harness:
+async def start_bot(sandbox: DiscordSandbox, core: Core, *, message_content: bool = True,
+                    guild_ids: frozenset[str] | None = None) -> Harness:
     """Start a PlanbotDiscord on ``sandbox`` (already pointed at) and wait for its first
-    reconciliation."""
+    reconciliation; its commands are synced to ``guild_ids`` (default the sandbox's guild)."""
     bot = PlanbotDiscord(
         core,
         message_content=message_content,
-        guild_ids=frozenset({sandbox.guild.id}),
+        guild_ids=guild_ids or frozenset({sandbox.guild.id}),
         reidentify_delay=0,
         guild_ready_timeout=0.05,
     )

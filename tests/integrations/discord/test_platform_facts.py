@@ -128,7 +128,8 @@ async def test_closing_posts_a_note_archives_and_locks_each_thread_and_late_stan
     for thread_id in first.values():
         thread = sb.world.channels[thread_id]
         last = sb.messages(thread_id)[-1]
-        assert last.author.id == sb.world.bot.id and f"tour n° {rid} est clos" in last.content
+        public_id = h.core.store.get_round(rid).public_id
+        assert last.author.id == sb.world.bot.id and f"tour n° {public_id} est clos" in last.content
         assert (thread.archived, thread.locked) == (True, True)
     await sb.user_reacts(h.person("bob"), ch, bb, AGREE)
     await sb.user_reacts(h.person("alice"), ch, bb, DISAGREE)

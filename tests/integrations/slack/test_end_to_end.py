@@ -32,7 +32,7 @@ async def test_opening_posts_sections_with_seeded_reactions(slack, slackbot, cor
     answer, round_id, (broadband, skills) = await open_round(slack, core)
 
     assert answer.ephemeral
-    assert answer.text == f"Tour n° {round_id} ouvert : 2 sections publiées."
+    assert answer.text == f"Tour n° {public(core, round_id)} ouvert : 2 sections publiées."
     before_ack = [c.method for c in slack.requests[:answer.calls_at_ack]]
     assert "chat.postMessage" not in before_ack  # acknowledged first, posted after
     assert [a.outcome for a in slack.delivery.attempts if a.kind == "slash_commands"] == ["acked"]
@@ -134,7 +134,7 @@ async def test_rate_limited_post_waits_and_posts_once(slack, slackbot, core):
     slack.rate_limit("chat.postMessage", retry_after=0)
     answer, round_id, posted = await open_round(slack, core, sections="broadband")
 
-    assert answer.text == f"Tour n° {round_id} ouvert : 1 section publiée."
+    assert answer.text == f"Tour n° {public(core, round_id)} ouvert : 1 section publiée."
     assert len(posted) == 1
     # The section once, after the 429; then the opening announcement.
     assert [c.status for c in slack.calls("chat.postMessage")] == [429, 200, 200]
@@ -146,7 +146,7 @@ async def test_reopening_posts_nothing_twice(slack, slackbot, core):
     again = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample",
                                           sections="broadband,digital-skills")
     round_id = core.store.round_for_channel("slack", CHANNEL, open_only=True)
-    assert again.text == (f"Le tour n° {round_id} est déjà publié ici (2 sections) ; "
+    assert again.text == (f"Le tour n° {public(core, round_id)} est déjà publié ici (2 sections) ; "
                           "rien n’a été republié.")
     assert len(section_messages(slack)) == 2
 
@@ -173,7 +173,7 @@ async def test_digest_now_posts_blocks_and_chart(slack, socket_bot, core, monkey
     answer = await slack.run_slash_command(FACILITATOR, CHANNEL, "digest now", timeout=60)
 
     digest = [m for m in section_messages(slack)[2:] if m.blocks]
-    assert answer.ephemeral and str(round_id) in answer.text
+    assert answer.ephemeral and public(core, round_id) in answer.text
     assert digest and all(len(m.blocks) <= 50 for m in digest)
     texts = [b["text"]["text"] for m in digest for b in m.blocks]
     assert all(len(t) <= 3000 for t in texts)
@@ -191,7 +191,7 @@ async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot
     slack.invite_bot("C0ELSEWHERE")
     again = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
     round_id = core.store.round_for_channel("slack", "C0ELSEWHERE", open_only=True)
-    assert again.text == f"Tour n° {round_id} ouvert : 8 sections publiées."
+    assert again.text == f"Tour n° {public(core, round_id)} ouvert : 8 sections publiées."
     assert len([m for m in slack.messages("C0ELSEWHERE")
                 if m.bot_id and not is_notice(m.text)]) == 8
 
@@ -202,8 +202,9 @@ async def test_unexpected_failure_still_answers(slack, socket_bot, core):
     # is told which one failed and why.
     slack.fail_next("chat.postMessage", "internal_error")
     answer = await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
+    public_id = core.store.get_round(core.store.latest_round()).public_id
     assert answer.text == (
-        "Tour n° 1 ouvert : 7 sections publiées.\n"
+        f"Tour n° {public_id} ouvert : 7 sections publiées.\n"
         "Non publiées : `broadband` (internal_error). Relancez la même commande pour "
         "réessayer celles-ci seulement.")
 
@@ -214,3 +215,8 @@ async def test_locale_and_groups_are_looked_up_once_per_minute(slack, socket_bot
     await slack.user_runs_command(ANA, CHANNEL, "status")
     assert [c.params["user"] for c in slack.calls("users.info")] == [GROUP_MEMBER, ANA]
     assert len(slack.calls("usergroups.list")) == 1
+
+
+def public(core, round_id: int) -> str:
+    """The round's id as people see it."""
+    return core.store.get_round(round_id).public_id

@@ -70,7 +70,7 @@ async def test_closing_posts_a_note_in_each_thread_and_late_events_are_kept_unco
 
     for thread in (broadband, skills):
         note = slack.thread_messages(thread, CHANNEL)[-1]
-        assert note.bot_id and f"{round_id}" in note.text
+        assert note.bot_id and core.store.get_round(round_id).public_id in note.text
     await slack.user_reacts(BEN, CHANNEL, broadband, "-1")
     await slack.user_replies(BEN, CHANNEL, broadband, "Trop tard ?")
 
