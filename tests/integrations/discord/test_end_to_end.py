@@ -169,8 +169,10 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     sb = discord_bot.sandbox
     commands = {c["name"]: c for c in sb.commands[sb.guild.id]}
 
-    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote"}
+    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote",
+                             "propose"}
     assert commands["vote"]["name_localizations"]["fr"] == "voter"
+    assert commands["propose"]["name_localizations"]["fr"] == "proposer"
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
     assert set(subs) == {"open", "invite", "close", "status"}
