@@ -28,6 +28,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.identity import Pseudonymizer
+from bot.moderation import admit
 from bot.privacy import redact_stored_digests
 from bot.stances import STANCES, StanceMap, emoji_key
 from storage.store import MessageTarget, Store
@@ -193,14 +194,16 @@ class EventApplier:
     def _proposal(self, ev: ProposalSubmitted) -> bool:
         """An anonymous proposal: a new statement of an open round, its author recorded
         (``bot.proposals`` checked the form; the store refuses a closed round or a section
-        of another round)."""
+        of another round); under strict moderation it waits for a facilitator, as a reply
+        does (``bot.moderation.admit``)."""
         text = clean_text(ev.text).strip()
         if ev.actor.is_bot or not text:
             return False
         return self.store.add_proposal(
             event_key=ev.event_key, round_id=ev.round_id, section_statement_id=ev.section_id,
             author_id=self._participant(ev, ev.actor), platform=ev.platform, text=text,
-            at=ev.occurred_at, author_agrees=ev.author_agrees)
+            at=ev.occurred_at, author_agrees=ev.author_agrees,
+            moderation=admit(self.store, ev.round_id))
 
     def _reply_posted(self, ev: ReplyPosted) -> bool:
         # A message with only files is an attachment reply: stored with their names, out of
@@ -224,7 +227,8 @@ class EventApplier:
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
             at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
-            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments])
+            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
+            moderation=admit(self.store, thread.round_id))
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

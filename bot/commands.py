@@ -8,13 +8,14 @@ language (``bot/locales``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
+from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError, SetupError
 from bot.events import CommandInvoked
 from bot.i18n import language_of, translate, translate_plural
 from bot.intake import RunInDb
@@ -26,6 +27,8 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.publish import PublishResult
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +128,18 @@ class Commands:
             sections = [k.strip() for k in cmd.args["sections"].split(",") if k.strip()]
             if not sections:
                 raise BadArgument("error.no_sections_given")
+        # Checked first: a channel refusing the sections would otherwise leave a round
+        # open with nothing posted, and the facilitator would learn why one refusal at a time.
+        missing = await platform.missing_permissions(channel, lang)
+        if missing:
+            _log.warning("open refused: %d permission(s) missing on %s", len(missing),
+                         cmd.platform)
+            raise SetupError("error.missing_permissions", permissions=", ".join(missing))
         opened = await self.rounds.open(
             plan=plan or None, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
-            join=join, stance_mode=cmd.args.get("stances") or None)
+            join=join, stance_mode=cmd.args.get("stances") or None,
+            moderation=cmd.args.get("moderation") or None)
         rnd = await self.db(self.store.get_round, opened.round_id)
         return CommandReply("\n".join(_opened_lines(opened, rnd.public_id if rnd else "", lang)))
 
@@ -183,6 +194,11 @@ class Commands:
         if result.digest_id is None:
             return CommandReply(translate("digest.just_posted", lang, round=rnd.public_id))
         return CommandReply(translate("digest.posted", lang, round=rnd.public_id))
+
+    async def named_round(self, cmd: CommandInvoked) -> RoundData:
+        """The round ``cmd`` names (``round=``) or its channel's, open or closed, found as for
+        every facilitator command (``/moderate`` too); see :meth:`_round_arg`."""
+        return await self._round_arg(cmd, open_only=False)
 
     async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool,
                          home_only: bool = False) -> RoundData:

@@ -165,6 +165,12 @@ class ChatPlatform(Protocol):
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:
         """Current reactions on one message (for reconciliation after downtime)."""
 
+    async def missing_permissions(self, channel: ChannelRef, lang: str) -> tuple[str, ...]:
+        """What planbot lacks in ``channel`` to run a round there (post the sections, start
+        their threads, seed their reactions, attach the digests' files, read the history
+        reconciliation reads), each named as the platform's settings name it, in ``lang``
+        (``fr``/``en``); empty when nothing is missing."""
+
     def describe_failure(self, error: Exception) -> str | None:
         """The platform's short reason for ``error`` raised by one of these methods, for the
         facilitator and the store (Discord ``50013 Missing Permissions``, Slack

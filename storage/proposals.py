@@ -20,7 +20,7 @@ class ProposalWrites(StoreBase):
 
     def add_proposal(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                      author_id: int, platform: str, text: str, at: datetime,
-                     author_agrees: bool) -> bool:
+                     author_agrees: bool, moderation: str = "auto") -> bool:
         """Record ``text`` as a reply statement (``source`` :data:`PROPOSAL`) under the section
         statement ``section_statement_id`` of the open round ``round_id``, by ``author_id``;
         with ``author_agrees``, the author's current stance on it is agree, recorded as their
@@ -28,7 +28,9 @@ class ProposalWrites(StoreBase):
         participation page: ``handle_POST_comments``, compdemocracy/polis
         ``server/src/routes/comments.ts``). One
         transaction with the event key: True if new; False for a repeated key, a closed
-        round, or a statement that is not a section of that round (nothing is written)."""
+        round, or a statement that is not a section of that round (nothing is written).
+        ``moderation`` ``pending`` (strict moderation) holds it back, unposted and uncounted,
+        until a facilitator accepts it, as :meth:`storage.events.EventWrites.add_reply`."""
         with self._tx() as s:
             status = s.scalar(select(Round.status).where(Round.id == round_id))
             section = s.execute(select(Statement.section_id).where(
@@ -38,7 +40,8 @@ class ProposalWrites(StoreBase):
                 return False
             stmt = Statement(round_id=round_id, kind="reply", section_id=section[0],
                              parent_id=section_statement_id, author_id=author_id,
-                             platform=platform, text=text, text_withheld=False, moderated=True,
+                             platform=platform, text=text, text_withheld=False,
+                             moderated=moderation != "pending", moderation=moderation,
                              created_at=at, source=PROPOSAL)
             s.add(stmt)
             s.flush()

@@ -90,6 +90,8 @@ class RecordingPlatform:
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
     proposals: list[tuple[ChannelRef, str, ProposalPost]] = field(default_factory=list)
+    missing: tuple[str, ...] = ()
+    """What :meth:`missing_permissions` reports for every channel."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
 
     async def post_section(self, channel, section, on_posted=None):
@@ -132,6 +134,9 @@ class RecordingPlatform:
 
     async def fetch_reactions(self, channel, message_id):
         return self.reactions.get(message_id, [])
+
+    async def missing_permissions(self, channel, lang):
+        return self.missing
 
     def describe_failure(self, error):
         return f"{type(error).__name__}: {error}" if isinstance(error, OSError) else None

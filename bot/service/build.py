@@ -8,7 +8,9 @@ The one registry that changes while running is the core's ``platforms`` (name ->
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -21,6 +23,7 @@ from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
+from bot.moderation import Moderation
 from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
@@ -63,7 +66,9 @@ def build_core(store: Store, settings: Settings, clock: Clock,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
                 voting=voting,
                 proposals=Proposals(store, settings, db, voting, intake.handle),
-                platforms=platforms, privacy=privacy, observer=observer)
+                platforms=platforms, privacy=privacy, observer=observer,
+                moderation=Moderation(store, settings, clock, db, pseudonyms, relay, platforms,
+                                      commands.is_facilitator, commands.named_round))
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,45 @@ class Service:
     core: Core
     scheduler: DigestScheduler
     adapters: list[Adapter]
+
+
+@dataclass
+class OneShot:
+    """A service for one command (``planbot round close``, ``planbot privacy erase``): its
+    adapters are started on demand and everything is stopped and closed when it ends."""
+
+    service: Service
+    started: list[Adapter] = field(default_factory=list)
+
+    @property
+    def core(self) -> Core:
+        return self.service.core
+
+    async def connect(self, platforms: Collection[str] | None = None) -> set[str]:
+        """Start and reconcile the adapters of ``platforms`` that are configured (all of
+        them when ``None``); returns the names of those connected. Waits for each first
+        reconciliation (at most 60 s)."""
+        for adapter in self.service.adapters:
+            if platforms is None or adapter.name in platforms:
+                self.started.append(adapter)
+                await adapter.start()
+                await adapter.wait_until_reconciled(1, timeout=60)
+        return {adapter.name for adapter in self.started}
+
+
+@asynccontextmanager
+async def one_shot(settings: Settings, clock: Clock, name: str) -> AsyncIterator[OneShot]:
+    """:func:`build_service` for one command; on exit, whatever happened, the adapters it
+    connected are stopped, then the scheduler, the core and the engine closed."""
+    shot = OneShot(build_service(settings, clock, name=name))
+    try:
+        yield shot
+    finally:
+        for adapter in shot.started:
+            await adapter.stop()
+        shot.service.scheduler.shutdown()
+        shot.service.core.close()
+        shot.service.engine.dispose()
 
 
 def build_service(settings: Settings, clock: Clock, *, name: str = "planbot",

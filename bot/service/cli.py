@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, language_from_environment
-from bot.errors import Conflict, NotFound, PlanbotError, SetupError, database_failure
+from bot.errors import (
+    Conflict,
+    NotAllowed,
+    NotFound,
+    PlanbotError,
+    SetupError,
+    database_failure,
+)
 from bot.files import private_dir, write_private
 from bot.i18n import translate, translate_plural
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
@@ -78,6 +85,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
                         help=t("cli.help.format"))
     close = rnd_sub.add_parser("close", help=t("cli.help.round_close"))
     close.add_argument("round", help=t("cli.help.round_id"))
+    close.add_argument("--no-post", action="store_true", help=t("cli.help.no_post"))
 
     digest = sub.add_parser("digest", help=t("cli.help.digest"))
     digest.add_argument("--round", help=t("cli.help.round_option"))
@@ -265,40 +273,36 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, args.channel)
 
 
-async def close_and_post(settings: Settings, requested: str) -> int:
-    """``planbot round close N`` as the chat command does it: connect to the round's
+async def close_and_post(settings: Settings, requested: str, *, post: bool = True) -> int:
+    """``planbot round close ROUND`` as the chat command does it: connect to the round's
     platforms that are configured, close the round, post its final digest in every channel
-    of the round, disconnect. Raises ``NotFound``, ``Conflict`` (already closed)."""
-    from bot.service.build import build_service
+    of the round, disconnect. With none of the round's platforms configured it refuses
+    (``NotAllowed``, nothing closed) unless ``post`` is false (``--no-post``): a round closed
+    here would never have its final digest posted. Raises ``NotFound``, ``Conflict``
+    (already closed)."""
+    from bot.service.build import one_shot
 
     lang = settings.language
-    service = build_service(settings, SystemClock(), name="planbot-round-close")
-    started = []
-    try:
-        r = _find_round(service.core.store, requested)
+    async with one_shot(settings, SystemClock(), "planbot-round-close") as shot:
+        r = _find_round(shot.core.store, requested)
         if r.status != "open":
             raise Conflict("error.round_closed", round=r.public_id)
         on = {platform for platform, _workspace, _channel in r.channels}
-        for adapter in service.adapters:
-            if adapter.name in on:
-                started.append(adapter)
-                await adapter.start()
-                await adapter.wait_until_reconciled(1, timeout=60)
-        if not await service.core.rounds.close(r.id):
+        connected = await shot.connect(on) if post else set()
+        if post and on and not connected:
+            raise NotAllowed("cli.close_needs_platform", round=r.public_id,
+                             platforms=", ".join(sorted(on)))
+        if not await shot.core.rounds.close(r.id):
             raise Conflict("error.round_closed", round=r.public_id)
-        result = await service.core.digest_publisher(r.id, "final")
         print(translate("round.closed", lang, round=r.public_id))
-        missing = sorted(on - {a.name for a in started})
+        if not post:
+            print(translate("cli.final_skipped", lang, round=r.public_id))
+            return 0
+        result = await shot.core.digest_publisher(r.id, "final")
         print(translate_plural("cli.final_posted", len(result.posted), lang))
-        if missing:
+        if missing := sorted(on - connected):
             print(translate("cli.final_not_posted", lang, platforms=", ".join(missing)))
         return 0
-    finally:
-        for adapter in started:
-            await adapter.stop()
-        service.scheduler.shutdown()
-        service.core.close()
-        service.engine.dispose()
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -345,7 +349,7 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 def _round(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     if args.round_action == "close":
         store.engine.dispose()
-        return asyncio.run(close_and_post(settings, args.round))
+        return asyncio.run(close_and_post(settings, args.round, post=not args.no_post))
     if args.round_action != "list":
         return _round_action(store, settings, args)
     lang = settings.language

@@ -51,24 +51,12 @@ def run_privacy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.service.build import build_service
+    from bot.service.build import one_shot
 
-    service = build_service(settings, SystemClock(), name="planbot-privacy")
-    started = []
-    try:
+    async with one_shot(settings, SystemClock(), "planbot-privacy") as shot:
         if args.privacy_action == "erase":
-            # The copies are deleted through the platforms: connect those configured.
-            for adapter in service.adapters:
-                started.append(adapter)
-                await adapter.start()
-                await adapter.wait_until_reconciled(1, timeout=60)
-        return await ACTIONS[args.privacy_action](service.core, args, settings)
-    finally:
-        for adapter in started:
-            await adapter.stop()
-        service.scheduler.shutdown()
-        service.core.close()
-        service.engine.dispose()
+            await shot.connect()  # the copies are deleted through the platforms
+        return await ACTIONS[args.privacy_action](shot.core, args, settings)
 
 
 async def _export(core: Core, args: argparse.Namespace, settings: Settings) -> int:

@@ -18,22 +18,11 @@ import aiohttp
 import discord
 
 from bot.checkup import Finding, fail, ok, warn
+from bot.i18n import translate
 from integrations.discord.client import planbot_intents
 from integrations.discord.commands import PlanbotCommands
 from integrations.discord.endpoints import use_endpoints
-
-NEEDED_PERMISSIONS = (
-    ("view_channel", "View Channel"),
-    ("send_messages", "Send Messages"),
-    ("create_public_threads", "Create Public Threads"),
-    ("send_messages_in_threads", "Send Messages in Threads"),
-    ("add_reactions", "Add Reactions"),
-    ("read_message_history", "Read Message History"),
-    ("embed_links", "Embed Links"),
-    ("attach_files", "Attach Files"),
-)
-"""Permission flag -> its name in Discord's settings; why each is needed:
-integrations/discord/README.md."""
+from integrations.discord.permissions import missing_flags
 
 
 async def check_discord(token: str, *, channel_ids: Iterable[str], guild_ids: Iterable[str],
@@ -121,8 +110,7 @@ def _channel(client: discord.Client, channel_id: str) -> Finding:
     channel = client.get_channel(int(channel_id)) if channel_id.isdigit() else None
     if not isinstance(channel, discord.abc.GuildChannel):
         return fail("doctor.discord_channel_unseen", channel=channel_id)
-    granted = channel.permissions_for(channel.guild.me)
-    missing = [name for flag, name in NEEDED_PERMISSIONS if not getattr(granted, flag)]
+    missing = [translate(msgid, "en") for _, msgid in missing_flags(channel, channel.guild.me)]
     if missing:
         return fail("doctor.discord_permissions_missing", channel=f"#{channel.name}",
                     permissions=", ".join(missing))

@@ -27,6 +27,7 @@ from bot.platform import (
     VoteOn,
 )
 from bot.textsplit import one_message, split_text, split_under_heading
+from integrations.discord.permissions import missing_permissions
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -226,6 +227,10 @@ class DiscordPlatform:
                 )
             )
         return states
+
+    async def missing_permissions(self, channel: ChannelRef, lang: str) -> tuple[str, ...]:
+        """See :func:`integrations.discord.permissions.missing_permissions`."""
+        return await missing_permissions(self.client, channel.channel_id, lang)
 
     def describe_failure(self, error: Exception) -> str | None:
         """Discord's JSON error code and message (``50013 Missing Permissions``, docs:

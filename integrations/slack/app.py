@@ -48,6 +48,7 @@ from bot.reconcile import ReconcileReport
 from integrations.slack.checks import socket_url, verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.directory import Directory
+from integrations.slack.moderation import MODERATE_ACTION, ModerationModals
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.proposals import PROPOSE_CALLBACK, ProposalModals
 from integrations.slack.slash import SlashCommand
@@ -131,13 +132,16 @@ class SlackBot:
                                 track=self._background.track)
         self.proposals = ProposalModals(core, client, self.directory, default_language,
                                         track=self._background.track)
+        self.moderation = ModerationModals(core, client, self.directory, self.clock,
+                                           track=self._background.track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
                                   default_language=default_language,
                                   track=self._background.track, votes=self.votes,
-                                  proposals=self.proposals)
+                                  moderation=self.moderation, proposals=self.proposals)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])
         self.app.action(STANCE_ACTION)(ack=self.votes.ack, lazy=[self.votes.vote])
+        self.app.action(MODERATE_ACTION)(ack=self.moderation.ack, lazy=[self.moderation.decide])
         self.app.view(PROPOSE_CALLBACK)(self.proposals.submit)
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()

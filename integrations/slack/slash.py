@@ -21,6 +21,7 @@ from bot.events import Actor, CommandInvoked
 from bot.i18n import language_of, translate
 from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
+from integrations.slack.moderation import ModerationModals
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.proposals import ProposalModals
@@ -40,9 +41,9 @@ class SlashCommand:
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
                  track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
-                 proposals: ProposalModals) -> None:
+                 moderation: ModerationModals, proposals: ProposalModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
-        self.votes, self.proposals = votes, proposals
+        self.votes, self.moderation, self.proposals = votes, moderation, proposals
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -85,6 +86,11 @@ class SlashCommand:
             problem = await modals.command(body, lang)
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
+            return
+        if parsed.action == "moderate":  # the card in a modal, for the facilitator alone
+            refusal = await self.moderation.command(body, parsed.args)
+            if refusal is not None:
+                await respond(text=markdown_to_mrkdwn(refusal), response_type="ephemeral")
             return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),

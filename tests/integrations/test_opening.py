@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import discord
 import pytest
 from sqlalchemy import select
 
@@ -273,3 +274,36 @@ async def test_a_slack_command_answers_in_english_once_the_language_is_known(bot
     assert first.interim is not None and first.interim.startswith("Ouverture")
     assert first.text.startswith("Round #") and again.interim == (
         "Opening a round of plan “sample”… I will answer here once the sections are posted.")
+
+
+async def test_an_open_first_names_what_the_bot_lacks_in_the_channel(both):
+    """An admin withheld Add Reactions and Attach Files from planbot in the Discord channel
+    (a permission overwrite), and on Slack the channel is posting-restricted and the app was
+    installed without ``reactions:write``: each open answers with what is missing, and
+    nothing is opened or posted until it is granted."""
+    core, h, slack, _app = both
+    denied = discord.Permissions(add_reactions=True, attach_files=True).value
+    await h.sandbox.set_overwrite(h.channel_id, h.sandbox.bot_role.id, deny=denied)
+    await h.settle()
+    slack.restrict_posting(SLACK_CHANNEL)
+    slack.scopes.discard("reactions:write")
+
+    answer = await h.run("alice", "open", plan="sample", sections="broadband")
+    on_slack = await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open",
+                                             plan="sample", sections="broadband")
+    await slack.settle()
+
+    assert answer.text == ("Je ne peux pas ouvrir de tour dans ce canal : il me manque Ajouter "
+                           "des réactions, Joindre des fichiers. Accordez-les-moi, puis relancez "
+                           "la même commande (rien ne sera publié deux fois).") and answer.ephemeral
+    assert "le droit d’y publier" in on_slack.text and "`reactions:write`" in on_slack.text
+    assert "l’accès au canal" not in on_slack.text  # the app is a member
+    assert h.round_id() is None and core.store.rounds() == []
+    assert not h.sandbox.requests_to("POST", f"/channels/{h.channel_id}/messages")
+    assert not slack.calls("chat.postMessage")
+
+    await h.sandbox.set_overwrite(h.channel_id, h.sandbox.bot_role.id)
+    await h.settle()
+    opened = await h.run("alice", "open", plan="sample", sections="broadband")
+    public_id = core.store.get_round(h.round_id()).public_id
+    assert opened.text == f"Tour n° {public_id} ouvert : 1 section publiée."

@@ -22,6 +22,7 @@ from bot.clock import ManualClock
 from bot.digests.build import Period, build_digest
 from storage.models import Statement
 from tests.helpers import START, invitation
+from tests.integrations.conformance import discord_problems, slack_problems
 from tests.integrations.two_platforms import SLACK_CHANNEL, SLACK_FACILITATOR, two_platforms
 
 pytestmark = pytest.mark.e2e
@@ -37,12 +38,15 @@ async def both(tmp_path):
     async with two_platforms(tmp_path, users, clock=ManualClock(START)) as (core, h, slack, app):
         slack.app = app
         yield core, h, slack
+    assert h.sandbox.unknown_requests() == [], "routes Discord does not have"
+    assert discord_problems(h.sandbox.requests) == [], "answers Discord would not give"
+    assert slack_problems(slack.requests) == [], "answers Slack would not give"
 
 
-async def open_both(core, h, slack):
-    """The round opened on Discord, joined from Slack; (round id, section statement ids by
-    key, Discord broadband id, Slack broadband ts)."""
-    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+async def open_both(core, h, slack, **options):
+    """The round opened on Discord (with ``options``), joined from Slack; (round id, section
+    statement ids by key, Discord broadband id, Slack broadband ts)."""
+    await h.run("alice", "open", plan="sample", sections=SECTIONS, **options)
     await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
                                   sections=SECTIONS, join=invitation(core))
     await settle(core, h, slack)
@@ -193,3 +197,33 @@ async def test_a_proposal_from_slack_and_its_bad_input(both):
     with core.store.engine.connect() as c:
         assert c.execute(select(func.count()).select_from(Statement)
                          .where(Statement.text == "Trop tard")).scalar() == 0
+
+
+async def test_strict_moderation_holds_a_proposal_until_a_facilitator_accepts_it(both):
+    core, h, slack = both
+    rid, ids, discord_bb, slack_bb = await open_both(core, h, slack, moderation="strict")
+    bob = h.person("bob")
+    opened = await h.sandbox.user_runs_command(bob, h.channel_id, "propose")
+    await h.sandbox.user_submits_modal(
+        bob, opened.record, {"planbot_section": str(ids["broadband"]), "planbot_text": PROPOSAL})
+    await settle(core, h, slack)
+
+    # Waiting: posted nowhere, counted nowhere.
+    assert not any(PROPOSAL in m.content for m in h.sandbox.thread_messages(discord_bb))
+    assert slack.thread_messages(slack_bb, SLACK_CHANNEL) == []
+    assert all(c.text != PROPOSAL for c in core.store.statement_counts(rid))
+
+    answer = await h.run("alice", "moderate")
+    card_id = answer.record.original_id
+    _, card = h.sandbox.ephemeral[card_id]
+    assert PROPOSAL in card["content"] and "bob" not in card["content"]  # the moderator neither
+    accept = next(c["custom_id"] for c in components(card["components"])
+                  if c.get("custom_id", "").endswith(":accept"))
+    await h.sandbox.user_clicks_ephemeral(h.person("alice"), card_id, accept)
+    await settle(core, h, slack)
+
+    (on_discord,) = [m for m in h.sandbox.thread_messages(discord_bb) if PROPOSAL in m.content]
+    (on_slack,) = [m for m in slack.thread_messages(slack_bb, SLACK_CHANNEL) if PROPOSAL in m.text]
+    assert "bob" not in on_discord.content and "Proposition anonyme" in on_slack.text
+    (counted,) = [c for c in core.store.statement_counts(rid) if c.text == PROPOSAL]
+    assert counted.agree == 1  # its author

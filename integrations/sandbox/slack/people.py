@@ -143,6 +143,12 @@ class SlackPeople:
         """Archive a channel: posting, editing and reacting there answer ``is_archived``."""
         self.workspace.archived.add(channel_id)
 
+    def restrict_posting(self, channel_id: str) -> None:
+        """An admin lets only admins post in the channel: conversations.info says
+        ``is_read_only``, a top-level post answers ``restricted_action`` (thread replies
+        stay allowed)."""
+        self.workspace.read_only.add(channel_id)
+
     def deactivate_user(self, user_id: str) -> None:
         """Deactivate an account: users.info then says ``deleted: true``."""
         self.workspace.users[user_id].deleted = True

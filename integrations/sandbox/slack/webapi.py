@@ -109,6 +109,8 @@ class WebApi:
             raise SlackApiFailure("is_archived")
         if self.bot_user_id not in self.ws.members.get(channel, ()):
             raise SlackApiFailure("not_in_channel")
+        if channel in self.ws.read_only and not p.get("thread_ts"):
+            raise SlackApiFailure("restricted_action")
         blocks = validate_blocks(p.get("blocks"))
         if not p.get("text") and not blocks:
             raise SlackApiFailure("no_text")
@@ -205,7 +207,8 @@ class WebApi:
         if channel not in self.ws.channels:
             raise SlackApiFailure("channel_not_found")
         return {"channel": {"id": channel, "name": self.ws.channels[channel], "is_channel": True,
-                            "is_archived": False,
+                            "is_archived": channel in self.ws.archived,
+                            "is_read_only": channel in self.ws.read_only, "is_private": False,
                             "is_member": self.bot_user_id in self.ws.members.get(channel, ())}}
 
     def users_info(self, p: dict) -> dict:

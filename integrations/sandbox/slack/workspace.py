@@ -131,6 +131,8 @@ class Workspace:
         self.channels: dict[str, str] = {}
         self.members: dict[str, set[str]] = {}
         self.archived: set[str] = set()
+        self.read_only: set[str] = set()
+        """Channels where posting is restricted (only admins post; the app neither)."""
         self.custom_emoji: set[str] = set()
         self._messages: dict[str, dict[str, Message]] = {}
         self._clock = clock

@@ -186,7 +186,9 @@ async def test_channel_without_the_bot_gets_an_invitation_hint(slack, socket_bot
     slack.add_channel("C0ELSEWHERE", "ailleurs", bot_member=False)
     answer = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")
     assert answer.ephemeral and "/invite @planbot" in answer.text
-    assert answer.text.startswith("Je ne peux pas publier dans ce canal")
+    assert answer.text.startswith("Je ne peux pas ouvrir de tour dans ce canal : il me manque "
+                                  "l’accès au canal")
+    assert core.store.rounds() == []  # checked before anything is opened
 
     slack.invite_bot("C0ELSEWHERE")
     again = await slack.user_runs_command(FACILITATOR, "C0ELSEWHERE", "open", plan="sample")

@@ -16,6 +16,7 @@ METHOD_SCOPES = {
     "reactions.add": "reactions:write", "reactions.get": "reactions:read",
     "conversations.replies": "channels:history", "users.info": "users:read",
     "usergroups.list": "usergroups:read", "files.getUploadURLExternal": "files:write",
+    "conversations.info": "channels:read",
     "files.completeUploadExternal": "files:write",
 }
 
