@@ -11,6 +11,7 @@
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
 * :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
 * :class:`bot.proposals.Proposals`: anonymous proposals through ``/propose``;
+* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances;
 * :class:`bot.moderation.Moderation`: ``/moderate``, facilitators' Accept / Reject.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
@@ -29,6 +30,7 @@ from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
 from bot.moderation import Moderation
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
@@ -65,6 +67,7 @@ class Core:
     reconciler: Reconciler
     voting: Voting
     proposals: Proposals
+    my_stances: MyStances
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""

@@ -24,6 +24,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
 from bot.moderation import Moderation
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
@@ -66,6 +67,7 @@ def build_core(store: Store, settings: Settings, clock: Clock,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
                 voting=voting,
                 proposals=Proposals(store, settings, db, voting, intake.handle),
+                my_stances=MyStances(store, db, pseudonyms, voting, intake.handle),
                 platforms=platforms, privacy=privacy, observer=observer,
                 moderation=Moderation(store, settings, clock, db, pseudonyms, relay, platforms,
                                       commands.is_facilitator, commands.named_round))

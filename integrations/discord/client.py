@@ -30,6 +30,7 @@ from integrations.discord.commands import (
     PlanbotTree,
 )
 from integrations.discord.moderation import ModerationButtons
+from integrations.discord.my_stances import StanceButtons
 from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
 from integrations.discord.proposals import ProposalModals
 from integrations.discord.voting import VoteButtons
@@ -90,6 +91,7 @@ class PlanbotDiscord(commands.Bot):
         self.votes = VoteButtons(core)
         self.proposals = ProposalModals(core)
         self.moderation = ModerationButtons(core)
+        self.mine = StanceButtons(core)
         self._guild_ids = guild_ids
         self._sync_commands = sync_commands
         self._reidentify_delay = reidentify_delay
@@ -189,10 +191,11 @@ class PlanbotDiscord(commands.Bot):
     # -- raw gateway events --------------------------------------------------------------
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Clicks on planbot's vote and moderation buttons and submissions of its propose
-        modal (slash commands go through the command tree)."""
+        """Clicks on planbot's vote, /my-stances and moderation buttons and submissions of
+        its propose modal (slash commands go through the command tree)."""
         with self._working():
             if not await self.votes.on_interaction(interaction) \
+                    and not await self.mine.on_interaction(interaction) \
                     and not await self.moderation.on_interaction(interaction):
                 await self.proposals.on_interaction(interaction)
 

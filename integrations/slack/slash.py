@@ -23,6 +23,7 @@ from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
 from integrations.slack.moderation import ModerationModals
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
+from integrations.slack.my_stances import StanceModals
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.proposals import ProposalModals
 from integrations.slack.translate import PLATFORM
@@ -41,9 +42,11 @@ class SlashCommand:
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
                  track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
-                 moderation: ModerationModals, proposals: ProposalModals) -> None:
+                 mine: StanceModals, moderation: ModerationModals,
+                 proposals: ProposalModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
-        self.votes, self.moderation, self.proposals = votes, moderation, proposals
+        self.votes, self.mine, self.moderation = votes, mine, moderation
+        self.proposals = proposals
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -81,9 +84,11 @@ class SlashCommand:
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
             return
-        if parsed.action in ("vote", "propose"):  # a modal for this person (the trigger)
-            modals = self.votes if parsed.action == "vote" else self.proposals
-            problem = await modals.command(body, lang)
+        if parsed.action in ("vote", "my-stances", "propose"):  # a modal for this person alone
+            openers: dict[str, Callable[[dict, str], Awaitable[str | None]]] = {
+                "vote": self.votes.command, "my-stances": self.mine.command,
+                "propose": self.proposals.command}
+            problem = await openers[parsed.action](body, lang)
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return
@@ -91,6 +96,10 @@ class SlashCommand:
             refusal = await self.moderation.command(body, parsed.args)
             if refusal is not None:
                 await respond(text=markdown_to_mrkdwn(refusal), response_type="ephemeral")
+            return
+        if await self._elsewhere(parsed.args.get("channel"), body):
+            await respond(text=translate("error.channel_elsewhere", lang),
+                          response_type="ephemeral")
             return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),
@@ -111,6 +120,15 @@ class SlashCommand:
         for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files, lang)]:
             await respond(text=text,
                           response_type="ephemeral" if reply.ephemeral else "in_channel")
+
+    async def _elsewhere(self, channel: str | None, body: dict) -> bool:
+        """Whether ``channel=`` names a channel of another workspace of the organisation: a
+        round belongs to the workspace it is opened in, so its sections (and the replies
+        under them) stay there; another workspace joins with an invitation."""
+        if not channel or channel == body.get("channel_id"):
+            return False
+        teams = await self.directory.channel_teams(channel)
+        return teams is not None and body.get("team_id", "") not in teams
 
 
 FILE_TEXT_LIMIT = 39_000
