@@ -27,6 +27,7 @@ from bot.events import (
     ReplyPosted,
 )
 from bot.identity import Pseudonymizer
+from bot.moderation import admit
 from bot.privacy import redact_stored_digests
 from bot.stances import STANCES, StanceMap, emoji_key
 from storage.store import MessageTarget, Store
@@ -210,7 +211,8 @@ class EventApplier:
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
             at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
-            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments])
+            attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
+            moderation=admit(self.store, thread.round_id))
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

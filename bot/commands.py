@@ -138,7 +138,8 @@ class Commands:
         opened = await self.rounds.open(
             plan=plan or None, channel=channel, platform=platform, sections=sections,
             closes=cmd.args.get("closes"), language=cmd.args.get("language") or None,
-            join=join, stance_mode=cmd.args.get("stances") or None)
+            join=join, stance_mode=cmd.args.get("stances") or None,
+            moderation=cmd.args.get("moderation") or None)
         rnd = await self.db(self.store.get_round, opened.round_id)
         return CommandReply("\n".join(_opened_lines(opened, rnd.public_id if rnd else "", lang)))
 
@@ -193,6 +194,11 @@ class Commands:
         if result.digest_id is None:
             return CommandReply(translate("digest.just_posted", lang, round=rnd.public_id))
         return CommandReply(translate("digest.posted", lang, round=rnd.public_id))
+
+    async def named_round(self, cmd: CommandInvoked) -> RoundData:
+        """The round ``cmd`` names (``round=``) or its channel's, open or closed, found as for
+        every facilitator command (``/moderate`` too); see :meth:`_round_arg`."""
+        return await self._round_arg(cmd, open_only=False)
 
     async def _round_arg(self, cmd: CommandInvoked, *, open_only: bool,
                          home_only: bool = False) -> RoundData:

@@ -9,7 +9,8 @@
 * :class:`bot.rounds.Rounds`: open, join and close rounds;
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
-* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``.
+* :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
+* :class:`bot.moderation.Moderation`: ``/moderate``, facilitators' Accept / Reject.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
 ``examples/advanced_startup.py`` style).
@@ -26,6 +27,7 @@ from bot.config import Settings
 from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
+from bot.moderation import Moderation
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
@@ -63,6 +65,8 @@ class Core:
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""
+    moderation: Moderation
+    """Facilitators' moderation of statements (``bot.moderation``)."""
     observer: Observer = field(default_factory=Unobserved)
     """Told of events received and applied and of reconciliations (the metrics)."""
 

@@ -141,7 +141,11 @@ class Reconciler:
         now = self.clock.now()
         seen: dict[int, set[PresentReaction]] = {}
         raw: dict[tuple[int, str, str], tuple[str, Emoji, str, str, str]] = {}
-        messages = await self.db(store.round_messages, round_id, platform.name)
+        # A section whose first message was deleted here keeps its tallies as they were:
+        # its other parts, if any, must not pass for the whole section's reactions.
+        removed = await self.db(store.removed_sections, round_id)
+        messages = [m for m in await self.db(store.round_messages, round_id, platform.name)
+                    if platform.name not in removed.get(m.statement_id, ())]
         posts = await self.sections.section_posts(round_id)
         # Read the store before the platform: a reaction that arrives live while the platform
         # is being read is in neither snapshot, so it is never withdrawn by mistake.

@@ -21,6 +21,7 @@ from bot.errors import BadArgument, Conflict, NotFound
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.invitations import Invitations
+from bot.moderation import MODES
 from bot.opening import Posting, SectionPoster
 from bot.platform import ChannelRef, ChatPlatform
 from bot.relay import Relay
@@ -123,7 +124,7 @@ class Rounds:
     async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,
                    language: str | None = None, join: str | None = None,
-                   stance_mode: str | None = None) -> Opened:
+                   stance_mode: str | None = None, moderation: str | None = None) -> Opened:
         """Open (or join) the round of ``plan`` in ``channel`` and post its missing sections.
 
         An open round over ``plan`` that belongs to the place (guild, workspace) of
@@ -131,13 +132,17 @@ class Rounds:
         re-running the same open posts nothing twice; a round of another place is joined
         only with ``join``, an invitation code (``plan`` may then be None). ``stance_mode``
         (:data:`STANCE_MODES`, default ``both``) is chosen by the opening; joining with
-        another one is refused. Raises ``NotFound`` (also for any unusable code, all alike),
+        another one is refused; so is ``moderation`` (:data:`bot.moderation.MODES`, default
+        ``open``), which a facilitator changes with ``/moderate``. Raises ``NotFound`` (also
+        for any unusable code, all alike),
         ``BadArgument``, ``Conflict`` (another open of this plan is under way, or the open
         round differs from what is asked).
         """
         if stance_mode is not None and stance_mode not in STANCE_MODES:
             raise BadArgument("error.bad_stance_mode", value=stance_mode,
                               modes=", ".join(STANCE_MODES))
+        if moderation is not None and moderation not in MODES:
+            raise BadArgument("moderation.bad_mode", value=moderation, modes=", ".join(MODES))
         place = Place(channel.platform, channel.workspace_id)
         invited = await self.invitations.round_for(join, place) if join else None
         if invited is not None:
@@ -166,17 +171,20 @@ class Rounds:
             raise Conflict("error.round_opening", plan=plan)
         async with lock:
             if invited is not None and join is not None:
-                await self._check_join(invited.id, wanted, language, closes_at, stance_mode)
+                await self._check_join(invited.id, wanted, language, closes_at, stance_mode,
+                                       moderation)
                 await self.invitations.use(invited, join, place)
                 round_id = invited.id
             else:
                 here: int | None = await self.db(self.store.open_round_for_plan, plan, place)
                 if here is None:
                     round_id = await self._create(version, plan, wanted, language, closes_at,
-                                                  stance_mode or "both", place)
+                                                  stance_mode or "both", place,
+                                                  moderation or "open")
                 else:
                     round_id = here
-                    await self._check_join(round_id, wanted, language, closes_at, stance_mode)
+                    await self._check_join(round_id, wanted, language, closes_at, stance_mode,
+                                           moderation)
             elsewhere = await self._elsewhere(round_id, channel)
             await self.db(self.store.add_round_channel, round_id, channel.platform,
                           channel.workspace_id, channel.channel_id)
@@ -200,7 +208,7 @@ class Rounds:
 
     async def _create(self, version: PlanVersionData, plan: str, wanted: list[str],
                       language: str | None, closes_at: datetime | None, mode: str,
-                      place: Place) -> int:
+                      place: Place, moderation: str = "open") -> int:
         """A new round over ``version`` opened in ``place``; joins the round another process
         opened there meanwhile."""
         chosen = [s for s in version.sections if not wanted or s.key in wanted]
@@ -210,7 +218,8 @@ class Rounds:
                 self.store.create_round, name=version.titles.get(lang) or plan,
                 language=lang, plan_version_id=version.version_id,
                 section_ids=[s.section_id for s in chosen], opened_at=self.clock.now(),
-                closes_at=closes_at, stance_mode=mode, home=place)
+                closes_at=closes_at, stance_mode=mode, home=place,
+                moderation=moderation)
             _log.info("opened round %s over plan %s", round_id, plan)
         except IntegrityError:
             # Another process opened this plan here at the same moment: join its round.
@@ -218,14 +227,15 @@ class Rounds:
             if joined is None:  # the other round closed meanwhile
                 raise
             round_id = joined
-            await self._check_join(round_id, wanted, language, closes_at, mode)
+            await self._check_join(round_id, wanted, language, closes_at, mode, moderation)
         return round_id
 
     async def _check_join(self, round_id: int, wanted: list[str], language: str | None,
-                          closes_at: datetime | None, mode: str | None) -> None:
+                          closes_at: datetime | None, mode: str | None,
+                          moderation: str | None = None) -> None:
         """Joining an open round from another channel must not silently drop what was asked:
-        other sections, another language, another stance mode or another closing date are
-        refused with the round's current values."""
+        other sections, another language, another stance mode, another moderation or another
+        closing date are refused with the round's current values."""
         rnd = await self.db(self.store.get_round, round_id)
         if rnd is None:
             raise NotFound("error.no_round", round=round_id)
@@ -237,6 +247,9 @@ class Rounds:
             raise Conflict("error.round_other_language", round=rnd.public_id, current=rnd.language)
         if mode and mode != rnd.stance_mode:
             raise Conflict("error.round_other_mode", round=rnd.public_id, current=rnd.stance_mode)
+        current = await self.db(self.store.round_moderation, round_id)
+        if moderation and moderation != current:
+            raise Conflict("moderation.round_other", round=rnd.public_id, current=current)
         # "closes=7d" run again a few minutes later means the same date (a facilitator
         # re-running a command as told): only a different date is refused.
         if closes_at and (rnd.closes_at is None

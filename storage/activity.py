@@ -75,8 +75,8 @@ class ActivityQueries(StoreBase):
         return {st: list(accumulate(counts))[:len(edges)] for st, counts in per_bin.items()}
 
     def vote_columns(self, round_id: int) -> VoteColumns:
-        """The round's current stances on live statements as three integer columns, plus the
-        names of the participants and statements they refer to.
+        """The round's current stances on live statements (not pending moderation) as three
+        integer columns, plus the names of the participants and statements they refer to.
 
         The votes come back as one string built by the database (``group_concat`` on SQLite,
         ``string_agg`` on PostgreSQL) of one integer per vote, parsed by numpy in C: no
@@ -87,7 +87,8 @@ class ActivityQueries(StoreBase):
         Returns :class:`VoteColumns`; ``votes`` is an (n, 3) int64 array of (participant row
         id, statement row id, 1 agree / -1 disagree / 0 pass).
         """
-        live = and_(Statement.round_id == round_id, Statement.deleted_at.is_(None))
+        live = and_(Statement.round_id == round_id, Statement.deleted_at.is_(None),
+                    Statement.moderation != "pending")
         name = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         with self._conn() as c:
             statements = c.execute(select(Statement.id, Statement.external_id, Statement.moderated)

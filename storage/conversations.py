@@ -95,18 +95,20 @@ class ConversationQueries(StoreBase):
 
     def export_conversation(self, round_id: int) -> ExportedConversation:
         """A round as Polis sees it: its statements not deleted (sections first, titled by
-        key) and the current stances on them, oldest first."""
+        key; ``moderated`` 0 for a reply pending moderation) and the current stances on
+        them, oldest first."""
         pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         author = aliased(Participant)
         sid = func.coalesce(Statement.external_id, func.cast(Statement.id, String))
         with self._tx() as s:
+            # Polis' ``moderated``: 1 kept, -1 moderated out, 0 not moderated yet (pending).
             statements = [ExportedStatement(i, a, t if t is not None else (k or ""),
-                                            1 if m else -1, c)
-                          for i, a, t, k, m, c in s.execute(
+                                            0 if state == "pending" else 1 if m else -1, c)
+                          for i, a, t, k, m, c, state in s.execute(
                               select(sid, func.coalesce(author.external_id,
                                                         func.cast(author.id, String)),
                                      Statement.text, Section.key, Statement.moderated,
-                                     Statement.created_at)
+                                     Statement.created_at, Statement.moderation)
                               .outerjoin(author, author.id == Statement.author_id)
                               .outerjoin(Section, Section.id == Statement.section_id)
                               .where(Statement.round_id == round_id,

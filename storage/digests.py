@@ -49,7 +49,8 @@ class DigestQueries(StoreBase):
 
     def statement_counts(self, round_id: int) -> list[StatementCount]:
         """Every statement of a round with the agree / disagree / pass counts of its current
-        stances, by id. One SQL aggregate; statements with no stance have zeros."""
+        stances, by id. One SQL aggregate; statements with no stance have zeros. Replies
+        pending moderation are left out: nothing counts them until they are accepted."""
         agree = func.sum(case((Stance.stance == "agree", 1), else_=0))
         disagree = func.sum(case((Stance.stance == "disagree", 1), else_=0))
         passed = func.sum(case((Stance.stance == "pass", 1), else_=0))
@@ -63,7 +64,7 @@ class DigestQueries(StoreBase):
                 .outerjoin(Section, Section.id == Statement.section_id)
                 .outerjoin(Stance, and_(Stance.statement_id == Statement.id,
                                         Stance.is_current.is_(True)))
-                .where(Statement.round_id == round_id)
+                .where(Statement.round_id == round_id, Statement.moderation != "pending")
                 .group_by(Statement.id, Section.key)
                 .order_by(Statement.id)).all()
         return [StatementCount(*r) for r in rows]
@@ -77,9 +78,10 @@ class DigestQueries(StoreBase):
             voters = (select(Stance.participant_id)
                       .join(Statement, Statement.id == Stance.statement_id)
                       .where(Statement.round_id == round_id, Stance.is_current.is_(True),
-                             Statement.deleted_at.is_(None)))
+                             Statement.deleted_at.is_(None), Statement.moderation != "pending"))
             authors = select(Statement.author_id).where(
                 Statement.round_id == round_id, Statement.kind == "reply",
+                Statement.moderation != "pending",
                 Statement.deleted_at.is_(None), Statement.author_id.is_not(None),
                 Statement.source != "late")
             people = voters.union(authors).subquery()
@@ -105,20 +107,23 @@ class DigestQueries(StoreBase):
             return [StanceEvent(*r) for r in s.execute(
                 select(Stance.added_at, Stance.stance)
                 .join(Statement, Statement.id == Stance.statement_id)
-                .where(Statement.round_id == round_id, Stance.is_current.is_(True))
+                .where(Statement.round_id == round_id, Stance.is_current.is_(True),
+                       Statement.moderation != "pending")
                 .order_by(Stance.added_at))]
 
     def vote_triples(self, round_id: int) -> VoteTriples:
         """The round's vote matrix as Polis-export triples, read in one query.
 
         Votes are the current stances on live statements; ids are strings (Polis' own ids
-        for imported conversations). Statements moderated out are listed as excluded.
+        for imported conversations). Statements moderated out are listed as excluded;
+        replies pending moderation are not in the matrix at all.
         """
         pid = func.coalesce(Participant.external_id, func.cast(Participant.id, String))
         with self._tx() as s:
             statements = s.execute(
                 select(Statement.id, Statement.external_id, Statement.moderated)
-                .where(Statement.round_id == round_id, Statement.deleted_at.is_(None))
+                .where(Statement.round_id == round_id, Statement.deleted_at.is_(None),
+                       Statement.moderation != "pending")
                 .order_by(Statement.id)).all()
             votes = s.execute(
                 select(pid, Stance.statement_id, Stance.stance)

@@ -95,14 +95,15 @@ class EventWrites(StoreBase):
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
                   channel_id: str, message_id: str, thread_id: str, text: str | None,
                   text_withheld: bool, at: datetime, source: str,
-                  attachments: list[str] | None = None) -> bool:
+                  attachments: list[str] | None = None, moderation: str = "auto") -> bool:
         """Record a reply as a statement and its platform message; True if new.
 
         ``source`` ``late`` (after the round closed) keeps it out of the analysis too.
         ``attachments``: names of the files posted with it. A reply with files and no text
         (``text`` None, not withheld) is an attachment reply, kept out of the analysis
         (``moderated`` false). The platform message's unique key makes a second delivery a
-        no-op.
+        no-op. ``moderation`` ``pending`` (strict moderation, ``bot.moderation.admit``) holds
+        it back, out of copies, counts and the analysis, until a facilitator accepts it.
         """
         with self._tx() as s:
             if not self._claim(s, event_key, at):
@@ -117,7 +118,8 @@ class EventWrites(StoreBase):
             stmt = Statement(round_id=round_id, kind="reply", section_id=section_id,
                              parent_id=parent_statement_id, author_id=author_id,
                              platform=platform, text=text, text_withheld=text_withheld,
-                             moderated=(text is not None or text_withheld) and source != "late",
+                             moderated=(text is not None or text_withheld) and source != "late"
+                             and moderation != "pending", moderation=moderation,
                              attachments="\n".join(attachments) if attachments else None,
                              created_at=at, source=source)
             s.add(stmt)

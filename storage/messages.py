@@ -36,7 +36,8 @@ class MessageReads(StoreBase):
     def copies_missing(self, round_id: int, statement_id: int | None = None
                        ) -> list[MissingCopy]:
         """Replies of a round still to be copied somewhere: each live, readable reply not
-        held back by the copy limit whose section thread, in some channel of the round, has
+        held back by the copy limit nor by moderation (pending or rejected) whose section
+        thread, in some channel of the round, has
         neither the reply nor planbot's copy of it, with those threads. Oldest reply first.
 
         With ``statement_id``, only that reply: a fixed number of indexed reads, whatever the
@@ -51,6 +52,7 @@ class MessageReads(StoreBase):
                  .where(Statement.round_id == round_id, Statement.kind == "reply",
                         Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
                         Statement.copy_throttled.is_(False),
+                        Statement.moderation.not_in(("pending", "rejected")),
                         Statement.source.not_in(("import", "late"))))
             if statement_id is not None:
                 q = q.where(Statement.id == statement_id)

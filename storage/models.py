@@ -158,6 +158,10 @@ class Round(Base):
                                              server_default="both")
     """How stances are given, chosen at opening: ``reactions``, ``private`` (the Vote button
     only: no seed reactions, reactions ignored) or ``both``."""
+    moderation: Mapped[str] = mapped_column(String(10), default="open", server_default="open")
+    """How new statements enter, chosen at opening and changed by a facilitator: ``open``
+    (counted and copied at once) or ``strict`` (held ``pending`` until a facilitator accepts
+    them; ``bot.moderation``)."""
 
 
 class RoundInvitation(Base):
@@ -246,6 +250,11 @@ class Statement(Base):
     copy_throttled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """The text's version: 1 as posted, one more at each edit (``StatementEdit``)."""
+    moderation: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")
+    """A facilitator's decision on it, as Polis' ``mod`` (1 / 0 / -1): ``auto`` (admitted
+    without review: open moderation, sections, imports), ``pending`` (strict moderation, no
+    decision yet: neither copied nor counted anywhere), ``accepted`` or ``rejected`` (kept
+    for the record, ``moderated`` false). ``bot.moderation`` decides."""
 
 
 class StatementEdit(Base):
@@ -433,3 +442,22 @@ class ErasedParticipant(Base):
     __tablename__ = "erased_participants"
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ModerationDecision(Base):
+    """The audit of moderation: each decision a facilitator made, when, and who as a
+    pseudonym (``moderator_key``: the keyed HMAC ``Participant.key_hash`` is made of, never
+    the platform id), and no text. ``action`` is ``accepted`` or ``rejected`` for a statement,
+    ``strict`` or ``open`` for a change of the round's mode (``statement_id`` NULL).
+    ``event_key`` is the interaction that made it (unique: a click delivered twice is one
+    decision)."""
+
+    __tablename__ = "moderation_decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
+    action: Mapped[str] = mapped_column(String(10))
+    moderator_key: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

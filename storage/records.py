@@ -306,7 +306,7 @@ class DigestRecord:
 @dataclass(frozen=True, slots=True)
 class ExportedStatement:
     """A statement as a Polis export lists it: ``id`` and ``author`` are Polis' ids when
-    imported, planbot's otherwise; ``moderated`` is 1 kept or -1 moderated out."""
+    imported, planbot's otherwise; ``moderated`` is 1 kept, -1 moderated out or 0 not moderated yet."""
 
     id: str
     author: str | None
@@ -482,3 +482,49 @@ class PrivacyRequestRecord(NamedTuple):
     via: str
     platform: str | None
     served_at: datetime
+
+
+class ModerationEntry(NamedTuple):
+    """A reply as a facilitator reviews it: ``state`` is ``auto``, ``pending``, ``accepted``
+    or ``rejected`` (``storage.models.Statement.moderation``); ``text`` None when withheld
+    or attachments only (``attachments``: file names, one per line)."""
+
+    statement_id: int
+    state: str
+    text: str | None
+    text_withheld: bool
+    attachments: str | None
+    platform: str | None
+    created_at: datetime
+
+
+class ModerationQueue(NamedTuple):
+    """What ``/moderate`` shows of a round: its mode (``open`` or ``strict``), how many
+    replies wait for a decision in all, and the entries: pending ones oldest first, then the
+    most recent others, newest first."""
+
+    round_id: int
+    mode: str
+    pending: int
+    entries: list[ModerationEntry]
+
+
+class ModerationOutcome(NamedTuple):
+    """A decision that changed a statement: its round, and its state before (``auto``,
+    ``pending``, ``accepted`` or ``rejected``)."""
+
+    round_id: int
+    previous: str
+
+
+class ModerationRecord(NamedTuple):
+    """An entry of the moderation audit: which round and statement (None for a change of
+    mode), what (``accepted``, ``rejected``, ``strict``, ``open``), who as a pseudonym, on
+    which platform, when (UTC)."""
+
+    round_id: int
+    statement_id: int | None
+    action: str
+    moderator_key: str
+    platform: str
+    decided_at: datetime

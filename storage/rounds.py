@@ -60,10 +60,12 @@ class RoundQueries(StoreBase):
         source: str = "chat",
         home: Place | None = None,
         stance_mode: str = "both",
+        moderation: str = "open",
     ) -> int:
         """Create an open round with one section statement per ``section_ids``, opened in
         ``home`` (None: an imported round) under a new random public id; returns its id.
-        ``stance_mode`` is ``reactions``, ``private`` or ``both``.
+        ``stance_mode`` is ``reactions``, ``private`` or ``both``; ``moderation`` ``open`` or
+        ``strict``.
 
         Raises ``sqlalchemy.exc.IntegrityError`` when a round of the same plan is already
         open in that place (another process won the race)."""
@@ -75,7 +77,7 @@ class RoundQueries(StoreBase):
                         closes_at=closes_at, public_id=new_public_id(),
                         home_platform=home.platform if home else None,
                         home_workspace=home.workspace_id if home else None,
-                        stance_mode=stance_mode)
+                        stance_mode=stance_mode, moderation=moderation)
             s.add(rnd)
             s.flush()
             for section_id in section_ids:

@@ -15,6 +15,7 @@ from storage.events import EventWrites
 from storage.identity import IdentityQueries
 from storage.invitations import InvitationQueries
 from storage.messages import MessageReads
+from storage.moderation import ModerationQueries
 from storage.plans import PlanQueries
 from storage.privacy import PrivacyQueries, RetentionQueries
 from storage.reactions import ReactionWrites
@@ -37,7 +38,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
             InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries,
-            ThreadQueries, VersionReads):
+            ThreadQueries, VersionReads, ModerationQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -75,3 +75,19 @@ class ThreadQueries(StoreBase):
                 .order_by(SectionFailure.statement_id, SectionFailure.platform,
                           SectionFailure.channel_id)).all()
             return [SectionFailureRecord(*r) for r in rows]
+
+    def removed_sections(self, round_id: int) -> dict[int, tuple[str, ...]]:
+        """Section statements of the round whose first message was deleted on a platform (a
+        moderator removed it; a Slack tombstone), by statement id: the platforms, sorted.
+        Their stances there are kept as they were (no event can change them any more)."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(PlatformMessage.statement_id, PlatformMessage.platform)
+                .join(Statement, Statement.id == PlatformMessage.statement_id)
+                .where(Statement.round_id == round_id, Statement.kind == "section",
+                       PlatformMessage.part == 0, PlatformMessage.is_copy.is_(False),
+                       PlatformMessage.deleted_at.is_not(None))).all()
+        removed: dict[int, set[str]] = {}
+        for statement_id, platform in rows:
+            removed.setdefault(statement_id, set()).add(platform)
+        return {sid: tuple(sorted(platforms)) for sid, platforms in removed.items()}

@@ -112,7 +112,8 @@ def build_digest(store: Store, round_id: int, period: Period, *,
             statements=len(live), replies=len(picker.replies),
             moderated_out=len(statements) - len(live)),
         statements=tuple(statements),
-        sections=tuple(_sections(sections, by_db_id, statements, lang)),
+        sections=tuple(_sections(sections, by_db_id, statements, lang,
+                                 store.removed_sections(round_id) if sections else {})),
         common_ground=picker.common_ground(),
         divides=picker.divides(),
         most_agreed=picker.most_agreed(),
@@ -210,13 +211,14 @@ def _support(s: model.Statement) -> tuple[float, int, str]:
 
 
 def _sections(sections: Sequence[RoundStatement], by_db_id: dict[int, model.Statement],
-              statements: list[model.Statement], lang: str) -> Iterable[model.Section]:
+              statements: list[model.Statement], lang: str,
+              removed: dict[int, tuple[str, ...]]) -> Iterable[model.Section]:
     for s in sorted(sections, key=lambda s: s.position):
         replies = sorted((r for r in statements if r.kind == "reply" and r.in_analysis
                           and r.section == s.section_key), key=_support)
         yield model.Section(key=s.section_key, position=s.position, title=_pick(s.titles, lang),
                             body=_pick(s.bodies, lang), statement=by_db_id.get(s.statement_id),
-                            replies=tuple(replies))
+                            replies=tuple(replies), removed_on=removed.get(s.statement_id, ()))
 
 
 class _AnalysisFacts:

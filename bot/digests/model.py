@@ -81,6 +81,9 @@ class Section:
     body: str
     statement: Statement | None
     replies: tuple[Statement, ...]
+    removed_on: tuple[str, ...] = ()
+    """Platforms where the section's message was deleted: its tallies there are frozen as
+    they were then."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from bot.home import open_store
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
+from bot.moderation import Moderation
 from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
@@ -61,7 +62,9 @@ def build_core(store: Store, settings: Settings, clock: Clock,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
                 voting=Voting(store, clock, db, pseudonyms, intake.handle),
-                platforms=platforms, privacy=privacy, observer=observer)
+                platforms=platforms, privacy=privacy, observer=observer,
+                moderation=Moderation(store, settings, clock, db, pseudonyms, relay, platforms,
+                                      commands.is_facilitator, commands.named_round))
 
 
 @dataclass(frozen=True)

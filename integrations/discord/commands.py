@@ -155,6 +155,7 @@ class PlanbotCommands(commands.Cog):
         language=_("discord.about.opt_language"),
         join=_("discord.about.opt_join"),
         stances=_("discord.about.opt_stances"),
+        moderation=_("discord.about.opt_moderation"),
     )
     @app_commands.rename(
         plan=_("discord.name.plan"),
@@ -164,6 +165,7 @@ class PlanbotCommands(commands.Cog):
         language=_("discord.name.language"),
         join=_("discord.name.join"),
         stances=_("discord.name.stances"),
+        moderation=_("discord.name.moderation"),
     )
     async def open_round(
         self,
@@ -175,6 +177,7 @@ class PlanbotCommands(commands.Cog):
         language: Literal["fr", "en"] | None = None,
         join: str | None = None,
         stances: Literal["reactions", "private", "both"] | None = None,
+        moderation: Literal["open", "strict"] | None = None,
     ) -> None:
         await self._run(
             interaction,
@@ -186,6 +189,7 @@ class PlanbotCommands(commands.Cog):
             language=language,
             join=join,
             stances=stances,
+            moderation=moderation,
         )
 
     @round.command(name=_("discord.name.invite"), description=_("discord.about.invite"))
@@ -218,6 +222,19 @@ class PlanbotCommands(commands.Cog):
     async def vote(self, interaction: discord.Interaction) -> None:
         with self.bot._working():
             await self.bot.votes.command(interaction)
+
+    @app_commands.command(name=_("discord.name.moderate"),
+                          description=_("discord.about.moderate"))
+    @app_commands.describe(mode=_("discord.about.opt_mode"), round=_("discord.about.opt_round"))
+    @app_commands.rename(mode=_("discord.name.mode"), round=_("discord.name.round"))
+    @app_commands.guild_only()
+    async def moderate(self, interaction: discord.Interaction,
+                       mode: Literal["open", "strict"] | None = None,
+                       round: str | None = None) -> None:
+        args = {"mode": mode, "round": round}
+        with self.bot._working():
+            await self.bot.moderation.command(
+                interaction, {k: v for k, v in args.items() if v is not None})
 
     @app_commands.command(name=_("discord.name.plans"), description=_("discord.about.plans"))
     @app_commands.guild_only()

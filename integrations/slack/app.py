@@ -48,6 +48,7 @@ from bot.reconcile import ReconcileReport
 from integrations.slack.checks import socket_url, verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.directory import Directory
+from integrations.slack.moderation import MODERATE_ACTION, ModerationModals
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.slash import SlashCommand
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
@@ -118,8 +119,12 @@ class SlackBot:
         self.default_language = default_language
         self.handle_budget = handle_budget
         self.clock = clock or SystemClock()
+        # Bolt drops events it attributes to the app itself, and a message_deleted (or a
+        # tombstone) is attributed to the deleted message's author: a moderator deleting a
+        # section would go unseen. The translators drop the app's own messages and reactions
+        # instead (``bot_user_id``, ``bot_id``).
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
-                            process_before_response=True)
+                            process_before_response=True, ignoring_self_events_enabled=False)
         self.app.event("reaction_added")(self._on_reaction)
         self.app.event("reaction_removed")(self._on_reaction)
         self.app.event("message")(self._on_message)
@@ -128,12 +133,16 @@ class SlackBot:
         self._background = _Background()
         self.votes = VoteModals(core, client, self.directory, default_language,
                                 track=self._background.track)
+        self.moderation = ModerationModals(core, client, self.directory, self.clock,
+                                           track=self._background.track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
                                   default_language=default_language,
-                                  track=self._background.track, votes=self.votes)
+                                  track=self._background.track, votes=self.votes,
+                                  moderation=self.moderation)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])
         self.app.action(STANCE_ACTION)(ack=self.votes.ack, lazy=[self.votes.vote])
+        self.app.action(MODERATE_ACTION)(ack=self.moderation.ack, lazy=[self.moderation.decide])
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0

@@ -28,8 +28,9 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "vote": (),
     "my-data": (),
     "forget-me": ("confirm",),
+    "moderate": ("mode", "round"),
 }
-NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join", "stances")}
+NAMED_ONLY: dict[str, tuple[str, ...]] = {"open": ("join", "stances", "moderation")}
 """Options given by name only (``join=<code>``, ``stances=private``): an invitation code is
 never guessed from its place among the words, and a positional one more would turn a stray
 word into a setting."""
@@ -38,6 +39,7 @@ ALIASES = {
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
+    "modérer": "moderate", "moderer": "moderate",
 }
 # Words that only make the command read naturally: "digest now", "list plans".
 FILLERS = {"digest": {"now", "maintenant"}, "plans": {"plans"}}

@@ -1,4 +1,5 @@
-"""Facts about users that Slack leaves out of slash commands: locale and user groups.
+"""Facts about users that Slack leaves out of slash commands: locale and user groups; and
+the workspaces a channel named in a command belongs to.
 
 A slash command carries no locale, so the user's language comes from ``users.info`` with
 ``include_locale`` (https://api.slack.com/methods/users.info). The user groups a user belongs
@@ -12,6 +13,10 @@ Whether a user is a bot also comes from ``users.info`` (``is_bot``, or ``id`` ``
 another app's ``reaction_added`` carries only its user id
 (https://api.slack.com/events/reaction_added). An account never changes kind, so that answer
 is kept for good.
+
+On an organisation-wide install one bot reaches the channels of every workspace of the
+organisation; ``conversations.info``'s ``shared_team_ids`` says which workspaces a channel is
+in (https://api.slack.com/methods/conversations.info).
 """
 
 from __future__ import annotations
@@ -104,3 +109,17 @@ class Directory:
                 return frozenset()
             self._groups = (self._now(), {u: frozenset(g) for u, g in members.items()})
         return self._groups[1].get(user_id, frozenset())
+
+    async def channel_teams(self, channel_id: str) -> frozenset[str] | None:
+        """The workspaces (team ids) channel ``channel_id`` is in, or ``None`` when Slack
+        does not say (the look-up failed, or the answer has no ``shared_team_ids``)."""
+        try:
+            resp = await self._client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            _log.warning("conversations.info failed: %s", exc.response.get("error"))
+            return None
+        except (TimeoutError, ClientError) as exc:
+            _log.warning("conversations.info unreachable: %r", exc)
+            return None
+        teams = (resp.get("channel") or {}).get("shared_team_ids")
+        return frozenset(teams) if teams else None

@@ -21,6 +21,7 @@ from bot.events import Actor, CommandInvoked
 from bot.i18n import language_of, translate
 from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
+from integrations.slack.moderation import ModerationModals
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.translate import PLATFORM
@@ -38,9 +39,10 @@ class SlashCommand:
 
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
-                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals) -> None:
+                 track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
+                 moderation: ModerationModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
-        self.votes = votes
+        self.votes, self.moderation = votes, moderation
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -83,6 +85,15 @@ class SlashCommand:
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return
+        if parsed.action == "moderate":  # the card in a modal, for the facilitator alone
+            refusal = await self.moderation.command(body, parsed.args)
+            if refusal is not None:
+                await respond(text=markdown_to_mrkdwn(refusal), response_type="ephemeral")
+            return
+        if await self._elsewhere(parsed.args.get("channel"), body):
+            await respond(text=translate("error.channel_elsewhere", lang),
+                          response_type="ephemeral")
+            return
         cmd = CommandInvoked(
             platform=PLATFORM, workspace_id=body.get("team_id", ""),
             channel_id=body.get("channel_id", ""), occurred_at=self.clock.now(),
@@ -102,6 +113,15 @@ class SlashCommand:
         for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files, lang)]:
             await respond(text=text,
                           response_type="ephemeral" if reply.ephemeral else "in_channel")
+
+    async def _elsewhere(self, channel: str | None, body: dict) -> bool:
+        """Whether ``channel=`` names a channel of another workspace of the organisation: a
+        round belongs to the workspace it is opened in, so its sections (and the replies
+        under them) stay there; another workspace joins with an invitation."""
+        if not channel or channel == body.get("channel_id"):
+            return False
+        teams = await self.directory.channel_teams(channel)
+        return teams is not None and body.get("team_id", "") not in teams
 
 
 FILE_TEXT_LIMIT = 39_000

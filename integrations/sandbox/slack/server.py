@@ -153,10 +153,12 @@ class LocalSlack(SlackPeople, SlackCommands):
         self.workspace.add_user(User(user_id, name, locale=locale, is_bot=is_bot, bot_id=bot_id,
                                      team_id=team_id))
 
-    def add_channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> None:
-        """Add a public channel; unless ``bot_member``, the app must be invited before it can
-        post there (``chat.postMessage`` answers ``not_in_channel``)."""
-        self.workspace.add_channel(channel_id, name)
+    def add_channel(self, channel_id: str, name: str, *, bot_member: bool = True,
+                    team_id: str | None = None) -> None:
+        """Add a public channel, in workspace ``team_id`` of the organisation (default the
+        app's own); unless ``bot_member``, the app must be invited before it can post there
+        (``chat.postMessage`` answers ``not_in_channel``)."""
+        self.workspace.add_channel(channel_id, name, team_id)
         if bot_member:
             self.invite_bot(channel_id)
 

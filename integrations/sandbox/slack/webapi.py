@@ -202,13 +202,16 @@ class WebApi:
                 "response_metadata": {"next_cursor": next_cursor}}
 
     def conversations_info(self, p: dict) -> dict:
-        """A channel as https://api.slack.com/methods/conversations.info gives it (trimmed)."""
+        """A channel as https://api.slack.com/methods/conversations.info gives it (trimmed),
+        with ``shared_team_ids``: the workspaces of the organisation it is in."""
         channel = p.get("channel") or ""
         if channel not in self.ws.channels:
             raise SlackApiFailure("channel_not_found")
+        team = self.ws.channel_teams.get(channel, self.ws.team_id)
         return {"channel": {"id": channel, "name": self.ws.channels[channel], "is_channel": True,
                             "is_archived": channel in self.ws.archived,
                             "is_read_only": channel in self.ws.read_only, "is_private": False,
+                            "shared_team_ids": [team],
                             "is_member": self.bot_user_id in self.ws.members.get(channel, ())}}
 
     def users_info(self, p: dict) -> dict:

@@ -129,6 +129,8 @@ class Workspace:
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, str] = {}
+        self.channel_teams: dict[str, str] = {}
+        """A channel's workspace when it is another one of the organisation."""
         self.members: dict[str, set[str]] = {}
         self.archived: set[str] = set()
         self.read_only: set[str] = set()
@@ -143,9 +145,12 @@ class Workspace:
         self.users[user.id] = user
         return user
 
-    def add_channel(self, channel_id: str, name: str) -> None:
-        """Create a public channel."""
+    def add_channel(self, channel_id: str, name: str, team_id: str | None = None) -> None:
+        """Create a public channel, in the workspace ``team_id`` of the organisation
+        (default this one)."""
         self.channels[channel_id] = name
+        if team_id is not None:
+            self.channel_teams[channel_id] = team_id
         self._messages.setdefault(channel_id, {})
 
     def rename_emoji(self, old: str, new: str) -> None:

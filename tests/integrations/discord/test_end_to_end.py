@@ -169,8 +169,10 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     sb = discord_bot.sandbox
     commands = {c["name"]: c for c in sb.commands[sb.guild.id]}
 
-    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote"}
+    assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote",
+                             "moderate"}
     assert commands["vote"]["name_localizations"]["fr"] == "voter"
+    assert commands["moderate"]["name_localizations"]["fr"] == "modérer"
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
     assert set(subs) == {"open", "invite", "close", "status"}
@@ -179,6 +181,8 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     options = {o["name"]: o for o in subs["open"]["options"]}
     assert options["closes"]["name_localizations"]["fr"] == "clôture"
     assert options["channel"]["type"] == 7 and options["plan"]["required"]
+    assert options["moderation"]["name_localizations"]["fr"] == "modération"
+    assert [c["value"] for c in options["moderation"]["choices"]] == ["open", "strict"]
     assert commands["digest"]["name_localizations"]["fr"] == "synthèse"
     assert commands["my-data"]["name_localizations"]["fr"] == "mes-données"
     assert commands["forget-me"]["name_localizations"]["fr"] == "oublie-moi"

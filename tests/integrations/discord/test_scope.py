@@ -73,3 +73,19 @@ async def test_another_servers_owner_is_refused_then_joins_once_by_invitation(th
     assert sb.messages(chan_c) == []
     assert h.core.store.get_round(round_id).places == {
         ("discord", sb.guild.id), ("discord", sb.world.channels[chan_b].guild_id)}
+
+
+async def test_a_round_is_never_posted_into_another_servers_channel(three_guilds):
+    """``channel:`` names a channel of another server (a modified client can send any id,
+    which the local Discord resolves as the real one would a visible channel): refused, and
+    nothing is posted there, so that server's members' replies never feed another's round."""
+    h, chan_b, _chan_c = three_guilds
+    sb = h.sandbox
+    before = len(sb.messages(h.channel_id))
+    answer = await sb.user_runs_command(sb.people["zoe"].id, chan_b, "open", plan="sample",
+                                        sections="broadband", channel=h.channel_id)
+    await h.settle()
+    # discord.py resolves a channel option within the interaction's guild only.
+    assert answer.ephemeral and answer.text.startswith("Invalid option: ")
+    assert len(sb.messages(h.channel_id)) == before
+    assert h.core.store.rounds() == []

@@ -27,9 +27,9 @@ async def org(tmp_path):
     slack.add_user(FACILITATOR, "fanny", locale="fr-CA")
     slack.add_user(OTHER, "olga", locale="en-US", team_id="T0OTHER")
     slack.add_user(THIRD, "theo", locale="en-US", team_id="T0THIRD")
-    for channel, name in ((CHANNEL, "plan"), (OTHER_CHANNEL, "plan-olga"),
-                          (THIRD_CHANNEL, "plan-theo")):
-        slack.add_channel(channel, name)
+    for channel, name, team in ((CHANNEL, "plan", None), (OTHER_CHANNEL, "plan-olga", "T0OTHER"),
+                                (THIRD_CHANNEL, "plan-theo", "T0THIRD")):
+        slack.add_channel(channel, name, team_id=team)
     # Facilitators of every workspace, as one organisation's operator would configure them.
     core = make_core(tmp_path, facilitator_ids=frozenset({FACILITATOR, OTHER, THIRD}))
     bot = await start_bot(slack, core, "socket")
@@ -84,3 +84,26 @@ async def test_another_workspaces_facilitator_is_refused_then_joins_once_by_invi
     assert [m for m in slack.messages(THIRD_CHANNEL) if m.bot_id] == []
     assert core.store.get_round(round_id).places == {("slack", "T0PLANBOT"),
                                                      ("slack", "T0OTHER")}
+
+
+async def test_a_round_is_never_posted_into_another_workspaces_channel(org):
+    """``channel=`` naming a channel of another workspace of the organisation (which the
+    org-wide bot could post in) is refused, both ways: that workspace's members' replies
+    never feed another's round."""
+    slack, core = org
+    for user, here, there, said in (
+            (OTHER, OTHER_CHANNEL, CHANNEL, "That channel is in another server or workspace"),
+            (FACILITATOR, CHANNEL, THIRD_CHANNEL,
+             "Ce canal est dans un autre serveur ou espace de travail")):
+        answer = await slack.user_runs_command(user, here, "open", plan="sample",
+                                               sections="broadband", channel=f"<#{there}>")
+        await slack.settle()
+        assert answer.ephemeral and answer.text.startswith(said), answer.text
+    assert core.store.rounds() == []
+    assert not [m for c in (CHANNEL, THIRD_CHANNEL) for m in slack.messages(c) if m.bot_id]
+    # A channel of one's own workspace named the same way is used.
+    answer = await slack.user_runs_command(OTHER, CHANNEL, "open", plan="sample",
+                                           sections="broadband", channel=f"<#{OTHER_CHANNEL}>")
+    await slack.settle()
+    assert answer.text.startswith("Round #"), answer.text
+    assert [m for m in slack.messages(OTHER_CHANNEL) if m.bot_id]
