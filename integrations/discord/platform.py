@@ -21,13 +21,13 @@ from bot.platform import (
     DigestPost,
     OnPosted,
     PostedMessage,
-    ProposalPost,
     ReactionState,
     SectionPost,
     VoteOn,
 )
 from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.permissions import missing_permissions
+from integrations.discord.proposals import ProposalPosting
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -45,7 +45,7 @@ THREAD_NAME_LIMIT = 100
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-class DiscordPlatform:
+class DiscordPlatform(ProposalPosting):
     """The ChatPlatform the core drives on Discord; ``client`` is a logged-in discord.py client.
 
     Methods raise discord.py's ``HTTPException`` family on failures the library did not retry
@@ -119,23 +119,6 @@ class DiscordPlatform:
             message_id = str(message.id)
         return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
                              message_id, thread_id, 0)
-
-    async def post_proposal(self, channel: ChannelRef, thread_id: str,
-                            proposal: ProposalPost) -> PostedMessage:
-        """An anonymous proposal in the section's thread, with its Vote button and seed
-        reactions, as a section's first part has them."""
-        target = self._channel(channel, thread_id)
-        text = one_message(proposal.text, MESSAGE_LIMIT)
-        if proposal.vote_on is None:
-            message = await target.send(text, allowed_mentions=NO_MENTIONS)
-        else:
-            view = vote_button(proposal.vote_on.statement_id, proposal.vote_on.language)
-            message = await target.send(text, allowed_mentions=NO_MENTIONS, view=view)
-            forget(view)
-        for emoji in proposal.seed_emoji:
-            await message.add_reaction(emoji)
-        return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
-                             str(message.id), thread_id, 0)
 
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
         """Edit the bot's copy in place (``channel`` is the thread it lives in). An archived

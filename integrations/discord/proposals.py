@@ -19,9 +19,11 @@ from bot.core import Core
 from bot.errors import PlanbotError
 from bot.events import Actor, ProposalSubmitted
 from bot.i18n import language_of, translate
+from bot.platform import ChannelRef, PostedMessage, ProposalPost
 from bot.proposals import ProposalForm
 from bot.textsplit import one_message
-from integrations.discord.voting import NO_MENTIONS
+from integrations.discord.voting import NO_MENTIONS, vote_button
+from integrations.discord.voting import sent as forget
 
 PROPOSE_PREFIX = "planbot:propose:"
 SECTION_FIELD = "planbot_section"
@@ -67,6 +69,32 @@ def submitted_values(components: list[dict]) -> dict[str, str]:
                 chosen = field.get("values") or [""]
                 values[str(field.get("custom_id"))] = str(chosen[0])
     return values
+
+
+class ProposalPosting:
+    """What :class:`integrations.discord.platform.DiscordPlatform` posts for a proposal
+    (``ChatPlatform.post_proposal``); ``client`` is its logged-in discord.py client."""
+
+    client: discord.Client
+
+    async def post_proposal(self, channel: ChannelRef, thread_id: str,
+                            proposal: ProposalPost) -> PostedMessage:
+        """An anonymous proposal in the section's thread (which is its replies' channel on
+        Discord), with its Vote button and seed reactions, as a section's first part has
+        them."""
+        target = self.client.get_partial_messageable(int(thread_id),
+                                                     guild_id=int(channel.workspace_id))
+        text = one_message(proposal.text, MESSAGE_LIMIT)
+        if proposal.vote_on is None:
+            message = await target.send(text, allowed_mentions=NO_MENTIONS)
+        else:
+            view = vote_button(proposal.vote_on.statement_id, proposal.vote_on.language)
+            message = await target.send(text, allowed_mentions=NO_MENTIONS, view=view)
+            forget(view)
+        for emoji in proposal.seed_emoji:
+            await message.add_reaction(emoji)
+        return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
+                             str(message.id), thread_id, 0)
 
 
 class ProposalModals:

@@ -133,18 +133,14 @@ class SlackBot:
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
-        self.votes = VoteModals(core, client, self.directory, default_language,
-                                track=self._background.track)
-        self.proposals = ProposalModals(core, client, self.directory, default_language,
-                                        track=self._background.track)
-        self.mine = StanceModals(core, client, self.directory, default_language,
-                                 track=self._background.track)
-        self.moderation = ModerationModals(core, client, self.directory, self.clock,
-                                           track=self._background.track)
+        track = self._background.track
+        self.votes = VoteModals(core, client, self.directory, default_language, track=track)
+        self.proposals = ProposalModals(core, client, self.directory, default_language, track=track)
+        self.mine = StanceModals(core, client, self.directory, default_language, track=track)
+        self.moderation = ModerationModals(core, client, self.directory, self.clock, track=track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
-                                  default_language=default_language,
-                                  track=self._background.track, votes=self.votes,
-                                  mine=self.mine, moderation=self.moderation,
+                                  default_language=default_language, track=track,
+                                  votes=self.votes, mine=self.mine, moderation=self.moderation,
                                   proposals=self.proposals)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])

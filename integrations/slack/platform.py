@@ -31,14 +31,10 @@ from bot.platform import (
 )
 from bot.stances import SLACK_ALIASES
 from bot.textsplit import one_message
-from integrations.slack.blocks import (
-    BLOCKS_PER_MESSAGE,
-    SECTION_TEXT_LIMIT,
-    section_block,
-    section_messages,
-)
+from integrations.slack.blocks import BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, section_messages
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.proposals import ProposalPosting
 from integrations.slack.translate import reply_from_history
 from integrations.slack.voting import vote_block
 
@@ -62,7 +58,7 @@ def short_name(emoji: str) -> str | None:
     return None
 
 
-class SlackPlatform:
+class SlackPlatform(ProposalPosting):
     """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``);
     ``directory`` tells other apps' users apart (default: one of its own on ``client``)."""
 
@@ -107,8 +103,8 @@ class SlackPlatform:
         """Add the seed reactions the section may lack (a Slack thread needs no creating)."""
         await self._seed(channel.channel_id, message_id, section)
 
-    async def _seed(self, channel_id: str, ts: str, section: SectionPost) -> None:
-        for emoji in section.seed_emoji:
+    async def _seed(self, channel_id: str, ts: str, post: SectionPost | ProposalPost) -> None:
+        for emoji in post.seed_emoji:
             name = short_name(emoji)
             if name is None:
                 _log.warning("no Slack name for seed emoji %r; not seeded", emoji)
@@ -142,24 +138,6 @@ class SlackPlatform:
         resp = await self._client.chat_postMessage(
             channel=channel.channel_id, thread_ts=thread_id, text=body,
             unfurl_links=False, unfurl_media=False)
-        return PostedMessage(channel, resp["ts"], thread_id, 0)
-
-    async def post_proposal(self, channel: ChannelRef, thread_id: str,
-                            proposal: ProposalPost) -> PostedMessage:
-        """An anonymous proposal in the section's thread: its text in a section block (cut
-        to 3,000 characters before escaping), its Vote button, then the seed reactions.
-        Raises ``SlackApiError``."""
-        body = markdown_to_mrkdwn(one_message(proposal.text, SECTION_TEXT_LIMIT))
-        blocks = [section_block(body[:SECTION_TEXT_LIMIT])]  # escapes may lengthen it
-        if proposal.vote_on is not None:
-            blocks.append(vote_block(proposal.vote_on.statement_id, proposal.vote_on.language))
-        resp = await self._client.chat_postMessage(
-            channel=channel.channel_id, thread_ts=thread_id, text=body, blocks=blocks,
-            unfurl_links=False, unfurl_media=False)
-        for emoji in proposal.seed_emoji:
-            name = short_name(emoji)
-            if name is not None:
-                await self._react(channel.channel_id, resp["ts"], name)
         return PostedMessage(channel, resp["ts"], thread_id, 0)
 
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:

@@ -24,11 +24,14 @@ from bot.core import Core
 from bot.errors import BadArgument, PlanbotError
 from bot.events import Actor, ProposalSubmitted
 from bot.i18n import language_of, translate
+from bot.platform import ChannelRef, PostedMessage, ProposalPost
 from bot.proposals import ProposalForm
-from integrations.slack.blocks import section_block
+from bot.textsplit import one_message
+from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_block
 from integrations.slack.directory import Directory
-from integrations.slack.mrkdwn import escape
+from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.translate import PLATFORM
+from integrations.slack.voting import vote_block
 
 PROPOSE_CALLBACK = "planbot_propose"
 SECTION_BLOCK, SECTION_ACTION = "planbot_section", "section"
@@ -78,6 +81,30 @@ def submitted_values(view: dict[str, Any]) -> tuple[str, str]:
     text = (values.get(TEXT_BLOCK) or {}).get(TEXT_ACTION) or {}
     return (str((select.get("selected_option") or {}).get("value") or ""),
             str(text.get("value") or ""))
+
+
+class ProposalPosting:
+    """What :class:`integrations.slack.platform.SlackPlatform` posts for a proposal
+    (``ChatPlatform.post_proposal``) with its ``_client`` and its ``_seed`` (the seed
+    reactions by their Slack names)."""
+
+    _client: AsyncWebClient
+    _seed: Callable[[str, str, ProposalPost], Awaitable[None]]
+
+    async def post_proposal(self, channel: ChannelRef, thread_id: str,
+                            proposal: ProposalPost) -> PostedMessage:
+        """An anonymous proposal in the section's thread: its text in a section block (cut
+        to 3,000 characters before escaping, and after: escapes lengthen it), its Vote
+        button, then the seed reactions. Raises ``SlackApiError``."""
+        body = markdown_to_mrkdwn(one_message(proposal.text, SECTION_TEXT_LIMIT))
+        blocks = [section_block(body[:SECTION_TEXT_LIMIT])]
+        if proposal.vote_on is not None:
+            blocks.append(vote_block(proposal.vote_on.statement_id, proposal.vote_on.language))
+        resp = await self._client.chat_postMessage(
+            channel=channel.channel_id, thread_ts=thread_id, text=body, blocks=blocks,
+            unfurl_links=False, unfurl_media=False)
+        await self._seed(channel.channel_id, resp["ts"], proposal)
+        return PostedMessage(channel, resp["ts"], thread_id, 0)
 
 
 class ProposalModals:
