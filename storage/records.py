@@ -131,13 +131,15 @@ class ThreadRef(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class MissingCopy:
     """A reply still to be copied: its text (``origin`` is the author's platform), the
-    round's language, and the section threads lacking both the reply and a copy of it."""
+    round's language, and the section threads lacking both the reply and a copy of it.
+    ``proposal``: an anonymous proposal, posted without its author's name."""
 
     statement_id: int
     language: str
     origin: str | None
     text: str | None
     threads: list[ThreadRef]
+    proposal: bool = False
 
 
 class CopyMessage(NamedTuple):
@@ -422,8 +424,9 @@ class HeldMessage(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class HeldReply:
     """One of a participant's replies as the store holds it: text (None when withheld,
-    deleted or purged), file names, times (UTC), edit history (oldest first) and the
-    messages carrying it (copies included)."""
+    deleted or purged), file names, times (UTC), edit history (oldest first), the messages
+    carrying it (copies included) and where moderation left it (``auto``, ``pending``,
+    ``accepted``, ``rejected``)."""
 
     round_id: int
     statement_id: int
@@ -435,6 +438,7 @@ class HeldReply:
     deleted_at: datetime | None
     edits: list[HeldEdit]
     messages: list[HeldMessage]
+    moderation: str = "auto"
 
 
 class HeldRound(NamedTuple):

@@ -34,10 +34,11 @@ async def open_round(core, moderation="strict", channel=CHANNEL):
     return round_id, platform
 
 
-def facilitator(key: str, user: str = "facilitator", **args: str) -> CommandInvoked:
+def facilitator(key: str, user: str = "facilitator", action: str = "moderate",
+                **args: str) -> CommandInvoked:
     return CommandInvoked(platform="discord", workspace_id="g1", channel_id="c1",
                           occurred_at=START, event_key=key, actor=Actor(user),
-                          action="moderate", args=args, locale="en")
+                          action=action, args=args, locale="en")
 
 
 def reply_id(core, round_id: int) -> int:
@@ -58,6 +59,8 @@ async def test_a_pending_reply_counts_nowhere_until_accepted(core):
     assert len(core.store.vote_columns(round_id).votes) == 0
     exported = {s.id: s.moderated for s in core.store.export_conversation(round_id).statements}
     assert exported[str(sid)] == 0  # Polis' "not moderated yet"
+    status = await core.run_command(facilitator("s1", action="status"), RecordingPlatform())
+    assert "0 replies" in status.text and "1 reply waits for a decision." in status.text
 
     card = await core.moderation.decide(facilitator("k1"), sid, "accept")
     assert "accepted" in card.text
@@ -86,6 +89,9 @@ async def test_each_decision_is_applied_once_and_logged_without_text(core):
     assert all(d.moderator_key == core.pseudonyms.key("discord", "facilitator") for d in log)
     assert "journaliser" not in repr(log)
     assert not {c.id: c for c in core.store.statement_counts(round_id)}[sid].moderated
+    # Its author sees where moderation left it in their data (Law 25, s. 27).
+    held = await core.privacy.export("discord", "author", "chat")
+    assert [r.moderation for r in held.replies] == ["rejected"]
 
     # Not a facilitator: the statement is answered as one that does not exist.
     refused = await core.moderation.decide(facilitator("k4", user="someone"), sid, "accept")

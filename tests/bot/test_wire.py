@@ -12,6 +12,7 @@ from bot.events import (
     Actor,
     Emoji,
     PrivateVote,
+    ProposalSubmitted,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -39,6 +40,8 @@ EVERY_KIND = [
     ReplyDeleted(**CH, message_id="1.3", event_key="Ev9"),
     PrivateVote(**CH, actor=WHO, statement_id=12, stance="disagree", event_key="I1"),
     PrivateVote(**CH, actor=WHO, statement_id=12, stance=None, event_key="I2"),
+    ProposalSubmitted(**CH, actor=WHO, round_id=3, section_id=12, text="Une idée ✓",
+                      author_agrees=False, event_key="V1"),
 ]
 
 
