@@ -10,6 +10,7 @@
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
 * :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
+* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances.
 * :class:`bot.moderation.Moderation`: ``/moderate``, facilitators' Accept / Reject.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
@@ -28,6 +29,7 @@ from bot.events import CommandInvoked, InboundEvent
 from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake, RunInDb
 from bot.moderation import Moderation
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
@@ -62,6 +64,7 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     voting: Voting
+    my_stances: MyStances
     platforms: dict[str, ChatPlatform]
     privacy: Privacy
     """A participant's own data: export, erasure, the retention purge (``bot.privacy``)."""

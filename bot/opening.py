@@ -120,13 +120,17 @@ class SectionPoster:
 
     async def announce(self, round_id: int, channel: ChannelRef, platform: ChatPlatform) -> None:
         """Post the round's opening announcement under its sections in ``channel`` (the
-        channel's latest message, :func:`bot.privacy.opening_announcement`); a failure is
-        logged, the round is open all the same."""
+        channel's latest message, :func:`bot.privacy.opening_announcement`, and under strict
+        moderation a word that replies wait for a facilitator); a failure is logged, the
+        round is open all the same."""
         rnd = await self.db(self.store.get_round, round_id)
+        strict = await self.db(self.store.round_moderation, round_id) == "strict"
         try:
             if rnd is not None:
-                await platform.post_notice(channel, opening_announcement(self.settings, rnd,
-                                                                         channel.platform))
+                text = opening_announcement(self.settings, rnd, channel.platform)
+                if strict:
+                    text += "\n\n" + translate("moderation.notice", rnd.language)
+                await platform.post_notice(channel, text)
         except Exception:  # noqa: BLE001 - the sections are out; the round stands without it
             _log.warning("could not post the opening announcement of round %s on %s",
                          round_id, channel.platform, exc_info=True)

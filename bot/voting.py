@@ -92,7 +92,7 @@ class Voting:
         vote there replaces their stance, however given). Raises ``NotFound`` for a
         statement that cannot be voted on (unknown, deleted) and ``Conflict`` for one of a
         closed round or of a round counting reactions only."""
-        round_id = await self._votable_round(statement_id)
+        round_id = await self.votable_round(statement_id)
         return await self._card(round_id, self.pseudonyms.key(platform, user_id), lang,
                                 prefer=statement_id)
 
@@ -101,12 +101,15 @@ class Voting:
         Raises ``BadArgument`` for a stance that is none of agree, disagree, pass."""
         if event.stance not in STANCES:
             raise BadArgument("error.bad_vote", value=str(event.stance))
-        round_id = await self._votable_round(event.statement_id)
+        round_id = await self.votable_round(event.statement_id)
         await self.handle(event)
         return await self._card(round_id, self.pseudonyms.key(event.platform,
                                                               event.actor.user_id), lang)
 
-    async def _votable_round(self, statement_id: int) -> int:
+    async def votable_round(self, statement_id: int) -> int:
+        """The round of ``statement_id`` if a private vote on it can count. Raises
+        ``NotFound`` (unknown or deleted statement) or ``Conflict`` (closed round, or one
+        counting reactions only)."""
         target = await self.db(self.store.statement_target, statement_id)
         if target is None:
             raise NotFound("error.no_statement")

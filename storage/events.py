@@ -20,6 +20,7 @@ from storage.models import (
     StatementEdit,
 )
 from storage.records import (
+    CurrentStance,
     MessageTarget,
 )
 
@@ -70,6 +71,19 @@ class EventWrites(StoreBase):
                 .join(Participant, Participant.id == Stance.participant_id)
                 .where(Statement.round_id == round_id, Participant.key_hash == key_hash,
                        Stance.is_current.is_(True))).scalars())
+
+    def current_stances(self, round_id: int, key_hash: str) -> list[CurrentStance]:
+        """The stances that count of the participant ``key_hash`` on the round's live
+        statements (given by reaction or privately), by statement id."""
+        with self._conn() as c:
+            return [CurrentStance(*row) for row in c.execute(
+                select(Stance.statement_id, Stance.stance, Stance.via, Stance.emoji_raw,
+                       Stance.added_at)
+                .join(Statement, Statement.id == Stance.statement_id)
+                .join(Participant, Participant.id == Stance.participant_id)
+                .where(Statement.round_id == round_id, Statement.deleted_at.is_(None),
+                       Participant.key_hash == key_hash, Stance.is_current.is_(True))
+                .order_by(Stance.statement_id))]
 
     def statement_target(self, statement_id: int) -> MessageTarget | None:
         """The statement as a private vote sees it (round, open or not, stance mode), through

@@ -486,6 +486,18 @@ class PrivacyRequestRecord(NamedTuple):
     served_at: datetime
 
 
+class CurrentStance(NamedTuple):
+    """A participant's stance that counts on one statement: ``stance`` agree / disagree /
+    pass, ``via`` ``reaction`` (``emoji`` the reaction's raw emoji) or ``private`` (the Vote
+    button), given at ``added_at`` (UTC)."""
+
+    statement_id: int
+    stance: str
+    via: str
+    emoji: str
+    added_at: datetime
+
+
 class ModerationEntry(NamedTuple):
     """A reply as a facilitator reviews it: ``state`` is ``auto``, ``pending``, ``accepted``
     or ``rejected`` (``storage.models.Statement.moderation``); ``text`` None when withheld

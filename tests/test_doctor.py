@@ -64,7 +64,7 @@ async def test_green_when_everything_is_in_place(tmp_path, platforms, capsys):
     # The commands a previous `planbot run` synced to the guild.
     discord.commands[discord.guild.id] = [{"name": n} for n in ("round", "digest", "plans",
                                                                 "my-data", "forget-me", "vote",
-                                                                "moderate")]
+                                                                "my-stances", "moderate")]
     settings = platform_settings(tmp_path, discord, slack)
     open_store(settings.database_url, settings.participant_secret, tmp_path, NOW).engine.dispose()
     sections = await examine(settings, channels(discord, slack))
@@ -92,8 +92,8 @@ async def test_each_platform_problem_is_named_with_its_fix(tmp_path, platforms):
     assert "#plan-de-quartier: the bot lacks Attach Files" in text
     assert "scopes missing: files:write" in text and "reinstall the app" in text
     assert "#ailleurs: the bot is not a member. In the channel, type /invite @planbot" in text
-    assert ("slash commands not synced yet (/digest, /forget-me, /moderate, /my-data, /plans, /round, /vote)"
-            in text)
+    assert ("slash commands not synced yet (/digest, /forget-me, /moderate, /my-data, "
+            "/my-stances, /plans, /round, /vote)" in text)
     assert len(failures(sections)) == 3
     assert "3 problems to fix before planbot run" in text
     assert "il manque au bot Attach Files" in report(sections, "fr")

@@ -1,4 +1,4 @@
-"""Polis-style opinion analysis of a round's votes (numpy, SciPy and scikit-learn only).
+"""Polis-style opinion analysis of a round's votes (numpy and SciPy only).
 
     from bot.analysis import VoteMatrix, analyse
     matrix = VoteMatrix.from_votes(votes, statements=ids, excluded=moderated_out)

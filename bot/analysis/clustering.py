@@ -31,13 +31,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.analysis.bounded import bounded_lloyd
+
 _log = logging.getLogger(__name__)
 
 MIN_VOTES = 7
 GREEDY_N = 15
 BASE_K = 100
 MAX_GROUPS = 5
-_COMPILED_ABOVE = 1000  # points
+_BOUNDED_ABOVE = 1000  # points: above, each run skips the points bounds settle
 _BRUTE_FORCE_PAIRS = 2_000_000  # runs x points x centres
 _SCAN_CENTRES = 8  # up to this many centres, the nearest is found by a scan over them
 _BLOCK = 1 << 16  # distances computed at once (512 KiB): little memory, stays in cache
@@ -47,7 +49,7 @@ GROUP_RESTARTS = 50
 points, so many restarts are cheap. On the bundled conversations the seed still moves a few
 boundary participants through the base clusters (ARI against Polis within 0.04 across seeds
 0-5); more base restarts do not remove that."""
-COMPILED_RESTARTS = 5
+LARGE_RESTARTS = 5
 """Restart cap above 1,000 points (base clusters of a large conversation): each restart costs
 a full k-means over every participant, and with thousands of points the 100 base clusters vary
 little between restarts."""
@@ -117,6 +119,8 @@ def _lloyd_runs(points: np.ndarray, w: np.ndarray, starts: np.ndarray, max_iter:
     left its centres exactly as they were is at a fixed point (the same members give the same
     means, bit for bit, so every later step repeats it): it leaves the batch there.
     """
+    if len(points) > _BOUNDED_ABOVE:
+        return _bounded_runs(points, w, starts, max_iter, threshold)
     n_runs, k, dims = starts.shape
     n = len(points)
     # (2p)·c is 2(p·c) bit for bit (a power of two scales without rounding).
@@ -156,6 +160,16 @@ def _lloyd_runs(points: np.ndarray, w: np.ndarray, starts: np.ndarray, max_iter:
     if len(active):
         labels[active], d2[active] = _nearest_runs(points, centres[active], alive[active], brute)
     return labels, centres, alive, d2 @ w
+
+
+def _bounded_runs(points: np.ndarray, w: np.ndarray, starts: np.ndarray, max_iter: int,
+                  threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_lloyd_runs` on many points: each start runs Polis' loop on its own, a step
+    measuring again only the points whose nearest centre may have changed
+    (:func:`bot.analysis.bounded.bounded_lloyd`)."""
+    found = [bounded_lloyd(points, w, start, max_iter, threshold) for start in starts]
+    return (np.stack([f[0] for f in found]), np.stack([f[1] for f in found]),
+            np.stack([f[2] for f in found]), np.array([f[3] for f in found]))
 
 
 def _nearest_runs(points: np.ndarray, centres: np.ndarray, alive: np.ndarray,
@@ -233,9 +247,10 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     with probability proportional to weight x squared distance to the nearest seed so far and
     keeps the one that lowers the total the most. Needs more than k distinct points.
 
-    The squared distances from each point to all points are computed once, up front (this runs
-    on at most ``_COMPILED_ABOVE`` points), by the same ``|c|² + |p|² - 2 c·p`` product over
-    blocks of ``2 + ln k`` candidates that a step would compute; a step only gathers rows.
+    Up to ``_BOUNDED_ABOVE`` points, the squared distances from each point to all points are
+    computed once, up front, by the same ``|c|² + |p|² - 2 c·p`` product over blocks of
+    ``2 + ln k`` candidates that a step would compute; a step only gathers rows. On more
+    points (where that table would take n² floats) a step computes its candidates' rows.
 
     Returns:
         (n_runs, k, d) seeds.
@@ -243,7 +258,7 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
     n = len(points)
     trials = 2 + int(np.log(k))
     rows = np.arange(n_runs)
-    pair_d2 = _candidate_distances(points, trials)
+    pair_d2 = _candidate_distances(points, trials) if n <= _BOUNDED_ABOVE else None
     first = rng.choice(n, size=n_runs, p=w / w.sum())
     picked = np.empty((n_runs, k), dtype=np.int64)
     picked[:, 0] = first
@@ -260,7 +275,7 @@ def _kmeans_plusplus_runs(points: np.ndarray, k: int, w: np.ndarray,
         picks = np.searchsorted(cum.ravel(), draws.ravel(), side="right").reshape(n_runs, trials)
         picks -= offsets
         np.minimum(picks, n - 1, out=picks)
-        cand = pair_d2[picks]  # (runs, trials, n)
+        cand = pair_d2[picks] if pair_d2 is not None else _distances_from(points, picks)
         np.minimum(cand, d2[:, None, :], out=cand)
         best = np.argmin(cand @ w, axis=1)
         picked[:, step] = picks[rows, best]
@@ -283,34 +298,34 @@ def _candidate_distances(points: np.ndarray, trials: int) -> np.ndarray:
     return out
 
 
+def _distances_from(points: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Clipped squared distances ``max(|c|² + |p|² - 2 c·p, 0)`` from the points ``picks``
+    (any shape) to every point: shape ``picks.shape + (n,)``."""
+    sq_norms = (points ** 2).sum(axis=1)
+    out = sq_norms[picks][..., None] + sq_norms
+    out -= 2.0 * (points[picks] @ points.T)
+    np.maximum(out, 0.0, out=out)
+    return out
+
+
 def _candidate_runs(points: np.ndarray, distinct: np.ndarray, k: int, w: np.ndarray,
                     max_iter: int, random_state: int, n_init: int
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Polis' Lloyd loop from the cold start and from ``n_init`` k-means++ seeds.
 
     Every candidate is finished by Polis' Lloyd loop (:func:`polis_kmeans`), so each is a Polis
-    fixed point. On many points the k-means++ restarts run in scikit-learn's compiled loop; on
-    few points (e.g. group k-means over at most 100 base clusters) all restarts run as one
-    batch in numpy. ``distinct`` is :func:`_distinct_rows` of ``points``. Returns
-    :func:`_lloyd_runs`' ``(labels, centres, alive, cost)``, the cold start first.
+    fixed point. Above ``_BOUNDED_ABOVE`` points (base clusters of a large conversation) at
+    most ``LARGE_RESTARTS`` seeds are drawn and each run skips the points whose centre cannot
+    have changed; on fewer points all restarts run as one batch. ``distinct`` is
+    :func:`_distinct_rows` of ``points``. Returns :func:`_lloyd_runs`' ``(labels, centres,
+    alive, cost)``, the cold start first.
     """
     cold = points[distinct[:k]]
     starts = [cold[None]]
     if n_init > 0 and len(distinct) > k:
-        if len(points) > _COMPILED_ABOVE:
-            from sklearn.cluster import (
-                KMeans,  # loaded only for a conversation this large
-            )
-
-            # The long first descent from the cold start runs compiled too; the Polis loop
-            # below then only finishes it.
-            fits = [KMeans(n_clusters=k, init=cold, n_init=1, max_iter=max_iter),
-                    KMeans(n_clusters=k, n_init=min(n_init, COMPILED_RESTARTS),
-                           random_state=random_state, max_iter=max_iter)]
-            starts = [fit.fit(points, sample_weight=w).cluster_centers_[None] for fit in fits]
-        else:
-            rng = np.random.RandomState(random_state)
-            starts.append(_kmeans_plusplus_runs(points, k, w, rng, n_init))
+        runs = n_init if len(points) <= _BOUNDED_ABOVE else min(n_init, LARGE_RESTARTS)
+        rng = np.random.RandomState(random_state)
+        starts.append(_kmeans_plusplus_runs(points, k, w, rng, runs))
     return _lloyd_runs(points, w, np.concatenate(starts), max_iter, 0.01)
 
 

@@ -24,6 +24,7 @@ from bot.identity import Pseudonymizer
 from bot.intake import DatabaseThread, Intake
 from bot.invitations import Invitations
 from bot.moderation import Moderation
+from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
@@ -58,10 +59,12 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     commands = Commands(store, settings, clock, db, rounds, publisher, privacy)
     reconciler = Reconciler(store, clock, db, pseudonyms, intake.handle, relay.copy_replies,
                             platforms, poster)
+    voting = Voting(store, clock, db, pseudonyms, intake.handle)
     return Core(store=store, settings=settings, clock=clock, pseudonyms=pseudonyms,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
-                voting=Voting(store, clock, db, pseudonyms, intake.handle),
+                voting=voting,
+                my_stances=MyStances(store, db, pseudonyms, voting, intake.handle),
                 platforms=platforms, privacy=privacy, observer=observer,
                 moderation=Moderation(store, settings, clock, db, pseudonyms, relay, platforms,
                                       commands.is_facilitator, commands.named_round))

@@ -30,6 +30,7 @@ from integrations.discord.commands import (
     PlanbotTree,
 )
 from integrations.discord.moderation import ModerationButtons
+from integrations.discord.my_stances import StanceButtons
 from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
 from integrations.discord.voting import VoteButtons
 
@@ -88,6 +89,7 @@ class PlanbotDiscord(commands.Bot):
         self.platform = DiscordPlatform(self)
         self.votes = VoteButtons(core)
         self.moderation = ModerationButtons(core)
+        self.mine = StanceButtons(core)
         self._guild_ids = guild_ids
         self._sync_commands = sync_commands
         self._reidentify_delay = reidentify_delay
@@ -187,10 +189,11 @@ class PlanbotDiscord(commands.Bot):
     # -- raw gateway events --------------------------------------------------------------
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Clicks on planbot's vote and moderation buttons (slash commands go through the
-        command tree)."""
+        """Clicks on planbot's vote, /my-stances and moderation buttons (slash commands go
+        through the command tree)."""
         with self._working():
-            if not await self.votes.on_interaction(interaction):
+            if not await self.votes.on_interaction(interaction) \
+                    and not await self.mine.on_interaction(interaction):
                 await self.moderation.on_interaction(interaction)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

@@ -223,6 +223,13 @@ class PlanbotCommands(commands.Cog):
         with self.bot._working():
             await self.bot.votes.command(interaction)
 
+    @app_commands.command(name=_("discord.name.my_stances"),
+                          description=_("discord.about.my_stances"))
+    @app_commands.guild_only()
+    async def my_stances(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.mine.command(interaction)
+
     @app_commands.command(name=_("discord.name.moderate"),
                           description=_("discord.about.moderate"))
     @app_commands.describe(mode=_("discord.about.opt_mode"), round=_("discord.about.opt_round"))

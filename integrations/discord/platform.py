@@ -143,13 +143,14 @@ class DiscordPlatform:
             one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS))
         return str(message.id)
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the thread (a post unarchives an archived, unlocked thread), then
         archive and lock it: ``PATCH /channels/{thread}`` with ``archived`` and ``locked``,
         which needs Manage Threads (docs: resources/channel#modify-channel-json-params-thread).
         Raises ``discord.HTTPException`` (403 50013 without Manage Threads)."""
         await self.post_in_thread(channel, thread_id, note)
         await (await _thread(self.client, thread_id)).edit(archived=True, locked=True)
+        return "locked"
 
     async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
         """Post ``text`` in parts of at most 2,000 characters, mentions disabled."""

@@ -26,6 +26,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "digest": ("round",),
     "plans": (),
     "vote": (),
+    "my-stances": (),
     "my-data": (),
     "forget-me": ("confirm",),
     "moderate": ("mode", "round"),
@@ -38,6 +39,7 @@ ALIASES = {
     "ouvrir": "open", "fermer": "close", "statut": "status", "état": "status",
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
+    "mes-positions": "my-stances",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
     "modérer": "moderate", "moderer": "moderate",
 }

@@ -153,12 +153,14 @@ class SlackPlatform:
             if exc.response.get("error") != "message_not_found":
                 raise
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the section's thread; Slack has no way to close a thread, so
-        later replies are told apart by the store (marked late). Raises ``SlackApiError``."""
+        later replies are told apart by the store (marked late): the thread stays ``open``.
+        Raises ``SlackApiError``."""
         await self._client.chat_postMessage(
             channel=channel.channel_id, thread_ts=thread_id, text=markdown_to_mrkdwn(note),
             unfurl_links=False, unfurl_media=False)
+        return "open"
 
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's

@@ -23,6 +23,7 @@ from integrations.slack.commands import UsageError, parse_command, usage_text
 from integrations.slack.directory import Directory
 from integrations.slack.moderation import ModerationModals
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
+from integrations.slack.my_stances import StanceModals
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import VoteModals
@@ -40,9 +41,9 @@ class SlashCommand:
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
                  track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
-                 moderation: ModerationModals) -> None:
+                 mine: StanceModals, moderation: ModerationModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
-        self.votes, self.moderation = votes, moderation
+        self.votes, self.mine, self.moderation = votes, mine, moderation
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -80,8 +81,9 @@ class SlashCommand:
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
             return
-        if parsed.action == "vote":  # a modal for this person, opened with the trigger
-            problem = await self.votes.command(body, lang)
+        if parsed.action in ("vote", "my-stances"):  # a modal for this person alone
+            opener = self.votes if parsed.action == "vote" else self.mine
+            problem = await opener.command(body, lang)
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return

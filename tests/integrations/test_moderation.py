@@ -101,6 +101,8 @@ async def test_strict_moderation_holds_a_discord_reply_until_a_facilitator_accep
     core, h, slack, app = both
     round_id, discord_bb, slack_bb = await open_both(core, h, slack, app, moderation="strict")
     assert core.store.round_moderation(round_id) == "strict"
+    announcement = [m.content for m in h.sandbox.messages(h.channel_id)][-1]
+    assert "Ce tour est modéré" in announcement  # participants are told
 
     await h.sandbox.user_reacts(h.person("bob"), h.channel_id, discord_bb, "👍")
     await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb, "La fibre d’abord")

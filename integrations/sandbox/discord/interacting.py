@@ -15,6 +15,7 @@ from integrations.sandbox.discord.interactions import (
     MODAL_SUBMIT,
     InteractionRecord,
 )
+from integrations.sandbox.discord.messages import check_components
 from integrations.sandbox.discord.world import (
     EPHEMERAL_FLAG,
     MANAGE_GUILD,
@@ -123,7 +124,9 @@ class Interacting:
                                        message: Message | None = None) -> dict:
         """An UPDATE_MESSAGE answer (or an edit after a deferred update): the clicked
         message takes the new content/embeds/components; MESSAGE_UPDATE. An ephemeral
-        message is edited where it lives, and no one else is told."""
+        message is edited where it lives, and no one else is told. Raises 400 for
+        components Discord would refuse (:func:`.messages.check_components`)."""
+        check_components(data.get("components"))
         if message is None and record.message_id in self.ephemeral:
             _, shown = self.ephemeral[record.message_id]
             for key in ("content", "embeds"):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from integrations.sandbox.discord.messages import JSON_BODY
+from integrations.sandbox.discord.messages import JSON_BODY, check_components
 from integrations.sandbox.discord.responses import (
     ALREADY_ACKNOWLEDGED,
     INVALID_FORM_BODY,
@@ -157,6 +157,7 @@ class Interactions:
         return json_response(self._edit(message, {**request[JSON_BODY], "flags": message["flags"]}))
 
     def _edit(self, message: dict, data: dict) -> dict:
+        check_components(data.get("components"), int(data.get("flags") or 0))
         for key in ("content", "embeds"):
             if key in data:
                 message[key] = data[key] or ([] if key != "content" else "")
@@ -167,6 +168,7 @@ class Interactions:
         return message
 
     def _new_message(self, record: InteractionRecord, data: dict) -> dict:
+        check_components(data.get("components"), int(data.get("flags") or 0))
         bot = self.world.bot
         message = {
             "id": self.world.ids.next(),

@@ -172,6 +172,7 @@ class Messages(Access):
         _check_message({"content": content, "embeds": embeds}, message.attachments)
         message.content, message.embeds = content or "", _embeds(embeds)
         if "components" in data:
+            check_components(data["components"])
             message.components = numbered(data["components"])
         message.edited_at = self.world.now()
         await self.sb.gateway.dispatch_message("MESSAGE_UPDATE", message)
@@ -258,9 +259,45 @@ def _duration(value: object) -> int | None:
     return int(value)  # type: ignore[call-overload]
 
 
+LEGACY_ROWS, ROW_ITEMS, CUSTOM_ID_LIMIT, LABEL_LIMIT = 5, 5, 100, 80
+"""A message without the ``IS_COMPONENTS_V2`` flag holds at most 5 action rows (docs:
+components/reference, "Action Row"), each of 1 to 5 components; a button's ``custom_id`` has
+1 to 100 characters and its label at most 80 (openapi ``ActionRowComponentForMessageRequest``,
+``ButtonComponentForMessageRequest``)."""
+COMPONENTS_V2_FLAG = 1 << 15
+
+
+def check_components(components: list[dict] | None, flags: int = 0) -> None:
+    """Discord's validation of a message's components (legacy layout: action rows of
+    buttons); raises 400 50035. Custom ids must be unique within the message."""
+    rows = components or []
+    if not flags & COMPONENTS_V2_FLAG and len(rows) > LEGACY_ROWS:
+        raise DiscordError(400, f"components: Must be {LEGACY_ROWS} or fewer in length.",
+                           INVALID_FORM_BODY)
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        items = row.get("components") or []
+        if row.get("type") == 1 and not 1 <= len(items) <= ROW_ITEMS:
+            raise DiscordError(400, f"components.{i}.components: Must be between 1 and "
+                                    f"{ROW_ITEMS} in length.", INVALID_FORM_BODY)
+        for item in items:
+            custom_id = item.get("custom_id")
+            if item.get("type") == 2 and item.get("style") != 5 and not custom_id:
+                raise DiscordError(400, "components: a button needs a custom_id",
+                                   INVALID_FORM_BODY)
+            if custom_id is not None and (len(custom_id) > CUSTOM_ID_LIMIT or custom_id in seen):
+                raise DiscordError(400, "components: custom_id too long or not unique",
+                                   INVALID_FORM_BODY)
+            seen.add(custom_id or "")
+            if len(item.get("label") or "") > LABEL_LIMIT:
+                raise DiscordError(400, f"components.{i}: label must be {LABEL_LIMIT} or "
+                                        "fewer in length.", INVALID_FORM_BODY)
+
+
 def _check_message(data: dict, files: list) -> None:
     """Discord's own validation of a message body (docs: resources/message#create-message);
     raises 400 50035 (or 50006 for an empty message)."""
+    check_components(data.get("components"), int(data.get("flags") or 0))
     content = data.get("content") or ""
     embeds = data.get("embeds") or []
     if not content and not embeds and not files and not data.get("components"):

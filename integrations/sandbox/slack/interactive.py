@@ -21,6 +21,12 @@ from integrations.sandbox.slack.workspace import SlackApiFailure
 if TYPE_CHECKING:
     from integrations.sandbox.slack.server import LocalSlack
 
+VIEW_BLOCKS, TITLE_LIMIT, BUTTON_TEXT_LIMIT, ACTIONS_ELEMENTS = 100, 24, 75, 25
+"""A modal holds at most 100 blocks and a 24-character title
+(https://api.slack.com/reference/surfaces/views); a button's text has at most 75 characters
+and an ``actions`` block at most 25 elements whose ``action_id`` are unique within it
+(https://api.slack.com/reference/block-kit/block-elements#button,
+https://api.slack.com/reference/block-kit/blocks#actions)."""
 TRIGGER_LIFETIME = 3.0
 """Seconds a ``trigger_id`` can open a modal (https://api.slack.com/interactivity/handling#modal_responses)."""
 
@@ -55,8 +61,7 @@ class Interactive:
         view = p.get("view")
         if isinstance(view, str):
             view = json.loads(view)
-        if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
-            raise SlackApiFailure("invalid_arguments")
+        _check_view(view)
         view_id = f"V{len(self.views) + 1:09d}"
         self.view_users[view_id] = self.trigger_users.pop(p.get("trigger_id") or "", "")
         api = self.slack.api
@@ -85,8 +90,7 @@ class Interactive:
         view = p.get("view")
         if isinstance(view, str):
             view = json.loads(view)
-        if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
-            raise SlackApiFailure("invalid_arguments")
+        _check_view(view)
         current.update(title=view["title"], blocks=view.get("blocks", []),
                        callback_id=view.get("callback_id", ""),
                        private_metadata=view.get("private_metadata", ""),
@@ -94,15 +98,18 @@ class Interactive:
                        hash=f"{int(self.slack.clock())}.{secrets.token_hex(4)}")
         return {"view": current}
 
-    async def user_clicks_in_view(self, user_id: str, view_id: str, action_id: str) -> AckResult:
-        """Click the button ``action_id`` of the modal ``view_id``: ``block_actions`` with a
-        ``view`` container. Raises ``PermissionError`` for anyone but the person it was opened
-        for, ``LookupError`` if the modal has no such button."""
+    async def user_clicks_in_view(self, user_id: str, view_id: str, action_id: str,
+                                  block_id: str | None = None) -> AckResult:
+        """Click the button ``action_id`` of the modal ``view_id`` (in the block ``block_id``,
+        else the first such button): ``block_actions`` with a ``view`` container. Raises
+        ``PermissionError`` for anyone but the person it was opened for, ``LookupError`` if
+        the modal has no such button."""
         view = self.views[view_id]
         if self.view_users.get(view_id) != user_id:
             raise PermissionError("a modal is seen by the person it was opened for only")
         found = next(((block, el) for block, el in _elements(view["blocks"])
-                      if el.get("type") == "button" and el.get("action_id") == action_id), None)
+                      if el.get("type") == "button" and el.get("action_id") == action_id
+                      and block_id in (None, block.get("block_id"))), None)
         if found is None:
             raise LookupError(f"no button {action_id!r} in view {view_id}")
         block, button = found
@@ -160,6 +167,25 @@ class Interactive:
             "user": {"id": user_id, "username": ws.users[user_id].name,
                      "name": ws.users[user_id].name, "team_id": ws.team_id},
         }
+
+
+def _check_view(view: Any) -> None:
+    """Slack's refusal of a modal it cannot show: ``invalid_arguments`` (the Web API's
+    answer to a view breaking Block Kit's limits, :data:`VIEW_BLOCKS`...)."""
+    if not isinstance(view, dict) or view.get("type") != "modal" or "title" not in view:
+        raise SlackApiFailure("invalid_arguments")
+    blocks = view.get("blocks") or []
+    if len(view["title"].get("text", "")) > TITLE_LIMIT or len(blocks) > VIEW_BLOCKS:
+        raise SlackApiFailure("invalid_arguments")
+    for block in blocks:
+        elements = block.get("elements") or []
+        ids = [el.get("action_id") for el in elements if el.get("action_id")]
+        if block.get("type") == "actions" and (len(elements) > ACTIONS_ELEMENTS
+                                               or len(ids) != len(set(ids))):
+            raise SlackApiFailure("invalid_arguments")
+        if any(len((el.get("text") or {}).get("text", "")) > BUTTON_TEXT_LIMIT
+               for el in elements if el.get("type") == "button"):
+            raise SlackApiFailure("invalid_arguments")
 
 
 def _elements(blocks: list[dict]) -> Iterator[tuple[dict, dict]]:

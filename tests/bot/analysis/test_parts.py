@@ -1,5 +1,5 @@
-"""The pipeline's parts against direct computations: sparse PCA, in-conv rule, Polis k-means,
-silhouette."""
+"""The pipeline's parts against direct computations: sparse PCA, in-conv rule, Polis k-means
+(the full scan and the bounded loop of large conversations), silhouette."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import silhouette_score
 
-from bot.analysis import VoteMatrix
+from bot.analysis import VoteMatrix, clustering
+from bot.analysis.bounded import bounded_lloyd
 from bot.analysis.clustering import (
+    _kmeans_plusplus_runs,
     first_distinct,
     in_conversation,
     polis_kmeans,
@@ -76,6 +78,32 @@ def test_polis_kmeans_cold_start_and_empty_clusters():
     # A centre nobody is closest to is dropped, as clusters.clj cluster-step does.
     labels, centres = polis_kmeans(points, np.array([[0.0, 0.0], [100.0, 100.0], [5.0, 5.0]]))
     assert len(centres) == 2 and labels.tolist() == [0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("case", ["spread", "ties", "weighted", "dying centre"])
+def test_bounded_lloyd_equals_the_full_scan(case, monkeypatch):
+    """Above 1,000 points each step measures again only the points whose bounds do not
+    settle their centre: labels, centres and dropped centres are the full scan's exactly."""
+    rng = np.random.default_rng(7)
+    points = rng.normal(size=(3000, 2)) * [3.0, 1.0] + rng.integers(0, 4, size=(3000, 1))
+    if case == "ties":  # many identical points, many points equidistant from two centres
+        points = np.round(points, 1)
+    weights = rng.integers(1, 5, size=3000).astype(float) if case == "weighted" \
+        else np.ones(3000)
+    cold = first_distinct(points, 100)
+    seeded = _kmeans_plusplus_runs(points, 100, weights, np.random.RandomState(0), 2)
+    starts = [cold, *seeded]
+    if case == "dying centre":
+        starts = [np.vstack([cold[:99], [[1e3, 1e3]]])]
+    monkeypatch.setattr(clustering, "_BOUNDED_ABOVE", 10**9)  # the full scan, as reference
+    for start in starts:
+        labels, centres, alive, cost = clustering._lloyd_runs(points, weights, start[None], 100,
+                                                              0.01)
+        got = bounded_lloyd(points, weights, start, 100, 0.01)
+        assert (got[0] == labels[0]).all() and (got[1] == centres[0]).all()
+        assert (got[2] == alive[0]).all() and np.isclose(got[3], cost[0])
+    if case == "dying centre":
+        assert not got[2][-1] and got[2][:-1].all()
 
 
 def test_silhouette_scores_match_sklearn_and_score_singletons_zero():

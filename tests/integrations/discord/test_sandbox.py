@@ -164,3 +164,22 @@ def test_use_endpoints_points_discord_py_and_restores():
     finally:
         restore()
     assert before == (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+
+
+def test_components_are_checked_as_discord_does():
+    """Legacy layout: at most 5 action rows of 1 to 5 buttons, custom ids of at most 100
+    characters and unique in the message, labels of at most 80 (400 50035 otherwise)."""
+    from integrations.sandbox.discord.messages import check_components
+    from integrations.sandbox.discord.responses import DiscordError
+
+    def row(*ids, label="ok"):
+        return {"type": 1, "components": [{"type": 2, "style": 1, "custom_id": i, "label": label}
+                                          for i in ids]}
+
+    check_components([row(*(f"{r}{c}" for c in "abcde")) for r in range(5)])
+    for bad in ([row(str(r)) for r in range(6)], [row(*"abcdef")], [row()], [row("a", "a")],
+                [row("x" * 101)], [row("a", label="l" * 81)]):
+        with pytest.raises(DiscordError) as err:
+            check_components(bad)
+        assert (err.value.status, err.value.code) == (400, 50035)
+    check_components([row(str(r)) for r in range(6)], flags=1 << 15)  # components v2

@@ -43,7 +43,7 @@ async def test_another_servers_owner_is_refused_then_joins_once_by_invitation(th
     public_id = re.search(r"n° ([a-z0-9]{10}) ouvert", opened).group(1)
     round_id = h.round_id()
     # zoe holds Manage Server in B: in A's round she is told what an unknown id gets.
-    for action in ("status", "close", "digest", "invite"):
+    for action in ("status", "close", "digest", "invite", "moderate"):
         refused = await run("zoe", chan_b, action, round=public_id)
         absent = await run("zoe", chan_b, action, round="zzzzzzzzzz")
         assert refused == absent.replace("zzzzzzzzzz", public_id) == f"No round #{public_id}."

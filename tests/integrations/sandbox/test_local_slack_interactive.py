@@ -123,6 +123,38 @@ async def test_a_button_click_opens_a_modal_whose_submission_reaches_the_app():
         await slack.interactive.user_clicks(ANA, CHANNEL, ts, "missing")
 
 
+async def test_a_modal_breaking_block_kit_limits_is_refused():
+    """``views.open`` / ``views.update`` answer ``invalid_arguments`` for a title over 24
+    characters, more than 100 blocks, an action_id twice in one block or a button text over
+    75 characters; the same action_id in two blocks is fine."""
+    from slack_sdk.errors import SlackApiError
+
+    def actions(block_id, *ids, text="Ok"):
+        return {"type": "actions", "block_id": block_id, "elements": [
+            {"type": "button", "action_id": i, "text": {"type": "plain_text", "text": text}}
+            for i in ids]}
+
+    def modal(blocks, title="Vos positions"):
+        return {"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": blocks}
+
+    async with LocalSlack() as slack:
+        slack.add_user(ANA, "ana")
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        good = modal([actions("a", "x", "y"), actions("b", "x", "y")])
+        opened = await client.views_open(trigger_id=slack.interactive.new_trigger(ANA), view=good)
+        view_id = opened["view"]["id"]
+        for bad in (modal([actions("a", "x")], title="t" * 25),
+                    modal([actions(str(i), "x") for i in range(101)]),
+                    modal([actions("a", "x", "x")]),
+                    modal([actions("a", "x", text="t" * 76)])):
+            with pytest.raises(SlackApiError) as err:
+                await client.views_open(trigger_id=slack.interactive.new_trigger(ANA), view=bad)
+            assert err.value.response["error"] == "invalid_arguments"
+            with pytest.raises(SlackApiError):
+                await client.views_update(view_id=view_id, view=bad)
+        assert slack.interactive.views[view_id]["blocks"][1]["block_id"] == "b"
+
+
 async def test_a_slash_command_answer_in_two_steps_and_the_response_url_limits():
     """The ack's text is the interim answer, the first response_url post the answer; a
     response_url takes 5 answers within 30 minutes of the command (sandbox clock)."""

@@ -52,7 +52,7 @@ async def test_another_workspaces_facilitator_is_refused_then_joins_once_by_invi
     opened = await run(FACILITATOR, CHANNEL, "open", plan="sample", sections="broadband")
     public_id = re.search(r"n° ([a-z0-9]{10}) ouvert", opened).group(1)
     round_id = core.store.round_for_channel("slack", CHANNEL, open_only=True)
-    for action in ("status", "close", "digest", "invite"):
+    for action in ("status", "close", "digest", "invite", "moderate"):
         refused = await run(OTHER, OTHER_CHANNEL, action, round=public_id)
         absent = await run(OTHER, OTHER_CHANNEL, action, round="zzzzzzzzzz")
         assert refused == absent.replace("zzzzzzzzzz", public_id) == f"No round #{public_id}."

@@ -1,0 +1,116 @@
+"""Moderation in the core, on SQLite and PostgreSQL (issue 14): a pending reply counts
+nowhere (tallies, participants, the vote matrix, the Polis export) until accepted; each
+decision is applied once per interaction and logged without text; the round's mode is
+chosen at opening, changed by a facilitator, and a join asking another is refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import Conflict
+from bot.events import Actor, CommandInvoked
+from bot.platform import ChannelRef
+from tests.bot.test_events_once import react, reply
+from tests.helpers import START, RecordingPlatform, make_core
+
+CHANNEL = ChannelRef("discord", "g1", "c1")
+
+
+@pytest.fixture
+async def core(tmp_path, database_url):
+    core = make_core(tmp_path, database_url=database_url)
+    yield core
+    core.close()
+    core.store.engine.dispose()
+
+
+async def open_round(core, moderation="strict", channel=CHANNEL):
+    platform = RecordingPlatform()
+    core.attach(platform)
+    round_id, _, _ = await core.rounds.open(plan="sample", platform=platform, channel=channel,
+                                            moderation=moderation)
+    return round_id, platform
+
+
+def facilitator(key: str, user: str = "facilitator", **args: str) -> CommandInvoked:
+    return CommandInvoked(platform="discord", workspace_id="g1", channel_id="c1",
+                          occurred_at=START, event_key=key, actor=Actor(user),
+                          action="moderate", args=args, locale="en")
+
+
+def reply_id(core, round_id: int) -> int:
+    (entry,) = core.store.moderation_queue(round_id, 5).entries
+    return entry.statement_id
+
+
+async def test_a_pending_reply_counts_nowhere_until_accepted(core):
+    round_id, _ = await open_round(core)
+    assert await core.handle(reply("author", "2000", "Une piste cyclable"))
+    assert await core.handle(react("voter", msg="2000", at=START + timedelta(seconds=1),
+                                 channel_id="1000"))
+    sid = reply_id(core, round_id)
+
+    assert {c.kind for c in core.store.statement_counts(round_id)} == {"section"}
+    assert core.store.participation(round_id).total == 0
+    assert str(sid) not in core.store.vote_triples(round_id).statement_ids
+    assert len(core.store.vote_columns(round_id).votes) == 0
+    exported = {s.id: s.moderated for s in core.store.export_conversation(round_id).statements}
+    assert exported[str(sid)] == 0  # Polis' "not moderated yet"
+
+    card = await core.moderation.decide(facilitator("k1"), sid, "accept")
+    assert "accepted" in card.text
+    counts = {c.id: c for c in core.store.statement_counts(round_id)}
+    assert counts[sid].moderated and counts[sid].agree == 1  # the stance counts from now on
+    assert core.store.participation(round_id).total == 2
+    assert str(sid) in core.store.vote_triples(round_id).statement_ids
+
+
+async def test_each_decision_is_applied_once_and_logged_without_text(core):
+    round_id, platform = await open_round(core)
+    await core.handle(reply("author", "2000", "Texte à ne pas journaliser"))
+    sid = reply_id(core, round_id)
+
+    await core.moderation.decide(facilitator("k1"), sid, "accept")
+    await core.moderation.decide(facilitator("k1"), sid, "accept")  # delivered twice
+    await core.moderation.decide(facilitator("k2"), sid, "accept")  # a second click
+    await core.settle_relays()
+    assert [d.action for d in core.store.moderation_log(round_id)] == ["accepted"]
+    assert len(platform.copies) == 0  # one channel: nowhere to copy to
+
+    card = await core.moderation.decide(facilitator("k3"), sid, "reject")
+    assert "rejected" in card.text and [b.decision for b in card.entries[0].buttons] == ["accept"]
+    log = core.store.moderation_log(round_id)
+    assert [(d.statement_id, d.action) for d in log] == [(sid, "accepted"), (sid, "rejected")]
+    assert all(d.moderator_key == core.pseudonyms.key("discord", "facilitator") for d in log)
+    assert "journaliser" not in repr(log)
+    assert not {c.id: c for c in core.store.statement_counts(round_id)}[sid].moderated
+
+    # Not a facilitator: the statement is answered as one that does not exist.
+    refused = await core.moderation.decide(facilitator("k4", user="someone"), sid, "accept")
+    assert refused.round_id is None and refused.entries == ()
+    assert refused.text == (await core.moderation.decide(facilitator("k5"), 999_999,
+                                                         "accept")).text
+    assert len(core.store.moderation_log(round_id)) == 2
+
+
+async def test_the_mode_is_chosen_at_opening_and_changed_once_per_command(core):
+    round_id, _ = await open_round(core)
+    assert core.store.round_moderation(round_id) == "strict"
+    with pytest.raises(Conflict):  # another channel of the place joins asking another mode
+        await core.rounds.open(plan="sample", platform=RecordingPlatform(),
+                               channel=ChannelRef("discord", "g1", "c2"), moderation="open")
+
+    card = await core.moderation.show(facilitator("m1", mode="open"))
+    assert "moderated openly" in card.text
+    await core.moderation.show(facilitator("m1", mode="open"))
+    assert core.store.round_moderation(round_id) == "open"
+    assert [(d.action, d.statement_id) for d in core.store.moderation_log(round_id)] == [
+        ("open", None)]
+    # Open again: a new reply is copied and counted at once.
+    await core.handle(reply("author", "2001", "Aussitôt compté"))
+    assert [c.text for c in core.store.statement_counts(round_id) if c.kind == "reply"] == [
+        "Aussitôt compté"]
+    bad = await core.moderation.show(facilitator("m2", mode="laxiste"))
+    assert bad.round_id is None and "laxiste" in bad.text
