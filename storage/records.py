@@ -404,8 +404,9 @@ class HeldMessage(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class HeldReply:
     """One of a participant's replies as the store holds it: text (None when withheld,
-    deleted or purged), file names, times (UTC), edit history (oldest first) and the
-    messages carrying it (copies included)."""
+    deleted or purged), file names, times (UTC), edit history (oldest first), the messages
+    carrying it (copies included) and where moderation left it (``auto``, ``pending``,
+    ``accepted``, ``rejected``)."""
 
     round_id: int
     statement_id: int
@@ -417,6 +418,7 @@ class HeldReply:
     deleted_at: datetime | None
     edits: list[HeldEdit]
     messages: list[HeldMessage]
+    moderation: str = "auto"
 
 
 class HeldRound(NamedTuple):

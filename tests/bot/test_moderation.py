@@ -86,6 +86,9 @@ async def test_each_decision_is_applied_once_and_logged_without_text(core):
     assert all(d.moderator_key == core.pseudonyms.key("discord", "facilitator") for d in log)
     assert "journaliser" not in repr(log)
     assert not {c.id: c for c in core.store.statement_counts(round_id)}[sid].moderated
+    # Its author sees where moderation left it in their data (Law 25, s. 27).
+    held = await core.privacy.export("discord", "author", "chat")
+    assert [r.moderation for r in held.replies] == ["rejected"]
 
     # Not a facilitator: the statement is answered as one that does not exist.
     refused = await core.moderation.decide(facilitator("k4", user="someone"), sid, "accept")

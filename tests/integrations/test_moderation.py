@@ -212,6 +212,14 @@ async def test_a_rejected_reply_loses_its_copies_and_leaves_the_digest_and_analy
     assert "Hors sujet" not in markdown and "La fibre partout" in markdown
     assert "1 énoncé écarté par la modération" in markdown
     assert str(rejected) in core.store.vote_triples(round_id).excluded
+    # The digest posted on Slack says it too, without the rejected text.
+    before = {m.ts for m in slack.messages(SLACK_CHANNEL)}
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "digest")
+    await settle(core, h, slack, app)
+    posted = "\n".join(str(m.blocks) for m in slack.messages(SLACK_CHANNEL)
+                       if m.bot_id and m.ts not in before)
+    assert "1 énoncé écarté par la modération" in posted and "La fibre partout" in posted
+    assert "Hors sujet" not in posted
     assert [(d.statement_id, d.action) for d in core.store.moderation_log(round_id)] == [
         (rejected, "rejected")]
     assert "Hors sujet" not in repr(core.store.moderation_log(round_id))
