@@ -29,6 +29,7 @@ from bot.platform import (
 )
 from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.permissions import missing_permissions
+from integrations.discord.proposals import ProposalPosting
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -47,7 +48,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 T = TypeVar("T")
 
 
-class DiscordPlatform:
+class DiscordPlatform(ProposalPosting):
     """The ChatPlatform the core drives on Discord; ``client`` is a logged-in discord.py client.
 
     Methods raise discord.py's ``HTTPException`` family on failures the library did not retry
