@@ -33,7 +33,7 @@ EVERY_KIND = [
     ReactionsCleared(**CH, message_id="1.2", emoji=Emoji("👍")),
     ReplyPosted(**CH, actor=WHO, message_id="1.3", thread_id="1.0", text="avis ✓",
                 parent_message_id="1.1", attachments=("plan.pdf", "carte.png"),
-                edited_at=START + timedelta(minutes=3), backfill=True),
+                edited_at=START + timedelta(minutes=3), backfill=True, broadcast=True),
     ReplyPosted(**CH, actor=WHO, message_id="1.4", thread_id="1.0", text="",
                 text_withheld=True),
     ReplyEdited(**CH, message_id="1.3", text="revu", text_withheld=False),

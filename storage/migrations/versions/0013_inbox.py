@@ -1,14 +1,14 @@
 """inbox and inbox_partitions: every inbound event recorded raw before it is applied (issue 12)
 
 Revision ID: 0013_inbox
-Revises: 0019_moderation
+Revises: 0020_broadcast
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0019_moderation"
+down_revision = "0020_broadcast"
 branch_labels = None
 depends_on = None
 
