@@ -30,6 +30,7 @@ from bot.identity import Pseudonymizer
 from bot.moderation import admit
 from bot.privacy import redact_stored_digests
 from bot.stances import STANCES, StanceMap, emoji_key
+from storage.moderation import HELD
 from storage.store import MessageTarget, Store
 
 _log = logging.getLogger(__name__)
@@ -177,12 +178,14 @@ class EventApplier:
 
     def _private_vote(self, ev: PrivateVote) -> bool:
         """A vote through the Vote button: counted on a statement of an open round whose
-        mode allows it (``private`` or ``both``); the latest stance wins, whichever way it
+        mode allows it (``private`` or ``both``), unless a reply pending moderation or
+        rejected (a stale card, a crafted id); the latest stance wins, whichever way it
         came (:meth:`storage.reactions.ReactionWrites.set_private_stance`)."""
         if ev.stance is not None and ev.stance not in STANCES:
             raise ValueError(f"unknown stance {ev.stance!r}")
         target = self.store.statement_target(ev.statement_id)
-        if target is None or not target.round_open or target.stance_mode == "reactions":
+        if target is None or not target.round_open or target.stance_mode == "reactions" \
+                or target.moderation in HELD:
             return False
         return self.store.set_private_stance(
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
