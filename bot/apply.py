@@ -50,6 +50,10 @@ def clean_text(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+def _source(event: Event) -> str:
+    return "backfill" if event.backfill else "live"
+
+
 class _Proposals:
     """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
 
@@ -153,9 +157,6 @@ class EventApplier(_Proposals):
             return None
         return target
 
-    def _source(self, event: Event) -> str:
-        return "backfill" if event.backfill else "live"
-
     def _reaction_added(self, ev: ReactionAdded) -> bool:
         if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
@@ -174,7 +175,7 @@ class EventApplier(_Proposals):
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
             statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
-            source=self._source(ev))
+            source=_source(ev))
 
     def _erased_backfill(self, event: Event, actor: Actor) -> bool:
         """Whether ``event`` was read back from the platform (reconciliation) and made by a
@@ -235,7 +236,7 @@ class EventApplier(_Proposals):
             author_id=self._participant(ev, ev.actor), platform=ev.platform,
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
-            at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
+            at=ev.occurred_at, source=_source(ev) if thread.round_open else LATE,
             attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
             moderation=admit(self.store, thread.round_id), broadcast=ev.broadcast)
 
