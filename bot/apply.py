@@ -19,6 +19,7 @@ from bot.events import (
     Event,
     InboundEvent,
     PrivateVote,
+    ProposalSubmitted,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -48,7 +49,28 @@ def clean_text(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-class EventApplier:
+class _Proposals:
+    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
+
+    store: Store
+    _participant: Callable[[Event, Actor], int]
+
+    def _proposal(self, ev: ProposalSubmitted) -> bool:
+        """An anonymous proposal: a new statement of an open round, its author recorded
+        (``bot.proposals`` checked the form; the store refuses a closed round or a section
+        of another round); under strict moderation it waits for a facilitator, as a reply
+        does (``bot.moderation.admit``)."""
+        text = clean_text(ev.text).strip()
+        if ev.actor.is_bot or not text:
+            return False
+        return self.store.add_proposal(
+            event_key=ev.event_key, round_id=ev.round_id, section_statement_id=ev.section_id,
+            author_id=self._participant(ev, ev.actor), platform=ev.platform, text=text,
+            at=ev.occurred_at, author_agrees=ev.author_agrees,
+            moderation=admit(self.store, ev.round_id))
+
+
+class EventApplier(_Proposals):
     """Applies one neutral event to the store; returns True when the store changed.
 
     Ignored quietly (False): events from bots, events on messages planbot does not know,
@@ -89,7 +111,7 @@ class EventApplier:
             ReplyPosted: self._reply_posted,
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
-            PrivateVote: self._private_vote,
+            PrivateVote: self._private_vote, ProposalSubmitted: self._proposal,
         }
         handler = handlers.get(type(event))
         if handler is None:

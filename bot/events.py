@@ -134,6 +134,22 @@ class PrivateVote(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalSubmitted(Event):
+    """``actor`` proposed ``text`` as a new statement under the section statement
+    ``section_id`` of round ``round_id`` through the propose form (``bot.proposals``);
+    planbot posts it in every channel of the round without the author's name.
+    ``event_key`` is the form's own key (Discord: the interaction that opened the modal;
+    Slack: the view id), so a form submitted twice is one proposal. ``author_agrees``: the
+    author's stance on it is agree, as in Polis, unless the operator turned that off."""
+
+    actor: Actor
+    round_id: int
+    section_id: int
+    text: str
+    author_agrees: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandInvoked(Event):
     """A slash command, already parsed by the adapter.
 
@@ -154,5 +170,5 @@ class CommandInvoked(Event):
 
 InboundEvent = (
     ReactionAdded | ReactionRemoved | ReactionsCleared | ReplyPosted | ReplyEdited | ReplyDeleted
-    | PrivateVote
+    | PrivateVote | ProposalSubmitted
 )

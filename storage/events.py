@@ -19,6 +19,7 @@ from storage.models import (
     Statement,
     StatementEdit,
 )
+from storage.proposals import PROPOSAL
 from storage.records import (
     CurrentStance,
     MessageTarget,
@@ -86,10 +87,26 @@ class EventWrites(StoreBase):
                 .order_by(Stance.statement_id))]
 
     def statement_target(self, statement_id: int) -> MessageTarget | None:
-        """The statement as a private vote sees it (round, open or not, stance mode), through
-        its first message; None for a statement unknown or never posted."""
+        """The statement as a private vote or a moderator sees it (round, open or not, stance
+        mode), through its first message; a proposal not posted yet (waiting for a
+        moderator) through itself, with no channel; None for a statement unknown or never
+        posted."""
         return self._target(PlatformMessage.statement_id == statement_id,
-                            PlatformMessage.part == 0, Statement.deleted_at.is_(None))
+                            PlatformMessage.part == 0, Statement.deleted_at.is_(None)) \
+            or self._unposted_proposal(statement_id)
+
+    def _unposted_proposal(self, statement_id: int) -> MessageTarget | None:
+        with self._conn() as c:
+            row = c.execute(
+                select(Statement.id, Statement.round_id, Statement.kind, Round.status,
+                       Round.stance_mode)
+                .join(Round, Round.id == Statement.round_id)
+                .where(Statement.id == statement_id, Statement.deleted_at.is_(None),
+                       Statement.source == PROPOSAL)).first()
+        if row is None:
+            return None
+        sid, rid, kind, status, mode = row
+        return MessageTarget(sid, rid, kind, status == "open", "", None, True, mode)
 
     def _target(self, *where: ColumnElement[bool]) -> MessageTarget | None:
         with self._conn() as c:

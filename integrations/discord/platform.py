@@ -27,6 +27,7 @@ from bot.platform import (
 )
 from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.permissions import missing_permissions
+from integrations.discord.proposals import ProposalPosting
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -44,7 +45,7 @@ THREAD_NAME_LIMIT = 100
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-class DiscordPlatform:
+class DiscordPlatform(ProposalPosting):
     """The ChatPlatform the core drives on Discord; ``client`` is a logged-in discord.py client.
 
     Methods raise discord.py's ``HTTPException`` family on failures the library did not retry

@@ -24,6 +24,7 @@ from bot.platform import (
     DigestPost,
     OnPosted,
     PostedMessage,
+    ProposalPost,
     ReactionState,
     SectionPost,
     VoteOn,
@@ -33,6 +34,7 @@ from bot.textsplit import one_message
 from integrations.slack.blocks import BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, section_messages
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.proposals import ProposalPosting
 from integrations.slack.translate import reply_from_history
 from integrations.slack.voting import vote_block
 
@@ -56,7 +58,7 @@ def short_name(emoji: str) -> str | None:
     return None
 
 
-class SlackPlatform:
+class SlackPlatform(ProposalPosting):
     """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``);
     ``directory`` tells other apps' users apart (default: one of its own on ``client``)."""
 
@@ -101,8 +103,8 @@ class SlackPlatform:
         """Add the seed reactions the section may lack (a Slack thread needs no creating)."""
         await self._seed(channel.channel_id, message_id, section)
 
-    async def _seed(self, channel_id: str, ts: str, section: SectionPost) -> None:
-        for emoji in section.seed_emoji:
+    async def _seed(self, channel_id: str, ts: str, post: SectionPost | ProposalPost) -> None:
+        for emoji in post.seed_emoji:
             name = short_name(emoji)
             if name is None:
                 _log.warning("no Slack name for seed emoji %r; not seeded", emoji)
