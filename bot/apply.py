@@ -234,7 +234,7 @@ class EventApplier(_Proposals):
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
             at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
             attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
-            moderation=admit(self.store, thread.round_id))
+            moderation=admit(self.store, thread.round_id), broadcast=ev.broadcast)
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

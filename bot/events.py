@@ -93,7 +93,8 @@ class ReplyPosted(Event):
     text is an attachment reply (counted as a reply, not a statement to analyse).
     ``edited_at`` is when the platform says the text was last edited (Discord
     ``edited_timestamp``, Slack ``edited.ts``), ``None`` if never: reconciliation dates an
-    edit it finds by it, not by when it ran.
+    edit it finds by it, not by when it ran. ``broadcast``: the reply was also sent to the
+    channel (Slack ``thread_broadcast``); it is still one reply.
     """
 
     actor: Actor
@@ -104,6 +105,7 @@ class ReplyPosted(Event):
     parent_message_id: str | None = None
     attachments: tuple[str, ...] = ()
     edited_at: datetime | None = None
+    broadcast: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -157,9 +157,11 @@ class ChatPlatform(Protocol):
         """Delete a copy planbot posted (the author deleted the reply). A copy already gone
         is not an error."""
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the section thread ``thread_id`` of ``channel``, then close the
-        thread where the platform can (Discord: archived and locked)."""
+        thread where the platform can (Discord: archived and locked); returns the state it
+        is left in, one of ``storage.threads.THREAD_STATES`` (``locked``, or ``open`` where
+        threads cannot be closed)."""
         ...
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:

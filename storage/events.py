@@ -126,7 +126,8 @@ class EventWrites(StoreBase):
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
                   channel_id: str, message_id: str, thread_id: str, text: str | None,
                   text_withheld: bool, at: datetime, source: str,
-                  attachments: list[str] | None = None, moderation: str = "auto") -> bool:
+                  attachments: list[str] | None = None, moderation: str = "auto",
+                  broadcast: bool = False) -> bool:
         """Record a reply as a statement and its platform message; True if new.
 
         ``source`` ``late`` (after the round closed) keeps it out of the analysis too.
@@ -135,6 +136,7 @@ class EventWrites(StoreBase):
         (``moderated`` false). The platform message's unique key makes a second delivery a
         no-op. ``moderation`` ``pending`` (strict moderation, ``bot.moderation.admit``) holds
         it back, out of copies, counts and the analysis, until a facilitator accepts it.
+        ``broadcast``: also sent to the channel (Slack), still one reply.
         """
         with self._tx() as s:
             if not self._claim(s, event_key, at):
@@ -152,7 +154,7 @@ class EventWrites(StoreBase):
                              moderated=(text is not None or text_withheld) and source != "late"
                              and moderation != "pending", moderation=moderation,
                              attachments="\n".join(attachments) if attachments else None,
-                             created_at=at, source=source)
+                             created_at=at, source=source, broadcast=broadcast)
             s.add(stmt)
             s.flush()
             s.add(PlatformMessage(platform=platform, workspace_id=workspace_id,

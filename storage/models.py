@@ -255,6 +255,8 @@ class Statement(Base):
     without review: open moderation, sections, imports), ``pending`` (strict moderation, no
     decision yet: neither copied nor counted anywhere), ``accepted`` or ``rejected`` (kept
     for the record, ``moderated`` false). ``bot.moderation`` decides."""
+    broadcast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A reply also sent to the channel (Slack ``thread_broadcast``): still one reply."""
 
 
 class StatementEdit(Base):

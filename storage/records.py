@@ -219,6 +219,8 @@ class StatementCount:
     agree: int
     disagree: int
     passes: int
+    broadcast: bool = False
+    """A reply also sent to the channel (Slack ``thread_broadcast``)."""
 
 
 @dataclass(frozen=True, slots=True)

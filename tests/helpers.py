@@ -107,6 +107,7 @@ class RecordingPlatform:
 
     async def close_thread(self, channel, thread_id, note):
         self.closed_threads.append((channel, thread_id))
+        return "locked"
 
     async def post_notice(self, channel, text):
         # Ids are not drawn from the counter: tests number sections and copies without it.
