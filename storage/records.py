@@ -72,7 +72,8 @@ class InvitationUse(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class MessageTarget:
     """What a platform message is to planbot: the statement it carries and its round;
-    ``is_copy`` for planbot's copy of a reply written in another channel."""
+    ``is_copy`` for planbot's copy of a reply written in another channel; ``moderation``
+    where moderation left the statement (``storage.models.Statement.moderation``)."""
 
     statement_id: int
     round_id: int
@@ -82,6 +83,7 @@ class MessageTarget:
     thread_id: str | None
     is_copy: bool = False
     stance_mode: str = "both"
+    moderation: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,7 +430,8 @@ class HeldReply:
     """One of a participant's replies as the store holds it: text (None when withheld,
     deleted or purged), file names, times (UTC), edit history (oldest first), the messages
     carrying it (copies included) and where moderation left it (``auto``, ``pending``,
-    ``accepted``, ``rejected``)."""
+    ``accepted``, ``rejected``); ``proposal`` for an anonymous proposal (posted by planbot
+    without their name: every message is planbot's)."""
 
     round_id: int
     statement_id: int
@@ -441,6 +444,7 @@ class HeldReply:
     edits: list[HeldEdit]
     messages: list[HeldMessage]
     moderation: str = "auto"
+    proposal: bool = False
 
 
 class HeldRound(NamedTuple):
