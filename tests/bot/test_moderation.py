@@ -171,7 +171,7 @@ async def test_a_closed_round_is_not_moderated_after_its_final_digest(core):
     assert card.round_id is None and "already closed" in card.text
     mode = await core.moderation.show(facilitator("k2", mode="open"))
     assert mode.round_id is None and "already closed" in mode.text
-    await core.settle_relays()
+    await core.settle()
     assert (core.store.moderation_log(round_id), core.store.round_moderation(round_id)) == (
         [], "strict")
     assert core.store.participation(round_id).total == 0
