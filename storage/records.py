@@ -72,7 +72,8 @@ class InvitationUse(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class MessageTarget:
     """What a platform message is to planbot: the statement it carries and its round;
-    ``is_copy`` for planbot's copy of a reply written in another channel."""
+    ``is_copy`` for planbot's copy of a reply written in another channel; ``moderation``
+    where moderation left the statement (``storage.models.Statement.moderation``)."""
 
     statement_id: int
     round_id: int
@@ -82,6 +83,7 @@ class MessageTarget:
     thread_id: str | None
     is_copy: bool = False
     stance_mode: str = "both"
+    moderation: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
