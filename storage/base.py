@@ -137,6 +137,8 @@ class _HotStatements:
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
         processed = _table(ProcessedEvent)
         self.claim = insert_ignore(processed).returning(processed.c.event_key)
+        self.applied = select(processed.c.event_key).where(
+            processed.c.event_key == bindparam("event_key"))
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,
