@@ -3,9 +3,10 @@ provably did not change.
 
 The base clusters of a large conversation are 100 centres over thousands of participants:
 Polis' loop (clusters.clj ``kmeans``) measures every point against every centre at every step.
-Hamerly's bounds (G. Hamerly, "Making k-means even faster", SIAM SDM 2010) keep, per point, an
-upper bound on the distance to its own centre and a lower bound on the distance to any other;
-a step moves them by how far the centres moved, and only the points whose bounds cross are
+Here each point keeps an upper bound on the distance to its own centre and, per group of
+nearby centres, a lower bound on the distance to the others (Y. Ding et al., "Yinyang K-Means",
+ICML 2015, after G. Hamerly, SIAM SDM 2010); a step moves them by how far the centres moved
+(the own centre's shift, the group's largest), and only the points whose bounds cross are
 measured again, against every centre as Polis does. The assignments, centres and stopping rule
 are those of :func:`bot.analysis.clustering.polis_kmeans`: the bounds only skip work. They are
 kept with a safety margin far above the rounding of the distances, so a point that is nearly
@@ -21,6 +22,8 @@ _MARGIN = 1e-9
 squared norms)."""
 _BLOCK_POINTS = 4096
 """Points measured against every centre at once (4096 x 100 centres: 3 MiB)."""
+_GROUP_SIZE = 10
+"""Centres per group of lower bounds: 100 centres keep 10 bounds per point."""
 
 
 def bounded_lloyd(points: np.ndarray, w: np.ndarray, start: np.ndarray, max_iter: int,
@@ -40,7 +43,8 @@ def bounded_lloyd(points: np.ndarray, w: np.ndarray, start: np.ndarray, max_iter
     point_sq = (points ** 2).sum(axis=1)
     centres = np.asarray(start, dtype=np.float64).copy()
     alive = np.ones(len(centres), dtype=bool)
-    labels, upper, lower = _measure(points, point_sq, centres, alive)
+    groups = _Groups(centres)
+    labels, upper, lower = _measure(points, point_sq, centres, alive, groups)
     for _ in range(max_iter + 1):
         new, new_alive = _means(points, w, labels, centres)
         step = new - centres
@@ -51,11 +55,39 @@ def bounded_lloyd(points: np.ndarray, w: np.ndarray, start: np.ndarray, max_iter
             # A fixed point: the same members give the same means at every later step.
             return labels, new, new_alive, _cost(points, point_sq, w, new, labels)
         centres, alive = new, new_alive
-        _move_bounds(labels, upper, lower, shift, alive)
-        _reassign(points, point_sq, centres, alive, labels, upper, lower)
+        moves = np.where(alive, shift, 0.0)
+        upper += moves[labels]
+        lower -= groups.largest(moves)
+        _reassign(points, point_sq, centres, alive, groups, labels, upper, lower)
         if not moved:
             break
     return labels, centres, alive, _cost(points, point_sq, w, centres, labels)
+
+
+class _Groups:
+    """The centres split once, at the start, into groups of about ``_GROUP_SIZE`` neighbours
+    (stripes along x, cut along y): a step loosens a group's bounds by its own largest move,
+    so centres settling in one place do not unsettle points far from the ones still moving."""
+
+    def __init__(self, start: np.ndarray) -> None:
+        k = len(start)
+        n_groups = max(1, k // _GROUP_SIZE)
+        stripes = max(1, round(float(np.sqrt(n_groups))))
+        by_x = np.argsort(start[:, 0], kind="stable")
+        cells = [stripe[np.argsort(start[stripe, 1], kind="stable")]
+                 for stripe in np.array_split(by_x, stripes)]
+        parts = [part for cell in cells
+                 for part in np.array_split(cell, max(1, round(len(cell) / _GROUP_SIZE)))]
+        self.order = np.concatenate(parts)
+        self.starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+
+    def minima(self, block: np.ndarray) -> np.ndarray:
+        """Per row of ``block`` (points x centres), the least entry of each group."""
+        return np.minimum.reduceat(block[:, self.order], self.starts, axis=1)
+
+    def largest(self, moves: np.ndarray) -> np.ndarray:
+        """The largest move of each group's centres, shape (groups,)."""
+        return np.maximum.reduceat(moves[self.order], self.starts)
 
 
 def _means(points: np.ndarray, w: np.ndarray, labels: np.ndarray,
@@ -70,46 +102,39 @@ def _means(points: np.ndarray, w: np.ndarray, labels: np.ndarray,
     return np.where(alive[:, None], sums / np.where(alive, mass, 1.0)[:, None], old), alive
 
 
-def _move_bounds(labels: np.ndarray, upper: np.ndarray, lower: np.ndarray, shift: np.ndarray,
-                 alive: np.ndarray) -> None:
-    """Loosen the bounds by how far the centres moved: the own centre's shift for the upper
-    bound, the largest shift of any other live centre for the lower bound."""
-    moves = np.where(alive, shift, 0.0)
-    upper += moves[labels]
-    order = np.argsort(moves)
-    largest, second = moves[order[-1]], moves[order[-2]] if len(moves) > 1 else 0.0
-    lower -= np.where(labels == order[-1], second, largest)
-
-
 def _reassign(points: np.ndarray, point_sq: np.ndarray, centres: np.ndarray, alive: np.ndarray,
-              labels: np.ndarray, upper: np.ndarray, lower: np.ndarray) -> None:
+              groups: _Groups, labels: np.ndarray, upper: np.ndarray,
+              lower: np.ndarray) -> None:
     """Measure again the points whose bounds no longer prove their centre is the closest:
     first the distance to their own centre, then, where still unproven, every centre."""
-    doubt = np.flatnonzero(_unproven(upper, lower, point_sq, centres, alive))
+    centre_sq = float((centres[alive] ** 2).sum(axis=1).max())
+    nearest_other = lower.min(axis=1)
+    doubt = np.flatnonzero(_unproven(upper, nearest_other, point_sq, centre_sq))
     if not len(doubt):
         return
     own = centres[labels[doubt]]
     upper[doubt] = np.sqrt(((points[doubt] - own) ** 2).sum(axis=1))
-    doubt = doubt[_unproven(upper[doubt], lower[doubt], point_sq[doubt], centres, alive)]
+    doubt = doubt[_unproven(upper[doubt], nearest_other[doubt], point_sq[doubt], centre_sq)]
     if len(doubt):
         labels[doubt], upper[doubt], lower[doubt] = _measure(points[doubt], point_sq[doubt],
-                                                             centres, alive)
+                                                             centres, alive, groups)
 
 
-def _unproven(upper: np.ndarray, lower: np.ndarray, point_sq: np.ndarray, centres: np.ndarray,
-              alive: np.ndarray) -> np.ndarray:
+def _unproven(upper: np.ndarray, lower: np.ndarray, point_sq: np.ndarray,
+              centre_sq: float) -> np.ndarray:
     """Where the own centre is not provably closer than every other by more than the rounding
-    of ``|p|² + |c|² - 2 p·c``."""
-    slack = _MARGIN * (point_sq + float((centres[alive] ** 2).sum(axis=1).max()))
+    of ``|p|² + |c|² - 2 p·c`` (``centre_sq``: the largest ``|c|²``)."""
+    slack = _MARGIN * (point_sq + centre_sq)
     return (upper * (1 + _MARGIN)) ** 2 + slack >= (np.maximum(lower, 0.0) * (1 - _MARGIN)) ** 2
 
 
-def _measure(points: np.ndarray, point_sq: np.ndarray, centres: np.ndarray,
-             alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _measure(points: np.ndarray, point_sq: np.ndarray, centres: np.ndarray, alive: np.ndarray,
+             groups: _Groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every point against every live centre, with the full scan's formula
     (``|p|² + |c|² - 2 p·c``, clipped at 0; the first centre on a tie).
 
-    Returns ``(labels, distance to the closest, distance to the second closest)``.
+    Returns ``(labels, distance to the closest, per group the distance to the closest other
+    centre (points x groups))``.
     """
     centre_sq = (centres ** 2).sum(axis=1)
     centre_sq[~alive] = np.inf
@@ -117,7 +142,7 @@ def _measure(points: np.ndarray, point_sq: np.ndarray, centres: np.ndarray,
     n = len(points)
     labels = np.empty(n, dtype=np.int64)
     first = np.empty(n)
-    second = np.full(n, np.inf)
+    others = np.empty((n, len(groups.starts)))
     for lo in range(0, n, _BLOCK_POINTS):
         part = slice(lo, lo + _BLOCK_POINTS)
         block = point_sq[part, None] + centre_sq[None, :]
@@ -126,10 +151,9 @@ def _measure(points: np.ndarray, point_sq: np.ndarray, centres: np.ndarray,
         found = np.argmin(block, axis=1)
         rows = np.arange(len(found))
         labels[part], first[part] = found, block[rows, found]
-        if block.shape[1] > 1:
-            block[rows, found] = np.inf
-            second[part] = block.min(axis=1)
-    return labels, np.sqrt(first), np.sqrt(second)
+        block[rows, found] = np.inf
+        others[part] = groups.minima(block)
+    return labels, np.sqrt(first), np.sqrt(others)
 
 
 def _cost(points: np.ndarray, point_sq: np.ndarray, w: np.ndarray, centres: np.ndarray,

@@ -50,8 +50,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     ``bot.config.language_from_environment``)."""
     t = partial(translate, lang=lang or language_from_environment())
     parser = argparse.ArgumentParser(prog="planbot", description=t("cli.description"))
-    parser.add_argument("--version", action="version", version=f"planbot {_version()}",
-                        help=t("cli.help.version"))
+    parser.add_argument("--version", action=_VersionAction, help=t("cli.help.version"))
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help=t("cli.help.run"))
@@ -143,6 +142,22 @@ class _Formatter(argparse.HelpFormatter):
 
     def add_usage(self, usage, actions, groups, prefix=None):  # type: ignore[no-untyped-def]
         super().add_usage(usage, actions, groups, prefix or self.usage_prefix)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: prints ``planbot <version>`` and exits 0, as argparse's own action, but
+    looks the version up only when asked (importlib.metadata reads the installed
+    distributions: a few hundredths of a second every command would pay)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS,
+                 help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+                         help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        print(f"planbot {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
