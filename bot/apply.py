@@ -21,6 +21,7 @@ from bot.events import (
     Event,
     InboundEvent,
     PrivateVote,
+    ProposalSubmitted,
     ReactionAdded,
     ReactionRemoved,
     ReactionsCleared,
@@ -54,7 +55,28 @@ class _AlreadyApplied(Exception):
     """The event was applied before (its ``event_key`` is recorded): nothing to do."""
 
 
-class EventApplier:
+class _Proposals:
+    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
+
+    store: Store
+    _participant: Callable[[Event, Actor], int]
+
+    def _proposal(self, ev: ProposalSubmitted) -> bool:
+        """An anonymous proposal: a new statement of an open round, its author recorded
+        (``bot.proposals`` checked the form; the store refuses a closed round or a section
+        of another round); under strict moderation it waits for a facilitator, as a reply
+        does (``bot.moderation.admit``)."""
+        text = clean_text(ev.text).strip()
+        if ev.actor.is_bot or not text:
+            return False
+        return self.store.add_proposal(
+            event_key=ev.event_key, round_id=ev.round_id, section_statement_id=ev.section_id,
+            author_id=self._participant(ev, ev.actor), platform=ev.platform, text=text,
+            at=ev.occurred_at, author_agrees=ev.author_agrees,
+            moderation=admit(self.store, ev.round_id))
+
+
+class EventApplier(_Proposals):
     """Applies one neutral event to the store; returns True when the store changed.
 
     Ignored quietly (False): events from bots, events on messages planbot does not know,
@@ -67,7 +89,7 @@ class EventApplier:
         self.stances = stances
         self.pseudonyms = pseudonyms
         self.clock = clock
-        # Participant ids never change nor come back (0020_participant_ids), and a message's
+        # Participant ids never change nor come back (0021_participant_ids), and a message's
         # statement never does; caching both saves two queries per event. A participant
         # erased by another process is noticed when the store refuses their cached id
         # (:meth:`apply`). Targets are re-read after TARGET_TTL so a round closed by another
@@ -102,7 +124,7 @@ class EventApplier:
             ReplyPosted: self._reply_posted,
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
-            PrivateVote: self._private_vote,
+            PrivateVote: self._private_vote, ProposalSubmitted: self._proposal,
         }
         handler = handlers.get(type(event))
         if handler is None:
@@ -240,7 +262,7 @@ class EventApplier:
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
             at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
             attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
-            moderation=admit(self.store, thread.round_id))
+            moderation=admit(self.store, thread.round_id), broadcast=ev.broadcast)
 
     def _reply_edited(self, ev: ReplyEdited) -> bool:
         target = self._target(ev, ev.message_id)

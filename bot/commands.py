@@ -174,6 +174,10 @@ class Commands:
             "round.held_back", lang, replies=translate_plural("count.replies", held, lang),
             limit=self.settings.copy_limit,
             window=int(self.settings.copy_window.total_seconds() // 60)) if held else ""
+        # And the replies strict moderation holds until they decide (/moderate).
+        queue = await self.db(self.store.moderation_queue, rnd.id, 0)
+        if queue is not None and queue.pending:
+            held_note += "\n" + translate_plural("moderation.waiting", queue.pending, lang)
         return CommandReply(translate(
             "round.status", lang, round=rnd.public_id, name=rnd.name,
             status=translate(f"round.state_{rnd.status}", lang), closes=closes,

@@ -100,6 +100,10 @@ class Settings:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Montreal"))
     digest_min_votes: int = 5
     digest_min_group: int = 5
+    proposal_max_chars: int = 500
+    """``PROPOSAL_MAX_CHARS``: characters an anonymous proposal may hold (1 to 1,800)."""
+    proposal_author_agrees: bool = True
+    """``PROPOSAL_AUTHOR_AGREES``: a proposal's author counts as agreeing with it."""
     reminder_before: timedelta = timedelta(hours=24)
     retention_period: timedelta = timedelta(days=365)
     log_format: str = "text"
@@ -357,6 +361,23 @@ def _schedule(r: _Reader) -> None:
         r.kw["digest_min_group"] = int(min_group)
 
 
+PROPOSAL_CHARS_LIMIT = 1800
+"""Most characters a proposal may be set to hold: with its heading it fits one Discord
+message (2,000, docs: resources/message#create-message), within Slack's 3,000 of a text
+input and of a section block."""
+
+
+def _proposals(r: _Reader) -> None:
+    size = r.get("PROPOSAL_MAX_CHARS", "500")
+    if not size.isdigit() or not 1 <= int(size) <= PROPOSAL_CHARS_LIMIT:
+        r.problems["PROPOSAL_MAX_CHARS"] = "config.reason.proposal_chars"
+    else:
+        r.kw["proposal_max_chars"] = int(size)
+    agrees = r.choice("PROPOSAL_AUTHOR_AGREES", "proposal_author_agrees", "true",
+                      ("true", "false"), "config.reason.true_false")
+    r.kw["proposal_author_agrees"] = agrees == "true"
+
+
 def _logging(r: _Reader) -> None:
     r.choice("LOG_FORMAT", "log_format", "text", ("text", "json"), "config.reason.log_format")
     r.choice("LOG_LEVEL", "log_level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -416,7 +437,7 @@ def _participant_secret(r: _Reader) -> None:
 # key is reported together.
 _GROUPS: tuple[Callable[[_Reader], None], ...] = (
     _storage, _language_and_stances, _discord, _slack, _schedule, _logging, _endpoints,
-    _participant_secret, _health, _limits,
+    _participant_secret, _health, _limits, _proposals,
 )
 
 

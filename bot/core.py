@@ -10,7 +10,8 @@
 * :class:`bot.commands.Commands`: the facilitator commands, one table for both platforms;
 * :class:`bot.publish.DigestPublisher` and :class:`bot.reconcile.Reconciler`;
 * :class:`bot.voting.Voting`: private votes through the Vote button and ``/vote``;
-* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances.
+* :class:`bot.proposals.Proposals`: anonymous proposals through ``/propose``;
+* :class:`bot.my_stances.MyStances`: ``/my-stances``, a participant's own stances;
 * :class:`bot.moderation.Moderation`: ``/moderate``, facilitators' Accept / Reject.
 
 It owns no connection: store, settings and clock come in from the wiring (discord.py
@@ -33,6 +34,7 @@ from bot.my_stances import MyStances
 from bot.observe import Observer, Unobserved
 from bot.platform import ChatPlatform
 from bot.privacy import Privacy
+from bot.proposals import Proposals
 from bot.reconcile import Reconciler, ReconcileReport
 from bot.relay import Relay
 from bot.rounds import Rounds
@@ -64,6 +66,7 @@ class Core:
     digest_publisher: DigestPublisher
     reconciler: Reconciler
     voting: Voting
+    proposals: Proposals
     my_stances: MyStances
     platforms: dict[str, ChatPlatform]
     privacy: Privacy

@@ -93,7 +93,8 @@ class ReplyPosted(Event):
     text is an attachment reply (counted as a reply, not a statement to analyse).
     ``edited_at`` is when the platform says the text was last edited (Discord
     ``edited_timestamp``, Slack ``edited.ts``), ``None`` if never: reconciliation dates an
-    edit it finds by it, not by when it ran.
+    edit it finds by it, not by when it ran. ``broadcast``: the reply was also sent to the
+    channel (Slack ``thread_broadcast``); it is still one reply.
     """
 
     actor: Actor
@@ -104,6 +105,7 @@ class ReplyPosted(Event):
     parent_message_id: str | None = None
     attachments: tuple[str, ...] = ()
     edited_at: datetime | None = None
+    broadcast: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +136,22 @@ class PrivateVote(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalSubmitted(Event):
+    """``actor`` proposed ``text`` as a new statement under the section statement
+    ``section_id`` of round ``round_id`` through the propose form (``bot.proposals``);
+    planbot posts it in every channel of the round without the author's name.
+    ``event_key`` is the form's own key (Discord: the interaction that opened the modal;
+    Slack: the view id), so a form submitted twice is one proposal. ``author_agrees``: the
+    author's stance on it is agree, as in Polis, unless the operator turned that off."""
+
+    actor: Actor
+    round_id: int
+    section_id: int
+    text: str
+    author_agrees: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandInvoked(Event):
     """A slash command, already parsed by the adapter.
 
@@ -154,5 +172,5 @@ class CommandInvoked(Event):
 
 InboundEvent = (
     ReactionAdded | ReactionRemoved | ReactionsCleared | ReplyPosted | ReplyEdited | ReplyDeleted
-    | PrivateVote
+    | PrivateVote | ProposalSubmitted
 )

@@ -64,6 +64,18 @@ class VoteOn:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposalPost:
+    """An anonymous proposal to post in a section's thread: ``text`` is planbot's Markdown
+    (the heading and the proposal made inert, no author), ``seed_emoji`` the stance reactions
+    to add (none in a round of private votes), ``vote_on`` its Vote button (None in a round
+    counting reactions only)."""
+
+    text: str
+    seed_emoji: tuple[str, ...] = ()
+    vote_on: VoteOn | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ReactionState:
     """Who currently holds ``emoji`` on a message, as the platform reports it."""
 
@@ -130,6 +142,13 @@ class ChatPlatform(Protocol):
         cuts it to one message. The returned message's channel is where replies of that
         thread live (the thread itself on Discord)."""
 
+    async def post_proposal(self, channel: ChannelRef, thread_id: str,
+                            proposal: ProposalPost) -> PostedMessage:
+        """Post, as the bot, an anonymous proposal into the thread ``thread_id`` of
+        ``channel``, with its Vote button and seed reactions, like a section's (the text is
+        never edited afterwards). Mentions disabled, cut to one message; the returned
+        message's channel is where the thread's replies live, as with :meth:`post_copy`."""
+
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
         """Replace the text of a copy planbot posted (the author edited the reply); the same
         escaping and limits as :meth:`post_copy`."""
@@ -138,9 +157,11 @@ class ChatPlatform(Protocol):
         """Delete a copy planbot posted (the author deleted the reply). A copy already gone
         is not an error."""
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the section thread ``thread_id`` of ``channel``, then close the
-        thread where the platform can (Discord: archived and locked)."""
+        thread where the platform can (Discord: archived and locked); returns the state it
+        is left in, one of ``storage.threads.THREAD_STATES`` (``locked``, or ``open`` where
+        threads cannot be closed)."""
         ...
 
     async def fetch_reactions(self, channel: ChannelRef, message_id: str) -> list[ReactionState]:

@@ -13,6 +13,11 @@ usual but not copied to the other channels (``/round status`` tells facilitators
 so one person's flood stays in the thread where it was written. Copying one new reply reads
 only that reply, its section's threads and its author's recent replies: its cost does not
 grow with the round (``bench/bench_relay.py``).
+
+An anonymous proposal (``bot.proposals``) has no message of its author's: the same passes
+post it in every channel of the round, as planbot, without the author's name, with the Vote
+button and the seed reactions a section has. The copy limit does not hold one back: it has
+no other place to be read.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.events import InboundEvent, ReplyDeleted, ReplyEdited, ReplyPosted
+from bot.events import InboundEvent, ProposalSubmitted, ReplyDeleted, ReplyEdited, ReplyPosted
 from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.markup import inert
-from bot.platform import ChannelRef, ChatPlatform, VoteOn
+from bot.platform import ChannelRef, ChatPlatform, PostedMessage, ProposalPost, VoteOn
+from storage.records import MissingCopy
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -41,13 +47,16 @@ class Relay:
     shared with the digest publisher and the reconciler; a platform missing from it is
     skipped until it is there. ``db`` runs store calls on the database thread.
     ``copy_limit`` is (replies, window): at most that many of one person's replies copied in
-    any such window; None copies everything.
+    any such window; None copies everything. ``seeds`` are the stance reactions a proposal
+    is seeded with (the settings' stance map's).
     """
 
     def __init__(self, store: Store, clock: Clock, db: RunInDb,
                  platforms: Mapping[str, ChatPlatform],
-                 copy_limit: tuple[int, timedelta] | None = None) -> None:
+                 copy_limit: tuple[int, timedelta] | None = None,
+                 seeds: tuple[str, ...] = ()) -> None:
         self.store = store
+        self.seeds = seeds
         self.clock = clock
         self.db = db
         self.platforms = platforms
@@ -59,7 +68,10 @@ class Relay:
     async def follow(self, event: InboundEvent) -> None:
         """After ``event`` changed the store: a new reply is copied, an edited or deleted
         one has its copies updated, in the background (:meth:`settle` waits for them).
-        Copies themselves and other events start nothing."""
+        A new proposal is posted. Copies themselves and other events start nothing."""
+        if isinstance(event, ProposalSubmitted):
+            self.spawn(self.copy_replies(event.round_id))
+            return
         if not isinstance(event, (ReplyPosted, ReplyEdited, ReplyDeleted)):
             return
         target = await self.db(self.store.find_message, event.platform, event.channel_id,
@@ -130,36 +142,51 @@ class Relay:
         """
         posted_count = 0
         rnd = await self.db(self.store.get_round, round_id)
-        votable = rnd is not None and rnd.stance_mode != "reactions"
+        mode = rnd.stance_mode if rnd is not None else "reactions"
         async with self._copy_lock:
             pending = await self.db(self.store.copies_missing, round_id, statement_id)
-            names = await self.db(self.store.author_names, [m.statement_id for m in pending])
+            # A proposal's author is never looked up: nothing posted may name them.
+            names = await self.db(self.store.author_names,
+                                  [m.statement_id for m in pending if not m.proposal])
             for missing in pending:
-                if self.copy_limit is not None and await self.db(
+                if not missing.proposal and self.copy_limit is not None and await self.db(
                         self.store.hold_back_if_over, missing.statement_id, *self.copy_limit):
                     _log.debug("reply %s held back by the copy limit", missing.statement_id)
                     continue
-                reply_id = missing.statement_id
-                copy = copy_text(missing.language, missing.origin, names.get(reply_id),
-                                 missing.text)
+                copy = copy_text(missing.language, missing.origin,
+                                 names.get(missing.statement_id), missing.text)
                 for platform_name, workspace_id, channel_id, thread_id in missing.threads:
                     platform = self.platforms.get(platform_name)
                     if platform is None or (only_platform and platform_name != only_platform):
                         continue
-                    try:
-                        posted = await platform.post_copy(
-                            ChannelRef(platform_name, workspace_id, channel_id), thread_id, copy,
-                            vote_on=VoteOn(reply_id, missing.language) if votable else None)
-                    except Exception:  # noqa: BLE001 - the next pass tries again
-                        _log.warning("could not copy statement %s to %s %s", reply_id,
-                                     platform_name, channel_id, exc_info=True)
-                        continue
-                    await self.db(self.store.record_messages, reply_id, [
-                        (posted.channel.platform, posted.channel.workspace_id,
-                         posted.channel.channel_id, posted.message_id, posted.thread_id,
-                         posted.part)], is_copy=True)
-                    posted_count += 1
+                    channel = ChannelRef(platform_name, workspace_id, channel_id)
+                    posted_count += await self._post(platform, channel, thread_id, missing,
+                                                     mode, copy)
         return posted_count
+
+    async def _post(self, platform: ChatPlatform, channel: ChannelRef, thread_id: str,
+                    missing: MissingCopy, mode: str, copy: str) -> int:
+        """Post one reply's copy (or one proposal) in one thread and record it; 1 if posted,
+        0 if the platform failed (logged: the next pass tries again)."""
+        reply_id = missing.statement_id
+        vote_on = VoteOn(reply_id, missing.language) if mode != "reactions" else None
+        try:
+            posted: PostedMessage
+            if missing.proposal:
+                posted = await platform.post_proposal(channel, thread_id, ProposalPost(
+                    proposal_text(missing.language, missing.text),
+                    () if mode == "private" else self.seeds, vote_on))
+            else:
+                posted = await platform.post_copy(channel, thread_id, copy, vote_on=vote_on)
+        except Exception:  # noqa: BLE001 - the next pass tries again
+            _log.warning("could not copy statement %s to %s %s", reply_id,
+                         channel.platform, channel.channel_id, exc_info=True)
+            return 0
+        await self.db(self.store.record_messages, reply_id, [
+            (posted.channel.platform, posted.channel.workspace_id,
+             posted.channel.channel_id, posted.message_id, posted.thread_id,
+             posted.part)], is_copy=True)
+        return 1
 
 
 def copy_text(language: str, origin: str | None, author: str | None, text: str | None) -> str:
@@ -170,3 +197,10 @@ def copy_text(language: str, origin: str | None, author: str | None, text: str |
     who = author.strip() if author and author.strip() else translate("relay.someone", language)
     return translate("relay.copy", language, author=inert(" ".join(who.split())),
                      platform=(origin or "").capitalize(), text=inert(text or ""))
+
+
+def proposal_text(language: str, text: str | None) -> str:
+    """What planbot posts for an anonymous proposal, as Markdown: a heading saying it is an
+    anonymous proposal ("Proposition anonyme"), then its text made inert
+    (``bot.markup.inert``); no name, id or platform of its author."""
+    return translate("proposal.posted", language, text=inert(text or ""))

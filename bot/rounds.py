@@ -117,9 +117,11 @@ class Rounds:
                 if kind != "section" or part != 0 or thread is None:
                     continue
                 try:
-                    await platform.close_thread(ChannelRef(name, ws, chan), thread, note)
+                    state = await platform.close_thread(ChannelRef(name, ws, chan), thread, note)
                 except Exception:  # noqa: BLE001 - one thread's failure must not stop the others
                     _log.warning("could not close thread %s on %s", thread, name, exc_info=True)
+                    continue
+                await self.db(self.store.set_thread_state, name, thread, state)
 
     async def open(self, *, plan: str | None, channel: ChannelRef, platform: ChatPlatform,
                    sections: list[str] | None = None, closes: str | None = None,

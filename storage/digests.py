@@ -60,7 +60,7 @@ class DigestQueries(StoreBase):
                        Statement.text_withheld, Statement.platform, Statement.external_id,
                        Statement.moderated, Statement.deleted_at, Statement.created_at,
                        Statement.parent_id, func.coalesce(agree, 0), func.coalesce(disagree, 0),
-                       func.coalesce(passed, 0))
+                       func.coalesce(passed, 0), Statement.broadcast)
                 .outerjoin(Section, Section.id == Statement.section_id)
                 .outerjoin(Stance, and_(Stance.statement_id == Statement.id,
                                         Stance.is_current.is_(True)))

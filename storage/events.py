@@ -19,6 +19,7 @@ from storage.models import (
     Statement,
     StatementEdit,
 )
+from storage.proposals import PROPOSAL
 from storage.records import (
     CurrentStance,
     MessageTarget,
@@ -93,10 +94,26 @@ class EventWrites(StoreBase):
                 .order_by(Stance.statement_id))]
 
     def statement_target(self, statement_id: int) -> MessageTarget | None:
-        """The statement as a private vote sees it (round, open or not, stance mode), through
-        its first message; None for a statement unknown or never posted."""
+        """The statement as a private vote or a moderator sees it (round, open or not, stance
+        mode), through its first message; a proposal not posted yet (waiting for a
+        moderator) through itself, with no channel; None for a statement unknown or never
+        posted."""
         return self._target(PlatformMessage.statement_id == statement_id,
-                            PlatformMessage.part == 0, Statement.deleted_at.is_(None))
+                            PlatformMessage.part == 0, Statement.deleted_at.is_(None)) \
+            or self._unposted_proposal(statement_id)
+
+    def _unposted_proposal(self, statement_id: int) -> MessageTarget | None:
+        with self._conn() as c:
+            row = c.execute(
+                select(Statement.id, Statement.round_id, Statement.kind, Round.status,
+                       Round.stance_mode)
+                .join(Round, Round.id == Statement.round_id)
+                .where(Statement.id == statement_id, Statement.deleted_at.is_(None),
+                       Statement.source == PROPOSAL)).first()
+        if row is None:
+            return None
+        sid, rid, kind, status, mode = row
+        return MessageTarget(sid, rid, kind, status == "open", "", None, True, mode)
 
     def _target(self, *where: ColumnElement[bool]) -> MessageTarget | None:
         with self._conn() as c:
@@ -116,7 +133,8 @@ class EventWrites(StoreBase):
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
                   channel_id: str, message_id: str, thread_id: str, text: str | None,
                   text_withheld: bool, at: datetime, source: str,
-                  attachments: list[str] | None = None, moderation: str = "auto") -> bool:
+                  attachments: list[str] | None = None, moderation: str = "auto",
+                  broadcast: bool = False) -> bool:
         """Record a reply as a statement and its platform message; True if new.
 
         ``source`` ``late`` (after the round closed) keeps it out of the analysis too.
@@ -125,6 +143,7 @@ class EventWrites(StoreBase):
         (``moderated`` false). The platform message's unique key makes a second delivery a
         no-op. ``moderation`` ``pending`` (strict moderation, ``bot.moderation.admit``) holds
         it back, out of copies, counts and the analysis, until a facilitator accepts it.
+        ``broadcast``: also sent to the channel (Slack), still one reply.
         """
         with self._tx() as s:
             if not self._claim(s, event_key, at):
@@ -142,7 +161,7 @@ class EventWrites(StoreBase):
                              moderated=(text is not None or text_withheld) and source != "late"
                              and moderation != "pending", moderation=moderation,
                              attachments="\n".join(attachments) if attachments else None,
-                             created_at=at, source=source)
+                             created_at=at, source=source, broadcast=broadcast)
             s.add(stmt)
             s.flush()
             s.add(PlatformMessage(platform=platform, workspace_id=workspace_id,

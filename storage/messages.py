@@ -18,6 +18,7 @@ from storage.models import (
     Stance,
     Statement,
 )
+from storage.proposals import PROPOSAL
 from storage.records import (
     CopyMessage,
     MessageRef,
@@ -48,7 +49,7 @@ class MessageReads(StoreBase):
             if language is None:
                 return []  # no such round
             q = (select(Statement.id, Statement.section_id, Statement.platform, Statement.text,
-                        Statement.attachments)
+                        Statement.attachments, Statement.source)
                  .where(Statement.round_id == round_id, Statement.kind == "reply",
                         Statement.deleted_at.is_(None), Statement.text_withheld.is_(False),
                         Statement.copy_throttled.is_(False),
@@ -69,13 +70,14 @@ class MessageReads(StoreBase):
             for sid, platform, thread_id in s.execute(pq) if replies else ():
                 present.setdefault(sid, set()).add((platform, thread_id))
         missing = []
-        for sid, section_id, platform, text, files in replies:
+        for sid, section_id, platform, text, files, source in replies:
             where = [t for t in threads.get(section_id, [])
                      if (t.platform, t.thread_id) not in present.get(sid, set())]
             if where:
                 # An attachment reply is copied as the names of its files.
                 shown = text if text is not None or not files else "📎 " + ", ".join(files.split("\n"))
-                missing.append(MissingCopy(sid, language, platform, shown, where))
+                missing.append(MissingCopy(sid, language, platform, shown, where,
+                                           proposal=source == PROPOSAL))
         return missing
 
     @staticmethod

@@ -203,7 +203,7 @@ class Participant(Base):
     """
 
     __tablename__ = "participants"
-    # Ids are never reused (``0020_participant_ids``): a process may still hold an erased
+    # Ids are never reused (``0021_participant_ids``): a process may still hold an erased
     # participant's id, which must never come to name someone else.
     __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -258,6 +258,8 @@ class Statement(Base):
     without review: open moderation, sections, imports), ``pending`` (strict moderation, no
     decision yet: neither copied nor counted anywhere), ``accepted`` or ``rejected`` (kept
     for the record, ``moderated`` false). ``bot.moderation`` decides."""
+    broadcast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A reply also sent to the channel (Slack ``thread_broadcast``): still one reply."""
 
 
 class StatementEdit(Base):

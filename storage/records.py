@@ -131,13 +131,15 @@ class ThreadRef(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class MissingCopy:
     """A reply still to be copied: its text (``origin`` is the author's platform), the
-    round's language, and the section threads lacking both the reply and a copy of it."""
+    round's language, and the section threads lacking both the reply and a copy of it.
+    ``proposal``: an anonymous proposal, posted without its author's name."""
 
     statement_id: int
     language: str
     origin: str | None
     text: str | None
     threads: list[ThreadRef]
+    proposal: bool = False
 
 
 class CopyMessage(NamedTuple):
@@ -217,6 +219,8 @@ class StatementCount:
     agree: int
     disagree: int
     passes: int
+    broadcast: bool = False
+    """A reply also sent to the channel (Slack ``thread_broadcast``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from storage.messages import MessageReads
 from storage.moderation import ModerationQueries
 from storage.plans import PlanQueries
 from storage.privacy import PrivacyQueries, RetentionQueries
+from storage.proposals import ProposalWrites
 from storage.reactions import ReactionWrites
 from storage.records import (
     MessageTarget,
@@ -38,7 +39,7 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
             InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries,
-            ThreadQueries, VersionReads, ModerationQueries):
+            ThreadQueries, VersionReads, ModerationQueries, ProposalWrites):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

@@ -17,7 +17,14 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.core import Core
 from bot.plans import import_plan, sample_plan_paths
-from bot.platform import ChannelRef, DigestPost, PostedMessage, ReactionState, SectionPost
+from bot.platform import (
+    ChannelRef,
+    DigestPost,
+    PostedMessage,
+    ProposalPost,
+    ReactionState,
+    SectionPost,
+)
 from bot.service.build import build_core
 from storage.db import create_store_engine, upgrade
 from storage.store import Store
@@ -82,6 +89,7 @@ class RecordingPlatform:
     edited: list[tuple[ChannelRef, str, str]] = field(default_factory=list)
     deleted: list[tuple[ChannelRef, str]] = field(default_factory=list)
     notices: list[tuple[ChannelRef, str]] = field(default_factory=list)
+    proposals: list[tuple[ChannelRef, str, ProposalPost]] = field(default_factory=list)
     missing: tuple[str, ...] = ()
     """What :meth:`missing_permissions` reports for every channel."""
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
@@ -99,6 +107,7 @@ class RecordingPlatform:
 
     async def close_thread(self, channel, thread_id, note):
         self.closed_threads.append((channel, thread_id))
+        return "locked"
 
     async def post_notice(self, channel, text):
         # Ids are not drawn from the counter: tests number sections and copies without it.
@@ -107,6 +116,10 @@ class RecordingPlatform:
 
     async def post_copy(self, channel, thread_id, text, vote_on=None):
         self.copies.append((channel, thread_id, text))
+        return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
+
+    async def post_proposal(self, channel, thread_id, proposal):
+        self.proposals.append((channel, thread_id, proposal))
         return PostedMessage(channel, str(next(self._ids)), thread_id, 0)
 
     async def edit_copy(self, channel, message_id, text):

@@ -202,7 +202,7 @@ def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFact
         z=round(prop_z(split.agree, split.votes), 4),
         significant=split.agree * 2 > split.votes and prop_z(split.agree, split.votes) > Z_90,
         consensus=facts.consensus.get(sid), groups=facts.group_splits.get(sid, ()),
-        earlier=model.Split(*earlier) if earlier else None)
+        earlier=model.Split(*earlier) if earlier else None, broadcast=bool(row.broadcast))
 
 
 def _support(s: model.Statement) -> tuple[float, int, str]:

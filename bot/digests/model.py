@@ -69,6 +69,8 @@ class Statement:
     earlier: Split | None = None
     """Stances given to an earlier text of an edited reply: kept and reported apart, never
     in ``split`` nor in any ranking (None when there are none)."""
+    broadcast: bool = False
+    """A reply also sent to the channel (Slack ``thread_broadcast``)."""
 
 
 @dataclass(frozen=True, slots=True)

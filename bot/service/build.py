@@ -29,6 +29,7 @@ from bot.observe import Observer, Unobserved
 from bot.opening import SectionPoster
 from bot.platform import Adapter, ChatPlatform
 from bot.privacy import Privacy
+from bot.proposals import Proposals
 from bot.publish import DigestPublisher
 from bot.reconcile import Reconciler
 from bot.relay import Relay
@@ -48,7 +49,8 @@ def build_core(store: Store, settings: Settings, clock: Clock,
     db = database.run
     applier = EventApplier(store, settings.stance_map, pseudonyms, clock)
     relay = Relay(store, clock, db, platforms,
-                  copy_limit=(settings.copy_limit, settings.copy_window))
+                  copy_limit=(settings.copy_limit, settings.copy_window),
+                  seeds=settings.stance_map.seeds)
     intake = Intake(database, applier, after_applied=relay.follow)
     observer = observer or Unobserved()
     publisher = DigestPublisher(store, settings, clock, db, platforms, observer)
@@ -64,6 +66,7 @@ def build_core(store: Store, settings: Settings, clock: Clock,
                 database=database, intake=intake, relay=relay, rounds=rounds,
                 commands=commands, digest_publisher=publisher, reconciler=reconciler,
                 voting=voting,
+                proposals=Proposals(store, settings, db, voting, intake.handle),
                 my_stances=MyStances(store, db, pseudonyms, voting, intake.handle),
                 platforms=platforms, privacy=privacy, observer=observer,
                 moderation=Moderation(store, settings, clock, db, pseudonyms, relay, platforms,

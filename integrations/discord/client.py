@@ -32,6 +32,7 @@ from integrations.discord.commands import (
 from integrations.discord.moderation import ModerationButtons
 from integrations.discord.my_stances import StanceButtons
 from integrations.discord.platform import NO_MENTIONS, DiscordPlatform
+from integrations.discord.proposals import ProposalModals
 from integrations.discord.voting import VoteButtons
 
 _log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class PlanbotDiscord(commands.Bot):
         self.core = core
         self.platform = DiscordPlatform(self)
         self.votes = VoteButtons(core)
+        self.proposals = ProposalModals(core)
         self.moderation = ModerationButtons(core)
         self.mine = StanceButtons(core)
         self._guild_ids = guild_ids
@@ -189,12 +191,13 @@ class PlanbotDiscord(commands.Bot):
     # -- raw gateway events --------------------------------------------------------------
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Clicks on planbot's vote, /my-stances and moderation buttons (slash commands go
-        through the command tree)."""
+        """Clicks on planbot's vote, /my-stances and moderation buttons and submissions of
+        its propose modal (slash commands go through the command tree)."""
         with self._working():
             if not await self.votes.on_interaction(interaction) \
-                    and not await self.mine.on_interaction(interaction):
-                await self.moderation.on_interaction(interaction)
+                    and not await self.mine.on_interaction(interaction) \
+                    and not await self.moderation.on_interaction(interaction):
+                await self.proposals.on_interaction(interaction)
 
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
         with self._working():

@@ -1,4 +1,5 @@
-"""Slash commands: ``/round open|invite|close|status``, ``/digest``, ``/plans``, localised fr + en.
+"""Slash commands: ``/round open|invite|close|status``, ``/digest``, ``/plans``, ``/vote``,
+``/propose``, localised fr + en.
 
 Every command defers at once (ephemeral, "thinking"), so Discord's 3-second deadline is met
 however long the core takes (opening a round may wait on rate limits), then follows up with
@@ -222,6 +223,12 @@ class PlanbotCommands(commands.Cog):
     async def vote(self, interaction: discord.Interaction) -> None:
         with self.bot._working():
             await self.bot.votes.command(interaction)
+
+    @app_commands.command(name=_("discord.name.propose"), description=_("discord.about.propose"))
+    @app_commands.guild_only()
+    async def propose(self, interaction: discord.Interaction) -> None:
+        with self.bot._working():
+            await self.bot.proposals.command(interaction)
 
     @app_commands.command(name=_("discord.name.my_stances"),
                           description=_("discord.about.my_stances"))

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import io
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiohttp
 import discord
@@ -27,6 +29,7 @@ from bot.platform import (
 )
 from bot.textsplit import one_message, split_text, split_under_heading
 from integrations.discord.permissions import missing_permissions
+from integrations.discord.proposals import ProposalPosting
 from integrations.discord.translate import emoji_of, reply_posted
 from integrations.discord.voting import sent as forget
 from integrations.discord.voting import vote_button
@@ -42,9 +45,10 @@ THREAD_ARCHIVED = 50083
 THREAD_NAME_LIMIT = 100
 """Characters in a thread name (docs: resources/channel#start-thread-from-message)."""
 NO_MENTIONS = discord.AllowedMentions.none()
+T = TypeVar("T")
 
 
-class DiscordPlatform:
+class DiscordPlatform(ProposalPosting):
     """The ChatPlatform the core drives on Discord; ``client`` is a logged-in discord.py client.
 
     Methods raise discord.py's ``HTTPException`` family on failures the library did not retry
@@ -112,34 +116,20 @@ class DiscordPlatform:
             message_id = await self.post_in_thread(channel, thread_id, text)
         else:
             view = vote_button(vote_on.statement_id, vote_on.language)
-            message = await self._channel(channel, thread_id).send(
-                one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS, view=view)
+            message = await _unarchived(self.client, thread_id, lambda: self._channel(channel, thread_id).send(
+                one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS, view=view))
             forget(view)
             message_id = str(message.id)
         return PostedMessage(ChannelRef(channel.platform, channel.workspace_id, thread_id),
                              message_id, thread_id, 0)
 
     async def edit_copy(self, channel: ChannelRef, message_id: str, text: str) -> None:
-        """Edit the bot's copy in place (``channel`` is the thread it lives in). An archived
-        thread refuses edits (400 50083, docs: topics/opcodes-and-status-codes): it is
-        unarchived, then the edit is sent again. Raises ``discord.HTTPException``."""
+        """Edit the bot's copy in place (``channel`` is the thread it lives in), in an
+        archived thread too (:func:`_unarchived`). Raises ``discord.HTTPException``."""
         message = self._channel(channel).get_partial_message(int(message_id))
         content = one_message(text, MESSAGE_LIMIT)
-        try:
-            await message.edit(content=content, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as exc:
-            if exc.code != THREAD_ARCHIVED:
-                raise
-            await (await self._thread(channel.channel_id)).edit(archived=False)
-            await message.edit(content=content, allowed_mentions=NO_MENTIONS)
-
-    async def _thread(self, thread_id: str) -> discord.Thread:
-        """The thread as Discord has it now (``GET /channels/{id}``); raises ``TypeError``
-        for a channel that is not a thread."""
-        thread = await self.client.fetch_channel(int(thread_id))
-        if not isinstance(thread, discord.Thread):
-            raise TypeError(f"channel {thread_id} is not a thread")
-        return thread
+        await _unarchived(self.client, channel.channel_id, lambda: message.edit(
+            content=content, allowed_mentions=NO_MENTIONS))
 
     async def delete_copy(self, channel: ChannelRef, message_id: str) -> None:
         """Delete the bot's copy; one already gone (404) is fine."""
@@ -148,19 +138,20 @@ class DiscordPlatform:
 
     async def post_in_thread(self, channel: ChannelRef, thread_id: str, text: str) -> str:
         """Post ``text`` (cut to the 2,000-character limit at a safe boundary) in the thread
-        ``thread_id`` of ``channel`` as the bot, mentions disabled; returns the message id."""
-        message = await self._channel(channel, thread_id).send(
-            one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS
-        )
+        ``thread_id`` of ``channel`` as the bot, mentions disabled, unarchiving a locked
+        archived thread first (:func:`_unarchived`); returns the message id."""
+        message = await _unarchived(self.client, thread_id, lambda: self._channel(channel, thread_id).send(
+            one_message(text, MESSAGE_LIMIT), allowed_mentions=NO_MENTIONS))
         return str(message.id)
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the thread (a post unarchives an archived, unlocked thread), then
         archive and lock it: ``PATCH /channels/{thread}`` with ``archived`` and ``locked``,
         which needs Manage Threads (docs: resources/channel#modify-channel-json-params-thread).
         Raises ``discord.HTTPException`` (403 50013 without Manage Threads)."""
         await self.post_in_thread(channel, thread_id, note)
-        await (await self._thread(thread_id)).edit(archived=True, locked=True)
+        await (await _thread(self.client, thread_id)).edit(archived=True, locked=True)
+        return "locked"
 
     async def post_notice(self, channel: ChannelRef, text: str) -> list[PostedMessage]:
         """Post ``text`` in parts of at most 2,000 characters, mentions disabled."""
@@ -238,6 +229,30 @@ class DiscordPlatform:
             if event is not None:
                 replies.append(event)
         return replies
+
+
+async def _thread(client: discord.Client, thread_id: str) -> discord.Thread:
+    """The thread as Discord has it now (``GET /channels/{id}``); raises ``TypeError``
+    for a channel that is not a thread."""
+    thread = await client.fetch_channel(int(thread_id))
+    if not isinstance(thread, discord.Thread):
+        raise TypeError(f"channel {thread_id} is not a thread")
+    return thread
+
+
+async def _unarchived(client: discord.Client, thread_id: str, send: Callable[[], Awaitable[T]]) -> T:
+    """``send()`` in the thread ``thread_id``. An archived thread refuses edits, and posts
+    too once locked (400 50083, docs: topics/threads, "Archiving & unarchiving"): the thread
+    is then unarchived (``PATCH /channels/{thread}``, ``archived: false``; a lock stays, and
+    planbot's Manage Threads lets it post there) and ``send()`` run again. Raises
+    ``discord.HTTPException`` (403 50013 without Manage Threads)."""
+    try:
+        return await send()
+    except discord.HTTPException as exc:
+        if exc.code != THREAD_ARCHIVED:
+            raise
+    await (await _thread(client, thread_id)).edit(archived=False)
+    return await send()
 
 
 def _thread_name(title: str) -> str:

@@ -51,6 +51,7 @@ from integrations.slack.directory import Directory
 from integrations.slack.moderation import MODERATE_ACTION, ModerationModals
 from integrations.slack.my_stances import CHANGE_ACTION, PAGE_ACTION, StanceModals
 from integrations.slack.platform import SlackPlatform
+from integrations.slack.proposals import PROPOSE_CALLBACK, ProposalModals
 from integrations.slack.slash import SlashCommand
 from integrations.slack.translate import PLATFORM, message_event, reaction_event
 from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
@@ -132,22 +133,22 @@ class SlackBot:
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
-        self.votes = VoteModals(core, client, self.directory, default_language,
-                                track=self._background.track)
-        self.mine = StanceModals(core, client, self.directory, default_language,
-                                 track=self._background.track)
-        self.moderation = ModerationModals(core, client, self.directory, self.clock,
-                                           track=self._background.track)
+        track = self._background.track
+        self.votes = VoteModals(core, client, self.directory, default_language, track=track)
+        self.proposals = ProposalModals(core, client, self.directory, default_language, track=track)
+        self.mine = StanceModals(core, client, self.directory, default_language, track=track)
+        self.moderation = ModerationModals(core, client, self.directory, self.clock, track=track)
         self.slash = SlashCommand(core, self._platform, self.directory, clock=self.clock,
-                                  default_language=default_language,
-                                  track=self._background.track, votes=self.votes,
-                                  mine=self.mine, moderation=self.moderation)
+                                  default_language=default_language, track=track,
+                                  votes=self.votes, mine=self.mine, moderation=self.moderation,
+                                  proposals=self.proposals)
         self.app.command(command)(ack=self.slash.ack, lazy=[self.slash.run])
         self.app.action(VOTE_ACTION)(ack=self.votes.ack, lazy=[self.votes.open])
         self.app.action(STANCE_ACTION)(ack=self.votes.ack, lazy=[self.votes.vote])
         for action in (CHANGE_ACTION, PAGE_ACTION):
             self.app.action(action)(ack=self.mine.ack, lazy=[self.mine.click])
         self.app.action(MODERATE_ACTION)(ack=self.moderation.ack, lazy=[self.moderation.decide])
+        self.app.view(PROPOSE_CALLBACK)(self.proposals.submit)
         self._reconcile_lock = asyncio.Lock()
         self._reconciled = asyncio.Condition()
         self.reconciliations = 0

@@ -1,4 +1,4 @@
-"""``planbot doctor`` and ``planbot run``'s start on Slack: tokens, scopes, channels.
+"""``planbot doctor``, ``planbot run``'s start and each open on Slack: tokens, scopes, channels.
 
 Slack answers a refused token with ``invalid_auth``, ``not_authed``, ``account_inactive``,
 ``token_revoked`` or ``token_expired`` (https://api.slack.com/methods/auth.test); every Web API
@@ -10,6 +10,7 @@ forever. Channel membership comes from ``conversations.info``'s ``is_member``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.checkup import Finding, fail, ok, warn
 from bot.errors import SetupError
+from bot.i18n import translate
 
+_log = logging.getLogger(__name__)
 MANIFEST = Path(__file__).with_name("manifest.yml")
 REFUSED = frozenset({"invalid_auth", "not_authed", "account_inactive", "token_revoked",
                      "token_expired", "not_allowed_token_type"})
@@ -117,3 +120,39 @@ async def _channel(client: AsyncWebClient, channel_id: str) -> Finding:
     if not info.get("is_member"):
         return fail("doctor.slack_not_member", channel=name)
     return ok("doctor.slack_channel", channel=name)
+
+
+OPENING_SCOPES = ("chat:write", "reactions:write", "files:write")
+"""Bot scopes a round needs besides reading its channel's history: post the sections and
+copies, seed reactions, upload the digests' charts."""
+
+
+async def missing_permissions(client: AsyncWebClient, channel_id: str, lang: str) -> tuple[str, ...]:
+    """What the app lacks in ``channel_id`` before a round opens there, in ``lang``:
+    membership (``is_member``), a channel open to its posts (``is_archived``;
+    ``is_read_only``: posting restricted, where ``chat.postMessage`` answers
+    ``restricted_action``) from ``conversations.info``, and the scopes
+    :data:`OPENING_SCOPES` plus the history scope of the channel's kind from the
+    ``x-oauth-scopes`` header every answer carries. A channel Slack does not show the app
+    (``channel_not_found``: private, the app not in it) lacks membership. When the check
+    itself fails otherwise, nothing is reported missing: the open then says what the
+    platform refuses. Raises nothing of Slack's."""
+    try:
+        resp = await client.conversations_info(channel=channel_id)
+    except SlackApiError as err:
+        if _code(err) == "channel_not_found":
+            return (translate("slack.perm.member", lang),)
+        _log.warning("conversations.info failed: %s", _code(err))
+        return ()
+    info = resp.get("channel") or {}
+    problems = {"slack.perm.member": not info.get("is_member"),
+                "slack.perm.archived": bool(info.get("is_archived")),
+                "slack.perm.read_only": bool(info.get("is_read_only"))}
+    missing = [translate(msgid, lang) for msgid, lacking in problems.items() if lacking]
+    header = {k.lower(): v for k, v in resp.headers.items()}.get("x-oauth-scopes")
+    if header is not None:
+        granted = {scope.strip() for scope in header.split(",")}
+        needed = (*OPENING_SCOPES, "groups:history" if info.get("is_private") else "channels:history")
+        missing += [translate("slack.perm.scope", lang, scope=scope)
+                    for scope in needed if scope not in granted]
+    return tuple(missing)

@@ -27,6 +27,7 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
     "plans": (),
     "vote": (),
     "my-stances": (),
+    "propose": (),
     "my-data": (),
     "forget-me": ("confirm",),
     "moderate": ("mode", "round"),
@@ -40,6 +41,7 @@ ALIASES = {
     "bilan": "digest", "résumé": "digest", "list": "plans", "liste": "plans",
     "aide": "help", "?": "help", "inviter": "invite", "invitation": "invite", "voter": "vote",
     "mes-positions": "my-stances",
+    "proposer": "propose",
     "mes-données": "my-data", "mes-donnees": "my-data", "oublie-moi": "forget-me",
     "modérer": "moderate", "moderer": "moderate",
 }

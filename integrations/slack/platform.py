@@ -18,12 +18,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.events import Emoji, ReplyPosted
-from bot.i18n import translate
 from bot.platform import (
     ChannelRef,
     DigestPost,
     OnPosted,
     PostedMessage,
+    ProposalPost,
     ReactionState,
     SectionPost,
     VoteOn,
@@ -31,17 +31,16 @@ from bot.platform import (
 from bot.stances import SLACK_ALIASES
 from bot.textsplit import one_message
 from integrations.slack.blocks import BLOCKS_PER_MESSAGE, SECTION_TEXT_LIMIT, section_messages
+from integrations.slack.checks import missing_permissions
 from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
+from integrations.slack.proposals import ProposalPosting
 from integrations.slack.translate import reply_from_history
 from integrations.slack.voting import vote_block
 
 _log = logging.getLogger(__name__)
 
 _VARIATION = ("\ufe0f", "\ufe0e")
-OPENING_SCOPES = ("chat:write", "reactions:write", "files:write")
-"""Bot scopes a round needs besides reading its channel's history: post the sections and
-copies, seed reactions, upload the digests' charts."""
 
 
 def short_name(emoji: str) -> str | None:
@@ -56,7 +55,7 @@ def short_name(emoji: str) -> str | None:
     return None
 
 
-class SlackPlatform:
+class SlackPlatform(ProposalPosting):
     """Posts and reads on one workspace with ``client`` (a bot token ``xoxb-``);
     ``directory`` tells other apps' users apart (default: one of its own on ``client``)."""
 
@@ -101,8 +100,8 @@ class SlackPlatform:
         """Add the seed reactions the section may lack (a Slack thread needs no creating)."""
         await self._seed(channel.channel_id, message_id, section)
 
-    async def _seed(self, channel_id: str, ts: str, section: SectionPost) -> None:
-        for emoji in section.seed_emoji:
+    async def _seed(self, channel_id: str, ts: str, post: SectionPost | ProposalPost) -> None:
+        for emoji in post.seed_emoji:
             name = short_name(emoji)
             if name is None:
                 _log.warning("no Slack name for seed emoji %r; not seeded", emoji)
@@ -153,12 +152,14 @@ class SlackPlatform:
             if exc.response.get("error") != "message_not_found":
                 raise
 
-    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> None:
+    async def close_thread(self, channel: ChannelRef, thread_id: str, note: str) -> str:
         """Post ``note`` in the section's thread; Slack has no way to close a thread, so
-        later replies are told apart by the store (marked late). Raises ``SlackApiError``."""
+        later replies are told apart by the store (marked late): the thread stays ``open``.
+        Raises ``SlackApiError``."""
         await self._client.chat_postMessage(
             channel=channel.channel_id, thread_ts=thread_id, text=markdown_to_mrkdwn(note),
             unfurl_links=False, unfurl_media=False)
+        return "open"
 
     async def post_digest(self, channel: ChannelRef, digest: DigestPost) -> list[PostedMessage]:
         """Post each part (``{"text", "blocks"?}``) in order; files go in the first part's
@@ -197,34 +198,8 @@ class SlackPlatform:
         return states
 
     async def missing_permissions(self, channel: ChannelRef, lang: str) -> tuple[str, ...]:
-        """What the app lacks in ``channel``, in ``lang``: membership (``is_member``), a
-        channel open to its posts (``is_archived``; ``is_read_only``: posting restricted,
-        where ``chat.postMessage`` answers ``restricted_action``) from ``conversations.info``,
-        and the scopes :data:`OPENING_SCOPES` plus the history scope of the channel's kind
-        from the ``x-oauth-scopes`` header every answer carries
-        (https://api.slack.com/methods/conversations.info,
-        https://api.slack.com/authentication/oauth-v2). A channel Slack does not show the app
-        (``channel_not_found``: private, the app not in it) lacks membership. When the check
-        itself fails otherwise, nothing is reported missing: the open then says what the
-        platform refuses. Raises nothing of Slack's."""
-        try:
-            resp = await self._client.conversations_info(channel=channel.channel_id)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "channel_not_found":
-                return (translate("slack.perm.member", lang),)
-            _log.warning("conversations.info failed: %s", exc.response.get("error"))
-            return ()
-        info = resp.get("channel") or {}
-        problems = {"slack.perm.member": not info.get("is_member"),
-                    "slack.perm.archived": bool(info.get("is_archived")),
-                    "slack.perm.read_only": bool(info.get("is_read_only"))}
-        missing = [translate(msgid, lang) for msgid, lacking in problems.items() if lacking]
-        header = {k.lower(): v for k, v in resp.headers.items()}.get("x-oauth-scopes")
-        if header is not None:
-            granted = {scope.strip() for scope in header.split(",")}
-            needed = (*OPENING_SCOPES, "groups:history" if info.get("is_private") else "channels:history")
-            missing += [translate("slack.perm.scope", lang, scope=scope) for scope in needed if scope not in granted]
-        return tuple(missing)
+        """See :func:`integrations.slack.checks.missing_permissions`."""
+        return await missing_permissions(self._client, channel.channel_id, lang)
 
     def describe_failure(self, error: Exception) -> str | None:
         """Slack's error code (``msg_too_long``, ``not_in_channel``,

@@ -25,6 +25,7 @@ from integrations.slack.moderation import ModerationModals
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.my_stances import StanceModals
 from integrations.slack.platform import SlackPlatform
+from integrations.slack.proposals import ProposalModals
 from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import VoteModals
 
@@ -41,9 +42,11 @@ class SlashCommand:
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
                  clock: Clock, default_language: str,
                  track: Callable[[asyncio.Task[Any]], object], votes: VoteModals,
-                 mine: StanceModals, moderation: ModerationModals) -> None:
+                 mine: StanceModals, moderation: ModerationModals,
+                 proposals: ProposalModals) -> None:
         self.core, self.platform, self.directory = core, platform, directory
         self.votes, self.mine, self.moderation = votes, mine, moderation
+        self.proposals = proposals
         self.clock, self.default_language = clock, default_language
         self._track = track
 
@@ -81,9 +84,11 @@ class SlashCommand:
         if parsed.action == "help":
             await respond(text=usage_text(lang), response_type="ephemeral")
             return
-        if parsed.action in ("vote", "my-stances"):  # a modal for this person alone
-            opener = self.votes if parsed.action == "vote" else self.mine
-            problem = await opener.command(body, lang)
+        if parsed.action in ("vote", "my-stances", "propose"):  # a modal for this person alone
+            openers: dict[str, Callable[[dict, str], Awaitable[str | None]]] = {
+                "vote": self.votes.command, "my-stances": self.mine.command,
+                "propose": self.proposals.command}
+            problem = await openers[parsed.action](body, lang)
             if problem is not None:
                 await respond(text=markdown_to_mrkdwn(problem), response_type="ephemeral")
             return

@@ -36,7 +36,10 @@ from integrations.slack.mrkdwn import unescape
 
 PLATFORM = "slack"
 # A reply with a file attached comes as ``file_share`` and still carries the user's text.
-_REPLY_SUBTYPES = (None, "thread_broadcast", "file_share")
+# A reply also sent to the channel comes as ``thread_broadcast`` (``reply_broadcast`` in
+# older payloads): one message, one reply, marked as broadcast.
+_BROADCAST_SUBTYPES = ("thread_broadcast", "reply_broadcast")
+_REPLY_SUBTYPES = (None, "file_share", *_BROADCAST_SUBTYPES)
 
 
 def slack_time(ts: str | None) -> datetime:
@@ -103,7 +106,7 @@ def message_event(body: dict, bot_user_id: str | None) -> InboundEvent | None:
         return None
     return ReplyPosted(**_common(body, channel, ts), actor=Actor(user_id=event["user"]),
                        message_id=ts, thread_id=thread_ts, text=unescape(event.get("text") or ""),
-                       attachments=file_names(event))
+                       attachments=file_names(event), broadcast=subtype in _BROADCAST_SUBTYPES)
 
 
 def _changed(body: dict, event: dict, channel: str) -> InboundEvent | None:
@@ -133,7 +136,8 @@ def reply_from_history(message: dict, *, workspace_id: str, channel_id: str,
                        occurred_at=slack_time(ts), backfill=True,
                        actor=Actor(user_id=message["user"]), message_id=ts, thread_id=thread_ts,
                        text=unescape(message.get("text") or ""), attachments=file_names(message),
-                       edited_at=edited_at(message))
+                       edited_at=edited_at(message),
+                       broadcast=message.get("subtype") in _BROADCAST_SUBTYPES)
 
 
 def edited_at(message: dict) -> datetime | None:

@@ -34,10 +34,11 @@ async def open_round(core, moderation="strict", channel=CHANNEL):
     return round_id, platform
 
 
-def facilitator(key: str, user: str = "facilitator", **args: str) -> CommandInvoked:
+def facilitator(key: str, user: str = "facilitator", action: str = "moderate",
+                **args: str) -> CommandInvoked:
     return CommandInvoked(platform="discord", workspace_id="g1", channel_id="c1",
                           occurred_at=START, event_key=key, actor=Actor(user),
-                          action="moderate", args=args, locale="en")
+                          action=action, args=args, locale="en")
 
 
 def reply_id(core, round_id: int) -> int:
@@ -58,6 +59,8 @@ async def test_a_pending_reply_counts_nowhere_until_accepted(core):
     assert len(core.store.vote_columns(round_id).votes) == 0
     exported = {s.id: s.moderated for s in core.store.export_conversation(round_id).statements}
     assert exported[str(sid)] == 0  # Polis' "not moderated yet"
+    status = await core.run_command(facilitator("s1", action="status"), RecordingPlatform())
+    assert "0 replies" in status.text and "1 reply waits for a decision." in status.text
 
     card = await core.moderation.decide(facilitator("k1"), sid, "accept")
     assert "accepted" in card.text

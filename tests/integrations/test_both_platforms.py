@@ -151,3 +151,30 @@ async def test_a_copy_in_an_archived_discord_thread_follows_its_authors_edit(bot
 
     copies = [m.content for m in h.sandbox.thread_messages(discord_bb) if m.author.bot]
     assert copies == ["💬 un·e participant·e sur Slack : Et la 5G ?"]
+
+
+async def test_a_reply_is_copied_into_an_archived_and_locked_discord_thread(both):
+    """A moderator archived and locked a section thread on Discord while the round is open:
+    a post there is refused (50083), so planbot unarchives it (the lock stays, its Manage
+    Threads lets it post), copies the Slack reply, and the other sections' copies go on."""
+    core, h, slack = both
+    await h.run("alice", "open", plan="sample", sections=SECTIONS)
+    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                  sections=SECTIONS, join=invitation(core))
+    await slack.settle()
+    first = h.first_parts(h.round_id())
+    slack_bb, slack_skills = [m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id][:2]
+    await h.sandbox.moderator_archives_thread(first["broadband"], locked=True)
+    await h.settle()
+
+    await slack.user_replies(BEN, SLACK_CHANNEL, slack_bb, "Et le cellulaire ?")
+    await slack.user_replies(ANA, SLACK_CHANNEL, slack_skills, "Des ateliers le soir")
+    await slack.settle()
+    await core.settle_relays()
+    await h.settle()
+
+    for key, text in (("broadband", "Et le cellulaire ?"), ("digital-skills", "Des ateliers le soir")):
+        copies = [m.content for m in h.sandbox.thread_messages(first[key]) if m.author.bot]
+        assert copies == [f"💬 un·e participant·e sur Slack : {text}"]
+    thread = h.sandbox.world.channels[first["broadband"]]
+    assert (thread.archived, thread.locked) == (False, True)

@@ -23,7 +23,7 @@ def test_models_match_migrations_and_round_trip(database_url):
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0020_participant_ids"
+        assert MigrationContext.configure(conn).get_current_revision() == "0021_participant_ids"
     engine.dispose()
 
 
@@ -107,7 +107,7 @@ def test_a_store_at_head_is_not_upgraded_again_one_behind_is(database_url, monke
 
 
 def test_participant_ids_migration_keeps_the_rows_and_never_reuses_an_id(database_url):
-    """0020_participant_ids on a store with participants that others' rows refer to: the
+    """0021_participant_ids on a store with participants that others' rows refer to: the
     rows and references stay, and the id of an erased newest participant is not handed to
     the next one (SQLite reused it before: the largest id in use plus one)."""
     from datetime import UTC, datetime
@@ -115,7 +115,7 @@ def test_participant_ids_migration_keeps_the_rows_and_never_reuses_an_id(databas
     from sqlalchemy import MetaData, Table, delete, text
 
     engine = create_store_engine(database_url)
-    upgrade(engine, "0019_moderation")
+    upgrade(engine, "0020_broadcast")
     at = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
     with engine.begin() as conn:
         table = {name: Table(name, MetaData(), autoload_with=conn) for name in (

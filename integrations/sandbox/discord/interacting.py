@@ -32,7 +32,7 @@ ANSWER_TIMEOUT = 10.0
 
 _OPTION_STRING, _OPTION_INTEGER, _OPTION_BOOLEAN, _OPTION_CHANNEL = 3, 4, 5, 7
 _SUB_COMMAND, _SUB_COMMAND_GROUP = 1, 2
-_TEXT_INPUT, _LABEL, _ACTION_ROW = 4, 18, 1
+_TEXT_INPUT, _LABEL, _ACTION_ROW, _STRING_SELECT = 4, 18, 1, 3
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,9 @@ class Interacting:
     async def user_submits_modal(self, user_id: str, opened_by: InteractionRecord,
                                  values: dict[str, str]) -> CommandAnswer:
         """Submit the modal the bot opened in answer to ``opened_by`` with ``values``
-        (text input custom_id -> value): a MODAL_SUBMIT interaction (type 5) whose
-        ``data.components`` mirror the modal's layout (action rows or labels)."""
+        (a text input's or a string select's custom_id -> its text, or the value of the
+        option chosen): a MODAL_SUBMIT interaction (type 5) whose ``data.components``
+        mirror the modal's layout (action rows or labels); raises as :func:`_submitted`."""
         modal = opened_by.modal
         if modal is None:
             raise LookupError("the bot opened no modal for this interaction")
@@ -224,13 +225,27 @@ def _walk(components: list[dict]) -> Iterator[dict]:
 
 def _submitted(row: dict, values: dict[str, str]) -> dict:
     """One top-level modal component as a submit carries it: an action row of text inputs,
-    or a label holding one (docs: interactions/receiving-and-responding, modal submit)."""
-    def text_input(c: dict) -> dict:
-        return {"type": _TEXT_INPUT, "custom_id": c["custom_id"], "value": values.get(c["custom_id"], "")}
+    or a label holding a text input or a string select (docs:
+    interactions/receiving-and-responding, modal submit; a select answers its chosen
+    ``values``). Raises what Discord's client refuses to send: ``ValueError`` for a required
+    field left empty or a text over its ``max_length``, ``LookupError`` for an option the
+    select does not offer."""
+    def answer(c: dict) -> dict:
+        given = values.get(c["custom_id"], "")
+        if not given and c.get("required", True):
+            raise ValueError(f"Discord requires {c['custom_id']!r} before submitting")
+        if c.get("type") == _STRING_SELECT:
+            offered = {o["value"] for o in c.get("options", [])}
+            if given and given not in offered:
+                raise LookupError(f"the select {c['custom_id']!r} offers no option {given!r}")
+            return {"type": _STRING_SELECT, "custom_id": c["custom_id"], "values": [given] if given else []}
+        if c.get("max_length") and len(given) > c["max_length"]:
+            raise ValueError(f"Discord allows at most {c['max_length']} characters in {c['custom_id']!r}")
+        return {"type": _TEXT_INPUT, "custom_id": c["custom_id"], "value": given}
 
     if row.get("type") == _LABEL:
-        return {"type": _LABEL, "component": text_input(row["component"])}
-    return {"type": _ACTION_ROW, "components": [text_input(c) for c in row.get("components", [])
+        return {"type": _LABEL, "component": answer(row["component"])}
+    return {"type": _ACTION_ROW, "components": [answer(c) for c in row.get("components", [])
                                                 if c.get("type") == _TEXT_INPUT]}
 
 

@@ -111,6 +111,9 @@ class Interactions:
             message = await self.sb.update_component_message(record, inner)
             answer["resource"] = {"type": kind, "message": message}
         elif kind == MODAL:
+            problem = modal_problem(inner)
+            if problem is not None:
+                raise DiscordError(400, f"Invalid Form Body ({problem})", INVALID_FORM_BODY)
             record.modal = inner
         if kind in (MESSAGE, UPDATE_MESSAGE, MODAL):  # after a defer, the answer comes later
             record.answered.set()
@@ -194,3 +197,57 @@ class Interactions:
         if int(data.get("flags", 0)) & EPHEMERAL_FLAG:
             self.sb.ephemeral[str(message["id"])] = (record, message)
         return message
+
+
+_LABEL, _STRING_SELECT, _TEXT_INPUT, _ACTION_ROW, _TEXT_DISPLAY = 18, 3, 4, 1, 10
+
+
+def modal_problem(modal: dict) -> str | None:
+    """What Discord refuses in a modal (``ModalInteractionCallbackRequestData`` and the
+    component schemas of specs/discord/openapi.json): custom id 1-100 characters, title
+    1-45, 1-40 components (action rows of text inputs, labels, text displays); a label's
+    text 1-45 holding one component; a select's 1-25 options of labels and values up to
+    100; a text input's ``max_length`` 1-4000 and placeholder up to 100. None when valid."""
+    if not 1 <= len(modal.get("custom_id") or "") <= 100:
+        return "custom_id"
+    if not 1 <= len(modal.get("title") or "") <= 45:
+        return "title"
+    components = modal.get("components") or []
+    if not 1 <= len(components) <= 40:
+        return "components"
+    for row in components:
+        kind = row.get("type")
+        if kind == _LABEL:
+            if not 1 <= len(row.get("label") or "") <= 45 or not row.get("component"):
+                return "label"
+            fields = [row["component"]]
+        elif kind == _ACTION_ROW:
+            fields = row.get("components") or []
+            if not fields or any(f.get("type") != _TEXT_INPUT for f in fields):
+                return "action row"
+        elif kind == _TEXT_DISPLAY:
+            continue
+        else:
+            return f"component type {kind}"
+        for element in fields:
+            problem = _field_problem(element)
+            if problem is not None:
+                return problem
+    return None
+
+
+def _field_problem(element: dict) -> str | None:
+    if not 1 <= len(element.get("custom_id") or "") <= 100:
+        return "custom_id"
+    if element.get("type") == _STRING_SELECT:
+        options = element.get("options") or []
+        if not 1 <= len(options) <= 25 or any(
+                not 1 <= len(o.get("label") or "") <= 100
+                or not 1 <= len(o.get("value") or "") <= 100 for o in options):
+            return "options"
+    elif element.get("type") == _TEXT_INPUT:
+        if not 1 <= int(element.get("max_length") or 4000) <= 4000:
+            return "max_length"
+        if len(element.get("placeholder") or "") > 100:
+            return "placeholder"
+    return None

@@ -41,6 +41,8 @@ class Interactive:
         self.views: dict[str, dict] = {}
         self.view_users: dict[str, str] = {}
         """Who each modal was opened for: a modal is seen by that person only."""
+        self.closed_views: set[str] = set()
+        """Modals a submission closed."""
 
     def methods(self) -> dict[str, Callable[[dict], dict]]:
         return {"views.open": self.views_open, "views.update": self.views_update}
@@ -148,15 +150,32 @@ class Interactive:
 
     async def user_submits_view(self, user_id: str, view_id: str,
                                 values: dict[tuple[str, str], str]) -> AckResult:
-        """Submit an open modal with ``values`` ((block_id, action_id) -> text): a
-        ``view_submission`` payload; the ack's body (``response_action``...) is returned."""
+        """Submit an open modal with ``values`` ((block_id, action_id) -> text, or the
+        ``value`` of the option chosen in a ``static_select``): a ``view_submission``
+        payload whose ``view.state.values`` holds each element's state as Slack sends it
+        (https://api.slack.com/reference/interaction-payloads/views#view_submission); the
+        ack's body (``response_action``...) is returned. The modal then shows what the ack
+        says: ``update`` replaces it, ``errors`` keeps it open, anything else closes it.
+        Raises ``PermissionError`` for anyone but the person it was opened for,
+        ``LookupError`` for an option the select does not offer and ``ValueError`` for what
+        Slack's client refuses to send (a required input left empty, a text over its
+        ``max_length``)."""
         view = self.views[view_id]
-        state: dict[str, dict[str, Any]] = {}
-        for (block_id, action_id), value in values.items():
-            state.setdefault(block_id, {})[action_id] = {"type": "plain_text_input", "value": value}
-        view["state"] = {"values": state}
+        if self.view_users.get(view_id) != user_id:
+            raise PermissionError("a modal is seen by the person it was opened for only")
+        view["state"] = {"values": _state(view["blocks"], values)}
         payload = {**self._base("view_submission", user_id), "view": view, "response_urls": []}
-        return await self.slack.delivery.send_interactive(payload)
+        result = await self.slack.delivery.send_interactive(payload)
+        action = (result.body or {}).get("response_action")
+        if action == "update":
+            shown = (result.body or {}).get("view") or {}
+            view.update(title=shown.get("title"), blocks=shown.get("blocks", []),
+                        submit=shown.get("submit"), close=shown.get("close"),
+                        callback_id=shown.get("callback_id", ""), state={"values": {}},
+                        hash=f"{int(self.slack.clock())}.{secrets.token_hex(4)}")
+        elif action != "errors" and result.acked:
+            self.closed_views.add(view_id)
+        return result
 
     def _base(self, kind: str, user_id: str) -> dict:
         ws = self.slack.workspace
@@ -186,6 +205,33 @@ def _check_view(view: Any) -> None:
         if any(len((el.get("text") or {}).get("text", "")) > BUTTON_TEXT_LIMIT
                for el in elements if el.get("type") == "button"):
             raise SlackApiFailure("invalid_arguments")
+
+
+def _state(blocks: list[dict], values: dict[tuple[str, str], str]) -> dict[str, dict[str, Any]]:
+    """``view.state.values`` for ``values`` given to the modal's input blocks: a text input's
+    ``value``, a static select's ``selected_option`` (the option object offered)."""
+    state: dict[str, dict[str, Any]] = {}
+    for block in blocks:
+        element = block.get("element") or {}
+        if block.get("type") != "input" or not element.get("action_id"):
+            continue
+        key = (block.get("block_id", ""), element["action_id"])
+        given = values.get(key)
+        kind = element.get("type")
+        if not given and not block.get("optional"):
+            raise ValueError(f"Slack requires the input {key} before submitting")
+        if kind == "static_select":
+            option = next((o for o in element.get("options", []) if o.get("value") == given),
+                          None)
+            if given and option is None:
+                raise LookupError(f"the select {key} offers no option {given!r}")
+            entry: dict[str, Any] = {"type": kind, "selected_option": option}
+        else:
+            if given and element.get("max_length") and len(given) > element["max_length"]:
+                raise ValueError(f"Slack allows at most {element['max_length']} characters in {key}")
+            entry = {"type": kind, "value": given or None}
+        state.setdefault(key[0], {})[key[1]] = entry
+    return state
 
 
 def _elements(blocks: list[dict]) -> Iterator[tuple[dict, dict]]:

@@ -170,10 +170,11 @@ async def test_localised_command_names_and_descriptions_are_synced(discord_bot):
     commands = {c["name"]: c for c in sb.commands[sb.guild.id]}
 
     assert set(commands) == {"round", "digest", "plans", "my-data", "forget-me", "vote",
-                             "my-stances", "moderate"}
+                             "my-stances", "moderate", "propose"}
     assert commands["vote"]["name_localizations"]["fr"] == "voter"
     assert commands["my-stances"]["name_localizations"]["fr"] == "mes-positions"
     assert commands["moderate"]["name_localizations"]["fr"] == "modérer"
+    assert commands["propose"]["name_localizations"]["fr"] == "proposer"
     assert commands["round"]["name_localizations"]["fr"] == "tour"
     subs = {o["name"]: o for o in commands["round"]["options"]}
     assert set(subs) == {"open", "invite", "close", "status"}

@@ -131,6 +131,7 @@ async def test_closing_posts_a_note_archives_and_locks_each_thread_and_late_stan
         public_id = h.core.store.get_round(rid).public_id
         assert last.author.id == sb.world.bot.id and f"tour n° {public_id} est clos" in last.content
         assert (thread.archived, thread.locked) == (True, True)
+        assert h.core.store.thread_state("discord", thread_id) == "locked"  # in the store
     await sb.user_reacts(h.person("bob"), ch, bb, AGREE)
     await sb.user_reacts(h.person("alice"), ch, bb, DISAGREE)
     await h.settle()

@@ -105,3 +105,15 @@ async def test_unknown_reaction_names_are_invalid_and_custom_emoji_can_be_rename
 
     assert unknown == "invalid_name"
     assert set(slack.message(CHANNEL, ts).reactions) == {"planbot_yes", "+1::skin-tone-3"}
+
+
+async def test_a_posting_restricted_or_archived_channel_says_so_in_conversations_info(slack,
+                                                                                    client):
+    parent = (await client.chat_postMessage(channel=CHANNEL, text="section"))["ts"]
+    slack.restrict_posting(CHANNEL)
+    info = (await client.conversations_info(channel=CHANNEL))["channel"]
+    assert (info["is_read_only"], info["is_archived"], info["is_member"]) == (True, False, True)
+    assert await _error(client.chat_postMessage(channel=CHANNEL, text="non")) == "restricted_action"
+    await client.chat_postMessage(channel=CHANNEL, thread_ts=parent, text="dans le fil")
+    slack.archive_channel(CHANNEL)
+    assert (await client.conversations_info(channel=CHANNEL))["channel"]["is_archived"]

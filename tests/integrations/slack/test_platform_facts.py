@@ -3,8 +3,12 @@ slack-bolt against the local Slack (integrations/sandbox/README.md)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
+from bot.digests.build import Period, build_digest
+from bot.digests.render_md import render_markdown
 from storage.models import Participant, Statement
 from tests.integrations.slack.conftest import (
     ANA,
@@ -82,3 +86,24 @@ async def test_closing_posts_a_note_in_each_thread_and_late_events_are_kept_unco
         assert list(conn.scalars(select(Statement.source).where(Statement.kind == "reply"))) \
             == ["late"]
     assert core.store.participation(round_id).total == 1
+
+
+async def test_a_broadcast_reply_is_stored_once_and_shown_as_broadcast(slack, slackbot, core):
+    """A reply also sent to the channel (subtype ``thread_broadcast``, followed by the
+    parent's ``message_changed``) is one reply, marked as broadcast, live and after
+    reconciliation reads the thread back; the digest says so beside it."""
+    _, round_id, (broadband, _) = await open_round(slack, core)
+
+    await slack.user_replies(ANA, CHANNEL, broadband, "Aussi pour tout le canal", broadcast=True)
+    await slack.user_replies(BEN, CHANNEL, broadband, "Seulement dans le fil")
+    report = await slackbot.reconcile()
+
+    assert report.replies_added == 0
+    rows = [r for r in core.store.statement_counts(round_id) if r.kind == "reply"]
+    assert [(r.text, r.broadcast) for r in rows] == [("Aussi pour tout le canal", True),
+                                                     ("Seulement dans le fil", False)]
+    now = core.clock.now()
+    text = render_markdown(build_digest(core.store, round_id,
+                                        Period(now - timedelta(days=7), now + timedelta(days=1))))
+    assert "Aussi pour tout le canal (aussi envoyée dans le canal) —" in text
+    assert "Seulement dans le fil —" in text

@@ -7,15 +7,15 @@ the newest participant comes back once they are erased; with it, ids only grow
 (https://sqlite.org/autoinc.html). PostgreSQL sequences never hand an id out twice: nothing
 to do there.
 
-Revision ID: 0020_participant_ids
-Revises: 0019_moderation
+Revision ID: 0021_participant_ids
+Revises: 0020_broadcast
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_participant_ids"
-down_revision = "0019_moderation"
+revision = "0021_participant_ids"
+down_revision = "0020_broadcast"
 branch_labels = None
 depends_on = None
 
