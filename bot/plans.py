@@ -194,6 +194,9 @@ class _FileParser:
             if self.keys_required:
                 raise PlanFileError("plan.key_required", path=self.path, line=number)
             key = slugify(sec_title)
+            if not key and visible(sec_title):  # only emoji or non-Latin letters
+                raise PlanFileError("plan.key_unmakeable", path=self.path, line=number,
+                                    title=sec_title)
         key = key.strip()
         if not visible(sec_title):
             raise PlanFileError("plan.section_no_title", path=self.path, line=number, key=key)

@@ -216,6 +216,7 @@ def personal_data_json(data: ParticipantData | None, platform: str, user_id: str
                          "section": r.section_key, "text": r.text, "files": r.attachments,
                          "created_at": _when(r.created_at), "edited_at": _when(r.edited_at),
                          "deleted_at": _when(r.deleted_at), "moderation": r.moderation,
+                         "anonymous_proposal": r.proposal,
                          "edits": [{"text": e.previous_text, "replaced_at": _when(e.replaced_at)}
                                    for e in r.edits],
                          "messages": [{"platform": m.platform, "workspace": m.workspace_id,

@@ -29,6 +29,7 @@ from storage.models import (
     Statement,
     StatementEdit,
 )
+from storage.proposals import PROPOSAL
 from storage.records import (
     CopyMessage,
     Erasure,
@@ -91,7 +92,7 @@ class PrivacyQueries(StoreBase):
         rows = s.execute(
             select(Statement.id, Statement.round_id, Section.key, Statement.text,
                    Statement.attachments, Statement.created_at, Statement.edited_at,
-                   Statement.deleted_at, Statement.moderation)
+                   Statement.deleted_at, Statement.moderation, Statement.source)
             .outerjoin(Section, Section.id == Statement.section_id)
             .where(Statement.author_id == participant_id, Statement.kind == "reply")
             .order_by(Statement.id)).all()
@@ -111,8 +112,10 @@ class PrivacyQueries(StoreBase):
                 .where(PlatformMessage.statement_id.in_(ids)).order_by(PlatformMessage.id)):
             messages.setdefault(sid, []).append(HeldMessage(*message))
         return [HeldReply(round_id, sid, key, text, files.split("\n") if files else [], created,
-                          edited, deleted, edits.get(sid, []), messages.get(sid, []), moderation)
-                for sid, round_id, key, text, files, created, edited, deleted, moderation in rows]
+                          edited, deleted, edits.get(sid, []), messages.get(sid, []), moderation,
+                          source == PROPOSAL)
+                for sid, round_id, key, text, files, created, edited, deleted, moderation, source
+                in rows]
 
     def erase_participant(self, key_hash: str, now: datetime) -> Erasure | None:
         """Erase the participant with pseudonym ``key_hash``: their replies keep only a

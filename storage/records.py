@@ -408,7 +408,8 @@ class HeldReply:
     """One of a participant's replies as the store holds it: text (None when withheld,
     deleted or purged), file names, times (UTC), edit history (oldest first), the messages
     carrying it (copies included) and where moderation left it (``auto``, ``pending``,
-    ``accepted``, ``rejected``)."""
+    ``accepted``, ``rejected``); ``proposal`` for an anonymous proposal (posted by planbot
+    without their name: every message is planbot's)."""
 
     round_id: int
     statement_id: int
@@ -421,6 +422,7 @@ class HeldReply:
     edits: list[HeldEdit]
     messages: list[HeldMessage]
     moderation: str = "auto"
+    proposal: bool = False
 
 
 class HeldRound(NamedTuple):

@@ -116,3 +116,10 @@ def test_reimporting_one_language_keeps_the_others(tmp_path):
         import_plan(store, [extra], START)
     assert err.value.msgid == "plan.partial_import" and "fr" in err.value.message("en")
     assert store.latest_plan_version("p").number == 2
+
+
+def test_a_title_no_key_can_be_made_from_says_to_add_one(tmp_path):
+    with pytest.raises(PlanFileError) as err:
+        load_plan([write(tmp_path, "p.md", "# Plan\n\n## 🎉🎉\n\nFête.\n")])
+    assert err.value.msgid == "plan.key_unmakeable" and err.value.line == 3
+    assert "{#my-section}" in err.value.message("en") and "🎉🎉" in err.value.message("fr")

@@ -91,6 +91,12 @@ async def test_a_proposal_from_discord_is_posted_anonymously_voted_and_counted(b
     options = [o["value"] for o in fields["planbot_section"]["options"]]
     assert options == [str(ids["broadband"]), str(ids["digital-skills"])]
     assert fields["planbot_text"]["max_length"] == 500
+    assert not any(o.get("default") for o in fields["planbot_section"]["options"])
+    # Run in a section's thread, the form preselects that section.
+    in_thread = await h.sandbox.user_runs_command(bob, discord_bb, "propose")
+    thread_fields = {c.get("custom_id"): c for c in components(in_thread.record.modal["components"])}
+    assert [o["value"] for o in thread_fields["planbot_section"]["options"] if o.get("default")] \
+        == [str(ids["broadband"])]
     answer = await h.sandbox.user_submits_modal(
         bob, opened.record, {"planbot_section": str(ids["broadband"]), "planbot_text": PROPOSAL})
     again = await h.sandbox.user_submits_modal(  # a double submit
@@ -138,7 +144,7 @@ async def test_a_proposal_from_discord_is_posted_anonymously_voted_and_counted(b
     mine = await h.sandbox.user_runs_command(bob, h.channel_id, "my-data")
     ((_, body, _),) = mine.record.followups[0][1]["_files"]
     data = json.loads(body)
-    assert [r["text"] for r in data["replies"]] == [PROPOSAL]
+    assert [(r["text"], r["anonymous_proposal"]) for r in data["replies"]] == [(PROPOSAL, True)]
     assert [(s["stance"], s["via"]) for s in data["stances"]] == [("agree", "private")]
     ask = await h.sandbox.user_runs_command(bob, h.channel_id, "forget-me")
     code = re.search(r"confirm(?:ation)?:(\d{6})", ask.text).group(1)

@@ -42,6 +42,19 @@ def test_manifest_declares_the_command_and_socket_mode():
     assert "socket_mode_enabled: true" in text
 
 
+def test_manifest_turns_interactivity_on_and_names_every_subcommand():
+    """Slack sends button clicks and modal submissions only to an app with interactivity on:
+    without it Vote, my-stances, moderate and the forget-me confirmation would do nothing."""
+    from integrations.slack.commands import POSITIONAL
+
+    text = MANIFEST.read_text(encoding="utf-8")
+    assert re.search(r"interactivity:\n(?:\s*#.*\n)*\s+is_enabled: true", text)
+    hint = re.search(r'usage_hint: "(.*)"', text)
+    assert hint is not None
+    named = {part.split()[0] for part in hint.group(1).split(" | ")}
+    assert set(POSITIONAL) <= named, set(POSITIONAL) - named
+
+
 async def test_every_subscribed_event_has_a_listener(slack, slackbot):
     """Bolt answers 404 to an event without a listener, and Slack would retry it."""
     kinds = {name.split(".")[0] for name in _list_under("bot_events")}
