@@ -55,11 +55,58 @@ class _AlreadyApplied(Exception):
     """The event was applied before (its ``event_key`` is recorded): nothing to do."""
 
 
-class _Proposals:
-    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
+class _People:
+    """The applier's part for participants (:class:`EventApplier` has the rest): their
+    cached ids, and what an erasure, here or in another process, changes for their events."""
 
     store: Store
-    _participant: Callable[[Event, Actor], int]
+    pseudonyms: Pseudonymizer
+    clock: Clock
+    _participants: dict[tuple[str, str | None], int]
+
+    def forget_people(self) -> None:
+        """Drop cached participant ids (call on the database thread after erasing one)."""
+        self._participants.clear()
+
+    def _applied(self, handler: Callable[[Any], bool], event: InboundEvent) -> bool:
+        """``handler(event)``; False for an event applied before; the cached ids dropped
+        when the store refuses the write (:meth:`EventApplier.apply`)."""
+        try:
+            return handler(event)
+        except _AlreadyApplied:
+            return False
+        except IntegrityError:
+            self._participants.clear()
+            raise
+
+    def _participant(self, event: Event, actor: Actor) -> int:
+        key = self.pseudonyms.key(event.platform, actor.user_id)
+        pid = self._participants.get((key, actor.display_name))
+        if pid is None:
+            if self.store.event_applied(event.event_key):
+                # A re-delivery (a Slack retry) of an event whose author may have been erased
+                # since: recording them again would undo the erasure.
+                raise _AlreadyApplied
+            if len(self._participants) > CACHE_SIZE:
+                self._participants.clear()
+            name = actor.display_name[:200] if actor.display_name else None
+            pid = self.store.participant(key, event.platform, self.clock.now(), name)
+            self._participants[(key, actor.display_name)] = pid
+        return pid
+
+    def _erased_backfill(self, event: Event, actor: Actor, *, dated: bool = False) -> bool:
+        """Whether ``event`` was read back from the platform (reconciliation) and made by a
+        person who has since been erased: applying it would record them again. ``dated``:
+        the event carries the platform's own date (a reply), so one made after the erasure
+        is a new participation; a reaction read back is dated when it was read."""
+        if not event.backfill:
+            return False
+        erased_at = self.store.erased_at(self.pseudonyms.key(event.platform, actor.user_id))
+        return erased_at is not None and (not dated or event.occurred_at <= erased_at)
+
+
+class _Proposals(_People):
+    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
 
     def _proposal(self, ev: ProposalSubmitted) -> bool:
         """An anonymous proposal: a new statement of an open round, its author recorded
@@ -101,10 +148,6 @@ class EventApplier(_Proposals):
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
 
-    def forget_people(self) -> None:
-        """Drop cached participant ids (call on the database thread after erasing one)."""
-        self._participants.clear()
-
     def apply(self, event: InboundEvent) -> bool:
         """Apply ``event``; raises ``ValueError`` for an event that cannot be applied.
 
@@ -130,28 +173,7 @@ class EventApplier(_Proposals):
         if handler is None:
             _log.warning("skipped an event of unknown kind %s", type(event).__name__)
             return False
-        try:
-            return handler(event)
-        except _AlreadyApplied:
-            return False
-        except IntegrityError:
-            self._participants.clear()
-            raise
-
-    def _participant(self, event: Event, actor: Actor) -> int:
-        key = self.pseudonyms.key(event.platform, actor.user_id)
-        pid = self._participants.get((key, actor.display_name))
-        if pid is None:
-            if self.store.event_applied(event.event_key):
-                # A re-delivery (a Slack retry) of an event whose author may have been erased
-                # since: recording them again would undo the erasure.
-                raise _AlreadyApplied
-            if len(self._participants) > CACHE_SIZE:
-                self._participants.clear()
-            name = actor.display_name[:200] if actor.display_name else None
-            pid = self.store.participant(key, event.platform, self.clock.now(), name)
-            self._participants[(key, actor.display_name)] = pid
-        return pid
+        return self._applied(handler, event)
 
     def _target(self, event: Event, message_id: str, *,
                 late_ok: bool = False) -> MessageTarget | None:
@@ -197,16 +219,6 @@ class EventApplier(_Proposals):
             statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
             source=self._source(ev))
-
-    def _erased_backfill(self, event: Event, actor: Actor, *, dated: bool = False) -> bool:
-        """Whether ``event`` was read back from the platform (reconciliation) and made by a
-        person who has since been erased: applying it would record them again. ``dated``:
-        the event carries the platform's own date (a reply), so one made after the erasure
-        is a new participation; a reaction read back is dated when it was read."""
-        if not event.backfill:
-            return False
-        erased_at = self.store.erased_at(self.pseudonyms.key(event.platform, actor.user_id))
-        return erased_at is not None and (not dated or event.occurred_at <= erased_at)
 
     def _reaction_removed(self, ev: ReactionRemoved) -> bool:
         if ev.actor.is_bot or self._erased_backfill(ev, ev.actor) \

@@ -109,6 +109,13 @@ class StoreBase:
         res = s.execute(self._hot.claim, {"event_key": event_key, "processed_at": now})
         return res.first() is not None
 
+    def event_applied(self, event_key: str | None) -> bool:
+        """Whether the event ``event_key`` was applied already (False without a key)."""
+        if event_key is None:
+            return False
+        with self._conn() as c:
+            return c.execute(self._hot.applied, {"event_key": event_key}).first() is not None
+
 
     def _insert_ignore(self, table: Table | type[Base]) -> Insert:
         """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""

@@ -44,13 +44,6 @@ class EventWrites(StoreBase):
                 c.execute(hot.rename_participant, {"pid": pid, "name": display_name})
             return pid
 
-    def event_applied(self, event_key: str | None) -> bool:
-        """Whether the event ``event_key`` was applied already (False without a key)."""
-        if event_key is None:
-            return False
-        with self._conn() as c:
-            return c.execute(self._hot.applied, {"event_key": event_key}).first() is not None
-
     def find_message(self, platform: str, channel_id: str, message_id: str) -> MessageTarget | None:
         """What the message is (a section part or a reply), or None if planbot does not know it."""
         return self._target(PlatformMessage.platform == platform,
