@@ -1,14 +1,14 @@
 """inbox and inbox_partitions: every inbound event recorded raw before it is applied (issue 12)
 
 Revision ID: 0013_inbox
-Revises: 0020_broadcast
+Revises: 0021_participant_ids
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0020_broadcast"
+down_revision = "0021_participant_ids"
 branch_labels = None
 depends_on = None
 
