@@ -67,6 +67,7 @@ from bot.polis import Conversation, read_conversation
 from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.service.build import build_core
+from bot.service.invocation import planbot_command
 from storage.db import create_store_engine, upgrade
 from storage.records import ImportedStatement, RoundStatement
 from storage.store import Store
@@ -636,7 +637,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
         console.print(f"  {out / name}")
     console.print()
     console.print(t("demo.explore", url=f"sqlite:///{(out / 'planbot.db').resolve()}",
-                    round=report.round_public_id),
+                    round=report.round_public_id, planbot=planbot_command()),
                   highlight=False, soft_wrap=True)
 
 

@@ -33,6 +33,7 @@ from bot.i18n import translate
 from bot.platform import Adapter
 from bot.service.build import Service, build_service
 from bot.service.health import HealthChecks, HealthServer, Metrics
+from bot.service.invocation import planbot_command
 from bot.supervise import Sleep, Supervisor
 
 _log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def run(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured
     or a token the platform refuses, 1 a platform failed)."""
     if not settings.discord_enabled and not settings.slack_enabled:
-        print(translate("run.not_configured", settings.language), file=sys.stderr)
+        print(translate("run.not_configured", settings.language, planbot=planbot_command()),
+              file=sys.stderr)
         return 2
     return asyncio.run(serve(settings))
 
