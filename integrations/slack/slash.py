@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
 from bot.core import Core
@@ -69,7 +70,8 @@ class SlashCommand:
             else translate("round.joining_now", lang)
         await ack(text=text, response_type="ephemeral")
 
-    async def run(self, body: dict, respond: Callable[..., Awaitable[Any]]) -> None:
+    async def run(self, body: dict, respond: Callable[..., Awaitable[Any]],
+                  client: AsyncWebClient) -> None:
         task = asyncio.current_task()
         assert task is not None  # bolt runs listeners as tasks
         self._track(task)
@@ -118,8 +120,15 @@ class SlashCommand:
                 await respond(text=translate("slack.failed", lang), response_type="ephemeral")
             return
         for text in [markdown_to_mrkdwn(reply.text), *_carried(reply.files, lang)]:
-            await respond(text=text,
-                          response_type="ephemeral" if reply.ephemeral else "in_channel")
+            sent = await respond(text=text,
+                                 response_type="ephemeral" if reply.ephemeral else "in_channel")
+            if getattr(sent, "status_code", 200) != 200:
+                # A response_url takes 5 answers within 30 minutes; an open held longer by
+                # rate limits is answered by the app itself, to the facilitator alone.
+                _log.warning("response_url refused (HTTP %s): answered with chat.postEphemeral",
+                             sent.status_code)
+                await client.chat_postEphemeral(channel=body.get("channel_id", ""),
+                                                     user=user_id, text=text)
 
     async def _elsewhere(self, channel: str | None, body: dict) -> bool:
         """Whether ``channel=`` names a channel of another workspace of the organisation: a

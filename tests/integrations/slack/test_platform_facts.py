@@ -3,13 +3,17 @@ slack-bolt against the local Slack (integrations/sandbox/README.md)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.digests.build import Period, build_digest
 from bot.digests.render_md import render_markdown
+from integrations.sandbox.slack import LocalSlack
 from storage.models import Participant, Statement
+from tests.integrations.conformance import slack_problems
 from tests.integrations.slack.conftest import (
     ANA,
     BEN,
@@ -18,6 +22,7 @@ from tests.integrations.slack.conftest import (
     OTHER_BOT,
     open_round,
     sections,
+    start_bot,
 )
 
 
@@ -107,3 +112,40 @@ async def test_a_broadcast_reply_is_stored_once_and_shown_as_broadcast(slack, sl
                                         Period(now - timedelta(days=7), now + timedelta(days=1))))
     assert "Aussi pour tout le canal (aussi envoyée dans le canal) —" in text
     assert "Seulement dans le fil —" in text
+
+
+async def test_an_open_outliving_its_response_url_is_answered_by_the_app(core):
+    """Slack's response_url answers for 30 minutes: an open that outlives it (the local
+    Slack's clock jumps 31 minutes once the sections start going out, as rate limits may
+    make it) is answered through chat.postEphemeral, to the facilitator alone."""
+    start, seen = time.time(), {}
+
+    def clock() -> float:
+        local = seen.get("slack")
+        posting = local is not None and any(c.method == "chat.postMessage" for c in local.requests)
+        return start + (31 * 60 if posting else 0)
+
+    seen["slack"] = slack = LocalSlack(clock=clock)
+    await slack.start()
+    slack.add_user(FACILITATOR, "fanny", locale="fr-CA")
+    slack.add_channel(CHANNEL, "plan-numerique")
+    bot = await start_bot(slack, core, "socket")
+    try:
+        running = asyncio.ensure_future(slack.user_runs_command(
+            FACILITATOR, CHANNEL, "open", plan="sample", sections="broadband"))
+
+        async def answered() -> None:
+            while not slack.api.ephemerals:
+                await asyncio.sleep(0.01)
+        await asyncio.wait_for(answered(), 10)
+        running.cancel()
+    finally:
+        await bot.stop()
+        await slack.stop()
+
+    (told,) = slack.api.ephemerals
+    assert (told["user"], told["channel"]) == (FACILITATOR, CHANNEL)
+    assert told["text"].startswith("Tour n°") and "1 section publiée" in told["text"]
+    refused = [c.error for c in slack.requests if c.method == "response_url" and c.status != 200]
+    assert refused == ["expired_url"]
+    assert slack_problems(slack.requests) == []
