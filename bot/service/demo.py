@@ -114,17 +114,13 @@ def run_demo(settings: Settings, *, conversation: str = DEFAULT_CONVERSATION,
     private_dir(out)
     quiet = settings.log_level == "INFO"
     level = logging.getLogger().level
-    from integrations.discord import no_voice_warning
-
     if quiet:  # the progress display says what happens; library chatter would hide it
         logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("discord.client").addFilter(no_voice_warning)
     try:
         report = asyncio.run(Demo(settings, folder, chosen, out, console).run())
     finally:
         if quiet:
             logging.getLogger().setLevel(level)
-            logging.getLogger("discord.client").removeFilter(no_voice_warning)
     print_summary(console, report, out, settings.language)
     return 0 if report.counts_match else 1
 
