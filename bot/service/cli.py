@@ -412,13 +412,14 @@ def votes_meanwhile(store: Store, round_id: int) -> Future[VoteColumns]:
 def _analyse(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     round_id = _round_id(store, args.round)
     votes = votes_meanwhile(store, round_id)
-    from bot.digests.build import statement_texts
     from bot.findings import analyse_round
 
     result = analyse_round(store, round_id, SystemClock().now(), votes.result())
     if args.format == "json":
         print(_json(result.to_dict()))
         return 0
+    from bot.digests.build import statement_texts  # the texts only the plain view quotes
+
     chosen = args.lang or settings.language
     print(analysis_text(result.to_dict(), statement_texts(store, round_id, chosen), chosen))
     return 0
