@@ -58,8 +58,9 @@ class Backoff:
 
 
 class Supervisor:
-    """Keeps ``adapter`` running once it has started (``planbot run`` starts it first, so a
-    configuration that cannot work still fails the start-up at once).
+    """Keeps ``adapter`` running once ``planbot run`` started it (a configuration that cannot
+    work still fails the start-up at once), or from its first start when the platform could
+    not be reached.
 
     ``clock`` tells how long the adapter stayed up (``stable_after`` seconds resets the
     backoff); ``sleep`` waits between attempts. ``restarts`` counts successful restarts and
