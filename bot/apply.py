@@ -31,6 +31,7 @@ from bot.identity import Pseudonymizer
 from bot.moderation import admit
 from bot.privacy import redact_stored_digests
 from bot.stances import STANCES, StanceMap, emoji_key
+from storage.moderation import HELD
 from storage.store import MessageTarget, Store
 
 _log = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ def clean_text(text: str) -> str:
     or lone surrogates (not encodable)."""
     text = unicodedata.normalize("NFC", text.replace("\x00", ""))
     return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _source(event: Event) -> str:
+    return "backfill" if event.backfill else "live"
 
 
 class _Proposals:
@@ -152,9 +157,6 @@ class EventApplier(_Proposals):
             return None
         return target
 
-    def _source(self, event: Event) -> str:
-        return "backfill" if event.backfill else "live"
-
     def _reaction_added(self, ev: ReactionAdded) -> bool:
         if ev.actor.is_bot or (target := self._target(ev, ev.message_id, late_ok=True)) is None:
             return False
@@ -173,7 +175,7 @@ class EventApplier(_Proposals):
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
             statement_id=target.statement_id, platform=ev.platform, emoji_key=key,
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
-            source=self._source(ev))
+            source=_source(ev))
 
     def _erased_backfill(self, event: Event, actor: Actor) -> bool:
         """Whether ``event`` was read back from the platform (reconciliation) and made by a
@@ -199,12 +201,14 @@ class EventApplier(_Proposals):
 
     def _private_vote(self, ev: PrivateVote) -> bool:
         """A vote through the Vote button: counted on a statement of an open round whose
-        mode allows it (``private`` or ``both``); the latest stance wins, whichever way it
+        mode allows it (``private`` or ``both``), unless a reply pending moderation or
+        rejected (a stale card, a crafted id); the latest stance wins, whichever way it
         came (:meth:`storage.reactions.ReactionWrites.set_private_stance`)."""
         if ev.stance is not None and ev.stance not in STANCES:
             raise ValueError(f"unknown stance {ev.stance!r}")
         target = self.store.statement_target(ev.statement_id)
-        if target is None or not target.round_open or target.stance_mode == "reactions":
+        if target is None or not target.round_open or target.stance_mode == "reactions" \
+                or target.moderation in HELD:
             return False
         return self.store.set_private_stance(
             event_key=ev.event_key, participant_id=self._participant(ev, ev.actor),
@@ -232,7 +236,7 @@ class EventApplier(_Proposals):
             author_id=self._participant(ev, ev.actor), platform=ev.platform,
             workspace_id=ev.workspace_id, channel_id=ev.channel_id, message_id=ev.message_id,
             thread_id=ev.thread_id, text=text, text_withheld=ev.text_withheld,
-            at=ev.occurred_at, source=self._source(ev) if thread.round_open else LATE,
+            at=ev.occurred_at, source=_source(ev) if thread.round_open else LATE,
             attachments=[clean_text(name)[:FILE_NAME_LIMIT] for name in ev.attachments],
             moderation=admit(self.store, thread.round_id), broadcast=ev.broadcast)
 

@@ -12,9 +12,13 @@ the latest others, each with Accept / Reject buttons. Accepting copies the reply
 it from then on; rejecting keeps it for the record, out of copies (those posted are deleted)
 and of the analysis, and the digest counts it as moderated out. Each decision is applied
 once (its key is the interaction's id) and logged with who, as a pseudonym, and when.
-Only the round's facilitators may moderate (a facilitator of a place the round runs in, as
-for every facilitator command); anyone else gets the answer given for a round that does not
-exist, so that the command reveals nothing.
+Only the facilitators of the round's home (the place where it was opened) may moderate,
+as only they may close it or invite: a place that joined the round is told the round is
+run from elsewhere (``error.not_round_home``), so that it can neither lift the home's strict
+moderation nor decide on the home's replies. Anyone else gets the answer given for a round
+that does not exist, so that the command reveals nothing. A closed round's result was
+published with its final digest: its mode and decisions no longer change
+(``error.round_closed``); its card shows no buttons.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.errors import BadArgument, NotFound, PlanbotError
+from bot.errors import BadArgument, Conflict, NotAllowed, NotFound, PlanbotError
 from bot.events import CommandInvoked
 from bot.i18n import language_of, translate, translate_plural
 from bot.identity import Pseudonymizer
@@ -132,7 +136,9 @@ class Moderation:
         """A click on Accept or Reject (``decision``: ``accept``/``reject``) by the
         facilitator of ``cmd``: applied once per ``cmd.event_key`` and logged; a click that
         changes nothing (the same decision twice) is no new decision. Returns the card of
-        the statement's round as it is now; errors come back as a card saying why."""
+        the statement's round as it is now; errors come back as a card saying why (another
+        place's round or no facilitator: ``NotFound``; a joined place: ``NotAllowed``; a
+        closed round: ``Conflict``)."""
         lang = language_of(cmd.locale, self.settings.language)
         try:
             if decision not in DECISIONS:
@@ -142,6 +148,7 @@ class Moderation:
             if rnd is None or not self.is_facilitator(cmd) \
                     or Place(cmd.platform, cmd.workspace_id) not in rnd.places:
                 raise NotFound("error.no_statement")
+            _check_can_change(cmd, rnd)
             outcome = await self.db(
                 self.store.decide_statement, event_key=_key(cmd), statement_id=statement_id,
                 decision=DECISIONS[decision], moderator_key=self._who(cmd),
@@ -164,16 +171,21 @@ class Moderation:
     async def _round(self, cmd: CommandInvoked) -> RoundData:
         """The round named by ``round=`` or the channel's, as for every facilitator command.
         Raises ``NotFound`` alike for a round that does not exist, one of another place, and
-        a caller who is no facilitator (answered as if there were no round)."""
+        a caller who is no facilitator (answered as if there were no round); ``NotAllowed``
+        for a place that joined the round."""
         if not self.is_facilitator(cmd):
             raw = cmd.args.get("round", "").strip().lstrip("#")
             raise NotFound("error.no_round", round=raw) if raw else NotFound("error.no_round_here")
-        return await self.round_of(cmd)
+        rnd = await self.round_of(cmd)
+        if rnd.home != Place(cmd.platform, cmd.workspace_id):
+            raise NotAllowed("error.not_round_home", round=rnd.public_id)
+        return rnd
 
     async def _set_mode(self, cmd: CommandInvoked, rnd: RoundData, lang: str) -> str:
         mode = cmd.args["mode"].strip().lower()
         if mode not in MODES:
             raise BadArgument("moderation.bad_mode", value=mode, modes=", ".join(MODES))
+        _check_can_change(cmd, rnd)
         await self.db(self.store.set_round_moderation, event_key=_key(cmd), round_id=rnd.id,
                       mode=mode, moderator_key=self._who(cmd), platform=cmd.platform,
                       at=self.clock.now())
@@ -183,7 +195,7 @@ class Moderation:
         queue = await self.db(self.store.moderation_queue, rnd.id, PAGE)
         if queue is None:
             raise NotFound("error.no_round", round=rnd.public_id)
-        return card_of(queue, rnd.public_id, lang, note)
+        return card_of(queue, rnd.public_id, lang, note, closed=rnd.status != "open")
 
     async def _withdraw_copies(self, statement_id: int) -> None:
         """Delete planbot's copies of a rejected reply on the connected platforms; one that
@@ -203,6 +215,15 @@ class Moderation:
                           channel_id=channel_id, message_id=message_id, at=self.clock.now())
 
 
+def _check_can_change(cmd: CommandInvoked, rnd: RoundData) -> None:
+    """Raises ``NotAllowed`` unless ``cmd`` comes from ``rnd``'s home, ``Conflict`` once
+    ``rnd`` is closed."""
+    if rnd.home != Place(cmd.platform, cmd.workspace_id):
+        raise NotAllowed("error.not_round_home", round=rnd.public_id)
+    if rnd.status != "open":
+        raise Conflict("error.round_closed", round=rnd.public_id)
+
+
 def _key(cmd: CommandInvoked) -> str:
     """The decision's exactly-once key: the interaction's id, as the adapter gave it."""
     if not cmd.event_key:
@@ -214,22 +235,25 @@ def _error_card(err: PlanbotError, lang: str) -> ModerationCard:
     return ModerationCard(None, err.message(lang), translate("moderation.title", lang), lang)
 
 
-def card_of(queue: ModerationQueue, shown: str, lang: str,
-            note: str | None = None) -> ModerationCard:
+def card_of(queue: ModerationQueue, shown: str, lang: str, note: str | None = None, *,
+            closed: bool = False) -> ModerationCard:
     """The card showing ``queue`` of the round whose public id is ``shown``, in ``lang``, led
-    by ``note`` (a change of mode) if any."""
+    by ``note`` (a change of mode) if any; a ``closed`` round's card says so and offers no
+    decision."""
     lines = [note] if note else []
     lines.append(translate(f"moderation.header_{queue.mode}", lang, round=shown))
+    if closed:
+        lines.append(translate("error.round_closed", lang, round=shown))
     lines.append(translate_plural("moderation.waiting", queue.pending, lang)
                  if queue.pending else translate("moderation.none_waiting", lang))
     if not queue.entries:
         lines.append(translate("moderation.no_replies", lang))
-    entries = tuple(_entry(i, e, lang) for i, e in enumerate(queue.entries, start=1))
+    entries = tuple(_entry(i, e, lang, closed) for i, e in enumerate(queue.entries, start=1))
     return ModerationCard(queue.round_id, "\n".join(lines), translate("moderation.title", lang),
                           lang, entries)
 
 
-def _entry(number: int, entry: ModerationEntry, lang: str) -> CardEntry:
+def _entry(number: int, entry: ModerationEntry, lang: str, closed: bool) -> CardEntry:
     if entry.text is not None:
         said = one_message(inert(entry.text), ENTRY_TEXT_LIMIT)
     elif entry.text_withheld:
@@ -239,8 +263,9 @@ def _entry(number: int, entry: ModerationEntry, lang: str) -> CardEntry:
     quoted = "\n".join(f"> {line}" for line in said.splitlines() or [""])
     state = translate(f"moderation.state_{entry.state}", lang)
     head = f"**{number}.** {state} · {(entry.platform or '').capitalize()}"
-    offered = [d for d, state_after in DECISIONS.items()
-               if state_after != entry.state and not (entry.state == "auto" and d == "accept")]
+    offered = [] if closed else [
+        d for d, state_after in DECISIONS.items()
+        if state_after != entry.state and not (entry.state == "auto" and d == "accept")]
     buttons = tuple(ModerationButton(entry.statement_id, d,
                                      translate(f"moderation.{d}", lang, n=number))
                     for d in offered)

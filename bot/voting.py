@@ -25,6 +25,7 @@ from bot.intake import RunInDb
 from bot.routing import Candidate, extremities, next_statement
 from bot.stances import STANCES
 from bot.textsplit import one_message
+from storage.moderation import HELD
 from storage.records import StatementCount
 from storage.store import Store
 
@@ -108,11 +109,14 @@ class Voting:
 
     async def votable_round(self, statement_id: int) -> int:
         """The round of ``statement_id`` if a private vote on it can count. Raises
-        ``NotFound`` (unknown or deleted statement) or ``Conflict`` (closed round, or one
+        ``NotFound`` (unknown or deleted statement, or a reply pending moderation or
+        rejected: a stale card or a crafted id) or ``Conflict`` (closed round, or one
         counting reactions only)."""
         target = await self.db(self.store.statement_target, statement_id)
         if target is None:
             raise NotFound("error.no_statement")
+        if target.moderation in HELD:
+            raise NotFound("error.statement_held")
         if not target.round_open:
             raise Conflict("error.round_closed",
                            round=await self._public_id(target.round_id))

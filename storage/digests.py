@@ -27,6 +27,7 @@ from storage.models import (
     Stance,
     Statement,
 )
+from storage.moderation import HELD
 from storage.records import (
     DigestMessage,
     DigestProgress,
@@ -71,17 +72,18 @@ class DigestQueries(StoreBase):
 
     def participation(self, round_id: int) -> Participation:
         """Distinct participants of a round (a current stance or a live reply), in all and
-        per platform."""
+        per platform. A reply pending moderation or rejected counts nobody: neither its
+        author nor those who took a stance on it (a rejected reply leaves the analysis)."""
         with self._tx() as s:
             # Distinct people first (the covering stance index alone), platforms after: one
             # lookup per person, not per stance.
             voters = (select(Stance.participant_id)
                       .join(Statement, Statement.id == Stance.statement_id)
                       .where(Statement.round_id == round_id, Stance.is_current.is_(True),
-                             Statement.deleted_at.is_(None), Statement.moderation != "pending"))
+                             Statement.deleted_at.is_(None), Statement.moderation.not_in(HELD)))
             authors = select(Statement.author_id).where(
                 Statement.round_id == round_id, Statement.kind == "reply",
-                Statement.moderation != "pending",
+                Statement.moderation.not_in(HELD),
                 Statement.deleted_at.is_(None), Statement.author_id.is_not(None),
                 Statement.source != "late")
             people = voters.union(authors).subquery()

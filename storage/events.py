@@ -113,14 +113,15 @@ class EventWrites(StoreBase):
             row = c.execute(
                 select(PlatformMessage.statement_id, Statement.round_id, Statement.kind,
                        Round.status, PlatformMessage.channel_id, PlatformMessage.thread_id,
-                       PlatformMessage.is_copy, Round.stance_mode)
+                       PlatformMessage.is_copy, Round.stance_mode, Statement.moderation)
                 .join(Statement, Statement.id == PlatformMessage.statement_id)
                 .join(Round, Round.id == Statement.round_id)
                 .where(*where)).first()
         if row is None:
             return None
-        sid, rid, kind, status, chan, thread, is_copy, mode = row
-        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy, mode)
+        sid, rid, kind, status, chan, thread, is_copy, mode, moderation = row
+        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy, mode,
+                             moderation)
 
     def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,

@@ -18,6 +18,9 @@ from storage.records import (
 
 DECISIONS = ("accepted", "rejected")
 ROUND_MODES = ("open", "strict")
+HELD = ("pending", "rejected")
+"""States of a reply held out of votes, copies and participation: waiting for a facilitator,
+or moderated out (``Statement.moderation``)."""
 
 
 class ModerationQueries(StoreBase):
@@ -58,8 +61,9 @@ class ModerationQueries(StoreBase):
                          at: datetime) -> ModerationOutcome | None:
         """Accept or reject (``decision``: ``accepted``/``rejected``) a reply and log it, in
         one transaction; None when nothing changed: ``event_key`` (the interaction) was
-        applied already, the reply is unknown or deleted, or it is in that state already
-        (``auto`` counts as accepted), so a double click is one decision.
+        applied already, the reply is unknown or deleted, its round is closed (its result
+        was published with the final digest), or it is in that state already (``auto``
+        counts as accepted), so a double click is one decision.
 
         Accepted, it counts again unless it has nothing to analyse (attachments only, or
         came after the close); rejected, it leaves the analysis (``moderated`` false). An
@@ -71,7 +75,8 @@ class ModerationQueries(StoreBase):
             if not self._claim(s, event_key, at):
                 return None
             stmt = s.get(Statement, statement_id)
-            if stmt is None or stmt.kind != "reply" or stmt.deleted_at is not None:
+            if stmt is None or stmt.kind != "reply" or stmt.deleted_at is not None \
+                    or s.scalar(select(Round.status).where(Round.id == stmt.round_id)) != "open":
                 return None
             previous = stmt.moderation
             if previous == decision or (previous == "auto" and decision == "accepted"):
@@ -91,14 +96,15 @@ class ModerationQueries(StoreBase):
     def set_round_moderation(self, *, event_key: str, round_id: int, mode: str,
                              moderator_key: str, platform: str, at: datetime) -> bool:
         """Change a round's moderation mode (``open``/``strict``) and log it; False when
-        ``event_key`` was applied already or the round is unknown or in that mode already.
+        ``event_key`` was applied already or the round is unknown, closed or in that mode
+        already.
         Raises ``ValueError`` for another ``mode``."""
         if mode not in ROUND_MODES:
             raise ValueError(f"unknown moderation mode {mode!r}")
         with self._tx() as s:
             if not self._claim(s, event_key, at):
                 return False
-            changed = s.scalar(update(Round).where(Round.id == round_id,
+            changed = s.scalar(update(Round).where(Round.id == round_id, Round.status == "open",
                                                    Round.moderation != mode)
                                .values(moderation=mode).returning(Round.id))
             if changed is None:

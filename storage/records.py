@@ -72,7 +72,8 @@ class InvitationUse(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class MessageTarget:
     """What a platform message is to planbot: the statement it carries and its round;
-    ``is_copy`` for planbot's copy of a reply written in another channel."""
+    ``is_copy`` for planbot's copy of a reply written in another channel; ``moderation``
+    where moderation left the statement (``storage.models.Statement.moderation``)."""
 
     statement_id: int
     round_id: int
@@ -82,6 +83,7 @@ class MessageTarget:
     thread_id: str | None
     is_copy: bool = False
     stance_mode: str = "both"
+    moderation: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,13 +428,14 @@ class HeldReply:
 
 
 class HeldRound(NamedTuple):
-    """A round a participant took part in."""
+    """A round a participant took part in (``public_id``: the id people see)."""
 
     id: int
     name: str
     status: str
     opened_at: datetime
     closed_at: datetime | None
+    public_id: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,14 @@ chosen at opening, changed by a facilitator, and a join asking another is refuse
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.errors import Conflict
-from bot.events import Actor, CommandInvoked
+from bot.digests.build import Period, build_digest
+from bot.errors import Conflict, NotFound
+from bot.events import Actor, CommandInvoked, PrivateVote
 from bot.platform import ChannelRef
 from tests.bot.test_events_once import react, reply
 from tests.helpers import START, RecordingPlatform, make_core
@@ -120,3 +122,79 @@ async def test_the_mode_is_chosen_at_opening_and_changed_once_per_command(core):
         "Aussitôt compté"]
     bad = await core.moderation.show(facilitator("m2", mode="laxiste"))
     assert bad.round_id is None and "laxiste" in bad.text
+
+
+def vote(user: str, statement_id: int, key: str) -> PrivateVote:
+    return PrivateVote(platform="discord", workspace_id="g1", channel_id="c1",
+                       occurred_at=START, event_key=f"discord:interaction:{key}",
+                       actor=Actor(user), statement_id=statement_id, stance="agree")
+
+
+async def test_a_rejected_reply_counts_neither_its_author_nor_its_voters(core):
+    round_id, _ = await open_round(core)
+    await core.handle(reply("author", "2000", "Hors sujet"))
+    await core.handle(react("fan", msg="2000", channel_id="1000", at=START + timedelta(seconds=1)))
+    sid = reply_id(core, round_id)
+    await core.moderation.decide(facilitator("k1"), sid, "accept")
+    assert core.store.participation(round_id).total == 2
+
+    await core.moderation.decide(facilitator("k2"), sid, "reject")
+    digest = build_digest(core.store, round_id, Period(START, START + timedelta(days=60)))
+    assert digest.participation.moderated_out == 1
+    assert (core.store.participation(round_id).total, digest.participation.people) == (0, 0)
+
+
+async def test_a_private_vote_on_a_pending_or_rejected_reply_is_refused_and_not_stored(core):
+    round_id, _ = await open_round(core)
+    await core.handle(reply("author", "2000", "En attente"))
+    sid = reply_id(core, round_id)
+    with pytest.raises(NotFound) as pending:  # a crafted id: replies' ids are consecutive
+        await core.voting.vote(vote("voter", sid, "v1"), "en")
+    assert "waiting for a facilitator" in pending.value.message("en")
+    assert not await core.handle(vote("voter", sid, "v2"))  # refused where it is applied too
+
+    await core.moderation.decide(facilitator("k1"), sid, "accept")
+    await core.moderation.decide(facilitator("k2"), sid, "reject")
+    with pytest.raises(NotFound):  # a card shown before the rejection, clicked after
+        await core.voting.vote(vote("voter", sid, "v3"), "en")
+    assert not await core.handle(vote("voter", sid, "v4"))
+    assert core.store.voted_statements(round_id, core.pseudonyms.key("discord", "voter")) == set()
+
+
+async def test_a_closed_round_is_not_moderated_after_its_final_digest(core):
+    round_id, _ = await open_round(core)
+    await core.handle(reply("author", "2000", "Tardive"))
+    sid = reply_id(core, round_id)
+    assert await core.rounds.close(round_id)
+
+    card = await core.moderation.decide(facilitator("k1"), sid, "accept")
+    assert card.round_id is None and "already closed" in card.text
+    mode = await core.moderation.show(facilitator("k2", mode="open"))
+    assert mode.round_id is None and "already closed" in mode.text
+    await core.settle_relays()
+    assert (core.store.moderation_log(round_id), core.store.round_moderation(round_id)) == (
+        [], "strict")
+    assert core.store.participation(round_id).total == 0
+    # The card still shows the round, with no decision left to make; so does the store.
+    shown = await core.moderation.show(facilitator("k3"))
+    assert "already closed" in shown.text and [e.buttons for e in shown.entries] == [()]
+    assert core.store.decide_statement(event_key="k4", statement_id=sid, decision="accepted",
+                                       moderator_key="x", platform="discord", at=START) is None
+
+
+async def test_a_place_that_joined_the_round_does_not_moderate_it(core):
+    round_id, platform = await open_round(core)
+    await core.handle(reply("author", "2000", "Une réponse"))
+    sid = reply_id(core, round_id)
+    code, _ = await core.rounds.invitations.create(round_id)
+    await core.rounds.open(plan="sample", platform=platform, join=code,
+                           channel=ChannelRef("discord", "g2", "c9"))
+    joined = {"workspace_id": "g2", "channel_id": "c9"}
+
+    mode = await core.moderation.show(replace(facilitator("k1", mode="open"), **joined))
+    decided = await core.moderation.decide(replace(facilitator("k2"), **joined), sid, "reject")
+    for card in (mode, decided):
+        assert card.round_id is None and "opened in another server" in card.text
+    assert (core.store.round_moderation(round_id), core.store.moderation_log(round_id)) == (
+        "strict", [])
+    assert (await core.moderation.decide(facilitator("k3"), sid, "accept")).round_id == round_id

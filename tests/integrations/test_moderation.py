@@ -70,12 +70,20 @@ def code_in(text: str) -> str:
     return found.group(1)
 
 
-async def open_both(core, h, slack, app, **discord_options):
-    """A round opened on Discord, joined from Slack with an invitation."""
-    await h.run("alice", "open", plan="sample", sections=SECTIONS, **discord_options)
-    code = code_in((await h.run("alice", "invite")).text)
-    await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
-                                  sections=SECTIONS, join=code)
+async def open_both(core, h, slack, app, home="discord", **options):
+    """A round opened on ``home`` (Discord or Slack) with ``options``, joined from the other
+    platform with an invitation."""
+    if home == "discord":
+        await h.run("alice", "open", plan="sample", sections=SECTIONS, **options)
+        code = code_in((await h.run("alice", "invite")).text)
+        await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                      sections=SECTIONS, join=code)
+    else:
+        await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL, "open", plan="sample",
+                                      sections=SECTIONS, **options)
+        code = code_in((await slack.user_runs_command(SLACK_FACILITATOR, SLACK_CHANNEL,
+                                                      "invite")).text)
+        await h.run("alice", "open", plan="sample", sections=SECTIONS, join=code)
     await settle(core, h, slack, app)
     round_id = h.round_id()
     slack_bb = next(m.ts for m in slack.messages(SLACK_CHANNEL) if m.bot_id)
@@ -184,7 +192,8 @@ async def test_strict_moderation_on_slack_and_accepting_from_the_modal(both):
 
 async def test_a_rejected_reply_loses_its_copies_and_leaves_the_digest_and_analysis(both):
     core, h, slack, app = both
-    round_id, discord_bb, slack_bb = await open_both(core, h, slack, app)  # open moderation
+    # Open moderation, from Slack: its facilitator moderates the replies written on Discord.
+    round_id, discord_bb, slack_bb = await open_both(core, h, slack, app, home="slack")
     await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb, "Hors sujet total")
     await h.sandbox.user_replies(h.person("chloe"), h.channel_id, discord_bb, "La fibre partout")
     await settle(core, h, slack, app)
@@ -258,3 +267,18 @@ async def test_only_facilitators_moderate_others_are_told_there_is_no_round(both
     assert core.store.round_moderation(round_id) == "open"
     assert [(d.action, d.statement_id) for d in core.store.moderation_log(round_id)] == [
         ("open", None)]
+
+
+async def test_a_joined_workspace_neither_lifts_the_home_rounds_strict_moderation_nor_decides(both):
+    """A Discord server opens a strict round and invites a Slack workspace: as for closing
+    it, the Slack facilitator is told the round is run from elsewhere; the mode stays."""
+    core, h, slack, app = both
+    round_id, discord_bb, _ = await open_both(core, h, slack, app, moderation="strict")
+    await h.sandbox.user_replies(h.person("dan"), h.channel_id, discord_bb, "En attente")
+    await settle(core, h, slack, app)
+    for text in ("moderate open", "moderate"):
+        answer = await slack.run_slash_command(SLACK_FACILITATOR, SLACK_CHANNEL, text)
+        assert "autre serveur" in answer.text, answer.text
+    await settle(core, h, slack, app)
+    assert core.store.round_moderation(round_id) == "strict"
+    assert core.store.moderation_log(round_id) == [] and replies(core, round_id) == {}
