@@ -68,9 +68,9 @@ class JsonFormatter(RedactingFormatter):
         return redact(json.dumps(entry, ensure_ascii=False), self.secrets)
 
 
-MISLEADING = (("discord.client", "voice will NOT be supported"),
-              ("slack_bolt.AsyncApp", "`token` will be unused"))
-"""(logger, text) of library warnings that mislead an operator, dropped by
+MISLEADING = (("discord", "voice will NOT be supported"),
+              ("slack_bolt", "`token` will be unused"))
+"""(library package, text) of library warnings that mislead an operator, dropped by
 :func:`misleading_warning`."""
 
 
@@ -81,8 +81,9 @@ def misleading_warning(record: logging.LogRecord) -> bool:
     when given no ``token`` (``slack_bolt/app/async_app.py``), then warns that the ``client``
     planbot passes wins over it: planbot passes only that client, made with that same token,
     and no argument keeps bolt from reading the environment."""
-    return not any(record.name == name and text in record.getMessage()
-                   for name, text in MISLEADING)
+    package = record.name.split(".")[0]
+    return not any(package == library and text in record.getMessage()
+                   for library, text in MISLEADING)
 
 
 def configure_logging(fmt: str = "text", level: str = "INFO",
