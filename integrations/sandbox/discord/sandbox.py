@@ -153,6 +153,11 @@ class DiscordSandbox(People, Interacting, Moderation):
         """Messages now in a channel, oldest first."""
         return self.world.history(channel_id)
 
+    def direct_messages(self, user_id: str) -> list[Message]:
+        """What the bot sent ``user_id`` in their DM channel, oldest first."""
+        dm = next((c for c in self.world.channels.values() if c.recipient_id == user_id), None)
+        return [] if dm is None else self.messages(dm.id)
+
     def thread_messages(self, thread_id: str) -> list[Message]:
         """Replies now in a thread, oldest first (the type-21 starter excluded)."""
         return [m for m in self.world.history(thread_id) if m.type != 21]
