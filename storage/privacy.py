@@ -83,7 +83,8 @@ class PrivacyQueries(StoreBase):
             replies = self._held_replies(s, person.id)
             round_ids = {st.round_id for st in stances} | {r.round_id for r in replies}
             rounds = [HeldRound(*r) for r in s.execute(
-                select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at)
+                select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at,
+                       Round.public_id)
                 .where(Round.id.in_(round_ids)).order_by(Round.id))]
             return ParticipantData(person.id, person.platform, person.display_name,
                                    person.first_seen_at, rounds, stances, replies)
