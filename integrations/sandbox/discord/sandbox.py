@@ -61,7 +61,6 @@ class DiscordSandbox(People, Interacting, Moderation):
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  rate_limit_per_second: int = 1000) -> None:
         self.token = token
-        self.message_content_enabled = message_content_enabled
         self.world = World(now=now)
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
@@ -107,6 +106,16 @@ class DiscordSandbox(People, Interacting, Moderation):
         return guild, self.world.add_channel(guild, f"plan-{owner}")
 
     # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def message_content_enabled(self) -> bool:
+        """The developer portal's message-content switch; turning it on or off takes effect
+        at the bot's next IDENTIFY and at once for REST reads."""
+        return bool(self.gateway.allowed_intents & MESSAGE_CONTENT)
+
+    @message_content_enabled.setter
+    def message_content_enabled(self, enabled: bool) -> None:
+        self.gateway.allowed_intents = MESSAGE_CONTENT if enabled else 0
 
     async def start(self) -> Self:
         """Serve on 127.0.0.1 at a port the OS picks."""
