@@ -11,6 +11,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,7 @@ from bot.events import (
     ReplyDeleted,
     ReplyEdited,
     ReplyPosted,
+    ThreadStateChanged,
 )
 from bot.identity import Pseudonymizer
 from bot.moderation import admit
@@ -128,6 +130,12 @@ class _Proposals(_People):
             moderation=admit(self.store, ev.round_id))
 
 
+def _thread_state(store: Store, ev: ThreadStateChanged) -> bool:
+    """Record the state of a section thread planbot has finished (seeded): one whose
+    opening is still under way keeps no state, so that the opening completes it."""
+    return store.set_thread_state(ev.platform, ev.thread_id, ev.state, known_only=True)
+
+
 class EventApplier(_Proposals):
     """Applies one neutral event to the store; returns True when the store changed.
 
@@ -173,6 +181,7 @@ class EventApplier(_Proposals):
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
             PrivateVote: self._private_vote, ProposalSubmitted: self._proposal,
+            ThreadStateChanged: partial(_thread_state, self.store),
         }
         handler = handlers.get(type(event))
         if handler is None:

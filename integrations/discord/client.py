@@ -149,15 +149,7 @@ class PlanbotDiscord(commands.Bot):
             await self._reconciled.wait_for(lambda: self.reconciliations >= count)
 
     async def _handle(self, event: InboundEvent | None) -> None:
-        """Record ``event`` (Discord has no acknowledgement). One that cannot be kept (store
-        unreachable, journal full) is missed: the core reconciles when the store is back."""
-        if event is None:
-            return
-        try:
-            await self.core.capture(event)
-        except JournalFull:
-            _log.warning("store unreachable and journal full: a %s was not kept",
-                         type(event).__name__)
+        await _capture(self.core, event)
 
     def _me(self) -> int:
         return self.user.id if self.user else 0
@@ -253,6 +245,10 @@ class PlanbotDiscord(commands.Bot):
         with self._working():
             await self._handle(translate.reply_deleted(payload, now=self.core.clock.now()))
 
+    async def on_raw_thread_update(self, payload: discord.RawThreadUpdateEvent) -> None:
+        with self._working():
+            await self._handle(translate.thread_state_changed(payload, now=self.core.clock.now()))
+
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         with self._working():
             for event in translate.replies_bulk_deleted(payload, now=self.core.clock.now()):
@@ -279,3 +275,15 @@ async def run_discord(make_bot: Callable[..., PlanbotDiscord], token: str) -> No
         _log.warning(NO_CONTENT_BANNER)
         async with make_bot(message_content=False) as bot:
             await bot.start(token)
+
+
+async def _capture(core: Core, event: InboundEvent | None) -> None:
+    """Record ``event`` (Discord has no acknowledgement). One that cannot be kept (store
+    unreachable, journal full) is missed: the core reconciles when the store is back."""
+    if event is None:
+        return
+    try:
+        await core.capture(event)
+    except JournalFull:
+        _log.warning("store unreachable and journal full: a %s was not kept",
+                     type(event).__name__)
