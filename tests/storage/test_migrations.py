@@ -23,7 +23,7 @@ def test_models_match_migrations_and_round_trip(database_url):
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0020_broadcast"
+        assert MigrationContext.configure(conn).get_current_revision() == "0021_moderator_erasure"
     engine.dispose()
 
 
