@@ -199,20 +199,21 @@ def personal_data_json(data: ParticipantData | None, platform: str, user_id: str
     when it holds nothing). Times are ISO 8601 UTC."""
     doc: dict[str, Any] = {"platform": platform, "user_id": user_id, "held": data is not None}
     if data is not None:
+        public = {r.id: r.public_id for r in data.rounds}  # row numbers mean nothing to people
         doc |= {
             "display_name": data.display_name,
             "first_seen_at": _when(data.first_seen_at),
-            "rounds": [{"id": r.id, "name": r.name, "status": r.status,
+            "rounds": [{"id": r.public_id, "name": r.name, "status": r.status,
                         "opened_at": _when(r.opened_at), "closed_at": _when(r.closed_at)}
                        for r in data.rounds],
-            "stances": [{"round": s.round_id, "target": {"kind": s.target_kind,
+            "stances": [{"round": public[s.round_id], "target": {"kind": s.target_kind,
                                                         "statement": s.statement_id,
                                                         "section": s.section_key},
                          "via": s.via, "emoji": s.emoji if s.via == "reaction" else None,
                          "stance": s.stance, "platform": s.platform,
                          "added_at": _when(s.added_at), "removed_at": _when(s.removed_at),
                          "counts": s.current} for s in data.stances],
-            "replies": [{"round": r.round_id, "statement": r.statement_id,
+            "replies": [{"round": public[r.round_id], "statement": r.statement_id,
                          "section": r.section_key, "text": r.text, "files": r.attachments,
                          "created_at": _when(r.created_at), "edited_at": _when(r.edited_at),
                          "deleted_at": _when(r.deleted_at), "moderation": r.moderation,
@@ -284,6 +285,11 @@ class Privacy:
         await self.db(self.store.record_privacy_request, "export", via, platform,
                       self.clock.now())
         return data
+
+    async def held(self, platform: str, user_id: str) -> ParticipantData | None:
+        """What an erasure of ``user_id`` on ``platform`` would remove (None: nothing held);
+        read only, not a request served (nothing written to the audit log)."""
+        return await self.db(self.store.participant_data, self.pseudonyms.key(platform, user_id))
 
     async def erase(self, platform: str, user_id: str, via: str) -> ErasureReport:
         """Erase ``user_id`` on ``platform`` (``storage.privacy.PrivacyQueries

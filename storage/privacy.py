@@ -67,7 +67,8 @@ def _blank(s: Session, ids: Sequence[int]) -> None:
 
 def _rounds(s: Session, round_ids: set[int]) -> list[HeldRound]:
     return [HeldRound(*r) for r in s.execute(
-        select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at)
+        select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at,
+               Round.public_id)
         .where(Round.id.in_(round_ids)).order_by(Round.id))]
 
 

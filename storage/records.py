@@ -430,13 +430,14 @@ class HeldReply:
 
 
 class HeldRound(NamedTuple):
-    """A round a participant took part in."""
+    """A round a participant took part in (``public_id``: the id people see)."""
 
     id: int
     name: str
     status: str
     opened_at: datetime
     closed_at: datetime | None
+    public_id: str
 
 
 class HeldDecision(NamedTuple):

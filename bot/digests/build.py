@@ -205,6 +205,15 @@ def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFact
         earlier=model.Split(*earlier) if earlier else None, broadcast=bool(row.broadcast))
 
 
+def _group_share(statement: model.Statement, group: int, side: str, smoothed: float) -> float:
+    """Share of ``group``'s votes on ``statement`` that are ``side`` (agree / disagree), in
+    [0, 1]; ``smoothed`` when the statement carries no split for that group."""
+    split = next((g.split for g in statement.groups if g.group == group), None)
+    if split is None or not split.votes:
+        return smoothed
+    return (split.agree if side == "agree" else split.disagree) / split.votes
+
+
 def _support(s: model.Statement) -> tuple[float, int, str]:
     """Ranking by support: smoothed agreement, then agrees, then id (stable)."""
     return (-s.pa, -s.split.agree, s.id)
@@ -261,9 +270,14 @@ class _AnalysisFacts:
         return items
 
     def groups(self, by_id: dict[str, model.Statement]) -> tuple[model.Group, ...]:
+        """The groups shown, each with its three most representative statements (Polis'
+        repness order) and the group's plain share on the side it leans: the same figure
+        the division list gives for that group, not repness' smoothed ``p_success``."""
         return tuple(
             model.Group(id=g["id"], letter=letter(g["id"]), size=g["size"], representative=tuple(
-                (by_id[r["statement"]], r["repful_for"], float(r["p_success"]))
+                (by_id[r["statement"]], r["repful_for"],
+                 _group_share(by_id[r["statement"]], g["id"], r["repful_for"],
+                              float(r["p_success"])))
                 for r in g["representative"][:3] if r["statement"] in by_id))
             for g in self.data.get("groups", []) if g["id"] in self.shown)
 

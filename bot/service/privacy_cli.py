@@ -3,8 +3,10 @@ email to the privacy officer) as the chat commands do (``bot.privacy``).
 
 * ``export --platform P --user ID [--out FILE]``: everything held about the person, as JSON
   (a file is created readable by its owner only);
-* ``erase --platform P --user ID``: erase the person; planbot's copies of their replies are
-  deleted on the configured platforms it can reach, and those left are listed;
+* ``erase --platform P --user ID [--dry-run] [--yes]``: erase the person, for good, after
+  saying what is held and asking to confirm (``--yes`` in a script; ``--dry-run`` only says);
+  planbot's copies of their replies are deleted on the configured platforms it can reach,
+  and those left are listed;
 * ``purge [--dry-run]``: the retention purge the scheduler runs daily, or what it would do.
 
 Each request served is written to the audit log (``privacy_requests``), via ``cli``.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +28,7 @@ from bot.i18n import translate, translate_plural
 
 if TYPE_CHECKING:
     from bot.core import Core
+    from bot.service.build import OneShot
 
 PLATFORMS = ("discord", "slack")
 
@@ -41,6 +45,9 @@ def add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
         action.add_argument("--user", required=True, help=t("cli.help.privacy_user"))
         if name == "export":
             action.add_argument("--out", type=Path, default=None, help=t("cli.help.privacy_out"))
+        else:
+            action.add_argument("--dry-run", action="store_true", help=t("cli.help.erase_dry_run"))
+            action.add_argument("--yes", action="store_true", help=t("cli.help.erase_yes"))
     purge = actions.add_parser("purge", help=t("cli.help.privacy_purge"))
     purge.add_argument("--dry-run", action="store_true", help=t("cli.help.dry_run"))
 
@@ -55,7 +62,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     async with one_shot(settings, SystemClock(), "planbot-privacy") as shot:
         if args.privacy_action == "erase":
-            await shot.connect()  # the copies are deleted through the platforms
+            return await _erase(shot, args, settings)
         return await ACTIONS[args.privacy_action](shot.core, args, settings)
 
 
@@ -74,13 +81,29 @@ async def _export(core: Core, args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
-async def _erase(core: Core, args: argparse.Namespace, settings: Settings) -> int:
-    lang = settings.language
-    report = await core.privacy.erase(args.platform, args.user, "cli")
-    if not report.found:
-        print(translate("privacy.cli_nothing_held", lang,
-                        person=f"{args.platform}:{args.user}"))
+async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) -> int:
+    """Say what is held, confirm (``--yes``, or "yes"/"oui" typed at a terminal; refused
+    without either when no one can answer), then erase; exit status 1 when not confirmed."""
+    lang, person = settings.language, f"{args.platform}:{args.user}"
+    held = await shot.core.privacy.held(args.platform, args.user)
+    if held is None:
+        print(translate("privacy.cli_nothing_held", lang, person=person))
         return 0
+    print(translate("privacy.cli_would_erase", lang, person=person,
+                    replies=translate_plural("count.replies", len(held.replies), lang),
+                    stances=translate_plural("count.stances", len(held.stances), lang)))
+    if args.dry_run:
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(translate("privacy.cli_confirm_needed", lang), file=sys.stderr)
+            return 1
+        answer = await asyncio.to_thread(input, translate("privacy.cli_confirm", lang) + " ")
+        if answer.strip().casefold() not in ("yes", "oui"):
+            print(translate("privacy.cli_not_erased", lang))
+            return 1
+    await shot.connect()  # the copies are deleted through the platforms
+    report = await shot.core.privacy.erase(args.platform, args.user, "cli")
     print(translate("privacy.cli_erased", lang,
                     replies=translate_plural("count.replies", report.replies, lang),
                     stances=translate_plural("count.stances", report.stances, lang),
@@ -106,4 +129,4 @@ async def _purge(core: Core, args: argparse.Namespace, settings: Settings) -> in
     return 0
 
 
-ACTIONS = {"export": _export, "erase": _erase, "purge": _purge}
+ACTIONS = {"export": _export, "purge": _purge}

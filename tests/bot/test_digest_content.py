@@ -115,6 +115,20 @@ async def test_no_statement_twice_and_division_shows_each_groups_shares(pb):
             in markdown.replace("\u202f", "\u00a0")
 
 
+async def test_a_group_share_is_one_figure_wherever_it_appears(pb):
+    """A group's representative statements give the group's plain share, the figure the
+    division list gives for the same group and statement (not repness' smoothed one)."""
+    round_id, _ = await voted_round(pb)
+    d = build_digest(pb.store, round_id, WEEK, analysis=analyse_round(pb.store, round_id, WEEK.end))
+    checked = 0
+    for group in d.groups:
+        for statement, side, share in group.representative:
+            split = next(g.split for g in statement.groups if g.group == group.id)
+            assert share == split.share(side)
+            checked += 1
+    assert checked
+
+
 async def test_each_index_is_explained_once_in_every_form(pb):
     round_id, _ = await voted_round(pb)
     for lang in ("fr", "en"):

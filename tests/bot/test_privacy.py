@@ -187,3 +187,33 @@ def test_a_retention_period_in_minutes_or_hours_is_refused(tmp_path, monkeypatch
     assert main(["privacy", "purge", "--dry-run"]) == 2
     assert "RETENTION_PERIOD" in capsys.readouterr().err
 
+
+
+def test_cli_erase_says_what_it_holds_and_asks_first(tmp_path, monkeypatch, capsys):
+    """An operator's erasure is irreversible: it says what is held, ``--dry-run`` stops
+    there, and without ``--yes`` (no terminal to ask at) nothing is erased."""
+    import asyncio
+
+    async def one_stance() -> None:
+        core = make_core(tmp_path, clock=ManualClock(START))
+        core.platforms.update(discord=RecordingPlatform())
+        await core.rounds.open(plan="sample", channel=D1, platform=core.platforms["discord"])
+        await core.handle(react("u1"))
+        core.close()
+
+    asyncio.run(one_stance())
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path))
+    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "fr")
+    erase = ["privacy", "erase", "--platform", "discord", "--user", "u1"]
+    assert main([*erase, "--dry-run"]) == 0
+    assert "planbot détient sur discord:u1 : 0 réponse, 1 position" in capsys.readouterr().out
+    assert main(erase) == 1  # stdin is not a terminal here
+    assert "--yes" in capsys.readouterr().err
+    assert main([*erase, "--yes"]) == 0
+    assert "supprimé sur les plateformes : 0 copie" in capsys.readouterr().out
+    assert main([*erase, "--yes"]) == 0
+    assert "planbot ne garde rien sur discord:u1." in capsys.readouterr().out

@@ -87,7 +87,10 @@ async def test_my_data_answers_privately_with_exactly_the_callers_data(both):
     assert places == {("discord", False), ("slack", True)}  # where its copy was posted
     assert [(s["target"]["section"], s["stance"]) for s in data["stances"]] == [
         ("broadband", "agree")]
-    assert [r["id"] for r in data["rounds"]] == [h.round_id()]
+    public_id = core.store.get_round(h.round_id()).public_id  # the id people see
+    assert [r["id"] for r in data["rounds"]] == [public_id]
+    assert {s["round"] for s in data["stances"]} == {r["round"] for r in data["replies"]} == {
+        public_id}
     assert "BOB" not in body.decode() and "ANA" not in body.decode()
     assert "1 réponse" in answer.text and "1 position" in answer.text
 
