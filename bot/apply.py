@@ -11,7 +11,10 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
 from bot.events import (
@@ -26,6 +29,7 @@ from bot.events import (
     ReplyDeleted,
     ReplyEdited,
     ReplyPosted,
+    ThreadStateChanged,
 )
 from bot.identity import Pseudonymizer
 from bot.moderation import admit
@@ -54,11 +58,62 @@ def _source(event: Event) -> str:
     return "backfill" if event.backfill else "live"
 
 
-class _Proposals:
-    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
+class _AlreadyApplied(Exception):
+    """The event was applied before (its ``event_key`` is recorded): nothing to do."""
+
+
+class _People:
+    """The applier's part for participants (:class:`EventApplier` has the rest): their
+    cached ids, and what an erasure, here or in another process, changes for their events."""
 
     store: Store
-    _participant: Callable[[Event, Actor], int]
+    pseudonyms: Pseudonymizer
+    clock: Clock
+    _participants: dict[tuple[str, str | None], int]
+
+    def forget_people(self) -> None:
+        """Drop cached participant ids (call on the database thread after erasing one)."""
+        self._participants.clear()
+
+    def _applied(self, handler: Callable[[Any], bool], event: InboundEvent) -> bool:
+        """``handler(event)``; False for an event applied before; the cached ids dropped
+        when the store refuses the write (:meth:`EventApplier.apply`)."""
+        try:
+            return handler(event)
+        except _AlreadyApplied:
+            return False
+        except IntegrityError:
+            self._participants.clear()
+            raise
+
+    def _participant(self, event: Event, actor: Actor) -> int:
+        key = self.pseudonyms.key(event.platform, actor.user_id)
+        pid = self._participants.get((key, actor.display_name))
+        if pid is None:
+            if self.store.event_applied(event.event_key):
+                # A re-delivery (a Slack retry) of an event whose author may have been erased
+                # since: recording them again would undo the erasure.
+                raise _AlreadyApplied
+            if len(self._participants) > CACHE_SIZE:
+                self._participants.clear()
+            name = actor.display_name[:200] if actor.display_name else None
+            pid = self.store.participant(key, event.platform, self.clock.now(), name)
+            self._participants[(key, actor.display_name)] = pid
+        return pid
+
+    def _erased_backfill(self, event: Event, actor: Actor, *, dated: bool = False) -> bool:
+        """Whether ``event`` was read back from the platform (reconciliation) and made by a
+        person who has since been erased: applying it would record them again. ``dated``:
+        the event carries the platform's own date (a reply), so one made after the erasure
+        is a new participation; a reaction read back is dated when it was read."""
+        if not event.backfill:
+            return False
+        erased_at = self.store.erased_at(self.pseudonyms.key(event.platform, actor.user_id))
+        return erased_at is not None and (not dated or event.occurred_at <= erased_at)
+
+
+class _Proposals(_People):
+    """The applier's part for anonymous proposals (:class:`EventApplier` has the rest)."""
 
     def _proposal(self, ev: ProposalSubmitted) -> bool:
         """An anonymous proposal: a new statement of an open round, its author recorded
@@ -75,6 +130,12 @@ class _Proposals:
             moderation=admit(self.store, ev.round_id))
 
 
+def _thread_state(store: Store, ev: ThreadStateChanged) -> bool:
+    """Record the state of a section thread planbot has finished (seeded): one whose
+    opening is still under way keeps no state, so that the opening completes it."""
+    return store.set_thread_state(ev.platform, ev.thread_id, ev.state, known_only=True)
+
+
 class EventApplier(_Proposals):
     """Applies one neutral event to the store; returns True when the store changed.
 
@@ -88,9 +149,11 @@ class EventApplier(_Proposals):
         self.stances = stances
         self.pseudonyms = pseudonyms
         self.clock = clock
-        # Participant ids never change, and a message's statement never does; caching both
-        # saves two queries per event. Targets are re-read after TARGET_TTL so a round closed
-        # by another process stops counting soon after.
+        # Participant ids never change nor come back (0021_participant_ids), and a message's
+        # statement never does; caching both saves two queries per event. A participant
+        # erased by another process is noticed when the store refuses their cached id
+        # (:meth:`apply`). Targets are re-read after TARGET_TTL so a round closed by another
+        # process stops counting soon after.
         self._participants: dict[tuple[str, str | None], int] = {}
         self._targets: dict[tuple[str, str, str], tuple[MessageTarget, datetime]] = {}
 
@@ -98,12 +161,13 @@ class EventApplier(_Proposals):
         """Drop cached message targets (call after closing a round in this process)."""
         self._targets.clear()
 
-    def forget_people(self) -> None:
-        """Drop cached participant ids (call on the database thread after erasing one)."""
-        self._participants.clear()
-
     def apply(self, event: InboundEvent) -> bool:
-        """Apply ``event``; raises ``ValueError`` for an event that cannot be applied."""
+        """Apply ``event``; raises ``ValueError`` for an event that cannot be applied.
+
+        Raises ``IntegrityError`` when the store refuses the write, having dropped the cached
+        participant ids: another process wrote the same rows meanwhile, or erased a
+        participant whose id is cached here. Applying the event again then reads the new
+        state (the intake does), and an erased person comes back as a new participant."""
         if getattr(event, "event_key", None) == "":
             raise ValueError("empty event key")
         actor = getattr(event, "actor", None)
@@ -117,23 +181,13 @@ class EventApplier(_Proposals):
             ReplyEdited: self._reply_edited,
             ReplyDeleted: self._reply_deleted,
             PrivateVote: self._private_vote, ProposalSubmitted: self._proposal,
+            ThreadStateChanged: partial(_thread_state, self.store),
         }
         handler = handlers.get(type(event))
         if handler is None:
             _log.warning("skipped an event of unknown kind %s", type(event).__name__)
             return False
-        return handler(event)
-
-    def _participant(self, event: Event, actor: Actor) -> int:
-        key = self.pseudonyms.key(event.platform, actor.user_id)
-        pid = self._participants.get((key, actor.display_name))
-        if pid is None:
-            if len(self._participants) > CACHE_SIZE:
-                self._participants.clear()
-            name = actor.display_name[:200] if actor.display_name else None
-            pid = self.store.participant(key, event.platform, self.clock.now(), name)
-            self._participants[(key, actor.display_name)] = pid
-        return pid
+        return self._applied(handler, event)
 
     def _target(self, event: Event, message_id: str, *,
                 late_ok: bool = False) -> MessageTarget | None:
@@ -177,12 +231,6 @@ class EventApplier(_Proposals):
             emoji_raw=ev.emoji.name[:200], stance=stance, at=ev.occurred_at,
             source=_source(ev))
 
-    def _erased_backfill(self, event: Event, actor: Actor) -> bool:
-        """Whether ``event`` was read back from the platform (reconciliation) and made by a
-        person who has since been erased: applying it would record them again."""
-        return event.backfill and self.store.is_erased(
-            self.pseudonyms.key(event.platform, actor.user_id))
-
     def _reaction_removed(self, ev: ReactionRemoved) -> bool:
         if ev.actor.is_bot or self._erased_backfill(ev, ev.actor) \
                 or (target := self._target(ev, ev.message_id)) is None:
@@ -219,7 +267,8 @@ class EventApplier(_Proposals):
         # A message with only files is an attachment reply: stored with their names, out of
         # the analysis (nothing to vote on); with neither text nor files, nothing was said.
         files = not ev.text_withheld and not ev.text.strip()
-        if ev.actor.is_bot or (files and not ev.attachments) or self._erased_backfill(ev, ev.actor):
+        if ev.actor.is_bot or (files and not ev.attachments) \
+                or self._erased_backfill(ev, ev.actor, dated=True):
             return False
         thread = self.store.find_thread(ev.platform, ev.thread_id)
         if thread is None:

@@ -125,6 +125,16 @@ class ReplyDeleted(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadStateChanged(Event):
+    """The thread ``thread_id`` (on Discord, the id of the section message rooting it) is now
+    ``state``: ``open``, ``archived`` (by inactivity or by a moderator) or ``locked``
+    (:data:`storage.threads.THREAD_STATES`); ``channel_id`` is its parent channel."""
+
+    thread_id: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PrivateVote(Event):
     """``actor`` voted ``stance`` (agree / disagree / pass) on ``statement_id`` through the
     Vote button, seen by no one else; ``stance`` None withdraws their private vote.
@@ -172,5 +182,5 @@ class CommandInvoked(Event):
 
 InboundEvent = (
     ReactionAdded | ReactionRemoved | ReactionsCleared | ReplyPosted | ReplyEdited | ReplyDeleted
-    | PrivateVote | ProposalSubmitted
+    | PrivateVote | ProposalSubmitted | ThreadStateChanged
 )

@@ -109,6 +109,13 @@ class StoreBase:
         res = s.execute(self._hot.claim, {"event_key": event_key, "processed_at": now})
         return res.first() is not None
 
+    def event_applied(self, event_key: str | None) -> bool:
+        """Whether the event ``event_key`` was applied already (False without a key)."""
+        if event_key is None:
+            return False
+        with self._conn() as c:
+            return c.execute(self._hot.applied, {"event_key": event_key}).first() is not None
+
 
     def _insert_ignore(self, table: Table | type[Base]) -> Insert:
         """An INSERT that does nothing on a unique-key conflict, on SQLite and PostgreSQL."""
@@ -137,6 +144,8 @@ class _HotStatements:
         pair = and_(t.c.participant_id == bindparam("pid"), t.c.statement_id == bindparam("sid"))
         processed = _table(ProcessedEvent)
         self.claim = insert_ignore(processed).returning(processed.c.event_key)
+        self.applied = select(processed.c.event_key).where(
+            processed.c.event_key == bindparam("event_key"))
         self.remove_stance = t.update().where(t.c.id == bindparam("row_id")).values(
             removed_at=bindparam("removed_at"), is_current=False)
         self.pair_rows = select(t.c.id, t.c.emoji_key, t.c.stance, t.c.added_at,

@@ -203,6 +203,9 @@ class Participant(Base):
     """
 
     __tablename__ = "participants"
+    # Ids are never reused (``0021_participant_ids``): a process may still hold an erased
+    # participant's id, which must never come to name someone else.
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     platform: Mapped[str] = mapped_column(String(16))

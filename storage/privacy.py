@@ -183,10 +183,12 @@ class PrivacyQueries(StoreBase):
                                                                    erased_at=now))
             return Erasure(ids, texts, stances, copies, decisions)
 
-    def is_erased(self, key_hash: str) -> bool:
-        """Whether the participant with pseudonym ``key_hash`` was erased at their request."""
+    def erased_at(self, key_hash: str) -> datetime | None:
+        """When the participant with pseudonym ``key_hash`` was erased at their request
+        (UTC), None if never."""
         with self._tx() as s:
-            return s.get(ErasedParticipant, key_hash) is not None
+            erased = s.get(ErasedParticipant, key_hash)
+            return erased.erased_at if erased is not None else None
 
     def forget_reply_text(self, statement_id: int) -> list[str]:
         """A deleted reply keeps only its tombstone: its text, file names and edit history

@@ -19,19 +19,22 @@ REASON_LIMIT = 200
 class ThreadQueries(StoreBase):
     """Thread states and failed section posts."""
 
-    def set_thread_state(self, platform: str, thread_id: str, state: str) -> bool:
+    def set_thread_state(self, platform: str, thread_id: str, state: str, *,
+                         known_only: bool = False) -> bool:
         """Record the state of the section thread ``thread_id`` (the id of the message that
-        roots it, on both platforms). False if no section message roots that thread.
+        roots it, on both platforms). False if no section message roots that thread (with
+        ``known_only``, none whose state is already known) or the state is unchanged.
         Raises ``ValueError`` for a state not in :data:`THREAD_STATES`."""
         if state not in THREAD_STATES:
             raise ValueError(f"unknown thread state {state!r}")
+        where = [PlatformMessage.platform == platform, PlatformMessage.message_id == thread_id,
+                 PlatformMessage.part == 0, PlatformMessage.is_copy.is_(False),
+                 PlatformMessage.thread_state.is_distinct_from(state)]
+        if known_only:
+            where.append(PlatformMessage.thread_state.is_not(None))
         with self._tx() as s:
-            changed = s.execute(
-                update(PlatformMessage)
-                .where(PlatformMessage.platform == platform,
-                       PlatformMessage.message_id == thread_id, PlatformMessage.part == 0,
-                       PlatformMessage.is_copy.is_(False))
-                .values(thread_state=state).returning(PlatformMessage.id)).all()
+            changed = s.execute(update(PlatformMessage).where(*where)
+                                .values(thread_state=state).returning(PlatformMessage.id)).all()
             return bool(changed)
 
     def thread_state(self, platform: str, thread_id: str) -> str | None:

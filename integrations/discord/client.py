@@ -240,6 +240,10 @@ class PlanbotDiscord(commands.Bot):
         with self._working():
             await self._handle(translate.reply_deleted(payload, now=self.core.clock.now()))
 
+    async def on_raw_thread_update(self, payload: discord.RawThreadUpdateEvent) -> None:
+        with self._working():
+            await self._handle(translate.thread_state_changed(payload, now=self.core.clock.now()))
+
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
         with self._working():
             for event in translate.replies_bulk_deleted(payload, now=self.core.clock.now()):

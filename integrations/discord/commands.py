@@ -15,7 +15,6 @@ interactions/application-commands#localization).
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import TYPE_CHECKING, Literal
 
@@ -25,8 +24,8 @@ from discord.ext import commands
 
 from bot.events import Actor, CommandInvoked
 from bot.i18n import language_of, translate
-from bot.textsplit import split_text
-from integrations.discord.platform import MESSAGE_LIMIT, NO_MENTIONS
+from integrations.discord.delivery import deliver
+from integrations.discord.platform import NO_MENTIONS
 
 if TYPE_CHECKING:
     from integrations.discord.client import PlanbotDiscord
@@ -136,14 +135,9 @@ class PlanbotCommands(commands.Cog):
         text = reply.text
         if not self.bot.intents.message_content:
             text = f"{text}\n\n{translate('discord.no_content', cmd.locale)}"
-        # An answer may quote what the user typed (up to 6,000 characters per option):
-        # send it in parts within Discord's 2,000-character message limit; files (the
-        # caller's own data) go with the first part, as private as the answer.
-        for i, part in enumerate(split_text(text, MESSAGE_LIMIT)):
-            files = [discord.File(io.BytesIO(data), filename=name)
-                     for name, data in reply.files.items()] if i == 0 else []
-            await interaction.followup.send(part, ephemeral=reply.ephemeral, files=files,
-                                            allowed_mentions=NO_MENTIONS)
+        # An answer may quote what the user typed (up to 6,000 characters per option): it
+        # goes in parts, and by another way if Discord's 15 minutes have passed.
+        await deliver(interaction, reply, text, language_of(cmd.locale))
 
     @round.command(
         name=_("discord.name.open"), description=_("discord.about.open")

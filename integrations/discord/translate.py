@@ -23,6 +23,7 @@ from bot.events import (
     ReplyDeleted,
     ReplyEdited,
     ReplyPosted,
+    ThreadStateChanged,
 )
 
 PLATFORM = "discord"
@@ -155,6 +156,21 @@ def reply_deleted(payload: discord.RawMessageDeleteEvent, *, now: datetime) -> R
         occurred_at=now,
         message_id=str(payload.message_id),
     )
+
+
+def thread_state_changed(payload: discord.RawThreadUpdateEvent, *,
+                         now: datetime) -> ThreadStateChanged | None:
+    """THREAD_UPDATE: the thread's state from its ``thread_metadata`` (docs: resources/
+    channel#thread-metadata-object): ``locked`` whether archived or not, else ``archived``
+    (by inactivity, a moderator or planbot) or ``open`` (unarchived). ``None`` without
+    metadata (a malformed event)."""
+    meta = payload.data.get("thread_metadata")
+    if not isinstance(meta, dict):
+        return None
+    state = "locked" if meta.get("locked") else "archived" if meta.get("archived") else "open"
+    return ThreadStateChanged(platform=PLATFORM, workspace_id=str(payload.guild_id),
+                              channel_id=str(payload.parent_id), occurred_at=now,
+                              thread_id=str(payload.thread_id), state=state)
 
 
 def replies_bulk_deleted(payload: discord.RawBulkMessageDeleteEvent, *, now: datetime) -> list[ReplyDeleted]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 
+import pytest
+
+from bot.errors import SetupError
 from bot.home import open_store
 from bot.plans import import_plan, sample_plan_paths
 from bot.service.backup import backup
@@ -32,10 +35,25 @@ def test_sqlite_backup_while_the_store_is_open(tmp_path):
     assert [p[0] for p in restored.list_plans()] == ["sample"]
 
 
-def test_postgresql_backup_says_what_to_run_without_the_password(tmp_path):
-    settings = make_settings(tmp_path,
-                             database_url="postgresql://planbot:S3CRET@db.example:5432/planbot")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_backup_says_what_to_run_without_the_password(tmp_path, database_url):
+    # The local server trusts the connection: the password is never asked for.
+    url = database_url.replace("postgres@", "postgres:S3CRET@")
+    settings = make_settings(tmp_path, database_url=url)
     done = backup(settings, tmp_path / "b", NOW)
     assert done.database is None
     assert done.command.startswith("pg_dump --format=custom --file=")
-    assert "planbot@db.example:5432/planbot" in done.command and "S3CRET" not in done.command
+    assert "postgres@127.0.0.1:5432/test" in done.command and "S3CRET" not in done.command
+
+
+def test_a_backup_refuses_a_secret_the_store_was_not_written_with(tmp_path, database_url):
+    """Every command refuses a store written with another participant secret; so does the
+    backup, before writing anything: restored with that secret, the store would see every
+    returning participant as a new person."""
+    open_store(database_url, "a" * 20, tmp_path, NOW).engine.dispose()
+    settings = make_settings(tmp_path, database_url=database_url, participant_secret="b" * 20)
+    (tmp_path / "participant.secret").write_text("b" * 20)
+    with pytest.raises(SetupError) as refused:
+        backup(settings, tmp_path / "backups", NOW)
+    assert refused.value.msgid == "store.secret_mismatch"
+    assert not (tmp_path / "backups").exists()

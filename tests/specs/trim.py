@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 
 DISCORD_ROUTES: dict[str, tuple[str, ...]] = {
     "/users/@me": ("get",),
+    "/users/@me/channels": ("post",),
     "/oauth2/applications/@me": ("get",),
     "/gateway/bot": ("get",),
     "/applications/{application_id}/commands": ("get", "put"),

@@ -23,7 +23,7 @@ def test_models_match_migrations_and_round_trip(database_url):
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0021_moderator_erasure"
+        assert MigrationContext.configure(conn).get_current_revision() == "0022_moderator_erasure"
     engine.dispose()
 
 
@@ -103,4 +103,48 @@ def test_a_store_at_head_is_not_upgraded_again_one_behind_is(database_url, monke
     assert not at_head(engine)
     upgrade(engine)
     assert calls == ["head"] and at_head(engine)
+    engine.dispose()
+
+
+def test_participant_ids_migration_keeps_the_rows_and_never_reuses_an_id(database_url):
+    """0021_participant_ids on a store with participants that others' rows refer to: the
+    rows and references stay, and the id of an erased newest participant is not handed to
+    the next one (SQLite reused it before: the largest id in use plus one)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, Table, delete, text
+
+    engine = create_store_engine(database_url)
+    upgrade(engine, "0020_broadcast")
+    at = datetime(2026, 12, 2, 14, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        table = {name: Table(name, MetaData(), autoload_with=conn) for name in (
+            "rounds", "statements", "participants", "stances")}
+        conn.execute(table["rounds"].insert(), {"id": 1, "name": "r", "language": "fr",
+                                                "status": "open", "source": "chat",
+                                                "opened_at": at, "public_id": "p1"})
+        author, voter = (conn.execute(
+            table["participants"].insert().returning(table["participants"].c.id),
+            {"key_hash": key * 64, "platform": "discord", "first_seen_at": at}).scalar_one()
+            for key in "av")
+        conn.execute(table["statements"].insert(), {
+            "id": 1, "round_id": 1, "kind": "reply", "text": "t", "text_withheld": False,
+            "moderated": True, "created_at": at, "source": "live", "author_id": author})
+        conn.execute(table["stances"].insert(), {
+            "participant_id": voter, "statement_id": 1, "emoji_key": "👍", "emoji_raw": "👍",
+            "stance": "agree", "source": "live", "platform": "discord", "added_at": at,
+            "is_current": True})
+    upgrade(engine)
+    participants = Table("participants", MetaData(), autoload_with=engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT author_id FROM statements")).scalar_one() == author
+        assert conn.execute(text("SELECT participant_id FROM stances")).scalar_one() == voter
+        conn.execute(text("DELETE FROM stances"))
+        conn.execute(delete(participants).where(participants.c.id == voter))
+        new = conn.execute(participants.insert().returning(participants.c.id), {
+            "key_hash": "n" * 64, "platform": "discord", "first_seen_at": at}).scalar_one()
+    assert new > voter
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
     engine.dispose()

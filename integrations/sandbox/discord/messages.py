@@ -19,6 +19,7 @@ from aiohttp import web
 
 from integrations.sandbox.discord.responses import (
     CANNOT_EDIT_OTHERS,
+    CANNOT_MESSAGE_USER,
     INVALID_FORM_BODY,
     NOT_TEXT_CHANNEL,
     THREAD_ALREADY_CREATED,
@@ -33,6 +34,7 @@ from integrations.sandbox.discord.world import (
     ARCHIVE_DURATIONS,
     ATTACH_FILES,
     CREATE_PUBLIC_THREADS,
+    DM_CHANNEL,
     FORUM_CHANNEL,
     MANAGE_MESSAGES,
     MANAGE_THREADS,
@@ -105,6 +107,8 @@ class Messages(Access):
         channel = self.channel(request)
         data = request[JSON_BODY]
         files = data.get("_files", [])
+        if channel.type == DM_CHANNEL:
+            return self._direct_message(channel, data, files)
         if channel.type == FORUM_CHANNEL:
             self.require(channel)
             raise DiscordError(400, "Cannot send messages in a non-text channel", NOT_TEXT_CHANNEL)
@@ -125,6 +129,22 @@ class Messages(Access):
         )
         self.sb.sent_allowed_mentions[message.id] = data.get("allowed_mentions")
         await self.sb.gateway.dispatch_message("MESSAGE_CREATE", message)
+        return json_response(message.payload(me=self.world.bot.id))
+
+    def _direct_message(self, channel: Channel, data: dict, files: list) -> web.Response:
+        """A message in the bot's DM with a user: refused (403 50007) when the user shares
+        no guild with the bot or has closed DMs from guild members (docs:
+        topics/opcodes-and-status-codes, 50007). Not dispatched: planbot does not ask for
+        the DIRECT_MESSAGES intent."""
+        user = self.world.users[channel.recipient_id or ""]
+        shared = any(user.id in g.members and self.world.bot.id in g.members
+                     for g in self.world.guilds.values())
+        if not (shared and user.accepts_dms) or user.bot:
+            raise DiscordError(403, "Cannot send messages to this user", CANNOT_MESSAGE_USER)
+        _check_message(data, files)
+        message = self.world.post(channel.id, self.world.bot, data.get("content") or "",
+                                  attachments=[self.world.attachment(*f) for f in files])
+        self.sb.sent_allowed_mentions[message.id] = data.get("allowed_mentions")
         return json_response(message.payload(me=self.world.bot.id))
 
     async def _before_thread_post(self, thread: Channel) -> None:

@@ -23,6 +23,7 @@ from integrations.sandbox.discord.messages import JSON_BODY, Messages
 from integrations.sandbox.discord.ratelimits import rate_limit_headers, too_many
 from integrations.sandbox.discord.reactions import Reactions
 from integrations.sandbox.discord.responses import (
+    INVALID_FORM_BODY,
     UNKNOWN_CHANNEL,
     UNKNOWN_MEMBER,
     UNKNOWN_USER,
@@ -73,6 +74,7 @@ class Rest:
         return [
             web.get(p + "/users/@me", self.me),
             web.get(p + "/users/{user_id}", self.user),
+            web.post(p + "/users/@me/channels", self.open_dm),
             web.get(p + "/oauth2/applications/@me", self.application),
             web.get(p + "/gateway/bot", self.gateway_bot),
             web.put(p + "/applications/{app_id}/commands", self.sync_commands),
@@ -157,6 +159,14 @@ class Rest:
     async def me(self, request: web.Request) -> web.Response:
         return json_response({**self.world.bot.payload(), "mfa_enabled": False, "locale": "en-US",
                               "verified": True})
+
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """Create DM (docs: resources/user#create-dm): the channel is opened whatever the
+        user's settings; whether they accept the message is decided when it is sent."""
+        user = self.world.users.get(str(request[JSON_BODY].get("recipient_id")))
+        if user is None:
+            raise DiscordError(400, "Invalid Form Body", INVALID_FORM_BODY)
+        return json_response(self.world.open_dm(user).payload(user))
 
     async def user(self, request: web.Request) -> web.Response:
         user = self.world.users.get(request.match_info["user_id"])

@@ -61,7 +61,6 @@ class DiscordSandbox(People, Interacting, Moderation):
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  rate_limit_per_second: int = 1000) -> None:
         self.token = token
-        self.message_content_enabled = message_content_enabled
         self.world = World(now=now)
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
@@ -108,6 +107,16 @@ class DiscordSandbox(People, Interacting, Moderation):
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def message_content_enabled(self) -> bool:
+        """The developer portal's message-content switch; turning it on or off takes effect
+        at the bot's next IDENTIFY and at once for REST reads."""
+        return bool(self.gateway.allowed_intents & MESSAGE_CONTENT)
+
+    @message_content_enabled.setter
+    def message_content_enabled(self, enabled: bool) -> None:
+        self.gateway.allowed_intents = MESSAGE_CONTENT if enabled else 0
+
     async def start(self) -> Self:
         """Serve on 127.0.0.1 at a port the OS picks."""
         app = web.Application(middlewares=[self._rest.middleware])
@@ -152,6 +161,11 @@ class DiscordSandbox(People, Interacting, Moderation):
     def messages(self, channel_id: str) -> list[Message]:
         """Messages now in a channel, oldest first."""
         return self.world.history(channel_id)
+
+    def direct_messages(self, user_id: str) -> list[Message]:
+        """What the bot sent ``user_id`` in their DM channel, oldest first."""
+        dm = next((c for c in self.world.channels.values() if c.recipient_id == user_id), None)
+        return [] if dm is None else self.messages(dm.id)
 
     def thread_messages(self, thread_id: str) -> list[Message]:
         """Replies now in a thread, oldest first (the type-21 starter excluded)."""

@@ -39,6 +39,7 @@ BOT_PERMISSIONS = EVERYDAY_PERMISSIONS | MANAGE_THREADS | MANAGE_MESSAGES
 """The bot's own role: what planbot's invite link asks for (integrations/discord/README.md)."""
 
 TEXT_CHANNEL = 0
+DM_CHANNEL = 1
 PUBLIC_THREAD = 11
 FORUM_CHANNEL = 15
 ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
@@ -82,6 +83,7 @@ class User:
     bot: bool = False
     locale: str = "fr"
     deleted: bool = False
+    accepts_dms: bool = True
 
     def payload(self) -> dict:
         """The user object; a deleted account keeps its id and loses its name and avatar
@@ -123,7 +125,8 @@ class Role:
 
 @dataclass
 class Channel:
-    """A text channel, a forum (type 15) or a public thread (type 11).
+    """A text channel, a forum (type 15), a public thread (type 11) or the bot's DM with one
+    user (type 1: ``guild_id`` empty, ``recipient_id`` the user).
 
     ``overwrites``: target id -> (allow bits, deny bits, 0 for a role or 1 for a member). Thread fields follow the
     thread metadata object (docs: resources/channel#thread-metadata-object); ``last_activity``
@@ -145,8 +148,13 @@ class Channel:
     last_activity: datetime | None = None
     overwrites: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     message_count: int = 0
+    recipient_id: str | None = None
 
-    def payload(self) -> dict:
+    def payload(self, recipient: User | None = None) -> dict:
+        """The channel object; a DM's carries its ``recipient`` (docs: resources/channel)."""
+        if self.type == DM_CHANNEL:
+            return {"id": self.id, "type": DM_CHANNEL, "last_message_id": None, "flags": 0,
+                    "recipients": [recipient.payload()] if recipient else []}
         data = {
             "id": self.id,
             "guild_id": self.guild_id,
@@ -390,6 +398,16 @@ class World:
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
         return channel
+
+    def open_dm(self, user: User) -> Channel:
+        """The bot's DM channel with ``user``, the same one on every call (docs:
+        resources/user#create-dm)."""
+        found = next((c for c in self.channels.values() if c.recipient_id == user.id), None)
+        if found is None:
+            found = Channel(self.ids.next(), "", "", type=DM_CHANNEL, created_at=self.now(),
+                            recipient_id=user.id)
+            self.channels[found.id] = found
+        return found
 
     def add_emoji(self, guild: Guild, name: str) -> str:
         """A custom emoji of ``guild``; returns its id."""

@@ -1,15 +1,15 @@
 """Erasure reaches the moderation audit (issue 14 review): moderation_decisions.moderator_key
 becomes NULL for a facilitator erased at their request; the decision stays, linked to no one.
 
-Revision ID: 0021_moderator_erasure
-Revises: 0020_broadcast
+Revision ID: 0022_moderator_erasure
+Revises: 0021_participant_ids
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_moderator_erasure"
-down_revision = "0020_broadcast"
+revision = "0022_moderator_erasure"
+down_revision = "0021_participant_ids"
 branch_labels = None
 depends_on = None
 
