@@ -68,11 +68,31 @@ class JsonFormatter(RedactingFormatter):
         return redact(json.dumps(entry, ensure_ascii=False), self.secrets)
 
 
+MISLEADING = (("discord", "voice will NOT be supported"),
+              ("slack_bolt", "`token` will be unused"))
+"""(library package, text) of library warnings that mislead an operator, dropped by
+:func:`misleading_warning`."""
+
+
+def misleading_warning(record: logging.LogRecord) -> bool:
+    """Log filter: False for the start-up warnings in :data:`MISLEADING`. discord.py warns
+    when a client is built without its voice libraries (PyNaCl, davey), and planbot uses no
+    voice. slack_bolt's ``AsyncApp`` reads ``SLACK_BOT_TOKEN`` from the environment by itself
+    when given no ``token`` (``slack_bolt/app/async_app.py``), then warns that the ``client``
+    planbot passes wins over it: planbot passes only that client, made with that same token,
+    and no argument keeps bolt from reading the environment."""
+    package = record.name.split(".")[0]
+    return not any(package == library and text in record.getMessage()
+                   for library, text in MISLEADING)
+
+
 def configure_logging(fmt: str = "text", level: str = "INFO",
                       secrets: Iterable[str] = ()) -> None:
     """Configure the root logger once: ``fmt`` is ``text`` or ``json``; ``secrets`` (the
-    configured tokens and signing secret) are masked in every line."""
+    configured tokens and signing secret) are masked in every line; discord.py's voice
+    and slack_bolt's misleading warnings are dropped (:func:`misleading_warning`)."""
     handler = logging.StreamHandler()
+    handler.addFilter(misleading_warning)
     handler.setFormatter(JsonFormatter(secrets=secrets) if fmt == "json" else RedactingFormatter(
         "%(asctime)s %(levelname)-7s %(name)s: %(message)s", secrets=secrets))
     root = logging.getLogger()

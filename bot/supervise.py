@@ -14,7 +14,9 @@ default), the pattern of the AWS Architecture Blog's "Exponential Backoff And Ji
 without the jitter (one process per platform connection, nothing to spread), and start
 again from the first after the adapter stayed up ``stable_after`` seconds on the given
 clock. A :class:`bot.errors.SetupError` (a token the platform refuses) is not retried: no
-restart can fix it, and the service stops with exit status 2.
+restart can fix it, and the service stops with exit status 2. A platform that cannot be
+reached (:func:`bot.reachability.unreachable`: DNS, refused connection, timeout) is logged
+once per outage at WARNING, in plain words, with the next delay; tracebacks go to DEBUG.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.errors import SetupError
 from bot.platform import Adapter
+from bot.reachability import unreachable
 
 _log = logging.getLogger(__name__)
 
@@ -55,8 +58,9 @@ class Backoff:
 
 
 class Supervisor:
-    """Keeps ``adapter`` running once it has started (``planbot run`` starts it first, so a
-    configuration that cannot work still fails the start-up at once).
+    """Keeps ``adapter`` running once ``planbot run`` started it (a configuration that cannot
+    work still fails the start-up at once), or from its first start when the platform could
+    not be reached.
 
     ``clock`` tells how long the adapter stayed up (``stable_after`` seconds resets the
     backoff); ``sleep`` waits between attempts. ``restarts`` counts successful restarts and
@@ -72,15 +76,21 @@ class Supervisor:
         self._stable_after = timedelta(seconds=stable_after)
         self.restarts = 0
         self.delays: list[float] = []
+        self._outage = False
 
     @property
     def name(self) -> str:
         return self.adapter.name
 
-    async def run(self) -> SetupError:
+    async def run(self, failed: Exception | None = None) -> SetupError:
         """Restart the adapter each time its connection ends by itself, for as long as the
-        service runs (cancel the task to stop supervising). Returns only the
-        :class:`SetupError` that makes restarting pointless."""
+        service runs (cancel the task to stop supervising). ``failed``: what the adapter's
+        first start raised when its platform could not be reached; it is restarted from
+        there. Returns only the :class:`SetupError` that makes restarting pointless."""
+        if failed is not None:
+            setup = await self._recover(failed, crashed=False)
+            if setup is not None:
+                return setup
         while True:
             up_since = self._clock.now()
             failure = await self.adapter.wait_until_closed()
@@ -88,19 +98,19 @@ class Supervisor:
                 return failure
             if self._clock.now() - up_since >= self._stable_after:
                 self._backoff.reset()
-            # The type only: an exception's text may quote a payload (people's data).
-            _log.error("the %s adapter stopped (%s); restarting it", self.name,
-                       type(failure).__name__ if failure is not None else "closed")
-            _log.debug("the %s adapter stopped", self.name, exc_info=failure)
-            await self.adapter.stop()
-            setup = await self._restart()
+                self._outage = False  # what follows is a new outage, told again
+            setup = await self._recover(failure, crashed=True)
             if setup is not None:
                 return setup
 
-    async def _restart(self) -> SetupError | None:
-        """Start again after the backoff's delay, as many times as it takes."""
+    async def _recover(self, failure: BaseException | None, *, crashed: bool) -> SetupError | None:
+        """Stop what is left of the adapter and start it again after the backoff's delay, as
+        many times as it takes (``crashed``: it ran, then ended by itself). Returns the
+        :class:`SetupError` that ends the attempts, else None once it runs again."""
         while True:
             delay = self._backoff.next()
+            self._report(failure, delay, crashed=crashed)
+            await self.adapter.stop()
             self.delays.append(delay)
             await self._sleep(delay)
             try:
@@ -108,10 +118,32 @@ class Supervisor:
             except SetupError as err:
                 return err
             except Exception as err:  # noqa: BLE001 - the platform may still be down: retry
-                _log.warning("restarting the %s adapter failed (%s); trying again", self.name,
-                             type(err).__name__)
-                await self.adapter.stop()
+                failure, crashed = err, False
                 continue
             self.restarts += 1
-            _log.info("the %s adapter restarted (restart %d)", self.name, self.restarts)
+            # Discord's start returns before its gateway connects: its outage ends when it
+            # stays up (``stable_after``), Slack's when its start connected.
+            if self._outage and self.adapter.connected:
+                self._outage = False
+                _log.info("%s is reachable again", self.name.capitalize())
+            _log.log(logging.DEBUG if self._outage else logging.INFO,
+                     "the %s adapter restarted (restart %d)", self.name, self.restarts)
             return None
+
+    def _report(self, failure: BaseException | None, delay: float, *, crashed: bool) -> None:
+        """Log ``failure`` in plain words: a platform that cannot be reached once per outage
+        (WARNING), a crash at ERROR, a failed restart at WARNING; the traceback at DEBUG.
+        The exception's type only: its text may quote a payload (people's data)."""
+        _log.debug("the %s adapter stopped", self.name, exc_info=failure)
+        reason = unreachable(failure)
+        if reason is not None:
+            if not self._outage:
+                self._outage = True
+                _log.warning("%s is unreachable (%s): check the network or proxy; retrying in "
+                             "%g s", self.name.capitalize(), reason, delay)
+        elif crashed:
+            _log.error("the %s adapter stopped (%s); restarting it", self.name,
+                       type(failure).__name__ if failure is not None else "closed")
+        else:
+            _log.warning("restarting the %s adapter failed (%s); trying again", self.name,
+                         type(failure).__name__)

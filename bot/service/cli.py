@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.clock import SystemClock
 from bot.config import ConfigError, Settings, language_from_environment
@@ -30,6 +30,7 @@ from bot.errors import (
 )
 from bot.files import private_dir, write_private
 from bot.i18n import translate, translate_plural
+from bot.service.cli_texts import Texts, argparse_error, os_error_reason
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     """The argument parser with every subcommand, its texts in ``lang`` (default
     ``bot.config.language_from_environment``)."""
     t = partial(translate, lang=lang or language_from_environment())
-    parser = argparse.ArgumentParser(prog="planbot", description=t("cli.description"))
+    parser = _Parser(prog="planbot", description=t("cli.description"))
     parser.add_argument("--version", action=_VersionAction, help=t("cli.help.version"))
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -100,9 +101,8 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
 
     polis = sub.add_parser("import-polis", help=t("cli.help.import_polis"))
     polis.add_argument("folder", type=Path, help=t("cli.help.import_folder"))
-    polis.add_argument("--replay-every", default=None, metavar="INTERVAL", help=(
-        "replay the votes by their timestamps at this interval (30m, 12h, 1d, 1w) so the "
-        "analysis carries the history of a live round"))
+    polis.add_argument("--replay-every", default=None, metavar="INTERVAL",
+                       help=t("cli.help.replay_every"))
 
     export = sub.add_parser("export", help=t("cli.help.export"))
     export.add_argument("--format", choices=["polis"], default="polis", help=t("cli.help.format"))
@@ -116,12 +116,14 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _localise(parser: argparse.ArgumentParser, t: Callable[[str], str]) -> None:
+def _localise(parser: argparse.ArgumentParser, t: Texts) -> None:
     """Give ``parser`` and its subcommands' parsers argparse's own texts (usage prefix,
-    section titles, ``--help``) in the chosen language. argparse reads them through the
-    process-wide gettext domain, which a library should not take over; these attributes are
-    the ones argparse's documentation names (``formatter_class``) or has kept since 3.2."""
+    section titles, ``--help``, errors) in the chosen language. argparse reads them through
+    the process-wide gettext domain, which a library should not take over; these attributes
+    are the ones argparse's documentation names (``formatter_class``) or has kept since 3.2."""
     prefix = t("cli.usage")
+    if isinstance(parser, _Parser):
+        parser.texts = t
 
     class Formatter(_Formatter):
         usage_prefix = prefix
@@ -135,6 +137,21 @@ def _localise(parser: argparse.ArgumentParser, t: Callable[[str], str]) -> None:
         elif isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
                 _localise(child, t)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are written in the language of ``texts``
+    (:func:`bot.service.cli_texts.argparse_error`); its subcommands' parsers are of this
+    class too (argparse builds them with the parent's class)."""
+
+    texts: Texts = staticmethod(partial(translate, lang="en"))
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message`` in the parser's language, exit with status 2
+        (argparse's contract for ``error``)."""
+        self.print_usage(sys.stderr)
+        self.exit(2, self.texts("cli.error", prog=self.prog,
+                                message=argparse_error(message, self.texts)) + "\n")
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -261,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as err:
         print(translate("cli.os_error", settings.language, path=err.filename or "",
-                        reason=err.strerror or err), file=sys.stderr)
+                        reason=os_error_reason(err, partial(translate, lang=settings.language))),
+              file=sys.stderr)
         return 1
     except (SQLAlchemyError, ImportError) as err:
         print(database_failure(err).message(settings.language), file=sys.stderr)

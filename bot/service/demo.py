@@ -67,6 +67,7 @@ from bot.polis import Conversation, read_conversation
 from bot.publish import Rendered
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.service.build import build_core
+from bot.service.invocation import planbot_command
 from storage.db import create_store_engine, upgrade
 from storage.records import ImportedStatement, RoundStatement
 from storage.store import Store
@@ -113,17 +114,13 @@ def run_demo(settings: Settings, *, conversation: str = DEFAULT_CONVERSATION,
     private_dir(out)
     quiet = settings.log_level == "INFO"
     level = logging.getLogger().level
-    from integrations.discord import no_voice_warning
-
     if quiet:  # the progress display says what happens; library chatter would hide it
         logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("discord.client").addFilter(no_voice_warning)
     try:
         report = asyncio.run(Demo(settings, folder, chosen, out, console).run())
     finally:
         if quiet:
             logging.getLogger().setLevel(level)
-            logging.getLogger("discord.client").removeFilter(no_voice_warning)
     print_summary(console, report, out, settings.language)
     return 0 if report.counts_match else 1
 
@@ -636,7 +633,7 @@ def print_summary(console: Console, report: Report, out: Path, lang: str) -> Non
         console.print(f"  {out / name}")
     console.print()
     console.print(t("demo.explore", url=f"sqlite:///{(out / 'planbot.db').resolve()}",
-                    round=report.round_public_id),
+                    round=report.round_public_id, planbot=planbot_command()),
                   highlight=False, soft_wrap=True)
 
 

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 PLATFORMS = ("discord", "slack")
 
 
-def add_privacy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser],
+def add_privacy_parser(sub: argparse._SubParsersAction[Any],
                        t: Callable[[str], str]) -> None:
     """Add ``privacy export|erase|purge`` to the ``planbot`` parser (texts through ``t``)."""
     privacy = sub.add_parser("privacy", help=t("cli.help.privacy"))

@@ -11,8 +11,10 @@ again, and the start-up reconciliation reads whatever was missed from the platfo
 Each adapter runs supervised (:class:`bot.supervise.Supervisor`): if its connection ends by
 itself (a malformed gateway event that discord.py cannot parse, a connection its library
 gives up on), it is restarted with exponential backoff and reconciles on connecting, while
-the other platform and the scheduler keep running. Only a token the platform refuses ends
-the service (exit status 2).
+the other platform and the scheduler keep running. A platform that cannot be reached at
+start-up (DNS, refused connection, timeout: :func:`bot.reachability.unreachable`) is not
+fatal either: its adapter is supervised from that failed start. Only a token the platform
+refuses ends the service (exit status 2).
 
 Endpoints come from the settings (``DISCORD_API_BASE``, ``DISCORD_GATEWAY_URL``,
 ``SLACK_API_BASE``, ``SLACK_HOST``; see ``.env.example``): a local server in tests.
@@ -31,8 +33,10 @@ from bot.config import Settings
 from bot.errors import SetupError
 from bot.i18n import translate
 from bot.platform import Adapter
+from bot.reachability import unreachable
 from bot.service.build import Service, build_service
 from bot.service.health import HealthChecks, HealthServer, Metrics
+from bot.service.invocation import planbot_command
 from bot.supervise import Sleep, Supervisor
 
 _log = logging.getLogger(__name__)
@@ -42,7 +46,8 @@ def run(settings: Settings) -> int:
     """Run until SIGINT/SIGTERM; returns the exit code (0 clean stop, 2 nothing configured
     or a token the platform refuses, 1 a platform failed)."""
     if not settings.discord_enabled and not settings.slack_enabled:
-        print(translate("run.not_configured", settings.language), file=sys.stderr)
+        print(translate("run.not_configured", settings.language, planbot=planbot_command()),
+              file=sys.stderr)
         return 2
     return asyncio.run(serve(settings))
 
@@ -55,16 +60,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
     drive the service and the restarts' backoff (tests: a manual clock); the adapters'
     supervisors are appended to ``supervisors`` when given (tests read their restarts)."""
     stop = stop or _stop_on_signals()
-    if settings.discord_enabled:
-        from integrations.discord import no_voice_warning
-
-        logging.getLogger("discord.client").addFilter(no_voice_warning)
     metrics = Metrics() if settings.health_port is not None else None
     service = build_service(settings, clock or SystemClock(), observer=metrics)
     started: list[Adapter] = []
+    unreached: dict[str, Exception] = {}
     health: HealthServer | None = None
     try:
-        if not await _until_started(stop, service, started):
+        if not await _until_started(stop, service, started, unreached):
             return 0
         if metrics is not None and settings.health_port is not None:
             health = HealthServer(metrics, HealthChecks(
@@ -75,7 +77,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         watching = [Supervisor(a, service.core.clock, sleep=sleep) for a in started]
         if supervisors is not None:
             supervisors.extend(watching)
-        return await _until_stopped(stop, watching, settings.language)
+        return await _until_stopped(stop, watching, settings.language, unreached)
     except SetupError as err:
         _log.error("%s", err.message(settings.language))
         return 2
@@ -88,14 +90,24 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         await _shutdown(service, started)
 
 
-async def _until_started(stop: asyncio.Event, service: Service, started: list[Adapter]) -> bool:
+async def _until_started(stop: asyncio.Event, service: Service, started: list[Adapter],
+                         unreached: dict[str, Exception]) -> bool:
     """Start the adapters (each added to ``started`` first, so that a half-started one is
     stopped too), then the scheduler. False when ``stop`` comes first: the start-up is
-    cancelled, however long a platform keeps it waiting. Raises what a start raises."""
+    cancelled, however long a platform keeps it waiting. A start that failed because the
+    platform could not be reached is put in ``unreached`` (adapter name -> error) for its
+    supervisor; raises what any other start raises."""
     async def start_all() -> None:
         for adapter in service.adapters:
             started.append(adapter)
-            await adapter.start()
+            try:
+                await adapter.start()
+            except SetupError:
+                raise
+            except Exception as err:
+                if unreachable(err) is None:
+                    raise
+                unreached[adapter.name] = err
         await service.scheduler.start()
 
     starting = asyncio.ensure_future(start_all())
@@ -112,11 +124,13 @@ async def _until_started(stop: asyncio.Event, service: Service, started: list[Ad
     return False
 
 
-async def _until_stopped(stop: asyncio.Event, supervisors: list[Supervisor], lang: str) -> int:
-    """Wait for ``stop`` while the supervisors keep the adapters running; the exit code: 0
-    for a stop, 2 when a platform refused its token (a ``SetupError``, not retried)."""
+async def _until_stopped(stop: asyncio.Event, supervisors: list[Supervisor], lang: str,
+                         unreached: dict[str, Exception]) -> int:
+    """Wait for ``stop`` while the supervisors keep the adapters running (those in
+    ``unreached`` restarted from their failed start); the exit code: 0 for a stop, 2 when a
+    platform refused its token (a ``SetupError``, not retried)."""
     stopping = asyncio.ensure_future(stop.wait())
-    watching = [asyncio.ensure_future(s.run()) for s in supervisors]
+    watching = [asyncio.ensure_future(s.run(unreached.get(s.name))) for s in supervisors]
     done, _ = await asyncio.wait([stopping, *watching], return_when=asyncio.FIRST_COMPLETED)
     stopping.cancel()
     for task in watching:

@@ -1,10 +1,10 @@
 """planbot on Discord: the discord.py bot, its slash commands and the ChatPlatform adapter, and
 its lifecycle (:class:`DiscordAdapter`)."""
 
-from integrations.discord.adapter import DiscordAdapter, no_voice_warning
+from integrations.discord.adapter import DiscordAdapter
 from integrations.discord.client import PlanbotDiscord, planbot_intents, run_discord
 from integrations.discord.endpoints import use_endpoints
 from integrations.discord.platform import DiscordPlatform
 
-__all__ = ["DiscordAdapter", "DiscordPlatform", "PlanbotDiscord", "no_voice_warning",
-           "planbot_intents", "run_discord", "use_endpoints"]
+__all__ = ["DiscordAdapter", "DiscordPlatform", "PlanbotDiscord", "planbot_intents",
+           "run_discord", "use_endpoints"]

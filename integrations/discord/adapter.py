@@ -20,12 +20,6 @@ STOP_WAIT = 10.0
 """Seconds a stop waits for handlers in flight, then for the client task."""
 
 
-def no_voice_warning(record: logging.LogRecord) -> bool:
-    """Log filter: discord.py warns at start-up that its voice libraries are missing;
-    planbot has no voice, so the warning only misleads."""
-    return "voice will NOT be supported" not in record.getMessage()
-
-
 class DiscordAdapter:
     """Runs :class:`PlanbotDiscord` for ``core`` with ``token`` until stopped.
 

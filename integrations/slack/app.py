@@ -196,6 +196,7 @@ class SlackBot:
         ``bot.errors.SetupError`` when Slack refuses a token (:mod:`integrations.slack.checks`)."""
         mode = mode or self.mode
         _check_mode(mode, app_token=self.app_token, signing_secret=self._signing_secret)
+        self._stopped.clear()  # a supervised restart after a stop
         await verify_bot_token(self.client)
         self.core.attach(self.platform)
         if mode == "socket":

@@ -232,3 +232,61 @@ def test_one_language_rule_for_help_output_and_errors(env, monkeypatch, capsys):
     (env / ".env").unlink()
     assert main(["round", "status", "7"]) == 1
     assert "tour" in capsys.readouterr().err.lower()
+
+
+@pytest.mark.parametrize(("args", "fr", "en"), [
+    (["round", "status"], "planbot round status : erreur : arguments obligatoires manquants : "
+     "round", "planbot round status: error: the following arguments are required: round"),
+    (["digest", "--format", "xml"], "argument --format : choix invalide : 'xml' (choisir parmi "
+     "'md', 'json')", "argument --format: invalid choice: 'xml' (choose from 'md', 'json')"),
+    (["round", "list", "--dry-run"], "planbot : erreur : arguments non reconnus : --dry-run",
+     "planbot: error: unrecognized arguments: --dry-run"),
+    (["round", "status", "--format"], "argument --format : un argument attendu",
+     "argument --format: expected one argument"),
+])
+def test_usage_errors_follow_the_language(env, monkeypatch, capsys, args, fr, en):
+    for lang, expected, usage in (("fr", fr, "utilisation : planbot"), ("en", en, "usage: planbot")):
+        monkeypatch.setenv("PLANBOT_LANGUAGE", lang)
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(usage) and expected in err, err
+
+
+def test_import_polis_help_follows_the_language(env, monkeypatch, capsys):
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "fr")
+    with pytest.raises(SystemExit):
+        main(["import-polis", "--help"])
+    assert "rejouer les votes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("make", "fr", "en"), [
+    (lambda p: p / "nothere.fr.md", "fichier ou dossier introuvable", "no such file or folder"),
+    (lambda p: (p / "d.fr.md").mkdir() or p / "d.fr.md", "c’est un dossier, pas un fichier",
+     "this is a folder, not a file"),
+    (lambda p: (p / "f").touch() or p / "f" / "x.fr.md", "une partie de ce chemin n’est pas un "
+     "dossier", "part of this path is not a folder"),
+])
+def test_file_errors_follow_the_language(env, monkeypatch, capsys, make, fr, en):
+    path = make(env)
+    for lang, expected in (("fr", fr), ("en", en)):
+        monkeypatch.setenv("PLANBOT_LANGUAGE", lang)
+        assert main(["plan", "import", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert expected in err and str(path) in err, err
+
+
+def test_permission_denied_reads_in_the_language():
+    """Tests run as root here, which reads any file: the errno is made, not provoked."""
+    import errno
+    from functools import partial
+
+    from bot.i18n import translate
+    from bot.service.cli_texts import os_error_reason
+
+    denied = PermissionError(errno.EACCES, "Permission denied", "plan.fr.md")
+    assert os_error_reason(denied, partial(translate, lang="fr")) == "permission refusée"
+    assert os_error_reason(denied, partial(translate, lang="en")) == "permission denied"
+    other = OSError(errno.ENOSPC, "No space left on device")
+    assert os_error_reason(other, partial(translate, lang="fr")) == "No space left on device"

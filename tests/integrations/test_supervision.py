@@ -140,6 +140,7 @@ class FlakyAdapter:
     number of times: the supervisor's side of the protocol alone."""
 
     name = "flaky"
+    connected = True
 
     def __init__(self, failing_starts: int = 0) -> None:
         self.ended: asyncio.Queue[BaseException | None] = asyncio.Queue()

@@ -78,8 +78,8 @@ class HttpFront:
         self._runner: web.AppRunner | None = None
         self.port = 0
 
-    async def start(self) -> None:
-        """Listen on 127.0.0.1 on a free port (:attr:`port`)."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1 on ``port`` (0: a free port; :attr:`port` tells which)."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket/{ticket}", self._socket)
@@ -88,7 +88,7 @@ class HttpFront:
         app.router.add_route("*", "/{tail:.*}", self._unknown_route)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
 

@@ -103,9 +103,9 @@ class LocalSlack(SlackPeople, SlackCommands):
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def start(self) -> Self:
-        """Listen on 127.0.0.1 on a free port; returns ``self``."""
-        await self.http.start()
+    async def start(self, port: int = 0) -> Self:
+        """Listen on 127.0.0.1 on ``port`` (0: a free port); returns ``self``."""
+        await self.http.start(port)
         return self
 
     async def stop(self) -> None:
