@@ -297,7 +297,8 @@ class EventApplier(_Proposals):
         text = None if ev.text_withheld else clean_text(ev.text)
         return self.store.edit_reply(event_key=ev.event_key, statement_id=target.statement_id,
                                      text=text, text_withheld=ev.text_withheld,
-                                     at=ev.occurred_at)
+                                     at=ev.occurred_at, moderation=admit(self.store,
+                                                                        target.round_id))
 
     def _reply_deleted(self, ev: ReplyDeleted) -> bool:
         if (target := self._target(ev, ev.message_id)) is None:

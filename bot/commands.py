@@ -276,6 +276,8 @@ async def my_data(commands: Commands, cmd: CommandInvoked, platform: ChatPlatfor
                      edits=translate_plural("count.edits", sum(len(r.edits) for r in data.replies),
                                             lang),
                      retention=commands.settings.retention_period.days)
+    if data.decisions:
+        text += "\n" + translate_plural("privacy.decisions_held", len(data.decisions), lang)
     return CommandReply(text, files=files)
 
 
@@ -298,6 +300,8 @@ async def forget_me(commands: Commands, cmd: CommandInvoked, platform: ChatPlatf
                      replies=translate_plural("count.replies", report.replies, lang),
                      stances=translate_plural("count.stances", report.stances, lang),
                      copies=translate_plural("count.copies", report.copies_deleted, lang))
+    if report.decisions:
+        text += "\n" + translate_plural("privacy.decisions_unlinked", report.decisions, lang)
     if report.copies_left:
         text += "\n" + translate_plural("privacy.copies_left", len(report.copies_left), lang,
                                          platforms=", ".join(sorted(

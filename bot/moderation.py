@@ -58,8 +58,9 @@ ENTRY_TEXT_LIMIT = 280
 def admit(store: Store, round_id: int) -> str:
     """The state a new statement of ``round_id`` is stored in: ``pending`` under strict
     moderation (it waits for a facilitator), ``auto`` otherwise. Every new statement passes
-    here before it is stored: replies (``bot.apply``), and proposals. Runs on the database
-    thread."""
+    here before it is stored: replies (``bot.apply``), and proposals; so does every edit of
+    a reply (its new text waits again, or 'post harmless, edit later' would bypass strict
+    moderation). Runs on the database thread."""
     return "pending" if store.round_moderation(round_id) == "strict" else "auto"
 
 
@@ -157,8 +158,7 @@ class Moderation:
                 _log.info("moderation: a statement of round %s %s", outcome.round_id,
                           DECISIONS[decision])
                 if decision == "accept":
-                    self.relay.spawn(self.relay.copy_replies(outcome.round_id,
-                                                             statement_id=statement_id))
+                    self.relay.spawn(self.relay.publish(outcome.round_id, statement_id))
                 else:
                     await self._withdraw_copies(statement_id)
             return await self._card(rnd, lang)

@@ -225,6 +225,10 @@ def personal_data_json(data: ParticipantData | None, platform: str, user_id: str
                                        "copy_by_planbot": m.is_copy,
                                        "deleted_at": _when(m.deleted_at)} for m in r.messages]}
                         for r in data.replies],
+            "moderation_decisions": [{"round": d.round_id, "statement": d.statement_id,
+                                      "action": d.action, "platform": d.platform,
+                                      "decided_at": _when(d.decided_at)}
+                                     for d in data.decisions],
         }
     return json.dumps(doc, ensure_ascii=False, indent=2).encode()
 
@@ -239,6 +243,8 @@ class ErasureReport:
     stances: int = 0
     copies_deleted: int = 0
     copies_left: list[CopyMessage] = field(default_factory=list)
+    decisions: int = 0
+    """Their moderation decisions, kept in the audit linked to no one."""
 
 
 class Privacy:
@@ -307,7 +313,8 @@ class Privacy:
         await self.db(partial(self.store.release_erased, rebuild=True))
         _log.info("erased a participant at their request (%d replies, %d stances)",
                   len(erasure.statement_ids), erasure.stances)
-        return ErasureReport(True, len(erasure.statement_ids), erasure.stances, deleted, left)
+        return ErasureReport(True, len(erasure.statement_ids), erasure.stances, deleted, left,
+                             erasure.decisions)
 
     async def delete_copy(self, copy: CopyMessage) -> bool:
         """Delete one of planbot's copies on its platform and mark it deleted; False when

@@ -106,9 +106,13 @@ class Relay:
 
     async def update_copies(self, statement_id: int) -> None:
         """Make planbot's copies of a reply say what the reply says now: edited with it,
-        deleted with it (or when its text became unreadable). A copy that cannot be
-        updated is logged; the author's reply and its stances are unaffected."""
+        deleted with it (or when its text became unreadable). A reply pending moderation
+        (an edit under strict moderation) keeps its copies as they were accepted until a
+        facilitator accepts the new text (:meth:`publish`). A copy that cannot be updated is
+        logged; the author's reply and its stances are unaffected."""
         reply = await self.db(self.store.copies_of, statement_id)
+        if reply.moderation == "pending" and not (reply.deleted or reply.text_withheld):
+            return
         names = await self.db(self.store.author_names, [statement_id])
         text = copy_text(reply.language, reply.platform, names.get(statement_id), reply.text)
         for platform_name, workspace_id, channel_id, message_id in reply.copies:
@@ -127,6 +131,12 @@ class Relay:
             except Exception:  # noqa: BLE001 - one copy's failure must not stop the others
                 _log.warning("could not update copy %s on %s", message_id, platform_name,
                              exc_info=True)
+
+    async def publish(self, round_id: int, statement_id: int) -> None:
+        """A reply a facilitator accepted: its copies made to say its text (an edit that
+        waited), then copied where it is not yet."""
+        await self.update_copies(statement_id)
+        await self.copy_replies(round_id, statement_id=statement_id)
 
     async def copy_replies(self, round_id: int, only_platform: str | None = None,
                            statement_id: int | None = None) -> int:

@@ -119,9 +119,8 @@ class EventWrites(StoreBase):
                 .where(*where)).first()
         if row is None:
             return None
-        sid, rid, kind, status, chan, thread, is_copy, mode, moderation = row
-        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy, mode,
-                             moderation)
+        sid, rid, kind, status, chan, thread, is_copy, mode, state = row
+        return MessageTarget(sid, rid, kind, status == "open", chan, thread, is_copy, mode, state)
 
     def add_reply(self, *, event_key: str | None, round_id: int, section_statement_id: int,
                   parent_statement_id: int, author_id: int, platform: str, workspace_id: str,
@@ -164,15 +163,14 @@ class EventWrites(StoreBase):
             return True
 
     def edit_reply(self, *, event_key: str | None, statement_id: int, text: str | None,
-                   text_withheld: bool, at: datetime) -> bool:
+                   text_withheld: bool, at: datetime, moderation: str = "auto") -> bool:
         """Replace a reply's text, keeping the previous text in the edit history with its
         version; the reply's version goes up by one, and the stances given to the earlier
         text stop counting (they keep their version, so a digest reports them apart). Text
-        withheld by the platform, before or after, makes no new version.
-
-        True if the text changed; the same edit applied twice, or an edit older than the
-        last one applied, changes nothing.
-        """
+        withheld by the platform, before or after, makes no new version. ``moderation``
+        ``pending`` (strict, ``bot.moderation.admit``) puts a reply that was in back to
+        pending (a rejected one stays rejected). True if the text changed; the same edit
+        applied twice, or an edit older than the last one applied, changes nothing."""
         with self._tx() as s:
             if not self._claim(s, event_key, at):
                 return False
@@ -188,6 +186,8 @@ class EventWrites(StoreBase):
             s.add(StatementEdit(statement_id=statement_id, previous_text=stmt.text,
                                 replaced_at=at, version=stmt.version))
             stmt.text, stmt.text_withheld, stmt.edited_at = text, text_withheld, at
+            if moderation == "pending" and stmt.moderation in ("auto", "accepted"):
+                stmt.moderation, stmt.moderated = "pending", False
             if new_version:
                 stmt.version += 1
                 # Stances given to the earlier text stay (reported apart), counting no more.

@@ -103,7 +103,7 @@ class MessageReads(StoreBase):
         with self._tx() as s:
             row = s.execute(
                 select(Statement.deleted_at, Statement.text, Statement.text_withheld,
-                       Statement.platform, Round.language)
+                       Statement.platform, Round.language, Statement.moderation)
                 .join(Round, Round.id == Statement.round_id)
                 .where(Statement.id == statement_id)).one()
             copies = [CopyMessage(*r) for r in s.execute(
@@ -112,8 +112,9 @@ class MessageReads(StoreBase):
                 .where(PlatformMessage.statement_id == statement_id,
                        PlatformMessage.is_copy.is_(True), PlatformMessage.deleted_at.is_(None))
                 .order_by(PlatformMessage.id))]
-        deleted_at, text, withheld, platform, language = row
-        return ReplyCopies(deleted_at is not None, text, withheld, platform, language, copies)
+        deleted_at, text, withheld, platform, language, moderation = row
+        return ReplyCopies(deleted_at is not None, text, withheld, platform, language, copies,
+                           moderation)
 
     def statement_messages(self, statement_id: int) -> list[MessageRef]:
         """Every message carrying a statement, oldest first."""

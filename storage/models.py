@@ -498,14 +498,15 @@ class ModerationDecision(Base):
     the platform id), and no text. ``action`` is ``accepted`` or ``rejected`` for a statement,
     ``strict`` or ``open`` for a change of the round's mode (``statement_id`` NULL).
     ``event_key`` is the interaction that made it (unique: a click delivered twice is one
-    decision)."""
+    decision). ``moderator_key`` is NULL once the facilitator was erased at their request:
+    the decision stays, linked to no one."""
 
     __tablename__ = "moderation_decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
     statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id"))
     action: Mapped[str] = mapped_column(String(10))
-    moderator_key: Mapped[str] = mapped_column(String(64))
+    moderator_key: Mapped[str | None] = mapped_column(String(64))
     platform: Mapped[str] = mapped_column(String(16))
     event_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

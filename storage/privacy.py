@@ -20,6 +20,7 @@ from storage.base import StoreBase
 from storage.models import (
     Digest,
     ErasedParticipant,
+    ModerationDecision,
     Participant,
     PlatformMessage,
     PrivacyRequest,
@@ -33,6 +34,7 @@ from storage.proposals import PROPOSAL
 from storage.records import (
     CopyMessage,
     Erasure,
+    HeldDecision,
     HeldEdit,
     HeldMessage,
     HeldReply,
@@ -63,16 +65,38 @@ def _blank(s: Session, ids: Sequence[int]) -> None:
     s.execute(delete(StatementEdit).where(StatementEdit.statement_id.in_(ids)))
 
 
+def _rounds(s: Session, round_ids: set[int]) -> list[HeldRound]:
+    return [HeldRound(*r) for r in s.execute(
+        select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at,
+               Round.public_id)
+        .where(Round.id.in_(round_ids)).order_by(Round.id))]
+
+
+def _moderator_only(s: Session, decisions: list[HeldDecision]) -> ParticipantData | None:
+    """What is held about a facilitator who moderated without taking part: their decisions
+    and those rounds; None without any."""
+    if not decisions:
+        return None
+    return ParticipantData(None, decisions[0].platform, None, None,
+                           _rounds(s, {d.round_id for d in decisions}), [], [], decisions)
+
+
 class PrivacyQueries(StoreBase):
     """Reads and erasures of one participant's data and of a deleted reply's text."""
 
     def participant_data(self, key_hash: str) -> ParticipantData | None:
-        """Everything held about the participant with pseudonym ``key_hash``, or None when
-        the store knows no such participant."""
+        """Everything held about the person with pseudonym ``key_hash`` (their moderation
+        decisions too, as a facilitator), or None when the store knows nothing of them."""
         with self._tx() as s:
+            decisions = [HeldDecision(*r) for r in s.execute(
+                select(ModerationDecision.round_id, ModerationDecision.statement_id,
+                       ModerationDecision.action, ModerationDecision.platform,
+                       ModerationDecision.decided_at)
+                .where(ModerationDecision.moderator_key == key_hash)
+                .order_by(ModerationDecision.id))]
             person = s.scalar(select(Participant).where(Participant.key_hash == key_hash))
             if person is None:
-                return None
+                return _moderator_only(s, decisions)
             stances = [HeldStance(*r) for r in s.execute(
                 select(Statement.round_id, Stance.statement_id, Statement.kind, Section.key,
                        Stance.emoji_raw, Stance.stance, Stance.platform, Stance.added_at,
@@ -81,13 +105,11 @@ class PrivacyQueries(StoreBase):
                 .outerjoin(Section, Section.id == Statement.section_id)
                 .where(Stance.participant_id == person.id).order_by(Stance.id))]
             replies = self._held_replies(s, person.id)
-            round_ids = {st.round_id for st in stances} | {r.round_id for r in replies}
-            rounds = [HeldRound(*r) for r in s.execute(
-                select(Round.id, Round.name, Round.status, Round.opened_at, Round.closed_at,
-                       Round.public_id)
-                .where(Round.id.in_(round_ids)).order_by(Round.id))]
+            round_ids = {st.round_id for st in stances} | {r.round_id for r in replies} \
+                | {d.round_id for d in decisions}
             return ParticipantData(person.id, person.platform, person.display_name,
-                                   person.first_seen_at, rounds, stances, replies)
+                                   person.first_seen_at, _rounds(s, round_ids), stances, replies,
+                                   decisions)
 
     def _held_replies(self, s: Session, participant_id: int) -> list[HeldReply]:
         rows = s.execute(
@@ -119,16 +141,21 @@ class PrivacyQueries(StoreBase):
                 in rows]
 
     def erase_participant(self, key_hash: str, now: datetime) -> Erasure | None:
-        """Erase the participant with pseudonym ``key_hash``: their replies keep only a
+        """Erase the person with pseudonym ``key_hash``: their replies keep only a
         tombstone (no text, files, edit history or author; deleted at ``now`` unless deleted
-        before), their stances and their participant record are deleted, and their
+        before), their stances and their participant record are deleted, their moderation
+        decisions stay in the audit linked to no one (``moderator_key`` NULL), and their
         pseudonym is remembered as erased. Others' replies and stances stay. Returns what
-        was removed and the copies still to delete on platforms; None for an unknown
-        participant."""
+        was removed and the copies still to delete on platforms; None when the store knows
+        nothing of them."""
         with self._tx() as s:
+            theirs = ModerationDecision.moderator_key == key_hash
+            decisions = s.scalar(select(func.count()).select_from(ModerationDecision)
+                                 .where(theirs)) or 0
+            s.execute(update(ModerationDecision).where(theirs).values(moderator_key=None))
             pid = s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
             if pid is None:
-                return None
+                return Erasure([], [], 0, [], decisions) if decisions else None
             ids = list(s.scalars(select(Statement.id).where(Statement.author_id == pid)))
             texts = _texts_of(s, ids)
             copies = [CopyMessage(*r) for r in s.execute(
@@ -154,7 +181,7 @@ class PrivacyQueries(StoreBase):
             s.execute(delete(Participant).where(Participant.id == pid))
             s.execute(self._insert_ignore(ErasedParticipant).values(key_hash=key_hash,
                                                                    erased_at=now))
-            return Erasure(ids, texts, stances, copies)
+            return Erasure(ids, texts, stances, copies, decisions)
 
     def erased_at(self, key_hash: str) -> datetime | None:
         """When the participant with pseudonym ``key_hash`` was erased at their request

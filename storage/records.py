@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -163,6 +163,8 @@ class ReplyCopies:
     platform: str | None
     language: str
     copies: list[CopyMessage]
+    moderation: str = "auto"
+    """Where moderation left the reply (``Statement.moderation``)."""
 
 
 class MessageRef(NamedTuple):
@@ -458,17 +460,32 @@ class HeldRound(NamedTuple):
     public_id: str
 
 
+class HeldDecision(NamedTuple):
+    """A moderation decision a facilitator made: round, statement (None for a change of the
+    round's mode), ``action`` (``accepted``, ``rejected``, ``strict``, ``open``), platform,
+    when (UTC)."""
+
+    round_id: int
+    statement_id: int | None
+    action: str
+    platform: str
+    decided_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class ParticipantData:
-    """Everything the store holds about one participant (found by pseudonym)."""
+    """Everything the store holds about one person (found by pseudonym): as a participant
+    (``participant_id`` and ``first_seen_at`` None for a facilitator who only moderated),
+    and the moderation decisions they made."""
 
-    participant_id: int
+    participant_id: int | None
     platform: str
     display_name: str | None
-    first_seen_at: datetime
+    first_seen_at: datetime | None
     rounds: list[HeldRound]
     stances: list[HeldStance]
     replies: list[HeldReply]
+    decisions: list[HeldDecision] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,6 +499,8 @@ class Erasure:
     texts: list[str]
     stances: int
     copies: list[CopyMessage]
+    decisions: int = 0
+    """Their moderation decisions, now linked to no one (``moderator_key`` NULL)."""
 
 
 class StoredDigest(NamedTuple):
@@ -568,6 +587,6 @@ class ModerationRecord(NamedTuple):
     round_id: int
     statement_id: int | None
     action: str
-    moderator_key: str
+    moderator_key: str | None
     platform: str
     decided_at: datetime

@@ -5,6 +5,7 @@ chosen at opening, changed by a facilitator, and a join asking another is refuse
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,8 +13,9 @@ import pytest
 
 from bot.digests.build import Period, build_digest
 from bot.errors import Conflict, NotFound
-from bot.events import Actor, CommandInvoked, PrivateVote
+from bot.events import Actor, CommandInvoked, PrivateVote, ReplyEdited
 from bot.platform import ChannelRef
+from bot.privacy import personal_data_json
 from tests.bot.test_events_once import react, reply
 from tests.helpers import START, RecordingPlatform, make_core
 
@@ -198,3 +200,65 @@ async def test_a_place_that_joined_the_round_does_not_moderate_it(core):
     assert (core.store.round_moderation(round_id), core.store.moderation_log(round_id)) == (
         "strict", [])
     assert (await core.moderation.decide(facilitator("k3"), sid, "accept")).round_id == round_id
+
+
+async def test_under_strict_moderation_an_edited_reply_waits_for_a_facilitator_again(core):
+    """'Post harmless, edit later': the edit of an accepted reply is neither copied nor
+    counted until a facilitator accepts the new text; the copies keep the text accepted."""
+    round_id, platform = await open_round(core)
+    await core.rounds.open(plan="sample", platform=platform,
+                           channel=ChannelRef("discord", "g1", "c2"))
+    await core.handle(reply("author", "2000", "Une piste cyclable"))
+    sid = reply_id(core, round_id)
+    await core.moderation.decide(facilitator("k1"), sid, "accept")
+    await core.settle()
+    assert ["Une piste cyclable" in text for _, _, text in platform.copies] == [True]
+
+    assert await core.handle(ReplyEdited(
+        platform="discord", workspace_id="g1", channel_id="1000", message_id="2000",
+        occurred_at=START + timedelta(minutes=1), text="SPAM https://evil.example"))
+    await core.settle()
+    assert platform.edited == []
+    (entry,) = core.store.moderation_queue(round_id, 5).entries
+    assert (entry.state, entry.text) == ("pending", "SPAM https://evil.example")
+    assert sid not in {c.id for c in core.store.statement_counts(round_id)}
+    assert core.store.participation(round_id).total == 0
+    card = await core.moderation.show(facilitator("k2"))
+    assert [b.decision for b in card.entries[0].buttons] == ["accept", "reject"]
+
+    await core.moderation.decide(facilitator("k3"), sid, "accept")
+    await core.settle()
+    assert ["SPAM" in text for _, _, text in platform.edited] == [True]
+    assert len(platform.copies) == 1  # edited in place, not copied twice
+    counts = {c.id: c for c in core.store.statement_counts(round_id)}
+    assert counts[sid].text == "SPAM https://evil.example" and counts[sid].moderated
+
+
+async def test_a_facilitators_data_lists_their_decisions_and_forget_me_unlinks_them(core):
+    round_id, platform = await open_round(core)
+    await core.handle(reply("author", "2000", "Texte"))
+    sid = reply_id(core, round_id)
+    await core.moderation.decide(facilitator("k1"), sid, "accept")
+    await core.moderation.show(facilitator("k2", mode="open"))
+    await core.moderation.decide(replace(facilitator("k3", user="voter"), is_admin=True), sid,
+                                 "reject")
+    await core.handle(react("voter", msg="1000"))  # a facilitator who also takes part
+
+    data = await core.privacy.export("discord", "facilitator", "chat")  # only moderated
+    assert (data.participant_id, [r.id for r in data.rounds]) == (None, [round_id])
+    assert [(d.statement_id, d.action) for d in data.decisions] == [(sid, "accepted"),
+                                                                  (None, "open")]
+    doc = json.loads(personal_data_json(data, "discord", "facilitator"))
+    assert [d["action"] for d in doc["moderation_decisions"]] == ["accepted", "open"]
+    answer = await core.run_command(replace(facilitator("k4"), action="my-data"), platform)
+    assert "2 moderation decisions of yours" in answer.text
+    voter = await core.privacy.export("discord", "voter", "chat")
+    assert [d.action for d in voter.decisions] == ["rejected"] and len(voter.stances) == 1
+
+    for who, decided in (("facilitator", 2), ("voter", 1)):
+        report = await core.privacy.erase("discord", who, "chat")
+        assert (report.found, report.decisions) == (True, decided)
+        assert await core.privacy.export("discord", who, "chat") is None
+    log = core.store.moderation_log(round_id)
+    assert [(d.action, d.moderator_key) for d in log] == [
+        ("accepted", None), ("open", None), ("rejected", None)]

@@ -282,3 +282,31 @@ async def test_a_joined_workspace_neither_lifts_the_home_rounds_strict_moderatio
     await settle(core, h, slack, app)
     assert core.store.round_moderation(round_id) == "strict"
     assert core.store.moderation_log(round_id) == [] and replies(core, round_id) == {}
+
+
+async def test_strict_moderation_an_accepted_reply_edited_waits_before_its_copy_changes(both):
+    """'Post harmless, edit later': dan's accepted reply edited on Discord keeps its Slack
+    copy as accepted, and waits on alice's card, until she accepts the new text."""
+    core, h, slack, app = both
+    round_id, discord_bb, slack_bb = await open_both(core, h, slack, app, moderation="strict")
+    dan, alice = h.person("dan"), h.person("alice")
+    mid = await h.sandbox.user_replies(dan, h.channel_id, discord_bb, "La fibre d’abord")
+    await settle(core, h, slack, app)
+    card_id = (await h.run("alice", "moderate")).record.original_id
+    await h.sandbox.user_clicks_ephemeral(alice, card_id, card(h, card_id)[1][0])  # accept
+    await settle(core, h, slack, app)
+
+    await h.sandbox.user_edits(dan, discord_bb, mid, "ACHETEZ http://arnaque.example")
+    await settle(core, h, slack, app)
+    (copy,) = slack.thread_messages(slack_bb, SLACK_CHANNEL)
+    assert "La fibre d’abord" in copy.text and "ACHETEZ" not in copy.text
+    assert replies(core, round_id) == {}
+    card_id = (await h.run("alice", "moderate")).record.original_id
+    text, ids = card(h, card_id)
+    assert "ACHETEZ" in text and "en attente" in text and ids[0].endswith(":accept")
+
+    await h.sandbox.user_clicks_ephemeral(alice, card_id, ids[0])
+    await settle(core, h, slack, app)
+    (copy,) = slack.thread_messages(slack_bb, SLACK_CHANNEL)
+    assert "ACHETEZ" in copy.text
+    assert "ACHETEZ http://arnaque.example" in replies(core, round_id)

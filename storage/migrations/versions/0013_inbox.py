@@ -1,14 +1,14 @@
 """inbox and inbox_partitions: every inbound event recorded raw before it is applied (issue 12)
 
 Revision ID: 0013_inbox
-Revises: 0021_participant_ids
+Revises: 0022_moderator_erasure
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_inbox"
-down_revision = "0021_participant_ids"
+down_revision = "0022_moderator_erasure"
 branch_labels = None
 depends_on = None
 
