@@ -350,6 +350,7 @@ class _Replay:
             await asyncio.gather(*(
                 self.sides[name].react_all(items, partial(self.progress.advance, votes_task))
                 for name, items in votes_by_side.items()))
+            await self.core.settle()  # acknowledged is not yet applied (the inbox)
             for name, items in votes_by_side.items():
                 self.report.stances[name] += len(items)
         self.report.votes = len(votes)
@@ -586,8 +587,9 @@ class _SlackSide(_Side):
 
 
     async def settle(self) -> None:
-        # Every people method returns once its event is acknowledged, and the bot acks after
-        # storing; what remains are events caused by the bot's own posts.
+        # Every people method returns once its event is acknowledged (recorded in the inbox;
+        # the replay then waits for the core to apply it); what remains here are events
+        # caused by the bot's own posts.
         await self.hands.settle(timeout=WAIT)
 
 
