@@ -18,11 +18,10 @@ import discord
 
 from bot.core import Core
 from bot.errors import PlanbotError
-from bot.events import Actor, PrivateVote
 from bot.i18n import language_of
 from bot.my_stances import WITHDRAW, StanceList
 from bot.textsplit import one_message
-from integrations.discord.voting import NO_MENTIONS, sent
+from integrations.discord.voting import NO_MENTIONS, private_vote, sent
 
 CHANGE_PREFIX = "planbot:mine:"
 PAGE_PREFIX = "planbot:mine-page:"
@@ -96,13 +95,7 @@ class StanceButtons:
                       page: int) -> None:
         await interaction.response.defer()  # an update of the ephemeral list, within 3 s
         lang = language_of(str(interaction.locale))
-        user = interaction.user
-        event = PrivateVote(
-            platform="discord", workspace_id=str(interaction.guild_id),
-            channel_id=str(interaction.channel_id), occurred_at=interaction.created_at,
-            event_key=f"discord:interaction:{interaction.id}",
-            actor=Actor(str(user.id), user.display_name, user.bot),
-            statement_id=statement_id, stance=None if action == WITHDRAW else action)
+        event = private_vote(interaction, statement_id, None if action == WITHDRAW else action)
         try:
             mine = await self.core.my_stances.change(event, lang, page, PAGE_SIZE)
         except PlanbotError as err:

@@ -16,6 +16,8 @@ them are stopped at once, so discord.py does not keep one per message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 import discord
 
@@ -87,31 +89,16 @@ class VoteButtons:
     async def _open(self, interaction: discord.Interaction, statement_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         lang = language_of(str(interaction.locale))
-        try:
-            card = await self.core.voting.open("discord", str(interaction.user.id),
-                                               statement_id, lang)
-        except PlanbotError as err:
-            await interaction.followup.send(err.message(lang), ephemeral=True,
-                                            allowed_mentions=NO_MENTIONS)
-            return
-        view = card_view(card)
-        await interaction.followup.send(card.text, view=view, ephemeral=True,
-                                        allowed_mentions=NO_MENTIONS)
-        sent(view)
+        await _send_card(interaction, lang, self.core.voting.open(
+            "discord", str(interaction.user.id), statement_id, lang))
 
     async def _vote(self, interaction: discord.Interaction, statement_id: int,
                     stance: str) -> None:
         await interaction.response.defer()  # an update of the ephemeral card, within 3 s
         lang = language_of(str(interaction.locale))
-        user = interaction.user
-        event = PrivateVote(
-            platform="discord", workspace_id=str(interaction.guild_id),
-            channel_id=str(interaction.channel_id), occurred_at=interaction.created_at,
-            event_key=f"discord:interaction:{interaction.id}",
-            actor=Actor(str(user.id), user.display_name, user.bot),
-            statement_id=statement_id, stance=stance)
         try:
-            card = await self.core.voting.vote(event, lang)
+            card = await self.core.voting.vote(private_vote(interaction, statement_id, stance),
+                                               lang)
         except PlanbotError as err:
             await interaction.edit_original_response(content=err.message(lang), view=None)
             return
@@ -123,14 +110,34 @@ class VoteButtons:
         """``/vote``: the first card of the channel's round, ephemeral."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         lang = language_of(str(interaction.locale))
-        try:
-            card = await self.core.voting.start("discord", str(interaction.channel_id),
-                                                str(interaction.user.id), lang)
-        except PlanbotError as err:
-            await interaction.followup.send(err.message(lang), ephemeral=True,
-                                            allowed_mentions=NO_MENTIONS)
-            return
-        view = card_view(card)
-        await interaction.followup.send(card.text, view=view, ephemeral=True,
+        await _send_card(interaction, lang, self.core.voting.start(
+            "discord", str(interaction.channel_id), str(interaction.user.id), lang))
+
+
+async def _send_card(interaction: discord.Interaction, lang: str,
+                     card: Coroutine[Any, Any, VoteCard]) -> None:
+    """Follow a deferred ephemeral answer up with the card ``card`` gives, or with the
+    ``PlanbotError`` it raises, worded in ``lang``."""
+    try:
+        found = await card
+    except PlanbotError as err:
+        await interaction.followup.send(err.message(lang), ephemeral=True,
                                         allowed_mentions=NO_MENTIONS)
-        sent(view)
+        return
+    view = card_view(found)
+    await interaction.followup.send(found.text, view=view, ephemeral=True,
+                                    allowed_mentions=NO_MENTIONS)
+    sent(view)
+
+
+def private_vote(interaction: discord.Interaction, statement_id: int,
+                 stance: str | None) -> PrivateVote:
+    """The stance a button click gives (``None``: withdrawn), keyed by the interaction's id
+    so that a click delivered twice is one stance."""
+    user = interaction.user
+    return PrivateVote(
+        platform="discord", workspace_id=str(interaction.guild_id),
+        channel_id=str(interaction.channel_id), occurred_at=interaction.created_at,
+        event_key=f"discord:interaction:{interaction.id}",
+        actor=Actor(str(user.id), user.display_name, user.bot),
+        statement_id=statement_id, stance=stance)
