@@ -15,23 +15,17 @@ new list (``views.update``). A modal holds at most 100 blocks: a page shows
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.core import Core
 from bot.errors import PlanbotError
 from bot.events import Actor, PrivateVote
 from bot.i18n import language_of, translate
 from bot.my_stances import WITHDRAW, StanceList
 from integrations.slack.blocks import section_block
-from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import markdown_to_mrkdwn
 from integrations.slack.translate import PLATFORM
-from integrations.slack.voting import MODAL_TITLE_LIMIT
+from integrations.slack.voting import MODAL_TITLE_LIMIT, ModalAnswers
 
 CHANGE_ACTION = re.compile(r"^planbot_mine_(agree|disagree|pass|withdraw)$")
 PAGE_ACTION = re.compile(r"^planbot_mine_page_\d+$")
@@ -80,19 +74,8 @@ def _error_view(message: str, lang: str) -> dict:
             "blocks": [section_block(markdown_to_mrkdwn(message))]}
 
 
-class StanceModals:
-    """Answers ``/planbot my-stances`` and its buttons through ``core.my_stances``;
-    ``directory`` gives each user's language."""
-
-    def __init__(self, core: Core, client: AsyncWebClient, directory: Directory,
-                 default_language: str, *,
-                 track: Callable[[asyncio.Task[Any]], object]) -> None:
-        self.core, self.client, self.directory = core, client, directory
-        self.default_language = default_language
-        self._track = track
-
-    async def ack(self, ack: Callable[..., Awaitable[None]]) -> None:
-        await ack()
+class StanceModals(ModalAnswers):
+    """Answers ``/planbot my-stances`` and its buttons through ``core.my_stances``."""
 
     async def command(self, body: dict[str, Any], lang: str) -> str | None:
         """``/planbot my-stances``: the first page in a modal; returns an error to answer
@@ -109,9 +92,7 @@ class StanceModals:
     async def click(self, body: dict[str, Any]) -> None:
         """A change, withdraw or page button in the modal: handled (a change or withdrawal
         exactly once), then the modal shows the list again."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._track(task)  # a shutdown waits for the click half-way through
+        self._tracked()
         action = (body.get("actions") or [{}])[0]
         user = body.get("user", {})
         view_id = (body.get("view") or {}).get("id")

@@ -14,13 +14,11 @@ The view's id is the key: the same modal submitted twice is one proposal.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Core
 from bot.errors import BadArgument, PlanbotError
 from bot.events import Actor, ProposalSubmitted
 from bot.i18n import language_of, translate
@@ -28,10 +26,9 @@ from bot.platform import ChannelRef, PostedMessage, ProposalPost
 from bot.proposals import ProposalForm
 from bot.textsplit import one_message
 from integrations.slack.blocks import SECTION_TEXT_LIMIT, section_block
-from integrations.slack.directory import Directory
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn
 from integrations.slack.translate import PLATFORM
-from integrations.slack.voting import vote_block
+from integrations.slack.voting import ModalAnswers, vote_block
 
 PROPOSE_CALLBACK = "planbot_propose"
 SECTION_BLOCK, SECTION_ACTION = "planbot_section", "section"
@@ -107,16 +104,8 @@ class ProposalPosting:
         return PostedMessage(channel, resp["ts"], thread_id, 0)
 
 
-class ProposalModals:
-    """``/planbot propose`` and its modal's submissions through ``core.proposals``;
-    ``directory`` gives each user's language."""
-
-    def __init__(self, core: Core, client: AsyncWebClient, directory: Directory,
-                 default_language: str, *,
-                 track: Callable[[asyncio.Task[Any]], object]) -> None:
-        self.core, self.client, self.directory = core, client, directory
-        self.default_language = default_language
-        self._track = track
+class ProposalModals(ModalAnswers):
+    """``/planbot propose`` and its modal's submissions through ``core.proposals``."""
 
     async def command(self, body: dict[str, Any], lang: str) -> str | None:
         """``/planbot propose``: the form in a modal; returns an error to answer instead
@@ -133,9 +122,7 @@ class ProposalModals:
     async def submit(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         """A submission: recorded once, then acknowledged with the thank-you view, or with
         the errors to show under the fields (module docstring)."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._track(task)  # a shutdown waits for a submission half-way through
+        self._tracked()
         user = body.get("user") or {}
         view = body.get("view") or {}
         if not view.get("id"):

@@ -64,9 +64,10 @@ def card_view(card: VoteCard) -> dict:
             "blocks": blocks}
 
 
-class VoteModals:
-    """Answers the Vote and stance buttons through ``core.voting``; ``directory`` gives each
-    user's language."""
+class ModalAnswers:
+    """What the app's modal listeners (votes, my-stances, proposals) share: the core, the
+    Web API client, the ``directory`` giving each user's language, and ``track``, which
+    counts a running listener as background work so that a shutdown waits for it."""
 
     def __init__(self, core: Core, client: AsyncWebClient, directory: Directory,
                  default_language: str, *,
@@ -83,6 +84,10 @@ class VoteModals:
 
     async def ack(self, ack: Callable[..., Awaitable[None]]) -> None:
         await ack()
+
+
+class VoteModals(ModalAnswers):
+    """Answers the Vote and stance buttons through ``core.voting``."""
 
     async def _lang(self, user_id: str) -> str:
         return language_of(await self.directory.locale_of(user_id), self.default_language)
