@@ -190,6 +190,8 @@ def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: 
     """A plain-text view of an analysis in ``lang``: groups with their representative
     statements, common ground, division and uncertainty, each statement quoted (``texts``:
     id -> text)."""
+    from babel.numbers import format_decimal
+
     from bot.digests.render_md import group_name, quote
 
     def said(statement: str) -> str:
@@ -197,7 +199,8 @@ def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: 
 
     lines = [translate("analyse.summary", lang, participants=analysis["participants"],
                        clustered=len(analysis["clustered"]), statements=analysis["statements"],
-                       k=analysis["k"], silhouette=f"{analysis['silhouette'] or 0:.2f}")]
+                       k=analysis["k"], silhouette=format_decimal(
+                           analysis["silhouette"] or 0, "0.00", locale=f"{lang}_CA"))]
     for group in analysis["groups"]:
         lines.append("\n" + translate("analyse.group", lang, name=group_name(group["id"]),
                                       n=group["size"]))

@@ -35,9 +35,13 @@ def test_import_digest_analyse_export(env, capsys):
     assert main(["analyse", "--format", "json"]) == 0
     clustered = set(json.loads(capsys.readouterr().out)["clustered"])
     assert main(["analyse"]) == 0
-    assert "opinion groups" in capsys.readouterr().out  # PLANBOT_LANGUAGE=en
+    out = capsys.readouterr().out
+    assert "opinion groups" in out  # PLANBOT_LANGUAGE=en
+    assert re.search(r"silhouette 0\.\d\d", out)
     assert main(["analyse", "--lang", "fr"]) == 0
-    assert "groupes d’opinion" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "groupes d’opinion" in out
+    assert re.search(r"silhouette 0,\d\d", out)  # a French decimal comma
     assert main(["export", "--format", "polis", str(env / "out")]) == 0
     import csv
 
