@@ -48,7 +48,7 @@ bench: $(STAMP)
 	$(PIP_INSTALL) -e '.[test,bench]'
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
-# Removes what make built, never planbot's data: the database and the participant secret
-# live in PLANBOT_HOME (docs/deploy.md), and only the demo's output is removed from .planbot.
+# Removes what make built and what `make demo` wrote (PLANBOT_HOME/demo), never planbot's
+# data: the database and the participant secret stay in PLANBOT_HOME (docs/deploy.md).
 clean:
-	rm -rf $(VENV) build *.egg-info .planbot/demo
+	rm -rf $(VENV) build *.egg-info "$${PLANBOT_HOME:-$$HOME/.local/share/planbot}/demo"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import SetupError, database_failure
 from bot.identity import secret_fingerprint
-from storage.db import SchemaError, create_store_engine, upgrade
+from storage.db import SchemaError, SqliteTooOld, create_store_engine, upgrade
 from storage.store import Store
 
 
@@ -31,7 +31,7 @@ def open_store(database_url: str, participant_secret: str, home: Path, now: date
     """
     try:
         engine = create_store_engine(database_url)
-    except (SQLAlchemyError, ImportError, OSError) as err:
+    except (SQLAlchemyError, ImportError, OSError, SqliteTooOld) as err:
         raise database_failure(err) from err
     try:
         upgrade(engine)

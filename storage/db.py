@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,22 @@ _log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_AT_LEAST = (3, 35, 0)
+"""The oldest SQLite the store runs on: ``RETURNING`` came with 3.35.0
+(https://www.sqlite.org/lang_returning.html), and the store's claims and the inbox's
+record use it."""
+
+
+class SqliteTooOld(Exception):
+    """The SQLite library this Python is built with is older than ``SQLITE_AT_LEAST``."""
+
+
+def require_sqlite(version: tuple[int, ...] = sqlite3.sqlite_version_info) -> None:
+    """Raise :class:`SqliteTooOld` when ``version`` (by default this Python's SQLite) is
+    older than ``SQLITE_AT_LEAST``."""
+    if version < SQLITE_AT_LEAST:
+        raise SqliteTooOld(f"SQLite {'.'.join(map(str, version))} is too old: planbot needs "
+                           f"{'.'.join(map(str, SQLITE_AT_LEAST))} or later")
 
 
 def normalise_url(url: str) -> str:
@@ -42,11 +59,13 @@ def create_store_engine(url: str) -> Engine:
 
     The parent folder of a SQLite file is created if missing, and the file itself is made
     owner-only (:func:`_owner_only`). SQL parameters (people's text and ids) are left out of
-    error messages, which reach the logs.
+    error messages, which reach the logs. Raises :class:`SqliteTooOld` for a SQLite URL when
+    this Python's SQLite is older than ``SQLITE_AT_LEAST``.
     """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        require_sqlite()
         if parsed.database and parsed.database != ":memory:":
             _owner_only(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False},
@@ -174,7 +193,8 @@ def failure_kind(error: BaseException) -> str:
     """Name the database failure behind ``error`` (a SQLAlchemy or driver exception):
     ``missing_database``, ``bad_credentials``, ``refused``, ``unknown_host``, ``timeout``,
     ``locked``, ``read_only``, ``not_a_database``, ``cannot_open``, ``missing_driver``,
-    ``bad_url``, ``schema_newer`` (the store was migrated by a newer planbot) or ``other``.
+    ``bad_url``, ``schema_newer`` (the store was migrated by a newer planbot), ``old_sqlite``
+    (:class:`SqliteTooOld`) or ``other``.
 
     PostgreSQL connection failures carry no SQLSTATE in psycopg 3 (the server refuses before
     a session exists), so the driver's message is read; a server answering in another
@@ -190,6 +210,8 @@ def failure_kind(error: BaseException) -> str:
         return "cannot_open"
     if isinstance(error, SchemaError) and "Can't locate revision" in str(error):
         return "schema_newer"
+    if isinstance(error, SqliteTooOld):
+        return "old_sqlite"
     text = str(getattr(error, "orig", None) or error).lower()
     for kind, phrases, also in _FAILURES:
         if any(p in text for p in phrases) and all(a in text for a in also):

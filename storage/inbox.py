@@ -7,6 +7,10 @@ partitions they claim are locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` on P
 read in arrival order, every store write made while applying them joins the same transaction,
 and the rows are marked applied in it too: a crash before the commit leaves the rows pending
 and their effects unwritten, so nothing is lost and nothing applied twice.
+
+An erasure takes every partition, waiting for the appliers that hold some
+(:func:`hold_inbox`), then marks the person's pending rows done without applying them
+(:func:`drop_pending`): what they did before it never reaches the store after it.
 """
 
 from __future__ import annotations
@@ -15,20 +19,26 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Dialect, bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from storage.base import StoreBase, _table
 from storage.models import INBOX_PARTITIONS, InboxEntry, InboxPartition
 from storage.records import InboxItem, NewInboxRow
 
 RECORD_CHUNK = 500
-"""Rows per INSERT statement (7 bound values each, far below SQLite's 32,766)."""
+"""Rows per INSERT statement (5 bound values each: 2,500, below SQLite's 32,766 and
+PostgreSQL's 65,535)."""
 PARTITIONS_PER_BATCH = 8
 """Partitions one applier claims at a time: the rest stay free for other processes."""
-OUTCOMES = ("changed", "unchanged", "skipped")
+ERASED = "erased"
+"""Outcome of a row its author's erasure discarded before it was applied."""
+OUTCOMES = ("changed", "unchanged", "skipped", ERASED)
 _log = logging.getLogger(__name__)
 
 
@@ -37,6 +47,49 @@ def partition_of(platform: str, channel_id: str) -> int:
     ``platform:channel_id`` modulo ``INBOX_PARTITIONS`` (stable across processes and runs,
     unlike Python's salted ``hash``)."""
     return zlib.crc32(f"{platform}:{channel_id}".encode()) % INBOX_PARTITIONS
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOf:
+    """Which pending rows are one person's: rows of ``platform`` whose payload contains
+    ``needle`` (a filter the database runs: the person's id as payloads spell it) and that
+    ``theirs`` accepts (the exact test, given the payload; ``bot.privacy`` reads it)."""
+
+    platform: str
+    needle: str
+    theirs: Callable[[str], bool]
+
+
+def _pending_ids(s: Session | Connection, of: PendingOf) -> list[int]:
+    t = _table(InboxEntry)
+    return [row_id for row_id, payload in s.execute(
+        select(t.c.id, t.c.payload).where(t.c.applied_at.is_(None), t.c.platform == of.platform,
+                                          t.c.payload.contains(of.needle, autoescape=True))
+        .order_by(t.c.id)) if of.theirs(payload)]
+
+
+def hold_inbox(s: Session | Connection) -> None:
+    """Take every partition for the caller's transaction, as an applier takes some but
+    waiting (no ``SKIP LOCKED``) for those other appliers hold: their batches commit first,
+    and no batch starts until the caller's transaction ends. Call it first in the
+    transaction: it then waits holding nothing, and on SQLite, where the transaction starts
+    at its first write (pysqlite), every read that follows is in it, after the write lock."""
+    p = _table(InboxPartition)
+    every = select(p.c.id).order_by(p.c.id).with_for_update()  # one order: no deadlock
+    s.execute(update(p).where(p.c.id.in_(every.scalar_subquery()))
+              .values(claimed_at=p.c.claimed_at))
+
+
+def drop_pending(s: Session | Connection, of: PendingOf, now: datetime) -> int:
+    """Mark the pending rows of ``of`` applied at ``now`` as :data:`ERASED`, their payloads
+    dropped, in the caller's transaction (after :func:`hold_inbox`, so that no applier holds
+    one); returns how many."""
+    ids = _pending_ids(s, of)
+    if ids:
+        t = _table(InboxEntry)
+        s.execute(update(t).where(t.c.id.in_(ids))
+                  .values(applied_at=now, outcome=ERASED, payload=""))
+    return len(ids)
 
 
 class InboxBatch:
@@ -62,26 +115,73 @@ class InboxBatch:
             [{"row_id": row_id, "result": result} for row_id, result in outcomes])
 
 
+class _RecordStatement:
+    """``INSERT INTO inbox (...) VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING id,
+    platform, delivery_key``, written once per row count and run as the driver's own SQL.
+
+    SQLAlchemy's executemany of the same statement (insertmanyvalues) cost 25 to 35 µs per
+    row on SQLite, building and processing every row's parameters in Python; this costs a
+    few (``bench/bench_discord.py``, docs/decisions.md "The inbox"). A ``DO NOTHING``
+    without a conflict target skips a row that would break any unique key; ``RETURNING``
+    then lists only the rows inserted, in no set order (SQLite says so), hence the platform
+    and key with each id. Both backends take it: PostgreSQL since 9.5, SQLite since 3.35
+    (``storage.db.create_store_engine`` refuses an older one). Values are bound as
+    SQLAlchemy binds them for the inbox's columns (a SQLite datetime as text, in UTC).
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        t, quote = _table(InboxEntry), dialect.identifier_preparer.quote
+        columns = [t.c[name] for name in NewInboxRow._fields]
+        self._head = (f"INSERT INTO {dialect.identifier_preparer.format_table(t)} "
+                      f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
+        self._tail = (" ON CONFLICT DO NOTHING RETURNING "
+                      + ", ".join(quote(c.name) for c in (t.c.id, t.c.platform,
+                                                          t.c.delivery_key)))
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._row = f"({', '.join([marker] * len(columns))})"
+        self._received = NewInboxRow._fields.index("received_at")
+        # The dialect's own form of the column's type: the plain type's processor would
+        # skip the dialect's step (SQLite's text form) and leave it to the driver.
+        convert = t.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+        assert convert is not None  # UTCDateTime converts on every backend
+        self._convert: Callable[[Any], Any] = convert
+        self._texts: dict[int, str] = {}
+
+    def bind(self, rows: Sequence[NewInboxRow]) -> tuple[str, tuple[Any, ...]]:
+        """The statement for ``len(rows)`` rows (1 to ``RECORD_CHUNK``) and its values."""
+        sql = self._texts.get(len(rows))
+        if sql is None:
+            sql = self._texts[len(rows)] = (self._head + ", ".join([self._row] * len(rows))
+                                            + self._tail)
+        at, convert = self._received, self._convert
+        values: list[Any] = []
+        for row in rows:
+            values.extend(row[:at])
+            values.append(convert(row[at]))
+            values.extend(row[at + 1:])
+        return sql, tuple(values)
+
+
 class InboxQueries(StoreBase):
     """Record, take, mark and prune inbox rows."""
+
+    _recording: _RecordStatement | None = None
 
     def inbox_record(self, rows: Sequence[NewInboxRow]) -> list[int | None]:
         """Record ``rows`` in one transaction; returns each row's new id in order, None for a
         row whose ``(platform, delivery_key)`` is already there (a retry, also within
         ``rows``). Raises ``SQLAlchemyError`` when the store fails: then nothing is recorded."""
-        t = _table(InboxEntry)
-        ids: dict[tuple[str, str], int] = {}
         fresh: dict[tuple[str, str], NewInboxRow] = {}
         for row in rows:
             fresh.setdefault((row.platform, row.delivery_key), row)
         unique = list(fresh.values())
-        # One statement, run as an executemany: SQLAlchemy sends it as multi-row INSERTs of
-        # up to RECORD_CHUNK rows ("insertmanyvalues"), compiled once whatever the count.
-        stmt = self._insert_ignore(t).returning(t.c.id, t.c.platform, t.c.delivery_key)
+        if self._recording is None:
+            self._recording = _RecordStatement(self.engine.dialect)
+        ids: dict[tuple[str, str], int] = {}
         with self._conn() as c:
-            ids.update({(p, k): i for i, p, k in c.execute(
-                stmt.execution_options(insertmanyvalues_page_size=RECORD_CHUNK),
-                [r._asdict() for r in unique])})
+            for start in range(0, len(unique), RECORD_CHUNK):
+                sql, values = self._recording.bind(unique[start:start + RECORD_CHUNK])
+                ids.update({(p, k): i for i, p, k in c.exec_driver_sql(sql, values)})
         result: list[int | None] = []
         for row in rows:
             # The first of two rows with one key gets the id; the second is its retry.
@@ -141,6 +241,11 @@ class InboxQueries(StoreBase):
         with self._conn() as c:
             return int(c.execute(select(func.count()).select_from(t)
                                  .where(t.c.applied_at.is_(None))).scalar_one())
+
+    def inbox_pending_of(self, of: PendingOf) -> int:
+        """How many rows of ``of`` wait to be applied (all processes)."""
+        with self._conn() as c:
+            return len(_pending_ids(c, of))
 
     def inbox_prune(self, before: datetime) -> int:
         """Delete rows applied before ``before``; returns how many. Pending rows stay."""

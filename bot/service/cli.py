@@ -68,12 +68,12 @@ def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
     backup.add_argument("folder", type=Path, help=t("cli.help.backup_folder"))
 
     db = sub.add_parser("db", help=t("cli.help.db"))
-    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("action", choices=["upgrade"], help=t("cli.help.db_action"))
 
     plan = sub.add_parser("plan", help=t("cli.help.plan"))
     plan_sub = plan.add_subparsers(dest="plan_action", required=True)
     imp = plan_sub.add_parser("import", help=t("cli.help.plan_import"))
-    imp.add_argument("files", nargs="+", type=Path)
+    imp.add_argument("files", nargs="+", type=Path, help=t("cli.help.plan_files"))
     plan_sub.add_parser("list", help=t("cli.help.plan_list"))
 
     rnd = sub.add_parser("round", help=t("cli.help.round"))
@@ -190,6 +190,8 @@ def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: 
     """A plain-text view of an analysis in ``lang``: groups with their representative
     statements, common ground, division and uncertainty, each statement quoted (``texts``:
     id -> text)."""
+    from babel.numbers import format_decimal
+
     from bot.digests.render_md import group_name, quote
 
     def said(statement: str) -> str:
@@ -197,7 +199,8 @@ def analysis_text(analysis: dict[str, Any], texts: dict[str, str | None], lang: 
 
     lines = [translate("analyse.summary", lang, participants=analysis["participants"],
                        clustered=len(analysis["clustered"]), statements=analysis["statements"],
-                       k=analysis["k"], silhouette=f"{analysis['silhouette'] or 0:.2f}")]
+                       k=analysis["k"], silhouette=format_decimal(
+                           analysis["silhouette"] or 0, "0.00", locale=f"{lang}_CA"))]
     for group in analysis["groups"]:
         lines.append("\n" + translate("analyse.group", lang, name=group_name(group["id"]),
                                       n=group["size"]))
@@ -367,7 +370,8 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
                                        max_section_chars=settings.plan_max_section_chars)
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
-                                   slug=version.slug, version=version.number))
+                                   slug=version.slug, version=version.number,
+                                   languages=", ".join(version.languages)))
         else:
             print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
         return 0

@@ -24,7 +24,7 @@ from bot.checkup import Finding, fail, ok, warn
 from bot.config import Settings
 from bot.i18n import translate, translate_plural
 from bot.identity import secret_fingerprint
-from storage.db import create_store_engine, failure_kind, schema_revision
+from storage.db import SqliteTooOld, create_store_engine, failure_kind, schema_revision
 from storage.store import Store
 
 Channels = dict[str, set[str]]
@@ -95,7 +95,7 @@ def store_checks(settings: Settings) -> tuple[list[Finding], defaultdict[str, se
         return [warn("doctor.database_absent", path=absent)], channels
     try:
         engine = create_store_engine(settings.database_url)
-    except (SQLAlchemyError, ImportError, OSError) as err:
+    except (SQLAlchemyError, ImportError, OSError, SqliteTooOld) as err:
         return [_database_failure(err)], channels
     try:
         return _store_checks(settings, engine, channels), channels

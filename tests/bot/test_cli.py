@@ -35,9 +35,13 @@ def test_import_digest_analyse_export(env, capsys):
     assert main(["analyse", "--format", "json"]) == 0
     clustered = set(json.loads(capsys.readouterr().out)["clustered"])
     assert main(["analyse"]) == 0
-    assert "opinion groups" in capsys.readouterr().out  # PLANBOT_LANGUAGE=en
+    out = capsys.readouterr().out
+    assert "opinion groups" in out  # PLANBOT_LANGUAGE=en
+    assert re.search(r"silhouette 0\.\d\d", out)
     assert main(["analyse", "--lang", "fr"]) == 0
-    assert "groupes d’opinion" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "groupes d’opinion" in out
+    assert re.search(r"silhouette 0,\d\d", out)  # a French decimal comma
     assert main(["export", "--format", "polis", str(env / "out")]) == 0
     import csv
 
@@ -116,7 +120,23 @@ def test_plan_import_errors_exit_1_with_file_and_line(env, capsys):
     assert main(["plan", "import", str(bad)]) == 1
     assert "bad.fr.md, line 3" in capsys.readouterr().err
     assert main(["plan", "import", *map(str, sample_plan_paths())]) == 0
-    assert "version 1, 8 sections." in capsys.readouterr().out
+    assert "version 1, 8 sections, in fr, en." in capsys.readouterr().out
+
+
+def test_plan_import_names_the_language_a_file_without_suffix_was_read_in(env, capsys,
+                                                                            monkeypatch):
+    """A file named without .fr/.en is read as PLANBOT_LANGUAGE: the import says which."""
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    plain = env / "budget.md"
+    plain.write_text("# Budget\n\n## Parks\n\nMore trees.\n")
+    assert main(["plan", "import", str(plain)]) == 0
+    assert "version 1, 1 section, in en." in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["plan", "import", "--help"])
+    assert "PLANBOT_LANGUAGE" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["db", "--help"])
+    assert "bring the database schema" in " ".join(capsys.readouterr().out.split())
 
 
 def test_bad_configuration_exit_2_names_every_key(env, monkeypatch, capsys):

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot import wire
 from bot.clock import ManualClock
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef
@@ -217,3 +218,37 @@ def test_cli_erase_says_what_it_holds_and_asks_first(tmp_path, monkeypatch, caps
     assert "supprimé sur les plateformes : 0 copie" in capsys.readouterr().out
     assert main([*erase, "--yes"]) == 0
     assert "planbot ne garde rien sur discord:u1." in capsys.readouterr().out
+
+
+def test_cli_erases_someone_whose_only_events_wait_in_the_inbox(tmp_path, monkeypatch, capsys):
+    """A first stance recorded (acknowledged) but not applied yet is something held: the
+    operator's erasure says so and discards it, instead of answering "nothing held" and
+    leaving it to be applied after."""
+    import asyncio
+
+    async def one_waiting() -> list[int | None]:
+        core = make_core(tmp_path, clock=ManualClock(START))
+        core.platforms.update(discord=RecordingPlatform())
+        await core.rounds.open(plan="sample", channel=D1, platform=core.platforms["discord"])
+        ids = core.store.inbox_record([wire.inbox_row(react("u9"), START)])
+        core.close()
+        return ids
+
+    ids = asyncio.run(one_waiting())
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path))
+    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    erase = ["privacy", "erase", "--platform", "discord", "--user", "u9"]
+    assert main([*erase, "--dry-run"]) == 0
+    assert "1 event of discord:u9 is still waiting to be applied: the erasure discards it." \
+        in capsys.readouterr().out
+    assert main([*erase, "--yes"]) == 0
+    assert "Discarded before being applied: 1 event of theirs." in capsys.readouterr().out
+    core = make_core(tmp_path, clock=ManualClock(START))
+    try:
+        assert core.store.inbox_outcomes(ids) == {ids[0]: "erased"}
+    finally:
+        core.close()
