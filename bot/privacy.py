@@ -323,7 +323,9 @@ class Privacy:
         .erase_participant``: their events waiting in the inbox too, and those other
         processes are applying), redact the stored digests, delete planbot's copies of their
         replies on the connected platforms; logged as an ``erase``. A copy that cannot be
-        deleted now is listed in the report."""
+        deleted now is listed in the report (the next reconciliation of an open round deletes
+        it: ``bot.relay.Relay.withdraw_stale``); one whose post is under way, in any process,
+        is deleted by the relay once recorded (``bot.relay.Relay._post``)."""
         now = self.clock.now()
         key = self.pseudonyms.key(platform, user_id)
         erasure = await self.db(self.store.erase_participant, key, now,

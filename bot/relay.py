@@ -6,6 +6,9 @@ section's thread on Slack and in every other channel of the round, and recorded 
 statement, so everyone can read every reply and take a stance on it, as in Polis
 (docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
 deletions. A copy that cannot be made now is made by the next pass or by reconciliation.
+A copy never outlives its reply: one posted while its reply was being erased, deleted or
+rejected, here or in another process, is deleted as soon as it is recorded
+(docs/decisions.md, "A copy never outlives its reply").
 
 What planbot amplifies is limited per person: past ``COPY_LIMIT`` replies in
 ``COPY_LIMIT_WINDOW`` (``copy_limit``), a person's further replies are stored and counted as
@@ -25,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -34,7 +37,7 @@ from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.markup import inert
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, ProposalPost, VoteOn
-from storage.records import MissingCopy
+from storage.records import CopyMessage, MissingCopy
 from storage.store import Store
 
 _log = logging.getLogger(__name__)
@@ -106,31 +109,37 @@ class Relay:
 
     async def update_copies(self, statement_id: int) -> None:
         """Make planbot's copies of a reply say what the reply says now: edited with it,
-        deleted with it (or when its text became unreadable). A reply pending moderation
-        (an edit under strict moderation) keeps its copies as they were accepted until a
-        facilitator accepts the new text (:meth:`publish`). A copy that cannot be updated is
-        logged; the author's reply and its stances are unaffected."""
+        deleted with it (or when its text became unreadable, or a facilitator rejected it).
+        A reply pending moderation (an edit under strict moderation) keeps its copies as
+        they were accepted until a facilitator accepts the new text (:meth:`publish`). A
+        copy that cannot be updated is logged; the author's reply and its stances are
+        unaffected.
+
+        The reply is read again from the store after each edit: erased, deleted or rejected
+        meanwhile (in this process or another, whose deletions may not reach this platform),
+        the copy just edited and those left are deleted instead, so an edit under way never
+        leaves the erased text up."""
         reply = await self.db(self.store.copies_of, statement_id)
-        if reply.moderation == "pending" and not (reply.deleted or reply.text_withheld):
+        if reply.moderation == "pending" and not reply.gone:
             return
         names = await self.db(self.store.author_names, [statement_id])
         text = copy_text(reply.language, reply.platform, names.get(statement_id), reply.text)
-        for platform_name, workspace_id, channel_id, message_id in reply.copies:
-            platform = self.platforms.get(platform_name)
+        for copy in reply.copies:
+            platform = self.platforms.get(copy.platform)
             if platform is None:
                 continue
-            channel = ChannelRef(platform_name, workspace_id, channel_id)
-            try:
-                if reply.deleted or reply.text_withheld:
-                    await platform.delete_copy(channel, message_id)
-                    await self.db(self.store.delete_message, event_key=None,
-                                  platform=platform_name, channel_id=channel_id,
-                                  message_id=message_id, at=self.clock.now())
-                else:
-                    await platform.edit_copy(channel, message_id, text)
-            except Exception:  # noqa: BLE001 - one copy's failure must not stop the others
-                _log.warning("could not update copy %s on %s", message_id, platform_name,
-                             exc_info=True)
+            channel = ChannelRef(copy.platform, copy.workspace_id, copy.channel_id)
+            if not reply.gone:
+                try:
+                    await platform.edit_copy(channel, copy.message_id, text)
+                except Exception:  # noqa: BLE001 - one copy's failure must not stop the others
+                    _log.warning("could not update copy %s on %s", copy.message_id,
+                                 copy.platform, exc_info=True)
+                reply = await self.db(self.store.copies_of, statement_id)
+            # Only a copy still recorded as up: one the erasure deleted meanwhile is not
+            # asked for twice.
+            if reply.gone and copy in reply.copies:
+                await withdraw_copy(self.store, self.db, platform, copy, self.clock.now())
 
     async def publish(self, round_id: int, statement_id: int) -> None:
         """A reply a facilitator accepted: its copies made to say its text (an edit that
@@ -148,12 +157,17 @@ class Relay:
         Run for each new reply (``statement_id``), when a channel joins the round, and by
         reconciliation (``only_platform``): a copy missed while a platform was away is made
         when it is back. A channel whose platform is not connected, or whose post fails, is
-        skipped until the next pass. One pass at a time; returns the number of copies posted.
+        skipped until the next pass. A round-wide pass first deletes the copies left up of
+        replies that are gone (:meth:`withdraw_stale`); a copy whose reply is gone by the time
+        it is posted is deleted at once (:meth:`_post`). One pass at a time; returns the
+        number of copies posted (and left up).
         """
         posted_count = 0
         rnd = await self.db(self.store.get_round, round_id)
         mode = rnd.stance_mode if rnd is not None else "reactions"
         async with self._copy_lock:
+            if statement_id is None:
+                await self.withdraw_stale(round_id, only_platform)
             pending = await self.db(self.store.copies_missing, round_id, statement_id)
             # A proposal's author is never looked up: nothing posted may name them.
             names = await self.db(self.store.author_names,
@@ -177,8 +191,14 @@ class Relay:
     async def _post(self, platform: ChatPlatform, channel: ChannelRef, thread_id: str,
                     missing: MissingCopy, mode: str, copy: str) -> int:
         """Post one reply's copy (or one proposal) in one thread and record it; 1 if posted,
-        0 if the platform failed (logged: the next pass tries again)."""
+        0 if the platform failed (logged: the next pass tries again) or if the reply is gone
+        (erased, deleted, withheld or rejected) before the post, not posted, or by the time
+        the copy is recorded, then deleted at once."""
         reply_id = missing.statement_id
+        # Asked of the store right before each post, not remembered from the pass's start:
+        # the reply may have been erased, deleted or rejected since, by another process too.
+        if not await self.db(self.store.reply_stands, reply_id):
+            return 0
         vote_on = VoteOn(reply_id, missing.language) if mode != "reactions" else None
         try:
             posted: PostedMessage
@@ -192,11 +212,44 @@ class Relay:
             _log.warning("could not copy statement %s to %s %s", reply_id,
                          channel.platform, channel.channel_id, exc_info=True)
             return 0
-        await self.db(self.store.record_messages, reply_id, [
-            (posted.channel.platform, posted.channel.workspace_id,
-             posted.channel.channel_id, posted.message_id, posted.thread_id,
-             posted.part)], is_copy=True)
-        return 1
+        stands = await self.db(self.store.record_copy, reply_id, (
+            posted.channel.platform, posted.channel.workspace_id, posted.channel.channel_id,
+            posted.message_id, posted.thread_id, posted.part))
+        if stands:
+            return 1
+        # Gone while the post was under way (an erasure read the copies recorded before
+        # this one): the copy must not stay up with its text.
+        await withdraw_copy(self.store, self.db, platform, CopyMessage(
+            posted.channel.platform, posted.channel.workspace_id, posted.channel.channel_id,
+            posted.message_id), self.clock.now())
+        return 0
+
+    async def withdraw_stale(self, round_id: int, only_platform: str | None = None) -> None:
+        """Delete the copies still up of the round's replies that are gone (erased, deleted,
+        withheld, rejected) on the connected platforms (only ``only_platform`` if given): a
+        deletion that failed, was cut short by a stop, or was asked of a process where the
+        platform was not connected (an erasure's copies left)."""
+        for name, platform in list(self.platforms.items()):
+            if only_platform and name != only_platform:
+                continue
+            for copy in await self.db(self.store.stale_copies, round_id, name):
+                await withdraw_copy(self.store, self.db, platform, copy, self.clock.now())
+
+
+async def withdraw_copy(store: Store, db: RunInDb, platform: ChatPlatform, copy: CopyMessage,
+                        at: datetime) -> None:
+    """Delete planbot's ``copy`` on ``platform`` and mark it deleted at ``at``. A platform
+    that refuses is logged and the copy stays recorded as up, for the next round-wide pass
+    to delete (:meth:`Relay.withdraw_stale`)."""
+    try:
+        await platform.delete_copy(ChannelRef(copy.platform, copy.workspace_id,
+                                              copy.channel_id), copy.message_id)
+    except Exception:  # noqa: BLE001 - retried by the next round-wide pass
+        _log.warning("could not delete a copy of a reply that is gone on %s", copy.platform,
+                     exc_info=True)
+        return
+    await db(store.delete_message, event_key=None, platform=copy.platform,
+             channel_id=copy.channel_id, message_id=copy.message_id, at=at)
 
 
 def copy_text(language: str, origin: str | None, author: str | None, text: str | None) -> str:

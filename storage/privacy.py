@@ -167,7 +167,12 @@ class PrivacyQueries(StoreBase):
             if pid is None:
                 return Erasure([], [], 0, [], decisions, dropped) \
                     if decisions or dropped else None
-            ids = list(s.scalars(select(Statement.id).where(Statement.author_id == pid)))
+            # Their replies are locked before their copies are read: a copy the relay is
+            # recording now (``CopyQueries.record_copy``, which share-locks its reply after
+            # writing its row) is either committed first and read here, or sees this
+            # erasure once it commits and is deleted by the relay.
+            ids = list(s.scalars(select(Statement.id).where(Statement.author_id == pid)
+                                 .with_for_update(key_share=True)))
             texts = _texts_of(s, ids)
             copies = [CopyMessage(*r) for r in s.execute(
                 select(PlatformMessage.platform, PlatformMessage.workspace_id,

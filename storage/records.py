@@ -166,6 +166,12 @@ class ReplyCopies:
     moderation: str = "auto"
     """Where moderation left the reply (``Statement.moderation``)."""
 
+    @property
+    def gone(self) -> bool:
+        """Whether no copy of the reply may stay up: deleted (or erased), withheld or
+        rejected (as ``storage.copies``)."""
+        return self.deleted or self.text_withheld or self.moderation == "rejected"
+
 
 class MessageRef(NamedTuple):
     """A platform message carrying a statement."""

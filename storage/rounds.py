@@ -192,12 +192,12 @@ class RoundQueries(StoreBase):
 
     def record_messages(self, statement_id: int | None,
                         messages: Iterable[tuple[str, str, str, str, str | None, int]],
-                        digest_id: int | None = None, *, is_copy: bool = False) -> None:
+                        digest_id: int | None = None) -> None:
         """Record posted messages: (platform, workspace_id, channel_id, message_id, thread_id,
-        part) tuples for a statement or a digest; ``is_copy`` for planbot's copies of a reply.
-        Recording one twice is harmless."""
+        part) tuples for a statement or a digest (planbot's copies of a reply:
+        ``CopyQueries.record_copy``). Recording one twice is harmless."""
         rows = [dict(platform=p, workspace_id=w, channel_id=c, message_id=m, thread_id=t,
-                     part=part, statement_id=statement_id, digest_id=digest_id, is_copy=is_copy)
+                     part=part, statement_id=statement_id, digest_id=digest_id, is_copy=False)
                 for p, w, c, m, t, part in messages]
         if rows:
             with self._tx() as s:

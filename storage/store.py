@@ -10,6 +10,7 @@ from __future__ import annotations
 from storage.activity import ActivityQueries
 from storage.analysis_state import AnalysisStateQueries
 from storage.conversations import ConversationQueries
+from storage.copies import CopyQueries
 from storage.digests import DigestQueries
 from storage.events import EventWrites
 from storage.identity import IdentityQueries
@@ -40,7 +41,8 @@ __all__ = ["MessageTarget", "PlanVersionData", "RoundData", "RoundStatement", "S
 class Store(PlanQueries, RoundQueries, EventWrites, ReactionWrites, MessageReads, DigestQueries,
             ConversationQueries, ActivityQueries, AnalysisStateQueries, IdentityQueries,
             InvitationQueries, CopyLimitQueries, PrivacyQueries, RetentionQueries,
-            ThreadQueries, VersionReads, ModerationQueries, ProposalWrites, InboxQueries):
+            ThreadQueries, VersionReads, ModerationQueries, ProposalWrites, InboxQueries,
+            CopyQueries):
     """The central store over one SQLAlchemy ``Engine``: every query and write planbot makes,
     grouped by subject in the modules above.
 

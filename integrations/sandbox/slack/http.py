@@ -4,6 +4,7 @@ uploads. The workspace behind it is :class:`~integrations.sandbox.slack.webapi.W
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Callable
@@ -30,6 +31,25 @@ class RecordedCall:
 
 
 @dataclass
+class Hold:
+    """One Web API call kept waiting until the test calls :meth:`release`, as a platform
+    slowed by its rate limits would: ``reached`` is set once the call arrived. With
+    ``answered`` the call is carried out first and only its answer waits (the message exists
+    before the app knows its ``ts``); without, it is carried out once released."""
+
+    answered: bool = False
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def wait(self) -> None:
+        self.reached.set()
+        await self.released.wait()
+
+
+@dataclass
 class Faults:
     """The failures a test asked for: per method (an error code or a 429's ``Retry-After``,
     ``None`` for a call that goes through) and per channel (every call naming it fails)."""
@@ -37,6 +57,19 @@ class Faults:
     rate_limits: dict[str, list[int | None]] = field(default_factory=dict)
     failures: dict[str, list[str | None]] = field(default_factory=dict)
     channel_failures: dict[str, str] = field(default_factory=dict)
+    holds: dict[str, list[Hold]] = field(default_factory=dict)
+
+    def hold(self, method: str, *, answered: bool = False) -> Hold:
+        """Keep the next call of ``method`` waiting until the returned :class:`Hold` is
+        released."""
+        held = Hold(answered)
+        self.holds.setdefault(method, []).append(held)
+        return held
+
+    def next_hold(self, method: str) -> Hold | None:
+        """The hold this call of ``method`` waits on, if any."""
+        holds = self.holds.get(method)
+        return holds.pop(0) if holds else None
 
     def fail_next(self, method: str, error: str, *, times: int = 1, nth: int = 1) -> None:
         self.failures.setdefault(method, []).extend([None] * (nth - 1) + [error] * times)
@@ -134,11 +167,16 @@ class HttpFront:
         error = "not_authed" if not token else ("invalid_auth" if token != expected else None)
         if error is None:
             error = self.faults.next_error(method, params)
+        held = self.faults.next_hold(method)
+        if held is not None and not held.answered:
+            await held.wait()
         if error is None:
             try:
                 body = {"ok": True, **handlers[method](params)}
             except SlackApiFailure as exc:
                 error = exc.code
+        if held is not None and held.answered:
+            await held.wait()
         if error is not None:
             body = {"ok": False, "error": error}
         self.requests.append(RecordedCall(method, shown, 200, error, body))
