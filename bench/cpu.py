@@ -66,7 +66,8 @@ class Split:
     def lines(self, events: int, planbot: list[str]) -> list[str]:
         """The split as text: seconds, cores (seconds / wall) and seconds per 1000 events of
         each party, then the planbot processes' share of the machine."""
-        rows = [*self.parties.items(), ("other processes", self.others), ("idle", self.idle)]
+        rows = [*self.parties.items(), ("other processes, kernel", self.others),
+                ("idle", self.idle)]
         out = [f"    {name:<28} {sec:6.2f} CPU s  {sec / self.wall:4.2f} cores  "
                f"{1000 * sec / events:6.3f} s per 1000 events" for name, sec in rows]
         out.append(f"    planbot processes had {self.cores(planbot):.2f} of the {CORES} cores "
