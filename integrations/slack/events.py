@@ -71,7 +71,7 @@ class SlackEvents:
     outlives ``handle_budget`` seconds running in the background."""
 
     def __init__(self, core: Core, platform: SlackPlatform, directory: Directory, *,
-                 handle_budget: float, track: Callable[[asyncio.Task[Any]], object]) -> None:
+                 handle_budget: float, track: Callable[[asyncio.Future[Any]], object]) -> None:
         self.core = core
         self._platform = platform
         self._directory = directory
