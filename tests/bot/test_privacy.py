@@ -15,7 +15,7 @@ from bot import wire
 from bot.clock import ManualClock
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef
-from bot.privacy import REDACTED, personal_data_json, redact
+from bot.privacy import REDACTED, pending_of, personal_data_json, redact
 from bot.service.cli import main
 from tests.helpers import START, RecordingPlatform, invitation, make_core
 
@@ -250,5 +250,29 @@ def test_cli_erases_someone_whose_only_events_wait_in_the_inbox(tmp_path, monkey
     core = make_core(tmp_path, clock=ManualClock(START))
     try:
         assert core.store.inbox_outcomes(ids) == {ids[0]: "erased"}
+    finally:
+        core.close()
+
+
+@pytest.mark.parametrize("user", ["u1", "Élodie ✓", 'a"b%_\\c'])
+def test_a_persons_pending_events_are_found_whatever_their_id_holds(user):
+    """The filter the database runs (the id as payloads spell it) and the exact test agree
+    with ``bot.wire`` for any id: accents, quotes, LIKE's wildcards, backslashes."""
+    of = pending_of("discord", user)
+    theirs = [wire.encode(replace(react("x"), actor=Actor(user))),
+              wire.encode(replace(reply("x", "7001", "Un avis"), actor=Actor(user)))]
+    assert all(of.needle in payload and of.theirs(payload) for payload in theirs)
+    others = [wire.encode(react("someone")), wire.encode(reply("y", "7002", user)), "{oops"]
+    assert not any(of.theirs(payload) for payload in others)
+
+
+async def test_the_store_finds_pending_events_of_an_id_full_of_wildcards(tmp_path, database_url):
+    """``%`` and ``_`` in an id are no wildcards in the database's filter: only that
+    person's waiting event is found, not the one of an id they would match."""
+    core = make_core(tmp_path, database_url=database_url)
+    try:
+        core.store.inbox_record([wire.inbox_row(replace(react("x"), actor=Actor(user)), START)
+                                 for user in ('a"b%_\\c', 'a"bXY\\c')])
+        assert await core.privacy.pending("discord", 'a"b%_\\c') == 1
     finally:
         core.close()
