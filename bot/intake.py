@@ -115,18 +115,24 @@ class Intake:
         self.captured = 0
         """Events recorded (inbox or journal) since start, re-deliveries included."""
 
-    async def capture(self, event: InboundEvent) -> int | None:
-        """Record ``event`` durably (inbox, or journal when the store is unreachable) and
-        return its inbox id (None: a re-delivery, or kept in the journal). Raises
-        :class:`bot.journal.JournalFull` when it could not be kept: do not acknowledge."""
-        row_id, _ = await self._enqueue(event, wait=False)
-        return row_id
+    def capture(self, event: InboundEvent) -> asyncio.Future[int | None]:
+        """Record ``event`` durably (inbox, or journal when the store is unreachable): await
+        the future returned for its inbox id (None: a re-delivery, or kept in the journal).
+        It raises :class:`bot.journal.JournalFull` when the event could not be kept: do not
+        acknowledge. Call on the running loop.
+
+        A plain function returning the future, not a coroutine: each event would otherwise
+        carry coroutine frames of its own while it waits for its turn, thousands at once in
+        a burst (``bench/bench_discord.py``)."""
+        recorded, _ = self._enqueue(event, wait=False)
+        return recorded
 
     async def handle(self, event: InboundEvent) -> bool:
         """Capture ``event`` and wait until it is applied; True if it changed the store
         (False: ignored, a re-delivery, or kept in the journal for later). Raises
         ``JournalFull`` as :meth:`capture` does."""
-        _, applied = await self._enqueue(event, wait=True)
+        recorded, applied = self._enqueue(event, wait=True)
+        await recorded
         return await applied if applied is not None else False
 
     async def settle(self) -> None:
@@ -160,8 +166,8 @@ class Intake:
                 timer.cancel()
         self._timer = self._deferred = None
 
-    async def _enqueue(self, event: InboundEvent,
-                       wait: bool) -> tuple[int | None, asyncio.Future[bool] | None]:
+    def _enqueue(self, event: InboundEvent, wait: bool
+                 ) -> tuple[asyncio.Future[int | None], asyncio.Future[bool] | None]:
         loop = asyncio.get_running_loop()
         row = wire.inbox_row(event, self.clock.now())
         recorded: asyncio.Future[int | None] = loop.create_future()
@@ -170,9 +176,7 @@ class Intake:
         self._captured_at = loop.time()
         if len(self._captures) == 1:  # the requests read in this loop pass join this one
             loop.call_soon(self._kick, loop)
-        row_id = await recorded
-        self.captured += 1
-        return row_id, applied
+        return recorded, applied
 
     def _idle_event(self) -> asyncio.Event:
         if self._idle is None:
@@ -247,16 +251,21 @@ class Intake:
     def _deliver(self, captures: list[_Capture],
                  recorded: list[int | BaseException | None]) -> None:
         for (_, future, applied), result in zip(captures, recorded, strict=True):
+            # A future is done here only if its awaiting task was cancelled meanwhile (an
+            # HTTP request dropped): the row is recorded all the same.
             if isinstance(result, BaseException):
-                future.set_exception(result)
+                if not future.done():
+                    future.set_exception(result)
                 continue
+            self.captured += 1
             if result is not None:
                 self._outstanding.add(result)
                 if applied is not None:
                     self._waiters[result] = applied
             elif applied is not None:
                 applied.set_result(False)
-            future.set_result(result)
+            if not future.done():
+                future.set_result(result)
 
     def _resolve(self, row_id: int, changed: bool) -> None:
         waiter = self._waiters.pop(row_id, None)
