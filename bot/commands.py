@@ -302,6 +302,8 @@ async def forget_me(commands: Commands, cmd: CommandInvoked, platform: ChatPlatf
                      copies=translate_plural("count.copies", report.copies_deleted, lang))
     if report.decisions:
         text += "\n" + translate_plural("privacy.decisions_unlinked", report.decisions, lang)
+    if report.pending:
+        text += "\n" + translate_plural("privacy.pending_discarded", report.pending, lang)
     if report.copies_left:
         text += "\n" + translate_plural("privacy.copies_left", len(report.copies_left), lang,
                                          platforms=", ".join(sorted(

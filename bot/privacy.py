@@ -7,7 +7,9 @@ purpose is served (the retention period after a round closes).
 served is written to the audit log (when, what kind, which way; no content, no person).
 Erasing keeps others' replies and stances; it deletes planbot's copies of the person's
 replies on every connected platform, and redacts the digests already stored, so that no
-quote of an erased reply survives in the store (:func:`redact`).
+quote of an erased reply survives in the store (:func:`redact`). Their events still waiting
+in the inbox are discarded with the rest (:func:`pending_of`); what they do after the
+erasure is a new participation, recorded as any other.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from bot import wire
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import translate
 from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef, ChatPlatform
+from storage.inbox import PendingOf
 from storage.records import CopyMessage, ParticipantData, PurgeCandidate, RoundData
 from storage.store import Store
 
@@ -190,6 +194,22 @@ def opening_announcement(settings: Settings, rnd: RoundData, platform: str) -> s
         forget_me=translate(f"privacy.commands_{platform}_forget_me", lang))
 
 
+def pending_of(platform: str, user_id: str) -> PendingOf:
+    """The inbox rows of events ``user_id`` made on ``platform``: their payload
+    (:func:`bot.wire.encode`, JSON with ASCII escapes) spells the id as ``json.dumps``
+    does, and names them as its actor. A payload that cannot be read is nobody's: the
+    applier skips it anyway, dropping its payload."""
+
+    def theirs(payload: str) -> bool:
+        try:
+            actor = getattr(wire.decode(payload), "actor", None)
+        except (ValueError, KeyError, TypeError):
+            return False
+        return actor is not None and actor.user_id == user_id
+
+    return PendingOf(platform, json.dumps(user_id), theirs)
+
+
 def _when(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -245,6 +265,8 @@ class ErasureReport:
     copies_left: list[CopyMessage] = field(default_factory=list)
     decisions: int = 0
     """Their moderation decisions, kept in the audit linked to no one."""
+    pending: int = 0
+    """Their events captured before the erasure but not applied yet, discarded."""
 
 
 class Privacy:
@@ -291,14 +313,21 @@ class Privacy:
         read only, not a request served (nothing written to the audit log)."""
         return await self.db(self.store.participant_data, self.pseudonyms.key(platform, user_id))
 
+    async def pending(self, platform: str, user_id: str) -> int:
+        """How many events of ``user_id`` on ``platform`` wait in the inbox, which an
+        erasure would discard; read only."""
+        return await self.db(self.store.inbox_pending_of, pending_of(platform, user_id))
+
     async def erase(self, platform: str, user_id: str, via: str) -> ErasureReport:
         """Erase ``user_id`` on ``platform`` (``storage.privacy.PrivacyQueries
-        .erase_participant``), redact the stored digests, delete planbot's copies of their
+        .erase_participant``: their events waiting in the inbox too, and those other
+        processes are applying), redact the stored digests, delete planbot's copies of their
         replies on the connected platforms; logged as an ``erase``. A copy that cannot be
         deleted now is listed in the report."""
         now = self.clock.now()
         key = self.pseudonyms.key(platform, user_id)
-        erasure = await self.db(self.store.erase_participant, key, now)
+        erasure = await self.db(self.store.erase_participant, key, now,
+                                pending_of(platform, user_id))
         await self.db(self.applier.forget_people)
         await self.db(self.store.record_privacy_request, "erase", via, platform, now)
         if erasure is None:
@@ -311,10 +340,11 @@ class Privacy:
             else:
                 left.append(copy)
         await self.db(partial(self.store.release_erased, rebuild=True))
-        _log.info("erased a participant at their request (%d replies, %d stances)",
-                  len(erasure.statement_ids), erasure.stances)
+        _log.info("erased a participant at their request (%d replies, %d stances, %d events "
+                  "not yet applied)", len(erasure.statement_ids), erasure.stances,
+                  erasure.pending)
         return ErasureReport(True, len(erasure.statement_ids), erasure.stances, deleted, left,
-                             erasure.decisions)
+                             erasure.decisions, erasure.pending)
 
     async def delete_copy(self, copy: CopyMessage) -> bool:
         """Delete one of planbot's copies on its platform and mark it deleted; False when

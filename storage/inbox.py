@@ -7,6 +7,10 @@ partitions they claim are locked with ``SELECT ... FOR UPDATE SKIP LOCKED`` on P
 read in arrival order, every store write made while applying them joins the same transaction,
 and the rows are marked applied in it too: a crash before the commit leaves the rows pending
 and their effects unwritten, so nothing is lost and nothing applied twice.
+
+An erasure takes every partition, waiting for the appliers that hold some
+(:func:`hold_inbox`), then marks the person's pending rows done without applying them
+(:func:`drop_pending`): what they did before it never reaches the store after it.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, bindparam, delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from storage.base import StoreBase, _table
 from storage.models import INBOX_PARTITIONS, InboxEntry, InboxPartition
@@ -30,7 +36,9 @@ RECORD_CHUNK = 500
 PostgreSQL's 65,535)."""
 PARTITIONS_PER_BATCH = 8
 """Partitions one applier claims at a time: the rest stay free for other processes."""
-OUTCOMES = ("changed", "unchanged", "skipped")
+ERASED = "erased"
+"""Outcome of a row its author's erasure discarded before it was applied."""
+OUTCOMES = ("changed", "unchanged", "skipped", ERASED)
 _log = logging.getLogger(__name__)
 
 
@@ -39,6 +47,49 @@ def partition_of(platform: str, channel_id: str) -> int:
     ``platform:channel_id`` modulo ``INBOX_PARTITIONS`` (stable across processes and runs,
     unlike Python's salted ``hash``)."""
     return zlib.crc32(f"{platform}:{channel_id}".encode()) % INBOX_PARTITIONS
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOf:
+    """Which pending rows are one person's: rows of ``platform`` whose payload contains
+    ``needle`` (a filter the database runs: the person's id as payloads spell it) and that
+    ``theirs`` accepts (the exact test, given the payload; ``bot.privacy`` reads it)."""
+
+    platform: str
+    needle: str
+    theirs: Callable[[str], bool]
+
+
+def _pending_ids(s: Session | Connection, of: PendingOf) -> list[int]:
+    t = _table(InboxEntry)
+    return [row_id for row_id, payload in s.execute(
+        select(t.c.id, t.c.payload).where(t.c.applied_at.is_(None), t.c.platform == of.platform,
+                                          t.c.payload.contains(of.needle, autoescape=True))
+        .order_by(t.c.id)) if of.theirs(payload)]
+
+
+def hold_inbox(s: Session | Connection) -> None:
+    """Take every partition for the caller's transaction, as an applier takes some but
+    waiting (no ``SKIP LOCKED``) for those other appliers hold: their batches commit first,
+    and no batch starts until the caller's transaction ends. Call it first in the
+    transaction: it then waits holding nothing, and on SQLite, where the transaction starts
+    at its first write (pysqlite), every read that follows is in it, after the write lock."""
+    p = _table(InboxPartition)
+    every = select(p.c.id).order_by(p.c.id).with_for_update()  # one order: no deadlock
+    s.execute(update(p).where(p.c.id.in_(every.scalar_subquery()))
+              .values(claimed_at=p.c.claimed_at))
+
+
+def drop_pending(s: Session | Connection, of: PendingOf, now: datetime) -> int:
+    """Mark the pending rows of ``of`` applied at ``now`` as :data:`ERASED`, their payloads
+    dropped, in the caller's transaction (after :func:`hold_inbox`, so that no applier holds
+    one); returns how many."""
+    ids = _pending_ids(s, of)
+    if ids:
+        t = _table(InboxEntry)
+        s.execute(update(t).where(t.c.id.in_(ids))
+                  .values(applied_at=now, outcome=ERASED, payload=""))
+    return len(ids)
 
 
 class InboxBatch:
@@ -190,6 +241,11 @@ class InboxQueries(StoreBase):
         with self._conn() as c:
             return int(c.execute(select(func.count()).select_from(t)
                                  .where(t.c.applied_at.is_(None))).scalar_one())
+
+    def inbox_pending_of(self, of: PendingOf) -> int:
+        """How many rows of ``of`` wait to be applied (all processes)."""
+        with self._conn() as c:
+            return len(_pending_ids(c, of))
 
     def inbox_prune(self, before: datetime) -> int:
         """Delete rows applied before ``before``; returns how many. Pending rows stay."""

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.base import StoreBase
+from storage.inbox import PendingOf, drop_pending, hold_inbox
 from storage.models import (
     Digest,
     ErasedParticipant,
@@ -140,22 +141,32 @@ class PrivacyQueries(StoreBase):
                 for sid, round_id, key, text, files, created, edited, deleted, moderation, source
                 in rows]
 
-    def erase_participant(self, key_hash: str, now: datetime) -> Erasure | None:
-        """Erase the person with pseudonym ``key_hash``: their replies keep only a
-        tombstone (no text, files, edit history or author; deleted at ``now`` unless deleted
-        before), their stances and their participant record are deleted, their moderation
-        decisions stay in the audit linked to no one (``moderator_key`` NULL), and their
-        pseudonym is remembered as erased. Others' replies and stances stay. Returns what
-        was removed and the copies still to delete on platforms; None when the store knows
-        nothing of them."""
+    def erase_participant(self, key_hash: str, now: datetime,
+                          pending: PendingOf) -> Erasure | None:
+        """Erase the person with pseudonym ``key_hash``, whose events in the inbox are
+        ``pending``: their replies keep only a tombstone (no text, files, edit history or
+        author; deleted at ``now`` unless deleted before), their stances and their
+        participant record are deleted, their moderation decisions stay in the audit linked
+        to no one (``moderator_key`` NULL), their events not yet applied are discarded, and
+        their pseudonym is remembered as erased. Others' replies and stances stay. Returns
+        what was removed and the copies still to delete on platforms; None when the store
+        knows nothing of them.
+
+        It all happens with every inbox partition held (``storage.inbox.hold_inbox``): the
+        batches other appliers hold commit first and are erased with the rest, and none
+        applies an event of theirs in between (docs/decisions.md, "Erasure and the
+        inbox")."""
         with self._tx() as s:
+            hold_inbox(s)
+            dropped = drop_pending(s, pending, now)
             theirs = ModerationDecision.moderator_key == key_hash
             decisions = s.scalar(select(func.count()).select_from(ModerationDecision)
                                  .where(theirs)) or 0
             s.execute(update(ModerationDecision).where(theirs).values(moderator_key=None))
             pid = s.scalar(select(Participant.id).where(Participant.key_hash == key_hash))
             if pid is None:
-                return Erasure([], [], 0, [], decisions) if decisions else None
+                return Erasure([], [], 0, [], decisions, dropped) \
+                    if decisions or dropped else None
             ids = list(s.scalars(select(Statement.id).where(Statement.author_id == pid)))
             texts = _texts_of(s, ids)
             copies = [CopyMessage(*r) for r in s.execute(
@@ -181,7 +192,7 @@ class PrivacyQueries(StoreBase):
             s.execute(delete(Participant).where(Participant.id == pid))
             s.execute(self._insert_ignore(ErasedParticipant).values(key_hash=key_hash,
                                                                    erased_at=now))
-            return Erasure(ids, texts, stances, copies, decisions)
+            return Erasure(ids, texts, stances, copies, decisions, dropped)
 
     def erased_at(self, key_hash: str) -> datetime | None:
         """When the participant with pseudonym ``key_hash`` was erased at their request

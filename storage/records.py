@@ -501,6 +501,8 @@ class Erasure:
     copies: list[CopyMessage]
     decisions: int = 0
     """Their moderation decisions, now linked to no one (``moderator_key`` NULL)."""
+    pending: int = 0
+    """Their events still waiting in the inbox, discarded unapplied (``storage.inbox``)."""
 
 
 class StoredDigest(NamedTuple):

@@ -86,12 +86,18 @@ async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) ->
     without either when no one can answer), then erase; exit status 1 when not confirmed."""
     lang, person = settings.language, f"{args.platform}:{args.user}"
     held = await shot.core.privacy.held(args.platform, args.user)
-    if held is None:
+    # Events waiting in the inbox are theirs too: someone whose first stance is not applied
+    # yet is erased all the same (the erasure discards it).
+    pending = await shot.core.privacy.pending(args.platform, args.user)
+    if held is None and not pending:
         print(translate("privacy.cli_nothing_held", lang, person=person))
         return 0
-    print(translate("privacy.cli_would_erase", lang, person=person,
-                    replies=translate_plural("count.replies", len(held.replies), lang),
-                    stances=translate_plural("count.stances", len(held.stances), lang)))
+    if held is not None:
+        print(translate("privacy.cli_would_erase", lang, person=person,
+                        replies=translate_plural("count.replies", len(held.replies), lang),
+                        stances=translate_plural("count.stances", len(held.stances), lang)))
+    if pending:
+        print(translate_plural("privacy.cli_pending", pending, lang, person=person))
     if args.dry_run:
         return 0
     if not args.yes:
@@ -108,6 +114,8 @@ async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) ->
                     replies=translate_plural("count.replies", report.replies, lang),
                     stances=translate_plural("count.stances", report.stances, lang),
                     copies=translate_plural("count.copies", report.copies_deleted, lang)))
+    if report.pending:
+        print(translate_plural("privacy.cli_pending_discarded", report.pending, lang))
     for copy in report.copies_left:
         print(translate("privacy.cli_copy_left", lang, message=copy.message_id,
                         platform=copy.platform, channel=copy.channel_id))

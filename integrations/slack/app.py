@@ -6,28 +6,9 @@ constructor and registers:
 * ``/planbot <action> [options]`` (:mod:`integrations.slack.commands`), run by
   :class:`integrations.slack.slash.SlashCommand`: acknowledged at once with an empty ack,
   then a lazy listener runs the command in the core and answers through ``respond``.
-* ``reaction_added``, ``reaction_removed`` and ``message`` (every subtype: replies,
-  ``thread_broadcast``, ``message_changed``, ``message_deleted``; others are ignored quietly):
-  translated by :mod:`integrations.slack.translate` and passed to ``Core.handle``. A
-  listener exists for every subscribed event, since bolt answers 404 to an event nobody
-  listens to and Slack would then retry it.
-
-Acknowledging events: record first, then ack (bolt's ``process_before_response=True``).
-Slack delivers an event at least once: until it is acknowledged it is retried, up to three
-times over about five minutes (https://api.slack.com/apis/events-api#retries). The core
-records each event in its inbox, one short transaction shared with the events arriving
-meanwhile (``Core.capture``; the local journal when the store is unreachable), and applies
-it afterwards, exactly once, in arrival order; the inbox's unique delivery key (Slack's
-``event_id``) makes a retry one row however late it comes. Recording before acking loses
-nothing: if the process dies before the record, Slack has no ack and sends the event again;
-after it, the event waits in the inbox for whichever process applies it. The ack waits for
-the record only (``bench/bench_slack.py`` measures it), not for applying. Should recording
-ever take longer than ``handle_budget`` seconds (a locked database before the journal takes
-over), the event is acknowledged anyway and the record finishes in the background, so that
-Slack does not pile retries on a slow store; that window is covered by reconciliation, which
-:class:`SlackBot` runs on every Socket Mode (re)connection and at HTTP start. An event that
-cannot be kept at all (``JournalFull``) raises: bolt answers 500 / does not ack, and Slack
-retries.
+* ``reaction_added``, ``reaction_removed`` and ``message`` (:mod:`integrations.slack.events`:
+  recorded in the core's inbox, then acknowledged; in HTTP mode handled in front of bolt's
+  dispatch).
 """
 
 from __future__ import annotations
@@ -44,18 +25,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core import Core
-from bot.events import InboundEvent
 from bot.reconcile import ReconcileReport
 from integrations.slack.checks import verify_bot_token
 from integrations.slack.client import SLACK_API, make_web_client
 from integrations.slack.directory import Directory
+from integrations.slack.events import EventsEndpoint, SlackEvents
 from integrations.slack.moderation import MODERATE_ACTION, ModerationModals
 from integrations.slack.my_stances import CHANGE_ACTION, PAGE_ACTION, StanceModals
 from integrations.slack.platform import SlackPlatform
 from integrations.slack.proposals import PROPOSE_CALLBACK, ProposalModals
 from integrations.slack.slash import SlashCommand
 from integrations.slack.socket import SocketConnection
-from integrations.slack.translate import PLATFORM, message_event, reaction_event
+from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
 
 _log = logging.getLogger(__name__)
@@ -121,7 +102,6 @@ class SlackBot:
         self.app_token = app_token
         self._signing_secret = signing_secret
         self.default_language = default_language
-        self.handle_budget = handle_budget
         self.clock = clock or SystemClock()
         # Bolt drops events it attributes to the app itself, and a message_deleted (or a
         # tombstone) is attributed to the deleted message's author: a moderator deleting a
@@ -129,13 +109,13 @@ class SlackBot:
         # instead (``bot_user_id``, ``bot_id``).
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
                             process_before_response=True, ignoring_self_events_enabled=False)
-        self.app.event("reaction_added")(self._on_reaction)
-        self.app.event("reaction_removed")(self._on_reaction)
-        self.app.event("message")(self._on_message)
         self._socket: SocketConnection | None = None
         self._http: web.AppRunner | None = None
         self._background = _Background()
         track = self._background.track
+        self.events = SlackEvents(core, self._platform, self.directory,
+                                  handle_budget=handle_budget, track=track)
+        self.events.listen(self.app)
         self.votes = VoteModals(core, client, self.directory, default_language, track=track)
         self.proposals = ProposalModals(core, client, self.directory, default_language, track=track)
         self.mine = StanceModals(core, client, self.directory, default_language, track=track)
@@ -219,7 +199,8 @@ class SlackBot:
                          path: str = "/slack/events") -> str:
         """Serve the Events API and the slash command on ``host:port`` (0 = any free port);
         returns the request URL to give Slack. Reconciles once started."""
-        self._http = web.AppRunner(self.app.web_app(path=path), access_log=None)
+        endpoint = EventsEndpoint(self.app, self._signing_secret or "", self.events)
+        self._http = web.AppRunner(endpoint.web_app(path), access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, host, port)
         await site.start()
@@ -268,30 +249,3 @@ class SlackBot:
             async with self._reconciled:
                 await self._reconciled.wait_for(lambda: self.reconciliations >= count)
         await asyncio.wait_for(_wait(), timeout)
-
-    # -- events -------------------------------------------------------------------------
-
-    async def _on_reaction(self, body: dict, context: dict) -> None:
-        event = reaction_event(body, context.get("bot_user_id"))
-        # Another app's reaction names only a user: whether it is a bot is looked up.
-        actor = getattr(event, "actor", None)
-        if actor is not None and not actor.is_bot \
-                and await self.directory.is_bot(actor.user_id):
-            return
-        await self._apply(event)
-
-    async def _on_message(self, body: dict, context: dict) -> None:
-        await self._apply(message_event(body, context.get("bot_user_id")))
-
-    async def _apply(self, event: InboundEvent | None) -> None:
-        """Record ``event`` in the core before the ack, within ``handle_budget`` (module
-        doc)."""
-        if event is None:
-            return
-        task = asyncio.ensure_future(self.core.capture(event))
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self.handle_budget)
-        except TimeoutError:
-            _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
-                         event.event_key, self.handle_budget)
-            self._background.track(task)

@@ -1,16 +1,24 @@
 """An erased participant's events after their erasure, on SQLite and PostgreSQL: erased by
 another process that shares the store (``planbot privacy erase`` beside ``planbot run``, or
 two ``planbot run``), a re-delivery of what they did before, a new reply read back by
-reconciliation (``bot.apply``, ``storage.privacy``; issue 10)."""
+reconciliation (``bot.apply``, ``storage.privacy``; issue 10); their events still waiting
+in the inbox, or being applied by another process, when they are erased (issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from sqlalchemy import text
 
-from bot.events import Actor, ReplyPosted
+from bot.commands import forget_me
+from bot.events import Actor, CommandInvoked, ReplyPosted
 from bot.platform import ChannelRef
+from storage.inbox import ERASED
 from tests.bot.test_events_once import react, reply
 from tests.helpers import START, RecordingPlatform, make_core
 
@@ -101,3 +109,119 @@ async def test_a_reply_written_after_forget_me_while_planbot_was_down_is_recorde
     assert await service.handle(read_back("3000", "Je reviens", service.clock.now()))
     carol = await service.privacy.export("discord", "carol", "chat")
     assert carol is not None and [r.text for r in carol.replies] == ["Je reviens"]
+
+
+@pytest.fixture
+def capture_only(monkeypatch):
+    """Captured events are recorded and wait in the inbox until a test settles: the intake's
+    pause before applying (``CAPTURE_FIRST``) and its overdue rule never end meanwhile."""
+    monkeypatch.setattr("bot.intake.CAPTURE_FIRST", 3600.0)
+    monkeypatch.setattr("bot.intake.APPLY_AT_LEAST_EVERY", 3600.0)
+
+
+def held_about(core, user: str, secret: str) -> tuple[int, int, int]:
+    """(participants, statements holding ``secret``, inbox payloads naming ``user``): what
+    the store still says of someone, read in SQL, not through the code under test."""
+    key = core.pseudonyms.key("discord", user)
+    with core.store.engine.connect() as c:
+        return (c.execute(text("SELECT count(*) FROM participants WHERE key_hash = :k"),
+                          {"k": key}).scalar_one(),
+                c.execute(text("SELECT count(*) FROM statements WHERE text = :t"),
+                          {"t": secret}).scalar_one(),
+                c.execute(text("SELECT count(*) FROM inbox WHERE payload LIKE :u"),
+                          {"u": f'%"{user}"%'}).scalar_one())
+
+
+@pytest.mark.parametrize("eraser", ["service", "other"])
+async def test_events_waiting_in_the_inbox_are_erased_with_their_author(
+        two_processes, capture_only, eraser):
+    """Dora's stance and reply are recorded (acknowledged) but not applied when she is
+    erased, through the process that captured them (/forget-me) or another one (``planbot
+    privacy erase``): they are discarded, never applied after; Ella's event in the same
+    channel is applied; a stance Dora gives after the erasure is a new participation."""
+    service, other, sections = two_processes
+    secret = "Mon avis, à effacer"
+    ids = [await service.intake.capture(react("dora", msg=sections[0])),
+           await service.intake.capture(reply("dora", "2000", secret, thread=sections[0])),
+           await service.intake.capture(react("ella", msg=sections[0]))]
+    assert all(ids) and set(service.store.inbox_outcomes(ids).values()) == {None}
+    if eraser == "service":  # /forget-me, past the core's catch-up (a backlog outlasted it)
+        code = service.privacy.confirm_code("discord", "dora")
+        answer = await forget_me(service.commands, CommandInvoked(
+            platform="discord", workspace_id="g1", channel_id="c1", occurred_at=START,
+            actor=Actor("dora"), action="forget-me", args={"confirm": code}),
+            RecordingPlatform(), "en")
+        assert answer.text.startswith("Your data is erased: 0 replies, 0 stances;")
+        assert "2 actions of yours that planbot had received but not yet recorded were " \
+            "discarded too." in answer.text
+    else:  # planbot privacy erase, in another process
+        assert await other.privacy.pending("discord", "dora") == 2
+        report = await other.privacy.erase("discord", "dora", "cli")
+        assert report.found and (report.replies, report.stances, report.pending) == (0, 0, 2)
+    await service.settle()
+    assert service.store.inbox_outcomes(ids) == {ids[0]: ERASED, ids[1]: ERASED,
+                                                 ids[2]: "changed"}
+    assert held_about(service, "dora", secret) == (0, 0, 0)
+    assert await service.privacy.export("discord", "dora", "cli") is None
+    ella = await service.privacy.export("discord", "ella", "cli")
+    assert ella is not None and [s.stance for s in ella.stances] == ["agree"]
+    later = START + timedelta(hours=1)
+    assert await service.handle(react("dora", msg=sections[1], emoji="👎", at=later))
+    dora = await service.privacy.export("discord", "dora", "cli")
+    assert dora is not None and [s.stance for s in dora.stances] == ["disagree"]
+
+
+def _blocked_by(database_url: str, pid: int) -> bool:
+    """Whether a PostgreSQL session waits for a lock the session ``pid`` holds."""
+    with psycopg.connect(database_url.split("?")[0]) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity "
+                           "WHERE %s = ANY(pg_blocking_pids(pid))", (pid,)).fetchone()
+        return bool(row and row[0])
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_erasure_waits_for_the_batch_another_process_is_applying(
+        two_processes, capture_only, database_url):
+    """Another process holds an inbox batch, Dora's stance applied in it but not committed,
+    when the service erases her: the erasure waits for that batch, then erases what it
+    applied and discards her reply still waiting; nothing of hers is left either way."""
+    service, other, sections = two_processes
+    secret = "Écrit juste avant l'oubli"
+    ids = [await service.intake.capture(react("dora", msg=sections[0])),
+           await service.intake.capture(reply("dora", "2000", secret, thread=sections[0])),
+           await service.intake.capture(react("ella", msg=sections[0]))]
+    worker = other.intake.worker
+    worker.batch_size = 1  # Dora's stance alone; her partitions all held with it
+    holding, release, batch_pid = threading.Event(), threading.Event(), []
+    real_apply = worker.applier.apply
+
+    def apply_and_hold(event):
+        changed = real_apply(event)
+        if not holding.is_set():
+            with other.store._conn() as conn:  # the batch's own connection
+                batch_pid.append(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+            holding.set()
+            assert release.wait(60), "the test never released the batch"
+        return changed
+
+    worker.applier.apply = apply_and_hold
+    applier = threading.Thread(target=worker.turn, args=([], []))
+    applier.start()
+    try:
+        assert await asyncio.to_thread(holding.wait, 60)
+        erasing = asyncio.ensure_future(service.privacy.erase("discord", "dora", "chat"))
+        deadline = time.monotonic() + 60
+        while not erasing.done() and not await asyncio.to_thread(
+                _blocked_by, database_url, batch_pid[0]):
+            assert time.monotonic() < deadline, "the erasure neither waited nor ended"
+            await asyncio.sleep(0)
+    finally:
+        release.set()
+        await asyncio.to_thread(applier.join)
+    report = await erasing
+    assert report.found and (report.replies, report.stances, report.pending) == (0, 1, 1)
+    await service.settle()
+    assert service.store.inbox_outcomes(ids) == {ids[0]: "changed", ids[1]: ERASED,
+                                                 ids[2]: "changed"}
+    assert held_about(service, "dora", secret) == (0, 0, 0)
+    assert await service.privacy.export("discord", "dora", "cli") is None

@@ -11,11 +11,13 @@ from datetime import timedelta
 
 import pytest
 
+from bot import wire
 from bot.digests.build import Period, build_digest
 from bot.errors import Conflict, NotFound
 from bot.events import Actor, CommandInvoked, PrivateVote, ReplyEdited
 from bot.platform import ChannelRef
 from bot.privacy import personal_data_json
+from storage.inbox import ERASED
 from tests.bot.test_events_once import react, reply
 from tests.helpers import START, RecordingPlatform, make_core
 
@@ -255,10 +257,16 @@ async def test_a_facilitators_data_lists_their_decisions_and_forget_me_unlinks_t
     voter = await core.privacy.export("discord", "voter", "chat")
     assert [d.action for d in voter.decisions] == ["rejected"] and len(voter.stances) == 1
 
-    for who, decided in (("facilitator", 2), ("voter", 1)):
+    # The facilitator's first stance, recorded but not applied yet when they are erased:
+    # discarded with the rest, not applied after.
+    waiting = core.store.inbox_record([wire.inbox_row(react("facilitator", msg="1000"),
+                                                      core.clock.now())])
+    for who, decided, pending in (("facilitator", 2, 1), ("voter", 1, 0)):
         report = await core.privacy.erase("discord", who, "chat")
-        assert (report.found, report.decisions) == (True, decided)
+        assert (report.found, report.decisions, report.pending) == (True, decided, pending)
+        await core.settle()
         assert await core.privacy.export("discord", who, "chat") is None
+    assert core.store.inbox_outcomes(waiting) == {waiting[0]: ERASED}
     log = core.store.moderation_log(round_id)
     assert [(d.action, d.moderator_key) for d in log] == [
         ("accepted", None), ("open", None), ("rejected", None)]

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot import wire
 from bot.clock import ManualClock
 from bot.events import Actor, Emoji, ReactionAdded, ReplyPosted
 from bot.platform import ChannelRef
-from bot.privacy import REDACTED, personal_data_json, redact
+from bot.privacy import REDACTED, pending_of, personal_data_json, redact
 from bot.service.cli import main
 from tests.helpers import START, RecordingPlatform, invitation, make_core
 
@@ -217,3 +218,61 @@ def test_cli_erase_says_what_it_holds_and_asks_first(tmp_path, monkeypatch, caps
     assert "supprimé sur les plateformes : 0 copie" in capsys.readouterr().out
     assert main([*erase, "--yes"]) == 0
     assert "planbot ne garde rien sur discord:u1." in capsys.readouterr().out
+
+
+def test_cli_erases_someone_whose_only_events_wait_in_the_inbox(tmp_path, monkeypatch, capsys):
+    """A first stance recorded (acknowledged) but not applied yet is something held: the
+    operator's erasure says so and discards it, instead of answering "nothing held" and
+    leaving it to be applied after."""
+    import asyncio
+
+    async def one_waiting() -> list[int | None]:
+        core = make_core(tmp_path, clock=ManualClock(START))
+        core.platforms.update(discord=RecordingPlatform())
+        await core.rounds.open(plan="sample", channel=D1, platform=core.platforms["discord"])
+        ids = core.store.inbox_record([wire.inbox_row(react("u9"), START)])
+        core.close()
+        return ids
+
+    ids = asyncio.run(one_waiting())
+    monkeypatch.chdir(tmp_path)
+    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path))
+    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
+    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    erase = ["privacy", "erase", "--platform", "discord", "--user", "u9"]
+    assert main([*erase, "--dry-run"]) == 0
+    assert "1 event of discord:u9 is still waiting to be applied: the erasure discards it." \
+        in capsys.readouterr().out
+    assert main([*erase, "--yes"]) == 0
+    assert "Discarded before being applied: 1 event of theirs." in capsys.readouterr().out
+    core = make_core(tmp_path, clock=ManualClock(START))
+    try:
+        assert core.store.inbox_outcomes(ids) == {ids[0]: "erased"}
+    finally:
+        core.close()
+
+
+@pytest.mark.parametrize("user", ["u1", "Élodie ✓", 'a"b%_\\c'])
+def test_a_persons_pending_events_are_found_whatever_their_id_holds(user):
+    """The filter the database runs (the id as payloads spell it) and the exact test agree
+    with ``bot.wire`` for any id: accents, quotes, LIKE's wildcards, backslashes."""
+    of = pending_of("discord", user)
+    theirs = [wire.encode(replace(react("x"), actor=Actor(user))),
+              wire.encode(replace(reply("x", "7001", "Un avis"), actor=Actor(user)))]
+    assert all(of.needle in payload and of.theirs(payload) for payload in theirs)
+    others = [wire.encode(react("someone")), wire.encode(reply("y", "7002", user)), "{oops"]
+    assert not any(of.theirs(payload) for payload in others)
+
+
+async def test_the_store_finds_pending_events_of_an_id_full_of_wildcards(tmp_path, database_url):
+    """``%`` and ``_`` in an id are no wildcards in the database's filter: only that
+    person's waiting event is found, not the one of an id they would match."""
+    core = make_core(tmp_path, database_url=database_url)
+    try:
+        core.store.inbox_record([wire.inbox_row(replace(react("x"), actor=Actor(user)), START)
+                                 for user in ('a"b%_\\c', 'a"bXY\\c')])
+        assert await core.privacy.pending("discord", 'a"b%_\\c') == 1
+    finally:
+        core.close()
