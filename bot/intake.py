@@ -116,14 +116,10 @@ class Intake:
         """Events recorded (inbox or journal) since start, re-deliveries included."""
 
     def capture(self, event: InboundEvent) -> asyncio.Future[int | None]:
-        """Record ``event`` durably (inbox, or journal when the store is unreachable): await
-        the future returned for its inbox id (None: a re-delivery, or kept in the journal).
-        It raises :class:`bot.journal.JournalFull` when the event could not be kept: do not
-        acknowledge. Call on the running loop.
-
-        A plain function returning the future, not a coroutine: each event would otherwise
-        carry coroutine frames of its own while it waits for its turn, thousands at once in
-        a burst (``bench/bench_discord.py``)."""
+        """Record ``event`` durably (inbox, or journal when the store is unreachable): the
+        future gives its inbox id (None: a re-delivery, or kept in the journal) or raises
+        :class:`bot.journal.JournalFull` (not kept: do not acknowledge). A future, not a
+        coroutine: no frames per event in flight, thousands in a burst (bench_discord)."""
         recorded, _ = self._enqueue(event, wait=False)
         return recorded
 
@@ -251,21 +247,15 @@ class Intake:
     def _deliver(self, captures: list[_Capture],
                  recorded: list[int | BaseException | None]) -> None:
         for (_, future, applied), result in zip(captures, recorded, strict=True):
-            # A future is done here only if its awaiting task was cancelled meanwhile (an
-            # HTTP request dropped): the row is recorded all the same.
-            if isinstance(result, BaseException):
-                if not future.done():
-                    future.set_exception(result)
-                continue
-            self.captured += 1
-            if result is not None:
-                self._outstanding.add(result)
-                if applied is not None:
-                    self._waiters[result] = applied
-            elif applied is not None:
-                applied.set_result(False)
-            if not future.done():
-                future.set_result(result)
+            if not isinstance(result, BaseException):
+                self.captured += 1
+                if result is not None:
+                    self._outstanding.add(result)
+                    if applied is not None:
+                        self._waiters[result] = applied
+                elif applied is not None:
+                    applied.set_result(False)
+            _resolve(future, result)
 
     def _resolve(self, row_id: int, changed: bool) -> None:
         waiter = self._waiters.pop(row_id, None)
@@ -287,3 +277,14 @@ class Intake:
                 except Exception:  # noqa: BLE001 - one failed follow-up must not stop the rest
                     _log.exception("following an applied %s failed", type(item.event).__name__)
             self._resolve(item.row_id, changed)
+
+
+def _resolve(future: asyncio.Future[int | None], result: int | BaseException | None) -> None:
+    """Give a capture its outcome. Its future is done already only if the task awaiting it
+    was cancelled meanwhile (an HTTP request dropped): the row is recorded all the same."""
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
