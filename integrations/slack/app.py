@@ -111,7 +111,7 @@ class SlackBot:
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
                             process_before_response=True, ignoring_self_events_enabled=False)
         self._socket: SocketConnection | None = None
-        self._http: web.AppRunner | None = None
+        self._http: web.BaseRunner | None = None
         self._background = _Background()
         track = self._background.track
         self.events = SlackEvents(core, self._platform, self.directory,
@@ -201,7 +201,7 @@ class SlackBot:
         """Serve the Events API and the slash command on ``host:port`` (0 = any free port);
         returns the request URL to give Slack. Reconciles once started."""
         endpoint = EventsEndpoint(self.app, self._signing_secret or "", self.events)
-        self._http = web.AppRunner(endpoint.web_app(path), access_log=None)
+        self._http = web.ServerRunner(endpoint.server(path))
         await self._http.setup()
         site = web.TCPSite(self._http, host, port)
         await site.start()
