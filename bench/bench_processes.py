@@ -30,9 +30,13 @@ is committed. After the burst the bench checks that every distinct event was app
 once (one inbox row each, applied; one stance per distinct member, message and emoji and one
 reply per message more in the store) and fails otherwise.
 
-    .venv/bin/python bench/bench_processes.py [--events 4000] [--concurrency 32] \
+    .venv/bin/python bench/bench_processes.py [--events 4000] [--concurrency 32] [--rounds 1] \
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--client raw|aiohttp] \
         [--py-spy /tmp/tools/bin/py-spy --profile-dir DIR]
+
+``--rounds N`` runs one and two processes alternately N times and ends with the medians: on
+a machine shared with other users, whose load changes from one run to the next, a single
+pair of runs can land one in a busy moment and the other in a quiet one.
 
 ``--profile-dir`` records each planbot process with py-spy during the burst (raw collapsed
 stacks of the thread holding the interpreter lock, ``DIR/<processes>p-<n>.txt``); sampling
@@ -301,6 +305,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--client", choices=("raw", "aiohttp"), default="raw")
     parser.add_argument("--py-spy", default="py-spy")
@@ -309,10 +314,25 @@ async def main() -> None:
     opts = Options(args.events, args.concurrency, args.database_url, args.client, args.py_spy,
                    args.profile_dir)
     sent = args.events + len(range(0, args.events, 10))
-    results = {}
-    for processes in (1, 2):
-        results[processes] = await run(processes, opts)
-        report(processes, results[processes], sent)
+    rounds: list[dict[int, Result]] = []
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {number + 1} of {args.rounds}")
+        results = {}
+        for processes in (1, 2):
+            results[processes] = await run(processes, opts)
+            report(processes, results[processes], sent)
+        compare(results, sent)
+        rounds.append(results)
+    if args.rounds > 1:
+        rates = {n: statistics.median(r[n].rate for r in rounds) for n in (1, 2)}
+        ratios = ", ".join(f"{r[2].rate / r[1].rate:.2f}x" for r in rounds)
+        print(f"over {args.rounds} rounds, one and two alternating: median {rates[1]:.0f} and "
+              f"{rates[2]:.0f} events/s, {rates[2] / rates[1]:.2f}x (rounds: {ratios})")
+
+
+def compare(results: dict[int, Result], sent: int) -> None:
+    """Print the ratio two / one, its two factors and the ceiling (module docstring)."""
     one, two = results[1], results[2]
     names = {n: [f"planbot {k}" for k in range(n)] for n in (1, 2)}
     cores = {n: results[n].split.cores(names[n]) for n in (1, 2)}
@@ -335,6 +355,7 @@ def ceiling_rate(processes: int, split: Split, sent: int) -> float:
     planbot = sum(split.parties[f"planbot {n}"] for n in range(processes)) / sent
     rest = sum(sec for name, sec in split.parties.items() if not name.startswith("planbot"))
     return min(processes / planbot, CORES / (planbot + rest / sent))
+
 
 if __name__ == "__main__":
     asyncio.run(main())
