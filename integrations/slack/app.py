@@ -47,21 +47,20 @@ class _Background:
     until it ends, its failures logged, and drained on stop."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
-    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
-        return self.track(asyncio.ensure_future(work))
+    def spawn(self, work: Awaitable[Any]) -> None:
+        self.track(asyncio.ensure_future(work))
 
-    def track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    def track(self, task: asyncio.Future[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._finished)
-        return task
 
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
+    def _finished(self, task: asyncio.Future[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("background Slack work failed", exc_info=task.exception())
