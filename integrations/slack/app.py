@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +40,7 @@ from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
 
 _log = logging.getLogger(__name__)
+_F = TypeVar("_F", bound="asyncio.Future[Any]")
 
 
 class _Background:
@@ -49,12 +50,13 @@ class _Background:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Future[Any]] = set()
 
-    def spawn(self, work: Awaitable[Any]) -> None:
-        self.track(asyncio.ensure_future(work))
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        return self.track(asyncio.ensure_future(work))
 
-    def track(self, task: asyncio.Future[Any]) -> None:
+    def track(self, task: _F) -> _F:
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     async def drain(self) -> None:
         while self._tasks:

@@ -46,9 +46,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -77,7 +75,7 @@ class SlackEvents:
         self.core = core
         self._platform = platform
         self._directory = directory
-        self._budget = _Budget(handle_budget)
+        self.handle_budget = handle_budget
         self._track = track
 
     def listen(self, app: AsyncApp) -> None:
@@ -106,62 +104,16 @@ class SlackEvents:
     async def _capture(self, event: InboundEvent | None) -> None:
         if event is None:
             return
-        recorded = asyncio.ensure_future(self.core.capture(event))
-        if not await self._budget.wait(recorded):
-            _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
-                         event.event_key, self._budget.seconds)
-            self._track(recorded)
-
-
-class _Budget:
-    """Waits for records, each for at most ``seconds``, with one timer for them all.
-
-    ``asyncio.wait_for(asyncio.shield(record), seconds)`` did the same with a timer, a
-    waiter and a shield per event: about 20 µs of the loop's time per event, a sixth of what
-    the no-op endpoint costs per request (``bench/bench_slack.py``). Every wait lasts the
-    same ``seconds``, so waits end in the order they began: one timer, set for the oldest,
-    is enough."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._waits: deque[tuple[float, asyncio.Future[bool]]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
-
-    def wait(self, work: asyncio.Future[Any]) -> asyncio.Future[bool]:
-        """A future that says True once ``work`` is done (or raises what ``work`` raised),
-        or False after ``seconds``: ``work`` then goes on. Cancelling it leaves ``work``
-        alone. Call on the running loop."""
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[bool] = loop.create_future()
-        work.add_done_callback(partial(_relay, answer))
-        waits = self._waits
-        while waits and waits[0][1].done():  # answered: forgotten before their deadline
-            waits.popleft()
-        waits.append((loop.time() + self.seconds, answer))
-        if self._timer is None:
-            self._timer = loop.call_at(waits[0][0], self._expire, loop)
-        return answer
-
-    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
-        waits, now = self._waits, loop.time()
-        while waits and (waits[0][1].done() or waits[0][0] <= now):
-            _, answer = waits.popleft()
-            if not answer.done():
-                answer.set_result(False)
-        self._timer = loop.call_at(waits[0][0], self._expire, loop) if waits else None
-
-
-def _relay(answer: asyncio.Future[bool], work: asyncio.Future[Any]) -> None:
-    if answer.done():  # too late, or the request was dropped
-        return
-    if work.cancelled():
-        answer.cancel()
-        return
-    error = work.exception()
-    if error is not None:
-        answer.set_exception(error)
-    else:
-        answer.set_result(True)
+        task = asyncio.ensure_future(self.core.capture(event))
+        # ``wait`` leaves the record running past the budget (``wait_for`` would need a
+        # ``shield``, a future and callbacks more per event).
+        done, _ = await asyncio.wait((task,), timeout=self.handle_budget)
+        if done:
+            task.result()  # JournalFull and failures reach the caller: no ack
+            return
+        _log.warning("store write for %s exceeds %.1f s; acknowledging before it ends",
+                     event.event_key, self.handle_budget)
+        self._track(task)
 
 
 class EventsEndpoint:

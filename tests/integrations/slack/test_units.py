@@ -1,16 +1,11 @@
-"""Pure parts of the Slack adapter: escaping, command parsing, event translation, the
-acknowledgement's wait for the record (on a loop whose clock the test moves)."""
+"""Pure parts of the Slack adapter: escaping, command parsing, event translation."""
 
 from __future__ import annotations
-
-import asyncio
 
 import pytest
 
 from bot.events import ReactionAdded, ReplyDeleted, ReplyEdited, ReplyPosted
-from bot.journal import JournalFull
 from integrations.slack.commands import ParsedCommand, UsageError, parse_command
-from integrations.slack.events import _Budget
 from integrations.slack.mrkdwn import escape, markdown_to_mrkdwn, unescape
 from integrations.slack.platform import short_name
 from integrations.slack.translate import message_event, reaction_event
@@ -116,41 +111,3 @@ def test_my_data_file_is_carried_whole_in_parts_or_said_to_be_cut():
     assert unescape("".join(bodies)) == data.decode()
     cut = _carried({"my-data.json": data * 5}, "fr")
     assert len(cut) == 4 and "coupé" in cut[-1] and "planbot privacy export" in cut[-1]
-
-
-class _ClockLoop(asyncio.SelectorEventLoop):
-    """An event loop whose clock the test moves (``now``): timers fire when it says so."""
-
-    now = 1000.0
-
-    def time(self) -> float:
-        return self.now
-
-
-def test_budget_answers_each_record_in_time_late_or_failed():
-    async def scenario():
-        loop = asyncio.get_running_loop()
-        budget = _Budget(2.0)
-        quick, slow, failing, dropped = (loop.create_future() for _ in range(4))
-        answers = [budget.wait(quick), budget.wait(slow)]
-        loop.now += 1.0
-        answers += [budget.wait(failing), budget.wait(dropped)]
-        quick.set_result(7)
-        failing.set_exception(JournalFull())
-        answers[3].cancel()  # the request dropped: its record goes on
-        await asyncio.sleep(0)
-        assert answers[0].result() is True and not answers[1].done()
-        with pytest.raises(JournalFull):
-            answers[2].result()
-        loop.now += 1.5  # the slow one's 2 s are over, not the dropped one's
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert answers[1].result() is False and not slow.done() and not dropped.cancelled()
-        slow.set_result(8)  # finishes in the background, after its answer
-        dropped.set_result(9)
-        await asyncio.sleep(0)
-        assert answers[1].result() is False and answers[3].cancelled()
-        assert not budget._waits and budget._timer is None  # nothing kept, no timer left
-
-    with asyncio.Runner(loop_factory=_ClockLoop) as runner:
-        runner.run(scenario())
