@@ -11,23 +11,36 @@ every event is applied (the inbox empty), and where the CPU went during the burs
 this process, which generates the load and hosts the local Slack, each planbot process, the
 PostgreSQL backends serving them, PostgreSQL's own processes, other processes on the machine,
 idle). Then the ratio two / one (aim: at least 1.6), split into its two factors: how much
-more CPU the planbot processes got, and how many events each planbot CPU second captured.
+more CPU the planbot processes got, and how many events each planbot CPU second captured;
+and the ceiling those CPU costs per event allow on this machine with nothing else running
+(a planbot process at most one core, since its interpreter lock serialises its event loop
+and its database thread; planbot, PostgreSQL and this process together at most every core).
+
+The load is closed: ``--concurrency`` requests in flight, the next sent when one is
+answered, so a run captures at most ``concurrency / acknowledgement latency`` events per
+second whatever the CPU left (Little's law). Each planbot process records the requests
+waiting at each turn in one commit: two processes sharing the same 32 requests record half
+as many per commit, and pay each commit's fixed cost twice as often.
 
 Both runs send the same requests the same way: built and signed before the clock starts and
 written on keep-alive connections by ``rawload.py`` (``--client aiohttp``: through aiohttp's
-client, as ``bench_slack.py`` does, which costs the bench about a third of a planbot process
-per event). An event counts as captured when its 2xx answer is read, which planbot sends after
-the inbox row is committed. After the burst the bench checks that every distinct event was
-applied exactly once (its inbox row ``changed``, one stance or reply more in the store each)
-and fails otherwise.
+client, as ``bench_slack.py`` does, at about four times the bench's CPU per request). An
+event counts as captured when its 2xx answer is read, which planbot sends after the inbox row
+is committed. After the burst the bench checks that every distinct event was applied exactly
+once (one inbox row each, applied; one stance per distinct member, message and emoji and one
+reply per message more in the store) and fails otherwise.
 
-    .venv/bin/python bench/bench_processes.py [--events 4000] [--concurrency 32] \
+    .venv/bin/python bench/bench_processes.py [--events 4000] [--concurrency 32] [--rounds 1] \
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--client raw|aiohttp] \
         [--py-spy /tmp/tools/bin/py-spy --profile-dir DIR]
 
+``--rounds N`` runs one and two processes alternately N times and ends with the medians: on
+a machine shared with other users, whose load changes from one run to the next, a single
+pair of runs can land one in a busy moment and the other in a quiet one.
+
 ``--profile-dir`` records each planbot process with py-spy during the burst (raw collapsed
-stacks, ``DIR/<processes>p-<n>.txt``); sampling costs CPU, so the figures of such a run are
-not the benchmark's.
+stacks of the thread holding the interpreter lock, ``DIR/<processes>p-<n>.txt``); sampling
+costs CPU, so the figures of such a run are not the benchmark's.
 """
 
 from __future__ import annotations
@@ -198,7 +211,7 @@ def profilers(opts: Options, procs: list[asyncio.subprocess.Process]) -> list[su
         return []
     opts.profile_dir.mkdir(parents=True, exist_ok=True)
     return [subprocess.Popen(
-        [opts.py_spy, "record", "--pid", str(p.pid), "--rate", "250", "--nonblocking",
+        [opts.py_spy, "record", "--pid", str(p.pid), "--rate", "250", "--nonblocking", "--gil",
          "--format", "raw", "-o", str(opts.profile_dir / f"{len(procs)}p-{n}.txt")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for n, p in enumerate(procs)]
 
@@ -292,6 +305,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--client", choices=("raw", "aiohttp"), default="raw")
     parser.add_argument("--py-spy", default="py-spy")
@@ -300,10 +314,25 @@ async def main() -> None:
     opts = Options(args.events, args.concurrency, args.database_url, args.client, args.py_spy,
                    args.profile_dir)
     sent = args.events + len(range(0, args.events, 10))
-    results = {}
-    for processes in (1, 2):
-        results[processes] = await run(processes, opts)
-        report(processes, results[processes], sent)
+    rounds: list[dict[int, Result]] = []
+    for number in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {number + 1} of {args.rounds}")
+        results = {}
+        for processes in (1, 2):
+            results[processes] = await run(processes, opts)
+            report(processes, results[processes], sent)
+        compare(results, sent)
+        rounds.append(results)
+    if args.rounds > 1:
+        rates = {n: statistics.median(r[n].rate for r in rounds) for n in (1, 2)}
+        ratios = ", ".join(f"{r[2].rate / r[1].rate:.2f}x" for r in rounds)
+        print(f"over {args.rounds} rounds, one and two alternating: median {rates[1]:.0f} and "
+              f"{rates[2]:.0f} events/s, {rates[2] / rates[1]:.2f}x (rounds: {ratios})")
+
+
+def compare(results: dict[int, Result], sent: int) -> None:
+    """Print the ratio two / one, its two factors and the ceiling (module docstring)."""
     one, two = results[1], results[2]
     names = {n: [f"planbot {k}" for k in range(n)] for n in (1, 2)}
     cores = {n: results[n].split.cores(names[n]) for n in (1, 2)}
@@ -313,6 +342,19 @@ async def main() -> None:
           f"({cores[2] / cores[1]:.2f}x)")
     print(f"  x events captured per planbot CPU second, two / one: {per_cpu[2]:.0f} / "
           f"{per_cpu[1]:.0f} ({per_cpu[2] / per_cpu[1]:.2f}x)")
+    ceiling = {n: ceiling_rate(n, results[n].split, sent) for n in (1, 2)}
+    print(f"ceiling at these CPU costs per event on {CORES} cores with nothing else running "
+          f"(a planbot process uses at most one core, its interpreter lock): one "
+          f"{ceiling[1]:.0f}, two {ceiling[2]:.0f} events/s ({ceiling[2] / ceiling[1]:.2f}x)")
+
+
+def ceiling_rate(processes: int, split: Split, sent: int) -> float:
+    """Events/s the run could reach if CPU were the only limit and nothing else ran: each
+    planbot process at most one core, and planbot, this process and PostgreSQL together at
+    most every core, at the CPU seconds per event they spent in ``split``."""
+    planbot = sum(split.parties[f"planbot {n}"] for n in range(processes)) / sent
+    rest = sum(sec for name, sec in split.parties.items() if not name.startswith("planbot"))
+    return min(processes / planbot, CORES / (planbot + rest / sent))
 
 
 if __name__ == "__main__":

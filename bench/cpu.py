@@ -3,10 +3,10 @@
 A :class:`CpuMeter` is given the parties to watch (a name and how to find its pids now), reads
 each pid's user + system time (``/proc/<pid>/stat``, fields 14 and 15, in clock ticks, every
 thread of the process included) when :meth:`CpuMeter.start` and :meth:`CpuMeter.stop` are
-called, and the machine's busy and idle time (``/proc/stat``'s ``cpu`` line) meanwhile; the
-rest of the machine's busy time is what other processes (other users of a shared machine,
-the kernel) took. A pid that appears between the two reads counts from zero; one that ended
-before the second read is lost (a connection closed during the burst).
+called, and the machine's busy, idle and interrupt time (``/proc/stat``'s ``cpu`` line)
+meanwhile; the rest of the machine's busy time is what other processes (other users of a
+shared machine, kernel threads) took. A pid that appears between the two reads counts from
+zero; one that ended before the second read is lost (a connection closed during the burst).
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ def process_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def machine_seconds() -> tuple[float, float]:
-    """(busy, idle) CPU seconds of the whole machine since boot, all cores summed; iowait
-    counts as idle, steal (another guest on the host) as neither."""
+def machine_seconds() -> tuple[float, float, float]:
+    """(busy, idle, interrupts) CPU seconds of the whole machine since boot, all cores
+    summed: busy includes interrupts (hardware and soft: the loopback network's packets are
+    handled there, for whichever process), iowait counts as idle, steal (another guest on
+    the host) as neither."""
     with open("/proc/stat") as f:
         values = [int(v) for v in f.readline().split()[1:]]
     user, nice, system, idle, iowait, irq, softirq = values[:7]
-    return (user + nice + system + irq + softirq) / TICK, (idle + iowait) / TICK
+    return ((user + nice + system + irq + softirq) / TICK, (idle + iowait) / TICK,
+            (irq + softirq) / TICK)
 
 
 @dataclass
@@ -49,11 +52,12 @@ class Split:
     parties: dict[str, float]
     busy: float
     idle: float
+    interrupts: float
 
     @property
     def others(self) -> float:
-        """Busy seconds of the machine not spent by any watched party."""
-        return max(0.0, self.busy - sum(self.parties.values()))
+        """Busy seconds of the machine spent neither by a watched party nor on interrupts."""
+        return max(0.0, self.busy - self.interrupts - sum(self.parties.values()))
 
     def cores(self, names: Iterable[str]) -> float:
         """Cores the named parties used on average (CPU seconds / wall seconds)."""
@@ -66,7 +70,8 @@ class Split:
     def lines(self, events: int, planbot: list[str]) -> list[str]:
         """The split as text: seconds, cores (seconds / wall) and seconds per 1000 events of
         each party, then the planbot processes' share of the machine."""
-        rows = [*self.parties.items(), ("other processes", self.others), ("idle", self.idle)]
+        rows = [*self.parties.items(), ("interrupts (network...)", self.interrupts),
+                ("other processes", self.others), ("idle", self.idle)]
         out = [f"    {name:<28} {sec:6.2f} CPU s  {sec / self.wall:4.2f} cores  "
                f"{1000 * sec / events:6.3f} s per 1000 events" for name, sec in rows]
         out.append(f"    planbot processes had {self.cores(planbot):.2f} of the {CORES} cores "
@@ -81,7 +86,7 @@ class CpuMeter:
     def __init__(self, parties: dict[str, Callable[[], Iterable[int]]]) -> None:
         self.parties = parties
         self._before: dict[str, dict[int, float]] = {}
-        self._machine = (0.0, 0.0)
+        self._machine = (0.0, 0.0, 0.0)
         self._wall = 0.0
 
     def _read(self) -> dict[str, dict[int, float]]:
@@ -95,8 +100,10 @@ class CpuMeter:
 
     def stop(self) -> Split:
         wall = time.perf_counter() - self._wall
-        busy, idle = machine_seconds()
+        machine = machine_seconds()
         after = self._read()
         spent = {name: sum(sec - self._before[name].get(pid, 0.0) for pid, sec in pids.items())
                  for name, pids in after.items()}
-        return Split(wall, spent, busy - self._machine[0], idle - self._machine[1])
+        busy, idle, interrupts = (now - then for now, then in zip(machine, self._machine,
+                                                                  strict=True))
+        return Split(wall, spent, busy, idle, interrupts)

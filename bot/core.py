@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -90,13 +91,15 @@ class Core:
         """Register a connected adapter (replacing an earlier one of the same name)."""
         self.platforms[platform.name] = platform
 
-    async def capture(self, event: InboundEvent) -> None:
+    def capture(self, event: InboundEvent) -> Awaitable[int | None]:
         """Record a neutral event durably (:meth:`bot.intake.Intake.capture`); it is applied
-        exactly once soon after. Adapters acknowledge when this returns. Raises
+        exactly once soon after. Adapters acknowledge once the awaitable returned is done
+        (its value: the inbox id, or None). Awaiting it raises
         :class:`bot.journal.JournalFull` when the event could not be kept (the store is
-        unreachable and the journal full): do not acknowledge it."""
+        unreachable and the journal full): do not acknowledge it. Call on the running
+        loop."""
         self.observer.event_received(event.platform)
-        await self.intake.capture(event)
+        return self.intake.capture(event)
 
     async def handle(self, event: InboundEvent) -> bool:
         """Capture a neutral event and wait until it is applied

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, bindparam, delete, func, select, update
@@ -116,27 +117,42 @@ class InboxBatch:
 
 
 class _RecordStatement:
-    """``INSERT INTO inbox (...) VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING id,
-    platform, delivery_key``, written once per row count and run as the driver's own SQL.
+    """``INSERT INTO inbox (...) VALUES (...), (...) ON CONFLICT DO NOTHING``, written once
+    per row count and run as the driver's own SQL; :meth:`run` gives the new rows' ids.
 
     SQLAlchemy's executemany of the same statement (insertmanyvalues) cost 25 to 35 µs per
     row on SQLite, building and processing every row's parameters in Python; this costs a
     few (``bench/bench_discord.py``, docs/decisions.md "The inbox"). A ``DO NOTHING``
-    without a conflict target skips a row that would break any unique key; ``RETURNING``
-    then lists only the rows inserted, in no set order (SQLite says so), hence the platform
-    and key with each id. Both backends take it: PostgreSQL since 9.5, SQLite since 3.35
-    (``storage.db.create_store_engine`` refuses an older one). Values are bound as
-    SQLAlchemy binds them for the inbox's columns (a SQLite datetime as text, in UTC).
+    without a conflict target skips a row that would break any unique key. Values are bound
+    as SQLAlchemy binds them for the inbox's columns (a SQLite datetime as text, in UTC).
+
+    The ids: PostgreSQL (9.5 and later) answers ``RETURNING id, platform, delivery_key``
+    for the rows inserted, all at once. On SQLite every row of a result is one
+    ``sqlite3_step``, for which Python's sqlite3 releases the interpreter's lock and takes
+    it back (one more wait for the lock whenever the event loop holds it), and reading the
+    rows cost more than inserting them: a record of 128 rows took 0.93 ms of CPU with
+    ``RETURNING``, 0.55 ms without (32 rows: 0.25 and 0.20 ms; ``InboxWorker.turn`` alone).
+    So SQLite answers without rows: the statement holds the write lock while it inserts,
+    and gives each new row the largest rowid so far plus one ("The usual algorithm",
+    https://www.sqlite.org/autoinc.html; ``inbox.id`` is the rowid), so the ``n`` rows it
+    inserted (``changes()``, the cursor's ``rowcount``) have the ids up to the last one
+    (``last_insert_rowid()``, its ``lastrowid``), in the order given. When every row went in
+    (no retry among them, nearly always), those are the ids; when some did not, the new
+    rows are read back by id. SQLite 3.35 or later is needed for the RETURNING of the
+    store's other statements (``storage.db.create_store_engine`` refuses an older one).
     """
 
     def __init__(self, dialect: Dialect) -> None:
         t, quote = _table(InboxEntry), dialect.identifier_preparer.quote
         columns = [t.c[name] for name in NewInboxRow._fields]
-        self._head = (f"INSERT INTO {dialect.identifier_preparer.format_table(t)} "
-                      f"({', '.join(quote(c.name) for c in columns)}) VALUES ")
-        self._tail = (" ON CONFLICT DO NOTHING RETURNING "
-                      + ", ".join(quote(c.name) for c in (t.c.id, t.c.platform,
-                                                          t.c.delivery_key)))
+        table = dialect.identifier_preparer.format_table(t)
+        self._head = (f"INSERT INTO {table} ({', '.join(quote(c.name) for c in columns)}) "
+                      "VALUES ")
+        answer = ", ".join(quote(c.name) for c in (t.c.id, t.c.platform, t.c.delivery_key))
+        self._by_rowid = dialect.name == "sqlite"
+        self._tail = " ON CONFLICT DO NOTHING" + ("" if self._by_rowid
+                                                  else f" RETURNING {answer}")
+        self._since = f"SELECT {answer} FROM {table} WHERE {quote(t.c.id.name)} > ?"
         marker = "?" if dialect.paramstyle == "qmark" else "%s"
         self._row = f"({', '.join([marker] * len(columns))})"
         self._received = NewInboxRow._fields.index("received_at")
@@ -147,18 +163,29 @@ class _RecordStatement:
         self._convert: Callable[[Any], Any] = convert
         self._texts: dict[int, str] = {}
 
-    def bind(self, rows: Sequence[NewInboxRow]) -> tuple[str, tuple[Any, ...]]:
-        """The statement for ``len(rows)`` rows (1 to ``RECORD_CHUNK``) and its values."""
+    def run(self, conn: Connection, rows: Sequence[NewInboxRow]
+            ) -> Iterable[tuple[int, str, str]]:
+        """Insert ``rows`` (1 to ``RECORD_CHUNK``, distinct keys); ``(id, platform,
+        delivery_key)`` of those inserted, in no set order."""
+        result = conn.exec_driver_sql(*self._bind(rows))
+        if not self._by_rowid:
+            return result.tuples()
+        inserted, last = result.rowcount, result.lastrowid
+        if inserted == len(rows):
+            first = last - inserted + 1
+            return ((first + n, row.platform, row.delivery_key) for n, row in enumerate(rows))
+        if inserted == 0:  # lastrowid is then an older insert's, maybe another table's
+            return ()
+        return conn.exec_driver_sql(self._since, (last - inserted,)).tuples()
+
+    def _bind(self, rows: Sequence[NewInboxRow]) -> tuple[str, tuple[Any, ...]]:
         sql = self._texts.get(len(rows))
         if sql is None:
             sql = self._texts[len(rows)] = (self._head + ", ".join([self._row] * len(rows))
                                             + self._tail)
-        at, convert = self._received, self._convert
-        values: list[Any] = []
-        for row in rows:
-            values.extend(row[:at])
-            values.append(convert(row[at]))
-            values.extend(row[at + 1:])
+        width, at = len(NewInboxRow._fields), self._received
+        values = list(chain.from_iterable(rows))
+        values[at::width] = map(self._convert, values[at::width])
         return sql, tuple(values)
 
 
@@ -180,8 +207,8 @@ class InboxQueries(StoreBase):
         ids: dict[tuple[str, str], int] = {}
         with self._conn() as c:
             for start in range(0, len(unique), RECORD_CHUNK):
-                sql, values = self._recording.bind(unique[start:start + RECORD_CHUNK])
-                ids.update({(p, k): i for i, p, k in c.exec_driver_sql(sql, values)})
+                chunk = unique[start:start + RECORD_CHUNK]
+                ids.update({(p, k): i for i, p, k in self._recording.run(c, chunk)})
         result: list[int | None] = []
         for row in rows:
             # The first of two rows with one key gets the id; the second is its retry.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +40,7 @@ from integrations.slack.translate import PLATFORM
 from integrations.slack.voting import STANCE_ACTION, VOTE_ACTION, VoteModals
 
 _log = logging.getLogger(__name__)
+_F = TypeVar("_F", bound="asyncio.Future[Any]")
 
 
 class _Background:
@@ -47,12 +48,12 @@ class _Background:
     until it ends, its failures logged, and drained on stop."""
 
     def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         return self.track(asyncio.ensure_future(work))
 
-    def track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+    def track(self, task: _F) -> _F:
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
@@ -61,7 +62,7 @@ class _Background:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
+    def _finished(self, task: asyncio.Future[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             _log.error("background Slack work failed", exc_info=task.exception())
@@ -110,7 +111,7 @@ class SlackBot:
         self.app = AsyncApp(client=client, signing_secret=signing_secret or "",
                             process_before_response=True, ignoring_self_events_enabled=False)
         self._socket: SocketConnection | None = None
-        self._http: web.AppRunner | None = None
+        self._http: web.BaseRunner | None = None
         self._background = _Background()
         track = self._background.track
         self.events = SlackEvents(core, self._platform, self.directory,
@@ -200,7 +201,7 @@ class SlackBot:
         """Serve the Events API and the slash command on ``host:port`` (0 = any free port);
         returns the request URL to give Slack. Reconciles once started."""
         endpoint = EventsEndpoint(self.app, self._signing_secret or "", self.events)
-        self._http = web.AppRunner(endpoint.web_app(path), access_log=None)
+        self._http = web.ServerRunner(endpoint.server(path))
         await self._http.setup()
         site = web.TCPSite(self._http, host, port)
         await site.start()

@@ -52,6 +52,7 @@ def test_ids_in_order_and_none_for_a_key_already_recorded(database_url):
     # A retry of a recorded row gets None; the new row of the same call its id.
     again = store.inbox_record([row("b"), row("d")])
     assert again[0] is None and again[1] == ids_by_key(store)["discord", "d"] > first[4]
+    assert store.inbox_record([row("a"), row("c"), row("a")]) == [None, None, None]
     assert store.inbox_record([]) == []
     assert len(stored(store)) == 5
     store.engine.dispose()

@@ -12,6 +12,7 @@ import json
 import time
 from datetime import timedelta
 
+import aiohttp
 import pytest
 from sqlalchemy.exc import OperationalError
 
@@ -79,6 +80,16 @@ async def test_request_url_answers_slacks_url_verification(slack, http_bot):
     result, _, status = await slack.delivery.post_raw(raw, headers)
 
     assert (result.acked, status, result.body) == (True, 200, {"challenge": "3eZbrw1aBm2rZgRN"})
+
+
+async def test_request_url_answers_only_posts_to_its_path(http_bot):
+    """As a router would: another path is 404, another method 405 naming POST."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(http_bot.url) as wrong_method:
+            assert (wrong_method.status, wrong_method.headers.get("Allow")) == (405, "POST")
+        async with session.post(http_bot.url.replace("/slack/events", "/slack/other"),
+                                data=b"{}") as wrong_path:
+            assert wrong_path.status == 404
 
 
 async def test_event_delivered_four_times_is_applied_once(slack, slackbot, core):
