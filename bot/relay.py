@@ -7,8 +7,9 @@ statement, so everyone can read every reply and take a stance on it, as in Polis
 (docs/decisions.md, "Why replies are copied"). Copies follow the author's edits and
 deletions. A copy that cannot be made now is made by the next pass or by reconciliation.
 A copy never outlives its reply: one posted while its reply was being erased, deleted or
-rejected, here or in another process, is deleted as soon as it is recorded
-(docs/decisions.md, "A copy never outlives its reply").
+rejected, here or in another process, is deleted as soon as it is recorded; one the store
+could not record (the store briefly unavailable) is deleted at once, and made again by a later
+pass (docs/decisions.md, "A copy never outlives its reply").
 
 What planbot amplifies is limited per person: past ``COPY_LIMIT`` replies in
 ``COPY_LIMIT_WINDOW`` (``copy_limit``), a person's further replies are stored and counted as
@@ -37,6 +38,7 @@ from bot.i18n import translate
 from bot.intake import RunInDb
 from bot.markup import inert
 from bot.platform import ChannelRef, ChatPlatform, PostedMessage, ProposalPost, VoteOn
+from storage.db import failure_kind
 from storage.records import CopyMessage, MissingCopy
 from storage.store import Store
 
@@ -67,6 +69,7 @@ class Relay:
         self._closed = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._copy_lock = asyncio.Lock()
+        self.unrecorded = UnrecordedCopies()
 
     async def follow(self, event: InboundEvent) -> None:
         """After ``event`` changed the store: a new reply is copied, an edited or deleted
@@ -166,6 +169,7 @@ class Relay:
         rnd = await self.db(self.store.get_round, round_id)
         mode = rnd.stance_mode if rnd is not None else "reactions"
         async with self._copy_lock:
+            await self.unrecorded.retry(self.platforms)
             if statement_id is None:
                 await self.withdraw_stale(round_id, only_platform)
             pending = await self.db(self.store.copies_missing, round_id, statement_id)
@@ -193,11 +197,14 @@ class Relay:
         """Post one reply's copy (or one proposal) in one thread and record it; 1 if posted,
         0 if the platform failed (logged: the next pass tries again) or if the reply is gone
         (erased, deleted, withheld or rejected) before the post, not posted, or by the time
-        the copy is recorded, then deleted at once."""
+        the copy is recorded, then deleted at once; 0 too if the store failed to record it
+        (deleted at once, or by a later pass: :class:`UnrecordedCopies`), or while a copy of
+        the same reply left up unrecorded in this thread is still to be deleted."""
         reply_id = missing.statement_id
         # Asked of the store right before each post, not remembered from the pass's start:
         # the reply may have been erased, deleted or rejected since, by another process too.
-        if not await self.db(self.store.reply_stands, reply_id):
+        if self.unrecorded.holds(reply_id, channel.platform, thread_id) or not await self.db(
+                self.store.reply_stands, reply_id):
             return 0
         vote_on = VoteOn(reply_id, missing.language) if mode != "reactions" else None
         try:
@@ -212,16 +219,19 @@ class Relay:
             _log.warning("could not copy statement %s to %s %s", reply_id,
                          channel.platform, channel.channel_id, exc_info=True)
             return 0
-        stands = await self.db(self.store.record_copy, reply_id, (
-            posted.channel.platform, posted.channel.workspace_id, posted.channel.channel_id,
-            posted.message_id, posted.thread_id, posted.part))
+        made = CopyMessage(posted.channel.platform, posted.channel.workspace_id,
+                           posted.channel.channel_id, posted.message_id)
+        try:
+            stands = await self.db(self.store.record_copy, reply_id, (*made, posted.thread_id, posted.part))
+        except Exception as error:  # noqa: BLE001 - the other channels are still owed theirs
+            # In no table, no erasure nor reconciliation could ever find it.
+            await self.unrecorded.withdraw(platform, (reply_id, channel.platform, thread_id), made, error)
+            return 0
         if stands:
             return 1
         # Gone while the post was under way (an erasure read the copies recorded before
         # this one): the copy must not stay up with its text.
-        await withdraw_copy(self.store, self.db, platform, CopyMessage(
-            posted.channel.platform, posted.channel.workspace_id, posted.channel.channel_id,
-            posted.message_id), self.clock.now())
+        await withdraw_copy(self.store, self.db, platform, made, self.clock.now())
         return 0
 
     async def withdraw_stale(self, round_id: int, only_platform: str | None = None) -> None:
@@ -234,6 +244,59 @@ class Relay:
                 continue
             for copy in await self.db(self.store.stale_copies, round_id, name):
                 await withdraw_copy(self.store, self.db, platform, copy, self.clock.now())
+
+
+class UnrecordedCopies:
+    """planbot's copies up on a platform that the store failed to record (SQLite locked past
+    its busy timeout, a PostgreSQL connection lost) and that could not be deleted at once
+    either: in no table, no erasure nor reconciliation can find them, so this process keeps
+    them in memory, keyed by (reply's statement id, platform name, section thread id), and
+    deletes them at the start of the next pass (:meth:`retry`). A stop before then loses
+    them: the error logged says so, for an operator to delete the copy by hand."""
+
+    def __init__(self) -> None:
+        self._left: dict[tuple[int, str, str], CopyMessage] = {}
+
+    def holds(self, statement_id: int, platform: str, thread_id: str) -> bool:
+        """Whether a copy of reply ``statement_id`` is left up unrecorded in that thread: no
+        other is posted there until it is deleted, so the thread never shows two."""
+        return (statement_id, platform, thread_id) in self._left
+
+    async def withdraw(self, platform: ChatPlatform, key: tuple[int, str, str],
+                       copy: CopyMessage, error: Exception) -> None:
+        """Delete ``copy``, just posted on ``platform``, whose recording raised ``error``;
+        kept for :meth:`retry` under ``key`` if the platform refuses. Logs neither ids nor
+        text above DEBUG."""
+        _log.warning("the store could not record a copy just posted on %s (%s, %s): deleting "
+                     "it, a later pass copies the reply again", copy.platform,
+                     failure_kind(error), type(error).__name__)
+        if await _delete_copy(platform, copy):
+            return
+        self._left[key] = copy
+        _log.error("a copy of a reply is up on %s, unrecorded: deleted at the next pass; if "
+                   "planbot stops before, delete it by hand (its ids are logged at DEBUG)",
+                   copy.platform)
+        _log.debug("unrecorded copy left up: %s", copy)
+
+    async def retry(self, platforms: Mapping[str, ChatPlatform]) -> None:
+        """Delete the copies left up on the connected ``platforms``; those still refused are
+        kept for the next pass."""
+        for key, copy in list(self._left.items()):
+            platform = platforms.get(copy.platform)
+            if platform is not None and await _delete_copy(platform, copy):
+                del self._left[key]
+                _log.warning("deleted a copy left up unrecorded on %s", copy.platform)
+
+
+async def _delete_copy(platform: ChatPlatform, copy: CopyMessage) -> bool:
+    """Delete ``copy`` on ``platform``; False (logged) if the platform refused."""
+    try:
+        await platform.delete_copy(ChannelRef(copy.platform, copy.workspace_id,
+                                              copy.channel_id), copy.message_id)
+    except Exception:  # noqa: BLE001 - kept and retried by the caller
+        _log.warning("could not delete a copy of a reply on %s", copy.platform, exc_info=True)
+        return False
+    return True
 
 
 async def withdraw_copy(store: Store, db: RunInDb, platform: ChatPlatform, copy: CopyMessage,
