@@ -5,8 +5,9 @@ email to the privacy officer) as the chat commands do (``bot.privacy``).
   (a file is created readable by its owner only);
 * ``erase --platform P --user ID [--dry-run] [--yes]``: erase the person, for good, after
   saying what is held and asking to confirm (``--yes`` in a script; ``--dry-run`` only says);
-  planbot's copies of their replies are deleted on the configured platforms it can reach,
-  and those left are listed;
+  the store first, then planbot's copies of their replies are deleted on the configured
+  platforms it can reach; a platform it cannot use is named and the copies left are listed
+  (exit status 3);
 * ``purge [--dry-run]``: the retention purge the scheduler runs daily, or what it would do.
 
 Each request served is written to the audit log (``privacy_requests``), via ``cli``.
@@ -25,12 +26,17 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.i18n import translate, translate_plural
+from bot.service.cli_texts import platform_failure
 
 if TYPE_CHECKING:
     from bot.core import Core
     from bot.service.build import OneShot
 
 PLATFORMS = ("discord", "slack")
+
+PARTIAL = 3
+"""Exit status of an erasure done in the store with copies left on a platform (not
+configured here, not reached, or refusing), which the operator deletes by hand."""
 
 
 def add_privacy_parser(sub: argparse._SubParsersAction[Any],
@@ -53,7 +59,8 @@ def add_privacy_parser(sub: argparse._SubParsersAction[Any],
 
 
 def run_privacy(args: argparse.Namespace, settings: Settings) -> int:
-    """Run ``planbot privacy ...``; returns the exit code (0)."""
+    """Run ``planbot privacy ...``; returns the exit code (0; ``erase``: 1 not confirmed,
+    :data:`PARTIAL` copies left to delete by hand)."""
     return asyncio.run(_serve(args, settings))
 
 
@@ -83,7 +90,11 @@ async def _export(core: Core, args: argparse.Namespace, settings: Settings) -> i
 
 async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) -> int:
     """Say what is held, confirm (``--yes``, or "yes"/"oui" typed at a terminal; refused
-    without either when no one can answer), then erase; exit status 1 when not confirmed."""
+    without either when no one can answer), then erase in the store, and only then connect
+    to the platforms holding copies of their replies (each within
+    ``bot.service.build.CONNECT_TIMEOUT``) to delete them; a platform not reached is named,
+    and the copies left listed. Exit status 1 when not confirmed, :data:`PARTIAL` when
+    copies are left."""
     lang, person = settings.language, f"{args.platform}:{args.user}"
     held = await shot.core.privacy.held(args.platform, args.user)
     # Events waiting in the inbox are theirs too: someone whose first stance is not applied
@@ -108,17 +119,30 @@ async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) ->
         if answer.strip().casefold() not in ("yes", "oui"):
             print(translate("privacy.cli_not_erased", lang))
             return 1
-    await shot.connect()  # the copies are deleted through the platforms
+    # The store first, whatever the platforms do: a platform that cannot be reached must
+    # never keep the person's data held.
     report = await shot.core.privacy.erase(args.platform, args.user, "cli")
+    deleted, left = report.copies_deleted, report.copies_left
+    if left:
+        print(translate("privacy.cli_erased_in_store", lang), flush=True)
+        tried = await shot.connect({copy.platform for copy in left})
+        for name, err in tried.items():
+            if err is not None:
+                print(platform_failure(name, err, lang))
+        done, left = await shot.core.privacy.delete_copies(left)
+        deleted += done
     print(translate("privacy.cli_erased", lang,
                     replies=translate_plural("count.replies", report.replies, lang),
                     stances=translate_plural("count.stances", report.stances, lang),
-                    copies=translate_plural("count.copies", report.copies_deleted, lang)))
+                    copies=translate_plural("count.copies", deleted, lang)))
     if report.pending:
         print(translate_plural("privacy.cli_pending_discarded", report.pending, lang))
-    for copy in report.copies_left:
+    for copy in left:
         print(translate("privacy.cli_copy_left", lang, message=copy.message_id,
                         platform=copy.platform, channel=copy.channel_id))
+    if left:
+        print(translate("privacy.cli_partial", lang))
+        return PARTIAL
     return 0
 
 
