@@ -3,7 +3,8 @@
 Exit codes: 0 success, 1 a user error (bad file, unknown round...), 2 bad configuration or
 usage, 3 done in the store but something left for the operator to do by hand on a platform
 not configured here or not reached (``privacy erase``: copies of the person's replies;
-``round close``: the final digest, in channels it was not posted in). Errors are printed in the configured language; secrets are never printed.
+``round close``: the final digest, in channels it was not posted in). Errors are printed
+in the configured language; secrets are never printed.
 """
 
 from __future__ import annotations
