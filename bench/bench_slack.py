@@ -127,8 +127,10 @@ class DoNothingEvents(SlackEvents):
         return None
 
 
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+async def serve(app: web.Application | web.Server) -> tuple[web.BaseRunner, str]:
+    """Serve ``app`` (bolt's application, or planbot's low-level server) on a free port."""
+    runner: web.BaseRunner = (web.AppRunner(app, access_log=None)
+                              if isinstance(app, web.Application) else web.ServerRunner(app))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -185,7 +187,7 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
         nothing = DoNothingEvents(core, bot.platform, bot.directory, handle_budget=1.0,
                                   track=lambda task: None)
         runner, idle_url = await serve(
-            EventsEndpoint(bot.app, slack.signing_secret, nothing).web_app("/slack/events"))
+            EventsEndpoint(bot.app, slack.signing_secret, nothing).server("/slack/events"))
         await fire(idle_url, slack.signing_secret, bodies[:50], [], concurrency)  # warm-up
         base = await fire(idle_url, slack.signing_secret, bodies, retries, concurrency)
         await runner.cleanup()

@@ -29,7 +29,7 @@ from bot.errors import (
     database_failure,
 )
 from bot.files import private_dir, write_private
-from bot.i18n import translate, translate_plural
+from bot.i18n import language_names, translate, translate_plural
 from bot.service.cli_texts import Texts, argparse_error, os_error_reason
 from bot.service.privacy_cli import add_privacy_parser, run_privacy
 
@@ -394,7 +394,7 @@ def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number,
-                                   languages=", ".join(version.languages)))
+                                   languages=language_names(version.languages, lang)))
         else:
             print(translate("plan.unchanged", lang, slug=version.slug, version=version.number))
         return 0
