@@ -17,6 +17,8 @@ import io
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -67,3 +69,12 @@ def translate_plural(msgid: str, n: int, lang: str | None = None, **params: obje
     code = language_of(lang)
     text = catalogue(code).ngettext(msgid, msgid, n)
     return text.format(n=format_decimal(n, locale=f"{code}_CA"), **params)
+
+
+def language_names(codes: list[str], lang: str | None = None) -> str:
+    """Languages ``codes`` (``["fr", "en"]``) named in ``lang`` as a list: "French and
+    English", "français et anglais" (CLDR's names and list pattern, through Babel), where a
+    code would read badly ("en fr, en")."""
+    code = language_of(lang)
+    names = Locale.parse(code).languages
+    return format_list([names.get(c, c) for c in codes], locale=code)

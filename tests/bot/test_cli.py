@@ -120,7 +120,7 @@ def test_plan_import_errors_exit_1_with_file_and_line(env, capsys):
     assert main(["plan", "import", str(bad)]) == 1
     assert "bad.fr.md, line 3" in capsys.readouterr().err
     assert main(["plan", "import", *map(str, sample_plan_paths())]) == 0
-    assert "version 1, 8 sections, in fr, en." in capsys.readouterr().out
+    assert "version 1, 8 sections, in French and English." in capsys.readouterr().out
 
 
 def test_plan_import_names_the_language_a_file_without_suffix_was_read_in(env, capsys,
@@ -130,7 +130,7 @@ def test_plan_import_names_the_language_a_file_without_suffix_was_read_in(env, c
     plain = env / "budget.md"
     plain.write_text("# Budget\n\n## Parks\n\nMore trees.\n")
     assert main(["plan", "import", str(plain)]) == 0
-    assert "version 1, 1 section, in en." in capsys.readouterr().out
+    assert "version 1, 1 section, in English." in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["plan", "import", "--help"])
     assert "PLANBOT_LANGUAGE" in " ".join(capsys.readouterr().out.split())

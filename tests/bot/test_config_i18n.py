@@ -201,3 +201,11 @@ def test_env_example_documents_every_setting():
     read = set(re.findall(r'get\("([A-Z_]+)"', (root / "bot" / "config.py").read_text()))
     read |= set(re.findall(r'"((?:DISCORD|SLACK)_[A-Z_]+)"', (root / "bot" / "config.py").read_text()))
     assert read - documented == set()
+
+
+def test_language_names_read_as_words_in_each_language():
+    from bot.i18n import language_names
+
+    assert language_names(["fr", "en"], "fr") == "français et anglais"
+    assert language_names(["en"], "en") == "English"
+    assert language_names(["fr", "en"], "en") == "French and English"
