@@ -30,7 +30,7 @@ SEC = "1700000000.000100"
 
 def reaction(**changes: object) -> dict:
     item = {"type": "message", "channel": CHANNEL, "ts": SEC}
-    event = {"type": "reaction_added", "user": ANA, "reaction": "+1", "item": item,
+    event: dict[str, object] = {"type": "reaction_added", "user": ANA, "reaction": "+1", "item": item,
              "event_ts": "1700000001.000200"}
     for key, value in changes.items():
         if key.startswith("item_"):
