@@ -18,10 +18,10 @@ from bot.clock import ManualClock
 from bot.digests.build import Period, build_digest
 from bot.digests.render_html import render_html
 from bot.digests.render_md import render_markdown
-from bot.identity import Pseudonymizer
-from bot.polis import import_conversation
 from bot.events import Actor, ReplyPosted
+from bot.identity import Pseudonymizer
 from bot.platform import ChannelRef
+from bot.polis import import_conversation
 from bot.privacy import REDACTED
 from bot.service.cli import main
 from tests.helpers import START, RecordingPlatform, make_core
