@@ -366,8 +366,8 @@ class Privacy:
         return True
 
     async def purge(self, *, dry_run: bool, via: str = "scheduler") -> list[PurgeCandidate]:
-        """The rounds closed longer ago than the retention period whose texts are still
-        held; unless ``dry_run``, purge them (``PrivacyQueries.purge_round``) and redact
+        """The rounds closed (an imported round: received) longer ago than the retention
+        period whose texts are still held; unless ``dry_run``, purge them (``PrivacyQueries.purge_round``) and redact
         their stored digests. Returns the rounds concerned."""
         now = self.clock.now()
         due = await self.db(self.store.purge_candidates, now - self.settings.retention_period)

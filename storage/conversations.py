@@ -47,7 +47,8 @@ class ConversationQueries(StoreBase):
                             now: datetime, progress: Callable[[int], None] | None = None,
                             batch: int = 50_000) -> int:
         """Bulk-load a conversation as a new, already closed round (it happened elsewhere,
-        between ``opened_at`` and ``closed_at``), all in one transaction; returns its id.
+        between ``opened_at`` and ``closed_at``), all in one transaction; returns its id. Its
+        retention period counts from ``now``, when planbot received it (``kept_from``).
 
         ``participants`` are (key_hash, external id); ``votes``
         (external participant id, external statement id, stance, at), already reduced to one
@@ -59,7 +60,8 @@ class ConversationQueries(StoreBase):
         with self._tx() as s:
             rnd = Round(plan_version_id=None, name=name[:200], language=language,
                         status="closed", source="polis", source_hash=source_hash,
-                        opened_at=opened_at, closed_at=closed_at, public_id=new_public_id())
+                        opened_at=opened_at, closed_at=closed_at, kept_from=now,
+                        public_id=new_public_id())
             s.add(rnd)
             s.flush()
             round_id = rnd.id

@@ -154,6 +154,10 @@ class Round(Base):
     home_platform: Mapped[str | None] = mapped_column(String(16))
     home_workspace: Mapped[str | None] = mapped_column(String(64))
 
+    kept_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the retention period starts for a round imported from elsewhere: the import
+    moment, since its ``closed_at`` keeps the original (maybe years old) date; NULL for a
+    round held in chat, whose period starts at ``closed_at`` (``storage.privacy``)."""
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the retention period's purge removed its reply texts, edit histories and display
     names (``bot.privacy``); NULL while they are held."""

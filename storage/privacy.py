@@ -259,13 +259,16 @@ class RetentionQueries(StoreBase):
             s.execute(update(Digest).where(Digest.id == digest_id)
                       .values(content=content, outputs=outputs))
 
-    def purge_candidates(self, closed_before: datetime) -> list[PurgeCandidate]:
-        """Rounds closed before ``closed_before`` whose texts were not purged yet, oldest
-        first, with what their purge would remove."""
+    def purge_candidates(self, kept_before: datetime) -> list[PurgeCandidate]:
+        """Closed rounds whose retention period started before ``kept_before`` (UTC) and
+        whose texts were not purged yet, oldest first, with what their purge would remove.
+        The period starts at ``kept_from`` when set (an imported round: when planbot
+        received it), else at ``closed_at``."""
+        kept_from = func.coalesce(Round.kept_from, Round.closed_at)
         with self._tx() as s:
             rounds = s.execute(
                 select(Round.id, Round.public_id, Round.name, Round.closed_at)
-                .where(Round.status == "closed", Round.closed_at < closed_before,
+                .where(Round.status == "closed", kept_from < kept_before,
                        Round.purged_at.is_(None)).order_by(Round.id)).all()
             found = []
             for rid, public_id, name, closed_at in rounds:

@@ -20,6 +20,7 @@ from bot.analysis import AnalysisResult
 from bot.digests import model
 from bot.digests.moved import compare, standing_of, trends
 from bot.errors import NotFound
+from bot.privacy import REDACTED
 from storage.records import RoundData, RoundStatement, StatementCount
 from storage.store import Store
 
@@ -193,6 +194,11 @@ def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFact
     split = model.Split(row.agree, row.disagree, row.passes)
     sid = row.external_id or str(row.id)
     text = titles.get(row.id) if row.kind == "section" else row.text
+    if text is None and row.kind == "reply" and row.moderated and not row.text_withheld:
+        # A reply counted with no text was purged after the retention period (an erased or
+        # attachment reply is not counted, a withheld one has its own words): the mark says
+        # so where an empty quote would read as a blank statement.
+        text = REDACTED
     return model.Statement(
         id=sid, kind=row.kind, section=row.section_key, text=text or "",
         withheld=bool(row.text_withheld), platform=row.platform,

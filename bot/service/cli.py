@@ -250,7 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planbot`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.load()
+        # No secret is created yet: the doctor only reads, and a command refused for its
+        # arguments must leave a fresh PLANBOT_HOME as it found it (_prepare).
+        settings = Settings.load(create_secret=False)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -258,16 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     # and analysis libraries (tests/test_startup.py).
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.logs import configure_logging
-
-    # One-shot commands print their result; their INFO logs would only drown it.
-    level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
-        else "WARNING"
-    configure_logging(settings.log_format, level, secrets=(
-        settings.discord_token or "", settings.slack_bot_token or "",
-        settings.slack_app_token or "", settings.slack_signing_secret or "",
-        settings.participant_secret))
     try:
+        _prepare(args, settings)
+        if args.command not in READ_ONLY:
+            settings = settings.with_secret()
+        _configure_logging(args, settings)
         return _dispatch(args, settings)
     except SetupError as err:
         print(err.message(settings.language), file=sys.stderr)
@@ -287,6 +284,34 @@ def main(argv: list[str] | None = None) -> int:
     except (SQLAlchemyError, ImportError) as err:
         print(database_failure(err).message(settings.language), file=sys.stderr)
         return 2
+
+
+READ_ONLY = frozenset({"doctor"})
+"""Subcommands that create nothing in PLANBOT_HOME, not even the participant secret."""
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> None:
+    """Read the files a subcommand is given before anything is created or opened, so that a
+    file missing or malformed leaves no store and no secret behind: ``plan import`` parses
+    its plan into ``args.plan`` (raises ``PlanFileError`` or ``OSError``)."""
+    if args.command == "plan" and args.plan_action == "import":
+        from bot.plans import load_plan
+
+        args.plan = load_plan(args.files, settings.language,
+                              max_sections=settings.plan_max_sections,
+                              max_section_chars=settings.plan_max_section_chars)
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.logs import configure_logging
+
+    # One-shot commands print their result; their INFO logs would only drown it.
+    level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
+        else "WARNING"
+    configure_logging(settings.log_format, level, secrets=(
+        settings.discord_token or "", settings.slack_bot_token or "",
+        settings.slack_app_token or "", settings.slack_signing_secret or "",
+        settings.participant_secret))
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -363,11 +388,9 @@ def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     lang = settings.language
     if args.plan_action == "import":
-        from bot.plans import import_plan
+        from bot.plans import store_plan
 
-        version, created = import_plan(store, args.files, SystemClock().now(), lang,
-                                       max_sections=settings.plan_max_sections,
-                                       max_section_chars=settings.plan_max_section_chars)
+        version, created = store_plan(store, args.plan, SystemClock().now(), str(args.files[0]))
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number,

@@ -23,7 +23,7 @@ def test_models_match_migrations_and_round_trip(database_url):
     upgrade(engine)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-        assert MigrationContext.configure(conn).get_current_revision() == "0013_inbox"
+        assert MigrationContext.configure(conn).get_current_revision() == "0023_kept_from"
     engine.dispose()
 
 
@@ -147,4 +147,32 @@ def test_participant_ids_migration_keeps_the_rows_and_never_reuses_an_id(databas
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    engine.dispose()
+
+
+def test_kept_from_migration_keeps_earlier_imports_a_period_from_the_upgrade(database_url):
+    """0023_kept_from: a round imported before it (closed on its original dates) is kept
+    from the upgrade on; a chat round and an imported round already purged keep NULL (their
+    period counts from closing, or is over)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import MetaData, Table, text
+
+    engine = create_store_engine(database_url)
+    upgrade(engine, "0013_inbox")
+    closed = datetime(2017, 3, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        rounds = Table("rounds", MetaData(), autoload_with=conn)
+        for rid, source, purged in ((1, "polis", None), (2, "chat", None), (3, "polis", closed)):
+            conn.execute(rounds.insert(), {
+                "id": rid, "name": "r", "language": "fr", "status": "closed", "source": source,
+                "opened_at": closed, "closed_at": closed, "purged_at": purged,
+                "public_id": f"r{rid}"})
+    before = datetime.now(UTC).replace(microsecond=0)
+    upgrade(engine)
+    with engine.connect() as conn:
+        kept = dict(conn.execute(text("SELECT id, kept_from FROM rounds")).all())
+    assert kept[2] is None and kept[3] is None
+    first = kept[1] if isinstance(kept[1], datetime) else datetime.fromisoformat(kept[1])
+    assert first.replace(tzinfo=UTC) >= before
     engine.dispose()
