@@ -8,7 +8,9 @@ email to the privacy officer) as the chat commands do (``bot.privacy``).
   the store first, then planbot's copies of their replies are deleted on the configured
   platforms it can reach; a platform it cannot use is named and the copies left are listed
   (exit status 3);
-* ``purge [--dry-run]``: the retention purge the scheduler runs daily, or what it would do.
+* ``purge [--dry-run] [--yes]``: the retention purge the scheduler runs daily, after saying
+  what it removes and asking to confirm as ``erase`` does (``--yes`` in a script;
+  ``--dry-run`` only says).
 
 Each request served is written to the audit log (``privacy_requests``), via ``cli``.
 """
@@ -31,6 +33,7 @@ from bot.service.cli_texts import platform_failure
 if TYPE_CHECKING:
     from bot.core import Core
     from bot.service.build import OneShot
+    from storage.records import PurgeCandidate
 
 PLATFORMS = ("discord", "slack")
 
@@ -56,6 +59,7 @@ def add_privacy_parser(sub: argparse._SubParsersAction[Any],
             action.add_argument("--yes", action="store_true", help=t("cli.help.erase_yes"))
     purge = actions.add_parser("purge", help=t("cli.help.privacy_purge"))
     purge.add_argument("--dry-run", action="store_true", help=t("cli.help.dry_run"))
+    purge.add_argument("--yes", action="store_true", help=t("cli.help.purge_yes"))
 
 
 def run_privacy(args: argparse.Namespace, settings: Settings) -> int:
@@ -111,14 +115,10 @@ async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) ->
         print(translate_plural("privacy.cli_pending", pending, lang, person=person))
     if args.dry_run:
         return 0
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(translate("privacy.cli_confirm_needed", lang), file=sys.stderr)
-            return 1
-        answer = await asyncio.to_thread(input, translate("privacy.cli_confirm", lang) + " ")
-        if answer.strip().casefold() not in ("yes", "oui"):
-            print(translate("privacy.cli_not_erased", lang))
-            return 1
+    if not args.yes and not await _confirmed(lang, "privacy.cli_confirm",
+                                             "privacy.cli_confirm_needed",
+                                             "privacy.cli_not_erased"):
+        return 1
     # The store first, whatever the platforms do: a platform that cannot be reached must
     # never keep the person's data held.
     report = await shot.core.privacy.erase(args.platform, args.user, "cli")
@@ -146,19 +146,54 @@ async def _erase(shot: OneShot, args: argparse.Namespace, settings: Settings) ->
     return 0
 
 
+async def _confirmed(lang: str, ask: str, needed: str, refused: str) -> bool:
+    """True when the operator types "yes" or "oui" at the terminal after the question
+    ``ask``; False, having said ``needed`` (on stderr) when there is no terminal to ask at,
+    or ``refused`` for any other answer. Message ids are the catalogue's."""
+    if not sys.stdin.isatty():
+        print(translate(needed, lang), file=sys.stderr)
+        return False
+    answer = await asyncio.to_thread(input, translate(ask, lang) + " ")
+    if answer.strip().casefold() not in ("yes", "oui"):
+        print(translate(refused, lang))
+        return False
+    return True
+
+
 async def _purge(core: Core, args: argparse.Namespace, settings: Settings) -> int:
+    """Say what the purge removes; unless ``--dry-run``, confirm as :func:`_erase` does
+    (``--yes``, or "yes"/"oui" at a terminal), then purge; exit status 1 when not
+    confirmed. The scheduler's daily purge asks no one (``bot.scheduling``)."""
     lang, days = settings.language, settings.retention_period.days
-    due = await core.privacy.purge(dry_run=args.dry_run, via="cli")
+    due = await core.privacy.purge(dry_run=True, via="cli")
     if not due:
         print(translate("privacy.purge_none", lang, days=days))
         return 0
-    print(translate("privacy.purge_would" if args.dry_run else "privacy.purge_done", lang,
-                    days=days))
+    _print_due(due, lang, days, settings, "privacy.purge_would")
+    if args.dry_run:
+        return 0
+    if not args.yes and not await _confirmed(lang, "privacy.purge_confirm",
+                                             "privacy.purge_confirm_needed",
+                                             "privacy.purge_not_done"):
+        return 1
+    # What is due now: a round may have come due, or been purged by the daily job, while
+    # the operator read the list.
+    done = await core.privacy.purge(dry_run=False, via="cli")
+    if done:
+        _print_due(done, lang, days, settings, "privacy.purge_done")
+    else:
+        print(translate("privacy.purge_none", lang, days=days))
+    return 0
+
+
+def _print_due(due: list[PurgeCandidate], lang: str, days: int, settings: Settings,
+               heading: str) -> None:
+    """Print ``heading`` then one line per round of ``due``."""
+    print(translate(heading, lang, days=days))
     for c in due:
         print(translate("privacy.purge_line", lang, round=c.public_id, name=c.name,
                         closed=c.closed_at.astimezone(settings.timezone).strftime("%Y-%m-%d"),
                         replies=c.replies, edits=c.edits, names=c.names))
-    return 0
 
 
 ACTIONS = {"export": _export, "purge": _purge}
