@@ -66,7 +66,7 @@ async def examine(settings: Settings, channels: Sequence[str] = ()
         platform = platform.lower()
         if platform not in PLATFORMS or not channel_id:
             settings_found.append(fail("doctor.channel_bad", spec=spec))
-        elif not (channel_id.isascii() and CHANNEL_IDS[platform].fullmatch(channel_id)):
+        elif not CHANNEL_IDS[platform].fullmatch(channel_id):
             settings_found.append(fail(f"doctor.channel_id_{platform}", spec=spec))
         else:
             known[platform].add(channel_id)
