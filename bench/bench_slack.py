@@ -10,7 +10,8 @@ reported are events per second and acknowledgement latency (median, p99) of both
 ratio (goals: p99 at most 1.5x, throughput at least 0.5x), so the difference is the cost of
 the record on the ack path. A second reference is a plain bolt app whose listeners do nothing
 (bolt's own dispatch, which planbot's events no longer go through in HTTP mode: the
-endpoint's docstring says why). The time until every event is also applied is reported last.
+endpoint's docstring says why). Each server first gets the same ``WARM_UP`` other events (planbot
+applies its own before the burst). The time until every event is also applied is reported last.
 
     .venv/bin/python bench/bench_slack.py [--events 2000] [--concurrency 32] [--database-url URL]
 """
@@ -44,6 +45,9 @@ from storage.store import Store
 FACILITATOR, CHANNEL = "UFACIL", "C0BENCHPL"
 REACTIONS = ("+1", "-1", "shrug", "+1::skin-tone-3", "heart", "eyes")
 MEMBERS = 100
+WARM_UP = 50
+"""Events sent to each server before its measured burst (first requests pay for imports,
+compiled statements and connections)."""
 
 
 def members(slack: LocalSlack, count: int) -> list[str]:
@@ -82,6 +86,11 @@ def burst(slack: LocalSlack, section_ts: list[str], events: int,
                      "event_ts": slack.workspace.next_ts()}
         bodies.append(slack.event_body(event))
     return bodies
+
+
+def split(bodies: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(warm-up, burst): the first ``WARM_UP`` bodies and the rest."""
+    return bodies[:WARM_UP], bodies[WARM_UP:]
 
 
 async def fire(url: str | list[str], secret: str, bodies: list[dict], retries: list[dict],
@@ -173,7 +182,9 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
         await slack.user_runs_command(FACILITATOR, CHANNEL, "open", plan="sample")
         await slack.settle()
         section_ts = sections(slack, core.store)
-        bodies = burst(slack, section_ts, events, people)
+        # The first WARM_UP events warm each server up (planbot's too, with its own events,
+        # applied before the burst); the burst is the rest, the same for all three.
+        warm, bodies = split(burst(slack, section_ts, events + WARM_UP, people))
         retries = bodies[:: 10]
         sent = len(bodies) + len(retries)
         print(f"{len(bodies)} events + {len(retries)} retries, {concurrency} at a time, "
@@ -181,17 +192,19 @@ async def main(events: int, concurrency: int, database_url: str | None) -> None:
 
         gc.freeze()  # as planbot run does once started (bot/service/run.py)
         bolt_runner, bolt_url = await serve(do_nothing_app(slack).web_app(path="/slack/events"))
-        await fire(bolt_url, slack.signing_secret, bodies[:50], [], concurrency)  # warm-up
+        await fire(bolt_url, slack.signing_secret, warm, [], concurrency)
         bolt = await fire(bolt_url, slack.signing_secret, bodies, retries, concurrency)
         await bolt_runner.cleanup()
         nothing = DoNothingEvents(core, bot.platform, bot.directory, handle_budget=1.0,
                                   track=lambda task: None)
         runner, idle_url = await serve(
             EventsEndpoint(bot.app, slack.signing_secret, nothing).server("/slack/events"))
-        await fire(idle_url, slack.signing_secret, bodies[:50], [], concurrency)  # warm-up
+        await fire(idle_url, slack.signing_secret, warm, [], concurrency)
         base = await fire(idle_url, slack.signing_secret, bodies, retries, concurrency)
         await runner.cleanup()
 
+        await fire(slack.delivery.http_url, slack.signing_secret, warm, [], concurrency)
+        await core.settle()
         applied_before = core.intake.applied
         start = time.perf_counter()
         real = await fire(slack.delivery.http_url, slack.signing_secret, bodies, retries,

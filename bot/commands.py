@@ -62,6 +62,13 @@ class Action:
     facilitator: bool
 
 
+NOT_FACILITATOR = {"discord": "error.not_facilitator_discord",
+                   "slack": "error.not_facilitator_slack"}
+"""The refusal of a facilitator command, by platform: it says who decides who the
+facilitators are (whoever runs planbot, by the setting it names), so a participant knows whom
+to ask."""
+
+
 class Commands:
     """Runs facilitator commands. ``db`` runs store calls on the database thread,
     ``rounds`` opens and closes rounds, ``publish_digest`` posts digests, ``privacy`` serves
@@ -98,7 +105,7 @@ class Commands:
             if nul is not None:
                 raise BadArgument("error.nul_character", option=nul)
             if action.facilitator and not self.is_facilitator(cmd):
-                raise NotAllowed("error.not_facilitator")
+                raise NotAllowed(NOT_FACILITATOR[cmd.platform])
             return await action.handler(self, cmd, platform, lang)
         except PlanbotError as err:
             return CommandReply(err.message(lang))

@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -143,9 +143,25 @@ class Settings:
         shown = (f"{name}={value!r}" for name, value in values.items())
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    def facilitator_gaps(self) -> tuple[str, ...]:
+        """The configured platforms (``discord``, ``slack``) given no facilitator setting:
+        on Slack nobody can then run facilitator commands, on Discord only members with
+        Manage Server (``Commands.is_facilitator``)."""
+        return tuple(name for name, on, ids in (
+            ("discord", self.discord_enabled, self.discord_facilitator_role_ids),
+            ("slack", self.slack_enabled, self.slack_facilitator_ids)) if on and not ids)
+
+    def with_secret(self) -> Settings:
+        """These settings with a participant secret: the one they hold, else the one kept
+        in ``<data_dir>/participant.secret``, created (mode 0600, with the home) when there
+        is none yet."""
+        if self.participant_secret:
+            return self
+        return replace(self, participant_secret=_stored_secret(Path(self.data_dir)))
+
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, env_file: str | Path | None = ".env",
-             **overrides: object) -> Settings:
+             *, create_secret: bool = True, **overrides: object) -> Settings:
         """Read settings from ``env`` (default ``os.environ``) over ``env_file`` (the working
         directory's ``.env``) over ``<PLANBOT_HOME>/.env``.
 
@@ -153,7 +169,10 @@ class Settings:
         ``PLANBOT_DATA_DIR`` (its 0.1 name), else :func:`default_home`; a relative path is made
         absolute. Raises :class:`ConfigError` listing every bad key. Creates the home and,
         when ``PARTICIPANT_SECRET`` is unset, a random secret kept in
-        ``<home>/participant.secret`` (mode 0600) so pseudonyms stay stable across runs.
+        ``<home>/participant.secret`` (mode 0600) so pseudonyms stay stable across runs;
+        with ``create_secret`` false nothing is created (``planbot doctor`` only reads, a
+        command refused for its arguments leaves no trace): the secret is then the stored
+        one, or empty until :meth:`with_secret`.
         """
         values = _raw_values(os.environ if env is None else env, env_file)
         reader = _Reader(values)
@@ -164,9 +183,10 @@ class Settings:
         kw.update(overrides)
         if reader.problems:
             raise ConfigError(reader.problems, language if language in LANGUAGES else "fr")
-        kw["participant_secret"] = reader.get("PARTICIPANT_SECRET") or _stored_secret(
+        kw["participant_secret"] = reader.get("PARTICIPANT_SECRET") or _read_secret(
             Path(str(kw["data_dir"])))
-        return cls(**kw)  # type: ignore[arg-type]
+        settings = cls(**kw)  # type: ignore[arg-type]
+        return settings.with_secret() if create_secret else settings
 
 
 class _Reader:
@@ -457,6 +477,12 @@ def _redact_url(url: str) -> str:
     url = re.sub(r"(://[^/?#@:]*:)[^/?#@]*@", r"\1***@", url)
     return re.sub(r"([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url,
                   flags=re.IGNORECASE)
+
+
+def _read_secret(data_dir: Path) -> str:
+    """The secret kept in ``<data_dir>/participant.secret``; empty when there is none yet."""
+    path = data_dir / "participant.secret"
+    return path.read_text().strip() if path.is_file() else ""
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -12,7 +12,8 @@ more than one batch being applied.
 * Apply: a batch of rows is taken (:meth:`storage.inbox.InboxQueries.inbox_batch`), each
   event applied by :class:`bot.apply.EventApplier`, and the rows marked applied, all in one
   transaction, committed after ``APPLY_SLICE`` seconds at most. If any event of the batch
-  fails (malformed, or a unique key hit by another process), the batch is rolled back and
+  fails (malformed, a value of a type the database refuses in a statement, or a unique key
+  hit by another process), the batch is rolled back and
   its rows are applied one transaction each, the failing one marked ``skipped``: the rest of
   the batch is not held back by it.
 * Applied rows older than ``keep`` are pruned, at most once per ``PRUNE_EVERY``.
@@ -26,7 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    ProgrammingError,
+    StatementError,
+)
 
 from bot import wire
 from bot.apply import EventApplier
@@ -49,6 +57,19 @@ SHORT_SLICE = 0.005
 at least one event, then a commit as soon as this is spent."""
 MALFORMED = (AttributeError, TypeError, ValueError, KeyError, OverflowError, DataError)
 """What applying a malformed event raises (DataError: a value the database refuses)."""
+_REFUSED_STATEMENT = (DataError, ProgrammingError, InterfaceError)
+"""What the database raises for a statement one event's values made invalid: a value of
+the wrong type it cannot bind (SQLite: ProgrammingError for a list) or compare (PostgreSQL:
+UndefinedFunction for an integer compared with a varchar). An OperationalError, or any
+error that invalidated the connection, is the store being down instead."""
+
+
+def _malformed(err: Exception) -> bool:
+    """Whether ``err``, raised while applying one batch of rows, is the fault of an event
+    (to be skipped) rather than of the store (to be waited for, events kept meanwhile)."""
+    if not isinstance(err, DBAPIError):
+        return True  # a Python error, or a value SQLAlchemy could not even bind
+    return isinstance(err, _REFUSED_STATEMENT) and not err.connection_invalidated
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +175,11 @@ class InboxWorker:
     def _apply(self, short: bool) -> tuple[list[Applied], bool]:
         try:
             return self._apply_batch(short)
-        except (IntegrityError, *MALFORMED) as err:
+        except (IntegrityError, *MALFORMED, StatementError) as err:
+            if not isinstance(err, IntegrityError) and not _malformed(err):
+                raise
             _log.info("a batch was rolled back (%s); applying its events one by one",
                       type(err).__name__)
-        except StatementError as err:
-            if isinstance(err, DBAPIError) and not isinstance(err, DataError):
-                raise
         _forget(self.applier)
         done: list[Applied] = []
         while len(done) < self.batch_size and (one := self._apply_one()) is not None:
@@ -201,9 +221,10 @@ class InboxWorker:
             except IntegrityError:
                 _forget(self.applier)
             except (*MALFORMED, StatementError) as err:
-                if isinstance(err, DBAPIError) and not isinstance(err, DataError):
-                    raise
-                _log.warning("skipped a malformed event: %s", type(err).__name__)
+                if row_id is None or not _malformed(err):
+                    raise  # the store failed, not this row: the turn backs off
+                _log.warning("skipped a malformed event: %s",
+                             type(getattr(err, "orig", None) or err).__name__)
                 break
         _forget(self.applier)
         assert row_id is not None

@@ -305,9 +305,17 @@ def import_plan(store: Store, paths: list[Path], now: datetime,
     """
     doc = load_plan([Path(p) for p in paths], default_language, max_sections=max_sections,
                     max_section_chars=max_section_chars)
+    return store_plan(store, doc, now, str(paths[0]))
+
+
+def store_plan(store: Store, doc: PlanDocument, now: datetime,
+               source: str) -> SavedPlanVersion:
+    """Store a plan read by :func:`load_plan` from files whose first is ``source``; returns
+    the version and whether it is new. Raises ``PlanFileError`` (naming ``source``) when it
+    holds only some of a stored plan's languages and its sections differ."""
     latest = store.latest_plan_version(doc.slug)
     if latest is not None:
-        doc = keep_other_languages(doc, latest, str(paths[0]))
+        doc = keep_other_languages(doc, latest, source)
     sections = [(key, titles, bodies, PlanDocument.section_hash(titles, bodies))
                 for key, titles, bodies in doc.sections]
     return store.save_plan_version(doc.slug, doc.titles, doc.languages, doc.content_hash(),

@@ -335,18 +335,25 @@ class Privacy:
         if erasure is None:
             return ErasureReport(found=False)
         await self.db(redact_stored_digests, self.store, erasure.texts)
-        deleted, left = 0, []
-        for copy in erasure.copies:
-            if await self.delete_copy(copy):
-                deleted += 1
-            else:
-                left.append(copy)
+        deleted, left = await self.delete_copies(erasure.copies)
         await self.db(partial(self.store.release_erased, rebuild=True))
         _log.info("erased a participant at their request (%d replies, %d stances, %d events "
                   "not yet applied)", len(erasure.statement_ids), erasure.stances,
                   erasure.pending)
         return ErasureReport(True, len(erasure.statement_ids), erasure.stances, deleted, left,
                              erasure.decisions, erasure.pending)
+
+    async def delete_copies(self, copies: Iterable[CopyMessage]
+                            ) -> tuple[int, list[CopyMessage]]:
+        """Delete ``copies`` (:meth:`delete_copy`); returns how many were deleted and those
+        left (their platform not connected, or refusing), in order."""
+        deleted, left = 0, []
+        for copy in copies:
+            if await self.delete_copy(copy):
+                deleted += 1
+            else:
+                left.append(copy)
+        return deleted, left
 
     async def delete_copy(self, copy: CopyMessage) -> bool:
         """Delete one of planbot's copies on its platform and mark it deleted; False when

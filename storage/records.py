@@ -52,6 +52,8 @@ class RoundData:
     places: frozenset[Place]
     stance_mode: str = "both"
     """``reactions``, ``private`` or ``both`` (:class:`storage.models.Round`)."""
+    purged: bool = False
+    """Its reply texts were purged after the retention period (``storage.privacy``)."""
 
 
 class Place(NamedTuple):

@@ -102,7 +102,7 @@ class RoundQueries(StoreBase):
         return RoundData(rnd.id, rnd.name, slug, rnd.language, rnd.status, rnd.source,
                          rnd.opened_at, rnd.closes_at, rnd.closed_at,
                          [ChannelKey(*c) for c in channels], rnd.public_id, home, places,
-                         rnd.stance_mode)
+                         rnd.stance_mode, rnd.purged_at is not None)
 
     def get_round(self, round_id: int) -> RoundData | None:
         """The round ``round_id``, or None."""

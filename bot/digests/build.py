@@ -94,7 +94,8 @@ def build_digest(store: Store, round_id: int, period: Period, *,
     sections = store.round_sections(round_id) if rnd.source == "chat" else []
     titles = {s.statement_id: _pick(s.titles, lang) for s in sections}
     earlier = store.earlier_stances(round_id)
-    statements = [_statement(row, titles, facts, earlier.get(row.id)) for row in rows]
+    statements = [_statement(row, titles, facts, earlier.get(row.id), purged=rnd.purged)
+                  for row in rows]
     by_db_id = {row.id: s for row, s in zip(rows, statements, strict=True)}
     picker = _Picker(statements, facts, min_votes)
     new = [s for s in picker.replies if period.start <= s.created_at < period.end]
@@ -190,14 +191,17 @@ def _pick(texts: dict[str, str], lang: str) -> str:
 
 
 def _statement(row: StatementCount, titles: dict[int, str], facts: _AnalysisFacts,
-               earlier: tuple[int, int, int] | None = None) -> model.Statement:
+               earlier: tuple[int, int, int] | None = None, *,
+               purged: bool) -> model.Statement:
     split = model.Split(row.agree, row.disagree, row.passes)
     sid = row.external_id or str(row.id)
     text = titles.get(row.id) if row.kind == "section" else row.text
-    if text is None and row.kind == "reply" and row.moderated and not row.text_withheld:
-        # A reply counted with no text was purged after the retention period (an erased or
-        # attachment reply is not counted, a withheld one has its own words): the mark says
-        # so where an empty quote would read as a blank statement.
+    if text is None and row.kind == "reply" and not row.text_withheld and (
+            purged or row.moderated):
+        # No text for a reply of a purged round (its file names went too), or for one
+        # counted (an erased or attachment reply is not): purged after the retention period.
+        # A withheld one has its own words. The mark says so where an empty quote would read
+        # as a blank statement.
         text = REDACTED
     return model.Statement(
         id=sid, kind=row.kind, section=row.section_key, text=text or "",

@@ -8,6 +8,8 @@ The one registry that changes while running is the core's ``platforms`` (name ->
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,6 +42,13 @@ from bot.rounds import Rounds
 from bot.scheduling import DigestScheduler, make_scheduler
 from bot.voting import Voting
 from storage.store import Store
+
+_log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 60.0
+"""Seconds a one-shot command gives each platform to connect and reconcile before it reports
+the platform as not reached: a host that never answers, or a gateway its library retries with
+backoff, must not hold an erasure's report or a round's closing for ever."""
 
 
 def build_core(store: Store, settings: Settings, clock: Clock,
@@ -112,16 +121,38 @@ class OneShot:
     def core(self) -> Core:
         return self.service.core
 
-    async def connect(self, platforms: Collection[str] | None = None) -> set[str]:
+    async def connect(self, platforms: Collection[str] | None = None, *,
+                      timeout: float = CONNECT_TIMEOUT) -> dict[str, BaseException | None]:
         """Start and reconcile the adapters of ``platforms`` that are configured (all of
-        them when ``None``); returns the names of those connected. Waits for each first
-        reconciliation (at most 60 s)."""
+        them when ``None``), each within ``timeout`` seconds. Returns, per configured
+        platform tried, None once connected or the error that kept it away
+        (``TimeoutError`` past the bound, ``bot.errors.SetupError`` for a token it refuses,
+        a connection error: ``bot.reachability.unreachable``); a platform that failed is
+        stopped and taken out of the core's registry, so nothing is sent through it."""
+        tried: dict[str, BaseException | None] = {}
         for adapter in self.service.adapters:
             if platforms is None or adapter.name in platforms:
-                self.started.append(adapter)
-                await adapter.start()
-                await adapter.wait_until_reconciled(1, timeout=60)
-        return {adapter.name for adapter in self.started}
+                tried[adapter.name] = await self._connect(adapter, timeout)
+        return tried
+
+    async def _connect(self, adapter: Adapter, timeout: float) -> BaseException | None:
+        async def up() -> None:
+            await adapter.start()
+            await adapter.wait_until_reconciled(1, timeout=timeout)
+
+        try:
+            await asyncio.wait_for(up(), timeout)
+        except Exception as err:  # noqa: BLE001 - whatever kept it away is reported, not raised
+            _log.debug("%s could not be connected", adapter.name, exc_info=True)
+            self.core.platforms.pop(adapter.name, None)
+            try:
+                await adapter.stop()
+            except Exception:  # noqa: BLE001 - half started: what is left goes with the process
+                _log.debug("stopping %s after a failed start failed", adapter.name,
+                           exc_info=True)
+            return err
+        self.started.append(adapter)
+        return None
 
 
 @asynccontextmanager

@@ -1,7 +1,10 @@
 """The ``planbot`` command line (argparse): the service, the demo, and facilitator tools.
 
 Exit codes: 0 success, 1 a user error (bad file, unknown round...), 2 bad configuration or
-usage. Errors are printed in the configured language; secrets are never printed.
+usage, 3 done in the store but something left for the operator to do by hand on a platform
+not configured here or not reached (``privacy erase``: copies of the person's replies;
+``round close``: the final digest, in channels it was not posted in). Errors are printed
+in the configured language; secrets are never printed.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from bot.errors import (
 )
 from bot.files import private_dir, write_private
 from bot.i18n import language_names, translate, translate_plural
-from bot.service.cli_texts import Texts, argparse_error, os_error_reason
-from bot.service.privacy_cli import add_privacy_parser, run_privacy
+from bot.service.cli_texts import Texts, argparse_error, os_error_reason, platform_failure
+from bot.service.privacy_cli import PARTIAL, add_privacy_parser, run_privacy
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -250,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``planbot`` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings.load()
+        # No secret is created yet: the doctor only reads, and a command refused for its
+        # arguments must leave a fresh PLANBOT_HOME as it found it (_prepare).
+        settings = Settings.load(create_secret=False)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
@@ -258,16 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     # and analysis libraries (tests/test_startup.py).
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.logs import configure_logging
-
-    # One-shot commands print their result; their INFO logs would only drown it.
-    level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
-        else "WARNING"
-    configure_logging(settings.log_format, level, secrets=(
-        settings.discord_token or "", settings.slack_bot_token or "",
-        settings.slack_app_token or "", settings.slack_signing_secret or "",
-        settings.participant_secret))
     try:
+        _prepare(args, settings)
+        if args.command not in READ_ONLY:
+            settings = settings.with_secret()
+        _configure_logging(args, settings)
         return _dispatch(args, settings)
     except SetupError as err:
         print(err.message(settings.language), file=sys.stderr)
@@ -287,6 +287,34 @@ def main(argv: list[str] | None = None) -> int:
     except (SQLAlchemyError, ImportError) as err:
         print(database_failure(err).message(settings.language), file=sys.stderr)
         return 2
+
+
+READ_ONLY = frozenset({"doctor"})
+"""Subcommands that create nothing in PLANBOT_HOME, not even the participant secret."""
+
+
+def _prepare(args: argparse.Namespace, settings: Settings) -> None:
+    """Read the files a subcommand is given before anything is created or opened, so that a
+    file missing or malformed leaves no store and no secret behind: ``plan import`` parses
+    its plan into ``args.plan`` (raises ``PlanFileError`` or ``OSError``)."""
+    if args.command == "plan" and args.plan_action == "import":
+        from bot.plans import load_plan
+
+        args.plan = load_plan(args.files, settings.language,
+                              max_sections=settings.plan_max_sections,
+                              max_section_chars=settings.plan_max_section_chars)
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.logs import configure_logging
+
+    # One-shot commands print their result; their INFO logs would only drown it.
+    level = settings.log_level if args.command == "run" or "LOG_LEVEL" in os.environ \
+        else "WARNING"
+    configure_logging(settings.log_format, level, secrets=(
+        settings.discord_token or "", settings.slack_bot_token or "",
+        settings.slack_app_token or "", settings.slack_signing_secret or "",
+        settings.participant_secret))
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -311,10 +339,14 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 async def close_and_post(settings: Settings, requested: str, *, post: bool = True) -> int:
     """``planbot round close ROUND`` as the chat command does it: connect to the round's
-    platforms that are configured, close the round, post its final digest in every channel
-    of the round, disconnect. With none of the round's platforms configured it refuses
+    platforms that are configured (each within ``bot.service.build.CONNECT_TIMEOUT``),
+    close the round, post its final digest in every channel of the round on the platforms
+    connected, disconnect. With none of the round's platforms configured it refuses
     (``NotAllowed``, nothing closed) unless ``post`` is false (``--no-post``): a round closed
-    here would never have its final digest posted. Raises ``NotFound``, ``Conflict``
+    here would never have its final digest posted. A platform configured but not reached
+    (or refusing its token) does not keep the round open: it is named, and the exit status
+    is :data:`PARTIAL` when the final digest did not reach every platform of the round
+    (``planbot digest`` prints it, to post by hand). Raises ``NotFound``, ``Conflict``
     (already closed)."""
     from bot.service.build import one_shot
 
@@ -324,21 +356,29 @@ async def close_and_post(settings: Settings, requested: str, *, post: bool = Tru
         if r.status != "open":
             raise Conflict("error.round_closed", round=r.public_id)
         on = {platform for platform, _workspace, _channel in r.channels}
-        connected = await shot.connect(on) if post else set()
-        if post and on and not connected:
+        configured = {adapter.name for adapter in shot.service.adapters} & on
+        if post and on and not configured:
             raise NotAllowed("cli.close_needs_platform", round=r.public_id,
                              platforms=", ".join(sorted(on)))
+        tried = await shot.connect(on) if post else {}
         if not await shot.core.rounds.close(r.id):
             raise Conflict("error.round_closed", round=r.public_id)
         print(translate("round.closed", lang, round=r.public_id))
         if not post:
             print(translate("cli.final_skipped", lang, round=r.public_id))
             return 0
-        result = await shot.core.digest_publisher(r.id, "final")
-        print(translate_plural("cli.final_posted", len(result.posted), lang))
-        if missing := sorted(on - connected):
+        for name, err in tried.items():
+            if err is not None:
+                print(platform_failure(name, err, lang))
+        if connected := {name for name, err in tried.items() if err is None}:
+            result = await shot.core.digest_publisher(r.id, "final")
+            print(translate_plural("cli.final_posted", len(result.posted), lang))
+        if missing := sorted(on - configured):
             print(translate("cli.final_not_posted", lang, platforms=", ".join(missing)))
-        return 0
+        if unreached := sorted(configured - connected):
+            print(translate("cli.final_not_reached", lang, round=r.public_id,
+                            platforms=", ".join(unreached)))
+        return PARTIAL if missing or unreached else 0
 
 
 def _backup(args: argparse.Namespace, settings: Settings) -> int:
@@ -363,11 +403,9 @@ def _db(store: Store, settings: Settings, args: argparse.Namespace) -> int:
 def _plan(store: Store, settings: Settings, args: argparse.Namespace) -> int:
     lang = settings.language
     if args.plan_action == "import":
-        from bot.plans import import_plan
+        from bot.plans import store_plan
 
-        version, created = import_plan(store, args.files, SystemClock().now(), lang,
-                                       max_sections=settings.plan_max_sections,
-                                       max_section_chars=settings.plan_max_section_chars)
+        version, created = store_plan(store, args.plan, SystemClock().now(), str(args.files[0]))
         if created:
             print(translate_plural("plan.imported", len(version.sections), lang,
                                    slug=version.slug, version=version.number,

@@ -57,3 +57,26 @@ def os_error_reason(err: OSError, texts: Texts) -> str:
     (no such file, permission denied, is a folder, not a folder); else the system's text."""
     msgid = _ERRNO.get(err.errno) if err.errno is not None else None
     return texts(msgid) if msgid else str(err.strerror or err)
+
+
+_REACH = {"DNS": "cli.reach.dns", "connection refused": "cli.reach.refused",
+          "timeout": "cli.reach.timeout", "network": "cli.reach.network"}
+
+
+def platform_failure(platform: str, err: BaseException, lang: str) -> str:
+    """One sentence in ``lang`` naming ``platform`` (``discord``, ``slack``) and why a
+    one-shot command could not use it (``bot.service.build.OneShot.connect``'s error): the
+    token it refused (``SetupError``'s own message, which names the key), the connection
+    failure (``bot.reachability.unreachable``), else the error's type; never the error's
+    text, which may quote an endpoint's query."""
+    from bot.errors import SetupError
+    from bot.i18n import translate
+    from bot.reachability import unreachable
+
+    if isinstance(err, SetupError):
+        reason = err.message(lang)
+    else:
+        kind = unreachable(err)
+        reason = translate(_REACH[kind], lang) if kind is not None else type(err).__name__
+    return translate("cli.platform_not_reached", lang, platform=platform.capitalize(),
+                     reason=reason)

@@ -4,7 +4,8 @@ Sections: settings; the store (database reachable, each failure told apart; sche
 participant secret against the store's fingerprint, see ``bot.home``); Discord (token,
 privileged intent, commands, per-channel permissions: ``integrations.discord.checks``);
 Slack (tokens, scopes against the manifest, channel membership:
-``integrations.slack.checks``). It reads only: nothing is migrated, posted or recorded.
+``integrations.slack.checks``). It reads only: nothing is migrated, posted or recorded, and
+no database or participant secret is created (``Settings.load(create_secret=False)``).
 
 Channels checked: those of the store's open rounds, and those given as ``PLATFORM:ID``
 (``--channel discord:123`` before a first round). Exit status 0 only when no check fails.
@@ -13,6 +14,7 @@ Channels checked: those of the store's open rounds, and those given as ``PLATFOR
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +31,10 @@ from storage.store import Store
 
 Channels = dict[str, set[str]]
 PLATFORMS = ("discord", "slack")
+CHANNEL_IDS = {"discord": re.compile(r"[0-9]+"), "slack": re.compile(r"[CG][A-Z0-9]+")}
+"""A channel id's form: on Discord a snowflake, digits (docs: reference#snowflakes); on
+Slack a public (``C``) or private (``G``, older channels) channel id, upper-case letters
+and digits (docs: api.slack.com/types/conversation)."""
 
 
 def run_doctor(settings: Settings, channels: Sequence[str] = ()) -> int:
@@ -57,10 +63,13 @@ async def examine(settings: Settings, channels: Sequence[str] = ()
     settings_found = settings_checks(settings)
     for spec in channels:
         platform, _, channel_id = (part.strip() for part in spec.partition(":"))
-        if platform.lower() in PLATFORMS and channel_id:
-            known[platform.lower()].add(channel_id)
-        else:
+        platform = platform.lower()
+        if platform not in PLATFORMS or not channel_id:
             settings_found.append(fail("doctor.channel_bad", spec=spec))
+        elif not CHANNEL_IDS[platform].fullmatch(channel_id):
+            settings_found.append(fail(f"doctor.channel_id_{platform}", spec=spec))
+        else:
+            known[platform].add(channel_id)
     sections = [("doctor.section_settings", settings_found),
                 ("doctor.section_store", store_findings)]
     if settings.discord_enabled:
@@ -71,14 +80,21 @@ async def examine(settings: Settings, channels: Sequence[str] = ()
 
 
 def settings_checks(settings: Settings) -> list[Finding]:
-    """Where planbot's state lives, which platforms are on, where the secret comes from."""
+    """Where planbot's state lives, which platforms are on, who may run facilitator commands
+    on each, where the secret comes from (none yet before a first run: ``settings`` loaded
+    with ``create_secret`` false)."""
     platforms = [p for p, on in (("Discord", settings.discord_enabled),
                                  ("Slack", settings.slack_enabled)) if on]
     found = [ok("doctor.settings", home=settings.data_dir)]
     found.append(ok("doctor.platforms", platforms=", ".join(platforms)) if platforms
                  else fail("doctor.no_platform"))
+    found += [warn(f"doctor.no_facilitators_{platform}")
+              for platform in settings.facilitator_gaps()]
     secret_file = Path(settings.data_dir) / "participant.secret"
-    if secret_file.is_file() and secret_file.read_text().strip() == settings.participant_secret:
+    if not settings.participant_secret:
+        found.append(warn("doctor.secret_none", path=secret_file))
+    elif secret_file.is_file() and \
+            secret_file.read_text().strip() == settings.participant_secret:
         mode = secret_file.stat().st_mode & 0o777
         found.append(ok("doctor.secret_file", path=secret_file) if mode & 0o077 == 0
                      else warn("doctor.secret_file_open", path=secret_file, mode=f"{mode:o}"))
@@ -137,7 +153,8 @@ def _store_checks(settings: Settings, engine: Engine, channels: Channels) -> lis
     held = store.stored_secret_fingerprint()
     if held is None:
         found.append(warn("doctor.secret_unrecorded"))
-    elif held != secret_fingerprint(settings.participant_secret):
+    elif not settings.participant_secret \
+            or held != secret_fingerprint(settings.participant_secret):
         found.append(fail("store.secret_mismatch", home=settings.data_dir))
     else:
         found.append(ok("doctor.secret_matches"))

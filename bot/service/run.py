@@ -61,6 +61,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
     drive the service and the restarts' backoff (tests: a manual clock); the adapters'
     supervisors are appended to ``supervisors`` when given (tests read their restarts)."""
     stop = stop or _stop_on_signals()
+    _warn_facilitator_gaps(settings)
     metrics = Metrics() if settings.health_port is not None else None
     service = build_service(settings, clock or SystemClock(), observer=metrics)
     started: list[Adapter] = []
@@ -93,6 +94,22 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None, *,
         if health is not None:
             await health.stop()
         await _shutdown(service, started)
+
+
+FACILITATOR_GAPS = {
+    "discord": "Discord: DISCORD_FACILITATOR_ROLE_IDS is empty, only members with Manage "
+               "Server can run facilitator commands",
+    "slack": "Slack: SLACK_FACILITATOR_IDS is empty, nobody can run facilitator commands"}
+
+
+def _warn_facilitator_gaps(settings: Settings) -> None:
+    """One WARNING naming each configured platform without a facilitator setting and the key
+    to set (``Settings.facilitator_gaps``); the refusals in chat would otherwise be the only
+    sign. It names keys, never ids."""
+    gaps = settings.facilitator_gaps()
+    if gaps:
+        _log.warning("no facilitators configured: %s (planbot doctor says how to find the "
+                     "ids)", "; ".join(FACILITATOR_GAPS[platform] for platform in gaps))
 
 
 async def _until_started(stop: asyncio.Event, service: Service, started: list[Adapter],

@@ -138,8 +138,14 @@ class DiscordAdapter:
         if ready.done():
             return
         ready.cancel()
+        # The cancelled gather ends with a CancelledError of its own: read it, or asyncio
+        # logs "exception was never retrieved" when the future is collected.
+        await asyncio.wait({ready})
+        if not ready.cancelled():
+            ready.exception()
         if any(t.done() for t in self.tasks):
-            raise RuntimeError(f"the Discord client stopped: {self._failure()!r}")
+            failure = self._failure()
+            raise RuntimeError(f"the Discord client stopped: {failure!r}") from failure
         raise TimeoutError("the Discord client did not reconcile in time")
 
     async def wait_until_closed(self) -> BaseException | None:

@@ -60,7 +60,7 @@ from bot.core import Core
 from bot.events import InboundEvent
 from integrations.slack.directory import Directory
 from integrations.slack.platform import SlackPlatform
-from integrations.slack.translate import message_event, reaction_event
+from integrations.slack.translate import MalformedEvent, message_event, reaction_event
 
 _log = logging.getLogger(__name__)
 KINDS = frozenset({"reaction_added", "reaction_removed", "message"})
@@ -89,12 +89,19 @@ class SlackEvents:
 
     async def handle(self, body: dict) -> None:
         """Translate the Events API ``body`` and record it, within ``handle_budget``; raises
-        ``bot.journal.JournalFull`` when it could not be kept (do not acknowledge)."""
+        ``bot.journal.JournalFull`` when it could not be kept (do not acknowledge). A
+        malformed event is logged and dropped, and acknowledged: a retry would be as
+        malformed, and in the store its values could make statements invalid."""
         bot_user = await self._platform.bot_user_id()
-        if body["event"]["type"] == "message":
-            event = message_event(body, bot_user)
-        else:
-            event = reaction_event(body, bot_user)
+        try:
+            if body["event"]["type"] == "message":
+                event = message_event(body, bot_user)
+            else:
+                event = reaction_event(body, bot_user)
+        except MalformedEvent as err:
+            _log.warning("skipped a malformed Slack event (its field %s)", err.field)
+            return
+        if body["event"]["type"] != "message":
             # Another app's reaction names only a user: whether it is a bot is looked up.
             actor = getattr(event, "actor", None)
             if actor is not None and not actor.is_bot \

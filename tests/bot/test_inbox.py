@@ -294,3 +294,40 @@ async def test_applied_rows_are_pruned_after_keep(core):
     core.clock.advance(timedelta(days=30))
     assert core.store.inbox_prune(core.clock.now()) == 1  # pending rows are never pruned
     assert core.store.inbox_outcomes(waiting) == {waiting[0]: None}
+
+
+def wrongly_typed(kind: str) -> ReactionAdded | ReplyPosted:
+    """An event whose field has a type no adapter should let through: a reply whose
+    channel id is a list, or a reaction whose message id is an integer."""
+    if kind == "channel list":
+        return ReplyPosted(platform="discord", workspace_id="g1", channel_id=["1000"],
+                           occurred_at=START, actor=Actor("u0"), message_id="5000",
+                           thread_id="1000", text="t", event_key="slack:EvBad")
+    return ReactionAdded(**CH, occurred_at=START, actor=Actor("u0"), message_id=17,
+                         emoji=Emoji("👍"), event_key="slack:EvBad")
+
+
+@pytest.mark.parametrize("kind", ["channel list", "message int"])
+async def test_an_event_of_a_wrong_type_is_skipped_not_holding_the_inbox(core, kind, caplog):
+    """A value the database cannot bind (SQLite: a list) or compare (PostgreSQL: an integer
+    against a varchar) raises a ProgrammingError: that row is skipped, the store is not
+    taken for down, and the events after it are applied in the same settle. (SQLite
+    compares an integer with text without complaint, so that reaction matches no message;
+    PostgreSQL stores a list as an array literal: the adapters' checks keep both out.)"""
+    outcome = {("sqlite", "channel list"): "skipped", ("sqlite", "message int"): "unchanged",
+               ("postgresql", "channel list"): "changed",
+               ("postgresql", "message int"): "skipped"}[core.store.engine.dialect.name, kind]
+    refused = outcome == "skipped"
+    round_id, _ = await open_sample(core)
+    (bad_id,) = core.store.inbox_record([wire.inbox_row(wrongly_typed(kind), core.clock.now())])
+    await core.capture(react(1))
+    await core.capture(react(2))
+    await asyncio.wait_for(core.settle(), 10)
+    assert core.store.inbox_pending() == 0
+    assert core.store.inbox_outcomes([bad_id]) == {bad_id: outcome}
+    assert snapshot(core, round_id)[0][0][2] == 2
+    assert core.intake.worker._store_usable()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert not any("store unavailable" in m for m in warnings)
+    assert any(m.startswith("skipped a malformed event") for m in warnings) == refused
+    assert not any("u0" in m or "1000" in m for m in warnings)

@@ -16,6 +16,8 @@ from integrations.sandbox.slack import LocalSlack
 from tests.helpers import make_settings
 
 WAIT = 20.0
+FACILITATORS = frozenset({"42"})
+"""Facilitators set, so that the only warnings are the platforms' (none about them)."""
 
 
 class Steps:
@@ -69,7 +71,7 @@ async def test_slack_unreachable_at_start_up_is_retried_until_it_answers(tmp_pat
     port = closed_port()
     slack = LocalSlack()
     settings = make_settings(tmp_path, language="en", slack_bot_token=slack.bot_token,
-                             slack_app_token=slack.app_token,
+                             slack_app_token=slack.app_token, slack_facilitator_ids=FACILITATORS,
                              slack_api_base=f"http://127.0.0.1:{port}/api/")
     steps, supervisors, stop = Steps(free=3), list[Supervisor](), asyncio.Event()
     service = asyncio.ensure_future(serve(settings, stop, sleep=steps.sleep,
@@ -102,6 +104,7 @@ async def test_discord_unreachable_is_told_once_per_outage_not_at_every_restart(
                                                                                caplog):
     port = closed_port()
     settings = make_settings(tmp_path, language="en", discord_token="unused-token",
+                             discord_facilitator_role_ids=FACILITATORS,
                              discord_api_base=f"http://127.0.0.1:{port}/api/v10",
                              discord_gateway_url=f"ws://127.0.0.1:{port}/")
     steps, stop = Steps(free=5), asyncio.Event()

@@ -119,9 +119,11 @@ async def test_member_without_facilitator_role_is_refused_and_nothing_is_posted(
     french = await h.run("chloe", "open", plan="sample")
     closing = await h.run("dan", "close")
 
-    assert english.ephemeral and english.text == "Only facilitators can do that."
+    refused = ("Only facilitators can do that. Facilitators are members with Manage Server or "
+               "a role that whoever runs planbot lists in DISCORD_FACILITATOR_ROLE_IDS: ask them.")
+    assert english.ephemeral and english.text == refused
     assert french.ephemeral and "animat" in french.text.lower()
-    assert closing.ephemeral and closing.text == "Only facilitators can do that."
+    assert closing.ephemeral and closing.text == refused
     assert sb.messages(h.channel_id) == []
     assert sb.requests_to("POST", f"/channels/{h.channel_id}/messages") == []
     assert h.round_id() is None

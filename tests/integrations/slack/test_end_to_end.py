@@ -107,8 +107,11 @@ async def test_group_member_is_a_facilitator(slack, slackbot, core):
 async def test_non_facilitator_is_refused_in_their_language(slack, slackbot, core):
     english = await slack.user_runs_command(ANA, CHANNEL, "open", plan="sample")
     french = await slack.user_runs_command(BEN, CHANNEL, "close")
-    assert (english.text, english.ephemeral) == ("Only facilitators can do that.", True)
-    assert french.text == "Seuls les animateurs et animatrices peuvent faire cela."
+    assert (english.text, english.ephemeral) == (
+        "Only facilitators can do that. Facilitators are the members or user groups that "
+        "whoever runs planbot lists in SLACK_FACILITATOR_IDS: ask them.", True)
+    assert french.text.startswith("Seuls les animateurs et animatrices peuvent faire cela. ")
+    assert "SLACK_FACILITATOR_IDS" in french.text
     assert section_messages(slack) == []
 
 
