@@ -19,8 +19,7 @@ from sqlalchemy import event
 
 from bot.core import Core
 from tests.bot import test_relay_gone
-from tests.bot.test_relay_gone import REACHED, S1, reply
-from tests.helpers import RecordingPlatform
+from tests.bot.test_relay_gone import REACHED, S1, Held, reply
 
 three = test_relay_gone.three
 
@@ -33,6 +32,7 @@ class StoreLock:
 
     def __init__(self, core: Core, url: str) -> None:
         engine = core.store.engine
+        self._other: sqlite3.Connection | psycopg.Connection | None
         if url.startswith("sqlite"):
             event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA busy_timeout=0"))
             engine.dispose()  # connections made from now on give up at once
@@ -61,7 +61,7 @@ def _no_lock_wait(conn, _record) -> None:
     conn.commit()
 
 
-def on_delete(platform: RecordingPlatform, then: Callable[[], None], refusals: int = 0) -> None:
+def on_delete(platform: Held, then: Callable[[], None], refusals: int = 0) -> None:
     """Call ``then`` at ``platform``'s first ``delete_copy``; its first ``refusals`` calls
     fail, as a platform does under its rate limits."""
     delete, calls = platform.delete_copy, []
@@ -74,10 +74,10 @@ def on_delete(platform: RecordingPlatform, then: Callable[[], None], refusals: i
             raise RuntimeError("rate limited")
         await delete(channel, message_id)
 
-    platform.delete_copy = deleting
+    platform.delete_copy = deleting  # type: ignore[method-assign]
 
 
-def up(platform: RecordingPlatform) -> list[str]:
+def up(platform: Held) -> list[str]:
     return [m for m in platform.posted if (S1, m) not in platform.deleted]
 
 
