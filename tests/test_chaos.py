@@ -322,8 +322,7 @@ async def test_chaos_on_sqlite_with_one_process(tmp_path):
     await run_chaos(tmp_path, f"sqlite:///{tmp_path / 'planbot.db'}", processes=1)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_chaos_on_postgresql_with_two_processes(tmp_path, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the two-process run is PostgreSQL's")
     await run_chaos(tmp_path, database_url, processes=2)
 

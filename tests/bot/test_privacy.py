@@ -203,12 +203,7 @@ def test_cli_erase_says_what_it_holds_and_asks_first(tmp_path, monkeypatch, caps
         core.close()
 
     asyncio.run(one_stance())
-    monkeypatch.chdir(tmp_path)
-    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path))
-    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
-    monkeypatch.setenv("PLANBOT_LANGUAGE", "fr")
+    cli_home(tmp_path, monkeypatch, "fr")
     erase = ["privacy", "erase", "--platform", "discord", "--user", "u1"]
     assert main([*erase, "--dry-run"]) == 0
     assert "planbot détient sur discord:u1 : 0 réponse, 1 position" in capsys.readouterr().out
@@ -235,12 +230,7 @@ def test_cli_erases_someone_whose_only_events_wait_in_the_inbox(tmp_path, monkey
         return ids
 
     ids = asyncio.run(one_waiting())
-    monkeypatch.chdir(tmp_path)
-    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("PLANBOT_HOME", str(tmp_path))
-    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
-    monkeypatch.setenv("PLANBOT_LANGUAGE", "en")
+    cli_home(tmp_path, monkeypatch, "en")
     erase = ["privacy", "erase", "--platform", "discord", "--user", "u9"]
     assert main([*erase, "--dry-run"]) == 0
     assert "1 event of discord:u9 is still waiting to be applied: the erasure discards it." \
@@ -276,3 +266,14 @@ async def test_the_store_finds_pending_events_of_an_id_full_of_wildcards(tmp_pat
         assert await core.privacy.pending("discord", 'a"b%_\\c') == 1
     finally:
         core.close()
+
+
+def cli_home(home, monkeypatch, lang: str) -> None:
+    """The environment of a ``planbot`` command on the store in ``home``, in ``lang``, with no
+    platform configured."""
+    monkeypatch.chdir(home)
+    for key in ("DATABASE_URL", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PLANBOT_HOME", str(home))
+    monkeypatch.setenv("PARTICIPANT_SECRET", "test-secret-0123456789")
+    monkeypatch.setenv("PLANBOT_LANGUAGE", lang)
